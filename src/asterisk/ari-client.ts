@@ -1,0 +1,177 @@
+/**
+ * ARI over `ari-client`, repairing what that library lacks: `connect()` there fails for good when
+ * Asterisk is down (here it is retried with capped backoff until it succeeds or the client closes),
+ * requests there have no timeout (here each one has a deadline), and results there are class instances
+ * carrying an enumerable `_client` (here they are mapped to plain, serialisable objects).
+ * Only REST is used; the plugin learns about events from AMI.
+ */
+import ari from 'ari-client'
+import { AsteriskTimeoutError, AsteriskUnavailableError } from '../errors.js'
+import { backoffDelay, type BackoffOptions } from './backoff.js'
+import { silentLogger, type Logger } from './logger.js'
+
+export interface AriClientOptions {
+  url: string
+  username: string
+  password: string
+  requestTimeoutMs: number
+  reconnect: BackoffOptions
+  logger?: Logger
+}
+
+export interface PbxChannel {
+  id: string
+  name: string
+  /** Asterisk's channel state: Up, Ring, Ringing, Down... */
+  state: string
+  callerNumber: string
+  connectedNumber: string
+  dialplan: { context: string, exten: string }
+  createdAt: string
+}
+
+export interface PbxBridge {
+  id: string
+  technology: string
+  bridgeType: string
+  channelIds: string[]
+}
+
+export interface PbxEndpoint {
+  technology: string
+  resource: string
+  /** online, offline, unknown */
+  state: string
+  channelIds: string[]
+}
+
+type AriConnection = Awaited<ReturnType<typeof ari.connect>>
+
+function toChannel (raw: Record<string, any>): PbxChannel {
+  return {
+    id: String(raw.id),
+    name: String(raw.name),
+    state: String(raw.state ?? ''),
+    callerNumber: String(raw.caller?.number ?? ''),
+    connectedNumber: String(raw.connected?.number ?? ''),
+    dialplan: { context: String(raw.dialplan?.context ?? ''), exten: String(raw.dialplan?.exten ?? '') },
+    createdAt: String(raw.creationtime ?? '')
+  }
+}
+
+function toBridge (raw: Record<string, any>): PbxBridge {
+  return {
+    id: String(raw.id),
+    technology: String(raw.technology ?? ''),
+    bridgeType: String(raw.bridge_type ?? ''),
+    channelIds: Array.isArray(raw.channels) ? raw.channels.map(String) : []
+  }
+}
+
+function toEndpoint (raw: Record<string, any>): PbxEndpoint {
+  return {
+    technology: String(raw.technology ?? ''),
+    resource: String(raw.resource ?? ''),
+    state: String(raw.state ?? 'unknown'),
+    channelIds: Array.isArray(raw.channel_ids) ? raw.channel_ids.map(String) : []
+  }
+}
+
+export class AriClient {
+  readonly #options: AriClientOptions
+  readonly #log: Logger
+  #connection: AriConnection | undefined
+  #connecting: Promise<void> | undefined
+  #retryTimer: NodeJS.Timeout | undefined
+  #failedAttempts = 0
+  #closed = false
+
+  constructor (options: AriClientOptions) {
+    this.#options = options
+    this.#log = options.logger ?? silentLogger
+  }
+
+  get ready (): boolean {
+    return this.#connection !== undefined
+  }
+
+  /** Tries to connect once; on failure keeps retrying in the background and rejects this first try. */
+  async start (): Promise<void> {
+    this.#closed = false
+    await this.#connect()
+  }
+
+  async listChannels (): Promise<PbxChannel[]> {
+    const channels = await this.#request('GET /channels', (client) => client.channels.list())
+    return channels.map((channel) => toChannel(channel as unknown as Record<string, any>))
+  }
+
+  async listBridges (): Promise<PbxBridge[]> {
+    const bridges = await this.#request('GET /bridges', (client) => client.bridges.list())
+    return bridges.map((bridge) => toBridge(bridge as unknown as Record<string, any>))
+  }
+
+  async listEndpoints (): Promise<PbxEndpoint[]> {
+    const endpoints = await this.#request('GET /endpoints', (client) => client.endpoints.list())
+    return endpoints.map((endpoint) => toEndpoint(endpoint as unknown as Record<string, any>))
+  }
+
+  close (): void {
+    this.#closed = true
+    clearTimeout(this.#retryTimer)
+  }
+
+  async #request<T> (what: string, send: (client: AriConnection) => Promise<T>): Promise<T> {
+    const client = this.#connection
+    if (client === undefined) throw new AsteriskUnavailableError(`ARI is not connected (${what} not sent)`)
+    const timeoutMs = this.#options.requestTimeoutMs
+    let timer: NodeJS.Timeout | undefined
+    const deadline = new Promise<never>((_resolve, reject) => {
+      timer = setTimeout(() => reject(new AsteriskTimeoutError(`ARI ${what}`, timeoutMs)), timeoutMs)
+    })
+    try {
+      return await Promise.race([send(client).catch((error: unknown) => { throw this.#requestError(what, error) }), deadline])
+    } finally {
+      clearTimeout(timer)
+    }
+  }
+
+  #requestError (what: string, error: unknown): Error {
+    const message = error instanceof Error ? error.message : String(error)
+    return new AsteriskUnavailableError(`ARI ${what} failed: ${message}`)
+  }
+
+  #connect (): Promise<void> {
+    this.#connecting ??= this.#tryConnect().finally(() => { this.#connecting = undefined })
+    return this.#connecting
+  }
+
+  async #tryConnect (): Promise<void> {
+    const { url, username, password, requestTimeoutMs } = this.#options
+    let timer: NodeJS.Timeout | undefined
+    try {
+      const deadline = new Promise<never>((_resolve, reject) => {
+        timer = setTimeout(() => reject(new AsteriskTimeoutError('ARI connect', requestTimeoutMs)), requestTimeoutMs)
+      })
+      const client = await Promise.race([ari.connect(url, username, password), deadline])
+      if (this.#closed) return
+      this.#connection = client
+      this.#failedAttempts = 0
+      this.#log.info({ url }, 'ARI connected')
+    } catch (error) {
+      if (!this.#closed) this.#scheduleRetry()
+      const message = error instanceof Error ? error.message : String(error)
+      throw error instanceof AsteriskTimeoutError ? error : new AsteriskUnavailableError(`cannot reach ARI at ${url}: ${message}`)
+    } finally {
+      clearTimeout(timer)
+    }
+  }
+
+  #scheduleRetry (): void {
+    clearTimeout(this.#retryTimer)
+    const delay = backoffDelay(this.#failedAttempts++, this.#options.reconnect)
+    this.#retryTimer = setTimeout(() => {
+      this.#connect().catch((error: Error) => this.#log.warn({ err: error }, 'ARI connect failed; retrying'))
+    }, delay)
+  }
+}

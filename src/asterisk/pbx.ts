@@ -1,0 +1,78 @@
+/**
+ * The Asterisk the services talk to, in their words: "redirect this channel", "does this extension
+ * exist", "who is bridged with whom". Built from the AMI and ARI adapters; services depend on the `Pbx`
+ * interface only, so unit tests can hand them a fake.
+ */
+import { EventEmitter } from 'node:events'
+import type { AmiClient } from './ami-client.js'
+import { parsePbxEvent, type PbxEvent } from './ami-events.js'
+import type { AriClient, PbxBridge, PbxChannel, PbxEndpoint } from './ari-client.js'
+
+export interface CallSnapshot {
+  channels: PbxChannel[]
+  bridges: PbxBridge[]
+}
+
+export interface PbxEvents {
+  event: [PbxEvent]
+  connection: [{ ami: boolean, ari: boolean }]
+}
+
+export interface Pbx {
+  readonly events: EventEmitter<PbxEvents>
+  connectionState (): { ami: boolean, ari: boolean }
+  /** Every channel and bridge Asterisk has now. */
+  snapshot (): Promise<CallSnapshot>
+  endpoints (): Promise<PbxEndpoint[]>
+  extensionExists (context: string, exten: string): Promise<boolean>
+  /** Sends `channel` to `exten@context`, priority 1 (AMI Redirect). */
+  redirect (channel: string, exten: string, context: string): Promise<void>
+  /** Starts an attended transfer from `channel` (AMI Atxfer): Asterisk only says it was queued. */
+  attendedTransfer (channel: string, exten: string, context: string): Promise<void>
+}
+
+export class AsteriskPbx implements Pbx {
+  readonly events = new EventEmitter<PbxEvents>()
+  readonly #ami: AmiClient
+  readonly #ari: AriClient
+
+  constructor (ami: AmiClient, ari: AriClient) {
+    this.#ami = ami
+    this.#ari = ari
+    ami.on('event', (message) => {
+      const event = parsePbxEvent(message)
+      if (event !== undefined) this.events.emit('event', event)
+    })
+    const announce = (): void => { this.events.emit('connection', this.connectionState()) }
+    ami.on('connected', announce)
+    ami.on('disconnected', announce)
+  }
+
+  connectionState (): { ami: boolean, ari: boolean } {
+    return { ami: this.#ami.ready, ari: this.#ari.ready }
+  }
+
+  async snapshot (): Promise<CallSnapshot> {
+    const [channels, bridges] = await Promise.all([this.#ari.listChannels(), this.#ari.listBridges()])
+    return { channels, bridges }
+  }
+
+  async endpoints (): Promise<PbxEndpoint[]> {
+    return await this.#ari.listEndpoints()
+  }
+
+  async extensionExists (context: string, exten: string): Promise<boolean> {
+    // DIALPLAN_EXISTS applies Asterisk's own pattern matching (`_1XX`, `_X.`), which a parse of
+    // ShowDialplan output would have to re-implement. Getvar without a channel evaluates it on a dummy one.
+    const response = await this.#ami.action({ Action: 'Getvar', Variable: `DIALPLAN_EXISTS(${context},${exten},1)` })
+    return response.value === '1'
+  }
+
+  async redirect (channel: string, exten: string, context: string): Promise<void> {
+    await this.#ami.action({ Action: 'Redirect', Channel: channel, Exten: exten, Context: context, Priority: 1 })
+  }
+
+  async attendedTransfer (channel: string, exten: string, context: string): Promise<void> {
+    await this.#ami.action({ Action: 'Atxfer', Channel: channel, Exten: exten, Context: context })
+  }
+}

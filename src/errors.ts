@@ -1,0 +1,86 @@
+/**
+ * Every error the plugin answers with. Each has a stable `code` (clients switch on it) and the HTTP
+ * status it maps to; messages are for people and may change.
+ */
+import createError from '@fastify/error'
+
+export const UnauthenticatedError = createError(
+  'XFER_UNAUTHENTICATED',
+  'No identity: send valid credentials',
+  401
+)
+
+export const InvalidInputError = createError<'XFER_INVALID_INPUT', 400, [string]>(
+  'XFER_INVALID_INPUT',
+  'Invalid input: %s',
+  400
+)
+
+/** A value that would break out of its AMI header (CR, LF, NUL) or widen a channel match (`/regex/`). */
+export const UnsafeAmiValueError = createError<'XFER_UNSAFE_AMI_VALUE', 400, [string]>(
+  'XFER_UNSAFE_AMI_VALUE',
+  'Refused to send an unsafe value to Asterisk in field %s',
+  400
+)
+
+export const NoActiveChannelError = createError<'XFER_NO_ACTIVE_CHANNEL', 404, [string]>(
+  'XFER_NO_ACTIVE_CHANNEL',
+  'No active channel for extension %s',
+  404
+)
+
+export const CallNotBridgedError = createError<'XFER_CALL_NOT_BRIDGED', 409, [string, string]>(
+  'XFER_CALL_NOT_BRIDGED',
+  'The call of extension %s is not a two-party bridged call: %s',
+  409
+)
+
+export const UnknownTargetError = createError<'XFER_UNKNOWN_TARGET', 422, [string, string]>(
+  'XFER_UNKNOWN_TARGET',
+  'Transfer target %s does not exist in dialplan context %s',
+  422
+)
+
+export const SameExtensionError = createError<'XFER_TARGET_IS_SOURCE', 422, [string]>(
+  'XFER_TARGET_IS_SOURCE',
+  'Cannot transfer extension %s to itself',
+  422
+)
+
+export const AsteriskRefusedError = createError<'XFER_ASTERISK_REFUSED', 502, [string, string]>(
+  'XFER_ASTERISK_REFUSED',
+  'Asterisk refused %s: %s',
+  502
+)
+
+export const ConsultationNotStartedError = createError<'XFER_CONSULTATION_NOT_STARTED', 502, [string, string]>(
+  'XFER_CONSULTATION_NOT_STARTED',
+  'Asterisk accepted the attended transfer of %s but no consultation call started (%s). ' +
+    'Check that features.conf [featuremap] sets atxfer and that the call was dialed with the t/T options',
+  502
+)
+
+export const AsteriskUnavailableError = createError<'XFER_ASTERISK_UNAVAILABLE', 503, [string]>(
+  'XFER_ASTERISK_UNAVAILABLE',
+  'Asterisk is unavailable: %s',
+  503
+)
+
+export const AsteriskTimeoutError = createError<'XFER_ASTERISK_TIMEOUT', 504, [string, number]>(
+  'XFER_ASTERISK_TIMEOUT',
+  'Asterisk did not answer %s within %d ms',
+  504
+)
+
+/** The channel named in an action vanished between lookup and action (the call ended meanwhile). */
+export const ChannelGoneError = createError<'XFER_CHANNEL_GONE', 409, [string]>(
+  'XFER_CHANNEL_GONE',
+  'Channel %s no longer exists (the call ended)',
+  409
+)
+
+export const AmiLoginError = createError<'XFER_AMI_LOGIN_FAILED', 500, [string]>(
+  'XFER_AMI_LOGIN_FAILED',
+  'AMI login failed: %s',
+  500
+)

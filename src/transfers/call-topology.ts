@@ -1,0 +1,68 @@
+/**
+ * Who talks to whom, from a snapshot of channels and bridges. Pure: no I/O, so every shape of call
+ * (direct, through Local channels, conference, not yet answered) is unit-tested.
+ */
+import { isChannelOf, localCounterpart } from '../asterisk/channel-name.js'
+import type { PbxBridge, PbxChannel } from '../asterisk/ari-client.js'
+import type { CallSnapshot } from '../asterisk/pbx.js'
+
+export interface AgentCall {
+  agent: PbxChannel
+  /** The bridge the agent's channel is in, when it is in one. */
+  bridgeId?: string
+  /** The real party at the other end: Local channels in between are followed to their far side. */
+  peer?: PbxChannel
+  /** Why there is no single peer, when there is none. */
+  noPeerReason?: string
+}
+
+/** Local channel pairs chained more deeply than this are treated as a loop. */
+const MAX_LOCAL_HOPS = 4
+
+function bridgeOf (bridges: PbxBridge[], channelId: string): PbxBridge | undefined {
+  return bridges.find((bridge) => bridge.channelIds.includes(channelId))
+}
+
+/** The agent's channels, best first: bridged before not bridged, Up before other states, newest first. */
+function rankAgentChannels (snapshot: CallSnapshot, technology: string, extension: string): PbxChannel[] {
+  const score = (channel: PbxChannel): number =>
+    (bridgeOf(snapshot.bridges, channel.id) !== undefined ? 2 : 0) + (channel.state === 'Up' ? 1 : 0)
+  return snapshot.channels
+    .filter((channel) => isChannelOf(channel.name, technology, extension))
+    .sort((a, b) => score(b) - score(a) || b.createdAt.localeCompare(a.createdAt))
+}
+
+/** Follows `from` across its bridge (and through Local pairs) to the single real party on the other side. */
+function farParty (snapshot: CallSnapshot, from: PbxChannel): { peer?: PbxChannel, reason?: string } {
+  const byId = new Map(snapshot.channels.map((channel) => [channel.id, channel]))
+  const byName = new Map(snapshot.channels.map((channel) => [channel.name, channel]))
+  let near = from
+  for (let hop = 0; hop <= MAX_LOCAL_HOPS; hop++) {
+    const bridge = bridgeOf(snapshot.bridges, near.id)
+    if (bridge === undefined) return { reason: 'the call is not bridged (not answered yet, or on hold alone)' }
+    const others = bridge.channelIds.filter((id) => id !== near.id)
+    if (others.length !== 1) {
+      return { reason: others.length === 0 ? 'no other party is in the bridge' : `${others.length + 1} parties share the bridge` }
+    }
+    const other = byId.get(others[0] as string)
+    if (other === undefined) return { reason: 'the other party vanished' }
+    const counterpartName = localCounterpart(other.name)
+    if (counterpartName === undefined) return { peer: other }
+    const counterpart = byName.get(counterpartName)
+    if (counterpart === undefined) return { reason: `the far half of ${other.name} is gone` }
+    near = counterpart
+  }
+  return { reason: 'too many Local channels chained' }
+}
+
+export function findAgentCall (snapshot: CallSnapshot, technology: string, extension: string): AgentCall | undefined {
+  const [agent] = rankAgentChannels(snapshot, technology, extension)
+  if (agent === undefined) return undefined
+  const bridge = bridgeOf(snapshot.bridges, agent.id)
+  const { peer, reason } = farParty(snapshot, agent)
+  const call: AgentCall = { agent }
+  if (bridge !== undefined) call.bridgeId = bridge.id
+  if (peer !== undefined) call.peer = peer
+  if (reason !== undefined) call.noPeerReason = reason
+  return call
+}
