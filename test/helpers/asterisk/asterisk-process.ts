@@ -1,0 +1,311 @@
+// Starts and stops the two chrooted Asterisk instances of the test bed (PBX + phone farm).
+// Needs root. The instances run detached, so a tap `before` script can start them and exit.
+import { spawn } from 'node:child_process'
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, readlinkSync, realpathSync, rmSync, writeSync } from 'node:fs'
+import { createConnection } from 'node:net'
+import { basename, join } from 'node:path'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { AmiConnection } from './ami.js'
+import { listEndpoints } from './ari.js'
+import { agents, asteriskRoot, farm, logDir, offlineAgent, pbx, provisionScript } from './testbed.js'
+import type { InstanceSettings } from './testbed.js'
+
+export interface StartOptions {
+  /** Run scripts/asterisk/provision.sh first (default true). */
+  provision?: boolean
+  /** Time allowed for provision.sh (a cold build downloads ~150 MB; default 15 min). */
+  provisionTimeoutMs?: number
+  /** Time allowed, after the processes start, for AMI, ARI and the agents' registrations (default 60 s). */
+  readyTimeoutMs?: number
+  /** Progress messages (default: none). */
+  log?: (message: string) => void
+}
+
+export interface TestBedInfo {
+  pbxPid: number
+  farmPid: number
+  /** ms spent in provision.sh */
+  provisionMs: number
+  /** ms from spawning the instances to everything ready */
+  readyMs: number
+  /** ms for the whole startTestBed() */
+  totalMs: number
+}
+
+export interface AsteriskProcess {
+  pid: number
+  instance: 'pbx' | 'farm'
+  args: string[]
+}
+
+const instances: readonly InstanceSettings[] = [pbx, farm]
+const noop = (): void => {}
+
+// ------------------------------------------------------------------ processes
+
+function rootPath (): string {
+  try {
+    return realpathSync(asteriskRoot)
+  } catch {
+    return asteriskRoot
+  }
+}
+
+function isZombieOrGone (pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+    // pid (comm) S ... — the state follows the last ')'.
+    const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3)
+    return state === 'Z' || state === 'X'
+  } catch {
+    return true
+  }
+}
+
+/**
+ * Asterisk server processes (not remote consoles) running chrooted in the test bed's root,
+ * found through /proc/<pid>/root, so nothing else on the machine is ever touched.
+ */
+export function findAsteriskProcesses (): AsteriskProcess[] {
+  const root = rootPath()
+  const found: AsteriskProcess[] = []
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue
+    const pid = Number(entry)
+    try {
+      if (readlinkSync(`/proc/${pid}/root`) !== root) continue
+      const args = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter((a) => a !== '')
+      if (args.length === 0 || basename(args[0] ?? '') !== 'asterisk') continue
+      if (args.some((a) => /^-[a-zA-Z]*[rR]/.test(a))) continue // remote console (-r, -rx, -R)
+      if (isZombieOrGone(pid)) continue
+      const c = args.indexOf('-C')
+      const instance = c >= 0 && args[c + 1] === farm.configFile ? 'farm' : 'pbx'
+      found.push({ pid, instance, args })
+    } catch {
+      // process vanished or is not ours to read
+    }
+  }
+  return found
+}
+
+interface RunResult { code: number | null, signal: NodeJS.Signals | null, output: string, timedOut: boolean }
+
+async function run (cmd: string, args: string[], timeoutMs: number, logFile?: string): Promise<RunResult> {
+  return await new Promise<RunResult>((resolve, reject) => {
+    const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] })
+    let output = ''
+    let timedOut = false
+    const fd = logFile !== undefined ? openSync(logFile, 'w') : undefined
+    const onData = (b: Buffer): void => {
+      output += b.toString('utf8')
+      if (output.length > 200_000) output = output.slice(-100_000)
+      if (fd !== undefined) writeSync(fd, b)
+    }
+    child.stdout.on('data', onData)
+    child.stderr.on('data', onData)
+    const timer = setTimeout(() => { timedOut = true; child.kill('SIGKILL') }, timeoutMs)
+    child.on('error', (err) => { clearTimeout(timer); if (fd !== undefined) closeSync(fd); reject(err) })
+    child.on('close', (code, signal) => {
+      clearTimeout(timer)
+      if (fd !== undefined) closeSync(fd)
+      resolve({ code, signal, output, timedOut })
+    })
+  })
+}
+
+function tail (text: string, lines = 30): string {
+  return text.split('\n').slice(-lines).join('\n')
+}
+
+function logTail (instance: InstanceSettings, lines = 30): string {
+  try {
+    return tail(readFileSync(join(logDir, `${instance.name}.log`), 'utf8'), lines)
+  } catch {
+    return '(no log)'
+  }
+}
+
+function instanceArgs (instance: InstanceSettings): string[] {
+  return instance.name === 'farm' ? ['-C', instance.configFile] : []
+}
+
+async function waitGone (pids: number[], timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs
+  while (Date.now() < deadline) {
+    if (pids.every(isZombieOrGone)) return true
+    await sleep(100)
+  }
+  return pids.every(isZombieOrGone)
+}
+
+function signal (pids: number[], sig: NodeJS.Signals): void {
+  for (const pid of pids) {
+    try { process.kill(pid, sig) } catch { /* already gone */ }
+  }
+}
+
+/** Stops one instance: `core stop now` through its control socket, then SIGTERM, then SIGKILL. */
+async function stopInstance (instance: InstanceSettings, log: (m: string) => void): Promise<void> {
+  const root = rootPath()
+  const pids = () => findAsteriskProcesses().filter((p) => p.instance === instance.name).map((p) => p.pid)
+  const ctl = join(root, instance.runDir, 'asterisk.ctl')
+  let running = pids()
+  if (running.length > 0 && existsSync(ctl)) {
+    const r = await run('chroot', [root, 'asterisk', ...instanceArgs(instance), '-rx', 'core stop now'], 10_000)
+    if (r.code !== 0) log(`${instance.name}: 'core stop now' exited ${String(r.code ?? r.signal)}: ${r.output.trim()}`)
+    await waitGone(running, 10_000)
+    running = pids()
+  }
+  if (running.length > 0) {
+    log(`${instance.name}: SIGTERM ${running.join(' ')}`)
+    signal(running, 'SIGTERM')
+    await waitGone(running, 5_000)
+    running = pids()
+  }
+  if (running.length > 0) {
+    log(`${instance.name}: SIGKILL ${running.join(' ')}`)
+    signal(running, 'SIGKILL')
+    if (!await waitGone(running, 5_000)) throw new Error(`could not stop Asterisk ${instance.name} (pids ${running.join(' ')})`)
+  }
+  // A stale control socket makes the next start refuse with "already running".
+  for (const f of ['asterisk.ctl', 'asterisk.pid']) {
+    rmSync(join(root, instance.runDir, f), { force: true })
+  }
+}
+
+// --------------------------------------------------------------------- ports
+
+async function portAnswers (port: number): Promise<boolean> {
+  return await new Promise<boolean>((resolve) => {
+    const s = createConnection({ host: '127.0.0.1', port })
+    const done = (v: boolean): void => { s.destroy(); resolve(v) }
+    s.setTimeout(500, () => done(false))
+    s.once('connect', () => done(true))
+    s.once('error', () => done(false))
+  })
+}
+
+// -------------------------------------------------------------------- readiness
+
+interface ReadyState { pbxAmi: boolean, farmAmi: boolean, ari: boolean, online: string[], problem: string }
+
+async function amiAnswers (instance: InstanceSettings): Promise<boolean> {
+  let ami: AmiConnection | undefined
+  try {
+    ami = await AmiConnection.connect(instance.ami, { timeoutMs: 2000 })
+    await ami.action({ Action: 'Ping' }, 2000)
+    return true
+  } catch {
+    return false
+  } finally {
+    ami?.close()
+  }
+}
+
+async function readyState (): Promise<ReadyState> {
+  const state: ReadyState = { pbxAmi: false, farmAmi: false, ari: false, online: [], problem: '' }
+  state.pbxAmi = await amiAnswers(pbx)
+  state.farmAmi = await amiAnswers(farm)
+  try {
+    const endpoints = await listEndpoints()
+    state.ari = true
+    state.online = endpoints.filter((e) => e.state === 'online').map((e) => e.resource).sort()
+  } catch (err) {
+    state.problem = err instanceof Error ? err.message : String(err)
+  }
+  return state
+}
+
+function isReady (s: ReadyState): boolean {
+  return s.pbxAmi && s.farmAmi && s.ari && agents.every((a) => s.online.includes(a)) && !s.online.includes(offlineAgent)
+}
+
+function describe (s: ReadyState): string {
+  const missing = agents.filter((a) => !s.online.includes(a))
+  return [
+    `PBX AMI ${pbx.ami.host}:${pbx.ami.port}: ${s.pbxAmi ? 'ok' : 'NOT answering'}`,
+    `farm AMI ${farm.ami.host}:${farm.ami.port}: ${s.farmAmi ? 'ok' : 'NOT answering'}`,
+    `PBX ARI ${pbx.ari.url}: ${s.ari ? 'ok' : `NOT answering${s.problem !== '' ? ` (${s.problem})` : ''}`}`,
+    `agents online: [${s.online.join(', ')}]${missing.length > 0 ? `, not online: [${missing.join(', ')}]` : ''}`
+  ].join('\n  ')
+}
+
+// ------------------------------------------------------------------ start/stop
+
+/**
+ * Provisions the root (unless provision: false), stops instances left by an earlier run,
+ * starts the PBX and the farm, and resolves once the PBX's AMI and ARI answer, the farm's AMI
+ * answers and agents 101..106 are `online` in ARI.
+ */
+export async function startTestBed (opts: StartOptions = {}): Promise<TestBedInfo> {
+  const log = opts.log ?? noop
+  const t0 = Date.now()
+  if (process.getuid?.() !== 0) throw new Error('startTestBed: must run as root (chroot)')
+  mkdirSync(logDir, { recursive: true })
+
+  if (opts.provision ?? true) {
+    log(`provisioning ${asteriskRoot}`)
+    const r = await run('bash', [provisionScript], opts.provisionTimeoutMs ?? 15 * 60_000, join(logDir, 'provision.log'))
+    if (r.code !== 0) {
+      throw new Error(`provision.sh ${r.timedOut ? 'timed out' : `failed (${String(r.code ?? r.signal)})`}; ` +
+        `see .asterisk/logs/provision.log:\n${tail(r.output)}`)
+    }
+  }
+  const provisionMs = Date.now() - t0
+
+  await stopTestBed({ log })
+  for (const port of [pbx.ami.port, farm.ami.port, Number(new URL(pbx.ari.url).port)]) {
+    if (await portAnswers(port)) {
+      throw new Error(`startTestBed: 127.0.0.1:${port} is already in use by a process that is not this test bed's Asterisk`)
+    }
+  }
+
+  const root = rootPath()
+  const t1 = Date.now()
+  const exits: string[] = []
+  const pids: Record<'pbx' | 'farm', number> = { pbx: 0, farm: 0 }
+  for (const instance of instances) {
+    const fd = openSync(join(logDir, `${instance.name}.log`), 'w')
+    const child = spawn('chroot', [root, 'asterisk', '-f', '-n', '-vvv', '-U', 'asterisk', '-G', 'asterisk', ...instanceArgs(instance)], {
+      detached: true,
+      stdio: ['ignore', fd, fd]
+    })
+    closeSync(fd)
+    child.on('error', (err) => { exits.push(`${instance.name}: ${err.message}`) })
+    child.on('exit', (code, sig) => { exits.push(`${instance.name} exited (${String(code ?? sig)})`) })
+    child.unref()
+    pids[instance.name] = child.pid ?? 0
+    log(`started ${instance.name} pid ${String(child.pid)}`)
+  }
+
+  const timeoutMs = opts.readyTimeoutMs ?? 60_000
+  const deadline = Date.now() + timeoutMs
+  let state = await readyState()
+  while (!isReady(state)) {
+    if (exits.length > 0) {
+      const who = exits.join('; ')
+      const inst = exits.some((e) => e.startsWith('farm')) ? farm : pbx
+      await stopTestBed({ log }).catch(noop)
+      throw new Error(`startTestBed: ${who}. Last lines of .asterisk/logs/${inst.name}.log:\n${logTail(inst)}`)
+    }
+    if (Date.now() > deadline) {
+      await stopTestBed({ log }).catch(noop)
+      throw new Error(`startTestBed: test bed not ready after ${timeoutMs} ms:\n  ${describe(state)}\n` +
+        `PBX log (.asterisk/logs/pbx.log):\n${logTail(pbx, 15)}\nfarm log (.asterisk/logs/farm.log):\n${logTail(farm, 15)}`)
+    }
+    await sleep(200)
+    state = await readyState()
+  }
+  const now = Date.now()
+  log(`test bed ready in ${now - t1} ms (total ${now - t0} ms)`)
+  return { pbxPid: pids.pbx, farmPid: pids.farm, provisionMs, readyMs: now - t1, totalMs: now - t0 }
+}
+
+/** Stops both instances (also ones left behind by an earlier run). Resolves when they are gone. */
+export async function stopTestBed (opts: { log?: (message: string) => void } = {}): Promise<void> {
+  const log = opts.log ?? noop
+  if (!existsSync(asteriskRoot)) return
+  // Farm first so its calls and registrations do not ring into a PBX going down.
+  await stopInstance(farm, log)
+  await stopInstance(pbx, log)
+}

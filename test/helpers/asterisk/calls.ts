@@ -1,0 +1,202 @@
+// Call helpers for integration tests against the running test bed (see asterisk-process.ts).
+// They use AMI (asterisk-manager) and ARI (fetch) directly, never the plugin's own code, and open
+// a connection per call, closing it before returning, so tap processes can exit.
+import { setTimeout as sleep } from 'node:timers/promises'
+import { AmiError, field, withAmi } from './ami.js'
+import type { AmiMessage } from './ami.js'
+import { listBridges, listChannels } from './ari.js'
+import type { AriBridge, AriChannel } from './ari.js'
+import { farm, pbx } from './testbed.js'
+
+export interface ChannelRef {
+  id: string
+  name: string
+}
+
+export interface CustomerCall {
+  /** PJSIP/customerN-xxxxxxxx on the PBX */
+  customerChannel: ChannelRef
+  /** PJSIP/<agent>-xxxxxxxx on the PBX */
+  agentChannel: ChannelRef
+  /** id of the bridge on the PBX holding both */
+  bridgeId: string
+}
+
+/**
+ * Polls predicate until it returns a value other than undefined/null/false and resolves with it.
+ * Errors thrown by the predicate are retried; the last one is quoted in the timeout error.
+ */
+export async function waitFor<T> (
+  predicate: () => T | undefined | null | false | Promise<T | undefined | null | false>,
+  timeoutMs: number,
+  what: string,
+  intervalMs = 100
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs
+  let lastError: unknown
+  for (;;) {
+    try {
+      const v = await predicate()
+      if (v !== undefined && v !== null && v !== false) return v
+      lastError = undefined
+    } catch (err) {
+      lastError = err
+    }
+    if (Date.now() >= deadline) {
+      const why = lastError === undefined ? '' : ` (last error: ${lastError instanceof Error ? lastError.message : String(lastError)})`
+      throw new Error(`Timed out after ${timeoutMs} ms waiting for ${what}${why}`)
+    }
+    await sleep(Math.min(intervalMs, Math.max(0, deadline - Date.now())))
+  }
+}
+
+function matches (ch: AriChannel, nameOrId: string): boolean {
+  return ch.id === nameOrId || ch.name === nameOrId
+}
+
+function summary (channels: AriChannel[], bridges: AriBridge[]): string {
+  const chans = channels.map((c) => `${c.name}(${c.state})`).join(', ')
+  const brs = bridges.map((b) => `${b.id.slice(0, 8)}:[${b.channels.map((id) => channels.find((c) => c.id === id)?.name ?? id).join(', ')}]`).join(' ')
+  return `channels: ${chans === '' ? 'none' : chans}; bridges: ${brs === '' ? 'none' : brs}`
+}
+
+/** The PBX channel with this name or uniqueid, or undefined. */
+export async function findChannel (nameOrId: string): Promise<AriChannel | undefined> {
+  return (await listChannels()).find((c) => matches(c, nameOrId))
+}
+
+/** True when a channel with this name or uniqueid exists on the PBX. */
+export async function channelExists (nameOrId: string): Promise<boolean> {
+  return (await findChannel(nameOrId)) !== undefined
+}
+
+/**
+ * Places a customer call from the farm to an agent and resolves once, on the PBX, the customer
+ * channel (PJSIP/<customer>-…) and the agent channel (PJSIP/<agentExt>-…) are Up and share a bridge.
+ * The agent "phone" on the farm auto-answers; the customer side on the farm runs Wait(3600).
+ */
+export async function callAgent (agentExt: string, customer = 'customer1', opts: { timeoutMs?: number } = {}): Promise<CustomerCall> {
+  const timeoutMs = opts.timeoutMs ?? 10_000
+  const before = new Set((await listChannels()).map((c) => c.id))
+  await withAmi(farm.ami, async (ami) => {
+    await ami.action({
+      Action: 'Originate',
+      Channel: `PJSIP/${agentExt}@${customer}`,
+      Application: 'Wait',
+      Data: '3600',
+      Timeout: timeoutMs,
+      Async: 'true'
+    })
+  })
+  let last = ''
+  try {
+    return await waitFor(async () => {
+      const [channels, bridges] = await Promise.all([listChannels(), listBridges()])
+      last = summary(channels, bridges)
+      const fresh = channels.filter((c) => !before.has(c.id) && c.state === 'Up')
+      const customers = fresh.filter((c) => c.name.startsWith(`PJSIP/${customer}-`))
+      const agentsUp = fresh.filter((c) => c.name.startsWith(`PJSIP/${agentExt}-`))
+      for (const b of bridges) {
+        const cust = customers.find((c) => b.channels.includes(c.id))
+        const agent = agentsUp.find((c) => b.channels.includes(c.id))
+        if (cust !== undefined && agent !== undefined) {
+          return {
+            customerChannel: { id: cust.id, name: cust.name },
+            agentChannel: { id: agent.id, name: agent.name },
+            bridgeId: b.id
+          }
+        }
+      }
+      return undefined
+    }, timeoutMs, `a bridged call ${customer} <-> ${agentExt} on the PBX`)
+  } catch (err) {
+    throw new Error(`${err instanceof Error ? err.message : String(err)}; PBX ${last}`)
+  }
+}
+
+/** Local/x@ctx-0001;1 <-> Local/x@ctx-0001;2 */
+function localPartnerName (name: string): string | undefined {
+  const m = /^(Local\/.+);([12])$/.exec(name)
+  if (m === null) return undefined
+  return `${m[1] ?? ''};${m[2] === '1' ? '2' : '1'}`
+}
+
+/**
+ * Names of the channels bridged with the given PBX channel, following Local channel pairs to the
+ * real far party: if the channel is bridged with Local/…;1, the result holds what Local/…;2 is
+ * bridged with (recursively). A Local half whose partner is not in a bridge (e.g. still dialing)
+ * is reported as the partner's name. Empty when the channel is not in a bridge; throws when it
+ * does not exist.
+ */
+export async function bridgePeersOf (channelNameOrId: string): Promise<string[]> {
+  const [channels, bridges] = await Promise.all([listChannels(), listBridges()])
+  const start = channels.find((c) => matches(c, channelNameOrId))
+  if (start === undefined) throw new Error(`bridgePeersOf: no channel ${channelNameOrId} on the PBX`)
+  const byId = new Map(channels.map((c) => [c.id, c]))
+  const byName = new Map(channels.map((c) => [c.name, c]))
+  const bridgeOf = (id: string): AriBridge | undefined => bridges.find((b) => b.channels.includes(id))
+  const visited = new Set<string>([start.id])
+  const result: string[] = []
+
+  const peers = (ch: AriChannel): void => {
+    const bridge = bridgeOf(ch.id)
+    if (bridge === undefined) return
+    for (const id of bridge.channels) {
+      if (visited.has(id)) continue
+      visited.add(id)
+      const other = byId.get(id)
+      if (other === undefined) continue
+      const partnerName = localPartnerName(other.name)
+      const partner = partnerName !== undefined ? byName.get(partnerName) : undefined
+      if (partner === undefined) {
+        result.push(other.name)
+        continue
+      }
+      if (visited.has(partner.id)) continue
+      visited.add(partner.id)
+      if (bridgeOf(partner.id) === undefined) result.push(partner.name)
+      else peers(partner)
+    }
+  }
+  peers(start)
+  return result
+}
+
+/** Hangs up a PBX channel (name or uniqueid) with AMI Hangup; throws "No such channel" if absent. */
+export async function hangup (channelNameOrId: string): Promise<void> {
+  await withAmi(pbx.ami, async (ami) => {
+    await ami.action({ Action: 'Hangup', Channel: channelNameOrId, Cause: 16 })
+  })
+}
+
+async function farmChannelCount (): Promise<number> {
+  return await withAmi(farm.ami, async (ami) => {
+    const r = await ami.list({ Action: 'CoreShowChannels' })
+    return r.events.filter((e) => field(e, 'event') === 'CoreShowChannel').length
+  })
+}
+
+/** Hangs up every PJSIP and Local channel on the PBX and on the farm and waits until none is left. */
+export async function hangupAllCalls (opts: { timeoutMs?: number } = {}): Promise<void> {
+  const timeoutMs = opts.timeoutMs ?? 10_000
+  const hangupAll = async (settings: typeof pbx.ami): Promise<void> => {
+    await withAmi(settings, async (ami) => {
+      const res: AmiMessage = await ami.send({ Action: 'Hangup', Channel: '/^(PJSIP|Local)/', Cause: 16 })
+      const r = (field(res, 'response') ?? '').toLowerCase()
+      if (r !== 'success') throw new AmiError(`Hangup /regex/ failed: ${field(res, 'message') ?? r}`, res)
+    })
+  }
+  await Promise.all([hangupAll(pbx.ami), hangupAll(farm.ami)])
+  let last = ''
+  await waitFor(async () => {
+    const [channels, bridges, farmCount] = await Promise.all([listChannels(), listBridges(), farmChannelCount()])
+    last = `PBX ${summary(channels, bridges)}; farm channels: ${farmCount}`
+    if (channels.length === 0 && farmCount === 0) return true
+    // Channels created meanwhile (e.g. a Dial still in progress) get hung up on the next round.
+    if (channels.length > 0) await hangupAll(pbx.ami).catch(() => undefined)
+    if (farmCount > 0) await hangupAll(farm.ami).catch(() => undefined)
+    return false
+  }, timeoutMs, 'no channels left on the PBX and the farm', 200).catch((err: unknown) => {
+    throw new Error(`${err instanceof Error ? err.message : String(err)}; ${last}`)
+  })
+}

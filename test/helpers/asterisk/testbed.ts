@@ -1,0 +1,109 @@
+// Constants of the real-Asterisk test bed laid out by scripts/asterisk/provision.sh.
+// Ports, users and dialplan names here must match scripts/asterisk/{pbx,farm}/*.conf.
+import { dirname, join, resolve } from 'node:path'
+import { fileURLToPath } from 'node:url'
+
+export interface AmiSettings {
+  readonly host: string
+  readonly port: number
+  readonly username: string
+  readonly password: string
+}
+
+export interface AriSettings {
+  /** Base URL without a path, e.g. http://127.0.0.1:18088 (REST is under /ari). */
+  readonly url: string
+  readonly username: string
+  readonly password: string
+}
+
+export interface InstanceSettings {
+  /** Short name used for log files and messages. */
+  readonly name: 'pbx' | 'farm'
+  readonly ami: AmiSettings
+  readonly sipPort: number
+  /** asterisk.conf of this instance, as a path inside the chroot. */
+  readonly configFile: string
+  /** astrundir of this instance (asterisk.ctl, asterisk.pid), inside the chroot. */
+  readonly runDir: string
+}
+
+export interface PbxSettings extends InstanceSettings {
+  readonly name: 'pbx'
+  readonly ari: AriSettings
+}
+
+/** Repository root (this file is test/helpers/asterisk/testbed.ts). */
+export const repoRoot: string = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..')
+
+/** Root filesystem holding Asterisk; override with ASTERISK_ROOT (same variable as provision.sh). */
+export const asteriskRoot: string = process.env.ASTERISK_ROOT !== undefined && process.env.ASTERISK_ROOT !== ''
+  ? resolve(process.env.ASTERISK_ROOT)
+  : join(repoRoot, '.asterisk', 'root')
+
+/** Where the harness writes the instances' console output and provision.sh's output. */
+export const logDir: string = join(repoRoot, '.asterisk', 'logs')
+
+export const provisionScript: string = join(repoRoot, 'scripts', 'asterisk', 'provision.sh')
+
+/** The Asterisk the plugin under test talks to. */
+export const pbx: PbxSettings = {
+  name: 'pbx',
+  ami: { host: '127.0.0.1', port: 15038, username: 'transfer', password: 'transfer-secret' },
+  ari: { url: 'http://127.0.0.1:18088', username: 'transfer', password: 'transfer-secret' },
+  sipPort: 15060,
+  configFile: '/etc/asterisk/asterisk.conf',
+  runDir: '/run/asterisk'
+}
+
+/** The phone farm: registers the agents, auto-answers them, places customer calls. No HTTP/ARI. */
+export const farm: InstanceSettings = {
+  name: 'farm',
+  ami: { host: '127.0.0.1', port: 15039, username: 'transfer', password: 'transfer-secret' },
+  sipPort: 15070,
+  configFile: '/etc/asterisk-farm/asterisk.conf',
+  runDir: '/run/asterisk-farm'
+}
+
+/** Agent extensions registered by the farm (PJSIP endpoints on the PBX, `online` in ARI). */
+export const agents = ['101', '102', '103', '104', '105', '106'] as const
+export type AgentExtension = typeof agents[number]
+
+/** Configured on the PBX (endpoint, hint, dialplan) but never registered: `offline` in ARI. */
+export const offlineAgent = '107'
+
+/** Customer endpoints: calls from the farm arrive on the PBX as PJSIP/<customer>-xxxxxxxx. */
+export const customers = ['customer1', 'customer2', 'customer3', 'customer4'] as const
+export type CustomerName = typeof customers[number]
+
+/** Context the agents' calls run in and where transfer targets are dialed. */
+export const transferContext = 'from-internal'
+
+/** Context of the customer endpoints on the PBX. */
+export const customerContext = 'from-customers'
+
+/** An extension that does not exist in transferContext (there is no catch-all pattern). */
+export const missingExtension = '999'
+
+/** Queue "sales" (ring-all, static members 104 and 105), dialed as `sales` or 600 in transferContext. */
+export const salesQueue = {
+  name: 'sales',
+  exten: 'sales',
+  altExten: '600',
+  members: ['104', '105']
+} as const
+
+export const testbed = {
+  repoRoot,
+  asteriskRoot,
+  logDir,
+  pbx,
+  farm,
+  agents,
+  offlineAgent,
+  customers,
+  transferContext,
+  customerContext,
+  missingExtension,
+  salesQueue
+} as const
