@@ -1,0 +1,73 @@
+/**
+ * The example app's configuration, from the environment (and `.env`). Checked once at start: every
+ * problem is reported together, by variable name, before anything connects.
+ */
+import Type, { type Static } from 'typebox'
+import Value from 'typebox/value'
+import type { Identity } from '../src/index.js'
+import { parseAuthTokens } from './auth-tokens.js'
+
+const EnvSchema = Type.Object({
+  AMI_HOST: Type.String({ minLength: 1 }),
+  AMI_PORT: Type.String({ pattern: '^[0-9]{1,5}$', default: '5038' }),
+  AMI_USERNAME: Type.String({ minLength: 1 }),
+  AMI_PASSWORD: Type.String({ minLength: 1 }),
+  ARI_URL: Type.String({ pattern: '^https?://\\S+$' }),
+  ARI_USERNAME: Type.String({ minLength: 1 }),
+  ARI_PASSWORD: Type.String({ minLength: 1 }),
+  TRANSFER_CONTEXT: Type.String({ pattern: '^[A-Za-z0-9_.-]{1,79}$', default: 'from-internal' }),
+  PORT: Type.String({ pattern: '^[0-9]{1,5}$', default: '3000' }),
+  HOST: Type.String({ minLength: 1, default: '127.0.0.1' }),
+  AUTH_TOKENS: Type.String({ minLength: 1 }),
+  LOG_LEVEL: Type.Union([Type.Literal('fatal'), Type.Literal('error'), Type.Literal('warn'), Type.Literal('info'), Type.Literal('debug'), Type.Literal('trace'), Type.Literal('silent')], { default: 'info' })
+})
+
+type Env = Static<typeof EnvSchema>
+
+export interface ExampleConfig {
+  ami: { host: string, port: number, username: string, password: string }
+  ari: { url: string, username: string, password: string }
+  transferContext: string
+  port: number
+  host: string
+  logLevel: Env['LOG_LEVEL']
+  tokens: Map<string, Identity>
+}
+
+export class ConfigError extends Error {
+  override name = 'ConfigError'
+}
+
+function port (name: string, value: string, problems: string[]): number {
+  const number = Number(value)
+  if (number < 1 || number > 65535) problems.push(`${name} must be a port number (1-65535), got "${value}"`)
+  return number
+}
+
+export function readConfig (environment: NodeJS.ProcessEnv): ExampleConfig {
+  const known = Object.fromEntries(Object.keys(EnvSchema.properties).flatMap((key) =>
+    environment[key] === undefined || environment[key] === '' ? [] : [[key, environment[key]]]))
+  const env = Value.Default(EnvSchema, known) as Env
+  const problems = [...Value.Errors(EnvSchema, env)].map((error) => {
+    const name = error.instancePath.replace(/^\//, '')
+    const missing = (error.params as { requiredProperties?: string[] }).requiredProperties ?? []
+    return name === '' ? `missing required variables: ${missing.join(', ')}` : `${name} ${error.message}`
+  })
+  if (problems.length > 0) throw new ConfigError(`Invalid configuration:\n  - ${problems.join('\n  - ')}`)
+  const config: ExampleConfig = {
+    ami: { host: env.AMI_HOST, port: port('AMI_PORT', env.AMI_PORT, problems), username: env.AMI_USERNAME, password: env.AMI_PASSWORD },
+    ari: { url: env.ARI_URL, username: env.ARI_USERNAME, password: env.ARI_PASSWORD },
+    transferContext: env.TRANSFER_CONTEXT,
+    port: port('PORT', env.PORT, problems),
+    host: env.HOST,
+    logLevel: env.LOG_LEVEL,
+    tokens: new Map()
+  }
+  try {
+    config.tokens = parseAuthTokens(env.AUTH_TOKENS)
+  } catch (error) {
+    problems.push((error as Error).message)
+  }
+  if (problems.length > 0) throw new ConfigError(`Invalid configuration:\n  - ${problems.join('\n  - ')}`)
+  return config
+}
