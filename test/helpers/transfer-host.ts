@@ -1,0 +1,40 @@
+// A host Fastify app with the plugin registered against the test bed's PBX, its AMI going through a
+// recording proxy, and one bearer token per agent (`token-<ext>`) plus a supervisor (`token-super`).
+import Fastify, { type FastifyInstance, type InjectOptions, type LightMyRequestResponse } from 'fastify'
+import asteriskTransfer, { type Identity } from '../../src/index.js'
+import { startAmiRecordingProxy, type AmiRecordingProxy } from './ami-recording-proxy.js'
+import { agents, offlineAgent, pbx, transferContext } from './asterisk/testbed.js'
+
+export interface TransferHost {
+  app: FastifyInstance
+  proxy: AmiRecordingProxy
+  /** Injects a request as the agent with that extension (or 'super' for the supervisor). */
+  as: (who: string, options: InjectOptions) => Promise<LightMyRequestResponse>
+  close: () => Promise<void>
+}
+
+const identities = new Map<string, Identity>([
+  ...[...agents, offlineAgent].map((extension): [string, Identity] => [`token-${extension}`, { extension, role: 'agent' }]),
+  ['token-super', { extension: '100', role: 'supervisor' }]
+])
+
+export async function startTransferHost (): Promise<TransferHost> {
+  const proxy = await startAmiRecordingProxy(pbx.ami)
+  const app = Fastify()
+  await app.register(asteriskTransfer, {
+    ami: { ...pbx.ami, port: proxy.port },
+    ari: pbx.ari,
+    transferContext,
+    authenticate: (request) => identities.get(request.headers.authorization?.replace(/^Bearer /, '') ?? '') ?? null
+  })
+  await app.ready()
+  return {
+    app,
+    proxy,
+    as: (who, options) => app.inject({ ...options, headers: { ...options.headers, authorization: `Bearer token-${who}` } }),
+    close: async () => {
+      await app.close()
+      await proxy.close()
+    }
+  }
+}
