@@ -1,0 +1,247 @@
+import t from 'tap'
+import type { AmiMessage } from '../../src/asterisk/ami-client.js'
+import { parsePbxEvent } from '../../src/asterisk/ami-events.js'
+
+/** Parses an AMI event block the way asterisk-manager does: one `Key: value` a line, keys lowercased. */
+function ami (block: string): AmiMessage {
+  const message: Record<string, string> = {}
+  for (const line of block.trim().split('\n')) {
+    const [key = '', ...rest] = line.trim().split(': ')
+    message[key.toLowerCase()] = rest.join(': ')
+  }
+  return message
+}
+
+const agentLeg = `
+Channel: PJSIP/101-0000002a
+ChannelState: 6
+ChannelStateDesc: Up
+CallerIDNum: 101
+CallerIDName: Alice
+ConnectedLineNum: 5551234
+ConnectedLineName: Customer
+Language: en
+AccountCode:
+Context: from-internal
+Exten: 101
+Priority: 1
+Uniqueid: 1712000000.42
+Linkedid: 1712000000.40`
+
+t.test('Newchannel', async (t) => {
+  const event = parsePbxEvent(ami(`
+Event: Newchannel
+Privilege: call,all
+Channel: Local/103@from-internal-00000001;1
+ChannelState: 0
+ChannelStateDesc: Down
+CallerIDNum: 101
+CallerIDName: Alice
+Context: from-internal
+Exten: 103
+Priority: 1
+Uniqueid: 1712000001.50
+Linkedid: 1712000000.40`))
+  t.same(event, {
+    type: 'newChannel',
+    channel: 'Local/103@from-internal-00000001;1',
+    uniqueId: '1712000001.50',
+    linkedId: '1712000000.40',
+    exten: '103',
+    context: 'from-internal',
+    state: 'Down'
+  })
+})
+
+t.test('Newstate', async (t) => {
+  t.same(parsePbxEvent(ami(`Event: Newstate\nPrivilege: call,all${agentLeg}`)), {
+    type: 'newState',
+    channel: 'PJSIP/101-0000002a',
+    uniqueId: '1712000000.42',
+    linkedId: '1712000000.40',
+    state: 'Up'
+  })
+})
+
+t.test('Hold and Unhold', async (t) => {
+  const ref = { channel: 'PJSIP/101-0000002a', uniqueId: '1712000000.42', linkedId: '1712000000.40' }
+  t.same(parsePbxEvent(ami(`Event: Hold\nPrivilege: call,all${agentLeg}\nMusicClass: default`)), { type: 'hold', ...ref })
+  t.same(parsePbxEvent(ami(`Event: Unhold\nPrivilege: call,all${agentLeg}`)), { type: 'unhold', ...ref })
+})
+
+t.test('Hangup uses Cause-txt', async (t) => {
+  t.same(parsePbxEvent(ami(`Event: Hangup\nPrivilege: call,all${agentLeg}\nCause: 16\nCause-txt: Normal Clearing`)), {
+    type: 'hangup',
+    channel: 'PJSIP/101-0000002a',
+    uniqueId: '1712000000.42',
+    linkedId: '1712000000.40',
+    cause: 'Normal Clearing'
+  })
+})
+
+t.test('Hangup without Cause-txt falls back to the numeric Cause', async (t) => {
+  const event = parsePbxEvent(ami(`Event: Hangup${agentLeg}\nCause: 16`))
+  t.match(event, { type: 'hangup', cause: '16' })
+})
+
+t.test('DialBegin from a channel', async (t) => {
+  const event = parsePbxEvent(ami(`
+Event: DialBegin
+Privilege: call,all
+Channel: Local/103@from-internal-00000001;2
+ChannelStateDesc: Ring
+Uniqueid: 1712000001.51
+Linkedid: 1712000000.40
+DestChannel: PJSIP/103-0000002c
+DestChannelState: 0
+DestChannelStateDesc: Down
+DestCallerIDNum: 103
+DestContext: from-internal
+DestExten: 103
+DestPriority: 1
+DestUniqueid: 1712000001.52
+DestLinkedid: 1712000000.40
+DialString: 103`))
+  t.same(event, {
+    type: 'dialBegin',
+    channel: 'Local/103@from-internal-00000001;2',
+    destChannel: 'PJSIP/103-0000002c',
+    destUniqueId: '1712000001.52',
+    destExten: '103',
+    dialString: '103'
+  })
+})
+
+t.test('DialBegin of an originate has no calling channel', async (t) => {
+  const event = parsePbxEvent(ami(`
+Event: DialBegin
+DestChannel: PJSIP/103-0000002c
+DestExten: 103
+DestUniqueid: 1712000001.52
+DialString: PJSIP/103`))
+  t.match(event, { type: 'dialBegin', destChannel: 'PJSIP/103-0000002c', dialString: 'PJSIP/103' })
+  t.equal((event as { channel?: string }).channel, undefined)
+})
+
+t.test('DialEnd', async (t) => {
+  const event = parsePbxEvent(ami(`
+Event: DialEnd
+Channel: Local/103@from-internal-00000001;2
+Uniqueid: 1712000001.51
+DestChannel: PJSIP/103-0000002c
+DestUniqueid: 1712000001.52
+DialStatus: ANSWER`))
+  t.same(event, {
+    type: 'dialEnd',
+    channel: 'Local/103@from-internal-00000001;2',
+    destChannel: 'PJSIP/103-0000002c',
+    destUniqueId: '1712000001.52',
+    dialStatus: 'ANSWER'
+  })
+})
+
+const bridgeFields = `
+BridgeUniqueid: 8d4b3c3e-5a6f-4a53-9f0e-1b2c3d4e5f60
+BridgeType: basic
+BridgeTechnology: simple_bridge
+BridgeCreator: <unknown>
+BridgeName: <unknown>
+BridgeNumChannels: 2
+BridgeVideoSourceMode: none`
+
+t.test('BridgeEnter and BridgeLeave', async (t) => {
+  const expected = {
+    channel: 'PJSIP/101-0000002a',
+    uniqueId: '1712000000.42',
+    linkedId: '1712000000.40',
+    bridgeId: '8d4b3c3e-5a6f-4a53-9f0e-1b2c3d4e5f60',
+    bridgeNumChannels: 2
+  }
+  t.same(parsePbxEvent(ami(`Event: BridgeEnter${bridgeFields}${agentLeg}`)), { type: 'bridgeEnter', ...expected })
+  t.same(parsePbxEvent(ami(`Event: BridgeLeave${bridgeFields}${agentLeg}`)), { type: 'bridgeLeave', ...expected })
+})
+
+t.test('a bridge event without a channel count counts 0', async (t) => {
+  t.match(parsePbxEvent(ami(`Event: BridgeLeave${agentLeg}\nBridgeUniqueid: b1`)), { type: 'bridgeLeave', bridgeNumChannels: 0 })
+})
+
+t.test('AttendedTransfer names the target from TransferTargetChannel', async (t) => {
+  const event = parsePbxEvent(ami(`
+Event: AttendedTransfer
+Result: Success
+OrigTransfererChannel: PJSIP/101-0000002a
+OrigBridgeUniqueid: 8d4b3c3e-5a6f-4a53-9f0e-1b2c3d4e5f60
+SecondTransfererChannel: Local/103@from-internal-00000001;1
+SecondBridgeUniqueid: 0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0
+TransfereeChannel: PJSIP/trunk-00000029
+TransferTargetChannel: PJSIP/103-0000002c
+IsExternal: No
+DestType: Bridge
+DestBridgeUniqueid: 8d4b3c3e-5a6f-4a53-9f0e-1b2c3d4e5f60`))
+  t.same(event, {
+    type: 'attendedTransfer',
+    result: 'Success',
+    transferer: 'PJSIP/101-0000002a',
+    transferee: 'PJSIP/trunk-00000029',
+    target: 'PJSIP/103-0000002c',
+    destType: 'Bridge'
+  })
+})
+
+t.test('AttendedTransfer without TransferTargetChannel falls back to SecondTransfererChannel', async (t) => {
+  const event = parsePbxEvent(ami(`
+Event: AttendedTransfer
+Result: Fail
+OrigTransfererChannel: PJSIP/101-0000002a
+SecondTransfererChannel: Local/103@from-internal-00000001;1
+DestType: Fail`))
+  t.same(event, {
+    type: 'attendedTransfer',
+    result: 'Fail',
+    transferer: 'PJSIP/101-0000002a',
+    transferee: undefined,
+    target: 'Local/103@from-internal-00000001;1',
+    destType: 'Fail'
+  })
+})
+
+t.test('BlindTransfer', async (t) => {
+  const event = parsePbxEvent(ami(`
+Event: BlindTransfer
+Result: Success
+TransfererChannel: PJSIP/101-0000002a
+TransfererUniqueid: 1712000000.42
+TransfereeChannel: PJSIP/trunk-00000029
+TransfereeUniqueid: 1712000000.40
+IsExternal: No
+Context: from-internal
+Extension: 103`))
+  t.same(event, {
+    type: 'blindTransfer',
+    result: 'Success',
+    transferer: 'PJSIP/101-0000002a',
+    transferee: 'PJSIP/trunk-00000029',
+    exten: '103',
+    context: 'from-internal'
+  })
+})
+
+t.test('the event name is matched case-insensitively', async (t) => {
+  t.match(parsePbxEvent(ami(`Event: HOLD${agentLeg}`)), { type: 'hold' })
+  t.match(parsePbxEvent(ami(`Event: bridgeenter${bridgeFields}${agentLeg}`)), { type: 'bridgeEnter' })
+})
+
+t.test('events the plugin does not use map to undefined', async (t) => {
+  for (const name of ['VarSet', 'Newexten', 'FullyBooted', 'PeerStatus', 'CoreShowChannel', 'Holdx', 'Hangup2']) {
+    t.equal(parsePbxEvent(ami(`Event: ${name}${agentLeg}`)), undefined, name)
+  }
+})
+
+t.test('a message that is not an event (a response) maps to undefined', async (t) => {
+  t.equal(parsePbxEvent(ami('Response: Success\nActionID: 1\nMessage: Redirect successful')), undefined)
+  t.equal(parsePbxEvent({}), undefined)
+})
+
+t.test('a repeated Event key (an array) maps to undefined instead of throwing', async (t) => {
+  t.equal(parsePbxEvent({ event: ['Hold', 'Hold'], channel: 'PJSIP/101-0000002a' }), undefined)
+})
