@@ -1,0 +1,108 @@
+import t, { type Test } from 'tap'
+import { resolveOptions, type FastifyAsteriskTransferOptions } from '../src/options.js'
+
+const authenticate = (): null => null
+
+function valid (): FastifyAsteriskTransferOptions {
+  return {
+    ami: { host: 'pbx.example', port: 5038, username: 'transfer', password: 'secret' },
+    ari: { url: 'http://pbx.example:8088', username: 'transfer', password: 'secret' },
+    authenticate
+  }
+}
+
+/** `valid()` with `change` applied to a copy; typed loosely on purpose, to pass wrong values. */
+function withOption (change: (options: Record<string, any>) => void): FastifyAsteriskTransferOptions {
+  const options = valid() as unknown as Record<string, any>
+  change(options)
+  return options as FastifyAsteriskTransferOptions
+}
+
+/** Asserts that resolving throws an Error whose message names `path` as the option at fault. */
+function assertRejectsOption (t: Test, options: FastifyAsteriskTransferOptions, path: string, scenario: string): void {
+  const escaped = path.replaceAll('.', '\\.')
+  t.throws(() => resolveOptions(options), new RegExp(`option "${escaped}"`), scenario)
+}
+
+t.test('defaults are applied', async (t) => {
+  const resolved = resolveOptions(valid())
+  t.equal(resolved.prefix, '/api')
+  t.equal(resolved.transferContext, 'from-internal')
+  t.equal(resolved.channelTechnology, 'PJSIP')
+  t.equal(resolved.actionTimeoutMs, 5000)
+  t.equal(resolved.consultationTimeoutMs, 5000)
+  t.same(resolved.reconnect, { initialDelayMs: 500, maxDelayMs: 10_000 })
+  t.equal(resolved.amiPingIntervalMs, 15_000)
+  t.equal(resolved.authenticate, authenticate)
+  t.same(resolved.ami, valid().ami)
+  t.same(resolved.ari, valid().ari)
+})
+
+t.test('consultationTimeoutMs defaults to the given actionTimeoutMs', async (t) => {
+  const resolved = resolveOptions({ ...valid(), actionTimeoutMs: 2000 })
+  t.equal(resolved.actionTimeoutMs, 2000)
+  t.equal(resolved.consultationTimeoutMs, 2000)
+})
+
+t.test('explicit values win over defaults', async (t) => {
+  const resolved = resolveOptions({
+    ...valid(),
+    prefix: '/telephony/v1',
+    transferContext: 'agents',
+    channelTechnology: 'SIP',
+    actionTimeoutMs: 2000,
+    consultationTimeoutMs: 8000,
+    reconnect: { initialDelayMs: 100 },
+    amiPingIntervalMs: 0
+  })
+  t.match(resolved, {
+    prefix: '/telephony/v1',
+    transferContext: 'agents',
+    channelTechnology: 'SIP',
+    actionTimeoutMs: 2000,
+    consultationTimeoutMs: 8000,
+    reconnect: { initialDelayMs: 100, maxDelayMs: 10_000 },
+    amiPingIntervalMs: 0
+  })
+})
+
+t.test('the caller\'s options object is not modified', async (t) => {
+  const options = valid()
+  resolveOptions(options)
+  t.same(options, valid())
+})
+
+t.test('each bad option is refused with a message naming it', async (t) => {
+  const cases: Array<[string, string, (o: Record<string, any>) => void]> = [
+    ['missing ami', 'ami', (o) => { delete o.ami }],
+    ['missing ami.host', 'ami.host', (o) => { delete o.ami.host }],
+    ['empty ami.host', 'ami.host', (o) => { o.ami.host = '' }],
+    ['ami.port 0', 'ami.port', (o) => { o.ami.port = 0 }],
+    ['ami.port 70000', 'ami.port', (o) => { o.ami.port = 70000 }],
+    ['ami.port "x"', 'ami.port', (o) => { o.ami.port = 'x' }],
+    ['ami.port 5038.5', 'ami.port', (o) => { o.ami.port = 5038.5 }],
+    ['empty ami.username', 'ami.username', (o) => { o.ami.username = '' }],
+    ['ari.url without scheme', 'ari.url', (o) => { o.ari.url = 'pbx.example:8088' }],
+    ['ari.url with a space', 'ari.url', (o) => { o.ari.url = 'http://pbx example:8088' }],
+    ['ari.url ws://', 'ari.url', (o) => { o.ari.url = 'ws://pbx.example:8088' }],
+    ['prefix without a leading slash', 'prefix', (o) => { o.prefix = 'api' }],
+    ['prefix with a trailing slash', 'prefix', (o) => { o.prefix = '/api/' }],
+    ['transferContext with a comma', 'transferContext', (o) => { o.transferContext = 'from-internal,103' }],
+    ['transferContext with a newline', 'transferContext', (o) => { o.transferContext = 'from-internal\nAction: Hangup' }],
+    ['empty transferContext', 'transferContext', (o) => { o.transferContext = '' }],
+    ['channelTechnology with a slash', 'channelTechnology', (o) => { o.channelTechnology = 'PJSIP/' }],
+    ['actionTimeoutMs 0', 'actionTimeoutMs', (o) => { o.actionTimeoutMs = 0 }],
+    ['consultationTimeoutMs above 10 min', 'consultationTimeoutMs', (o) => { o.consultationTimeoutMs = 600_001 }],
+    ['reconnect.initialDelayMs below 10', 'reconnect.initialDelayMs', (o) => { o.reconnect = { initialDelayMs: 5 } }],
+    ['negative amiPingIntervalMs', 'amiPingIntervalMs', (o) => { o.amiPingIntervalMs = -1 }],
+    ['missing authenticate', 'authenticate', (o) => { delete o.authenticate }],
+    ['authenticate not a function', 'authenticate', (o) => { o.authenticate = 'yes' }],
+    ['reconnect.maxDelayMs below initialDelayMs', 'reconnect.maxDelayMs', (o) => { o.reconnect = { initialDelayMs: 1000, maxDelayMs: 500 } }],
+    ['reconnect.maxDelayMs below the default initialDelayMs', 'reconnect.maxDelayMs', (o) => { o.reconnect = { maxDelayMs: 100 } }]
+  ]
+  for (const [scenario, path, change] of cases) assertRejectsOption(t, withOption(change), path, scenario)
+})
+
+t.test('refusals are plain Errors prefixed with the plugin name', async (t) => {
+  t.throws(() => resolveOptions(withOption((o) => { o.ami.port = 0 })), { name: 'Error', message: /^fastify-asterisk-transfer: / })
+})
