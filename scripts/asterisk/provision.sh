@@ -143,7 +143,7 @@ install_config /etc/asterisk-farm "${HERE}/common" "${HERE}/farm"
 # farm/asterisk.conf; the PBX keeps Debian's defaults).
 PBX_DIRS=(/etc/asterisk /run/asterisk /var/lib/asterisk /var/log/asterisk
           /var/spool/asterisk /var/cache/asterisk)
-FARM_DIRS=(/etc/asterisk-farm /run/asterisk-farm /var/lib/asterisk-farm
+FARM_DIRS=(/etc/asterisk-farm /run/asterisk-farm /var/lib/asterisk-farm /var/lib/asterisk-farm/keys
            /var/log/asterisk-farm /var/spool/asterisk-farm /var/cache/asterisk-farm)
 for d in "${PBX_DIRS[@]}" "${FARM_DIRS[@]}"; do
   mkdir -p "${ROOT}${d}"

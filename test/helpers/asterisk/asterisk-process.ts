@@ -1,7 +1,7 @@
 // Starts and stops the two chrooted Asterisk instances of the test bed (PBX + phone farm).
 // Needs root. The instances run detached, so a tap `before` script can start them and exit.
 import { spawn } from 'node:child_process'
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, readlinkSync, realpathSync, rmSync, writeSync } from 'node:fs'
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, readlinkSync, realpathSync, rmSync, statSync, writeSync } from 'node:fs'
 import { createConnection } from 'node:net'
 import { basename, join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
@@ -51,12 +51,28 @@ function rootPath (): string {
   }
 }
 
+function threadState (path: string): string {
+  const stat = readFileSync(path, 'utf8')
+  // "pid (comm) S ..." — the state follows the last ')'.
+  const i = stat.lastIndexOf(')')
+  return stat.slice(i + 2, i + 3)
+}
+
+/**
+ * True when the process no longer exists or is a zombie in every thread. (A thread-group
+ * leader can be a zombie while other threads still run and hold the listening sockets.)
+ */
 function isZombieOrGone (pid: number): boolean {
   try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
-    // pid (comm) S ... — the state follows the last ')'.
-    const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3)
-    return state === 'Z' || state === 'X'
+    const tasks = readdirSync(`/proc/${pid}/task`)
+    return tasks.every((tid) => {
+      try {
+        const st = threadState(`/proc/${pid}/task/${tid}/stat`)
+        return st === 'Z' || st === 'X'
+      } catch {
+        return true
+      }
+    })
   } catch {
     return true
   }
@@ -151,15 +167,18 @@ async function stopInstance (instance: InstanceSettings, log: (m: string) => voi
   const ctl = join(root, instance.runDir, 'asterisk.ctl')
   let running = pids()
   if (running.length > 0 && existsSync(ctl)) {
+    const t0 = Date.now()
     const r = await run('chroot', [root, 'asterisk', ...instanceArgs(instance), '-rx', 'core stop now'], 10_000)
     if (r.code !== 0) log(`${instance.name}: 'core stop now' exited ${String(r.code ?? r.signal)}: ${r.output.trim()}`)
-    await waitGone(running, 10_000)
+    // Now and then Asterisk 22 hangs in its last exit handlers after "Executing last minute
+    // cleanups"; do not wait long for it, SIGTERM ends it.
+    if (!await waitGone(running, 4_000)) log(`${instance.name}: still running ${Date.now() - t0} ms after 'core stop now'`)
     running = pids()
   }
   if (running.length > 0) {
     log(`${instance.name}: SIGTERM ${running.join(' ')}`)
     signal(running, 'SIGTERM')
-    await waitGone(running, 5_000)
+    await waitGone(running, 3_000)
     running = pids()
   }
   if (running.length > 0) {
@@ -255,8 +274,14 @@ export async function startTestBed (opts: StartOptions = {}): Promise<TestBedInf
 
   await stopTestBed({ log })
   for (const port of [pbx.ami.port, farm.ami.port, Number(new URL(pbx.ari.url).port)]) {
-    if (await portAnswers(port)) {
-      throw new Error(`startTestBed: 127.0.0.1:${port} is already in use by a process that is not this test bed's Asterisk`)
+    // Give a just-stopped instance a moment to release its sockets.
+    const deadline = Date.now() + 5000
+    while (await portAnswers(port)) {
+      if (Date.now() > deadline) {
+        throw new Error(`startTestBed: 127.0.0.1:${port} is in use by a process that is not this test bed's Asterisk ` +
+          `(no Asterisk is running chrooted in ${asteriskRoot})`)
+      }
+      await sleep(200)
     }
   }
 
@@ -265,7 +290,10 @@ export async function startTestBed (opts: StartOptions = {}): Promise<TestBedInf
   const exits: string[] = []
   const pids: Record<'pbx' | 'farm', number> = { pbx: 0, farm: 0 }
   for (const instance of instances) {
-    const fd = openSync(join(logDir, `${instance.name}.log`), 'w')
+    const logFile = join(logDir, `${instance.name}.log`)
+    // Append (earlier runs' shutdowns stay readable), starting afresh past 5 MB.
+    const fd = openSync(logFile, existsSync(logFile) && statSync(logFile).size > 5_000_000 ? 'w' : 'a')
+    writeSync(fd, `\n===== ${new Date().toISOString()} starting ${instance.name} =====\n`)
     const child = spawn('chroot', [root, 'asterisk', '-f', '-n', '-vvv', '-U', 'asterisk', '-G', 'asterisk', ...instanceArgs(instance)], {
       detached: true,
       stdio: ['ignore', fd, fd]

@@ -6,7 +6,7 @@ import { AmiError, field, withAmi } from './ami.js'
 import type { AmiMessage } from './ami.js'
 import { listBridges, listChannels } from './ari.js'
 import type { AriBridge, AriChannel } from './ari.js'
-import { farm, pbx } from './testbed.js'
+import { farm, pbx, salesQueue } from './testbed.js'
 
 export interface ChannelRef {
   id: string
@@ -70,20 +70,30 @@ export async function channelExists (nameOrId: string): Promise<boolean> {
   return (await findChannel(nameOrId)) !== undefined
 }
 
+export interface CallOptions {
+  /** How long to wait for the bridged call (default 10 s). */
+  timeoutMs?: number
+  /**
+   * The customer side on the farm sends audio (Milliwatt) instead of silence (Wait). Pair with
+   * setAgentMedia(true) for audio both ways; with media flowing Asterisk optimizes Local pairs away.
+   */
+  media?: boolean
+}
+
 /**
- * Places a customer call from the farm to an agent and resolves once, on the PBX, the customer
- * channel (PJSIP/<customer>-…) and the agent channel (PJSIP/<agentExt>-…) are Up and share a bridge.
- * The agent "phone" on the farm auto-answers; the customer side on the farm runs Wait(3600).
+ * Places a call from the farm's customer endpoint to an extension of the PBX's from-customers
+ * context and resolves once, on the PBX, the new customer channel and a new agent channel are Up
+ * and in the same bridge. isAgent picks the agent channel by name.
  */
-export async function callAgent (agentExt: string, customer = 'customer1', opts: { timeoutMs?: number } = {}): Promise<CustomerCall> {
+async function placeCustomerCall (exten: string, customer: string, isAgent: (name: string) => boolean, what: string, opts: CallOptions): Promise<CustomerCall> {
   const timeoutMs = opts.timeoutMs ?? 10_000
   const before = new Set((await listChannels()).map((c) => c.id))
   await withAmi(farm.ami, async (ami) => {
     await ami.action({
       Action: 'Originate',
-      Channel: `PJSIP/${agentExt}@${customer}`,
-      Application: 'Wait',
-      Data: '3600',
+      Channel: `PJSIP/${exten}@${customer}`,
+      Application: opts.media === true ? 'Milliwatt' : 'Wait',
+      Data: opts.media === true ? '' : '3600',
       Timeout: timeoutMs,
       Async: 'true'
     })
@@ -95,7 +105,7 @@ export async function callAgent (agentExt: string, customer = 'customer1', opts:
       last = summary(channels, bridges)
       const fresh = channels.filter((c) => !before.has(c.id) && c.state === 'Up')
       const customers = fresh.filter((c) => c.name.startsWith(`PJSIP/${customer}-`))
-      const agentsUp = fresh.filter((c) => c.name.startsWith(`PJSIP/${agentExt}-`))
+      const agentsUp = fresh.filter((c) => isAgent(c.name))
       for (const b of bridges) {
         const cust = customers.find((c) => b.channels.includes(c.id))
         const agent = agentsUp.find((c) => b.channels.includes(c.id))
@@ -108,10 +118,40 @@ export async function callAgent (agentExt: string, customer = 'customer1', opts:
         }
       }
       return undefined
-    }, timeoutMs, `a bridged call ${customer} <-> ${agentExt} on the PBX`)
+    }, timeoutMs, what)
   } catch (err) {
     throw new Error(`${err instanceof Error ? err.message : String(err)}; PBX ${last}`)
   }
+}
+
+/**
+ * Places a customer call from the farm to an agent and resolves once, on the PBX, the customer
+ * channel (PJSIP/<customer>-…) and the agent channel (PJSIP/<agentExt>-…) are Up and share a bridge.
+ * The agent "phone" on the farm auto-answers; the customer side on the farm runs Wait(3600).
+ */
+export async function callAgent (agentExt: string, customer = 'customer1', opts: CallOptions = {}): Promise<CustomerCall> {
+  return await placeCustomerCall(agentExt, customer, (name) => name.startsWith(`PJSIP/${agentExt}-`),
+    `a bridged call ${customer} <-> ${agentExt} on the PBX`, opts)
+}
+
+/**
+ * Places a customer call into queue "sales" (ring-all 104 and 105) and resolves once the customer
+ * is bridged with whichever member answered (PJSIP/104-… or PJSIP/105-…).
+ */
+export async function callQueue (customer = 'customer1', opts: CallOptions = {}): Promise<CustomerCall> {
+  const members = salesQueue.members.map((m) => `PJSIP/${m}-`)
+  return await placeCustomerCall(salesQueue.exten, customer, (name) => members.some((m) => name.startsWith(m)),
+    `a bridged queue call ${customer} <-> ${salesQueue.members.join('|')} on the PBX`, opts)
+}
+
+/**
+ * Whether agent phones answered from now on send audio (AMI Setvar of the farm's global
+ * AGENT_MEDIA). Off after every start of the test bed.
+ */
+export async function setAgentMedia (on: boolean): Promise<void> {
+  await withAmi(farm.ami, async (ami) => {
+    await ami.action({ Action: 'Setvar', Variable: 'AGENT_MEDIA', Value: on ? 'yes' : 'no' })
+  })
 }
 
 /** Local/x@ctx-0001;1 <-> Local/x@ctx-0001;2 */
