@@ -1,0 +1,107 @@
+import { once } from 'node:events'
+import t, { type Test } from 'tap'
+import { AmiClient } from '../../src/asterisk/ami-client.js'
+import type { PbxEvent } from '../../src/asterisk/ami-events.js'
+import type { AriClient, PbxBridge, PbxChannel, PbxEndpoint } from '../../src/asterisk/ari-client.js'
+import { AsteriskPbx } from '../../src/asterisk/pbx.js'
+import { FakeAmiServer } from '../helpers/fake-ami-server.js'
+
+const AGENT = 'PJSIP/101-0000002a'
+
+/** The slice of AriClient that AsteriskPbx uses, serving fixed data. */
+function fakeAri (data: { channels?: PbxChannel[], bridges?: PbxBridge[], endpoints?: PbxEndpoint[] } = {}): AriClient {
+  return {
+    ready: true,
+    listChannels: async () => data.channels ?? [],
+    listBridges: async () => data.bridges ?? [],
+    listEndpoints: async () => data.endpoints ?? []
+  } as unknown as AriClient
+}
+
+async function setup (t: Test, ari: AriClient = fakeAri()): Promise<{ server: FakeAmiServer, pbx: AsteriskPbx }> {
+  const server = await FakeAmiServer.start()
+  const ami = new AmiClient({
+    host: '127.0.0.1',
+    port: server.port,
+    username: 'admin',
+    password: 'secret',
+    actionTimeoutMs: 500,
+    reconnect: { initialDelayMs: 20, maxDelayMs: 100 },
+    pingIntervalMs: 0
+  })
+  const pbx = new AsteriskPbx(ami, ari)
+  await ami.start()
+  t.teardown(async () => {
+    await ami.close()
+    await server.close()
+  })
+  return { server, pbx }
+}
+
+/** The headers of the last action received, Action and ActionID left out. */
+function lastActionHeaders (server: FakeAmiServer): Record<string, string> {
+  const action = server.actions.at(-1)
+  return Object.fromEntries((action?.headers ?? []).filter(([key]) => key.toLowerCase() !== 'actionid'))
+}
+
+t.test('redirect sends AMI Redirect for the channel to exten@context, priority 1', async (t) => {
+  const { server, pbx } = await setup(t)
+  await pbx.redirect(AGENT, '103', 'from-internal')
+  t.same(lastActionHeaders(server), { Action: 'Redirect', Channel: AGENT, Exten: '103', Context: 'from-internal', Priority: '1' })
+})
+
+t.test('attendedTransfer sends AMI Atxfer for the channel to exten@context', async (t) => {
+  const { server, pbx } = await setup(t)
+  await pbx.attendedTransfer(AGENT, '103', 'from-internal')
+  t.same(lastActionHeaders(server), { Action: 'Atxfer', Channel: AGENT, Exten: '103', Context: 'from-internal' })
+})
+
+t.test('a redirect of a vanished channel fails with XFER_CHANNEL_GONE', async (t) => {
+  const { server, pbx } = await setup(t)
+  server.script('Redirect', { Response: 'Error', Message: 'Channel specified does not exist' })
+  await t.rejects(pbx.redirect(AGENT, '103', 'from-internal'), { code: 'XFER_CHANNEL_GONE' })
+})
+
+t.test('extensionExists asks DIALPLAN_EXISTS through Getvar and reads its value', async (t) => {
+  const { server, pbx } = await setup(t)
+  const existing = new Set(['DIALPLAN_EXISTS(from-internal,103,1)'])
+  server.script('Getvar', (action) => ({ Response: 'Success', Value: existing.has(action.get('Variable') ?? '') ? '1' : '0' }))
+  t.equal(await pbx.extensionExists('from-internal', '103'), true)
+  t.equal(lastActionHeaders(server).Variable, 'DIALPLAN_EXISTS(from-internal,103,1)')
+  t.equal(await pbx.extensionExists('from-internal', '999'), false)
+  t.equal(await pbx.extensionExists('other-context', '103'), false)
+})
+
+t.test('extensionExists is false when Getvar answers an empty value', async (t) => {
+  const { server, pbx } = await setup(t)
+  server.script('Getvar', { Response: 'Success', Value: '' })
+  t.equal(await pbx.extensionExists('from-internal', '103'), false)
+})
+
+t.test('AMI events the plugin uses are forwarded as typed events; others are not', async (t) => {
+  const { server, pbx } = await setup(t)
+  const received: PbxEvent[] = []
+  pbx.events.on('event', (event) => received.push(event))
+  server.send({ Event: 'VarSet', Channel: AGENT, Variable: 'X', Value: '1' })
+  server.send({ Event: 'Hold', Channel: AGENT, Uniqueid: '1712000000.42', Linkedid: '1712000000.40' })
+  await once(pbx.events, 'event')
+  t.same(received, [{ type: 'hold', channel: AGENT, uniqueId: '1712000000.42', linkedId: '1712000000.40' }])
+})
+
+t.test('AMI connection changes are announced with the state of both sides', async (t) => {
+  const { server, pbx } = await setup(t)
+  t.same(pbx.connectionState(), { ami: true, ari: true })
+  const lost = once(pbx.events, 'connection')
+  server.drop()
+  t.same(await lost, [{ ami: false, ari: true }])
+  t.same(await once(pbx.events, 'connection'), [{ ami: true, ari: true }])
+})
+
+t.test('snapshot and endpoints come from ARI', async (t) => {
+  const channel: PbxChannel = { id: 'a1', name: AGENT, state: 'Up', callerNumber: '101', connectedNumber: '', dialplan: { context: 'from-internal', exten: '103' }, createdAt: '' }
+  const bridge: PbxBridge = { id: 'b1', technology: 'simple_bridge', bridgeType: 'mixing', channelIds: ['a1'] }
+  const endpoint: PbxEndpoint = { technology: 'PJSIP', resource: '101', state: 'online', channelIds: ['a1'] }
+  const { pbx } = await setup(t, fakeAri({ channels: [channel], bridges: [bridge], endpoints: [endpoint] }))
+  t.same(await pbx.snapshot(), { channels: [channel], bridges: [bridge] })
+  t.same(await pbx.endpoints(), [endpoint])
+})
