@@ -48,8 +48,11 @@ export function resolveOptions (options: FastifyAsteriskTransferOptions): Resolv
   const withDefaults = Value.Default(PluginDataOptions, Value.Clone(data)) as Static<typeof PluginDataOptions>
   const [problem] = Value.Errors(PluginDataOptions, withDefaults)
   if (problem !== undefined) {
-    const where = problem.instancePath.replace(/^\//, '').replaceAll('/', '.') || 'options'
-    throw new Error(`fastify-asterisk-transfer: option "${where}" ${problem.message}`)
+    // A missing property is reported at its parent: name the property itself.
+    const missing = (problem.params as { requiredProperties?: string[] }).requiredProperties?.[0]
+    const path = [...problem.instancePath.split('/').filter(Boolean), ...(missing === undefined ? [] : [missing])]
+    const where = path.join('.') || 'options'
+    throw new Error(`fastify-asterisk-transfer: option "${where}" ${missing === undefined ? problem.message : 'is required'}`)
   }
   if (typeof authenticate !== 'function') {
     throw new Error('fastify-asterisk-transfer: option "authenticate" must be a function (request) => { extension, role } | null')

@@ -68,6 +68,8 @@ export class AmiClient extends EventEmitter<AmiClientEvents> {
   #failedAttempts = 0
   #reconnectTimer: NodeJS.Timeout | undefined
   #pingTimer: NodeJS.Timeout | undefined
+  /** Gives up the connection attempt in progress, if any. */
+  #abandonConnect: ((error: Error) => void) | undefined
 
   constructor (options: AmiClientOptions) {
     super()
@@ -110,8 +112,9 @@ export class AmiClient extends EventEmitter<AmiClientEvents> {
     clearInterval(this.#pingTimer)
     this.#pingTimer = undefined
     const manager = this.#manager
+    this.#abandonConnect?.(new AsteriskUnavailableError('AMI client closed'))
     this.#dropConnection('AMI client closed')
-    if (manager !== undefined) await new Promise<void>((resolve) => manager.disconnect(resolve))
+    if (manager?.isConnected() === true) await new Promise<void>((resolve) => manager.disconnect(resolve))
   }
 
   #send (fields: AmiFields, isList: boolean): Promise<AmiMessage[]> {
@@ -187,32 +190,41 @@ export class AmiClient extends EventEmitter<AmiClientEvents> {
     let lastError: Error | undefined
     return new Promise((resolve, reject) => {
       let settled = false
-      const fail = (error: Error): void => {
-        if (settled) return
+      const settle = (): boolean => {
+        if (settled) return false
         settled = true
         clearTimeout(loginTimer)
-        reject(error)
+        this.#abandonConnect = undefined
+        return true
       }
-      const loginTimer = setTimeout(() => {
-        fail(new AsteriskTimeoutError('AMI login', actionTimeoutMs))
-        manager.disconnect()
-      }, actionTimeoutMs)
+      // An attempt given up (login timeout, close()) must release its socket. The library cannot
+      // close a socket that is still opening, so that case is closed in the connect callback below.
+      const abandon = (error: Error): void => {
+        if (!settle()) return
+        reject(error)
+        this.#onClose(manager, error)
+        if (manager.isConnected()) manager.disconnect()
+      }
+      this.#abandonConnect = abandon
+      const loginTimer = setTimeout(() => abandon(new AsteriskTimeoutError('AMI login', actionTimeoutMs)), actionTimeoutMs)
       manager.on('error', (error) => { lastError = error })
       manager.on('managerevent', (message) => { if (manager === this.#manager) this.#onEvent(message) })
       manager.on('close', () => {
-        fail(new AsteriskUnavailableError(`cannot reach AMI at ${host}:${port} (${lastError?.message ?? 'connection closed'})`))
+        if (settle()) reject(new AsteriskUnavailableError(`cannot reach AMI at ${host}:${port} (${lastError?.message ?? 'connection closed'})`))
         this.#onClose(manager, lastError)
       })
       manager.connect(port, host, () => {
+        if (settled) {
+          manager.disconnect()
+          return
+        }
         manager.login((refusal) => {
           if (refusal !== undefined) {
-            fail(new AmiLoginError(text(refusal.message) ?? 'refused'))
+            if (settle()) reject(new AmiLoginError(text(refusal.message) ?? 'refused'))
             manager.disconnect()
             return
           }
-          if (settled) return
-          settled = true
-          clearTimeout(loginTimer)
+          if (!settle()) return
           this.#ready = true
           this.#failedAttempts = 0
           this.#log.info({ host, port }, 'AMI connected')
