@@ -2,7 +2,7 @@
  * `POST /transfers/execute` and `GET /transfers/available-agents`. Thin: validate (by schema), resolve
  * who asks, call the service, shape the answer.
  */
-import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { TypeBoxValidatorCompiler, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { AgentService } from '../agents/agent-service.js'
 import type { Authenticate } from '../identity.js'
 import type { TransferService } from '../transfers/transfer-service.js'
@@ -18,6 +18,9 @@ export interface TransferRoutesOptions {
 
 export const transferRoutes: FastifyPluginAsyncTypebox<TransferRoutesOptions> = async (fastify, { transfers, agents, authenticate }) => {
   fastify.setErrorHandler(transferErrorHandler)
+  // TypeBox's own checker, not the host's Ajv: bodies are validated strictly (no coercion, no silently
+  // dropped properties) whatever options the host app gave Ajv.
+  fastify.setValidatorCompiler(TypeBoxValidatorCompiler)
   requireIdentity(fastify, authenticate)
 
   fastify.post('/transfers/execute', {

@@ -98,7 +98,11 @@ t.test('an invalid body answers 400 XFER_INVALID_INPUT and nothing is sent to th
     { targetExtension: '', transferType: 'blind' },
     { targetExtension: '1'.repeat(33), transferType: 'blind' },
     { extension: '101@from-internal', targetExtension: '103', transferType: 'blind' },
-    { extension: '/PJSIP/.*/', targetExtension: '103', transferType: 'blind' }
+    { extension: '/PJSIP/.*/', targetExtension: '103', transferType: 'blind' },
+    // Strict whatever the host's Ajv settings: no silently dropped properties, no type coercion.
+    { targetExtension: '103', transferType: 'blind', channel: 'PJSIP/102-00000001' },
+    { targetExtension: 103, transferType: 'blind' },
+    { targetExtension: ['103'], transferType: 'blind' }
   ]
   for (const payload of bodies) {
     const response = await app.inject({ method: 'POST', url: '/api/transfers/execute', headers: as('101'), payload })
