@@ -63,9 +63,14 @@ build_root() {
   parent="$(dirname "${ROOT}")"
   mkdir -p "${parent}"
 
-  # Leftovers of interrupted builds.
+  # Leftovers of interrupted builds (a killed mmdebstrap can leave its proc/sys/dev
+  # mounts inside the build directory: unmount those, deepest first).
   for tmp in "${ROOT}".build.*; do
     [[ -e "${tmp}" ]] || continue
+    awk -v d="${tmp}" 'index($2, d "/") == 1 { print $2 }' /proc/mounts | sort -r | while read -r m; do
+      log "unmounting leftover ${m}"
+      umount -l "${m}" || true
+    done
     if root_in_use "${tmp}"; then
       die "${tmp} (an old unfinished build) is in use; stop what uses it and retry"
     fi

@@ -38,7 +38,6 @@ export interface AsteriskProcess {
   args: string[]
 }
 
-const instances: readonly InstanceSettings[] = [pbx, farm]
 const noop = (): void => {}
 
 // ------------------------------------------------------------------ processes
@@ -262,6 +261,10 @@ export async function startTestBed (opts: StartOptions = {}): Promise<TestBedInf
   if (process.getuid?.() !== 0) throw new Error('startTestBed: must run as root (chroot)')
   mkdirSync(logDir, { recursive: true })
 
+  // Stop what an earlier run left behind before touching the root or its configuration.
+  await stopTestBed({ log })
+
+  const tp = Date.now()
   if (opts.provision ?? true) {
     log(`provisioning ${asteriskRoot}`)
     const r = await run('bash', [provisionScript], opts.provisionTimeoutMs ?? 15 * 60_000, join(logDir, 'provision.log'))
@@ -270,9 +273,8 @@ export async function startTestBed (opts: StartOptions = {}): Promise<TestBedInf
         `see .asterisk/logs/provision.log:\n${tail(r.output)}`)
     }
   }
-  const provisionMs = Date.now() - t0
+  const provisionMs = Date.now() - tp
 
-  await stopTestBed({ log })
   for (const port of [pbx.ami.port, farm.ami.port, Number(new URL(pbx.ari.url).port)]) {
     // Give a just-stopped instance a moment to release its sockets.
     const deadline = Date.now() + 5000
@@ -287,9 +289,11 @@ export async function startTestBed (opts: StartOptions = {}): Promise<TestBedInf
 
   const root = rootPath()
   const t1 = Date.now()
+  const timeoutMs = opts.readyTimeoutMs ?? 60_000
+  const deadline = t1 + timeoutMs
   const exits: string[] = []
   const pids: Record<'pbx' | 'farm', number> = { pbx: 0, farm: 0 }
-  for (const instance of instances) {
+  const launch = (instance: InstanceSettings): void => {
     const logFile = join(logDir, `${instance.name}.log`)
     // Append (earlier runs' shutdowns stay readable), starting afresh past 5 MB.
     const fd = openSync(logFile, existsSync(logFile) && statSync(logFile).size > 5_000_000 ? 'w' : 'a')
@@ -305,23 +309,36 @@ export async function startTestBed (opts: StartOptions = {}): Promise<TestBedInf
     pids[instance.name] = child.pid ?? 0
     log(`started ${instance.name} pid ${String(child.pid)}`)
   }
+  const fail = async (message: string): Promise<never> => {
+    await stopTestBed({ log }).catch(noop)
+    throw new Error(message)
+  }
+  const exited = async (): Promise<void> => {
+    if (exits.length === 0) return
+    const inst = exits.some((e) => e.startsWith('farm')) ? farm : pbx
+    await fail(`startTestBed: ${exits.join('; ')}. Last lines of .asterisk/logs/${inst.name}.log:\n${logTail(inst)}`)
+  }
 
-  const timeoutMs = opts.readyTimeoutMs ?? 60_000
-  const deadline = Date.now() + timeoutMs
+  // The PBX first: the farm's registrations then succeed at their first attempt.
+  launch(pbx)
+  while (!await amiAnswers(pbx)) {
+    await exited()
+    if (Date.now() > deadline) {
+      await fail(`startTestBed: PBX AMI ${pbx.ami.host}:${pbx.ami.port} not answering after ${timeoutMs} ms. ` +
+        `Last lines of .asterisk/logs/pbx.log:\n${logTail(pbx)}`)
+    }
+    await sleep(100)
+  }
+  launch(farm)
+
   let state = await readyState()
   while (!isReady(state)) {
-    if (exits.length > 0) {
-      const who = exits.join('; ')
-      const inst = exits.some((e) => e.startsWith('farm')) ? farm : pbx
-      await stopTestBed({ log }).catch(noop)
-      throw new Error(`startTestBed: ${who}. Last lines of .asterisk/logs/${inst.name}.log:\n${logTail(inst)}`)
-    }
+    await exited()
     if (Date.now() > deadline) {
-      await stopTestBed({ log }).catch(noop)
-      throw new Error(`startTestBed: test bed not ready after ${timeoutMs} ms:\n  ${describe(state)}\n` +
+      await fail(`startTestBed: test bed not ready after ${timeoutMs} ms:\n  ${describe(state)}\n` +
         `PBX log (.asterisk/logs/pbx.log):\n${logTail(pbx, 15)}\nfarm log (.asterisk/logs/farm.log):\n${logTail(farm, 15)}`)
     }
-    await sleep(200)
+    await sleep(100)
     state = await readyState()
   }
   const now = Date.now()
