@@ -144,6 +144,15 @@ install_config() {
 install_config /etc/asterisk "${HERE}/common" "${HERE}/pbx"
 install_config /etc/asterisk-farm "${HERE}/common" "${HERE}/farm"
 
+# Music on hold: Debian's musiconhold.conf plays the files of /usr/share/asterisk/moh,
+# which no package in the root provides; without any, Asterisk disables MOH and
+# held or queued callers get no MusicOnHoldStart. One stock prompt is enough.
+mkdir -p "${ROOT}/usr/share/asterisk/moh"
+if [[ ! -e "${ROOT}/usr/share/asterisk/moh/tt-monkeys.gsm" ]]; then
+  cp "${ROOT}/usr/share/asterisk/sounds/en_US_f_Allison/tt-monkeys.gsm" "${ROOT}/usr/share/asterisk/moh/" ||
+    log "warning: no prompt to use as music on hold; MOH stays disabled"
+fi
+
 # Directories each instance writes to (the farm's paths are those of
 # farm/asterisk.conf; the PBX keeps Debian's defaults).
 PBX_DIRS=(/etc/asterisk /run/asterisk /var/lib/asterisk /var/log/asterisk
