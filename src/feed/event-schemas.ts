@@ -1,0 +1,100 @@
+/**
+ * The WebSocket feed's messages: an envelope `{ id, type, timestamp, data }` and the payload of each
+ * event type, as TypeBox schemas that clients import (types via `Static`, runtime checks via
+ * `typebox/value`).
+ */
+import Type, { type Static } from 'typebox'
+import { Transfer } from '../routes/schemas.js'
+
+export const CallState = Type.Union([
+  Type.Literal('ringing'),
+  Type.Literal('up'),
+  Type.Literal('on_hold'),
+  Type.Literal('in_consultation')
+])
+
+export const Call = Type.Object({
+  /** The agent extension the call belongs to. */
+  extension: Type.String(),
+  channel: Type.String(),
+  uniqueId: Type.String(),
+  /** Shared by every channel of the call (Asterisk's linkedid). */
+  linkedId: Type.String(),
+  state: CallState,
+  /** The real party at the other end, when bridged. */
+  peer: Type.Optional(Type.Object({ channel: Type.String(), number: Type.String() })),
+  /** The transfer in progress on this call, if any. */
+  transfer: Type.Optional(Type.Object({ id: Type.String(), type: Type.String(), targetExtension: Type.String() })),
+  startedAt: Type.String()
+})
+
+export const CallStatus = Type.Object({
+  extension: Type.String(),
+  /** The call now; absent when it ended (`ended` is then true). */
+  call: Type.Optional(Call),
+  ended: Type.Boolean()
+})
+
+export const AgentState = Type.Union([
+  Type.Literal('available'),
+  Type.Literal('ringing'),
+  Type.Literal('on_call'),
+  Type.Literal('on_hold'),
+  Type.Literal('in_consultation'),
+  Type.Literal('paused'),
+  Type.Literal('offline')
+])
+
+export const AgentStatus = Type.Object({
+  extension: Type.String(),
+  state: AgentState,
+  /** Why the agent cannot take a transfer, when it cannot. */
+  reason: Type.Optional(Type.String())
+})
+
+export const AsteriskConnection = Type.Object({ ami: Type.Boolean(), ari: Type.Boolean() })
+
+export const FeedGap = Type.Object({
+  /** The id the client asked to resume after. */
+  since: Type.Integer(),
+  /** The oldest id still buffered: everything before it is lost, refetch state over HTTP. */
+  oldestAvailable: Type.Integer()
+})
+
+/** Every event type and its payload. */
+export const FeedEventPayloads = {
+  'call:transfer_initiated': Transfer,
+  'call:ami_transfer_complete': Transfer,
+  'call:ami_transfer_failed': Transfer,
+  'call:ami_attended_transfer_started': Transfer,
+  'call:ami_attended_transfer_completed': Transfer,
+  'call:ami_attended_transfer_cancelled': Transfer,
+  /** Any other change of a transfer's status: answered, target_answered, abandoned. */
+  'call:transfer_updated': Transfer,
+  'call:status': CallStatus,
+  'agent:status': AgentStatus,
+  'asterisk:connection': AsteriskConnection,
+  'feed:gap': FeedGap
+} as const
+
+export type FeedEventType = keyof typeof FeedEventPayloads
+export type FeedEventData<K extends FeedEventType> = Static<(typeof FeedEventPayloads)[K]>
+
+export const FeedEnvelope = Type.Object({
+  /** Strictly increasing within one server process; resume with `?since=<id>`. */
+  id: Type.Integer({ minimum: 1 }),
+  type: Type.Union(Object.keys(FeedEventPayloads).map((type) => Type.Literal(type))),
+  timestamp: Type.String(),
+  data: Type.Unknown()
+})
+
+export type FeedEnvelope<K extends FeedEventType = FeedEventType> = {
+  [T in K]: { id: number, type: T, timestamp: string, data: FeedEventData<T> }
+}[K]
+
+export type Call = Static<typeof Call>
+export type CallState = Static<typeof CallState>
+export type CallStatus = Static<typeof CallStatus>
+export type AgentState = Static<typeof AgentState>
+export type AgentStatus = Static<typeof AgentStatus>
+export type AsteriskConnection = Static<typeof AsteriskConnection>

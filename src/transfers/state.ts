@@ -1,0 +1,97 @@
+/**
+ * The life of a transfer as a pure state machine: which input moves a transfer from which state to
+ * which. No I/O and no Asterisk names here: `transfers/tracker.ts` turns Asterisk events into these
+ * inputs. Every transition is unit-tested.
+ *
+ *   blind:     initiated -> redirected -> answered
+ *   attended:  initiated -> consulting -> target_answered -> completed | cancelled
+ *   failures:  initiated | redirected | consulting | target_answered -> failed (with a reason)
+ *   any state that is not final -> abandoned when the customer hangs up
+ */
+export type TransferState =
+  | 'initiated'
+  | 'redirected'
+  | 'answered'
+  | 'consulting'
+  | 'target_answered'
+  | 'completed'
+  | 'cancelled'
+  | 'failed'
+  | 'abandoned'
+
+export type FailureReason =
+  | 'target_busy'
+  | 'no_answer'
+  | 'target_hung_up'
+  | 'unknown_target'
+  | 'asterisk_refused'
+  | 'timed_out'
+
+export type TransferInput =
+  /** Asterisk accepted the Redirect of the customer. */
+  | { type: 'redirect_accepted' }
+  /** The Hold and the dial to the target proved the consultation started. */
+  | { type: 'consultation_started' }
+  | { type: 'target_answered' }
+  /** The target did not take the call: busy, no answer, unreachable... */
+  | { type: 'target_failed', reason: 'target_busy' | 'no_answer' }
+  | { type: 'target_hung_up' }
+  /** The customer ended up bridged with the target (the agent left). */
+  | { type: 'completed' }
+  /** The consultation ended and the agent is back with the customer. */
+  | { type: 'cancelled' }
+  | { type: 'customer_hung_up' }
+  | { type: 'action_failed', reason: 'unknown_target' | 'asterisk_refused' | 'timed_out' }
+
+export interface TransferStatus {
+  state: TransferState
+  reason?: FailureReason
+}
+
+const FINAL: ReadonlySet<TransferState> = new Set(['answered', 'completed', 'cancelled', 'failed', 'abandoned'])
+
+export function isFinal (state: TransferState): boolean {
+  return FINAL.has(state)
+}
+
+/** Inputs each state accepts, and where they lead. Anything not listed leaves the state as it is. */
+const TRANSITIONS: { readonly [S in TransferState]?: Partial<Record<TransferInput['type'], TransferState>> } = {
+  initiated: { redirect_accepted: 'redirected', consultation_started: 'consulting', action_failed: 'failed', customer_hung_up: 'abandoned' },
+  redirected: { target_answered: 'answered', target_failed: 'failed', target_hung_up: 'failed', action_failed: 'failed', customer_hung_up: 'abandoned' },
+  consulting: {
+    target_answered: 'target_answered',
+    target_failed: 'failed',
+    target_hung_up: 'failed',
+    // The agent may hang up while the target still rings: Asterisk then hands the customer over.
+    completed: 'completed',
+    cancelled: 'cancelled',
+    action_failed: 'failed',
+    customer_hung_up: 'abandoned'
+  },
+  target_answered: { completed: 'completed', cancelled: 'cancelled', target_hung_up: 'failed', customer_hung_up: 'abandoned' }
+}
+
+function failureReason (input: TransferInput): FailureReason | undefined {
+  switch (input.type) {
+    case 'target_failed':
+    case 'action_failed':
+      return input.reason
+    case 'target_hung_up':
+      return 'target_hung_up'
+    default:
+      return undefined
+  }
+}
+
+/** The status after `input`, or undefined when the input does not apply in the current state. */
+export function transition (status: TransferStatus, input: TransferInput): TransferStatus | undefined {
+  const next = TRANSITIONS[status.state]?.[input.type]
+  if (next === undefined) return undefined
+  const reason = next === 'failed' ? failureReason(input) : undefined
+  return reason === undefined ? { state: next } : { state: next, reason }
+}
+
+/** Whether an agent may still complete or cancel it (attended transfers in consultation only). */
+export function canComplete (state: TransferState): boolean {
+  return state === 'consulting' || state === 'target_answered'
+}

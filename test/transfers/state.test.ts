@@ -1,0 +1,76 @@
+import t from 'tap'
+import { canComplete, isFinal, transition, type TransferInput, type TransferState } from '../../src/transfers/state.js'
+
+const inputs: Record<TransferInput['type'], TransferInput> = {
+  redirect_accepted: { type: 'redirect_accepted' },
+  consultation_started: { type: 'consultation_started' },
+  target_answered: { type: 'target_answered' },
+  target_failed: { type: 'target_failed', reason: 'target_busy' },
+  target_hung_up: { type: 'target_hung_up' },
+  completed: { type: 'completed' },
+  cancelled: { type: 'cancelled' },
+  customer_hung_up: { type: 'customer_hung_up' },
+  action_failed: { type: 'action_failed', reason: 'asterisk_refused' }
+}
+
+/** Every transition the machine allows; every other (state, input) pair must be refused. */
+const allowed: Array<[TransferState, TransferInput['type'], TransferState, string?]> = [
+  ['initiated', 'redirect_accepted', 'redirected'],
+  ['initiated', 'consultation_started', 'consulting'],
+  ['initiated', 'action_failed', 'failed', 'asterisk_refused'],
+  ['initiated', 'customer_hung_up', 'abandoned'],
+  ['redirected', 'target_answered', 'answered'],
+  ['redirected', 'target_failed', 'failed', 'target_busy'],
+  ['redirected', 'target_hung_up', 'failed', 'target_hung_up'],
+  ['redirected', 'action_failed', 'failed', 'asterisk_refused'],
+  ['redirected', 'customer_hung_up', 'abandoned'],
+  ['consulting', 'target_answered', 'target_answered'],
+  ['consulting', 'target_failed', 'failed', 'target_busy'],
+  ['consulting', 'target_hung_up', 'failed', 'target_hung_up'],
+  ['consulting', 'completed', 'completed'],
+  ['consulting', 'cancelled', 'cancelled'],
+  ['consulting', 'action_failed', 'failed', 'asterisk_refused'],
+  ['consulting', 'customer_hung_up', 'abandoned'],
+  ['target_answered', 'completed', 'completed'],
+  ['target_answered', 'cancelled', 'cancelled'],
+  ['target_answered', 'target_hung_up', 'failed', 'target_hung_up'],
+  ['target_answered', 'customer_hung_up', 'abandoned']
+]
+
+const states: TransferState[] = ['initiated', 'redirected', 'answered', 'consulting', 'target_answered', 'completed', 'cancelled', 'failed', 'abandoned']
+
+t.test('every allowed transition leads where the lifecycle says, with the failure reason', async (t) => {
+  for (const [from, input, to, reason] of allowed) {
+    const next = transition({ state: from }, inputs[input])
+    t.same(next, reason === undefined ? { state: to } : { state: to, reason }, `${from} + ${input}`)
+  }
+})
+
+t.test('every other (state, input) pair is refused and changes nothing', async (t) => {
+  let refused = 0
+  for (const state of states) {
+    for (const input of Object.values(inputs)) {
+      if (allowed.some(([from, type]) => from === state && type === input.type)) continue
+      t.equal(transition({ state }, input), undefined, `${state} + ${input.type}`)
+      refused++
+    }
+  }
+  t.equal(refused, states.length * Object.keys(inputs).length - allowed.length)
+})
+
+t.test('final states accept nothing, so a finished transfer can never move again', async (t) => {
+  for (const state of states.filter(isFinal)) {
+    for (const input of Object.values(inputs)) t.equal(transition({ state }, input), undefined)
+  }
+  t.same(states.filter(isFinal), ['answered', 'completed', 'cancelled', 'failed', 'abandoned'])
+})
+
+t.test('the failure reason comes from the input', async (t) => {
+  t.same(transition({ state: 'consulting' }, { type: 'target_failed', reason: 'no_answer' }), { state: 'failed', reason: 'no_answer' })
+  t.same(transition({ state: 'initiated' }, { type: 'action_failed', reason: 'timed_out' }), { state: 'failed', reason: 'timed_out' })
+  t.same(transition({ state: 'initiated' }, { type: 'action_failed', reason: 'unknown_target' }), { state: 'failed', reason: 'unknown_target' })
+})
+
+t.test('only a transfer in consultation can be completed or cancelled', async (t) => {
+  t.same(states.filter(canComplete), ['consulting', 'target_answered'])
+})
