@@ -58,19 +58,28 @@ root_in_use() {
   return 1
 }
 
-build_root() {
-  local parent tmp
-  parent="$(dirname "${ROOT}")"
-  mkdir -p "${parent}"
+# A killed mmdebstrap can leave its proc/sys/dev mounts inside the build
+# directory: unmount those (deepest first) before removing it.
+unmount_below() {
+  local dir="$1" m
+  awk -v d="${dir}" 'index($2, d "/") == 1 { print $2 }' /proc/mounts | sort -r | while read -r m; do
+    log "unmounting leftover ${m}"
+    umount -l "${m}" || true
+  done
+}
 
-  # Leftovers of interrupted builds (a killed mmdebstrap can leave its proc/sys/dev
-  # mounts inside the build directory: unmount those, deepest first).
+discard_build() {
+  unmount_below "$1"
+  rm -rf --one-file-system "$1"
+}
+
+build_root() {
+  local tmp
+
+  # Leftovers of interrupted builds.
   for tmp in "${ROOT}".build.*; do
     [[ -e "${tmp}" ]] || continue
-    awk -v d="${tmp}" 'index($2, d "/") == 1 { print $2 }' /proc/mounts | sort -r | while read -r m; do
-      log "unmounting leftover ${m}"
-      umount -l "${m}" || true
-    done
+    unmount_below "${tmp}"
     if root_in_use "${tmp}"; then
       die "${tmp} (an old unfinished build) is in use; stop what uses it and retry"
     fi
@@ -95,7 +104,7 @@ build_root() {
   tmp="$(mktemp -d "${ROOT}.build.XXXXXX")"
   chmod 0755 "${tmp}"   # mktemp made it 0700; apt (_apt) and asterisk must walk it
   # shellcheck disable=SC2064
-  trap "rm -rf --one-file-system '${tmp}'" EXIT
+  trap "discard_build '${tmp}'" EXIT
 
   local -a args=(--variant=apt "--include=${PACKAGES}"
                  '--aptopt=Acquire::Check-Valid-Until "false"' sid "${tmp}")
@@ -118,6 +127,13 @@ build_root() {
   trap - EXIT
   log "root ready: $(head -n1 "${ROOT}/${MARKER_NAME}")"
 }
+
+# One provisioning at a time (two test runs starting together must not both build).
+mkdir -p "$(dirname "${ROOT}")"
+exec 9>"${ROOT}.lock"
+if ! flock -w 900 9; then
+  die "another provision.sh has held ${ROOT}.lock for 15 minutes"
+fi
 
 if [[ ! -f "${ROOT}/${MARKER_NAME}" ]]; then
   build_root
