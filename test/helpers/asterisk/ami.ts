@@ -24,6 +24,15 @@ type RawManagerConstructor = new (port: number | undefined, host: string, userna
 const require = createRequire(import.meta.url)
 const Manager = require('asterisk-manager') as RawManagerConstructor
 
+// The library's own ActionIDs are Date.now() strings, reused as soon as a response arrives;
+// list events could then be matched to the wrong action. Use unique ones.
+let actionCounter = 0
+const actionIdPrefix = `th${process.pid}-${Math.random().toString(36).slice(2, 8)}`
+function nextActionId (): string {
+  actionCounter += 1
+  return `${actionIdPrefix}-${actionCounter}`
+}
+
 /** The string value of a field (first one when repeated), or undefined. */
 export function field (msg: AmiMessage, key: string): string | undefined {
   const v = msg[key.toLowerCase()]
@@ -93,7 +102,7 @@ export class AmiConnection {
     const name = String(fields.Action ?? fields.action ?? '?')
     return await new Promise<AmiMessage>((resolve, reject) => {
       const timer = setTimeout(() => reject(new AmiError(`AMI ${this.#settings.port}: no response to ${name} within ${timeoutMs} ms`)), timeoutMs)
-      this.#mgr.action({ ...fields }, (err, res) => {
+      this.#mgr.action({ ...fields, actionid: nextActionId() }, (err, res) => {
         clearTimeout(timer)
         const msg = res ?? err
         if (msg === undefined) reject(new AmiError(`AMI ${this.#settings.port}: empty response to ${name}`))
@@ -141,7 +150,7 @@ export class AmiConnection {
       const timer = setTimeout(() => finish(undefined, new AmiError(`AMI ${this.#settings.port}: ${name} list not complete within ${timeoutMs} ms`)), timeoutMs)
       this.#mgr.on('managerevent', onEvent)
       // The ActionID is known synchronously; events are emitted on a later tick.
-      actionId = this.#mgr.action({ ...fields }, (err, res) => {
+      actionId = this.#mgr.action({ ...fields, actionid: nextActionId() }, (err, res) => {
         response = res ?? err
         const r = (field(response ?? {}, 'response') ?? '').toLowerCase()
         if (r === 'error') {
