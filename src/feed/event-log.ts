@@ -1,0 +1,107 @@
+/**
+ * The feed's memory: the last `capacity` events, numbered 1, 2, 3… in one server process, so a client
+ * that reconnects with the last id it saw gets exactly what it missed, or learns that it missed too much.
+ * No sockets here: the WebSocket route subscribes to it.
+ */
+import type { FeedEnvelope, FeedEventData, FeedEventType } from './event-schemas.js'
+
+/** Who an event concerns: every connected client, or the agents with these extensions (supervisors see all). */
+export type Audience = 'everyone' | { extensions: readonly string[] }
+
+export interface StoredEvent {
+  readonly envelope: FeedEnvelope
+  readonly audience: Audience
+  /** The envelope serialised once at append, sent as is to every socket that may see it. */
+  readonly json: string
+}
+
+/** Events that are published to everyone who may see them; `feed:gap` is per client, never logged. */
+export type LoggedEventType = Exclude<FeedEventType, 'feed:gap'>
+
+export interface Backlog {
+  /** The buffered events the client has not seen, oldest first. */
+  events: StoredEvent[]
+  /** Present when events the client has not seen are no longer buffered. */
+  gap?: { since: number, oldestAvailable: number }
+}
+
+export type EventListener = (event: StoredEvent) => void
+
+export interface EventLogOptions {
+  /** How many events are kept for clients that reconnect. Default 1000. */
+  capacity?: number
+  /** The clock of `timestamp`; tests pin it. */
+  now?: () => Date
+}
+
+export const DEFAULT_EVENT_LOG_CAPACITY = 1000
+
+export class EventLog {
+  readonly capacity: number
+  #now: () => Date
+  /** Ids are contiguous, so event `id` lives in slot `(id - 1) % capacity`: no head or tail to track. */
+  #slots: Array<StoredEvent | undefined>
+  #lastId = 0
+  #listeners = new Set<EventListener>()
+
+  constructor ({ capacity = DEFAULT_EVENT_LOG_CAPACITY, now = () => new Date() }: EventLogOptions = {}) {
+    if (!Number.isSafeInteger(capacity) || capacity < 1) {
+      throw new RangeError(`EventLog capacity must be a positive integer, got ${String(capacity)}`)
+    }
+    this.capacity = capacity
+    this.#now = now
+    this.#slots = new Array<StoredEvent | undefined>(capacity)
+  }
+
+  /** The id of the newest event, 0 before the first. */
+  get lastId (): number {
+    return this.#lastId
+  }
+
+  /** The id of the oldest event still buffered; `lastId + 1` while the log is empty. */
+  get oldestId (): number {
+    return Math.max(1, this.#lastId - this.capacity + 1)
+  }
+
+  append<K extends LoggedEventType>(type: K, data: FeedEventData<K>, audience: Audience): StoredEvent {
+    const id = this.#lastId + 1
+    const envelope = { id, type, timestamp: this.#now().toISOString(), data } as FeedEnvelope
+    const event: StoredEvent = Object.freeze({ envelope, audience, json: JSON.stringify(envelope) })
+    this.#slots[(id - 1) % this.capacity] = event
+    this.#lastId = id
+    for (const listener of this.#listeners) listener(event)
+    return event
+  }
+
+  /**
+   * What a client that last saw event `id` missed. An id beyond `lastId` comes from another server
+   * process (this one restarted): its numbering means nothing here, so every buffered event is new to
+   * that client, and what came before them is lost.
+   */
+  since (id: number): Backlog {
+    const oldest = this.oldestId
+    if (id > this.#lastId) {
+      return { events: this.#range(oldest), gap: { since: id, oldestAvailable: oldest } }
+    }
+    const events = this.#range(Math.max(id + 1, oldest))
+    return id + 1 < oldest ? { events, gap: { since: id, oldestAvailable: oldest } } : { events }
+  }
+
+  /**
+   * Calls `listener` synchronously with every event appended from now on. Listeners must not throw:
+   * they run inside `append`, in the code that produced the event.
+   */
+  subscribe (listener: EventListener): () => void {
+    this.#listeners.add(listener)
+    return () => { this.#listeners.delete(listener) }
+  }
+
+  #range (fromId: number): StoredEvent[] {
+    const events: StoredEvent[] = []
+    for (let id = fromId; id <= this.#lastId; id++) {
+      const event = this.#slots[(id - 1) % this.capacity]
+      if (event !== undefined) events.push(event)
+    }
+    return events
+  }
+}

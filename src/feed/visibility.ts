@@ -1,0 +1,11 @@
+/**
+ * Who may see which feed event: an agent follows its own calls and transfers (and what concerns
+ * everyone, like the Asterisk connection), a supervisor follows the whole call center.
+ */
+import type { Identity } from '../identity.js'
+import type { Audience } from './event-log.js'
+
+export function canSee (identity: Identity, audience: Audience): boolean {
+  if (identity.role === 'supervisor' || audience === 'everyone') return true
+  return audience.extensions.includes(identity.extension)
+}
