@@ -3,6 +3,9 @@ import { stopTestBed } from './asterisk-process.js'
 
 const log = (m: string): void => { process.stderr.write(`# asterisk testbed: ${m}\n`) }
 
+// TESTBED=off (npm run test:unit) runs the unit tests alone, without root or Asterisk.
+if (process.env.TESTBED === 'off') process.exit(0)
+
 try {
   const t0 = Date.now()
   await stopTestBed({ log })

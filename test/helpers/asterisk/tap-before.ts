@@ -4,6 +4,9 @@ import { startTestBed } from './asterisk-process.js'
 
 const log = (m: string): void => { process.stderr.write(`# asterisk testbed: ${m}\n`) }
 
+// TESTBED=off (npm run test:unit) runs the unit tests alone, without root or Asterisk.
+if (process.env.TESTBED === 'off') process.exit(0)
+
 try {
   const info = await startTestBed({ log })
   log(`up (provision ${info.provisionMs} ms, start ${info.readyMs} ms, total ${info.totalMs} ms)`)
