@@ -84,3 +84,23 @@ export const AmiLoginError = createError<'XFER_AMI_LOGIN_FAILED', 500, [string]>
   'AMI login failed: %s',
   500
 )
+
+export const TransferNotFoundError = createError<'XFER_TRANSFER_NOT_FOUND', 404, [string]>(
+  'XFER_TRANSFER_NOT_FOUND',
+  'No transfer %s',
+  404
+)
+
+/** Complete/cancel of a transfer that is not in consultation (finished, blind, or already being completed). */
+export const TransferStateError = createError<'XFER_TRANSFER_STATE', 409, [string, string]>(
+  'XFER_TRANSFER_STATE',
+  'Transfer %s cannot do that now: it is %s',
+  409
+)
+
+/** One transfer per call at a time; the error carries the id of the one in progress. */
+export const TransferInProgressError = createError<'XFER_TRANSFER_IN_PROGRESS', 409, [string]>(
+  'XFER_TRANSFER_IN_PROGRESS',
+  'The call already has a transfer in progress: %s',
+  409
+)

@@ -3,17 +3,14 @@ import { fastifyAsteriskTransfer } from './plugin.js'
 
 export default fastifyAsteriskTransfer
 export { fastifyAsteriskTransfer }
-export type { AsteriskTransfers } from './plugin.js'
+export type { AsteriskTransfers } from './transfers-api.js'
 export type { FastifyAsteriskTransferOptions } from './options.js'
 export type { Identity, Role, Authenticate } from './identity.js'
-export type {
-  TransferEventMap,
-  TransferEventName,
-  TransferSummary,
-  TransferFailure,
-  TransferType,
-  TransferStatus
-} from './transfers/transfer-events.js'
+export type { TransferEventMap, TransferEventName, Transfer, TransferType } from './transfers/transfer-events.js'
+export type { TransferState, FailureReason } from './transfers/state.js'
+export type { FeedEnvelope, FeedEventType, FeedEventData, Call, CallStatus, AgentStatus } from './feed/event-schemas.js'
+export { SLOW_CONSUMER_CLOSE_CODE } from './feed/websocket-feed.js'
+export * as feedSchemas from './feed/event-schemas.js'
 export type { TransferRequest, LocatedCall } from './transfers/transfer-service.js'
 export type { AvailableAgent } from './agents/available-agents.js'
 export * as errors from './errors.js'

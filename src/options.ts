@@ -25,13 +25,21 @@ export const PluginDataOptions = Type.Object({
     initialDelayMs: Type.Integer({ minimum: 10, default: 500 }),
     maxDelayMs: Type.Integer({ minimum: 10, default: 10_000 })
   }, { default: {} }),
-  amiPingIntervalMs: Type.Integer({ minimum: 0, default: 15_000 })
+  amiPingIntervalMs: Type.Integer({ minimum: 0, default: 15_000 }),
+  feed: Type.Object({
+    /** Events kept for clients that reconnect with `?since=`. */
+    capacity: Type.Integer({ minimum: 1, maximum: 1_000_000, default: 1000 }),
+    heartbeatIntervalMs: Type.Integer({ minimum: 10, default: 30_000 }),
+    /** Unsent bytes a socket may hold before it is closed as a slow consumer (close code 4008). */
+    maxBufferedBytes: Type.Integer({ minimum: 1024, default: 1024 * 1024 })
+  }, { default: {} })
 })
 
-export interface FastifyAsteriskTransferOptions extends Partial<Omit<Static<typeof PluginDataOptions>, 'ami' | 'ari' | 'reconnect'>> {
+export interface FastifyAsteriskTransferOptions extends Partial<Omit<Static<typeof PluginDataOptions>, 'ami' | 'ari' | 'reconnect' | 'feed'>> {
   ami: Static<typeof PluginDataOptions>['ami']
   ari: Static<typeof PluginDataOptions>['ari']
   reconnect?: Partial<Static<typeof PluginDataOptions>['reconnect']>
+  feed?: Partial<Static<typeof PluginDataOptions>['feed']>
   authenticate: Authenticate
 }
 

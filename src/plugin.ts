@@ -1,29 +1,22 @@
 /**
  * The plugin: checks the options, opens AMI and ARI, builds the services, decorates the instance with
- * `asteriskTransfers` and mounts the routes under `prefix`. Everything it opens is closed in `onClose`.
+ * `asteriskTransfers` and mounts the routes and the event feed under `prefix`. Everything it opens is
+ * closed in `onClose`.
  */
 import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
 import { AgentService } from './agents/agent-service.js'
-import type { AvailableAgent } from './agents/available-agents.js'
 import { AmiClient } from './asterisk/ami-client.js'
 import { AriClient } from './asterisk/ari-client.js'
 import { AsteriskPbx } from './asterisk/pbx.js'
 import { AmiLoginError } from './errors.js'
+import { EventLog, type LoggedEventType } from './feed/event-log.js'
 import { resolveOptions, type FastifyAsteriskTransferOptions, type ResolvedOptions } from './options.js'
-import { transferRoutes } from './routes/transfer-routes.js'
-import type { TransferEventMap, TransferEventName, TransferSummary } from './transfers/transfer-events.js'
-import { TransferService, type LocatedCall, type TransferRequest } from './transfers/transfer-service.js'
-
-/** What the host app gets as `fastify.asteriskTransfers`. */
-export interface AsteriskTransfers {
-  transfer (request: TransferRequest): Promise<TransferSummary>
-  getChannelForExtension (extension: string): Promise<LocatedCall>
-  availableAgents (caller?: string): Promise<AvailableAgent[]>
-  /** Subscribes to transfer events; returns the function that unsubscribes. */
-  on<K extends TransferEventName> (type: K, handler: (event: TransferEventMap[K]) => void): () => void
-  connectionState (): { ami: boolean, ari: boolean }
-}
+import { apiRoutes } from './routes/api.js'
+import { createTransfersApi, type AsteriskTransfers } from './transfers-api.js'
+import { TransferService } from './transfers/transfer-service.js'
+import { EVENT_FOR_STATE } from './transfers/transfer-events.js'
+import { transferAudience } from './transfers/transfer-visibility.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -65,14 +58,21 @@ async function connectAtStartup (fastify: FastifyInstance, ami: AmiClient, ari: 
   }
 }
 
+/** Everything the services publish goes through one log: the feed and the host app see the same events. */
+function publishToLog (eventLog: EventLog, transfers: TransferService, pbx: AsteriskPbx): void {
+  const transferEvents = new Set(Object.values(EVENT_FOR_STATE))
+  for (const type of transferEvents) {
+    transfers.events.on(type, (transfer) => {
+      eventLog.append(type, transfer, { extensions: transferAudience(transfer) })
+    })
+  }
+  pbx.events.on('connection', (state) => { eventLog.append('asterisk:connection', state, 'everyone') })
+}
+
 async function asteriskTransferPlugin (fastify: FastifyInstance, rawOptions: FastifyAsteriskTransferOptions): Promise<void> {
   const options = resolveOptions(rawOptions)
   const { ami, ari } = createClients(fastify, options)
   await connectAtStartup(fastify, ami, ari)
-  fastify.addHook('onClose', async () => {
-    ari.close()
-    await ami.close()
-  })
 
   const pbx = new AsteriskPbx(ami, ari)
   const transfers = new TransferService(pbx, {
@@ -81,20 +81,29 @@ async function asteriskTransferPlugin (fastify: FastifyInstance, rawOptions: Fas
     consultationTimeoutMs: options.consultationTimeoutMs
   })
   const agents = new AgentService(pbx, options.channelTechnology)
+  const eventLog = new EventLog({ capacity: options.feed.capacity })
+  publishToLog(eventLog, transfers, pbx)
+  transfers.start()
 
-  fastify.decorate('asteriskTransfers', {
-    transfer: async (request) => await transfers.execute(request),
-    getChannelForExtension: async (extension) => await transfers.getChannelForExtension(extension),
-    availableAgents: async (caller) => await agents.available(caller),
-    on (type, handler) {
-      transfers.events.on(type, handler as never)
-      return () => { transfers.events.off(type, handler as never) }
-    },
-    connectionState: () => pbx.connectionState()
-  } satisfies AsteriskTransfers)
+  fastify.addHook('onClose', async () => {
+    transfers.stop()
+    ari.close()
+    await ami.close()
+  })
 
-  await fastify.register(transferRoutes, { prefix: options.prefix, transfers, agents, authenticate: options.authenticate })
+  fastify.decorate('asteriskTransfers', createTransfersApi({ transfers, agents, pbx, eventLog }))
+
+  await fastify.register(apiRoutes, {
+    prefix: options.prefix,
+    transfers,
+    agents,
+    eventLog,
+    authenticate: options.authenticate,
+    feed: { heartbeatIntervalMs: options.feed.heartbeatIntervalMs, maxBufferedBytes: options.feed.maxBufferedBytes }
+  })
 }
+
+export type { LoggedEventType }
 
 export const fastifyAsteriskTransfer = fp(asteriskTransferPlugin, {
   name: 'fastify-asterisk-transfer',

@@ -29,6 +29,9 @@ export interface Pbx {
   redirect (channel: string, exten: string, context: string): Promise<void>
   /** Starts an attended transfer from `channel` (AMI Atxfer): Asterisk only says it was queued. */
   attendedTransfer (channel: string, exten: string, context: string): Promise<void>
+  /** Ends an attended transfer's consultation: the agent goes back to the customer (AMI CancelAtxfer). */
+  cancelAttendedTransfer (channel: string): Promise<void>
+  hangup (channel: string): Promise<void>
 }
 
 export class AsteriskPbx implements Pbx {
@@ -74,5 +77,14 @@ export class AsteriskPbx implements Pbx {
 
   async attendedTransfer (channel: string, exten: string, context: string): Promise<void> {
     await this.#ami.action({ Action: 'Atxfer', Channel: channel, Exten: exten, Context: context })
+  }
+
+  async cancelAttendedTransfer (channel: string): Promise<void> {
+    await this.#ami.action({ Action: 'CancelAtxfer', Channel: channel })
+  }
+
+  async hangup (channel: string): Promise<void> {
+    // Cause 16, Normal Clearing: the agent left the call, which is what completes an attended transfer.
+    await this.#ami.action({ Action: 'Hangup', Channel: channel, Cause: 16 })
   }
 }

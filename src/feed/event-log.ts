@@ -32,6 +32,12 @@ export interface EventLogOptions {
   capacity?: number
   /** The clock of `timestamp`; tests pin it. */
   now?: () => Date
+  /**
+   * Where a listener's error goes. The other listeners get the event anyway (one failing subscriber
+   * must not cut the feed of the others); without this option `append` throws the first error after
+   * every listener ran.
+   */
+  onListenerError?: (error: unknown, event: StoredEvent) => void
 }
 
 export const DEFAULT_EVENT_LOG_CAPACITY = 1000
@@ -39,17 +45,19 @@ export const DEFAULT_EVENT_LOG_CAPACITY = 1000
 export class EventLog {
   readonly capacity: number
   #now: () => Date
+  #onListenerError: EventLogOptions['onListenerError']
   /** Ids are contiguous, so event `id` lives in slot `(id - 1) % capacity`: no head or tail to track. */
   #slots: Array<StoredEvent | undefined>
   #lastId = 0
   #listeners = new Set<EventListener>()
 
-  constructor ({ capacity = DEFAULT_EVENT_LOG_CAPACITY, now = () => new Date() }: EventLogOptions = {}) {
+  constructor ({ capacity = DEFAULT_EVENT_LOG_CAPACITY, now = () => new Date(), onListenerError }: EventLogOptions = {}) {
     if (!Number.isSafeInteger(capacity) || capacity < 1) {
       throw new RangeError(`EventLog capacity must be a positive integer, got ${String(capacity)}`)
     }
     this.capacity = capacity
     this.#now = now
+    this.#onListenerError = onListenerError
     this.#slots = new Array<StoredEvent | undefined>(capacity)
   }
 
@@ -69,7 +77,7 @@ export class EventLog {
     const event: StoredEvent = Object.freeze({ envelope, audience, json: JSON.stringify(envelope) })
     this.#slots[(id - 1) % this.capacity] = event
     this.#lastId = id
-    for (const listener of this.#listeners) listener(event)
+    this.#notify(event)
     return event
   }
 
@@ -87,13 +95,23 @@ export class EventLog {
     return id + 1 < oldest ? { events, gap: { since: id, oldestAvailable: oldest } } : { events }
   }
 
-  /**
-   * Calls `listener` synchronously with every event appended from now on. Listeners must not throw:
-   * they run inside `append`, in the code that produced the event.
-   */
+  /** Calls `listener` synchronously, inside `append`, with every event appended from now on. */
   subscribe (listener: EventListener): () => void {
     this.#listeners.add(listener)
     return () => { this.#listeners.delete(listener) }
+  }
+
+  #notify (event: StoredEvent): void {
+    const errors: unknown[] = []
+    for (const listener of this.#listeners) {
+      try {
+        listener(event)
+      } catch (error) {
+        if (this.#onListenerError === undefined) errors.push(error)
+        else this.#onListenerError(error, event)
+      }
+    }
+    if (errors.length > 0) throw errors[0]
   }
 
   #range (fromId: number): StoredEvent[] {

@@ -12,5 +12,12 @@ export function transferErrorHandler (error: FastifyError, request: FastifyReque
   if (statusCode >= 500) request.log.error({ err: error }, 'transfer request failed')
   else request.log.info({ code, reason: error.message }, 'transfer request refused')
   const message = statusCode >= 500 && error.code === undefined ? 'Internal error' : error.message
-  void reply.code(statusCode).send({ statusCode, code, error: STATUS_CODES[statusCode] ?? 'Error', message })
+  const { transferId } = error as FastifyError & { transferId?: unknown }
+  void reply.code(statusCode).send({
+    statusCode,
+    code,
+    error: STATUS_CODES[statusCode] ?? 'Error',
+    message,
+    ...(typeof transferId === 'string' ? { transferId } : {})
+  })
 }

@@ -1,33 +1,38 @@
 /**
- * `POST /transfers/execute` and `GET /transfers/available-agents`. Thin: validate (by schema), resolve
- * who asks, call the service, shape the answer.
+ * The transfer routes. Thin: validate (by schema), resolve who asks, call the service, shape the answer.
  */
 import { TypeBoxValidatorCompiler, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { AgentService } from '../agents/agent-service.js'
-import type { Authenticate } from '../identity.js'
+import { TransferNotFoundError } from '../errors.js'
+import type { Identity } from '../identity.js'
+import { canSeeTransfer } from '../transfers/transfer-visibility.js'
+import type { Transfer } from '../transfers/transfer-events.js'
 import type { TransferService } from '../transfers/transfer-service.js'
-import { identityOf, requireIdentity } from './authentication.js'
-import { transferErrorHandler } from './error-handler.js'
-import { AvailableAgentsResponse, ExecuteTransferBody, Transfer, errorResponses } from './schemas.js'
+import { identityOf } from './authentication.js'
+import { AvailableAgentsResponse, ExecuteTransferBody, Transfer as TransferSchema, TransferId, TransferList, errorResponses } from './schemas.js'
 
 export interface TransferRoutesOptions {
   transfers: TransferService
   agents: AgentService
-  authenticate: Authenticate
 }
 
-export const transferRoutes: FastifyPluginAsyncTypebox<TransferRoutesOptions> = async (fastify, { transfers, agents, authenticate }) => {
-  fastify.setErrorHandler(transferErrorHandler)
+export const transferRoutes: FastifyPluginAsyncTypebox<TransferRoutesOptions> = async (fastify, { transfers, agents }) => {
   // TypeBox's own checker, not the host's Ajv: bodies are validated strictly (no coercion, no silently
   // dropped properties) whatever options the host app gave Ajv.
   fastify.setValidatorCompiler(TypeBoxValidatorCompiler)
-  requireIdentity(fastify, authenticate)
+
+  /** The transfer, if this identity may see it; otherwise it does not exist for them. */
+  const visibleTransfer = (identity: Identity, id: string): Transfer => {
+    const transfer = transfers.get(id)
+    if (transfer === undefined || !canSeeTransfer(identity, transfer)) throw new TransferNotFoundError(id)
+    return transfer
+  }
 
   fastify.post('/transfers/execute', {
     schema: {
       summary: 'Transfer the call of an extension (blind: Redirect; attended: Atxfer)',
       body: ExecuteTransferBody,
-      response: { 200: Transfer, ...errorResponses }
+      response: { 200: TransferSchema, ...errorResponses }
     }
   }, async (request) => {
     const identity = identityOf(request)
@@ -35,6 +40,42 @@ export const transferRoutes: FastifyPluginAsyncTypebox<TransferRoutesOptions> = 
     const transfer = await transfers.execute({ extension, targetExtension, transferType, requestedBy: identity.extension })
     request.log.info({ transferId: transfer.id, extension, targetExtension, transferType, status: transfer.status }, 'transfer executed')
     return transfer
+  })
+
+  fastify.get('/transfers', {
+    schema: {
+      summary: 'Transfers in progress that the caller may see (its own; all for supervisors)',
+      response: { 200: TransferList, ...errorResponses }
+    }
+  }, async (request) => {
+    const identity = identityOf(request)
+    return { transfers: transfers.active().filter((transfer) => canSeeTransfer(identity, transfer)) }
+  })
+
+  fastify.get('/transfers/:id', {
+    schema: { summary: 'One transfer, in progress or recently finished', params: TransferId, response: { 200: TransferSchema, ...errorResponses } }
+  }, async (request) => visibleTransfer(identityOf(request), request.params.id))
+
+  fastify.post('/transfers/:id/complete', {
+    schema: {
+      summary: 'Complete an attended transfer: the agent leaves, the customer stays with the target',
+      params: TransferId,
+      response: { 200: TransferSchema, ...errorResponses }
+    }
+  }, async (request) => {
+    const transfer = visibleTransfer(identityOf(request), request.params.id)
+    return await transfers.complete(transfer.id)
+  })
+
+  fastify.post('/transfers/:id/cancel', {
+    schema: {
+      summary: 'Cancel an attended transfer: the consultation ends, the agent is back with the customer',
+      params: TransferId,
+      response: { 200: TransferSchema, ...errorResponses }
+    }
+  }, async (request) => {
+    const transfer = visibleTransfer(identityOf(request), request.params.id)
+    return await transfers.cancel(transfer.id)
   })
 
   fastify.get('/transfers/available-agents', {

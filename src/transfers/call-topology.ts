@@ -66,3 +66,9 @@ export function findAgentCall (snapshot: CallSnapshot, technology: string, exten
   if (reason !== undefined) call.noPeerReason = reason
   return call
 }
+
+/** The real party bridged with the named channel (through Local pairs), if there is exactly one. */
+export function bridgedParty (snapshot: CallSnapshot, channelName: string): PbxChannel | undefined {
+  const channel = snapshot.channels.find((candidate) => candidate.name === channelName)
+  return channel === undefined ? undefined : farParty(snapshot, channel).peer
+}

@@ -22,6 +22,7 @@ export type TransferState =
 export type FailureReason =
   | 'target_busy'
   | 'no_answer'
+  | 'target_unavailable'
   | 'target_hung_up'
   | 'unknown_target'
   | 'asterisk_refused'
@@ -34,7 +35,7 @@ export type TransferInput =
   | { type: 'consultation_started' }
   | { type: 'target_answered' }
   /** The target did not take the call: busy, no answer, unreachable... */
-  | { type: 'target_failed', reason: 'target_busy' | 'no_answer' }
+  | { type: 'target_failed', reason: 'target_busy' | 'no_answer' | 'target_unavailable' }
   | { type: 'target_hung_up' }
   /** The customer ended up bridged with the target (the agent left). */
   | { type: 'completed' }

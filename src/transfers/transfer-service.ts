@@ -1,32 +1,38 @@
 /**
- * What a transfer does: find the agent's call, check the target, act through the PBX, verify what
- * Asterisk cannot confirm by itself, and publish each step.
+ * What a transfer does: find the agent's call, check the target, act through the PBX, then follow the
+ * transfer through Asterisk's events until it is over, confirming outcomes on the PBX itself, and
+ * publish every change.
  */
 import { randomUUID } from 'node:crypto'
+import { EventEmitter } from 'node:events'
+import { setTimeout as sleep } from 'node:timers/promises'
 import type { PbxEvent } from '../asterisk/ami-events.js'
 import type { Pbx } from '../asterisk/pbx.js'
 import {
+  AsteriskTimeoutError,
   CallNotBridgedError,
-  ConsultationNotStartedError,
   NoActiveChannelError,
   SameExtensionError,
+  TransferInProgressError,
+  TransferNotFoundError,
+  TransferStateError,
   UnknownTargetError
 } from '../errors.js'
-import { findAgentCall, type AgentCall } from './call-topology.js'
-import {
-  advanceConsultation,
-  describeMissing,
-  initialProgress,
-  isConsultationStarted,
-  type ConsultationExpectation
-} from './consultation.js'
-import { TransferEvents, type TransferSummary, type TransferType } from './transfer-events.js'
+import { bridgedParty, findAgentCall, type AgentCall } from './call-topology.js'
+import { awaitConsultation } from './consultation-watch.js'
+import { PhoneTransferDetector, type PhoneTransfer } from './phone-transfers.js'
+import { canComplete, isFinal, transition, type TransferInput } from './state.js'
+import { EVENT_FOR_STATE, TransferEvents, type Transfer, type TransferType } from './transfer-events.js'
+import { TransferRegistry } from './transfer-registry.js'
+import { interpretEvent } from './tracker.js'
 
 export interface TransferServiceOptions {
   transferContext: string
   channelTechnology: string
   /** How long to wait for the Hold and the dial that prove an attended transfer started. */
   consultationTimeoutMs: number
+  /** How long complete/cancel wait for Asterisk to finish the transfer. */
+  settleTimeoutMs?: number
 }
 
 export interface TransferRequest {
@@ -42,14 +48,55 @@ export interface LocatedCall {
   bridgeId: string
 }
 
+/** How often, and how far apart, an outcome is checked on the PBX (Local channels may still be moving). */
+const CONFIRM_ATTEMPTS = 6
+const CONFIRM_INTERVAL_MS = 250
+
+function failureReasonOf (error: unknown): 'timed_out' | 'asterisk_refused' {
+  return (error as { code?: string }).code === 'XFER_ASTERISK_TIMEOUT' ? 'timed_out' : 'asterisk_refused'
+}
+
 export class TransferService {
   readonly events = new TransferEvents()
   readonly #pbx: Pbx
   readonly #options: TransferServiceOptions
+  readonly #registry = new TransferRegistry()
+  readonly #changes = new EventEmitter<{ changed: [Transfer] }>()
+  /** Events seen while a transfer's action is in flight, replayed once its new state is known. */
+  readonly #inFlight = new Map<string, PbxEvent[]>()
+  /** Transfers with a complete or cancel under way: a second one is refused. */
+  readonly #settling = new Set<string>()
+  readonly #phone: PhoneTransferDetector
+  readonly #onPbxEvent = (event: PbxEvent): void => { this.#handle(event) }
 
   constructor (pbx: Pbx, options: TransferServiceOptions) {
     this.#pbx = pbx
     this.#options = options
+    this.#changes.setMaxListeners(0)
+    this.#phone = new PhoneTransferDetector({
+      technology: options.channelTechnology,
+      isTracked: (channel) => this.#registry.activeByChannel(channel).length > 0 || this.#inFlight.size > 0,
+      peerOf: async (agentChannel) => bridgedParty(await pbx.snapshot(), agentChannel)?.name,
+      onTransfer: (transfer) => this.#adoptPhoneTransfer(transfer)
+    })
+  }
+
+  /** Starts following Asterisk's events (transfers in progress and the phones' own transfers). */
+  start (): void {
+    this.#pbx.events.on('event', this.#onPbxEvent)
+  }
+
+  stop (): void {
+    this.#pbx.events.off('event', this.#onPbxEvent)
+    this.#phone.stop()
+  }
+
+  get (id: string): Transfer | undefined {
+    return this.#registry.get(id)
+  }
+
+  active (): Transfer[] {
+    return this.#registry.active()
   }
 
   /** The agent's active, two-party call: its channel and the real party bridged to it. */
@@ -59,28 +106,81 @@ export class TransferService {
     return located(extension, call)
   }
 
-  async execute (request: TransferRequest): Promise<TransferSummary> {
+  async execute (request: TransferRequest): Promise<Transfer> {
     const { extension, targetExtension } = request
     if (extension === targetExtension) throw new SameExtensionError(extension)
     const call = await this.#locateWithTarget(extension, targetExtension)
-    const transfer: TransferSummary = {
+    // Checked and registered in one synchronous step, so concurrent requests for one call cannot both pass.
+    const busy = this.#registry.activeByChannel(call.peerChannel)[0] ?? this.#registry.activeByChannel(call.agentChannel)[0]
+    if (busy !== undefined) throw Object.assign(new TransferInProgressError(busy.id), { transferId: busy.id })
+    const now = new Date().toISOString()
+    const transfer: Transfer = {
       id: randomUUID(),
       type: request.transferType,
       status: 'initiated',
+      origin: 'plugin',
       extension,
       targetExtension,
       requestedBy: request.requestedBy,
       channels: { agent: call.agentChannel, peer: call.peerChannel },
-      createdAt: new Date().toISOString()
+      createdAt: now,
+      updatedAt: now
     }
-    this.events.emit('call:transfer_initiated', { ...transfer })
+    this.#publish(transfer)
+    this.#inFlight.set(transfer.id, [])
     try {
-      return request.transferType === 'blind' ? await this.#blind(transfer) : await this.#attended(transfer)
+      const input = transfer.type === 'blind' ? await this.#redirect(transfer) : await this.#startConsultation(transfer)
+      return this.#apply(transfer.id, input)
     } catch (error) {
       const { code = 'XFER_INTERNAL', message } = error as Error & { code?: string }
-      this.events.emit('call:ami_transfer_failed', { ...transfer, status: 'failed', error: { code, message } })
+      this.#apply(transfer.id, { type: 'action_failed', reason: failureReasonOf(error) }, { error: { code, message } })
       throw error
+    } finally {
+      this.#replayInFlight(transfer.id)
     }
+  }
+
+  /** Completes an attended transfer: the agent leaves, the customer stays with the target. */
+  async complete (id: string): Promise<Transfer> {
+    return await this.#settle(id, async (transfer) => { await this.#pbx.hangup(transfer.channels.agent) })
+  }
+
+  /** Cancels an attended transfer: the consultation ends, the agent is back with the customer. */
+  async cancel (id: string): Promise<Transfer> {
+    return await this.#settle(id, async (transfer) => { await this.#pbx.cancelAttendedTransfer(transfer.channels.agent) })
+  }
+
+  async #settle (id: string, act: (transfer: Transfer) => Promise<void>): Promise<Transfer> {
+    const transfer = this.#registry.get(id)
+    if (transfer === undefined) throw new TransferNotFoundError(id)
+    if (transfer.type !== 'attended' || !canComplete(transfer.status)) throw new TransferStateError(id, `${transfer.type} and ${transfer.status}`)
+    if (this.#settling.has(id)) throw new TransferStateError(id, 'already being completed or cancelled')
+    this.#settling.add(id)
+    try {
+      const finished = this.#waitForFinal(id)
+      finished.catch(() => {})
+      await act(transfer)
+      return await finished
+    } finally {
+      this.#settling.delete(id)
+    }
+  }
+
+  #waitForFinal (id: string): Promise<Transfer> {
+    const timeoutMs = this.#options.settleTimeoutMs ?? Math.max(this.#options.consultationTimeoutMs, 5000)
+    return new Promise((resolve, reject) => {
+      const onChange = (transfer: Transfer): void => {
+        if (transfer.id !== id || !isFinal(transfer.status)) return
+        clearTimeout(timer)
+        this.#changes.off('changed', onChange)
+        resolve(transfer)
+      }
+      const timer = setTimeout(() => {
+        this.#changes.off('changed', onChange)
+        reject(new AsteriskTimeoutError(`the end of transfer ${id}`, timeoutMs))
+      }, timeoutMs)
+      this.#changes.on('changed', onChange)
+    })
   }
 
   /** Looks up the call and the target at once; a missing call is reported before a missing target. */
@@ -92,62 +192,121 @@ export class TransferService {
     return call
   }
 
-  async #blind (transfer: TransferSummary): Promise<TransferSummary> {
+  async #redirect (transfer: Transfer): Promise<TransferInput> {
     await this.#pbx.redirect(transfer.channels.peer, transfer.targetExtension, this.#options.transferContext)
-    const done: TransferSummary = { ...transfer, status: 'redirected' }
-    this.events.emit('call:ami_transfer_complete', { ...done })
-    return done
+    return { type: 'redirect_accepted' }
   }
 
-  async #attended (transfer: TransferSummary): Promise<TransferSummary> {
-    const expected: ConsultationExpectation = {
+  async #startConsultation (transfer: Transfer): Promise<TransferInput> {
+    const consultation = awaitConsultation(this.#pbx.events, {
       agentChannel: transfer.channels.agent,
       peerChannel: transfer.channels.peer,
       target: transfer.targetExtension,
       context: this.#options.transferContext,
       technology: this.#options.channelTechnology
-    }
-    // Listen before acting: the Hold can arrive before Atxfer's own response.
-    const abandon = new AbortController()
-    const started = this.#awaitConsultation(expected, abandon.signal)
-    started.catch(() => {})
+    }, this.#options.consultationTimeoutMs)
     try {
       await this.#pbx.attendedTransfer(transfer.channels.agent, transfer.targetExtension, this.#options.transferContext)
     } catch (error) {
-      abandon.abort()
+      consultation.abandon()
       throw error
     }
-    const consultationChannel = await started
-    const consulting: TransferSummary = { ...transfer, status: 'consulting' }
-    this.events.emit('call:ami_attended_transfer_started', { ...consulting, consultationChannel })
-    return consulting
+    const channel = await consultation.started
+    this.#registry.save({ ...transfer, channels: { ...transfer.channels, consultation: channel } })
+    return { type: 'consultation_started' }
   }
 
-  /** Resolves with the consultation channel once the events prove the consultation started. */
-  #awaitConsultation (expected: ConsultationExpectation, signal: AbortSignal): Promise<string> {
-    return new Promise<string>((resolve, reject) => {
-      let progress = initialProgress
-      const fail = (): void => reject(new ConsultationNotStartedError(expected.agentChannel, describeMissing(progress)))
-      const stop = (): void => {
-        clearTimeout(timer)
-        this.#pbx.events.off('event', onEvent)
-        signal.removeEventListener('abort', onAbort)
+  #handle (event: PbxEvent): void {
+    for (const buffer of this.#inFlight.values()) buffer.push(event)
+    for (const transfer of this.#concernedBy(event)) {
+      if (!this.#inFlight.has(transfer.id)) this.#track(transfer.id, event)
+    }
+    this.#phone.observe(event)
+  }
+
+  #replayInFlight (id: string): void {
+    const buffered = this.#inFlight.get(id) ?? []
+    this.#inFlight.delete(id)
+    for (const event of buffered) this.#track(id, event)
+  }
+
+  #concernedBy (event: PbxEvent): Transfer[] {
+    const channels = 'channel' in event && event.channel !== undefined ? [event.channel] : []
+    if (event.type === 'attendedTransfer') channels.push(event.transferer)
+    return [...new Set(channels.flatMap((channel) => this.#registry.activeByChannel(channel)))]
+  }
+
+  #track (id: string, event: PbxEvent): void {
+    const transfer = this.#registry.get(id)
+    if (transfer === undefined || isFinal(transfer.status)) return
+    const outcome = interpretEvent(transfer, event)
+    if (outcome === undefined) return
+    if (outcome.channels?.target !== undefined && transfer.channels.target === undefined) {
+      this.#registry.save({ ...transfer, channels: { ...transfer.channels, target: outcome.channels.target } })
+    }
+    const input = outcome.input
+    if (input === undefined) return
+    const confirms = input.type === 'completed' || (input.type === 'target_answered' && transfer.type === 'blind')
+    if (confirms) void this.#confirmThenApply(id, input)
+    else this.#apply(id, input)
+  }
+
+  /**
+   * Before declaring a transfer done, look at the PBX: the customer must be bridged with the target's
+   * leg. Local channels may still be settling, so a few looks are allowed.
+   */
+  async #confirmThenApply (id: string, input: TransferInput): Promise<void> {
+    for (let attempt = 0; attempt < CONFIRM_ATTEMPTS; attempt++) {
+      const transfer = this.#registry.get(id)
+      if (transfer === undefined || isFinal(transfer.status)) return
+      const snapshot = await this.#pbx.snapshot().catch(() => undefined)
+      const party = snapshot === undefined ? undefined : bridgedParty(snapshot, transfer.channels.peer)
+      const { target, agent } = transfer.channels
+      if (party !== undefined && (target === undefined ? party.name !== agent : party.name === target)) {
+        this.#apply(id, input)
+        return
       }
-      const onEvent = (event: PbxEvent): void => {
-        progress = advanceConsultation(progress, event, expected)
-        if (isConsultationStarted(progress)) {
-          stop()
-          resolve(progress.consultationChannel as string)
-        } else if (progress.failure !== undefined) {
-          stop()
-          fail()
-        }
-      }
-      const onAbort = (): void => { stop(); fail() }
-      const timer = setTimeout(onAbort, this.#options.consultationTimeoutMs)
-      signal.addEventListener('abort', onAbort)
-      this.#pbx.events.on('event', onEvent)
-    })
+      await sleep(CONFIRM_INTERVAL_MS)
+    }
+    // Asterisk reported success but the bridge never showed it (a queue, an unusual dialplan): trust
+    // Asterisk's word, but say so.
+    this.#apply(id, input, { unconfirmed: true })
+  }
+
+  #apply (id: string, input: TransferInput, extra: { error?: Transfer['error'], unconfirmed?: boolean } = {}): Transfer {
+    const transfer = this.#registry.get(id) as Transfer
+    const next = transition({ state: transfer.status }, input)
+    if (next === undefined) return transfer
+    const updated: Transfer = { ...transfer, status: next.state, updatedAt: new Date().toISOString() }
+    if (next.reason !== undefined) updated.failureReason = next.reason
+    if (extra.error !== undefined) updated.error = extra.error
+    this.#publish(updated)
+    return updated
+  }
+
+  #publish (transfer: Transfer): void {
+    this.#registry.save(transfer)
+    this.events.emit(EVENT_FOR_STATE[transfer.status], transfer)
+    this.#changes.emit('changed', transfer)
+  }
+
+  /** A transfer the phone started by itself (transfer key, SIP REFER): reported like ours. */
+  #adoptPhoneTransfer (phone: PhoneTransfer): void {
+    const now = new Date().toISOString()
+    const transfer: Transfer = {
+      id: randomUUID(),
+      type: phone.type,
+      status: 'initiated',
+      origin: 'phone',
+      extension: phone.extension,
+      targetExtension: phone.targetExtension,
+      requestedBy: phone.extension,
+      channels: phone.channels,
+      createdAt: now,
+      updatedAt: now
+    }
+    this.#publish(transfer)
+    for (const input of phone.inputs) this.#apply(transfer.id, input)
   }
 }
 

@@ -1,0 +1,216 @@
+/**
+ * `GET /events`: the event feed over WebSocket. Mounted in the routes context, after `requireIdentity`,
+ * so the caller is authenticated (and `since` validated) by plain HTTP before the upgrade. Each socket
+ * gets what it missed (`?since=<last id seen>`), then every new event its identity may see.
+ */
+import type { IncomingMessage } from 'node:http'
+import websocket from '@fastify/websocket'
+import type { FastifyBaseLogger } from 'fastify'
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import Type from 'typebox'
+import type { WebSocket } from 'ws'
+import { identityOf } from '../routes/authentication.js'
+import type { Identity } from '../identity.js'
+import type { Backlog, EventLog, StoredEvent } from './event-log.js'
+import type { FeedEnvelope } from './event-schemas.js'
+import { canSee } from './visibility.js'
+
+/**
+ * Close code for a client that reads slower than events arrive: more than `maxBufferedBytes` of its
+ * messages were still unsent. Part of the API (4000-4999 is the application range of RFC 6455): the
+ * client should reconnect with `?since=<last id it received>`.
+ */
+export const SLOW_CONSUMER_CLOSE_CODE = 4008
+export const SLOW_CONSUMER_CLOSE_REASON = 'slow consumer: buffered data over limit'
+/** RFC 6455 "going away": the server shuts down; reconnect with `?since=` to another instance or later. */
+const SHUTDOWN_CLOSE_CODE = 1001
+/** How long a shutdown waits for clients to answer the close handshake before cutting their sockets. */
+const SHUTDOWN_GRACE_MS = 1000
+/** Clients send nothing on this feed; a small limit keeps a client from making the server buffer much. */
+const MAX_CLIENT_MESSAGE_BYTES = 4096
+
+export interface EventFeedOptions {
+  eventLog: EventLog
+  /** Ping period; a client that has not answered the previous ping is disconnected. Default 30 s. */
+  heartbeatIntervalMs?: number
+  /** Unsent bytes a socket may hold before it is closed as a slow consumer. Default 1 MiB. */
+  maxBufferedBytes?: number
+}
+
+/**
+ * A string of digits rather than an integer: the routes context validates with TypeBox's checker, which
+ * does not coerce query strings, while the host's Ajv would. This schema means the same under both.
+ * Fifteen digits at most keep the number exact.
+ */
+export const EventsQuery = Type.Object({
+  since: Type.Optional(Type.String({ pattern: '^[0-9]{1,15}$', description: 'The id of the last event received' }))
+})
+
+/** One open socket, as the plugin tracks it for shutdown. */
+interface Connection {
+  socket: WebSocket
+  /** Stops the heartbeat and the subscription; idempotent. */
+  release: () => void
+}
+
+export const eventFeedRoutes: FastifyPluginAsyncTypebox<EventFeedOptions> = async (fastify, options) => {
+  const { eventLog, heartbeatIntervalMs = 30_000, maxBufferedBytes = 1024 * 1024 } = options
+  checkOptions(eventLog, heartbeatIntervalMs, maxBufferedBytes)
+  // An upgrade request refused before the upgrade (401, 400) was answered on its raw socket, which no
+  // HTTP timeout watches any more: close it, or a client that ignores the answer keeps it forever.
+  // @fastify/websocket does so only for requests that passed its own onRequest hook, which the
+  // authentication hook, registered before it, stops.
+  fastify.addHook('onResponse', async (request) => {
+    if (cameAsUpgrade(request.raw)) request.raw.socket.destroy()
+  })
+  const connections = new Set<Connection>()
+  fastify.addHook('preClose', async () => { await closeAll(connections) })
+  fastify.addHook('onClose', async () => {
+    for (const connection of connections) {
+      connection.release()
+      connection.socket.terminate()
+    }
+  })
+
+  // Registered after the preClose hook above, so ours runs first and clients get the 1001 close code.
+  // A host that already serves WebSockets keeps its own server; registering a second one would add a
+  // second `upgrade` listener to the same HTTP server.
+  if (!fastify.hasPlugin('@fastify/websocket')) {
+    await fastify.register(websocket, { options: { maxPayload: MAX_CLIENT_MESSAGE_BYTES } })
+  }
+
+  fastify.get('/events', {
+    websocket: true,
+    schema: { summary: 'Live call and transfer events (WebSocket)', querystring: EventsQuery }
+  }, (socket, request) => {
+    const since = request.query.since === undefined ? undefined : Number(request.query.since)
+    const connection = serve(socket, {
+      identity: identityOf(request),
+      since,
+      eventLog,
+      heartbeatIntervalMs,
+      maxBufferedBytes,
+      log: request.log
+    })
+    connections.add(connection)
+    socket.once('close', () => connections.delete(connection))
+  })
+}
+
+/** Node sets `upgrade` on requests it hands to the server's `upgrade` listeners (not in its typings). */
+function cameAsUpgrade (request: IncomingMessage): boolean {
+  return (request as IncomingMessage & { upgrade?: boolean }).upgrade === true
+}
+
+function checkOptions (eventLog: EventLog | undefined, heartbeatIntervalMs: number, maxBufferedBytes: number): void {
+  if (eventLog === undefined) throw new TypeError('eventFeedRoutes: the eventLog option is required')
+  if (!Number.isFinite(heartbeatIntervalMs) || heartbeatIntervalMs <= 0) {
+    throw new RangeError(`eventFeedRoutes: heartbeatIntervalMs must be a positive number, got ${String(heartbeatIntervalMs)}`)
+  }
+  if (!Number.isFinite(maxBufferedBytes) || maxBufferedBytes < 0) {
+    throw new RangeError(`eventFeedRoutes: maxBufferedBytes must be a non-negative number, got ${String(maxBufferedBytes)}`)
+  }
+}
+
+interface ServeOptions {
+  identity: Identity
+  since: number | undefined
+  eventLog: EventLog
+  heartbeatIntervalMs: number
+  maxBufferedBytes: number
+  log: FastifyBaseLogger
+}
+
+/** Replays the backlog, then streams live events, to one socket until it closes. */
+function serve (socket: WebSocket, { identity, since, eventLog, heartbeatIntervalMs, maxBufferedBytes, log }: ServeOptions): Connection {
+  log.debug({ extension: identity.extension, role: identity.role, since }, 'event feed client connected')
+  const send = (json: string): void => {
+    if (socket.readyState !== socket.OPEN) return
+    // Checked before adding more: what one socket holds stays under the limit plus one message, however
+    // long the client stops reading.
+    if (socket.bufferedAmount > maxBufferedBytes) {
+      log.warn({ extension: identity.extension, bufferedBytes: socket.bufferedAmount, maxBufferedBytes }, 'closing event feed client: slow consumer')
+      stopEvents()
+      socket.close(SLOW_CONSUMER_CLOSE_CODE, SLOW_CONSUMER_CLOSE_REASON)
+      return
+    }
+    socket.send(json)
+  }
+
+  // The id of the newest event already handled (sent, or not visible to this client): the live stream
+  // and the replay cannot deliver an event twice.
+  let handledId = since === undefined ? eventLog.lastId : 0
+  const deliver = (event: StoredEvent): void => {
+    if (event.envelope.id <= handledId) return
+    handledId = event.envelope.id
+    if (canSee(identity, event.audience)) send(event.json)
+  }
+  // Subscribed before the backlog is read, so no event falls between the two.
+  const stopEvents = eventLog.subscribe(deliver)
+  if (since !== undefined) replay(eventLog.since(since), eventLog.lastId, send, deliver)
+  const stopHeartbeat = startHeartbeat(socket, heartbeatIntervalMs, () => {
+    log.debug({ extension: identity.extension }, 'event feed client did not answer the ping; disconnecting')
+  })
+
+  const release = (): void => {
+    stopEvents()
+    stopHeartbeat()
+  }
+  socket.once('close', (code: number, reason: Buffer) => {
+    release()
+    log.debug({ extension: identity.extension, code, reason: reason.toString() }, 'event feed client disconnected')
+  })
+  return { socket, release }
+}
+
+/** A gap notice first (the client must refetch state over HTTP), then the events still buffered. */
+function replay (backlog: Backlog, lastId: number, send: (json: string) => void, deliver: (event: StoredEvent) => void): void {
+  if (backlog.gap !== undefined) {
+    // Per client, so it is not logged; it carries the current last id, from which the client resumes.
+    const notice: FeedEnvelope<'feed:gap'> = { id: lastId, type: 'feed:gap', timestamp: new Date().toISOString(), data: backlog.gap }
+    send(JSON.stringify(notice))
+  }
+  for (const event of backlog.events) deliver(event)
+}
+
+/**
+ * Pings every `intervalMs`; a socket that did not answer the previous ping is gone (a dead network
+ * path never closes by itself) and is terminated. Returns the function that stops it.
+ */
+function startHeartbeat (socket: WebSocket, intervalMs: number, onDead: () => void): () => void {
+  let answered = true
+  const onPong = (): void => { answered = true }
+  socket.on('pong', onPong)
+  const timer = setInterval(() => {
+    if (!answered) {
+      onDead()
+      socket.terminate()
+      return
+    }
+    answered = false
+    socket.ping()
+  }, intervalMs)
+  return () => {
+    clearInterval(timer)
+    socket.off('pong', onPong)
+  }
+}
+
+/**
+ * Closes every socket with "going away" and waits for the handshakes, but no longer than a short
+ * grace: a client that stopped reading would otherwise hold the server's shutdown for ws's 30 s.
+ */
+async function closeAll (connections: Set<Connection>): Promise<void> {
+  const closed = [...connections].map(async ({ socket, release }) => {
+    release()
+    if (socket.readyState === socket.CLOSED) return
+    const gone = new Promise<void>((resolve) => socket.once('close', () => resolve()))
+    socket.close(SHUTDOWN_CLOSE_CODE, 'server shutting down')
+    let timer: NodeJS.Timeout | undefined
+    const grace = new Promise<void>((resolve) => { timer = setTimeout(resolve, SHUTDOWN_GRACE_MS) })
+    await Promise.race([gone, grace])
+    clearTimeout(timer)
+    socket.terminate()
+  })
+  await Promise.all(closed)
+}

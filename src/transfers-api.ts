@@ -1,0 +1,49 @@
+/**
+ * `fastify.asteriskTransfers`: what the host app can do without HTTP: transfer, complete, cancel, look
+ * things up, and subscribe to the same events the WebSocket feed carries (e.g. to write call history).
+ */
+import type { AgentService } from './agents/agent-service.js'
+import type { AvailableAgent } from './agents/available-agents.js'
+import type { Pbx } from './asterisk/pbx.js'
+import type { EventLog, LoggedEventType } from './feed/event-log.js'
+import type { FeedEnvelope, FeedEventData } from './feed/event-schemas.js'
+import type { Transfer } from './transfers/transfer-events.js'
+import type { LocatedCall, TransferRequest, TransferService } from './transfers/transfer-service.js'
+
+export interface AsteriskTransfers {
+  transfer (request: TransferRequest): Promise<Transfer>
+  complete (transferId: string): Promise<Transfer>
+  cancel (transferId: string): Promise<Transfer>
+  getTransfer (transferId: string): Transfer | undefined
+  activeTransfers (): Transfer[]
+  getChannelForExtension (extension: string): Promise<LocatedCall>
+  availableAgents (caller?: string): Promise<AvailableAgent[]>
+  /** Subscribes to one type of event; returns the function that unsubscribes. */
+  on<K extends LoggedEventType> (type: K, handler: (data: FeedEventData<K>, envelope: FeedEnvelope<K>) => void): () => void
+  connectionState (): { ami: boolean, ari: boolean }
+}
+
+export interface TransfersApiParts {
+  transfers: TransferService
+  agents: AgentService
+  pbx: Pbx
+  eventLog: EventLog
+}
+
+export function createTransfersApi ({ transfers, agents, pbx, eventLog }: TransfersApiParts): AsteriskTransfers {
+  return {
+    transfer: async (request) => await transfers.execute(request),
+    complete: async (id) => await transfers.complete(id),
+    cancel: async (id) => await transfers.cancel(id),
+    getTransfer: (id) => transfers.get(id),
+    activeTransfers: () => transfers.active(),
+    getChannelForExtension: async (extension) => await transfers.getChannelForExtension(extension),
+    availableAgents: async (caller) => await agents.available(caller),
+    on (type, handler) {
+      return eventLog.subscribe(({ envelope }) => {
+        if (envelope.type === type) handler(envelope.data as never, envelope as never)
+      })
+    },
+    connectionState: () => pbx.connectionState()
+  }
+}

@@ -1,0 +1,140 @@
+/**
+ * Recognises transfers the phones make by themselves (the transfer key, a SIP REFER), which reach the
+ * plugin only as Asterisk events:
+ * - blind: Asterisk publishes `BlindTransfer` (unlike our AMI Redirect, which publishes nothing);
+ * - attended: no event marks the start, so it is recognised as Asterisk does it: the agent's channel
+ *   is put on `Hold`, then a `Local/<target>@<context>-…;1` channel appears for the consultation;
+ * - an `AttendedTransfer` from a channel nobody tracked (one that started before the plugin did).
+ */
+import type { PbxEvent } from '../asterisk/ami-events.js'
+import { parseChannelName } from '../asterisk/channel-name.js'
+import type { TransferInput } from './state.js'
+import type { TransferType } from './transfer-events.js'
+
+export interface PhoneTransfer {
+  type: TransferType
+  extension: string
+  targetExtension: string
+  channels: { agent: string, peer: string, consultation?: string }
+  /** The inputs that bring a new transfer to where the phone's transfer already is. */
+  inputs: TransferInput[]
+}
+
+export interface PhoneTransferDetectorOptions {
+  technology: string
+  /** Whether a channel is already part of a transfer the plugin follows. */
+  isTracked: (channel: string) => boolean
+  /** The party bridged with an agent channel now (asked when the agent is put on hold). */
+  peerOf: (agentChannel: string) => Promise<string | undefined>
+  onTransfer: (transfer: PhoneTransfer) => void
+}
+
+/** How long after the agent's Hold the consultation channel may appear (Asterisk collects the digits). */
+const HOLD_WINDOW_MS = 5000
+
+interface HeldAgent {
+  extension: string
+  heldAt: number
+  peer: Promise<string | undefined>
+  /** The peer once known: by the time the consultation channel appears it nearly always is. */
+  knownPeer?: string
+}
+
+export class PhoneTransferDetector {
+  readonly #options: PhoneTransferDetectorOptions
+  readonly #held = new Map<string, HeldAgent>()
+
+  constructor (options: PhoneTransferDetectorOptions) {
+    this.#options = options
+  }
+
+  observe (event: PbxEvent): void {
+    switch (event.type) {
+      case 'blindTransfer':
+        this.#blind(event)
+        break
+      case 'hold':
+        this.#hold(event.channel)
+        break
+      case 'unhold':
+      case 'hangup':
+        this.#held.delete(event.channel)
+        break
+      case 'newChannel':
+        this.#consultation(event.channel)
+        break
+      case 'attendedTransfer':
+        this.#attendedDone(event)
+        break
+      default:
+    }
+  }
+
+  stop (): void {
+    this.#held.clear()
+  }
+
+  #agentExtension (channel: string): string | undefined {
+    const parsed = parseChannelName(channel)
+    const ours = parsed !== undefined && parsed.localHalf === undefined && parsed.technology.toLowerCase() === this.#options.technology.toLowerCase()
+    return ours ? parsed.resource : undefined
+  }
+
+  #blind (event: Extract<PbxEvent, { type: 'blindTransfer' }>): void {
+    const extension = this.#agentExtension(event.transferer)
+    if (event.result !== 'Success' || extension === undefined || event.transferee === undefined) return
+    if (this.#options.isTracked(event.transferer) || this.#options.isTracked(event.transferee)) return
+    this.#options.onTransfer({
+      type: 'blind',
+      extension,
+      targetExtension: event.exten,
+      channels: { agent: event.transferer, peer: event.transferee },
+      inputs: [{ type: 'redirect_accepted' }]
+    })
+  }
+
+  #hold (channel: string): void {
+    const extension = this.#agentExtension(channel)
+    if (extension === undefined || this.#options.isTracked(channel)) return
+    const held: HeldAgent = { extension, heldAt: Date.now(), peer: this.#options.peerOf(channel).catch(() => undefined) }
+    void held.peer.then((peer) => { if (peer !== undefined) held.knownPeer = peer })
+    this.#held.set(channel, held)
+  }
+
+  /** A consultation channel: paired with the agent most recently put on hold, within the window. */
+  #consultation (channel: string): void {
+    const parsed = parseChannelName(channel)
+    if (parsed?.localHalf !== 1) return
+    const agent = [...this.#held].filter(([, held]) => Date.now() - held.heldAt < HOLD_WINDOW_MS).pop()
+    if (agent === undefined) return
+    const [agentChannel, held] = agent
+    this.#held.delete(agentChannel)
+    const report = (peer: string | undefined): void => {
+      if (peer === undefined || this.#options.isTracked(agentChannel)) return
+      this.#options.onTransfer({
+        type: 'attended',
+        extension: held.extension,
+        targetExtension: parsed.resource.split('@')[0] as string,
+        channels: { agent: agentChannel, peer, consultation: channel },
+        inputs: [{ type: 'consultation_started' }]
+      })
+    }
+    // Synchronously when possible, so the events right after (the dial to the target) find the transfer.
+    if (held.knownPeer !== undefined) report(held.knownPeer)
+    else void held.peer.then(report)
+  }
+
+  #attendedDone (event: Extract<PbxEvent, { type: 'attendedTransfer' }>): void {
+    const extension = this.#agentExtension(event.transferer)
+    if (event.result !== 'Success' || extension === undefined || event.transferee === undefined) return
+    if (this.#options.isTracked(event.transferer)) return
+    const target = event.target === undefined ? undefined : parseChannelName(event.target)
+    this.#options.onTransfer({
+      type: 'attended',
+      extension,
+      targetExtension: target?.resource.split('@')[0] ?? '',
+      channels: { agent: event.transferer, peer: event.transferee },
+      inputs: [{ type: 'consultation_started' }, { type: 'completed' }]
+    })
+  }
+}

@@ -1,0 +1,70 @@
+/**
+ * Reads Asterisk's events as inputs to one transfer's state machine. Asterisk does not say "your
+ * transfer succeeded" in every case (`Redirect` emits no `BlindTransfer`; a cancelled or aborted
+ * attended transfer emits no `AttendedTransfer`), so outcomes are derived from what the channels do:
+ *
+ * - blind: the customer's channel dials the target: its `DialEnd` status is the outcome;
+ * - attended: the Local channel Asterisk made for the consultation dials the target (`DialEnd`);
+ *   `AttendedTransfer` Success from the agent's channel means completed; the agent's `Unhold` while
+ *   consulting means Asterisk put the agent back with the customer: cancelled;
+ * - the customer hanging up abandons any transfer that is not over.
+ * Pure: the caller applies the returned input to `state.ts` and confirms outcomes through ARI.
+ */
+import type { PbxEvent } from '../asterisk/ami-events.js'
+import { localCounterpart } from '../asterisk/channel-name.js'
+import type { TransferInput, TransferState } from './state.js'
+import type { TransferType } from './transfer-events.js'
+
+export interface TrackedTransfer {
+  type: TransferType
+  status: TransferState
+  channels: { agent: string, peer: string, consultation?: string, target?: string }
+}
+
+export interface TrackerOutcome {
+  input?: TransferInput
+  /** Channels learned from the event (the target's leg once it is dialed). */
+  channels?: { target?: string }
+}
+
+/** Asterisk's DialStatus values for a target that did not take the call. */
+const DIAL_FAILURES: Record<string, 'target_busy' | 'no_answer' | 'target_unavailable'> = {
+  BUSY: 'target_busy',
+  NOANSWER: 'no_answer',
+  CHANUNAVAIL: 'target_unavailable',
+  CONGESTION: 'target_unavailable'
+}
+
+/** The channel that dials the target: the customer (blind) or the far half of the consultation Local. */
+function dialingChannel (transfer: TrackedTransfer): string | undefined {
+  if (transfer.type === 'blind') return transfer.channels.peer
+  const consultation = transfer.channels.consultation
+  return consultation === undefined ? undefined : localCounterpart(consultation)
+}
+
+function dialOutcome (transfer: TrackedTransfer, event: PbxEvent): TrackerOutcome | undefined {
+  if (event.type !== 'dialBegin' && event.type !== 'dialEnd') return undefined
+  const dialer = dialingChannel(transfer)
+  if (dialer === undefined || event.channel !== dialer) return undefined
+  if (event.type === 'dialBegin') return { channels: { target: event.destChannel } }
+  if (event.dialStatus === 'ANSWER') return { input: { type: 'target_answered' }, channels: { target: event.destChannel } }
+  const reason = DIAL_FAILURES[event.dialStatus]
+  return reason === undefined ? undefined : { input: { type: 'target_failed', reason } }
+}
+
+export function interpretEvent (transfer: TrackedTransfer, event: PbxEvent): TrackerOutcome | undefined {
+  const { agent, peer, target } = transfer.channels
+  if (event.type === 'hangup') {
+    if (event.channel === peer) return { input: { type: 'customer_hung_up' } }
+    // Local halves are ignored: Asterisk hangs them up when it optimises them away, not only at the end.
+    if (target !== undefined && event.channel === target) return { input: { type: 'target_hung_up' } }
+    return undefined
+  }
+  if (transfer.type === 'attended') {
+    if (event.type === 'attendedTransfer' && event.transferer === agent) {
+      return event.result === 'Success' ? { input: { type: 'completed' } } : { input: { type: 'cancelled' } }
+    }
+    if (event.type === 'unhold' && event.channel === agent) return { input: { type: 'cancelled' } }
+  }
+  return dialOutcome(transfer, event)
+}
