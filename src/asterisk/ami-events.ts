@@ -37,6 +37,8 @@ export type PbxEvent =
       exten: string
       context: string
     }
+  /** The party a channel is connected to changed (answer, transfer, consultation): `''` when unknown. */
+  | ({ type: 'newConnectedLine', connectedNumber: string } & ChannelRef)
 
 function field (message: AmiMessage, key: string): string {
   const value = message[key]
@@ -46,6 +48,11 @@ function field (message: AmiMessage, key: string): string {
 function optional (message: AmiMessage, key: string): string | undefined {
   const value = field(message, key)
   return value === '' ? undefined : value
+}
+
+/** AMI writes an absent caller id as `<unknown>`; callers above should not have to know that spelling. */
+function knownNumber (value: string): string {
+  return value === '<unknown>' ? '' : value
 }
 
 function channelRef (message: AmiMessage, prefix = ''): ChannelRef {
@@ -111,6 +118,8 @@ export function parsePbxEvent (message: AmiMessage): PbxEvent | undefined {
         exten: field(message, 'extension'),
         context: field(message, 'context')
       }
+    case 'newconnectedline':
+      return { type: 'newConnectedLine', ...channelRef(message), connectedNumber: knownNumber(field(message, 'connectedlinenum')) }
     default:
       return undefined
   }

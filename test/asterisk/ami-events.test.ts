@@ -245,3 +245,30 @@ t.test('a message that is not an event (a response) maps to undefined', async (t
 t.test('a repeated Event key (an array) maps to undefined instead of throwing', async (t) => {
   t.equal(parsePbxEvent({ event: ['Hold', 'Hold'], channel: 'PJSIP/101-0000002a' }), undefined)
 })
+
+t.test('NewConnectedLine carries the number of the party the channel is now connected to', async (t) => {
+  const event = parsePbxEvent(ami(`
+Event: NewConnectedLine
+Privilege: call,all
+Channel: PJSIP/103-00000002
+ChannelState: 6
+ChannelStateDesc: Up
+CallerIDNum: 103
+CallerIDName: <unknown>
+ConnectedLineNum: +15550000001
+ConnectedLineName: <unknown>
+Uniqueid: 1795632031.4
+Linkedid: 1795632030.0`))
+  t.same(event, {
+    type: 'newConnectedLine',
+    channel: 'PJSIP/103-00000002',
+    uniqueId: '1795632031.4',
+    linkedId: '1795632030.0',
+    connectedNumber: '+15550000001'
+  })
+})
+
+t.test("NewConnectedLine with AMI's <unknown> number maps to an empty number", async (t) => {
+  const event = parsePbxEvent(ami(`Event: NewConnectedLine${agentLeg.replace('ConnectedLineNum: 5551234', 'ConnectedLineNum: <unknown>')}`))
+  t.match(event, { type: 'newConnectedLine', channel: 'PJSIP/101-0000002a', connectedNumber: '' })
+})
