@@ -124,18 +124,12 @@ interface ServeOptions {
 /** Replays the backlog, then streams live events, to one socket until it closes. */
 function serve (socket: WebSocket, { identity, since, eventLog, heartbeatIntervalMs, maxBufferedBytes, log }: ServeOptions): Connection {
   log.debug({ extension: identity.extension, role: identity.role, since }, 'event feed client connected')
-  const send = (json: string): void => {
-    if (socket.readyState !== socket.OPEN) return
-    // Checked before adding more: what one socket holds stays under the limit plus one message, however
-    // long the client stops reading.
-    if (socket.bufferedAmount > maxBufferedBytes) {
-      log.warn({ extension: identity.extension, bufferedBytes: socket.bufferedAmount, maxBufferedBytes }, 'closing event feed client: slow consumer')
-      stopEvents()
-      socket.close(SLOW_CONSUMER_CLOSE_CODE, SLOW_CONSUMER_CLOSE_REASON)
-      return
-    }
-    socket.send(json)
-  }
+  const sender = createSender(socket, maxBufferedBytes, () => {
+    log.warn({ extension: identity.extension, bufferedBytes: socket.bufferedAmount, maxBufferedBytes }, 'closing event feed client: slow consumer')
+    // The heartbeat goes on: a client that stopped reading does not answer pings either, and is cut
+    // then, with what it still holds, if the close handshake has not finished by itself.
+    stopEvents()
+  })
 
   // The id of the newest event already handled (sent, or not visible to this client): the live stream
   // and the replay cannot deliver an event twice.
@@ -143,11 +137,11 @@ function serve (socket: WebSocket, { identity, since, eventLog, heartbeatInterva
   const deliver = (event: StoredEvent): void => {
     if (event.envelope.id <= handledId) return
     handledId = event.envelope.id
-    if (canSee(identity, event.audience)) send(event.json)
+    if (canSee(identity, event.audience)) sender.send(event.json)
   }
   // Subscribed before the backlog is read, so no event falls between the two.
   const stopEvents = eventLog.subscribe(deliver)
-  if (since !== undefined) replay(eventLog.since(since), eventLog.lastId, send, deliver)
+  if (since !== undefined) sender.replay(() => { replay(eventLog.since(since), eventLog.lastId, sender.send, deliver) })
   const stopHeartbeat = startHeartbeat(socket, heartbeatIntervalMs, () => {
     log.debug({ extension: identity.extension }, 'event feed client did not answer the ping; disconnecting')
   })
@@ -171,6 +165,46 @@ function replay (backlog: Backlog, lastId: number, send: (json: string) => void,
     send(JSON.stringify(notice))
   }
   for (const event of backlog.events) deliver(event)
+}
+
+interface Sender {
+  send: (json: string) => void
+  /** Runs `sendBacklog`, whose messages are exempt from the limit until the socket has drained them. */
+  replay: (sendBacklog: () => void) => void
+}
+
+/**
+ * Sends while the client keeps up: once more than `maxBufferedBytes` wait in the socket, the client is
+ * closed with SLOW_CONSUMER_CLOSE_CODE instead of the server buffering without end. A replay is bounded
+ * by the log's capacity and may be larger than the limit: a client catching up is not a slow consumer,
+ * so the replayed bytes are allowed on top of the limit until the socket first gets back under it.
+ */
+function createSender (socket: WebSocket, maxBufferedBytes: number, onSlowConsumer: () => void): Sender {
+  let replaying = false
+  let replayAllowance = 0
+  const send = (json: string): void => {
+    if (socket.readyState !== socket.OPEN) return
+    if (replaying) {
+      replayAllowance += Buffer.byteLength(json)
+    } else if (socket.bufferedAmount <= maxBufferedBytes) {
+      replayAllowance = 0
+    } else if (socket.bufferedAmount > maxBufferedBytes + replayAllowance) {
+      // Checked before adding more: a socket holds at most the limit (plus its replay) and one message.
+      onSlowConsumer()
+      socket.close(SLOW_CONSUMER_CLOSE_CODE, SLOW_CONSUMER_CLOSE_REASON)
+      return
+    }
+    socket.send(json)
+  }
+  const replay = (sendBacklog: () => void): void => {
+    replaying = true
+    try {
+      sendBacklog()
+    } finally {
+      replaying = false
+    }
+  }
+  return { send, replay }
 }
 
 /**

@@ -88,6 +88,29 @@ t.test('subscribers get each event as it is appended, until they unsubscribe', a
   t.same(seenB, [1, 2])
 })
 
+t.test('a listener that throws does not keep the event from the others', async (t) => {
+  const reported: Array<[unknown, number]> = []
+  const log = new EventLog({ onListenerError: (error, event) => reported.push([error, event.envelope.id]) })
+  const seen: number[] = []
+  log.subscribe(() => { throw new Error('bad subscriber') })
+  log.subscribe((event) => seen.push(event.envelope.id))
+  const stored = log.append('asterisk:connection', connection(true), 'everyone')
+  t.same(seen, [1])
+  t.equal(reported.length, 1)
+  t.match(reported[0], [{ message: 'bad subscriber' }, 1])
+  t.equal(log.since(0).events[0], stored, 'the event is logged')
+})
+
+t.test('without onListenerError, append throws the listener\'s error once every listener ran', async (t) => {
+  const log = new EventLog()
+  const seen: number[] = []
+  log.subscribe(() => { throw new Error('bad subscriber') })
+  log.subscribe((event) => seen.push(event.envelope.id))
+  t.throws(() => log.append('asterisk:connection', connection(true), 'everyone'), { message: 'bad subscriber' })
+  t.same(seen, [1])
+  t.equal(log.lastId, 1)
+})
+
 t.test('an envelope is serialised once; since and subscribers share that string', async (t) => {
   const log = new EventLog()
   const delivered: StoredEvent[] = []
