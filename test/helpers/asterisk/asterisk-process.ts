@@ -1,9 +1,10 @@
 // Starts and stops the two chrooted Asterisk instances of the test bed (PBX + phone farm).
 // Needs root. The instances run detached, so a tap `before` script can start them and exit.
 import { spawn } from 'node:child_process'
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, readlinkSync, realpathSync, rmSync, statSync, writeSync } from 'node:fs'
+import { createHash } from 'node:crypto'
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, readlinkSync, realpathSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs'
 import { createConnection } from 'node:net'
-import { basename, join } from 'node:path'
+import { basename, dirname, join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { AmiConnection } from './ami.js'
 import { listEndpoints } from './ari.js'
@@ -19,6 +20,12 @@ export interface StartOptions {
   readyTimeoutMs?: number
   /** Progress messages (default: none). */
   log?: (message: string) => void
+  /**
+   * Keep a test bed that is already running, healthy and started from the same configuration
+   * (default false). Lets several test runs on one machine share it instead of restarting it under
+   * each other; `reused` in the result says whether it was.
+   */
+  reuse?: boolean
 }
 
 export interface TestBedInfo {
@@ -30,6 +37,8 @@ export interface TestBedInfo {
   readyMs: number
   /** ms for the whole startTestBed() */
   totalMs: number
+  /** True when a running test bed was kept (see StartOptions.reuse). */
+  reused: boolean
 }
 
 export interface AsteriskProcess {
@@ -260,6 +269,13 @@ export async function startTestBed (opts: StartOptions = {}): Promise<TestBedInf
   const t0 = Date.now()
   if (process.getuid?.() !== 0) throw new Error('startTestBed: must run as root (chroot)')
   mkdirSync(logDir, { recursive: true })
+  if (opts.reuse === true) {
+    const running = await runningTestBed()
+    if (running !== undefined) {
+      log('reusing the running test bed (same configuration, healthy)')
+      return { ...running, provisionMs: 0, readyMs: 0, totalMs: Date.now() - t0, reused: true }
+    }
+  }
 
   // Stop what an earlier run left behind before touching the root or its configuration.
   await stopTestBed({ log })
@@ -343,7 +359,35 @@ export async function startTestBed (opts: StartOptions = {}): Promise<TestBedInf
   }
   const now = Date.now()
   log(`test bed ready in ${now - t1} ms (total ${now - t0} ms)`)
-  return { pbxPid: pids.pbx, farmPid: pids.farm, provisionMs, readyMs: now - t1, totalMs: now - t0 }
+  writeFileSync(fingerprintFile, configFingerprint())
+  return { pbxPid: pids.pbx, farmPid: pids.farm, provisionMs, readyMs: now - t1, totalMs: now - t0, reused: false }
+}
+
+/** Where startTestBed records the configuration the running instances were started from. */
+const fingerprintFile = join(logDir, 'running-config.sha256')
+
+/** A hash of everything provision.sh installs: a running test bed is only reused if it matches. */
+function configFingerprint (): string {
+  const hash = createHash('sha256')
+  const walk = (dir: string): void => {
+    for (const entry of readdirSync(dir, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
+      const path = join(dir, entry.name)
+      if (entry.isDirectory()) walk(path)
+      else hash.update(path).update(readFileSync(path))
+    }
+  }
+  walk(dirname(provisionScript))
+  return hash.digest('hex')
+}
+
+/** The running test bed's pids, if both instances run, answer, and were started from this configuration. */
+async function runningTestBed (): Promise<{ pbxPid: number, farmPid: number } | undefined> {
+  const processes = findAsteriskProcesses()
+  const pbxPid = processes.find((p) => p.instance === 'pbx')?.pid
+  const farmPid = processes.find((p) => p.instance === 'farm')?.pid
+  if (pbxPid === undefined || farmPid === undefined) return undefined
+  if (!existsSync(fingerprintFile) || readFileSync(fingerprintFile, 'utf8') !== configFingerprint()) return undefined
+  return isReady(await readyState()) ? { pbxPid, farmPid } : undefined
 }
 
 /** Stops both instances (also ones left behind by an earlier run). Resolves when they are gone. */
@@ -353,4 +397,5 @@ export async function stopTestBed (opts: { log?: (message: string) => void } = {
   // Farm first so its calls and registrations do not ring into a PBX going down.
   await stopInstance(farm, log)
   await stopInstance(pbx, log)
+  rmSync(fingerprintFile, { force: true })
 }
