@@ -1,0 +1,145 @@
+// A scriptable `Pbx` for unit tests, and builders for the channels, bridges and events it serves.
+// Event builders follow what Asterisk 22 really sends (see the real sequences in the transfer tests).
+import { EventEmitter } from 'node:events'
+import type { PbxEvent } from '../../src/asterisk/ami-events.js'
+import type { PbxBridge, PbxChannel, PbxEndpoint } from '../../src/asterisk/ari-client.js'
+import type { CallSnapshot, Pbx, PbxEvents } from '../../src/asterisk/pbx.js'
+
+export const CONTEXT = 'from-internal'
+
+export interface PbxCall { method: string, args: unknown[] }
+
+/** Runs when an action is called, before it resolves: may emit events at once or later, or throw. */
+export type ActionHook = (...args: string[]) => void | Promise<void>
+
+export type HookedAction = 'redirect' | 'attendedTransfer' | 'cancelAttendedTransfer' | 'hangup'
+
+const ACTIONS: ReadonlySet<string> = new Set<HookedAction>(['redirect', 'attendedTransfer', 'cancelAttendedTransfer', 'hangup'])
+
+export class FakePbx implements Pbx {
+  readonly events = new EventEmitter<PbxEvents>()
+  readonly calls: PbxCall[] = []
+  /** What `snapshot()` answers once `snapshotQueue` is empty. */
+  snapshotValue: CallSnapshot
+  /** Answered first, one per call: successive looks at a PBX that is still moving. */
+  snapshotQueue: CallSnapshot[] = []
+  /** When set, `snapshot()` rejects with it (ARI down...). */
+  snapshotError: Error | undefined
+  /** `exten@context` pairs that exist in the dialplan. */
+  dialplan = new Set([`102@${CONTEXT}`, `103@${CONTEXT}`])
+  endpointList: PbxEndpoint[] = []
+  readonly hooks: Partial<Record<HookedAction, ActionHook>> = {}
+
+  constructor (snapshot: CallSnapshot = { channels: [], bridges: [] }) {
+    this.snapshotValue = snapshot
+  }
+
+  connectionState (): { ami: boolean, ari: boolean } {
+    return { ami: true, ari: true }
+  }
+
+  async snapshot (): Promise<CallSnapshot> {
+    this.calls.push({ method: 'snapshot', args: [] })
+    if (this.snapshotError !== undefined) throw this.snapshotError
+    return this.snapshotQueue.shift() ?? this.snapshotValue
+  }
+
+  async endpoints (): Promise<PbxEndpoint[]> {
+    this.calls.push({ method: 'endpoints', args: [] })
+    return this.endpointList
+  }
+
+  async extensionExists (context: string, exten: string): Promise<boolean> {
+    this.calls.push({ method: 'extensionExists', args: [context, exten] })
+    return this.dialplan.has(`${exten}@${context}`)
+  }
+
+  async redirect (channel: string, exten: string, context: string): Promise<void> {
+    await this.#act('redirect', channel, exten, context)
+  }
+
+  async attendedTransfer (channel: string, exten: string, context: string): Promise<void> {
+    await this.#act('attendedTransfer', channel, exten, context)
+  }
+
+  async cancelAttendedTransfer (channel: string): Promise<void> {
+    await this.#act('cancelAttendedTransfer', channel)
+  }
+
+  async hangup (channel: string): Promise<void> {
+    await this.#act('hangup', channel)
+  }
+
+  emit (...events: PbxEvent[]): void {
+    for (const event of events) this.events.emit('event', event)
+  }
+
+  /** Emits the events on a later turn of the event loop, as Asterisk does after answering an action. */
+  async emitLater (...events: PbxEvent[]): Promise<void> {
+    await new Promise((resolve) => setImmediate(resolve))
+    this.emit(...events)
+  }
+
+  /** The calls that act on a call (everything but lookups). */
+  actions (): PbxCall[] {
+    return this.calls.filter((call) => ACTIONS.has(call.method))
+  }
+
+  count (method: string): number {
+    return this.calls.filter((call) => call.method === method).length
+  }
+
+  async #act (method: HookedAction, ...args: string[]): Promise<void> {
+    this.calls.push({ method, args })
+    await this.hooks[method]?.(...args)
+  }
+}
+
+export function channel (id: string, name: string, state = 'Up'): PbxChannel {
+  return { id, name, state, callerNumber: '', connectedNumber: '', dialplan: { context: CONTEXT, exten: '' }, createdAt: '2024-04-01T10:00:00.000+0000' }
+}
+
+export function bridge (id: string, ...channelIds: string[]): PbxBridge {
+  return { id, technology: 'simple_bridge', bridgeType: 'mixing', channelIds }
+}
+
+/** A PBX with these bridges of channels (named by their channel names, which double as ids). */
+export function snapshotOf (...bridged: string[][]): CallSnapshot {
+  return {
+    channels: bridged.flat().map((name) => channel(name, name)),
+    bridges: bridged.map((names, index) => bridge(`b${index + 1}`, ...names))
+  }
+}
+
+/** The two halves of the Local channel Asterisk dials `exten` through. */
+export function localChannel (exten: string, half: 1 | 2, sequence = '00000000'): string {
+  return `Local/${exten}@${CONTEXT}-${sequence};${half}`
+}
+
+const ref = (name: string): { channel: string, uniqueId: string, linkedId: string } => ({ channel: name, uniqueId: `u-${name}`, linkedId: 'call-1' })
+
+export const hold = (name: string): PbxEvent => ({ type: 'hold', ...ref(name) })
+export const unhold = (name: string): PbxEvent => ({ type: 'unhold', ...ref(name) })
+export const hangup = (name: string): PbxEvent => ({ type: 'hangup', ...ref(name), cause: 'Normal Clearing' })
+export const newChannel = (name: string, exten = ''): PbxEvent => ({ type: 'newChannel', ...ref(name), exten, context: CONTEXT, state: 'Down' })
+export const bridgeEnter = (name: string, bridgeId = 'b1'): PbxEvent => ({ type: 'bridgeEnter', ...ref(name), bridgeId, bridgeNumChannels: 2 })
+export const bridgeLeave = (name: string, bridgeId = 'b1'): PbxEvent => ({ type: 'bridgeLeave', ...ref(name), bridgeId, bridgeNumChannels: 1 })
+
+/** `Newchannel` of a consultation's Local half (`;1` unless told). */
+export const newLocal = (exten: string, half: 1 | 2 = 1): PbxEvent => newChannel(localChannel(exten, half), exten)
+
+export function dialBegin (from: string, to: string): PbxEvent {
+  return { type: 'dialBegin', channel: from, destChannel: to, destUniqueId: `u-${to}`, destExten: '', dialString: to }
+}
+
+export function dialEnd (from: string, to: string, dialStatus: string): PbxEvent {
+  return { type: 'dialEnd', channel: from, destChannel: to, destUniqueId: `u-${to}`, dialStatus }
+}
+
+export function attendedTransfer (transferer: string, transferee: string, target: string, result = 'Success'): PbxEvent {
+  return { type: 'attendedTransfer', result, transferer, transferee, target, destType: 'Bridge' }
+}
+
+export function blindTransfer (transferer: string, transferee: string, exten: string, result = 'Success'): PbxEvent {
+  return { type: 'blindTransfer', result, transferer, transferee, exten, context: CONTEXT }
+}

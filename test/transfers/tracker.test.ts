@@ -1,0 +1,99 @@
+import t from 'tap'
+import { interpretEvent, type TrackedTransfer } from '../../src/transfers/tracker.js'
+import {
+  attendedTransfer,
+  dialBegin,
+  dialEnd,
+  hangup,
+  hold,
+  localChannel,
+  newLocal,
+  unhold
+} from '../helpers/fake-pbx.js'
+
+const AGENT = 'PJSIP/101-0000002a'
+const CUSTOMER = 'PJSIP/trunk-00000029'
+const OTHER = 'PJSIP/trunk-00000031'
+const TARGET = 'PJSIP/103-0000002d'
+const LOCAL_1 = localChannel('103', 1)
+const LOCAL_2 = localChannel('103', 2)
+
+const blind = (target?: string): TrackedTransfer =>
+  ({ type: 'blind', status: 'redirected', channels: { agent: AGENT, peer: CUSTOMER, ...(target === undefined ? {} : { target }) } })
+
+const attended = (channels: Partial<TrackedTransfer['channels']> = { consultation: LOCAL_1 }): TrackedTransfer =>
+  ({ type: 'attended', status: 'consulting', channels: { agent: AGENT, peer: CUSTOMER, ...channels } })
+
+t.test('blind: the customer\'s DialBegin records the target leg, and is no outcome yet', async (t) => {
+  t.same(interpretEvent(blind(), dialBegin(CUSTOMER, TARGET)), { channels: { target: TARGET } })
+})
+
+t.test('blind: the customer\'s DialEnd status is the outcome', async (t) => {
+  t.same(interpretEvent(blind(), dialEnd(CUSTOMER, TARGET, 'ANSWER')), { input: { type: 'target_answered' }, channels: { target: TARGET } })
+  const failures = { BUSY: 'target_busy', NOANSWER: 'no_answer', CHANUNAVAIL: 'target_unavailable', CONGESTION: 'target_unavailable' }
+  for (const [status, reason] of Object.entries(failures)) {
+    t.same(interpretEvent(blind(), dialEnd(CUSTOMER, TARGET, status)), { input: { type: 'target_failed', reason } }, status)
+  }
+})
+
+t.test('DialEnd CANCEL (the caller gave up the dial) is no outcome', async (t) => {
+  t.equal(interpretEvent(blind(), dialEnd(CUSTOMER, TARGET, 'CANCEL')), undefined)
+  t.equal(interpretEvent(attended(), dialEnd(LOCAL_2, TARGET, 'CANCEL')), undefined)
+})
+
+t.test('dials of another channel, or of no channel, are ignored', async (t) => {
+  for (const event of [dialBegin(OTHER, TARGET), dialEnd(OTHER, TARGET, 'ANSWER'), dialEnd(AGENT, TARGET, 'BUSY')]) {
+    t.equal(interpretEvent(blind(), event), undefined)
+  }
+  t.equal(interpretEvent(blind(), { type: 'dialEnd', destChannel: TARGET, destUniqueId: 'u', dialStatus: 'ANSWER' }), undefined)
+})
+
+t.test('attended: the dialing channel is the Local;2 counterpart of the consultation channel', async (t) => {
+  t.same(interpretEvent(attended(), dialBegin(LOCAL_2, TARGET)), { channels: { target: TARGET } })
+  t.same(interpretEvent(attended(), dialEnd(LOCAL_2, TARGET, 'ANSWER')), { input: { type: 'target_answered' }, channels: { target: TARGET } })
+  t.same(interpretEvent(attended(), dialEnd(LOCAL_2, TARGET, 'NOANSWER')), { input: { type: 'target_failed', reason: 'no_answer' } })
+  t.equal(interpretEvent(attended(), dialEnd(LOCAL_1, TARGET, 'ANSWER')), undefined, 'not the consultation half itself')
+  t.equal(interpretEvent(attended(), dialEnd(CUSTOMER, TARGET, 'ANSWER')), undefined, 'not the customer')
+})
+
+t.test('attended: without a consultation channel, no dial is the transfer\'s', async (t) => {
+  t.equal(interpretEvent(attended({}), dialEnd(LOCAL_2, TARGET, 'ANSWER')), undefined)
+})
+
+t.test('attended: AttendedTransfer from the agent completes on Success, cancels otherwise', async (t) => {
+  t.same(interpretEvent(attended(), attendedTransfer(AGENT, CUSTOMER, LOCAL_1)), { input: { type: 'completed' } })
+  t.same(interpretEvent(attended(), attendedTransfer(AGENT, CUSTOMER, LOCAL_1, 'Fail')), { input: { type: 'cancelled' } })
+})
+
+t.test('AttendedTransfer from someone else, or for a blind transfer, is ignored', async (t) => {
+  t.equal(interpretEvent(attended(), attendedTransfer('PJSIP/102-0000002b', CUSTOMER, LOCAL_1)), undefined)
+  t.equal(interpretEvent(blind(), attendedTransfer(AGENT, CUSTOMER, LOCAL_1)), undefined)
+})
+
+t.test('the agent\'s Unhold cancels an attended transfer only', async (t) => {
+  t.same(interpretEvent(attended(), unhold(AGENT)), { input: { type: 'cancelled' } })
+  t.equal(interpretEvent(blind(), unhold(AGENT)), undefined)
+  t.equal(interpretEvent(attended(), unhold(CUSTOMER)), undefined, 'the customer\'s Unhold')
+})
+
+t.test('the customer hanging up abandons either type', async (t) => {
+  t.same(interpretEvent(blind(), hangup(CUSTOMER)), { input: { type: 'customer_hung_up' } })
+  t.same(interpretEvent(attended(), hangup(CUSTOMER)), { input: { type: 'customer_hung_up' } })
+})
+
+t.test('the target leg hanging up, once known', async (t) => {
+  t.same(interpretEvent(blind(TARGET), hangup(TARGET)), { input: { type: 'target_hung_up' } })
+  t.same(interpretEvent(attended({ consultation: LOCAL_1, target: TARGET }), hangup(TARGET)), { input: { type: 'target_hung_up' } })
+  t.equal(interpretEvent(blind(), hangup(TARGET)), undefined, 'a leg nobody recorded')
+})
+
+t.test('hangups of the Local halves and of the agent are ignored', async (t) => {
+  const transfer = attended({ consultation: LOCAL_1, target: TARGET })
+  for (const name of [LOCAL_1, LOCAL_2, AGENT]) t.equal(interpretEvent(transfer, hangup(name)), undefined, name)
+  t.equal(interpretEvent(blind(TARGET), hangup(AGENT)), undefined, 'the agent leaves after a Redirect')
+})
+
+t.test('events that say nothing about the outcome are ignored', async (t) => {
+  t.equal(interpretEvent(attended(), newLocal('103')), undefined)
+  t.equal(interpretEvent(attended(), hold(AGENT)), undefined)
+})

@@ -1,0 +1,95 @@
+import t from 'tap'
+import type { Transfer } from '../../src/routes/schemas.js'
+import type { TransferState } from '../../src/transfers/state.js'
+import { TransferRegistry } from '../../src/transfers/transfer-registry.js'
+import { localChannel } from '../helpers/fake-pbx.js'
+
+const AGENT = 'PJSIP/101-0000002a'
+const CUSTOMER = 'PJSIP/trunk-00000029'
+const TARGET = 'PJSIP/103-0000002d'
+const LOCAL_1 = localChannel('103', 1)
+const LOCAL_2 = localChannel('103', 2)
+
+/** An attended transfer `id` of agent 101 in `status`, with these channels besides the agent and customer. */
+function attended (id: string, status: TransferState = 'consulting', channels: Partial<Transfer['channels']> = {}): Transfer {
+  return {
+    id,
+    type: 'attended',
+    status,
+    origin: 'plugin',
+    extension: '101',
+    targetExtension: '103',
+    requestedBy: '101',
+    channels: { agent: AGENT, peer: CUSTOMER, ...channels },
+    createdAt: '2024-04-01T10:00:00.000Z',
+    updatedAt: '2024-04-01T10:00:00.000Z'
+  }
+}
+
+const idsOn = (registry: TransferRegistry, channel: string): string[] => registry.activeByChannel(channel).map((transfer) => transfer.id)
+
+t.test('an active transfer is found by every channel it involves, the Local counterpart included', async (t) => {
+  const registry = new TransferRegistry()
+  registry.save(attended('x1', 'target_answered', { consultation: LOCAL_1, target: TARGET }))
+  for (const channel of [AGENT, CUSTOMER, LOCAL_1, LOCAL_2, TARGET]) t.same(idsOn(registry, channel), ['x1'], channel)
+  t.same(idsOn(registry, 'PJSIP/102-0000002b'), [])
+  t.equal(registry.get('x1')?.status, 'target_answered')
+})
+
+t.test('the index follows the transfer\'s changes', async (t) => {
+  const registry = new TransferRegistry()
+  registry.save(attended('x1'))
+  t.same(idsOn(registry, LOCAL_2), [])
+  registry.save(attended('x1', 'consulting', { consultation: LOCAL_1, target: TARGET }))
+  t.same(idsOn(registry, LOCAL_2), ['x1'])
+  t.same(idsOn(registry, TARGET), ['x1'])
+  registry.save(attended('x1', 'consulting', { consultation: LOCAL_1, target: 'PJSIP/103-0000002e' }))
+  t.same(idsOn(registry, TARGET), [], 'the old target leg no longer leads to it')
+  t.same(idsOn(registry, 'PJSIP/103-0000002e'), ['x1'])
+})
+
+t.test('transfers sharing a channel are each found, and leave the index on their own', async (t) => {
+  const registry = new TransferRegistry()
+  registry.save(attended('x1'))
+  registry.save(attended('x2'))
+  t.same(idsOn(registry, AGENT), ['x1', 'x2'])
+  registry.save(attended('x1', 'cancelled'))
+  t.same(idsOn(registry, AGENT), ['x2'])
+})
+
+t.test('a finished transfer leaves the index and active(), but can still be read', async (t) => {
+  const registry = new TransferRegistry()
+  registry.save(attended('x1', 'target_answered', { consultation: LOCAL_1, target: TARGET }))
+  registry.save(attended('x1', 'completed', { consultation: LOCAL_1, target: TARGET }))
+  for (const channel of [AGENT, CUSTOMER, LOCAL_1, LOCAL_2, TARGET]) t.same(idsOn(registry, channel), [], channel)
+  t.same(registry.active(), [])
+  t.equal(registry.get('x1')?.status, 'completed')
+})
+
+t.test('finished transfers are kept up to the limit, then evicted oldest first; active ones never', async (t) => {
+  const registry = new TransferRegistry(2)
+  registry.save(attended('active'))
+  for (const id of ['f1', 'f2', 'f3']) {
+    registry.save(attended(id))
+    registry.save(attended(id, 'failed'))
+  }
+  t.equal(registry.get('f1'), undefined, 'the oldest finished is gone')
+  t.same(['f2', 'f3', 'active'].map((id) => registry.get(id)?.id), ['f2', 'f3', 'active'])
+  registry.save(attended('f4', 'abandoned'))
+  t.equal(registry.get('f2'), undefined, 'a transfer saved already finished counts too')
+})
+
+t.test('saving a finished transfer again does not count it twice', async (t) => {
+  const registry = new TransferRegistry(2)
+  registry.save(attended('f1', 'failed'))
+  registry.save(attended('f1', 'failed'))
+  registry.save(attended('f2', 'failed'))
+  t.equal(registry.get('f1')?.id, 'f1')
+})
+
+t.test('active() lists the transfers that are not over', async (t) => {
+  const registry = new TransferRegistry()
+  const states: TransferState[] = ['initiated', 'redirected', 'consulting', 'target_answered', 'answered', 'completed', 'cancelled', 'failed', 'abandoned']
+  states.forEach((status, index) => registry.save(attended(`x${index}`, status)))
+  t.same(registry.active().map((transfer) => transfer.status), ['initiated', 'redirected', 'consulting', 'target_answered'])
+})
