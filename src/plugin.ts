@@ -81,7 +81,11 @@ async function asteriskTransferPlugin (fastify: FastifyInstance, rawOptions: Fas
     consultationTimeoutMs: options.consultationTimeoutMs
   })
   const agents = new AgentService(pbx, options.channelTechnology)
-  const eventLog = new EventLog({ capacity: options.feed.capacity })
+  const eventLog = new EventLog({
+    capacity: options.feed.capacity,
+    // Host handlers run inside append: one that throws must not stop the feed or the service.
+    onListenerError: (error) => fastify.log.error({ err: error }, 'an asteriskTransfers event handler threw')
+  })
   publishToLog(eventLog, transfers, pbx)
   transfers.start()
 

@@ -81,8 +81,9 @@ export type FeedEventType = keyof typeof FeedEventPayloads
 export type FeedEventData<K extends FeedEventType> = Static<(typeof FeedEventPayloads)[K]>
 
 export const FeedEnvelope = Type.Object({
-  /** Strictly increasing within one server process; resume with `?since=<id>`. */
-  id: Type.Integer({ minimum: 1 }),
+  /** Strictly increasing within one server process; resume with `?since=<id>`. (A `feed:gap` notice on a
+   *  log with no event yet carries 0.) */
+  id: Type.Integer({ minimum: 0 }),
   type: Type.Union(Object.keys(FeedEventPayloads).map((type) => Type.Literal(type))),
   timestamp: Type.String(),
   data: Type.Unknown()

@@ -1,4 +1,5 @@
 /** Who may see (and act on) a transfer: the agents it involves, and supervisors. Pure. */
+import { canSee } from '../feed/visibility.js'
 import type { Identity } from '../identity.js'
 import type { Transfer } from '../routes/schemas.js'
 
@@ -8,5 +9,5 @@ export function transferAudience (transfer: Transfer): string[] {
 }
 
 export function canSeeTransfer (identity: Identity, transfer: Transfer): boolean {
-  return identity.role === 'supervisor' || transferAudience(transfer).includes(identity.extension)
+  return canSee(identity, { extensions: transferAudience(transfer) })
 }

@@ -1,5 +1,6 @@
 // A host Fastify app with the plugin registered against the test bed's PBX, its AMI going through a
 // recording proxy, and one bearer token per agent (`token-<ext>`) plus a supervisor (`token-super`).
+// It listens on a free loopback port so WebSocket clients can reach the event feed.
 import Fastify, { type FastifyInstance, type InjectOptions, type LightMyRequestResponse } from 'fastify'
 import asteriskTransfer, { type Identity } from '../../src/index.js'
 import { startAmiRecordingProxy, type AmiRecordingProxy } from './ami-recording-proxy.js'
@@ -8,6 +9,8 @@ import { agents, offlineAgent, pbx, transferContext } from './asterisk/testbed.j
 export interface TransferHost {
   app: FastifyInstance
   proxy: AmiRecordingProxy
+  /** http://127.0.0.1:<port> of the listening app (for WebSocket clients). */
+  baseUrl: string
   /** Injects a request as the agent with that extension (or 'super' for the supervisor). */
   as: (who: string, options: InjectOptions) => Promise<LightMyRequestResponse>
   close: () => Promise<void>
@@ -27,10 +30,11 @@ export async function startTransferHost (): Promise<TransferHost> {
     transferContext,
     authenticate: (request) => identities.get(request.headers.authorization?.replace(/^Bearer /, '') ?? '') ?? null
   })
-  await app.ready()
+  const baseUrl = await app.listen({ port: 0, host: '127.0.0.1' })
   return {
     app,
     proxy,
+    baseUrl,
     as: (who, options) => app.inject({ ...options, headers: { ...options.headers, authorization: `Bearer token-${who}` } }),
     close: async () => {
       await app.close()

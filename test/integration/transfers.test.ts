@@ -8,6 +8,7 @@ import { startTransferHost } from '../helpers/transfer-host.js'
 
 const host = await startTransferHost()
 t.teardown(host.close)
+await hangupAllCalls()
 t.afterEach(async () => { await hangupAllCalls() })
 
 const execute = (who: string, body: Record<string, unknown>) =>
