@@ -148,3 +148,14 @@ t.test('the phone\'s own attended transfer (AMI Atxfer sent directly) is reporte
   await agentA.waitFor('completed', ofTransfer(id, 'completed'))
   t.ok((await bridgePeersOf(call.customerChannel.id)).some(isLegOf('103')))
 })
+
+t.test('the phone\'s own blind transfer (a BlindTransfer event) is reported and followed to the answer', async (t) => {
+  const agentA = await feed(t, '101')
+  const call = await callAgent('101')
+  const ami = await AmiConnection.connect(pbx.ami)
+  t.teardown(() => ami.close())
+  await ami.action({ Action: 'BlindTransfer', Channel: call.agentChannel.name, Exten: '102', Context: transferContext })
+  const started = await agentA.waitFor('phone blind transfer', (event) => event.type === 'call:ami_transfer_complete')
+  t.match(started.data, { origin: 'phone', type: 'blind', extension: '101', targetExtension: '102', channels: { peer: call.customerChannel.name } })
+  await agentA.waitFor('answered', ofTransfer((started.data as { id: string }).id, 'answered'))
+})
