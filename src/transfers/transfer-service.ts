@@ -113,19 +113,14 @@ export class TransferService {
     // Checked and registered in one synchronous step, so concurrent requests for one call cannot both pass.
     const busy = this.#registry.activeByChannel(call.peerChannel)[0] ?? this.#registry.activeByChannel(call.agentChannel)[0]
     if (busy !== undefined) throw Object.assign(new TransferInProgressError(busy.id), { transferId: busy.id })
-    const now = new Date().toISOString()
-    const transfer: Transfer = {
-      id: randomUUID(),
+    const transfer = newTransfer({
       type: request.transferType,
-      status: 'initiated',
       origin: 'plugin',
       extension,
       targetExtension,
       requestedBy: request.requestedBy,
-      channels: { agent: call.agentChannel, peer: call.peerChannel },
-      createdAt: now,
-      updatedAt: now
-    }
+      channels: { agent: call.agentChannel, peer: call.peerChannel }
+    })
     this.#publish(transfer)
     this.#inFlight.set(transfer.id, [])
     try {
@@ -292,22 +287,22 @@ export class TransferService {
 
   /** A transfer the phone started by itself (transfer key, SIP REFER): reported like ours. */
   #adoptPhoneTransfer (phone: PhoneTransfer): void {
-    const now = new Date().toISOString()
-    const transfer: Transfer = {
-      id: randomUUID(),
+    const transfer = newTransfer({
       type: phone.type,
-      status: 'initiated',
       origin: 'phone',
       extension: phone.extension,
       targetExtension: phone.targetExtension,
       requestedBy: phone.extension,
-      channels: phone.channels,
-      createdAt: now,
-      updatedAt: now
-    }
+      channels: phone.channels
+    })
     this.#publish(transfer)
     for (const input of phone.inputs) this.#apply(transfer.id, input)
   }
+}
+
+function newTransfer (fields: Omit<Transfer, 'id' | 'status' | 'createdAt' | 'updatedAt'>): Transfer {
+  const now = new Date().toISOString()
+  return { id: randomUUID(), status: 'initiated', ...fields, createdAt: now, updatedAt: now }
 }
 
 function located (extension: string, call: AgentCall): LocatedCall {
