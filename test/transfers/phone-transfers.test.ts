@@ -1,4 +1,5 @@
 import t from 'tap'
+import type { PbxEvent } from '../../src/asterisk/ami-events.js'
 import { PhoneTransferDetector, type PhoneTransfer } from '../../src/transfers/phone-transfers.js'
 import {
   attendedTransfer,
@@ -125,7 +126,7 @@ t.test('attended: a Local;1 outside the hold window is no transfer', async (t) =
   t.same(reported, [])
 })
 
-async function heldThen (...events: Parameters<PhoneTransferDetector['observe']>[0][]): Promise<PhoneTransfer[]> {
+async function heldThen (...events: PbxEvent[]): Promise<PhoneTransfer[]> {
   const { detector, reported } = setup()
   await held(detector)
   for (const event of events) detector.observe(event)

@@ -1,155 +1,159 @@
-import { EventEmitter } from 'node:events'
-import t from 'tap'
+import t, { type Test } from 'tap'
 import type { PbxEvent } from '../../src/asterisk/ami-events.js'
-import type { PbxBridge, PbxChannel, PbxEndpoint } from '../../src/asterisk/ari-client.js'
-import type { CallSnapshot, Pbx, PbxEvents } from '../../src/asterisk/pbx.js'
-import { ChannelGoneError } from '../../src/errors.js'
-import type { TransferEventMap, TransferEventName } from '../../src/transfers/transfer-events.js'
-import { TransferService, type TransferRequest } from '../../src/transfers/transfer-service.js'
+import type { CallSnapshot } from '../../src/asterisk/pbx.js'
+import { AsteriskRefusedError, AsteriskTimeoutError, ChannelGoneError } from '../../src/errors.js'
+import type { TransferState } from '../../src/transfers/state.js'
+import { EVENT_FOR_STATE, type Transfer, type TransferEventName } from '../../src/transfers/transfer-events.js'
+import { TransferService, type TransferRequest, type TransferServiceOptions } from '../../src/transfers/transfer-service.js'
+import {
+  CONTEXT,
+  FakePbx,
+  attendedTransfer,
+  blindTransfer,
+  bridgeEnter,
+  bridgeLeave,
+  channel,
+  dialBegin,
+  dialEnd,
+  hangup,
+  hold,
+  localChannel,
+  newChannel,
+  newLocal,
+  snapshotOf,
+  unhold
+} from '../helpers/fake-pbx.js'
 
 const AGENT = 'PJSIP/101-0000002a'
 const CUSTOMER = 'PJSIP/trunk-00000029'
-const LOCAL_1 = 'Local/103@from-internal-00000001;1'
-const CONTEXT = 'from-internal'
+const TARGET_102 = 'PJSIP/102-0000002c'
+const TARGET_103 = 'PJSIP/103-0000002d'
+const LOCAL_1 = localChannel('103', 1)
+const LOCAL_2 = localChannel('103', 2)
 
-interface PbxCall { method: string, args: unknown[] }
+// What the PBX shows at each step of the real Asterisk 22 sequences (agent 101 talking to a customer).
+const talking = (): CallSnapshot => snapshotOf([CUSTOMER, AGENT])
+const customerWith102 = (): CallSnapshot => snapshotOf([TARGET_102, CUSTOMER])
+const consultation = (): CallSnapshot => snapshotOf([CUSTOMER], [AGENT, LOCAL_1], [LOCAL_2, TARGET_103])
+const customerWith103 = (): CallSnapshot => snapshotOf([CUSTOMER, LOCAL_1], [LOCAL_2, TARGET_103])
 
-/** A `Pbx` that serves a fixed snapshot and dialplan, records every call, and lets a test script the actions. */
-class FakePbx implements Pbx {
-  readonly events = new EventEmitter<PbxEvents>()
-  readonly calls: PbxCall[] = []
-  snapshotValue: CallSnapshot = { channels: [], bridges: [] }
-  /** `exten@context` pairs that exist in the dialplan. */
-  dialplan = new Set<string>([`102@${CONTEXT}`, `103@${CONTEXT}`])
-  onRedirect: (channel: string, exten: string, context: string) => Promise<void> = async () => {}
-  onAttendedTransfer: (channel: string, exten: string, context: string) => Promise<void> = async () => {}
-
-  connectionState (): { ami: boolean, ari: boolean } {
-    return { ami: true, ari: true }
-  }
-
-  async snapshot (): Promise<CallSnapshot> {
-    this.calls.push({ method: 'snapshot', args: [] })
-    return this.snapshotValue
-  }
-
-  async endpoints (): Promise<PbxEndpoint[]> {
-    this.calls.push({ method: 'endpoints', args: [] })
-    return []
-  }
-
-  async extensionExists (context: string, exten: string): Promise<boolean> {
-    this.calls.push({ method: 'extensionExists', args: [context, exten] })
-    return this.dialplan.has(`${exten}@${context}`)
-  }
-
-  async redirect (channel: string, exten: string, context: string): Promise<void> {
-    this.calls.push({ method: 'redirect', args: [channel, exten, context] })
-    await this.onRedirect(channel, exten, context)
-  }
-
-  async attendedTransfer (channel: string, exten: string, context: string): Promise<void> {
-    this.calls.push({ method: 'attendedTransfer', args: [channel, exten, context] })
-    await this.onAttendedTransfer(channel, exten, context)
-  }
-
-  emit (event: PbxEvent): void {
-    this.events.emit('event', event)
-  }
-
-  /** The calls that act on a call (everything but lookups). */
-  actions (): PbxCall[] {
-    return this.calls.filter((call) => call.method === 'redirect' || call.method === 'attendedTransfer')
-  }
-}
-
-function channel (id: string, name: string, state = 'Up'): PbxChannel {
-  return { id, name, state, callerNumber: '', connectedNumber: '', dialplan: { context: CONTEXT, exten: '' }, createdAt: '2024-04-01T10:00:00.000+0000' }
-}
-
-function bridge (id: string, ...channelIds: string[]): PbxBridge {
-  return { id, technology: 'simple_bridge', bridgeType: 'mixing', channelIds }
-}
-
-/** Agent 101 talking to a customer in bridge b1. */
-function bridgedCall (): CallSnapshot {
-  return { channels: [channel('c1', CUSTOMER), channel('a1', AGENT)], bridges: [bridge('b1', 'c1', 'a1')] }
-}
-
-const ref = (name: string): { channel: string, uniqueId: string, linkedId: string } => ({ channel: name, uniqueId: `u-${name}`, linkedId: 'call-1' })
-const hold = (name: string): PbxEvent => ({ type: 'hold', ...ref(name) })
-const hangup = (name: string): PbxEvent => ({ type: 'hangup', ...ref(name), cause: 'Normal Clearing' })
-const localDial = (): PbxEvent => ({ type: 'newChannel', ...ref(LOCAL_1), exten: '103', context: CONTEXT, state: 'Down' })
-
-const TRANSFER_EVENTS: TransferEventName[] = ['call:transfer_initiated', 'call:ami_transfer_complete', 'call:ami_transfer_failed', 'call:ami_attended_transfer_started']
+/** After a Redirect of the customer to 102: the agent's leg goes, then the customer dials 102. No BlindTransfer. */
+const customerDials102 = (status: string): PbxEvent[] => [
+  bridgeLeave(CUSTOMER), bridgeLeave(AGENT), hangup(AGENT), newChannel(TARGET_102, '102'),
+  dialBegin(CUSTOMER, TARGET_102), dialEnd(CUSTOMER, TARGET_102, status),
+  ...(status === 'ANSWER' ? [bridgeEnter(TARGET_102, 'b2'), bridgeEnter(CUSTOMER, 'b2')] : [])
+]
+/** After Atxfer from 101 to 103: Hold, the Local pair, 101 moves to Local;1, Local;2 dials 103. */
+const consultationStarts = (): PbxEvent[] => [
+  hold(AGENT), newLocal('103', 1), newLocal('103', 2), bridgeLeave(AGENT), bridgeEnter(AGENT, 'b2'), bridgeEnter(LOCAL_1, 'b2'),
+  dialBegin(LOCAL_2, TARGET_103)
+]
+const targetAnswers = (): PbxEvent[] => [dialEnd(LOCAL_2, TARGET_103, 'ANSWER'), bridgeEnter(LOCAL_2, 'b3'), bridgeEnter(TARGET_103, 'b3')]
+/** 101 hangs up during the consultation: Local;1 joins the customer, then AttendedTransfer and 101's Hangup. */
+const agentLeaves = (): PbxEvent[] => [bridgeEnter(LOCAL_1, 'b1'), attendedTransfer(AGENT, CUSTOMER, LOCAL_1), hangup(AGENT)]
+/** CancelAtxfer: 101 back with the customer, Unhold, then the consultation's channels go. No AttendedTransfer. */
+const consultationCancelled = (): PbxEvent[] => [bridgeEnter(AGENT, 'b1'), unhold(AGENT), hangup(LOCAL_2), hangup(TARGET_103), hangup(LOCAL_1)]
 
 interface Setup {
   pbx: FakePbx
   service: TransferService
   /** Every transfer event published, in order. */
-  published: Array<{ name: TransferEventName, payload: TransferEventMap[TransferEventName] }>
+  published: Array<{ name: TransferEventName, transfer: Transfer }>
 }
 
-function setup (consultationTimeoutMs = 100): Setup {
-  const pbx = new FakePbx()
-  pbx.snapshotValue = bridgedCall()
-  const service = new TransferService(pbx, { transferContext: CONTEXT, channelTechnology: 'PJSIP', consultationTimeoutMs })
+function setup (t: Test, options: Partial<TransferServiceOptions> = {}): Setup {
+  const pbx = new FakePbx(talking())
+  const service = new TransferService(pbx, { transferContext: CONTEXT, channelTechnology: 'PJSIP', consultationTimeoutMs: 100, ...options })
   const published: Setup['published'] = []
-  for (const name of TRANSFER_EVENTS) {
-    service.events.on(name, (payload: TransferEventMap[TransferEventName]) => { published.push({ name, payload }) })
+  for (const name of new Set(Object.values(EVENT_FOR_STATE))) {
+    service.events.on(name, (transfer) => { published.push({ name, transfer }) })
   }
+  service.start()
+  t.teardown(() => service.stop())
   return { pbx, service, published }
 }
 
-function request (overrides: Partial<TransferRequest> = {}): TransferRequest {
-  return { extension: '101', targetExtension: '103', transferType: 'blind', requestedBy: '101', ...overrides }
+const blindTo102 = (overrides: Partial<TransferRequest> = {}): TransferRequest =>
+  ({ extension: '101', targetExtension: '102', transferType: 'blind', requestedBy: '101', ...overrides })
+const attendedTo103 = (): TransferRequest => blindTo102({ targetExtension: '103', transferType: 'attended' })
+
+const later = async (ms: number): Promise<void> => await new Promise((resolve) => setTimeout(resolve, ms))
+const failure = async (promise: Promise<unknown>): Promise<unknown> => await promise.then(() => undefined, (error: unknown) => error)
+
+/** The transfer once it reaches `status`, or as it is after `withinMs`. */
+async function reaches (service: TransferService, id: string, status: TransferState, withinMs = 3000): Promise<Transfer | undefined> {
+  const deadline = Date.now() + withinMs
+  while (service.get(id)?.status !== status && Date.now() < deadline) await later(5)
+  return service.get(id)
 }
 
-const names = (published: Setup['published']): string[] => published.map((event) => event.name)
-const listeners = (pbx: FakePbx): number => pbx.events.listenerCount('event')
-const later = async (ms: number): Promise<void> => await new Promise((resolve) => setTimeout(resolve, ms))
+/** Each event published, as `name status`. */
+const steps = (published: Setup['published']): string[] => published.map(({ name, transfer }) => `${name} ${transfer.status}`)
+
+/** The flow published exactly these steps, and only the service's own listener is left on the PBX. */
+function publishedFlow (t: Test, { pbx, published }: Setup, expected: string[]): void {
+  t.same(steps(published), expected)
+  t.equal(pbx.events.listenerCount('event'), 1, 'no listener left behind')
+}
+
+const INITIATED = 'call:transfer_initiated initiated'
+const REDIRECTED = 'call:ami_transfer_complete redirected'
+const CONSULTING = 'call:ami_attended_transfer_started consulting'
+const TARGET_ANSWERED = 'call:transfer_updated target_answered'
+
+/** An attended transfer from 101 to 103, in consultation (with 103 answered unless told). */
+async function inConsultation (t: Test, { answered = true, ...options }: Partial<TransferServiceOptions> & { answered?: boolean } = {}): Promise<Setup & { transfer: Transfer }> {
+  const context = setup(t, options)
+  const { pbx, service } = context
+  pbx.hooks.attendedTransfer = async () => {
+    pbx.snapshotValue = consultation()
+    void pbx.emitLater(...consultationStarts(), ...(answered ? targetAnswers() : []))
+  }
+  const transfer = await service.execute(attendedTo103())
+  return { ...context, transfer }
+}
 
 t.test('refusals before any PBX action', async (t) => {
   t.test('same extension as target: XFER_TARGET_IS_SOURCE, the PBX is not even asked', async (t) => {
-    const { pbx, service, published } = setup()
-    await t.rejects(service.execute(request({ targetExtension: '101' })), { code: 'XFER_TARGET_IS_SOURCE', statusCode: 422 })
+    const { pbx, service, published } = setup(t)
+    await t.rejects(service.execute(blindTo102({ targetExtension: '101' })), { code: 'XFER_TARGET_IS_SOURCE', statusCode: 422 })
     t.same(pbx.calls, [])
     t.same(published, [])
   })
 
   t.test('no channel for the extension: XFER_NO_ACTIVE_CHANNEL', async (t) => {
-    const { pbx, service, published } = setup()
+    const { pbx, service, published } = setup(t)
     pbx.snapshotValue = { channels: [], bridges: [] }
-    await t.rejects(service.execute(request()), { code: 'XFER_NO_ACTIVE_CHANNEL', statusCode: 404, message: /101/ })
+    await t.rejects(service.execute(blindTo102()), { code: 'XFER_NO_ACTIVE_CHANNEL', statusCode: 404, message: /101/ })
     t.same(pbx.actions(), [])
     t.same(published, [])
   })
 
   t.test('a missing call is reported before a missing target', async (t) => {
-    const { pbx, service } = setup()
+    const { pbx, service } = setup(t)
     pbx.snapshotValue = { channels: [], bridges: [] }
-    await t.rejects(service.execute(request({ targetExtension: '999' })), { code: 'XFER_NO_ACTIVE_CHANNEL' })
+    await t.rejects(service.execute(blindTo102({ targetExtension: '999' })), { code: 'XFER_NO_ACTIVE_CHANNEL' })
   })
 
   t.test('a failing target lookup does not hide the missing call', async (t) => {
-    const { pbx, service } = setup()
+    const { pbx, service } = setup(t)
     pbx.snapshotValue = { channels: [], bridges: [] }
     pbx.extensionExists = async () => { throw new Error('AMI down') }
-    await t.rejects(service.execute(request()), { code: 'XFER_NO_ACTIVE_CHANNEL' })
+    await t.rejects(service.execute(blindTo102()), { code: 'XFER_NO_ACTIVE_CHANNEL' })
   })
 
   t.test('channel not bridged: XFER_CALL_NOT_BRIDGED with the reason', async (t) => {
-    const { pbx, service, published } = setup()
+    const { pbx, service, published } = setup(t)
     pbx.snapshotValue = { channels: [channel('a1', AGENT, 'Ringing')], bridges: [] }
-    await t.rejects(service.execute(request()), { code: 'XFER_CALL_NOT_BRIDGED', statusCode: 409, message: /not bridged/ })
+    await t.rejects(service.execute(blindTo102()), { code: 'XFER_CALL_NOT_BRIDGED', statusCode: 409, message: /not bridged/ })
     t.same(pbx.actions(), [])
     t.same(published, [])
   })
 
   t.test('unknown target: XFER_UNKNOWN_TARGET, looked up in the transfer context, no redirect nor atxfer', async (t) => {
     for (const transferType of ['blind', 'attended'] as const) {
-      const { pbx, service, published } = setup()
-      await t.rejects(service.execute(request({ targetExtension: '999', transferType })), { code: 'XFER_UNKNOWN_TARGET', statusCode: 422, message: /999.*from-internal/ })
+      const { pbx, service, published } = setup(t)
+      await t.rejects(service.execute(blindTo102({ targetExtension: '999', transferType })), { code: 'XFER_UNKNOWN_TARGET', statusCode: 422, message: /999.*from-internal/ })
       t.same(pbx.calls.filter((call) => call.method === 'extensionExists'), [{ method: 'extensionExists', args: [CONTEXT, '999'] }])
       t.same(pbx.actions(), [], transferType)
       t.same(published, [])
@@ -158,178 +162,397 @@ t.test('refusals before any PBX action', async (t) => {
 })
 
 t.test('getChannelForExtension names the agent channel, the peer and the bridge', async (t) => {
-  const { service } = setup()
+  const { service } = setup(t)
   t.same(await service.getChannelForExtension('101'), { agentChannel: AGENT, peerChannel: CUSTOMER, bridgeId: 'b1' })
   await t.rejects(service.getChannelForExtension('102'), { code: 'XFER_NO_ACTIVE_CHANNEL' })
 })
 
 t.test('blind transfer', async (t) => {
-  t.test('redirects the PEER channel to target@context and publishes initiated then complete', async (t) => {
-    const { pbx, service, published } = setup()
-    const result = await service.execute(request({ requestedBy: '200' }))
-    t.same(pbx.actions(), [{ method: 'redirect', args: [CUSTOMER, '103', CONTEXT] }])
-    t.match(result, {
-      type: 'blind',
-      status: 'redirected',
-      extension: '101',
-      targetExtension: '103',
-      requestedBy: '200',
-      channels: { agent: AGENT, peer: CUSTOMER }
-    })
-    t.match(result.id, /^[0-9a-f-]{36}$/)
-    t.equal(new Date(result.createdAt).toISOString(), result.createdAt)
-    t.same(names(published), ['call:transfer_initiated', 'call:ami_transfer_complete'])
-    t.match(published[0]?.payload, { id: result.id, status: 'initiated' })
-    t.match(published[1]?.payload, { id: result.id, status: 'redirected' })
+  t.test('redirects the customer and returns redirected; 102 answers and the PBX shows it: answered', async (t) => {
+    const context = setup(t)
+    const { pbx, service } = context
+    pbx.hooks.redirect = async () => {
+      pbx.snapshotValue = customerWith102()
+      void pbx.emitLater(...customerDials102('ANSWER'))
+    }
+    const transfer = await service.execute(blindTo102({ requestedBy: '200' }))
+    t.same(pbx.actions(), [{ method: 'redirect', args: [CUSTOMER, '102', CONTEXT] }])
+    t.match(transfer, { type: 'blind', status: 'redirected', origin: 'plugin', extension: '101', targetExtension: '102', requestedBy: '200', channels: { agent: AGENT, peer: CUSTOMER } })
+    t.match(transfer.id, /^[0-9a-f-]{36}$/)
+    t.equal(new Date(transfer.createdAt).toISOString(), transfer.createdAt)
+    t.match(await reaches(service, transfer.id, 'answered'), { status: 'answered', channels: { target: TARGET_102 } })
+    publishedFlow(t, context, [INITIATED, REDIRECTED, 'call:transfer_updated answered'])
+  })
+
+  t.test('the PBX shows the customer with 102 only at the third look: answered then, no more looks', async (t) => {
+    const { pbx, service } = setup(t)
+    pbx.hooks.redirect = async () => {
+      pbx.snapshotQueue = [talking(), talking()]
+      pbx.snapshotValue = customerWith102()
+      void pbx.emitLater(...customerDials102('ANSWER'))
+    }
+    const { id } = await service.execute(blindTo102())
+    t.equal((await reaches(service, id, 'answered'))?.status, 'answered')
+    t.equal(pbx.count('snapshot'), 4, 'one to find the call, three to confirm')
+  })
+
+  t.test('the PBX never shows the customer with 102: answered anyway after the retries (Asterisk is trusted)', async (t) => {
+    const context = setup(t)
+    const { pbx, service } = context
+    pbx.hooks.redirect = async () => { void pbx.emitLater(...customerDials102('ANSWER')) }
+    const { id } = await service.execute(blindTo102())
+    t.equal(service.get(id)?.status, 'redirected')
+    t.equal((await reaches(service, id, 'answered', 5000))?.status, 'answered')
+    t.ok(pbx.count('snapshot') > 2, 'looked more than once')
+    publishedFlow(t, context, [INITIATED, REDIRECTED, 'call:transfer_updated answered'])
+  })
+
+  t.test('102 busy: failed with target_busy', async (t) => {
+    const context = setup(t)
+    const { pbx, service } = context
+    const { id } = await service.execute(blindTo102())
+    pbx.emit(...customerDials102('BUSY'))
+    t.match(service.get(id), { status: 'failed', failureReason: 'target_busy', channels: { target: TARGET_102 } })
+    publishedFlow(t, context, [INITIATED, REDIRECTED, 'call:ami_transfer_failed failed'])
+  })
+
+  t.test('the customer hangs up while 102 rings: abandoned', async (t) => {
+    const context = setup(t)
+    const { pbx, service } = context
+    const { id } = await service.execute(blindTo102())
+    pbx.emit(dialBegin(CUSTOMER, TARGET_102), hangup(CUSTOMER))
+    t.equal(service.get(id)?.status, 'abandoned')
+    publishedFlow(t, context, [INITIATED, REDIRECTED, 'call:transfer_updated abandoned'])
+  })
+
+  t.test('events emitted while the Redirect is in flight are not lost', async (t) => {
+    const context = setup(t)
+    const { pbx, service } = context
+    pbx.hooks.redirect = () => { pbx.emit(...customerDials102('BUSY')) }
+    const transfer = await service.execute(blindTo102())
+    t.equal(transfer.status, 'redirected', 'the answer to the request')
+    t.match(service.get(transfer.id), { status: 'failed', failureReason: 'target_busy' })
+    publishedFlow(t, context, [INITIATED, REDIRECTED, 'call:ami_transfer_failed failed'])
+  })
+
+  t.test('an answer emitted while the Redirect is in flight is confirmed too', async (t) => {
+    const { pbx, service } = setup(t)
+    pbx.hooks.redirect = () => {
+      pbx.snapshotValue = customerWith102()
+      pbx.emit(...customerDials102('ANSWER'))
+    }
+    const { id } = await service.execute(blindTo102())
+    t.equal((await reaches(service, id, 'answered'))?.status, 'answered')
   })
 
   t.test('initiated is published before the redirect is sent', async (t) => {
-    const { pbx, service, published } = setup()
+    const { pbx, service, published } = setup(t)
     let seenAtRedirect: string[] = []
-    pbx.onRedirect = async () => { seenAtRedirect = names(published) }
-    await service.execute(request())
-    t.same(seenAtRedirect, ['call:transfer_initiated'])
+    pbx.hooks.redirect = () => { seenAtRedirect = steps(published) }
+    await service.execute(blindTo102())
+    t.same(seenAtRedirect, [INITIATED])
   })
 
   t.test('a failing redirect publishes the failure with its code and rethrows the same error', async (t) => {
-    const { pbx, service, published } = setup()
+    const context = setup(t)
+    const { pbx, service, published } = context
     const gone = new ChannelGoneError(CUSTOMER)
-    pbx.onRedirect = async () => { throw gone }
-    const error = await service.execute(request()).then(() => undefined, (e: unknown) => e)
-    t.equal(error, gone)
-    t.same(names(published), ['call:transfer_initiated', 'call:ami_transfer_failed'])
-    t.match(published[1]?.payload, { status: 'failed', error: { code: 'XFER_CHANNEL_GONE', message: gone.message } })
+    pbx.hooks.redirect = () => { throw gone }
+    t.equal(await failure(service.execute(blindTo102())), gone)
+    publishedFlow(t, context, [INITIATED, 'call:ami_transfer_failed failed'])
+    t.match(published[1]?.transfer, { failureReason: 'asterisk_refused', error: { code: 'XFER_CHANNEL_GONE', message: gone.message } })
   })
 
   t.test('an error without a code is published as XFER_INTERNAL', async (t) => {
-    const { pbx, service, published } = setup()
-    pbx.onRedirect = async () => { throw new Error('boom') }
-    await t.rejects(service.execute(request()), { message: 'boom' })
-    t.match(published[1]?.payload, { error: { code: 'XFER_INTERNAL', message: 'boom' } })
+    const { pbx, service, published } = setup(t)
+    pbx.hooks.redirect = () => { throw new Error('boom') }
+    await t.rejects(service.execute(blindTo102()), { message: 'boom' })
+    t.match(published[1]?.transfer, { error: { code: 'XFER_INTERNAL', message: 'boom' } })
+  })
+
+  t.test('an action timeout fails the transfer with timed_out', async (t) => {
+    const { pbx, service, published } = setup(t)
+    pbx.hooks.redirect = () => { throw new AsteriskTimeoutError('Redirect', 5000) }
+    await t.rejects(service.execute(blindTo102()), { code: 'XFER_ASTERISK_TIMEOUT' })
+    t.match(published[1]?.transfer, { status: 'failed', failureReason: 'timed_out' })
   })
 })
 
-t.test('attended transfer', async (t) => {
+t.test('attended transfer: starting the consultation', async (t) => {
   t.test('Hold and the Local dial after Atxfer answered: consulting, with the consultation channel', async (t) => {
-    const { pbx, service, published } = setup()
-    pbx.onAttendedTransfer = async () => {
-      setImmediate(() => { pbx.emit(hold(AGENT)); pbx.emit(localDial()) })
-    }
-    const result = await service.execute(request({ transferType: 'attended' }))
+    const context = await inConsultation(t, { answered: false })
+    const { pbx, transfer } = context
     t.same(pbx.actions(), [{ method: 'attendedTransfer', args: [AGENT, '103', CONTEXT] }])
-    t.match(result, { type: 'attended', status: 'consulting', channels: { agent: AGENT, peer: CUSTOMER } })
-    t.same(names(published), ['call:transfer_initiated', 'call:ami_attended_transfer_started'])
-    t.match(published[1]?.payload, { id: result.id, status: 'consulting', consultationChannel: LOCAL_1 })
-    t.equal(listeners(pbx), 0, 'no listener left behind')
+    t.match(transfer, { type: 'attended', status: 'consulting', channels: { agent: AGENT, peer: CUSTOMER, consultation: LOCAL_1 } })
+    t.match(context.service.get(transfer.id)?.channels, { target: TARGET_103 }, 'the dial of Local;2 named the target leg')
+    publishedFlow(t, context, [INITIATED, CONSULTING])
+  })
+
+  t.test('103 answers (DialEnd ANSWER from Local;2): target_answered', async (t) => {
+    const context = await inConsultation(t, { answered: false })
+    context.pbx.emit(...targetAnswers())
+    t.equal(context.service.get(context.transfer.id)?.status, 'target_answered')
+    publishedFlow(t, context, [INITIATED, CONSULTING, TARGET_ANSWERED])
   })
 
   t.test('events emitted synchronously inside attendedTransfer, before it resolves, are not missed', async (t) => {
-    const { pbx, service, published } = setup()
-    pbx.onAttendedTransfer = async () => { pbx.emit(hold(CUSTOMER)); pbx.emit(localDial()) }
-    const result = await service.execute(request({ transferType: 'attended' }))
-    t.equal(result.status, 'consulting')
-    t.match(published[1]?.payload, { consultationChannel: LOCAL_1 })
-    t.equal(listeners(pbx), 0)
+    const context = setup(t)
+    const { pbx, service } = context
+    pbx.hooks.attendedTransfer = () => { pbx.emit(...consultationStarts(), ...targetAnswers()) }
+    const transfer = await service.execute(attendedTo103())
+    t.match(transfer, { status: 'consulting', channels: { consultation: LOCAL_1 } })
+    t.equal(service.get(transfer.id)?.status, 'target_answered')
+    publishedFlow(t, context, [INITIATED, CONSULTING, TARGET_ANSWERED])
   })
 
   t.test('events before Atxfer resolves, with Atxfer still slow to answer: waits for the answer', async (t) => {
-    const { pbx, service } = setup()
+    const { pbx, service } = setup(t)
     let answered = false
-    pbx.onAttendedTransfer = async () => {
-      pbx.emit(hold(AGENT))
-      pbx.emit(localDial())
+    pbx.hooks.attendedTransfer = async () => {
+      pbx.emit(...consultationStarts())
       await later(20)
       answered = true
     }
-    const result = await service.execute(request({ transferType: 'attended' }))
+    const result = await service.execute(attendedTo103())
     t.equal(answered, true)
     t.equal(result.status, 'consulting')
   })
 
   t.test('no events within consultationTimeoutMs: XFER_CONSULTATION_NOT_STARTED saying what was missing', async (t) => {
-    const { pbx, service, published } = setup(100)
+    const context = setup(t, { consultationTimeoutMs: 100 })
     const started = Date.now()
-    await t.rejects(service.execute(request({ transferType: 'attended' })), {
+    await t.rejects(context.service.execute(attendedTo103()), {
       code: 'XFER_CONSULTATION_NOT_STARTED',
       message: /no Hold and no dial to the target seen/
     })
     t.ok(Date.now() - started >= 90, 'waited for the timeout')
-    t.same(names(published), ['call:transfer_initiated', 'call:ami_transfer_failed'])
-    t.match(published[1]?.payload, { error: { code: 'XFER_CONSULTATION_NOT_STARTED' } })
-    t.equal(listeners(pbx), 0, 'no listener left behind after a timeout')
+    publishedFlow(t, context, [INITIATED, 'call:ami_transfer_failed failed'])
+    t.match(context.published[1]?.transfer, { error: { code: 'XFER_CONSULTATION_NOT_STARTED' } })
   })
 
-  t.test('Hold without a dial: the message says the dial is missing', async (t) => {
-    const { pbx, service } = setup(100)
-    pbx.onAttendedTransfer = async () => { pbx.emit(hold(AGENT)) }
-    await t.rejects(service.execute(request({ transferType: 'attended' })), {
-      code: 'XFER_CONSULTATION_NOT_STARTED',
-      message: /\(no dial to the target seen\)/
-    })
-  })
-
-  t.test('dial without a Hold: the message says the Hold is missing', async (t) => {
-    const { pbx, service } = setup(100)
-    pbx.onAttendedTransfer = async () => { pbx.emit(localDial()) }
-    await t.rejects(service.execute(request({ transferType: 'attended' })), {
-      code: 'XFER_CONSULTATION_NOT_STARTED',
-      message: /\(no Hold seen\)/
-    })
+  t.test('Hold without a dial, or a dial without a Hold: the message says what is missing', async (t) => {
+    const cases: Array<[PbxEvent, RegExp]> = [[hold(AGENT), /\(no dial to the target seen\)/], [newLocal('103'), /\(no Hold seen\)/]]
+    for (const [event, message] of cases) {
+      const { pbx, service } = setup(t)
+      pbx.hooks.attendedTransfer = () => { pbx.emit(event) }
+      await t.rejects(service.execute(attendedTo103()), { code: 'XFER_CONSULTATION_NOT_STARTED', message })
+    }
   })
 
   t.test('events of unrelated channels do not start the consultation', async (t) => {
-    const { pbx, service } = setup(100)
-    pbx.onAttendedTransfer = async () => {
-      pbx.emit(hold('PJSIP/102-00000030'))
-      pbx.emit({ type: 'newChannel', ...ref('Local/104@from-internal-00000002;1'), exten: '104', context: CONTEXT, state: 'Down' })
-    }
-    await t.rejects(service.execute(request({ transferType: 'attended' })), { code: 'XFER_CONSULTATION_NOT_STARTED' })
+    const { pbx, service } = setup(t)
+    pbx.hooks.attendedTransfer = () => { pbx.emit(hold('PJSIP/102-00000030'), newLocal('104')) }
+    await t.rejects(service.execute(attendedTo103()), { code: 'XFER_CONSULTATION_NOT_STARTED' })
   })
 
   t.test('agent hangup during the wait fails at once, well before the timeout', async (t) => {
-    const { pbx, service, published } = setup(5000)
-    pbx.onAttendedTransfer = async () => {
+    const context = setup(t, { consultationTimeoutMs: 5000 })
+    const { pbx, service } = context
+    pbx.hooks.attendedTransfer = () => {
       pbx.emit(hold(AGENT))
       setTimeout(() => pbx.emit(hangup(AGENT)), 10)
     }
     const started = Date.now()
-    await t.rejects(service.execute(request({ transferType: 'attended' })), {
-      code: 'XFER_CONSULTATION_NOT_STARTED',
-      message: /PJSIP\/101-0000002a hung up/
-    })
+    await t.rejects(service.execute(attendedTo103()), { code: 'XFER_CONSULTATION_NOT_STARTED', message: /PJSIP\/101-0000002a hung up/ })
     t.ok(Date.now() - started < 1000, `settled after ${Date.now() - started} ms`)
-    t.same(names(published), ['call:transfer_initiated', 'call:ami_transfer_failed'])
-    t.equal(listeners(pbx), 0, 'no listener left behind after a failure')
+    publishedFlow(t, context, [INITIATED, 'call:ami_transfer_failed failed'])
   })
 
   t.test('peer hangup before Atxfer even answered fails too', async (t) => {
-    const { pbx, service } = setup(5000)
-    pbx.onAttendedTransfer = async () => { pbx.emit(hangup(CUSTOMER)) }
+    const { pbx, service } = setup(t, { consultationTimeoutMs: 5000 })
+    pbx.hooks.attendedTransfer = () => { pbx.emit(hangup(CUSTOMER)) }
     const started = Date.now()
-    await t.rejects(service.execute(request({ transferType: 'attended' })), { code: 'XFER_CONSULTATION_NOT_STARTED', message: /hung up/ })
+    await t.rejects(service.execute(attendedTo103()), { code: 'XFER_CONSULTATION_NOT_STARTED', message: /hung up/ })
     t.ok(Date.now() - started < 1000)
   })
 
-  t.test('Atxfer refused: its error is rethrown and published, nothing keeps waiting', async (t) => {
-    const { pbx, service, published } = setup(5000)
-    const gone = new ChannelGoneError(AGENT)
-    pbx.onAttendedTransfer = async () => { throw gone }
+  t.test('Atxfer refused: failed with asterisk_refused and the error, rethrown, nothing keeps waiting', async (t) => {
+    const context = setup(t, { consultationTimeoutMs: 5000 })
+    const { pbx, service, published } = context
+    const refused = new AsteriskRefusedError('Atxfer', 'No such channel')
+    pbx.hooks.attendedTransfer = () => { throw refused }
     const started = Date.now()
-    const error = await service.execute(request({ transferType: 'attended' })).then(() => undefined, (e: unknown) => e)
-    t.equal(error, gone)
+    t.equal(await failure(service.execute(attendedTo103())), refused)
     t.ok(Date.now() - started < 1000, 'does not wait for the consultation timeout')
-    t.same(names(published), ['call:transfer_initiated', 'call:ami_transfer_failed'])
-    t.match(published[1]?.payload, { error: { code: 'XFER_CHANNEL_GONE' } })
-    t.equal(listeners(pbx), 0)
+    publishedFlow(t, context, [INITIATED, 'call:ami_transfer_failed failed'])
+    t.match(published[1]?.transfer, { failureReason: 'asterisk_refused', error: { code: 'XFER_ASTERISK_REFUSED', message: refused.message } })
+  })
+})
+
+t.test('attended transfer: completing, cancelling, failing', async (t) => {
+  t.test('complete() hangs the agent up and resolves completed once the PBX shows the customer with 103', async (t) => {
+    const context = await inConsultation(t)
+    const { pbx, service, transfer } = context
+    pbx.hooks.hangup = () => {
+      pbx.snapshotValue = customerWith103()
+      pbx.emit(...agentLeaves())
+    }
+    const completed = await service.complete(transfer.id)
+    t.same(pbx.actions().at(-1), { method: 'hangup', args: [AGENT] })
+    t.match(completed, { id: transfer.id, status: 'completed', channels: { target: TARGET_103 } })
+    publishedFlow(t, context, [INITIATED, CONSULTING, TARGET_ANSWERED, 'call:ami_attended_transfer_completed completed'])
+    t.same(service.active(), [])
   })
 
-  t.test('events after a finished transfer change nothing and reach no listener', async (t) => {
-    const { pbx, service, published } = setup(100)
-    pbx.onAttendedTransfer = async () => { pbx.emit(hold(AGENT)); pbx.emit(localDial()) }
-    await service.execute(request({ transferType: 'attended' }))
-    pbx.emit(hangup(AGENT))
-    await later(150)
-    t.same(names(published), ['call:transfer_initiated', 'call:ami_attended_transfer_started'])
-    t.equal(listeners(pbx), 0)
+  t.test('cancel() sends CancelAtxfer for the agent and resolves cancelled on the agent\'s Unhold', async (t) => {
+    const context = await inConsultation(t)
+    const { pbx, service, transfer } = context
+    pbx.hooks.cancelAttendedTransfer = () => {
+      pbx.snapshotValue = talking()
+      void pbx.emitLater(...consultationCancelled())
+    }
+    const cancelled = await service.cancel(transfer.id)
+    t.same(pbx.actions().at(-1), { method: 'cancelAttendedTransfer', args: [AGENT] })
+    t.equal(cancelled.status, 'cancelled')
+    await later(10)
+    publishedFlow(t, context, [INITIATED, CONSULTING, TARGET_ANSWERED, 'call:ami_attended_transfer_cancelled cancelled'])
   })
+
+  t.test('cancel while 103 still rings', async (t) => {
+    const { pbx, service, transfer } = await inConsultation(t, { answered: false })
+    pbx.hooks.cancelAttendedTransfer = () => { pbx.emit(...consultationCancelled()) }
+    t.equal((await service.cancel(transfer.id)).status, 'cancelled')
+  })
+
+  t.test('103 hangs up during the consultation: failed with target_hung_up, the Unhold after changes nothing', async (t) => {
+    const context = await inConsultation(t)
+    const { pbx, service, transfer } = context
+    pbx.emit(hangup(TARGET_103), hangup(LOCAL_2), hangup(LOCAL_1), unhold(AGENT))
+    t.match(service.get(transfer.id), { status: 'failed', failureReason: 'target_hung_up' })
+    publishedFlow(t, context, [INITIATED, CONSULTING, TARGET_ANSWERED, 'call:ami_transfer_failed failed'])
+  })
+
+  t.test('the customer hangs up during the consultation: abandoned', async (t) => {
+    const context = await inConsultation(t)
+    context.pbx.emit(hangup(CUSTOMER))
+    t.equal(context.service.get(context.transfer.id)?.status, 'abandoned')
+    publishedFlow(t, context, [INITIATED, CONSULTING, TARGET_ANSWERED, 'call:transfer_updated abandoned'])
+  })
+
+  t.test('complete twice at once: the second is refused with XFER_TRANSFER_STATE, one hangup sent', async (t) => {
+    const { pbx, service, transfer } = await inConsultation(t)
+    pbx.hooks.hangup = () => {
+      pbx.snapshotValue = customerWith103()
+      void pbx.emitLater(...agentLeaves())
+    }
+    const first = service.complete(transfer.id)
+    await t.rejects(service.complete(transfer.id), { code: 'XFER_TRANSFER_STATE', statusCode: 409 })
+    await t.rejects(service.cancel(transfer.id), { code: 'XFER_TRANSFER_STATE' }, 'nor can it be cancelled meanwhile')
+    t.equal((await first).status, 'completed')
+    t.equal(pbx.count('hangup'), 1)
+  })
+
+  t.test('complete or cancel of a finished transfer: XFER_TRANSFER_STATE, nothing sent', async (t) => {
+    const { pbx, service, transfer } = await inConsultation(t)
+    pbx.emit(hangup(CUSTOMER))
+    await t.rejects(service.complete(transfer.id), { code: 'XFER_TRANSFER_STATE', statusCode: 409, message: /abandoned/ })
+    await t.rejects(service.cancel(transfer.id), { code: 'XFER_TRANSFER_STATE' })
+    t.same(pbx.actions().map((call) => call.method), ['attendedTransfer'])
+  })
+
+  t.test('complete of a blind transfer: XFER_TRANSFER_STATE, nothing sent', async (t) => {
+    const { pbx, service } = setup(t)
+    const { id } = await service.execute(blindTo102())
+    await t.rejects(service.complete(id), { code: 'XFER_TRANSFER_STATE', message: /blind and redirected/ })
+    t.same(pbx.actions().map((call) => call.method), ['redirect'])
+  })
+
+  t.test('complete or cancel of an unknown id: XFER_TRANSFER_NOT_FOUND', async (t) => {
+    const { service } = setup(t)
+    await t.rejects(service.complete('00000000-0000-0000-0000-000000000000'), { code: 'XFER_TRANSFER_NOT_FOUND', statusCode: 404 })
+    await t.rejects(service.cancel('00000000-0000-0000-0000-000000000000'), { code: 'XFER_TRANSFER_NOT_FOUND' })
+  })
+
+  t.test('no AttendedTransfer after the hangup: XFER_ASTERISK_TIMEOUT after settleTimeoutMs', async (t) => {
+    const { service, transfer } = await inConsultation(t, { settleTimeoutMs: 50 })
+    await t.rejects(service.complete(transfer.id), { code: 'XFER_ASTERISK_TIMEOUT' })
+    t.equal(service.get(transfer.id)?.status, 'target_answered')
+  })
+
+  t.test('a refused hangup rejects complete() with its error and leaves no timer running', async (t) => {
+    const { pbx, service, transfer } = await inConsultation(t, { settleTimeoutMs: 2000 })
+    const gone = new ChannelGoneError(AGENT)
+    pbx.hooks.hangup = () => { throw gone }
+    const timers = (): number => process.getActiveResourcesInfo().filter((resource) => resource === 'Timeout').length
+    const before = timers()
+    t.equal(await failure(service.complete(transfer.id)), gone)
+    t.equal(timers(), before, 'the wait for the end of the transfer was dropped')
+  })
+})
+
+t.test('one transfer per call at a time', async (t) => {
+  t.test('a second transfer while one is active: XFER_TRANSFER_IN_PROGRESS naming the first, no second action', async (t) => {
+    const { pbx, service, published } = setup(t)
+    const first = await service.execute(blindTo102())
+    const error = await failure(service.execute(attendedTo103()))
+    t.match(error, { code: 'XFER_TRANSFER_IN_PROGRESS', statusCode: 409, transferId: first.id, message: new RegExp(first.id) })
+    t.equal(pbx.actions().length, 1)
+    t.equal(published.length, 2, 'nothing published for the refused one')
+  })
+
+  t.test('two requests at once: one goes through, the other names it', async (t) => {
+    const { pbx, service } = setup(t)
+    const [a, b] = await Promise.allSettled([service.execute(blindTo102()), service.execute(attendedTo103())])
+    const accepted = a.status === 'fulfilled' ? a.value : b.status === 'fulfilled' ? b.value : undefined
+    const refused = a.status === 'rejected' ? a.reason : b.status === 'rejected' ? b.reason : undefined
+    t.match(refused, { code: 'XFER_TRANSFER_IN_PROGRESS', transferId: accepted?.id })
+    t.equal(pbx.actions().length, 1)
+  })
+
+  t.test('once the first is over, a new one is accepted', async (t) => {
+    const { pbx, service } = setup(t)
+    const first = await service.execute(blindTo102())
+    pbx.emit(dialEnd(CUSTOMER, TARGET_102, 'BUSY'))
+    const second = await service.execute(blindTo102({ targetExtension: '103' }))
+    t.not(second.id, first.id)
+    t.equal(pbx.actions().length, 2)
+    t.same(service.active().map((transfer) => transfer.id), [second.id])
+  })
+})
+
+t.test('transfers the phones make by themselves', async (t) => {
+  t.test('a BlindTransfer from the agent\'s phone is adopted with origin phone, and followed to answered', async (t) => {
+    const context = setup(t)
+    const { pbx, service, published } = context
+    pbx.emit(blindTransfer(AGENT, CUSTOMER, '102'))
+    const [adopted] = service.active()
+    t.match(adopted, { type: 'blind', status: 'redirected', origin: 'phone', extension: '101', targetExtension: '102', requestedBy: '101', channels: { agent: AGENT, peer: CUSTOMER } })
+    t.equal(published[0]?.transfer.origin, 'phone')
+    pbx.snapshotValue = customerWith102()
+    pbx.emit(dialBegin(CUSTOMER, TARGET_102), dialEnd(CUSTOMER, TARGET_102, 'ANSWER'))
+    t.equal((await reaches(service, adopted?.id ?? '', 'answered'))?.status, 'answered')
+    publishedFlow(t, context, [INITIATED, REDIRECTED, 'call:transfer_updated answered'])
+  })
+
+  t.test('the atxfer feature code (Hold, then Local;1) is adopted in consultation and can be completed', async (t) => {
+    const context = setup(t)
+    const { pbx, service } = context
+    pbx.emit(hold(AGENT))
+    pbx.snapshotValue = consultation()
+    await pbx.emitLater(...consultationStarts().slice(1), ...targetAnswers())
+    const [adopted] = service.active()
+    t.match(adopted, { type: 'attended', status: 'target_answered', origin: 'phone', targetExtension: '103', channels: { consultation: LOCAL_1, target: TARGET_103 } })
+    pbx.hooks.hangup = () => {
+      pbx.snapshotValue = customerWith103()
+      pbx.emit(...agentLeaves())
+    }
+    t.equal((await service.complete(adopted?.id ?? '')).status, 'completed')
+    publishedFlow(t, context, [INITIATED, CONSULTING, TARGET_ANSWERED, 'call:ami_attended_transfer_completed completed'])
+  })
+
+  t.test('a phone transfer of another agent while a plugin transfer is in flight is still adopted', async (t) => {
+    const { pbx, service } = setup(t)
+    pbx.hooks.redirect = () => { pbx.emit(blindTransfer('PJSIP/104-00000040', 'PJSIP/trunk-00000041', '103')) }
+    await service.execute(blindTo102())
+    t.match(service.active().filter((transfer) => transfer.origin === 'phone'), [{ extension: '104', targetExtension: '103' }])
+  })
+})
+
+t.test('stop() removes the service\'s listener; events no longer move transfers', async (t) => {
+  const { pbx, service } = setup(t)
+  const { id } = await service.execute(blindTo102())
+  service.stop()
+  t.equal(pbx.events.listenerCount('event'), 0)
+  pbx.emit(hangup(CUSTOMER))
+  t.equal(service.get(id)?.status, 'redirected')
 })
