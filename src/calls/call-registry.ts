@@ -1,0 +1,363 @@
+/**
+ * The channels and bridges Asterisk has now, kept up to date from AMI events and indexed so that one
+ * agent's calls are found without looking at anyone else's. Pure (no I/O, no timers; the clock is
+ * injected): the call monitor feeds it events and ARI snapshots, and every event sequence is unit-tested.
+ *
+ * Every event *sets* a fact (a state, a bridge, a hold flag) instead of changing one relatively, so
+ * applying an event twice, or replaying events over a snapshot that already reflects them, ends in the
+ * same state: that is what lets the monitor replay the events it buffered during a rebuild.
+ */
+import type { PbxEvent } from '../asterisk/ami-events.js'
+import type { PbxBridge, PbxChannel } from '../asterisk/ari-client.js'
+import { localCounterpart, parseChannelName } from '../asterisk/channel-name.js'
+import type { CallSnapshot } from '../asterisk/pbx.js'
+import type { Call, CallState } from '../feed/event-schemas.js'
+import { bridgedParty } from '../transfers/call-topology.js'
+
+interface LiveChannel {
+  /** Shaped as ARI reports it, so `snapshot()` feeds the topology code (`findAgentCall`) unchanged. */
+  channel: PbxChannel
+  /** Asterisk's linkedid; ARI does not report it, so after a snapshot it is '' until an event names it. */
+  linkedId: string
+  /** Set by Hold, cleared by Unhold; ARI does not report it. */
+  held: boolean
+  /** The agent extension this channel is a leg of; undefined for Local channels and other technologies. */
+  extension: string | undefined
+  bridgeId: string | undefined
+}
+
+interface LiveBridge {
+  technology: string
+  bridgeType: string
+  /** Uniqueids of the channels in the bridge. */
+  members: Set<string>
+}
+
+/** One agent call that appeared, changed or ended. */
+export interface CallChange {
+  extension: string
+  /** The agent channel's uniqueid: names the call even once it ended. */
+  uniqueId: string
+  /** The call now; undefined when it ended. */
+  call?: Call
+}
+
+export interface CallRegistryOptions {
+  /** Technology of the agents' phones: `PJSIP/101-…` is a leg of extension 101 (default PJSIP). */
+  technology?: string
+  /** Start time of a channel whose uniqueid carries none (ARI apps may choose their own ids). */
+  now?: () => Date
+}
+
+/** The creation time Asterisk writes into a uniqueid (`[system-]<epoch seconds>.<counter>`). */
+function uniqueIdTime (uniqueId: string): string | undefined {
+  const seconds = /(?:^|-)(\d{9,})\.\d+$/.exec(uniqueId)?.[1]
+  return seconds === undefined ? undefined : new Date(Number(seconds) * 1000).toISOString()
+}
+
+/**
+ * When the call started. Taken from the uniqueid whenever it parses, for channels seen in events and in
+ * snapshots alike: a call rebuilt from ARI must equal the one built from events, or every rebuild would
+ * report every call as changed.
+ */
+function startedAt (uniqueId: string, createdAt: string): string {
+  const created = new Date(createdAt)
+  return uniqueIdTime(uniqueId) ?? (Number.isNaN(created.getTime()) ? createdAt : created.toISOString())
+}
+
+/** The channel an event is about, for the events that change what the registry knows. */
+function subjectOf (event: PbxEvent): string | undefined {
+  switch (event.type) {
+    case 'newChannel':
+    case 'newState':
+    case 'hold':
+    case 'unhold':
+    case 'hangup':
+    case 'bridgeEnter':
+    case 'bridgeLeave':
+    case 'newConnectedLine':
+      return event.uniqueId
+    default:
+      return undefined
+  }
+}
+
+function sameCall (a: Call | undefined, b: Call | undefined): boolean {
+  return JSON.stringify(a) === JSON.stringify(b)
+}
+
+export class CallRegistry {
+  readonly #technology: string
+  readonly #now: () => Date
+  /** By uniqueid (= ARI channel id). */
+  readonly #channels = new Map<string, LiveChannel>()
+  /** Channel name -> uniqueid: finds the other half of a Local pair. */
+  readonly #byName = new Map<string, string>()
+  /** Agent extension -> uniqueids of its legs: `callsOf` never looks at other agents' channels. */
+  readonly #byExtension = new Map<string, Set<string>>()
+  readonly #bridges = new Map<string, LiveBridge>()
+
+  constructor (options: CallRegistryOptions = {}) {
+    this.#technology = (options.technology ?? 'PJSIP').toLowerCase()
+    this.#now = options.now ?? (() => new Date())
+  }
+
+  get channelCount (): number {
+    return this.#channels.size
+  }
+
+  /** Updates the state from one event and returns the agent calls it changed (none for a replay). */
+  apply (event: PbxEvent): CallChange[] {
+    const subject = subjectOf(event)
+    if (subject === undefined) return []
+    // A call can only change if the event's channel is, before or after the event, linked to it
+    // through bridges and Local pairs: compare the agent calls of those neighbourhoods only.
+    const candidates = this.#agentChannelsAround(subject)
+    const before = this.#callsById(candidates)
+    this.#mutate(event)
+    for (const id of this.#agentChannelsAround(subject)) candidates.add(id)
+    return this.#changes(before, this.#callsById(candidates))
+  }
+
+  /**
+   * Replaces everything with an ARI snapshot. ARI does not report hold state, so every call counts as
+   * not held. It does not report linkedids either: a channel that was already known keeps its own
+   * (a channel's linkedid never changes), others learn it from their next event.
+   */
+  reset (snapshot: CallSnapshot): void {
+    const linkedIds = new Map([...this.#channels].map(([id, live]) => [id, live.linkedId]))
+    this.#channels.clear()
+    this.#byName.clear()
+    this.#byExtension.clear()
+    this.#bridges.clear()
+    for (const channel of snapshot.channels) {
+      this.#addChannel({ ...channel, dialplan: { ...channel.dialplan } }, linkedIds.get(channel.id) ?? '')
+    }
+    for (const bridge of snapshot.bridges) {
+      // The channel and bridge lists are two requests, not one atomic read: a member missing from the
+      // channel list was created in between, and its BridgeEnter is among the events replayed next.
+      for (const id of bridge.channelIds) {
+        if (this.#channels.has(id)) this.#enterBridge(id, bridge.id, bridge)
+      }
+    }
+  }
+
+  /** The calls of one agent extension, oldest first; looks only at that extension's channels. */
+  callsOf (extension: string): Call[] {
+    const ids = this.#byExtension.get(extension)
+    if (ids === undefined) return []
+    return [...ids].map((id) => this.#callOf(this.#channels.get(id) as LiveChannel))
+  }
+
+  allCalls (): Call[] {
+    return [...this.#byExtension.keys()].flatMap((extension) => this.callsOf(extension))
+  }
+
+  /** Every channel and bridge, shaped like `Pbx.snapshot()`. */
+  snapshot (): CallSnapshot {
+    return this.#snapshotOf([...this.#channels.keys()])
+  }
+
+  /**
+   * Only what one extension's calls involve (its channels and everything bridged with them, through
+   * Local pairs): enough for `findAgentCall` and `bridgedParty`, without copying every channel.
+   */
+  snapshotOf (extension: string): CallSnapshot {
+    const ids = new Set<string>()
+    for (const id of this.#byExtension.get(extension) ?? []) {
+      if (!ids.has(id)) for (const linked of this.#linkedChannels(id)) ids.add(linked)
+    }
+    return this.#snapshotOf([...ids])
+  }
+
+  #mutate (event: PbxEvent): void {
+    if (event.type === 'newChannel') {
+      this.#onNewChannel(event)
+      return
+    }
+    const live = this.#channels.get(subjectOf(event) ?? '')
+    if (live === undefined) return
+    if ('linkedId' in event && event.linkedId !== '') live.linkedId = event.linkedId
+    switch (event.type) {
+      case 'newState':
+        // Answered is final: an older Newstate replayed over a snapshot must not make a call ring again.
+        if (live.channel.state !== 'Up') live.channel.state = event.state
+        break
+      case 'hold':
+      case 'unhold':
+        live.held = event.type === 'hold'
+        break
+      case 'newConnectedLine':
+        live.channel.connectedNumber = event.connectedNumber
+        break
+      case 'bridgeEnter':
+        this.#enterBridge(event.uniqueId, event.bridgeId)
+        break
+      case 'bridgeLeave':
+        // Only the bridge it left: a replayed BridgeLeave must not pull it out of the bridge it is in now.
+        if (live.bridgeId === event.bridgeId) this.#leaveBridge(live)
+        break
+      case 'hangup':
+        this.#removeChannel(live)
+        break
+    }
+  }
+
+  #onNewChannel (event: Extract<PbxEvent, { type: 'newChannel' }>): void {
+    // A channel already known is a replay over a snapshot that is newer than the event: keep the newer facts.
+    if (this.#channels.has(event.uniqueId)) return
+    this.#addChannel({
+      id: event.uniqueId,
+      name: event.channel,
+      state: event.state,
+      callerNumber: '',
+      connectedNumber: '',
+      dialplan: { context: event.context, exten: event.exten },
+      createdAt: uniqueIdTime(event.uniqueId) ?? this.#now().toISOString()
+    }, event.linkedId)
+  }
+
+  #addChannel (channel: PbxChannel, linkedId: string): void {
+    const extension = this.#extensionOf(channel.name)
+    this.#channels.set(channel.id, { channel, linkedId, held: false, extension, bridgeId: undefined })
+    this.#byName.set(channel.name, channel.id)
+    if (extension === undefined) return
+    const ids = this.#byExtension.get(extension) ?? new Set<string>()
+    this.#byExtension.set(extension, ids.add(channel.id))
+  }
+
+  #removeChannel (live: LiveChannel): void {
+    const { id, name } = live.channel
+    this.#leaveBridge(live)
+    this.#channels.delete(id)
+    if (this.#byName.get(name) === id) this.#byName.delete(name)
+    if (live.extension === undefined) return
+    const ids = this.#byExtension.get(live.extension)
+    ids?.delete(id)
+    if (ids?.size === 0) this.#byExtension.delete(live.extension)
+  }
+
+  #enterBridge (id: string, bridgeId: string, known?: PbxBridge): void {
+    const live = this.#channels.get(id) as LiveChannel
+    if (live.bridgeId === bridgeId) return
+    this.#leaveBridge(live)
+    let bridge = this.#bridges.get(bridgeId)
+    if (bridge === undefined) {
+      // BridgeEnter does not say what kind of bridge it is; only snapshots do.
+      bridge = { technology: known?.technology ?? '', bridgeType: known?.bridgeType ?? '', members: new Set() }
+      this.#bridges.set(bridgeId, bridge)
+    }
+    bridge.members.add(id)
+    live.bridgeId = bridgeId
+  }
+
+  #leaveBridge (live: LiveChannel): void {
+    if (live.bridgeId === undefined) return
+    const bridge = this.#bridges.get(live.bridgeId)
+    bridge?.members.delete(live.channel.id)
+    // An empty bridge is gone for our purposes; BridgeDestroy would say the same, later.
+    if (bridge?.members.size === 0) this.#bridges.delete(live.bridgeId)
+    live.bridgeId = undefined
+  }
+
+  /** `PJSIP/101-0000002a` -> 101 for the agents' technology; Local halves and other technologies -> none. */
+  #extensionOf (name: string): string | undefined {
+    const parsed = parseChannelName(name)
+    if (parsed === undefined || parsed.localHalf !== undefined) return undefined
+    return parsed.technology.toLowerCase() === this.#technology ? parsed.resource : undefined
+  }
+
+  /** The channel and everything reachable from it through bridges and Local pairs. */
+  #linkedChannels (start: string): Set<string> {
+    const found = new Set<string>()
+    const queue = [start]
+    for (let id = queue.pop(); id !== undefined; id = queue.pop()) {
+      const live = this.#channels.get(id)
+      if (live === undefined || found.has(id)) continue
+      found.add(id)
+      const counterpart = this.#byName.get(localCounterpart(live.channel.name) ?? '')
+      if (counterpart !== undefined) queue.push(counterpart)
+      if (live.bridgeId !== undefined) queue.push(...this.#bridges.get(live.bridgeId)?.members ?? [])
+    }
+    return found
+  }
+
+  #agentChannelsAround (start: string): Set<string> {
+    return new Set([...this.#linkedChannels(start)].filter((id) => this.#channels.get(id)?.extension !== undefined))
+  }
+
+  #callsById (ids: Set<string>): Map<string, Call> {
+    const calls = new Map<string, Call>()
+    for (const id of ids) {
+      const live = this.#channels.get(id)
+      if (live !== undefined) calls.set(id, this.#callOf(live))
+    }
+    return calls
+  }
+
+  #changes (before: Map<string, Call>, after: Map<string, Call>): CallChange[] {
+    const changes: CallChange[] = []
+    for (const id of new Set([...before.keys(), ...after.keys()])) {
+      const was = before.get(id)
+      const now = after.get(id)
+      if (sameCall(was, now)) continue
+      const change: CallChange = { extension: (now ?? was as Call).extension, uniqueId: id }
+      if (now !== undefined) change.call = now
+      changes.push(change)
+    }
+    return changes
+  }
+
+  #callOf (live: LiveChannel): Call {
+    const { channel } = live
+    const call: Call = {
+      extension: live.extension as string,
+      channel: channel.name,
+      uniqueId: channel.id,
+      linkedId: live.linkedId,
+      state: this.#stateOf(live),
+      startedAt: startedAt(channel.id, channel.createdAt)
+    }
+    const peer = bridgedParty(this.#snapshotOf([...this.#linkedChannels(channel.id)]), channel.name)
+    // The agent's connected line is Asterisk's own answer to "whose number is on the other end"; it
+    // follows answers and transfers (NewConnectedLine), where the peer channel's caller id may not.
+    if (peer !== undefined) call.peer = { channel: peer.name, number: channel.connectedNumber }
+    return call
+  }
+
+  #stateOf (live: LiveChannel): CallState {
+    if (live.channel.state !== 'Up') return 'ringing'
+    if (!live.held) return 'up'
+    return this.#isConsulting(live) ? 'in_consultation' : 'on_hold'
+  }
+
+  /**
+   * An attended transfer on Asterisk 22 holds the agent's channel (Hold) and moves it into a new bridge
+   * with `Local/<target>@<context>-…;1`, whose `;2` half dials the target. A held channel that is merely
+   * on hold stays in the bridge with its caller instead.
+   */
+  #isConsulting (live: LiveChannel): boolean {
+    const members = live.bridgeId === undefined ? undefined : this.#bridges.get(live.bridgeId)?.members
+    for (const id of members ?? []) {
+      const name = this.#channels.get(id)?.channel.name ?? ''
+      if (parseChannelName(name)?.localHalf === 1 && this.#byName.has(localCounterpart(name) ?? '')) return true
+    }
+    return false
+  }
+
+  #snapshotOf (ids: string[]): CallSnapshot {
+    const channels: PbxChannel[] = []
+    const bridgeIds = new Set<string>()
+    for (const id of ids) {
+      const live = this.#channels.get(id)
+      if (live === undefined) continue
+      channels.push({ ...live.channel, dialplan: { ...live.channel.dialplan } })
+      if (live.bridgeId !== undefined) bridgeIds.add(live.bridgeId)
+    }
+    const bridges = [...bridgeIds].map((id): PbxBridge => {
+      const { technology, bridgeType, members } = this.#bridges.get(id) as LiveBridge
+      return { id, technology, bridgeType, channelIds: [...members] }
+    })
+    return { channels, bridges }
+  }
+}
