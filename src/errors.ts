@@ -104,3 +104,31 @@ export const TransferInProgressError = createError<'XFER_TRANSFER_IN_PROGRESS', 
   'The call already has a transfer in progress: %s',
   409
 )
+
+/** An agent acting on a call that is not on its own extension. */
+export const ForbiddenError = createError<'XFER_FORBIDDEN', 403, [string, string]>(
+  'XFER_FORBIDDEN',
+  'Extension %s may not act on the calls of extension %s',
+  403
+)
+
+/** The host app's `authorizeTransfer` rule said no; its reason is the message. */
+export const TransferDeniedError = createError<'XFER_TRANSFER_DENIED', 403, [string]>(
+  'XFER_TRANSFER_DENIED',
+  'Transfer denied: %s',
+  403
+)
+
+/** One Idempotency-Key sent again with another body: a client bug, refused rather than guessed at. */
+export const IdempotencyKeyReusedError = createError<'XFER_IDEMPOTENCY_KEY_REUSED', 422, []>(
+  'XFER_IDEMPOTENCY_KEY_REUSED',
+  'This Idempotency-Key was already used for a different request body',
+  422
+)
+
+/** Too many transfer actions from one identity; `Retry-After` says when to try again. */
+export const RateLimitedError = createError<'XFER_RATE_LIMITED', 429, [string]>(
+  'XFER_RATE_LIMITED',
+  'Too many transfer requests: retry in %s',
+  429
+)

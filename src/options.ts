@@ -4,12 +4,19 @@
  */
 import Type, { type Static } from 'typebox'
 import Value from 'typebox/value'
+import type { AgentSource } from './agents/agent-directory.js'
 import type { Authenticate } from './identity.js'
+import { Destination } from './transfers/destinations.js'
+import type { AuthorizeTransfer } from './transfers/transfer-policy.js'
 
 const Host = Type.String({ minLength: 1 })
 const Port = Type.Integer({ minimum: 1, maximum: 65535 })
 const Secret = Type.String()
 const Millis = Type.Integer({ minimum: 1, maximum: 600_000 })
+
+/** Also the defaults of the routes context registered on its own (tests). */
+export const IDEMPOTENCY_DEFAULTS = { ttlMs: 600_000, maxKeys: 10_000 }
+export const RATE_LIMIT_DEFAULTS = { max: 30, timeWindowMs: 60_000 }
 
 /** The part of the options that is data (checked by schema); the hooks are checked separately. */
 export const PluginDataOptions = Type.Object({
@@ -26,33 +33,60 @@ export const PluginDataOptions = Type.Object({
     maxDelayMs: Type.Integer({ minimum: 10, default: 10_000 })
   }, { default: {} }),
   amiPingIntervalMs: Type.Integer({ minimum: 0, default: 15_000 }),
+  /** Named transfer destinations beyond agents: queues, voicemail boxes, external numbers, parking lots. */
+  destinations: Type.Record(Type.String({ pattern: '^[0-9A-Za-z*#+_-]{1,32}$' }), Destination, { default: {} }),
+  /** Let targets that are neither agents nor destinations through (any extension of transferContext). */
+  allowFreeDialing: Type.Boolean({ default: false }),
   feed: Type.Object({
     /** Events kept for clients that reconnect with `?since=`. */
     capacity: Type.Integer({ minimum: 1, maximum: 1_000_000, default: 1000 }),
     heartbeatIntervalMs: Type.Integer({ minimum: 10, default: 30_000 }),
     /** Unsent bytes a socket may hold before it is closed as a slow consumer (close code 4008). */
     maxBufferedBytes: Type.Integer({ minimum: 1024, default: 1024 * 1024 })
+  }, { default: {} }),
+  /** Replays for a repeated `Idempotency-Key` on execute, complete and cancel. */
+  idempotency: Type.Object({
+    /** How long a key is remembered after its first use: longer than any client retries. */
+    ttlMs: Type.Integer({ minimum: 1000, maximum: 86_400_000, default: IDEMPOTENCY_DEFAULTS.ttlMs }),
+    /** Keys remembered at most (the oldest is forgotten first): bounds the memory. */
+    maxKeys: Type.Integer({ minimum: 1, maximum: 1_000_000, default: IDEMPOTENCY_DEFAULTS.maxKeys })
+  }, { default: {} }),
+  /** Transfer actions (execute, complete, cancel together) per identity per window; `false` in the options turns it off. */
+  rateLimit: Type.Object({
+    max: Type.Integer({ minimum: 1, maximum: 1_000_000, default: RATE_LIMIT_DEFAULTS.max }),
+    timeWindowMs: Type.Integer({ minimum: 1000, maximum: 86_400_000, default: RATE_LIMIT_DEFAULTS.timeWindowMs })
   }, { default: {} })
 })
 
-export interface FastifyAsteriskTransferOptions extends Partial<Omit<Static<typeof PluginDataOptions>, 'ami' | 'ari' | 'reconnect' | 'feed'>> {
+type DataOptions = Static<typeof PluginDataOptions>
+
+export interface FastifyAsteriskTransferOptions extends Partial<Omit<DataOptions, 'ami' | 'ari' | 'reconnect' | 'feed' | 'idempotency' | 'rateLimit'>> {
+  /** The agents: a list or a function (e.g. the host's user directory); default: Asterisk's endpoints. */
+  agents?: AgentSource
+  /** Business rules checked before every transfer asked through the routes. */
+  authorizeTransfer?: AuthorizeTransfer
   ami: Static<typeof PluginDataOptions>['ami']
   ari: Static<typeof PluginDataOptions>['ari']
   reconnect?: Partial<Static<typeof PluginDataOptions>['reconnect']>
   feed?: Partial<Static<typeof PluginDataOptions>['feed']>
+  idempotency?: Partial<DataOptions['idempotency']>
+  rateLimit?: Partial<DataOptions['rateLimit']> | false
   authenticate: Authenticate
 }
 
-export type ResolvedOptions = Static<typeof PluginDataOptions> & {
+export type ResolvedOptions = Omit<DataOptions, 'rateLimit'> & {
+  rateLimit: DataOptions['rateLimit'] | false
   actionTimeoutMs: number
   consultationTimeoutMs: number
   authenticate: Authenticate
+  agents?: AgentSource
+  authorizeTransfer?: AuthorizeTransfer
 }
 
 const DEFAULT_ACTION_TIMEOUT_MS = 5000
 
 export function resolveOptions (options: FastifyAsteriskTransferOptions): ResolvedOptions {
-  const { authenticate, ...data } = options as FastifyAsteriskTransferOptions & Record<string, unknown>
+  const { authenticate, agents, authorizeTransfer, ...data } = options as FastifyAsteriskTransferOptions & Record<string, unknown>
   const withDefaults = Value.Default(PluginDataOptions, Value.Clone(data)) as Static<typeof PluginDataOptions>
   const [problem] = Value.Errors(PluginDataOptions, withDefaults)
   if (problem !== undefined) {
@@ -65,14 +99,28 @@ export function resolveOptions (options: FastifyAsteriskTransferOptions): Resolv
   if (typeof authenticate !== 'function') {
     throw new Error('fastify-asterisk-transfer: option "authenticate" must be a function (request) => { extension, role } | null')
   }
+  if (authorizeTransfer !== undefined && typeof authorizeTransfer !== 'function') {
+    throw new Error('fastify-asterisk-transfer: option "authorizeTransfer" must be a function (context) => boolean | { allowed, reason }')
+  }
+  if (agents !== undefined && typeof agents !== 'function' && !isAgentList(agents)) {
+    throw new Error('fastify-asterisk-transfer: option "agents" must be a list of { extension, name?, groups? } or a function returning one')
+  }
   if (withDefaults.reconnect.maxDelayMs < withDefaults.reconnect.initialDelayMs) {
     throw new Error('fastify-asterisk-transfer: option "reconnect.maxDelayMs" must be >= reconnect.initialDelayMs')
   }
   const actionTimeoutMs = withDefaults.actionTimeoutMs ?? DEFAULT_ACTION_TIMEOUT_MS
   return {
     ...withDefaults,
+    rateLimit: rateLimit === false ? false : withDefaults.rateLimit,
     actionTimeoutMs,
     consultationTimeoutMs: withDefaults.consultationTimeoutMs ?? actionTimeoutMs,
-    authenticate
+    authenticate,
+    ...(agents === undefined ? {} : { agents }),
+    ...(authorizeTransfer === undefined ? {} : { authorizeTransfer })
   }
+}
+
+function isAgentList (value: unknown): boolean {
+  return Array.isArray(value) && value.every((agent) =>
+    typeof agent === 'object' && agent !== null && typeof (agent as { extension?: unknown }).extension === 'string')
 }

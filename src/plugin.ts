@@ -5,6 +5,7 @@
  */
 import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
+import { AgentDirectory } from './agents/agent-directory.js'
 import { AgentService } from './agents/agent-service.js'
 import { AmiClient } from './asterisk/ami-client.js'
 import { AriClient } from './asterisk/ari-client.js'
@@ -14,6 +15,7 @@ import { EventLog, type LoggedEventType } from './feed/event-log.js'
 import { resolveOptions, type FastifyAsteriskTransferOptions, type ResolvedOptions } from './options.js'
 import { apiRoutes } from './routes/api.js'
 import { createTransfersApi, type AsteriskTransfers } from './transfers-api.js'
+import { TransferPolicy } from './transfers/transfer-policy.js'
 import { TransferService } from './transfers/transfer-service.js'
 import { EVENT_FOR_STATE } from './transfers/transfer-events.js'
 import { transferAudience } from './transfers/transfer-visibility.js'
@@ -75,12 +77,19 @@ async function asteriskTransferPlugin (fastify: FastifyInstance, rawOptions: Fas
   await connectAtStartup(fastify, ami, ari)
 
   const pbx = new AsteriskPbx(ami, ari)
+  const directory = new AgentDirectory(options.agents, pbx, options.channelTechnology)
+  const policy = new TransferPolicy(directory, {
+    destinations: options.destinations,
+    transferContext: options.transferContext,
+    allowFreeDialing: options.allowFreeDialing
+  }, options.authorizeTransfer, fastify.log.child({ plugin: 'fastify-asterisk-transfer', component: 'policy' }))
   const transfers = new TransferService(pbx, {
     transferContext: options.transferContext,
     channelTechnology: options.channelTechnology,
-    consultationTimeoutMs: options.consultationTimeoutMs
+    consultationTimeoutMs: options.consultationTimeoutMs,
+    policy
   })
-  const agents = new AgentService(pbx, options.channelTechnology)
+  const agents = new AgentService(pbx, options.channelTechnology, directory)
   const eventLog = new EventLog({
     capacity: options.feed.capacity,
     // Host handlers run inside append: one that throws must not stop the feed or the service.
@@ -103,6 +112,7 @@ async function asteriskTransferPlugin (fastify: FastifyInstance, rawOptions: Fas
     agents,
     eventLog,
     authenticate: options.authenticate,
+    destinations: options.destinations,
     feed: { heartbeatIntervalMs: options.feed.heartbeatIntervalMs, maxBufferedBytes: options.feed.maxBufferedBytes }
   })
 }

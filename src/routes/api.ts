@@ -7,6 +7,7 @@ import type { AgentService } from '../agents/agent-service.js'
 import type { EventLog } from '../feed/event-log.js'
 import { eventFeedRoutes } from '../feed/websocket-feed.js'
 import type { Authenticate } from '../identity.js'
+import type { DestinationMap } from '../transfers/destinations.js'
 import type { TransferService } from '../transfers/transfer-service.js'
 import { requireIdentity } from './authentication.js'
 import { transferErrorHandler } from './error-handler.js'
@@ -18,11 +19,12 @@ export interface ApiRoutesOptions {
   eventLog: EventLog
   authenticate: Authenticate
   feed?: { heartbeatIntervalMs?: number, maxBufferedBytes?: number }
+  destinations?: DestinationMap
 }
 
-export const apiRoutes: FastifyPluginAsync<ApiRoutesOptions> = async (api, { transfers, agents, eventLog, authenticate, feed = {} }) => {
+export const apiRoutes: FastifyPluginAsync<ApiRoutesOptions> = async (api, { transfers, agents, eventLog, authenticate, feed = {}, destinations = {} }) => {
   api.setErrorHandler(transferErrorHandler)
   requireIdentity(api, authenticate)
-  await api.register(transferRoutes, { transfers, agents })
+  await api.register(transferRoutes, { transfers, agents, destinations })
   await api.register(eventFeedRoutes, { eventLog, ...feed })
 }

@@ -55,6 +55,8 @@ export const Transfer = Type.Object({
   targetExtension: Type.String(),
   /** Who asked for it: the authenticated extension, or the agent for phone transfers. */
   requestedBy: Type.String(),
+  /** The named destination (queue, voicemail...) when the target is one. */
+  destination: Type.Optional(Type.String()),
   channels: Type.Object({
     agent: Type.String(),
     /** The party transferred (the customer). */
@@ -74,11 +76,20 @@ export const TransferList = Type.Object({ transfers: Type.Array(Transfer) })
 
 export const AvailableAgent = Type.Object({
   extension: Extension,
+  name: Type.Optional(Type.String()),
   state: Type.Literal('available')
 })
 
+/** A named destination a transfer may target instead of an agent. */
+export const DestinationEntry = Type.Object({
+  name: Type.String(),
+  kind: Type.String(),
+  label: Type.Optional(Type.String())
+})
+
 export const AvailableAgentsResponse = Type.Object({
-  agents: Type.Array(AvailableAgent)
+  agents: Type.Array(AvailableAgent),
+  destinations: Type.Array(DestinationEntry)
 })
 
 export const ErrorResponse = Type.Object({

@@ -5,6 +5,7 @@ import { TypeBoxValidatorCompiler, type FastifyPluginAsyncTypebox } from '@fasti
 import type { AgentService } from '../agents/agent-service.js'
 import { TransferNotFoundError } from '../errors.js'
 import type { Identity } from '../identity.js'
+import type { DestinationMap } from '../transfers/destinations.js'
 import { canSeeTransfer } from '../transfers/transfer-visibility.js'
 import type { Transfer } from '../transfers/transfer-events.js'
 import type { TransferService } from '../transfers/transfer-service.js'
@@ -14,9 +15,13 @@ import { AvailableAgentsResponse, ExecuteTransferBody, Transfer as TransferSchem
 export interface TransferRoutesOptions {
   transfers: TransferService
   agents: AgentService
+  /** Named destinations listed next to the agents (name, kind, label). */
+  destinations?: DestinationMap
 }
 
-export const transferRoutes: FastifyPluginAsyncTypebox<TransferRoutesOptions> = async (fastify, { transfers, agents }) => {
+export const transferRoutes: FastifyPluginAsyncTypebox<TransferRoutesOptions> = async (fastify, { transfers, agents, destinations = {} }) => {
+  const destinationList = Object.entries(destinations).map(([name, { kind, label }]) => ({ name, kind, ...(label === undefined ? {} : { label }) }))
+
   // TypeBox's own checker, not the host's Ajv: bodies are validated strictly (no coercion, no silently
   // dropped properties) whatever options the host app gave Ajv.
   fastify.setValidatorCompiler(TypeBoxValidatorCompiler)
@@ -37,7 +42,7 @@ export const transferRoutes: FastifyPluginAsyncTypebox<TransferRoutesOptions> = 
   }, async (request) => {
     const identity = identityOf(request)
     const { extension = identity.extension, targetExtension, transferType } = request.body
-    const transfer = await transfers.execute({ extension, targetExtension, transferType, requestedBy: identity.extension })
+    const transfer = await transfers.execute({ extension, targetExtension, transferType, requestedBy: identity.extension, identity })
     request.log.info({ transferId: transfer.id, extension, targetExtension, transferType, status: transfer.status }, 'transfer executed')
     return transfer
   })
@@ -63,8 +68,8 @@ export const transferRoutes: FastifyPluginAsyncTypebox<TransferRoutesOptions> = 
       response: { 200: TransferSchema, ...errorResponses }
     }
   }, async (request) => {
-    const transfer = visibleTransfer(identityOf(request), request.params.id)
-    return await transfers.complete(transfer.id)
+    const identity = identityOf(request)
+    return await transfers.complete(visibleTransfer(identity, request.params.id).id, identity)
   })
 
   fastify.post('/transfers/:id/cancel', {
@@ -74,16 +79,16 @@ export const transferRoutes: FastifyPluginAsyncTypebox<TransferRoutesOptions> = 
       response: { 200: TransferSchema, ...errorResponses }
     }
   }, async (request) => {
-    const transfer = visibleTransfer(identityOf(request), request.params.id)
-    return await transfers.cancel(transfer.id)
+    const identity = identityOf(request)
+    return await transfers.cancel(visibleTransfer(identity, request.params.id).id, identity)
   })
 
   fastify.get('/transfers/available-agents', {
     schema: {
-      summary: 'Agents that can receive a transfer now (registered, not on a call), minus the caller',
+      summary: 'Agents that can receive a transfer now (registered, not on a call), minus the caller, and the named destinations',
       response: { 200: AvailableAgentsResponse, ...errorResponses }
     }
   }, async (request) => {
-    return { agents: await agents.available(identityOf(request).extension) }
+    return { agents: await agents.available(identityOf(request).extension), destinations: destinationList }
   })
 }

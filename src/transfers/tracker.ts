@@ -19,6 +19,8 @@ export interface TrackedTransfer {
   type: TransferType
   status: TransferState
   channels: { agent: string, peer: string, consultation?: string, target?: string }
+  /** The target rings several legs (a queue): only the answer counts, not each leg's failure. */
+  multiLeg?: boolean
 }
 
 export interface TrackerOutcome {
@@ -46,8 +48,9 @@ function dialOutcome (transfer: TrackedTransfer, event: PbxEvent): TrackerOutcom
   if (event.type !== 'dialBegin' && event.type !== 'dialEnd') return undefined
   const dialer = dialingChannel(transfer)
   if (dialer === undefined || event.channel !== dialer) return undefined
-  if (event.type === 'dialBegin') return { channels: { target: event.destChannel } }
+  if (event.type === 'dialBegin') return transfer.multiLeg === true ? undefined : { channels: { target: event.destChannel } }
   if (event.dialStatus === 'ANSWER') return { input: { type: 'target_answered' }, channels: { target: event.destChannel } }
+  if (transfer.multiLeg === true) return undefined
   const reason = DIAL_FAILURES[event.dialStatus]
   return reason === undefined ? undefined : { input: { type: 'target_failed', reason } }
 }

@@ -21,8 +21,13 @@ import {
 import { bridgedParty, findAgentCall, type AgentCall } from './call-topology.js'
 import { awaitConsultation } from './consultation-watch.js'
 import { PhoneTransferDetector, type PhoneTransfer } from './phone-transfers.js'
+import { AgentDirectory } from '../agents/agent-directory.js'
+import { silentLogger } from '../asterisk/logger.js'
+import type { Identity } from '../identity.js'
+import type { DialTarget } from './destinations.js'
 import { canComplete, isFinal, transition, type TransferInput } from './state.js'
 import { EVENT_FOR_STATE, TransferEvents, type Transfer, type TransferType } from './transfer-events.js'
+import { TransferPolicy } from './transfer-policy.js'
 import { TransferRegistry } from './transfer-registry.js'
 import { interpretEvent } from './tracker.js'
 
@@ -33,6 +38,8 @@ export interface TransferServiceOptions {
   consultationTimeoutMs: number
   /** How long complete/cancel wait for Asterisk to finish the transfer. */
   settleTimeoutMs?: number
+  /** Rights, targets and business rules; without one, any extension the dialplan knows is a target. */
+  policy?: TransferPolicy
 }
 
 export interface TransferRequest {
@@ -40,6 +47,8 @@ export interface TransferRequest {
   targetExtension: string
   transferType: TransferType
   requestedBy: string
+  /** Who asks, when it is a client of the routes: its rights and the host's rules are checked. */
+  identity?: Identity
 }
 
 export interface LocatedCall {
@@ -67,12 +76,21 @@ export class TransferService {
   /** Transfers with a complete or cancel under way: a second one is refused. */
   readonly #settling = new Set<string>()
   readonly #phone: PhoneTransferDetector
+  readonly #policy: TransferPolicy
+  /** Where each active transfer dials (a named destination may dial another context). */
+  readonly #dialTargets = new Map<string, DialTarget>()
   readonly #onPbxEvent = (event: PbxEvent): void => { this.#handle(event) }
 
   constructor (pbx: Pbx, options: TransferServiceOptions) {
     this.#pbx = pbx
     this.#options = options
     this.#changes.setMaxListeners(0)
+    this.#policy = options.policy ?? new TransferPolicy(
+      new AgentDirectory([], pbx, options.channelTechnology),
+      { destinations: {}, transferContext: options.transferContext, allowFreeDialing: true },
+      undefined,
+      silentLogger
+    )
     this.#phone = new PhoneTransferDetector({
       technology: options.channelTechnology,
       isTracked: (channel) => this.#registry.activeByChannel(channel).length > 0 || this.#inFlight.size > 0,
@@ -109,7 +127,8 @@ export class TransferService {
   async execute (request: TransferRequest): Promise<Transfer> {
     const { extension, targetExtension } = request
     if (extension === targetExtension) throw new SameExtensionError(extension)
-    const call = await this.#locateWithTarget(extension, targetExtension)
+    const target = await this.#policy.admit(request)
+    const call = await this.#locateWithTarget(extension, targetExtension, target)
     // Checked and registered in one synchronous step, so concurrent requests for one call cannot both pass.
     const busy = this.#registry.activeByChannel(call.peerChannel)[0] ?? this.#registry.activeByChannel(call.agentChannel)[0]
     if (busy !== undefined) throw Object.assign(new TransferInProgressError(busy.id), { transferId: busy.id })
@@ -119,8 +138,10 @@ export class TransferService {
       extension,
       targetExtension,
       requestedBy: request.requestedBy,
-      channels: { agent: call.agentChannel, peer: call.peerChannel }
+      channels: { agent: call.agentChannel, peer: call.peerChannel },
+      ...(target.destination === undefined ? {} : { destination: target.destination })
     })
+    this.#dialTargets.set(transfer.id, target)
     this.#publish(transfer)
     this.#inFlight.set(transfer.id, [])
     try {
@@ -136,18 +157,19 @@ export class TransferService {
   }
 
   /** Completes an attended transfer: the agent leaves, the customer stays with the target. */
-  async complete (id: string): Promise<Transfer> {
-    return await this.#settle(id, async (transfer) => { await this.#pbx.hangup(transfer.channels.agent) })
+  async complete (id: string, identity?: Identity): Promise<Transfer> {
+    return await this.#settle(id, identity, async (transfer) => { await this.#pbx.hangup(transfer.channels.agent) })
   }
 
   /** Cancels an attended transfer: the consultation ends, the agent is back with the customer. */
-  async cancel (id: string): Promise<Transfer> {
-    return await this.#settle(id, async (transfer) => { await this.#pbx.cancelAttendedTransfer(transfer.channels.agent) })
+  async cancel (id: string, identity?: Identity): Promise<Transfer> {
+    return await this.#settle(id, identity, async (transfer) => { await this.#pbx.cancelAttendedTransfer(transfer.channels.agent) })
   }
 
-  async #settle (id: string, act: (transfer: Transfer) => Promise<void>): Promise<Transfer> {
+  async #settle (id: string, identity: Identity | undefined, act: (transfer: Transfer) => Promise<void>): Promise<Transfer> {
     const transfer = this.#registry.get(id)
     if (transfer === undefined) throw new TransferNotFoundError(id)
+    if (identity !== undefined) this.#policy.assertMayAct(identity, transfer.extension)
     if (transfer.type !== 'attended' || !canComplete(transfer.status)) throw new TransferStateError(id, `${transfer.type} and ${transfer.status}`)
     if (this.#settling.has(id)) throw new TransferStateError(id, 'already being completed or cancelled')
     this.#settling.add(id)
@@ -179,29 +201,35 @@ export class TransferService {
   }
 
   /** Looks up the call and the target at once; a missing call is reported before a missing target. */
-  async #locateWithTarget (extension: string, target: string): Promise<LocatedCall> {
-    const targetExists = this.#pbx.extensionExists(this.#options.transferContext, target)
+  async #locateWithTarget (extension: string, targetExtension: string, target: DialTarget): Promise<LocatedCall> {
+    const targetExists = this.#pbx.extensionExists(target.context, target.exten)
     targetExists.catch(() => {})
     const call = await this.getChannelForExtension(extension)
-    if (!(await targetExists)) throw new UnknownTargetError(target, this.#options.transferContext)
+    if (!(await targetExists)) throw new UnknownTargetError(targetExtension, target.context)
     return call
   }
 
+  #dialTarget (transfer: Transfer): DialTarget {
+    return this.#dialTargets.get(transfer.id) ?? { exten: transfer.targetExtension, context: this.#options.transferContext, kind: 'free' }
+  }
+
   async #redirect (transfer: Transfer): Promise<TransferInput> {
-    await this.#pbx.redirect(transfer.channels.peer, transfer.targetExtension, this.#options.transferContext)
+    const { exten, context } = this.#dialTarget(transfer)
+    await this.#pbx.redirect(transfer.channels.peer, exten, context)
     return { type: 'redirect_accepted' }
   }
 
   async #startConsultation (transfer: Transfer): Promise<TransferInput> {
+    const { exten, context } = this.#dialTarget(transfer)
     const consultation = awaitConsultation(this.#pbx.events, {
       agentChannel: transfer.channels.agent,
       peerChannel: transfer.channels.peer,
-      target: transfer.targetExtension,
-      context: this.#options.transferContext,
+      target: exten,
+      context,
       technology: this.#options.channelTechnology
     }, this.#options.consultationTimeoutMs)
     try {
-      await this.#pbx.attendedTransfer(transfer.channels.agent, transfer.targetExtension, this.#options.transferContext)
+      await this.#pbx.attendedTransfer(transfer.channels.agent, exten, context)
     } catch (error) {
       consultation.abandon()
       throw error
@@ -234,9 +262,10 @@ export class TransferService {
   #track (id: string, event: PbxEvent): void {
     const transfer = this.#registry.get(id)
     if (transfer === undefined || isFinal(transfer.status)) return
-    const outcome = interpretEvent(transfer, event)
+    // A queue rings several members: one member not answering does not fail the transfer.
+    const outcome = interpretEvent({ ...transfer, multiLeg: this.#dialTarget(transfer).kind === 'queue' }, event)
     if (outcome === undefined) return
-    if (outcome.channels?.target !== undefined && transfer.channels.target === undefined) {
+    if (outcome.channels?.target !== undefined && (transfer.channels.target === undefined || outcome.input?.type === 'target_answered')) {
       this.#registry.save({ ...transfer, channels: { ...transfer.channels, target: outcome.channels.target } })
     }
     const input = outcome.input
@@ -281,6 +310,7 @@ export class TransferService {
 
   #publish (transfer: Transfer): void {
     this.#registry.save(transfer)
+    if (isFinal(transfer.status)) this.#dialTargets.delete(transfer.id)
     this.events.emit(EVENT_FOR_STATE[transfer.status], transfer)
     this.#changes.emit('changed', transfer)
   }

@@ -1,16 +1,20 @@
 import t from 'tap'
 import type { PbxEndpoint } from '../../src/asterisk/ari-client.js'
+import type { Agent } from '../../src/agents/agent-directory.js'
 import { selectAvailableAgents } from '../../src/agents/available-agents.js'
 
 function endpoint (resource: string, overrides: Partial<PbxEndpoint> = {}): PbxEndpoint {
   return { technology: 'PJSIP', resource, state: 'online', channelIds: [], ...overrides }
 }
 
+/** Without a host directory every endpoint is an agent. */
+const everyone = (endpoints: PbxEndpoint[]): Agent[] => endpoints.map((endpoint) => ({ extension: endpoint.resource }))
+
 const extensions = (endpoints: PbxEndpoint[], caller?: string, technology = 'PJSIP'): string[] =>
-  selectAvailableAgents(endpoints, technology, caller).map((agent) => agent.extension)
+  selectAvailableAgents(everyone(endpoints), endpoints, technology, caller).map((agent) => agent.extension)
 
 t.test('an online endpoint without channels is available', async (t) => {
-  t.same(selectAvailableAgents([endpoint('102')], 'PJSIP', undefined), [{ extension: '102', state: 'available' }])
+  t.same(selectAvailableAgents([{ extension: '102' }], [endpoint('102')], 'PJSIP', undefined), [{ extension: '102', state: 'available' }])
 })
 
 t.test('an endpoint on a call (with channels) is not available', async (t) => {
@@ -45,4 +49,9 @@ t.test('sorted numerically: 2 before 10 before 101', async (t) => {
 t.test('nobody available: an empty list', async (t) => {
   t.same(extensions([]), [])
   t.same(extensions([endpoint('101')], '101'), [])
+})
+
+t.test('with a host directory: only its agents, with their names, even if other endpoints are idle', async (t) => {
+  const directory: Agent[] = [{ extension: '102', name: 'Ana' }, { extension: '109', name: 'Not registered' }]
+  t.same(selectAvailableAgents(directory, [endpoint('102'), endpoint('103')], 'PJSIP', undefined), [{ extension: '102', name: 'Ana', state: 'available' }])
 })

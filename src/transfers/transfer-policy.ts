@@ -1,0 +1,77 @@
+/**
+ * Whether a transfer may happen, before anything is asked of Asterisk: the caller's rights over the
+ * call, where the target leads (agent, named destination, or free dialing), and the host app's own
+ * business rules (`authorizeTransfer`). Every decision is logged with who, what and why.
+ */
+import type { Logger } from '../asterisk/logger.js'
+import type { AgentDirectory } from '../agents/agent-directory.js'
+import { ForbiddenError, TransferDeniedError, UnknownTargetError } from '../errors.js'
+import type { Identity } from '../identity.js'
+import { resolveTarget, type DialTarget, type TargetRules } from './destinations.js'
+import { mayActFor } from './permissions.js'
+import type { TransferType } from './transfer-events.js'
+
+export interface AuthorizationContext {
+  identity: Identity
+  /** The extension whose call would be transferred. */
+  extension: string
+  targetExtension: string
+  transferType: TransferType
+  /** Where the target leads: an agent, a named destination, or free dialing. */
+  target: DialTarget
+}
+
+export type AuthorizationDecision = boolean | { allowed: boolean, reason?: string }
+
+/** Supplied by the host app: business rules (allowed ranges, no external numbers for some roles, hours...). */
+export type AuthorizeTransfer = (context: AuthorizationContext) => AuthorizationDecision | Promise<AuthorizationDecision>
+
+export interface AdmissionRequest {
+  /** Absent for the host app's own calls through `fastify.asteriskTransfers`, which are trusted. */
+  identity?: Identity
+  extension: string
+  targetExtension: string
+  transferType: TransferType
+}
+
+export class TransferPolicy {
+  readonly #directory: AgentDirectory
+  readonly #rules: TargetRules
+  readonly #authorize: AuthorizeTransfer | undefined
+  readonly #log: Logger
+
+  constructor (directory: AgentDirectory, rules: TargetRules, authorize: AuthorizeTransfer | undefined, log: Logger) {
+    this.#directory = directory
+    this.#rules = rules
+    this.#authorize = authorize
+    this.#log = log
+  }
+
+  /** The dial target of an allowed transfer; throws 403 or 422 otherwise. */
+  async admit (request: AdmissionRequest): Promise<DialTarget> {
+    const { identity, extension, targetExtension, transferType } = request
+    const what = { who: identity?.extension ?? 'host app', role: identity?.role, extension, targetExtension, transferType }
+    if (identity !== undefined) this.assertMayAct(identity, extension)
+    const isAgent = (await this.#directory.find(targetExtension)) !== undefined
+    const target = resolveTarget(targetExtension, isAgent, this.#rules)
+    if (target === undefined) {
+      this.#log.info({ ...what, allowed: false, why: 'not an agent nor a configured destination' }, 'transfer decision')
+      throw new UnknownTargetError(targetExtension, this.#rules.transferContext)
+    }
+    if (identity !== undefined && this.#authorize !== undefined) {
+      const decision = await this.#authorize({ identity, extension, targetExtension, transferType, target })
+      const { allowed, reason } = typeof decision === 'boolean' ? { allowed: decision, reason: undefined } : decision
+      this.#log.info({ ...what, target, allowed, why: reason ?? (allowed ? 'authorizeTransfer allowed it' : 'authorizeTransfer denied it') }, 'transfer decision')
+      if (!allowed) throw new TransferDeniedError(reason ?? 'not allowed by the call center\'s rules')
+    } else {
+      this.#log.info({ ...what, target, allowed: true, why: identity === undefined ? 'host app call' : 'no business rule configured' }, 'transfer decision')
+    }
+    return target
+  }
+
+  assertMayAct (identity: Identity, extension: string): void {
+    if (mayActFor(identity, extension)) return
+    this.#log.info({ who: identity.extension, role: identity.role, extension, allowed: false, why: 'not the agent\'s own call' }, 'transfer decision')
+    throw new ForbiddenError(identity.extension, extension)
+  }
+}
