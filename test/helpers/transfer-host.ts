@@ -2,7 +2,7 @@
 // recording proxy, and one bearer token per agent (`token-<ext>`) plus a supervisor (`token-super`).
 // It listens on a free loopback port so WebSocket clients can reach the event feed.
 import Fastify, { type FastifyInstance, type InjectOptions, type LightMyRequestResponse } from 'fastify'
-import asteriskTransfer, { type Identity } from '../../src/index.js'
+import asteriskTransfer, { type FastifyAsteriskTransferOptions, type Identity } from '../../src/index.js'
 import { startAmiRecordingProxy, type AmiRecordingProxy } from './ami-recording-proxy.js'
 import { agents, offlineAgent, pbx, transferContext } from './asterisk/testbed.js'
 
@@ -21,14 +21,16 @@ const identities = new Map<string, Identity>([
   ['token-super', { extension: '100', role: 'supervisor' }]
 ])
 
-export async function startTransferHost (): Promise<TransferHost> {
+/** Starts the host; `options` adds to or overrides the plugin options (destinations, rules...). */
+export async function startTransferHost (options: Partial<FastifyAsteriskTransferOptions> = {}): Promise<TransferHost> {
   const proxy = await startAmiRecordingProxy(pbx.ami)
   const app = Fastify()
   await app.register(asteriskTransfer, {
     ami: { ...pbx.ami, port: proxy.port },
     ari: pbx.ari,
     transferContext,
-    authenticate: (request) => identities.get(request.headers.authorization?.replace(/^Bearer /, '') ?? '') ?? null
+    authenticate: (request) => identities.get(request.headers.authorization?.replace(/^Bearer /, '') ?? '') ?? null,
+    ...options
   })
   const baseUrl = await app.listen({ port: 0, host: '127.0.0.1' })
   return {
