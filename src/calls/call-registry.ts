@@ -120,11 +120,14 @@ export class CallRegistry {
   }
 
   /**
-   * Replaces everything with an ARI snapshot. ARI does not report hold state, so every call counts as
-   * not held. It does not report linkedids either: a channel that was already known keeps its own
-   * (a channel's linkedid never changes), others learn it from their next event.
+   * Replaces everything with an ARI snapshot, then applies `replay` (the events received while the
+   * snapshot was requested, in order), and returns the agent calls that differ from before.
+   * ARI does not report hold state, so every call counts as not held. It does not report linkedids
+   * either: a channel that was already known keeps its own (a channel's linkedid never changes),
+   * others learn it from their next event.
    */
-  reset (snapshot: CallSnapshot): void {
+  reset (snapshot: CallSnapshot, replay: PbxEvent[] = []): CallChange[] {
+    const before = this.#callsById(this.#agentChannelIds())
     const linkedIds = new Map([...this.#channels].map(([id, live]) => [id, live.linkedId]))
     this.#channels.clear()
     this.#byName.clear()
@@ -140,6 +143,8 @@ export class CallRegistry {
         if (this.#channels.has(id)) this.#enterBridge(id, bridge.id, bridge)
       }
     }
+    for (const event of replay) this.#mutate(event)
+    return this.#changes(before, this.#callsById(this.#agentChannelIds()))
   }
 
   /** The calls of one agent extension, oldest first; looks only at that extension's channels. */
@@ -280,6 +285,10 @@ export class CallRegistry {
       if (live.bridgeId !== undefined) queue.push(...this.#bridges.get(live.bridgeId)?.members ?? [])
     }
     return found
+  }
+
+  #agentChannelIds (): Set<string> {
+    return new Set([...this.#byExtension.values()].flatMap((ids) => [...ids]))
   }
 
   #agentChannelsAround (start: string): Set<string> {

@@ -227,6 +227,18 @@ t.test('reset replaces everything and keeps the linkedids of the channels it alr
   t.same(registry.allCalls(), [])
 })
 
+t.test('reset reports the calls that differ from before, after replaying the buffered events', async (t) => {
+  const registry = registryAfter(callTo101, atxfer101To103)
+  const changes = registry.reset(snapshotConsulting, parseTrace(atxferCompletedBy101HangingUp))
+  t.same(changes.map((change) => `${change.extension} ${describe(change.call)}`).sort(), [
+    `103 up with ${customer} (+15550000001)`,
+    'customer1 up with PJSIP/103-00000002 (103)',
+    '101 ended'
+  ].sort())
+  t.same(registry.reset(snapshotCompleted), [], 'the same state again: nothing to report')
+  t.same(new CallRegistry().reset(snapshotCompleted).map((change) => change.extension).sort(), ['103', 'customer1'], 'a first build reports every call')
+})
+
 t.test('a bridge member missing from the channel list (created between the two ARI requests) is left to the replay', async (t) => {
   const registry = new CallRegistry()
   const snapshot: CallSnapshot = {
