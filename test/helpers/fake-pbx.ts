@@ -3,6 +3,7 @@
 import { EventEmitter } from 'node:events'
 import type { PbxEvent } from '../../src/asterisk/ami-events.js'
 import type { PbxBridge, PbxChannel, PbxEndpoint } from '../../src/asterisk/ari-client.js'
+import { parseChannelName } from '../../src/asterisk/channel-name.js'
 import type { CallSnapshot, Pbx, PbxEvents } from '../../src/asterisk/pbx.js'
 
 export const CONTEXT = 'from-internal'
@@ -142,4 +143,57 @@ export function attendedTransfer (transferer: string, transferee: string, target
 
 export function blindTransfer (transferer: string, transferee: string, exten: string, result = 'Success'): PbxEvent {
   return { type: 'blindTransfer', result, transferer, transferee, exten, context: CONTEXT }
+}
+
+// The real Asterisk 22 sequences (AMI events, and what ARI shows after them) for one call: an agent
+// talking to a customer, transferred to `target` (the target's own leg, e.g. `PJSIP/103-0000002d`).
+export interface CallLegs { agent: string, customer: string, target: string }
+
+const extenOf = (leg: string): string => parseChannelName(leg)?.resource ?? ''
+const consultationHalves = (legs: CallLegs): [string, string] => [localChannel(extenOf(legs.target), 1), localChannel(extenOf(legs.target), 2)]
+
+export const sequences = {
+  /** After AMI Redirect of the customer: the agent's leg goes, the customer dials the target. No BlindTransfer. */
+  redirected: ({ agent, customer, target }: CallLegs, dialStatus: string): PbxEvent[] => [
+    bridgeLeave(customer), bridgeLeave(agent), hangup(agent), newChannel(target, extenOf(target)),
+    dialBegin(customer, target), dialEnd(customer, target, dialStatus),
+    ...(dialStatus === 'ANSWER' ? [bridgeEnter(target, 'b2'), bridgeEnter(customer, 'b2')] : [])
+  ],
+  /** After AMI Atxfer: Hold, the Local pair, the agent moves to Local;1, Local;2 dials the target. */
+  consultationStarts: (legs: CallLegs): PbxEvent[] => {
+    const [local1, local2] = consultationHalves(legs)
+    return [
+      hold(legs.agent), newChannel(local1, extenOf(legs.target)), newChannel(local2, extenOf(legs.target)),
+      bridgeLeave(legs.agent), bridgeEnter(legs.agent, 'b2'), bridgeEnter(local1, 'b2'), dialBegin(local2, legs.target)
+    ]
+  },
+  targetAnswers: (legs: CallLegs): PbxEvent[] => {
+    const [, local2] = consultationHalves(legs)
+    return [dialEnd(local2, legs.target, 'ANSWER'), bridgeEnter(local2, 'b3'), bridgeEnter(legs.target, 'b3')]
+  },
+  /** The agent hangs up during the consultation: Local;1 joins the customer, AttendedTransfer, the agent's Hangup. */
+  agentLeaves: (legs: CallLegs): PbxEvent[] => {
+    const [local1] = consultationHalves(legs)
+    return [bridgeEnter(local1, 'b1'), attendedTransfer(legs.agent, legs.customer, local1), hangup(legs.agent)]
+  },
+  /** CancelAtxfer: the agent back with the customer, Unhold, then the consultation's channels go. No AttendedTransfer. */
+  consultationCancelled: (legs: CallLegs): PbxEvent[] => {
+    const [local1, local2] = consultationHalves(legs)
+    return [bridgeEnter(legs.agent, 'b1'), unhold(legs.agent), hangup(local2), hangup(legs.target), hangup(local1)]
+  }
+}
+
+/** What ARI shows at each step of those sequences. */
+export const scenes = {
+  talking: ({ agent, customer }: CallLegs): CallSnapshot => snapshotOf([customer, agent]),
+  customerWithTarget: ({ customer, target }: CallLegs): CallSnapshot => snapshotOf([target, customer]),
+  consultation: (legs: CallLegs): CallSnapshot => {
+    const [local1, local2] = consultationHalves(legs)
+    return snapshotOf([legs.customer], [legs.agent, local1], [local2, legs.target])
+  },
+  /** After an attended transfer: the customer with Local;1, whose other half is with the target. */
+  customerWithTargetThroughLocal: (legs: CallLegs): CallSnapshot => {
+    const [local1, local2] = consultationHalves(legs)
+    return snapshotOf([legs.customer, local1], [local2, legs.target])
+  }
 }

@@ -1,94 +1,95 @@
-import { EventEmitter } from 'node:events'
-import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify'
+import Fastify, { type FastifyInstance, type FastifyRequest, type LightMyRequestResponse } from 'fastify'
 import t, { type Test } from 'tap'
+import { AgentDirectory } from '../../src/agents/agent-directory.js'
 import { AgentService } from '../../src/agents/agent-service.js'
-import type { PbxEndpoint } from '../../src/asterisk/ari-client.js'
-import type { CallSnapshot, Pbx, PbxEvents } from '../../src/asterisk/pbx.js'
 import { AsteriskUnavailableError } from '../../src/errors.js'
+import { EventLog } from '../../src/feed/event-log.js'
 import type { Identity } from '../../src/identity.js'
-import { transferRoutes } from '../../src/routes/transfer-routes.js'
+import { apiRoutes } from '../../src/routes/api.js'
+import type { Transfer } from '../../src/routes/schemas.js'
 import { TransferService } from '../../src/transfers/transfer-service.js'
+import { CONTEXT, FakePbx, dialEnd, scenes, sequences, snapshotOf } from '../helpers/fake-pbx.js'
 
-const AGENT_101 = 'PJSIP/101-0000002a'
-const AGENT_102 = 'PJSIP/102-0000002b'
+// Agents 101 and 102 each talk to a customer; 102, 103 and 104 exist in the dialplan.
+const CALL_101 = { agent: 'PJSIP/101-0000002a', customer: 'PJSIP/trunk-00000001', target: 'PJSIP/103-0000002d' }
+const CALL_102 = { agent: 'PJSIP/102-0000002b', customer: 'PJSIP/trunk-00000002', target: 'PJSIP/104-0000002e' }
+const UNKNOWN_ID = '00000000-0000-0000-0000-000000000000'
 
-/** A Pbx where 101 and 102 each talk to a customer, 103 exists in the dialplan, and every call is recorded. */
-class FakePbx implements Pbx {
-  readonly events = new EventEmitter<PbxEvents>()
-  readonly calls: string[] = []
-  endpointList: PbxEndpoint[] = []
-  failWith: Error | undefined
-
-  connectionState (): { ami: boolean, ari: boolean } { return { ami: true, ari: true } }
-
-  async snapshot (): Promise<CallSnapshot> {
-    this.calls.push('snapshot')
-    if (this.failWith !== undefined) throw this.failWith
-    const channel = (id: string, name: string): CallSnapshot['channels'][number] =>
-      ({ id, name, state: 'Up', callerNumber: '', connectedNumber: '', dialplan: { context: 'from-internal', exten: '' }, createdAt: '' })
-    return {
-      channels: [channel('a1', AGENT_101), channel('c1', 'PJSIP/trunk-00000001'), channel('a2', AGENT_102), channel('c2', 'PJSIP/trunk-00000002')],
-      bridges: [
-        { id: 'b1', technology: 'simple_bridge', bridgeType: 'mixing', channelIds: ['a1', 'c1'] },
-        { id: 'b2', technology: 'simple_bridge', bridgeType: 'mixing', channelIds: ['a2', 'c2'] }
-      ]
-    }
-  }
-
-  async endpoints (): Promise<PbxEndpoint[]> {
-    this.calls.push('endpoints')
-    return this.endpointList
-  }
-
-  async extensionExists (_context: string, exten: string): Promise<boolean> {
-    this.calls.push(`extensionExists ${exten}`)
-    return exten === '103'
-  }
-
-  async redirect (channel: string, exten: string, context: string): Promise<void> {
-    this.calls.push(`redirect ${channel} ${exten}@${context}`)
-  }
-
-  async attendedTransfer (channel: string, exten: string, context: string): Promise<void> {
-    this.calls.push(`attendedTransfer ${channel} ${exten}@${context}`)
-  }
-}
-
-/** `Authorization: Bearer <extension>` is the identity; anything else is anonymous. */
+/** `Authorization: agent 101` or `supervisor 900` is the identity; anything else is anonymous. */
 async function authenticate (request: FastifyRequest): Promise<Identity | null> {
-  const match = /^Bearer (\w+)$/.exec(request.headers.authorization ?? '')
-  return match?.[1] === undefined ? null : { extension: match[1], role: 'agent' }
+  const match = /^(agent|supervisor) (\w+)$/.exec(request.headers.authorization ?? '')
+  if (match?.[1] === undefined || match[2] === undefined) return null
+  return { role: match[1] === 'agent' ? 'agent' : 'supervisor', extension: match[2] }
 }
 
-async function setup (t: Test): Promise<{ app: FastifyInstance, pbx: FakePbx }> {
-  const pbx = new FakePbx()
-  const transfers = new TransferService(pbx, { transferContext: 'from-internal', channelTechnology: 'PJSIP', consultationTimeoutMs: 100 })
-  const agents = new AgentService(pbx, 'PJSIP')
+type Who = Record<string, string>
+const agent = (extension: string): Who => ({ authorization: `agent ${extension}` })
+const supervisor: Who = { authorization: 'supervisor 900' }
+const anonymous: Who = {}
+
+interface Api {
+  app: FastifyInstance
+  pbx: FakePbx
+  execute: (who: Who, payload: unknown) => Promise<LightMyRequestResponse>
+  get: (who: Who, path: string) => Promise<LightMyRequestResponse>
+  post: (who: Who, path: string) => Promise<LightMyRequestResponse>
+}
+
+/** The plugin's routes as the plugin mounts them (apiRoutes under /api), next to two host routes. */
+async function setup (t: Test): Promise<Api> {
+  const pbx = new FakePbx(snapshotOf([CALL_101.customer, CALL_101.agent], [CALL_102.customer, CALL_102.agent]))
+  pbx.dialplan.add(`104@${CONTEXT}`)
+  const transfers = new TransferService(pbx, { transferContext: CONTEXT, channelTechnology: 'PJSIP', consultationTimeoutMs: 100, settleTimeoutMs: 100 })
+  const agents = new AgentService(pbx, 'PJSIP', new AgentDirectory(undefined, pbx, 'PJSIP'))
   const app = Fastify()
   app.get('/host/boom', async () => { throw new Error('host failure') })
   app.get('/host/health', async () => ({ ok: true }))
-  await app.register(transferRoutes, { prefix: '/api', transfers, agents, authenticate })
+  await app.register(apiRoutes, { prefix: '/api', transfers, agents, eventLog: new EventLog(), authenticate })
   await app.ready()
-  t.teardown(async () => await app.close())
-  return { app, pbx }
+  transfers.start()
+  t.teardown(async () => {
+    transfers.stop()
+    await app.close()
+  })
+  return {
+    app,
+    pbx,
+    execute: async (headers, payload) => await app.inject({ method: 'POST', url: '/api/transfers/execute', headers, payload: payload as object }),
+    get: async (headers, path) => await app.inject({ method: 'GET', url: `/api${path}`, headers }),
+    post: async (headers, path) => await app.inject({ method: 'POST', url: `/api${path}`, headers })
+  }
 }
 
-const as = (extension: string): Record<string, string> => ({ authorization: `Bearer ${extension}` })
+const blindTo = (targetExtension: string, extension?: string): object =>
+  ({ targetExtension, transferType: 'blind', ...(extension === undefined ? {} : { extension }) })
 
-t.test('without an identity: 401 before the body is even validated, nothing asked of the PBX', async (t) => {
-  const { app, pbx } = await setup(t)
-  for (const payload of [{ targetExtension: '103', transferType: 'blind' }, { targetExtension: 'not valid!', transferType: 'x' }]) {
-    const response = await app.inject({ method: 'POST', url: '/api/transfers/execute', payload })
+/** Agent 101's attended transfer to 103, 103 answered. */
+async function consultation101 (api: Api): Promise<Transfer> {
+  api.pbx.hooks.attendedTransfer = () => { api.pbx.emit(...sequences.consultationStarts(CALL_101), ...sequences.targetAnswers(CALL_101)) }
+  return (await api.execute(agent('101'), { targetExtension: '103', transferType: 'attended' })).json()
+}
+
+const methods = (pbx: FakePbx): string[] => pbx.actions().map((call) => call.method)
+
+t.test('without an identity: 401 before anything is validated, nothing asked of the PBX', async (t) => {
+  const api = await setup(t)
+  const responses = [
+    await api.execute(anonymous, blindTo('103')),
+    await api.execute(anonymous, { targetExtension: 'not valid!', transferType: 'x' }),
+    await api.get(anonymous, '/transfers/available-agents'),
+    await api.get(anonymous, '/transfers'),
+    await api.get(anonymous, '/transfers/not-an-id'),
+    await api.post(anonymous, `/transfers/${UNKNOWN_ID}/complete`)
+  ]
+  for (const response of responses) {
     t.equal(response.statusCode, 401)
     t.same(response.json(), { statusCode: 401, code: 'XFER_UNAUTHENTICATED', error: 'Unauthorized', message: 'No identity: send valid credentials' })
   }
-  const agents = await app.inject({ method: 'GET', url: '/api/transfers/available-agents' })
-  t.equal(agents.statusCode, 401)
-  t.same(pbx.calls, [])
+  t.same(api.pbx.calls, [])
 })
 
 t.test('an invalid body answers 400 XFER_INVALID_INPUT and nothing is sent to the PBX', async (t) => {
-  const { app, pbx } = await setup(t)
+  const api = await setup(t)
   const bodies = [
     { transferType: 'blind' },
     { targetExtension: '103' },
@@ -105,55 +106,80 @@ t.test('an invalid body answers 400 XFER_INVALID_INPUT and nothing is sent to th
     { targetExtension: ['103'], transferType: 'blind' }
   ]
   for (const payload of bodies) {
-    const response = await app.inject({ method: 'POST', url: '/api/transfers/execute', headers: as('101'), payload })
+    const response = await api.execute(agent('101'), payload)
     t.equal(response.statusCode, 400, JSON.stringify(payload))
     t.match(response.json(), { statusCode: 400, code: 'XFER_INVALID_INPUT', error: 'Bad Request' })
   }
-  t.same(pbx.calls, [])
+  t.same(api.pbx.calls, [])
 })
 
 t.test('blind transfer of the caller\'s own call by default', async (t) => {
-  const { app, pbx } = await setup(t)
-  const response = await app.inject({ method: 'POST', url: '/api/transfers/execute', headers: as('101'), payload: { targetExtension: '103', transferType: 'blind' } })
+  const api = await setup(t)
+  const response = await api.execute(agent('101'), blindTo('103'))
   t.equal(response.statusCode, 200)
   t.match(response.json(), {
     type: 'blind',
     status: 'redirected',
+    origin: 'plugin',
     extension: '101',
     targetExtension: '103',
     requestedBy: '101',
-    channels: { agent: AGENT_101, peer: 'PJSIP/trunk-00000001' }
+    channels: { agent: CALL_101.agent, peer: CALL_101.customer }
   })
-  t.ok(pbx.calls.includes('redirect PJSIP/trunk-00000001 103@from-internal'))
+  t.same(api.pbx.actions(), [{ method: 'redirect', args: [CALL_101.customer, '103', CONTEXT] }])
 })
 
-t.test('an explicit extension transfers that extension\'s call, requested by the caller', async (t) => {
-  const { app, pbx } = await setup(t)
-  const response = await app.inject({ method: 'POST', url: '/api/transfers/execute', headers: as('200'), payload: { extension: '102', targetExtension: '103', transferType: 'blind' } })
+t.test('a supervisor transfers another extension\'s call, requested by the supervisor', async (t) => {
+  const api = await setup(t)
+  const response = await api.execute(supervisor, blindTo('103', '102'))
   t.equal(response.statusCode, 200)
-  t.match(response.json(), { extension: '102', requestedBy: '200', channels: { agent: AGENT_102 } })
-  t.ok(pbx.calls.includes('redirect PJSIP/trunk-00000002 103@from-internal'))
+  t.match(response.json(), { extension: '102', requestedBy: '900', channels: { agent: CALL_102.agent } })
+  t.same(api.pbx.actions(), [{ method: 'redirect', args: [CALL_102.customer, '103', CONTEXT] }])
+})
+
+t.test('an agent may not transfer another extension\'s call: 403, nothing sent', async (t) => {
+  const api = await setup(t)
+  const response = await api.execute(agent('101'), blindTo('103', '102'))
+  t.equal(response.statusCode, 403)
+  t.match(response.json(), { code: 'XFER_FORBIDDEN' })
+  t.same(api.pbx.actions(), [])
 })
 
 t.test('service refusals keep their status and code', async (t) => {
-  const { app } = await setup(t)
-  const cases: Array<[Record<string, string>, number, string]> = [
-    [{ extension: '104', targetExtension: '103', transferType: 'blind' }, 404, 'XFER_NO_ACTIVE_CHANNEL'],
-    [{ targetExtension: '999', transferType: 'blind' }, 422, 'XFER_UNKNOWN_TARGET'],
-    [{ targetExtension: '101', transferType: 'blind' }, 422, 'XFER_TARGET_IS_SOURCE'],
+  const api = await setup(t)
+  const cases: Array<[object, number, string]> = [
+    [blindTo('103', '104'), 404, 'XFER_NO_ACTIVE_CHANNEL'],
+    [blindTo('999'), 422, 'XFER_UNKNOWN_TARGET'],
+    [blindTo('101'), 422, 'XFER_TARGET_IS_SOURCE'],
     [{ targetExtension: '103', transferType: 'attended' }, 502, 'XFER_CONSULTATION_NOT_STARTED']
   ]
   for (const [payload, statusCode, code] of cases) {
-    const response = await app.inject({ method: 'POST', url: '/api/transfers/execute', headers: as('101'), payload })
+    const who = code === 'XFER_NO_ACTIVE_CHANNEL' ? agent('104') : agent('101')
+    const response = await api.execute(who, payload)
     t.equal(response.statusCode, statusCode, code)
     t.match(response.json(), { statusCode, code, message: String })
   }
 })
 
+t.test('a second transfer of a call with one in progress: 409 naming the transfer in progress', async (t) => {
+  const api = await setup(t)
+  const first = (await api.execute(agent('101'), blindTo('103'))).json()
+  const response = await api.execute(agent('101'), blindTo('102'))
+  t.equal(response.statusCode, 409)
+  t.same(response.json(), {
+    statusCode: 409,
+    code: 'XFER_TRANSFER_IN_PROGRESS',
+    error: 'Conflict',
+    message: `The call already has a transfer in progress: ${first.id as string}`,
+    transferId: first.id
+  })
+  t.same(methods(api.pbx), ['redirect'])
+})
+
 t.test('Asterisk unavailable: 503 with the error\'s own message', async (t) => {
-  const { app, pbx } = await setup(t)
-  pbx.failWith = new AsteriskUnavailableError('ARI is not connected (GET /channels not sent)')
-  const response = await app.inject({ method: 'POST', url: '/api/transfers/execute', headers: as('101'), payload: { targetExtension: '103', transferType: 'blind' } })
+  const api = await setup(t)
+  api.pbx.snapshotError = new AsteriskUnavailableError('ARI is not connected (GET /channels not sent)')
+  const response = await api.execute(agent('101'), blindTo('103'))
   t.equal(response.statusCode, 503)
   t.same(response.json(), {
     statusCode: 503,
@@ -164,25 +190,116 @@ t.test('Asterisk unavailable: 503 with the error\'s own message', async (t) => {
 })
 
 t.test('an unexpected error answers 500 XFER_INTERNAL without leaking its message', async (t) => {
-  const { app, pbx } = await setup(t)
-  pbx.failWith = new Error('secret internals')
-  const response = await app.inject({ method: 'POST', url: '/api/transfers/execute', headers: as('101'), payload: { targetExtension: '103', transferType: 'blind' } })
+  const api = await setup(t)
+  api.pbx.snapshotError = new Error('secret internals')
+  const response = await api.execute(agent('101'), blindTo('103'))
   t.equal(response.statusCode, 500)
   t.same(response.json(), { statusCode: 500, code: 'XFER_INTERNAL', error: 'Internal Server Error', message: 'Internal error' })
 })
 
 t.test('available agents: online, idle, of the technology, minus the caller, sorted', async (t) => {
-  const { app, pbx } = await setup(t)
-  pbx.endpointList = [
+  const api = await setup(t)
+  api.pbx.endpointList = [
     { technology: 'PJSIP', resource: '10', state: 'online', channelIds: [] },
     { technology: 'PJSIP', resource: '101', state: 'online', channelIds: [] },
     { technology: 'PJSIP', resource: '102', state: 'online', channelIds: ['a2'] },
     { technology: 'PJSIP', resource: '2', state: 'online', channelIds: [] },
     { technology: 'PJSIP', resource: '3', state: 'offline', channelIds: [] }
   ]
-  const response = await app.inject({ method: 'GET', url: '/api/transfers/available-agents', headers: as('101') })
+  const response = await api.get(agent('101'), '/transfers/available-agents')
   t.equal(response.statusCode, 200)
-  t.same(response.json(), { agents: [{ extension: '2', state: 'available' }, { extension: '10', state: 'available' }] })
+  t.same(response.json(), { agents: [{ extension: '2', state: 'available' }, { extension: '10', state: 'available' }], destinations: [] })
+})
+
+t.test('GET /transfers lists the active transfers the caller may see', async (t) => {
+  const api = await setup(t)
+  const first = (await api.execute(agent('101'), blindTo('103'))).json()
+  const second = (await api.execute(agent('102'), blindTo('104'))).json()
+  const listed = async (who: Who): Promise<string[]> => (await api.get(who, '/transfers')).json().transfers.map((transfer: Transfer) => transfer.id)
+  t.same(await listed(agent('101')), [first.id], 'the transferring agent')
+  t.same(await listed(agent('103')), [first.id], 'the target')
+  t.same(await listed(agent('105')), [], 'an agent not involved')
+  t.same(await listed(supervisor), [first.id, second.id], 'a supervisor')
+  api.pbx.emit(dialEnd(CALL_101.customer, CALL_101.target, 'BUSY'))
+  t.same(await listed(supervisor), [second.id], 'a finished transfer is no longer listed')
+})
+
+t.test('GET /transfers/:id: the transfer for those who may see it, a plain 404 for everyone else', async (t) => {
+  const api = await setup(t)
+  const transfer = (await api.execute(agent('101'), blindTo('103'))).json()
+  for (const who of [agent('101'), agent('103'), supervisor]) {
+    const response = await api.get(who, `/transfers/${transfer.id as string}`)
+    t.equal(response.statusCode, 200)
+    t.same(response.json(), transfer)
+  }
+  const hidden = await api.get(agent('102'), `/transfers/${transfer.id as string}`)
+  const unknown = await api.get(agent('102'), `/transfers/${UNKNOWN_ID}`)
+  t.equal(hidden.statusCode, 404)
+  t.same(hidden.json(), { statusCode: 404, code: 'XFER_TRANSFER_NOT_FOUND', error: 'Not Found', message: `No transfer ${transfer.id as string}` })
+  t.same(Object.keys(hidden.json()), Object.keys(unknown.json()), 'the same answer as for an id that does not exist')
+})
+
+t.test('GET /transfers/:id of a finished transfer still answers it', async (t) => {
+  const api = await setup(t)
+  const transfer = (await api.execute(agent('101'), blindTo('103'))).json()
+  api.pbx.emit(dialEnd(CALL_101.customer, CALL_101.target, 'NOANSWER'))
+  t.match((await api.get(agent('101'), `/transfers/${transfer.id as string}`)).json(), { status: 'failed', failureReason: 'no_answer' })
+})
+
+t.test('a malformed transfer id: 400 XFER_INVALID_INPUT on every :id route', async (t) => {
+  const api = await setup(t)
+  const responses = [
+    await api.get(agent('101'), '/transfers/not-an-id'),
+    await api.post(agent('101'), '/transfers/1234/complete'),
+    await api.post(agent('101'), '/transfers/ABCDEF00-0000-0000-0000-000000000000/cancel')
+  ]
+  for (const response of responses) {
+    t.equal(response.statusCode, 400)
+    t.match(response.json(), { code: 'XFER_INVALID_INPUT' })
+  }
+})
+
+t.test('POST /transfers/:id/complete: 200 completed once Asterisk moved the customer to the target', async (t) => {
+  const api = await setup(t)
+  const transfer = await consultation101(api)
+  api.pbx.hooks.hangup = () => {
+    api.pbx.snapshotValue = scenes.customerWithTargetThroughLocal(CALL_101)
+    api.pbx.emit(...sequences.agentLeaves(CALL_101))
+  }
+  const response = await api.post(agent('101'), `/transfers/${transfer.id}/complete`)
+  t.equal(response.statusCode, 200)
+  t.match(response.json(), { id: transfer.id, status: 'completed' })
+  t.same(api.pbx.actions().at(-1), { method: 'hangup', args: [CALL_101.agent] })
+})
+
+t.test('POST /transfers/:id/cancel: 200 cancelled once the agent is back with the customer', async (t) => {
+  const api = await setup(t)
+  const transfer = await consultation101(api)
+  api.pbx.hooks.cancelAttendedTransfer = () => { api.pbx.emit(...sequences.consultationCancelled(CALL_101)) }
+  const response = await api.post(supervisor, `/transfers/${transfer.id}/cancel`)
+  t.equal(response.statusCode, 200)
+  t.match(response.json(), { id: transfer.id, status: 'cancelled' })
+  t.same(api.pbx.actions().at(-1), { method: 'cancelAttendedTransfer', args: [CALL_101.agent] })
+})
+
+t.test('complete and cancel refused: unseen 404, not the caller\'s call 403, wrong state 409, no answer 504', async (t) => {
+  const api = await setup(t)
+  const attended = await consultation101(api)
+  const blind = (await api.execute(agent('102'), blindTo('104'))).json()
+  const cases: Array<[Who, string, number, string]> = [
+    [agent('102'), `/transfers/${attended.id}/complete`, 404, 'XFER_TRANSFER_NOT_FOUND'],
+    [agent('101'), `/transfers/${UNKNOWN_ID}/cancel`, 404, 'XFER_TRANSFER_NOT_FOUND'],
+    [agent('103'), `/transfers/${attended.id}/complete`, 403, 'XFER_FORBIDDEN'],
+    [agent('102'), `/transfers/${blind.id as string}/complete`, 409, 'XFER_TRANSFER_STATE'],
+    // The fake PBX answers the hangup but sends no event: the transfer never ends.
+    [agent('101'), `/transfers/${attended.id}/complete`, 504, 'XFER_ASTERISK_TIMEOUT']
+  ]
+  for (const [who, path, statusCode, code] of cases) {
+    const response = await api.post(who, path)
+    t.equal(response.statusCode, statusCode, code)
+    t.match(response.json(), { statusCode, code })
+  }
+  t.same(methods(api.pbx), ['attendedTransfer', 'redirect', 'hangup'], 'only the last one reached the PBX')
 })
 
 t.test('the host app\'s own routes keep their error handling and need no identity', async (t) => {

@@ -41,6 +41,13 @@ t.test('DialEnd CANCEL (the caller gave up the dial) is no outcome', async (t) =
   t.equal(interpretEvent(attended(), dialEnd(LOCAL_2, TARGET, 'CANCEL')), undefined)
 })
 
+t.test('a queue (several legs rung): only the answer counts, with the leg that took the call', async (t) => {
+  const queue: TrackedTransfer = { ...blind(), multiLeg: true }
+  t.equal(interpretEvent(queue, dialBegin(CUSTOMER, TARGET)), undefined)
+  t.equal(interpretEvent(queue, dialEnd(CUSTOMER, TARGET, 'NOANSWER')), undefined)
+  t.same(interpretEvent(queue, dialEnd(CUSTOMER, 'PJSIP/104-00000030', 'ANSWER')), { input: { type: 'target_answered' }, channels: { target: 'PJSIP/104-00000030' } })
+})
+
 t.test('dials of another channel, or of no channel, are ignored', async (t) => {
   for (const event of [dialBegin(OTHER, TARGET), dialEnd(OTHER, TARGET, 'ANSWER'), dialEnd(AGENT, TARGET, 'BUSY')]) {
     t.equal(interpretEvent(blind(), event), undefined)

@@ -8,19 +8,16 @@ import { TransferService, type TransferRequest, type TransferServiceOptions } fr
 import {
   CONTEXT,
   FakePbx,
-  attendedTransfer,
   blindTransfer,
-  bridgeEnter,
-  bridgeLeave,
   channel,
   dialBegin,
   dialEnd,
   hangup,
   hold,
   localChannel,
-  newChannel,
   newLocal,
-  snapshotOf,
+  scenes,
+  sequences,
   unhold
 } from '../helpers/fake-pbx.js'
 
@@ -31,28 +28,19 @@ const TARGET_103 = 'PJSIP/103-0000002d'
 const LOCAL_1 = localChannel('103', 1)
 const LOCAL_2 = localChannel('103', 2)
 
-// What the PBX shows at each step of the real Asterisk 22 sequences (agent 101 talking to a customer).
-const talking = (): CallSnapshot => snapshotOf([CUSTOMER, AGENT])
-const customerWith102 = (): CallSnapshot => snapshotOf([TARGET_102, CUSTOMER])
-const consultation = (): CallSnapshot => snapshotOf([CUSTOMER], [AGENT, LOCAL_1], [LOCAL_2, TARGET_103])
-const customerWith103 = (): CallSnapshot => snapshotOf([CUSTOMER, LOCAL_1], [LOCAL_2, TARGET_103])
+const TO_102 = { agent: AGENT, customer: CUSTOMER, target: TARGET_102 }
+const TO_103 = { agent: AGENT, customer: CUSTOMER, target: TARGET_103 }
 
-/** After a Redirect of the customer to 102: the agent's leg goes, then the customer dials 102. No BlindTransfer. */
-const customerDials102 = (status: string): PbxEvent[] => [
-  bridgeLeave(CUSTOMER), bridgeLeave(AGENT), hangup(AGENT), newChannel(TARGET_102, '102'),
-  dialBegin(CUSTOMER, TARGET_102), dialEnd(CUSTOMER, TARGET_102, status),
-  ...(status === 'ANSWER' ? [bridgeEnter(TARGET_102, 'b2'), bridgeEnter(CUSTOMER, 'b2')] : [])
-]
-/** After Atxfer from 101 to 103: Hold, the Local pair, 101 moves to Local;1, Local;2 dials 103. */
-const consultationStarts = (): PbxEvent[] => [
-  hold(AGENT), newLocal('103', 1), newLocal('103', 2), bridgeLeave(AGENT), bridgeEnter(AGENT, 'b2'), bridgeEnter(LOCAL_1, 'b2'),
-  dialBegin(LOCAL_2, TARGET_103)
-]
-const targetAnswers = (): PbxEvent[] => [dialEnd(LOCAL_2, TARGET_103, 'ANSWER'), bridgeEnter(LOCAL_2, 'b3'), bridgeEnter(TARGET_103, 'b3')]
-/** 101 hangs up during the consultation: Local;1 joins the customer, then AttendedTransfer and 101's Hangup. */
-const agentLeaves = (): PbxEvent[] => [bridgeEnter(LOCAL_1, 'b1'), attendedTransfer(AGENT, CUSTOMER, LOCAL_1), hangup(AGENT)]
-/** CancelAtxfer: 101 back with the customer, Unhold, then the consultation's channels go. No AttendedTransfer. */
-const consultationCancelled = (): PbxEvent[] => [bridgeEnter(AGENT, 'b1'), unhold(AGENT), hangup(LOCAL_2), hangup(TARGET_103), hangup(LOCAL_1)]
+const talking = (): CallSnapshot => scenes.talking(TO_102)
+const customerWith102 = (): CallSnapshot => scenes.customerWithTarget(TO_102)
+const consultation = (): CallSnapshot => scenes.consultation(TO_103)
+const customerWith103 = (): CallSnapshot => scenes.customerWithTargetThroughLocal(TO_103)
+
+const customerDials102 = (status: string): PbxEvent[] => sequences.redirected(TO_102, status)
+const consultationStarts = (): PbxEvent[] => sequences.consultationStarts(TO_103)
+const targetAnswers = (): PbxEvent[] => sequences.targetAnswers(TO_103)
+const agentLeaves = (): PbxEvent[] => sequences.agentLeaves(TO_103)
+const consultationCancelled = (): PbxEvent[] => sequences.consultationCancelled(TO_103)
 
 interface Setup {
   pbx: FakePbx
