@@ -86,8 +86,11 @@ export type ResolvedOptions = Omit<DataOptions, 'rateLimit'> & {
 const DEFAULT_ACTION_TIMEOUT_MS = 5000
 
 export function resolveOptions (options: FastifyAsteriskTransferOptions): ResolvedOptions {
-  const { authenticate, agents, authorizeTransfer, ...data } = options as FastifyAsteriskTransferOptions & Record<string, unknown>
-  const withDefaults = Value.Default(PluginDataOptions, Value.Clone(data)) as Static<typeof PluginDataOptions>
+  const { authenticate, agents, authorizeTransfer, rateLimit, ...rest } = options as FastifyAsteriskTransferOptions & Record<string, unknown>
+  // `false` is taken out before the check, so a wrong limit is named precisely (a union would only say
+  // "must be boolean"); it is put back below.
+  const data = rateLimit === false ? rest : { ...rest, rateLimit }
+  const withDefaults = Value.Default(PluginDataOptions, Value.Clone(data)) as DataOptions
   const [problem] = Value.Errors(PluginDataOptions, withDefaults)
   if (problem !== undefined) {
     // A missing property is reported at its parent: name the property itself.

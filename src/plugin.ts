@@ -113,7 +113,9 @@ async function asteriskTransferPlugin (fastify: FastifyInstance, rawOptions: Fas
     eventLog,
     authenticate: options.authenticate,
     destinations: options.destinations,
-    feed: { heartbeatIntervalMs: options.feed.heartbeatIntervalMs, maxBufferedBytes: options.feed.maxBufferedBytes }
+    feed: { heartbeatIntervalMs: options.feed.heartbeatIntervalMs, maxBufferedBytes: options.feed.maxBufferedBytes },
+    idempotency: options.idempotency,
+    rateLimit: options.rateLimit
   })
 }
 

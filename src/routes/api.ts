@@ -7,10 +7,13 @@ import type { AgentService } from '../agents/agent-service.js'
 import type { EventLog } from '../feed/event-log.js'
 import { eventFeedRoutes } from '../feed/websocket-feed.js'
 import type { Authenticate } from '../identity.js'
+import { IDEMPOTENCY_DEFAULTS, RATE_LIMIT_DEFAULTS } from '../options.js'
 import type { DestinationMap } from '../transfers/destinations.js'
 import type { TransferService } from '../transfers/transfer-service.js'
 import { requireIdentity } from './authentication.js'
 import { transferErrorHandler } from './error-handler.js'
+import { replayIdempotentRequests, type IdempotencyOptions } from './idempotency.js'
+import { limitTransferActions, type RateLimitOptions } from './rate-limit.js'
 import { transferRoutes } from './transfer-routes.js'
 
 export interface ApiRoutesOptions {
@@ -19,12 +22,24 @@ export interface ApiRoutesOptions {
   eventLog: EventLog
   authenticate: Authenticate
   feed?: { heartbeatIntervalMs?: number, maxBufferedBytes?: number }
+  /** Replays of the transfer actions for a repeated `Idempotency-Key`. */
+  idempotency?: IdempotencyOptions
+  /** Per-identity limit of the transfer actions; `false`: none. */
+  rateLimit?: RateLimitOptions | false
   destinations?: DestinationMap
 }
 
-export const apiRoutes: FastifyPluginAsync<ApiRoutesOptions> = async (api, { transfers, agents, eventLog, authenticate, feed = {}, destinations = {} }) => {
+export const apiRoutes: FastifyPluginAsync<ApiRoutesOptions> = async (api, {
+  transfers, agents, eventLog, authenticate, feed = {}, destinations = {},
+  idempotency = IDEMPOTENCY_DEFAULTS, rateLimit = RATE_LIMIT_DEFAULTS
+}) => {
   api.setErrorHandler(transferErrorHandler)
   requireIdentity(api, authenticate)
+  // Both are preHandlers, run in this order. A replay, or a duplicate waiting for the first request's
+  // answer, is answered before the rate limit: it sends nothing to Asterisk, so it spends nothing of the
+  // budget, and a client retrying after a lost answer is not refused what it already got.
+  replayIdempotentRequests(api, idempotency)
+  if (rateLimit !== false) await limitTransferActions(api, rateLimit)
   await api.register(transferRoutes, { transfers, agents, destinations })
   await api.register(eventFeedRoutes, { eventLog, ...feed })
 }

@@ -19,6 +19,12 @@ export interface TransferRoutesOptions {
   destinations?: DestinationMap
 }
 
+/**
+ * The routes that act on calls: a repeated `Idempotency-Key` gets the first answer again
+ * (routes/idempotency.ts), and each identity has a budget of them (routes/rate-limit.ts).
+ */
+const TRANSFER_ACTION = { idempotent: true, rateLimited: true } as const
+
 export const transferRoutes: FastifyPluginAsyncTypebox<TransferRoutesOptions> = async (fastify, { transfers, agents, destinations = {} }) => {
   const destinationList = Object.entries(destinations).map(([name, { kind, label }]) => ({ name, kind, ...(label === undefined ? {} : { label }) }))
 
@@ -34,6 +40,7 @@ export const transferRoutes: FastifyPluginAsyncTypebox<TransferRoutesOptions> = 
   }
 
   fastify.post('/transfers/execute', {
+    config: TRANSFER_ACTION,
     schema: {
       summary: 'Transfer the call of an extension (blind: Redirect; attended: Atxfer)',
       body: ExecuteTransferBody,
@@ -62,6 +69,7 @@ export const transferRoutes: FastifyPluginAsyncTypebox<TransferRoutesOptions> = 
   }, async (request) => visibleTransfer(identityOf(request), request.params.id))
 
   fastify.post('/transfers/:id/complete', {
+    config: TRANSFER_ACTION,
     schema: {
       summary: 'Complete an attended transfer: the agent leaves, the customer stays with the target',
       params: TransferId,
@@ -73,6 +81,7 @@ export const transferRoutes: FastifyPluginAsyncTypebox<TransferRoutesOptions> = 
   })
 
   fastify.post('/transfers/:id/cancel', {
+    config: TRANSFER_ACTION,
     schema: {
       summary: 'Cancel an attended transfer: the consultation ends, the agent is back with the customer',
       params: TransferId,

@@ -1,0 +1,46 @@
+/**
+ * Per-identity rate limit of the transfer actions (routes marked `config: { rateLimited: true }`),
+ * through @fastify/rate-limit: a runaway softphone or script cannot flood Asterisk with actions.
+ * Refusals are 429 XFER_RATE_LIMITED in the plugin's error shape, with `Retry-After`.
+ */
+import fastifyRateLimit from '@fastify/rate-limit'
+import type { FastifyInstance, FastifyRequest } from 'fastify'
+import { RateLimitedError } from '../errors.js'
+import { identityOf } from './authentication.js'
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /**
+     * Counts against the identity's budget of transfer actions (routes/rate-limit.ts). Not
+     * @fastify/rate-limit's own `rateLimit` config, which would give each route a budget of its own.
+     */
+    rateLimited?: boolean
+  }
+}
+
+export interface RateLimitOptions {
+  /** Transfer actions (execute, complete and cancel together) one identity may ask per window. */
+  max: number
+  timeWindowMs: number
+}
+
+/**
+ * Registers the limiter in `fastify` (the routes context) as a preHandler: after the identity hook
+ * (the key is the authenticated extension, so agents behind one NAT do not share a budget) and after
+ * validation (a malformed request is refused without spending the budget).
+ */
+export async function limitTransferActions (fastify: FastifyInstance, { max, timeWindowMs }: RateLimitOptions): Promise<void> {
+  const limits = {
+    max,
+    timeWindow: timeWindowMs,
+    keyGenerator: (request: FastifyRequest) => identityOf(request).extension,
+    errorResponseBuilder: (_request: FastifyRequest, { after }: { after: string }) => new RateLimitedError(after)
+  }
+  // global: false: only the routes given the limiter below are limited, never the feed or the host's routes.
+  await fastify.register(fastifyRateLimit, { global: false, ...limits })
+  // One limiter for all the marked routes: an identity has one budget, not one per route.
+  const limit = fastify.rateLimit(limits)
+  fastify.addHook('preHandler', async function (request, reply) {
+    if (request.routeOptions.config.rateLimited === true) await limit.call(this, request, reply)
+  })
+}
