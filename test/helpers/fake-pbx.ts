@@ -117,6 +117,15 @@ export function localChannel (exten: string, half: 1 | 2, sequence = '00000000')
   return `Local/${exten}@${CONTEXT}-${sequence};${half}`
 }
 
+// The call most unit tests use: agent 101 talking to a customer, and the legs its transfers create.
+export const AGENT = 'PJSIP/101-0000002a'
+export const CUSTOMER = 'PJSIP/trunk-00000029'
+export const TARGET_102 = 'PJSIP/102-0000002c'
+export const TARGET_103 = 'PJSIP/103-0000002d'
+/** The consultation's halves when 101 transfers to 103 (Local;1 is with the agent, Local;2 dials 103). */
+export const LOCAL_1 = localChannel('103', 1)
+export const LOCAL_2 = localChannel('103', 2)
+
 const ref = (name: string): { channel: string, uniqueId: string, linkedId: string } => ({ channel: name, uniqueId: `u-${name}`, linkedId: 'call-1' })
 
 export const hold = (name: string): PbxEvent => ({ type: 'hold', ...ref(name) })

@@ -69,6 +69,12 @@ async function consultation101 (api: Api): Promise<Transfer> {
   return (await api.execute(agent('101'), { targetExtension: '103', transferType: 'attended' })).json()
 }
 
+/** The response has this error body, and its status code. */
+function answers (t: Test, response: LightMyRequestResponse, body: { statusCode: number, [key: string]: unknown }): void {
+  t.equal(response.statusCode, body.statusCode)
+  t.same(response.json(), body)
+}
+
 const methods = (pbx: FakePbx): string[] => pbx.actions().map((call) => call.method)
 
 t.test('without an identity: 401 before anything is validated, nothing asked of the PBX', async (t) => {
@@ -82,8 +88,7 @@ t.test('without an identity: 401 before anything is validated, nothing asked of 
     await api.post(anonymous, `/transfers/${UNKNOWN_ID}/complete`)
   ]
   for (const response of responses) {
-    t.equal(response.statusCode, 401)
-    t.same(response.json(), { statusCode: 401, code: 'XFER_UNAUTHENTICATED', error: 'Unauthorized', message: 'No identity: send valid credentials' })
+    answers(t, response, { statusCode: 401, code: 'XFER_UNAUTHENTICATED', error: 'Unauthorized', message: 'No identity: send valid credentials' })
   }
   t.same(api.pbx.calls, [])
 })
@@ -164,9 +169,7 @@ t.test('service refusals keep their status and code', async (t) => {
 t.test('a second transfer of a call with one in progress: 409 naming the transfer in progress', async (t) => {
   const api = await setup(t)
   const first = (await api.execute(agent('101'), blindTo('103'))).json()
-  const response = await api.execute(agent('101'), blindTo('102'))
-  t.equal(response.statusCode, 409)
-  t.same(response.json(), {
+  answers(t, await api.execute(agent('101'), blindTo('102')), {
     statusCode: 409,
     code: 'XFER_TRANSFER_IN_PROGRESS',
     error: 'Conflict',
@@ -179,9 +182,7 @@ t.test('a second transfer of a call with one in progress: 409 naming the transfe
 t.test('Asterisk unavailable: 503 with the error\'s own message', async (t) => {
   const api = await setup(t)
   api.pbx.snapshotError = new AsteriskUnavailableError('ARI is not connected (GET /channels not sent)')
-  const response = await api.execute(agent('101'), blindTo('103'))
-  t.equal(response.statusCode, 503)
-  t.same(response.json(), {
+  answers(t, await api.execute(agent('101'), blindTo('103')), {
     statusCode: 503,
     code: 'XFER_ASTERISK_UNAVAILABLE',
     error: 'Service Unavailable',
@@ -192,9 +193,7 @@ t.test('Asterisk unavailable: 503 with the error\'s own message', async (t) => {
 t.test('an unexpected error answers 500 XFER_INTERNAL without leaking its message', async (t) => {
   const api = await setup(t)
   api.pbx.snapshotError = new Error('secret internals')
-  const response = await api.execute(agent('101'), blindTo('103'))
-  t.equal(response.statusCode, 500)
-  t.same(response.json(), { statusCode: 500, code: 'XFER_INTERNAL', error: 'Internal Server Error', message: 'Internal error' })
+  answers(t, await api.execute(agent('101'), blindTo('103')), { statusCode: 500, code: 'XFER_INTERNAL', error: 'Internal Server Error', message: 'Internal error' })
 })
 
 t.test('available agents: online, idle, of the technology, minus the caller, sorted', async (t) => {
@@ -234,8 +233,7 @@ t.test('GET /transfers/:id: the transfer for those who may see it, a plain 404 f
   }
   const hidden = await api.get(agent('102'), `/transfers/${transfer.id as string}`)
   const unknown = await api.get(agent('102'), `/transfers/${UNKNOWN_ID}`)
-  t.equal(hidden.statusCode, 404)
-  t.same(hidden.json(), { statusCode: 404, code: 'XFER_TRANSFER_NOT_FOUND', error: 'Not Found', message: `No transfer ${transfer.id as string}` })
+  answers(t, hidden, { statusCode: 404, code: 'XFER_TRANSFER_NOT_FOUND', error: 'Not Found', message: `No transfer ${transfer.id as string}` })
   t.same(Object.keys(hidden.json()), Object.keys(unknown.json()), 'the same answer as for an id that does not exist')
 })
 
@@ -259,27 +257,23 @@ t.test('a malformed transfer id: 400 XFER_INVALID_INPUT on every :id route', asy
   }
 })
 
-t.test('POST /transfers/:id/complete: 200 completed once Asterisk moved the customer to the target', async (t) => {
-  const api = await setup(t)
-  const transfer = await consultation101(api)
-  api.pbx.hooks.hangup = () => {
-    api.pbx.snapshotValue = scenes.customerWithTargetThroughLocal(CALL_101)
-    api.pbx.emit(...sequences.agentLeaves(CALL_101))
+t.test('POST /transfers/:id/complete and /cancel: 200 with the transfer as Asterisk left it', async (t) => {
+  const cases = [
+    { action: 'complete', who: agent('101'), method: 'hangup', then: scenes.customerWithTargetThroughLocal(CALL_101), events: sequences.agentLeaves(CALL_101), status: 'completed' },
+    { action: 'cancel', who: supervisor, method: 'cancelAttendedTransfer', then: scenes.talking(CALL_101), events: sequences.consultationCancelled(CALL_101), status: 'cancelled' }
+  ] as const
+  for (const { action, who, method, then, events, status } of cases) {
+    const api = await setup(t)
+    const transfer = await consultation101(api)
+    api.pbx.hooks[method] = () => {
+      api.pbx.snapshotValue = then
+      api.pbx.emit(...events)
+    }
+    const response = await api.post(who, `/transfers/${transfer.id}/${action}`)
+    t.equal(response.statusCode, 200, action)
+    t.match(response.json(), { id: transfer.id, status })
+    t.same(api.pbx.actions().at(-1), { method, args: [CALL_101.agent] })
   }
-  const response = await api.post(agent('101'), `/transfers/${transfer.id}/complete`)
-  t.equal(response.statusCode, 200)
-  t.match(response.json(), { id: transfer.id, status: 'completed' })
-  t.same(api.pbx.actions().at(-1), { method: 'hangup', args: [CALL_101.agent] })
-})
-
-t.test('POST /transfers/:id/cancel: 200 cancelled once the agent is back with the customer', async (t) => {
-  const api = await setup(t)
-  const transfer = await consultation101(api)
-  api.pbx.hooks.cancelAttendedTransfer = () => { api.pbx.emit(...sequences.consultationCancelled(CALL_101)) }
-  const response = await api.post(supervisor, `/transfers/${transfer.id}/cancel`)
-  t.equal(response.statusCode, 200)
-  t.match(response.json(), { id: transfer.id, status: 'cancelled' })
-  t.same(api.pbx.actions().at(-1), { method: 'cancelAttendedTransfer', args: [CALL_101.agent] })
 })
 
 t.test('complete and cancel refused: unseen 404, not the caller\'s call 403, wrong state 409, no answer 504', async (t) => {

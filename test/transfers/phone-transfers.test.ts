@@ -1,19 +1,8 @@
 import t from 'tap'
 import type { PbxEvent } from '../../src/asterisk/ami-events.js'
 import { PhoneTransferDetector, type PhoneTransfer } from '../../src/transfers/phone-transfers.js'
-import {
-  attendedTransfer,
-  blindTransfer,
-  hangup,
-  hold,
-  localChannel,
-  newLocal,
-  unhold
-} from '../helpers/fake-pbx.js'
+import { AGENT, CUSTOMER, LOCAL_1, attendedTransfer, blindTransfer, hangup, hold, newLocal, unhold } from '../helpers/fake-pbx.js'
 
-const AGENT = 'PJSIP/101-0000002a'
-const CUSTOMER = 'PJSIP/trunk-00000029'
-const LOCAL_1 = localChannel('103', 1)
 /** A channel of another technology than the agents'. */
 const SIP_PHONE = 'SIP/101-0000002a'
 

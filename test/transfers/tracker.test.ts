@@ -1,22 +1,8 @@
 import t from 'tap'
 import { interpretEvent, type TrackedTransfer } from '../../src/transfers/tracker.js'
-import {
-  attendedTransfer,
-  dialBegin,
-  dialEnd,
-  hangup,
-  hold,
-  localChannel,
-  newLocal,
-  unhold
-} from '../helpers/fake-pbx.js'
+import { AGENT, CUSTOMER, LOCAL_1, LOCAL_2, TARGET_103, attendedTransfer, dialBegin, dialEnd, hangup, hold, newLocal, unhold } from '../helpers/fake-pbx.js'
 
-const AGENT = 'PJSIP/101-0000002a'
-const CUSTOMER = 'PJSIP/trunk-00000029'
 const OTHER = 'PJSIP/trunk-00000031'
-const TARGET = 'PJSIP/103-0000002d'
-const LOCAL_1 = localChannel('103', 1)
-const LOCAL_2 = localChannel('103', 2)
 
 const blind = (target?: string): TrackedTransfer =>
   ({ type: 'blind', status: 'redirected', channels: { agent: AGENT, peer: CUSTOMER, ...(target === undefined ? {} : { target }) } })
@@ -25,46 +11,46 @@ const attended = (channels: Partial<TrackedTransfer['channels']> = { consultatio
   ({ type: 'attended', status: 'consulting', channels: { agent: AGENT, peer: CUSTOMER, ...channels } })
 
 t.test('blind: the customer\'s DialBegin records the target leg, and is no outcome yet', async (t) => {
-  t.same(interpretEvent(blind(), dialBegin(CUSTOMER, TARGET)), { channels: { target: TARGET } })
+  t.same(interpretEvent(blind(), dialBegin(CUSTOMER, TARGET_103)), { channels: { target: TARGET_103 } })
 })
 
 t.test('blind: the customer\'s DialEnd status is the outcome', async (t) => {
-  t.same(interpretEvent(blind(), dialEnd(CUSTOMER, TARGET, 'ANSWER')), { input: { type: 'target_answered' }, channels: { target: TARGET } })
+  t.same(interpretEvent(blind(), dialEnd(CUSTOMER, TARGET_103, 'ANSWER')), { input: { type: 'target_answered' }, channels: { target: TARGET_103 } })
   const failures = { BUSY: 'target_busy', NOANSWER: 'no_answer', CHANUNAVAIL: 'target_unavailable', CONGESTION: 'target_unavailable' }
   for (const [status, reason] of Object.entries(failures)) {
-    t.same(interpretEvent(blind(), dialEnd(CUSTOMER, TARGET, status)), { input: { type: 'target_failed', reason } }, status)
+    t.same(interpretEvent(blind(), dialEnd(CUSTOMER, TARGET_103, status)), { input: { type: 'target_failed', reason } }, status)
   }
 })
 
 t.test('DialEnd CANCEL (the caller gave up the dial) is no outcome', async (t) => {
-  t.equal(interpretEvent(blind(), dialEnd(CUSTOMER, TARGET, 'CANCEL')), undefined)
-  t.equal(interpretEvent(attended(), dialEnd(LOCAL_2, TARGET, 'CANCEL')), undefined)
+  t.equal(interpretEvent(blind(), dialEnd(CUSTOMER, TARGET_103, 'CANCEL')), undefined)
+  t.equal(interpretEvent(attended(), dialEnd(LOCAL_2, TARGET_103, 'CANCEL')), undefined)
 })
 
 t.test('a queue (several legs rung): only the answer counts, with the leg that took the call', async (t) => {
   const queue: TrackedTransfer = { ...blind(), multiLeg: true }
-  t.equal(interpretEvent(queue, dialBegin(CUSTOMER, TARGET)), undefined)
-  t.equal(interpretEvent(queue, dialEnd(CUSTOMER, TARGET, 'NOANSWER')), undefined)
+  t.equal(interpretEvent(queue, dialBegin(CUSTOMER, TARGET_103)), undefined)
+  t.equal(interpretEvent(queue, dialEnd(CUSTOMER, TARGET_103, 'NOANSWER')), undefined)
   t.same(interpretEvent(queue, dialEnd(CUSTOMER, 'PJSIP/104-00000030', 'ANSWER')), { input: { type: 'target_answered' }, channels: { target: 'PJSIP/104-00000030' } })
 })
 
 t.test('dials of another channel, or of no channel, are ignored', async (t) => {
-  for (const event of [dialBegin(OTHER, TARGET), dialEnd(OTHER, TARGET, 'ANSWER'), dialEnd(AGENT, TARGET, 'BUSY')]) {
+  for (const event of [dialBegin(OTHER, TARGET_103), dialEnd(OTHER, TARGET_103, 'ANSWER'), dialEnd(AGENT, TARGET_103, 'BUSY')]) {
     t.equal(interpretEvent(blind(), event), undefined)
   }
-  t.equal(interpretEvent(blind(), { type: 'dialEnd', destChannel: TARGET, destUniqueId: 'u', dialStatus: 'ANSWER' }), undefined)
+  t.equal(interpretEvent(blind(), { type: 'dialEnd', destChannel: TARGET_103, destUniqueId: 'u', dialStatus: 'ANSWER' }), undefined)
 })
 
 t.test('attended: the dialing channel is the Local;2 counterpart of the consultation channel', async (t) => {
-  t.same(interpretEvent(attended(), dialBegin(LOCAL_2, TARGET)), { channels: { target: TARGET } })
-  t.same(interpretEvent(attended(), dialEnd(LOCAL_2, TARGET, 'ANSWER')), { input: { type: 'target_answered' }, channels: { target: TARGET } })
-  t.same(interpretEvent(attended(), dialEnd(LOCAL_2, TARGET, 'NOANSWER')), { input: { type: 'target_failed', reason: 'no_answer' } })
-  t.equal(interpretEvent(attended(), dialEnd(LOCAL_1, TARGET, 'ANSWER')), undefined, 'not the consultation half itself')
-  t.equal(interpretEvent(attended(), dialEnd(CUSTOMER, TARGET, 'ANSWER')), undefined, 'not the customer')
+  t.same(interpretEvent(attended(), dialBegin(LOCAL_2, TARGET_103)), { channels: { target: TARGET_103 } })
+  t.same(interpretEvent(attended(), dialEnd(LOCAL_2, TARGET_103, 'ANSWER')), { input: { type: 'target_answered' }, channels: { target: TARGET_103 } })
+  t.same(interpretEvent(attended(), dialEnd(LOCAL_2, TARGET_103, 'NOANSWER')), { input: { type: 'target_failed', reason: 'no_answer' } })
+  t.equal(interpretEvent(attended(), dialEnd(LOCAL_1, TARGET_103, 'ANSWER')), undefined, 'not the consultation half itself')
+  t.equal(interpretEvent(attended(), dialEnd(CUSTOMER, TARGET_103, 'ANSWER')), undefined, 'not the customer')
 })
 
 t.test('attended: without a consultation channel, no dial is the transfer\'s', async (t) => {
-  t.equal(interpretEvent(attended({}), dialEnd(LOCAL_2, TARGET, 'ANSWER')), undefined)
+  t.equal(interpretEvent(attended({}), dialEnd(LOCAL_2, TARGET_103, 'ANSWER')), undefined)
 })
 
 t.test('attended: AttendedTransfer from the agent completes on Success, cancels otherwise', async (t) => {
@@ -89,15 +75,15 @@ t.test('the customer hanging up abandons either type', async (t) => {
 })
 
 t.test('the target leg hanging up, once known', async (t) => {
-  t.same(interpretEvent(blind(TARGET), hangup(TARGET)), { input: { type: 'target_hung_up' } })
-  t.same(interpretEvent(attended({ consultation: LOCAL_1, target: TARGET }), hangup(TARGET)), { input: { type: 'target_hung_up' } })
-  t.equal(interpretEvent(blind(), hangup(TARGET)), undefined, 'a leg nobody recorded')
+  t.same(interpretEvent(blind(TARGET_103), hangup(TARGET_103)), { input: { type: 'target_hung_up' } })
+  t.same(interpretEvent(attended({ consultation: LOCAL_1, target: TARGET_103 }), hangup(TARGET_103)), { input: { type: 'target_hung_up' } })
+  t.equal(interpretEvent(blind(), hangup(TARGET_103)), undefined, 'a leg nobody recorded')
 })
 
 t.test('hangups of the Local halves and of the agent are ignored', async (t) => {
-  const transfer = attended({ consultation: LOCAL_1, target: TARGET })
+  const transfer = attended({ consultation: LOCAL_1, target: TARGET_103 })
   for (const name of [LOCAL_1, LOCAL_2, AGENT]) t.equal(interpretEvent(transfer, hangup(name)), undefined, name)
-  t.equal(interpretEvent(blind(TARGET), hangup(AGENT)), undefined, 'the agent leaves after a Redirect')
+  t.equal(interpretEvent(blind(TARGET_103), hangup(AGENT)), undefined, 'the agent leaves after a Redirect')
 })
 
 t.test('events that say nothing about the outcome are ignored', async (t) => {

@@ -2,13 +2,7 @@ import t from 'tap'
 import type { Transfer } from '../../src/routes/schemas.js'
 import type { TransferState } from '../../src/transfers/state.js'
 import { TransferRegistry } from '../../src/transfers/transfer-registry.js'
-import { localChannel } from '../helpers/fake-pbx.js'
-
-const AGENT = 'PJSIP/101-0000002a'
-const CUSTOMER = 'PJSIP/trunk-00000029'
-const TARGET = 'PJSIP/103-0000002d'
-const LOCAL_1 = localChannel('103', 1)
-const LOCAL_2 = localChannel('103', 2)
+import { AGENT, CUSTOMER, LOCAL_1, LOCAL_2, TARGET_103 as TARGET } from '../helpers/fake-pbx.js'
 
 /** An attended transfer `id` of agent 101 in `status`, with these channels besides the agent and customer. */
 function attended (id: string, status: TransferState = 'consulting', channels: Partial<Transfer['channels']> = {}): Transfer {

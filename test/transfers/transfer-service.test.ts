@@ -1,32 +1,14 @@
 import t, { type Test } from 'tap'
+import { AgentDirectory } from '../../src/agents/agent-directory.js'
 import type { PbxEvent } from '../../src/asterisk/ami-events.js'
+import { silentLogger } from '../../src/asterisk/logger.js'
 import type { CallSnapshot } from '../../src/asterisk/pbx.js'
 import { AsteriskRefusedError, AsteriskTimeoutError, ChannelGoneError } from '../../src/errors.js'
 import type { TransferState } from '../../src/transfers/state.js'
 import { EVENT_FOR_STATE, type Transfer, type TransferEventName } from '../../src/transfers/transfer-events.js'
+import { TransferPolicy } from '../../src/transfers/transfer-policy.js'
 import { TransferService, type TransferRequest, type TransferServiceOptions } from '../../src/transfers/transfer-service.js'
-import {
-  CONTEXT,
-  FakePbx,
-  blindTransfer,
-  channel,
-  dialBegin,
-  dialEnd,
-  hangup,
-  hold,
-  localChannel,
-  newLocal,
-  scenes,
-  sequences,
-  unhold
-} from '../helpers/fake-pbx.js'
-
-const AGENT = 'PJSIP/101-0000002a'
-const CUSTOMER = 'PJSIP/trunk-00000029'
-const TARGET_102 = 'PJSIP/102-0000002c'
-const TARGET_103 = 'PJSIP/103-0000002d'
-const LOCAL_1 = localChannel('103', 1)
-const LOCAL_2 = localChannel('103', 2)
+import { AGENT, CONTEXT, CUSTOMER, FakePbx, LOCAL_1, LOCAL_2, TARGET_102, TARGET_103, blindTransfer, channel, dialBegin, dialEnd, hangup, hold, newLocal, scenes, sequences, snapshotOf, unhold } from '../helpers/fake-pbx.js'
 
 const TO_102 = { agent: AGENT, customer: CUSTOMER, target: TARGET_102 }
 const TO_103 = { agent: AGENT, customer: CUSTOMER, target: TARGET_103 }
@@ -211,6 +193,21 @@ t.test('blind transfer', async (t) => {
     pbx.emit(dialBegin(CUSTOMER, TARGET_102), hangup(CUSTOMER))
     t.equal(service.get(id)?.status, 'abandoned')
     publishedFlow(t, context, [INITIATED, REDIRECTED, 'call:transfer_updated abandoned'])
+  })
+
+  t.test('to a queue: a member not answering fails nothing, the member who answers is the target', async (t) => {
+    const sales = { kind: 'queue', context: 'queues', exten: '500' } as const
+    const policy = new TransferPolicy(new AgentDirectory([], new FakePbx(), 'PJSIP'), { destinations: { sales }, transferContext: CONTEXT, allowFreeDialing: false }, undefined, silentLogger)
+    const { pbx, service } = setup(t, { policy })
+    pbx.dialplan.add('500@queues')
+    const transfer = await service.execute(blindTo102({ targetExtension: 'sales' }))
+    t.match(transfer, { status: 'redirected', destination: 'sales' })
+    t.same(pbx.actions(), [{ method: 'redirect', args: [CUSTOMER, '500', 'queues'] }])
+    pbx.emit(dialBegin(CUSTOMER, TARGET_102), dialBegin(CUSTOMER, TARGET_103), dialEnd(CUSTOMER, TARGET_102, 'NOANSWER'))
+    t.equal(service.get(transfer.id)?.status, 'redirected')
+    pbx.snapshotValue = snapshotOf([CUSTOMER, TARGET_103])
+    pbx.emit(dialEnd(CUSTOMER, TARGET_103, 'ANSWER'))
+    t.match(await reaches(service, transfer.id, 'answered'), { status: 'answered', channels: { target: TARGET_103 } })
   })
 
   t.test('events emitted while the Redirect is in flight are not lost', async (t) => {
