@@ -43,9 +43,10 @@ function setup (t: Test, options: Partial<TransferServiceOptions> = {}): Setup {
   return { pbx, service, published }
 }
 
-const blindTo102 = (overrides: Partial<TransferRequest> = {}): TransferRequest =>
+/** Agent 101 asks for its call to go to 102, blind, unless told otherwise. */
+const request = (overrides: Partial<TransferRequest> = {}): TransferRequest =>
   ({ extension: '101', targetExtension: '102', transferType: 'blind', requestedBy: '101', ...overrides })
-const attendedTo103 = (): TransferRequest => blindTo102({ targetExtension: '103', transferType: 'attended' })
+const attendedTo103 = (): TransferRequest => request({ targetExtension: '103', transferType: 'attended' })
 
 const later = async (ms: number): Promise<void> => await new Promise((resolve) => setTimeout(resolve, ms))
 const failure = async (promise: Promise<unknown>): Promise<unknown> => await promise.then(() => undefined, (error: unknown) => error)
@@ -86,7 +87,7 @@ async function inConsultation (t: Test, { answered = true, ...options }: Partial
 t.test('refusals before any PBX action', async (t) => {
   t.test('same extension as target: XFER_TARGET_IS_SOURCE, the PBX is not even asked', async (t) => {
     const { pbx, service, published } = setup(t)
-    await t.rejects(service.execute(blindTo102({ targetExtension: '101' })), { code: 'XFER_TARGET_IS_SOURCE', statusCode: 422 })
+    await t.rejects(service.execute(request({ targetExtension: '101' })), { code: 'XFER_TARGET_IS_SOURCE', statusCode: 422 })
     t.same(pbx.calls, [])
     t.same(published, [])
   })
@@ -94,7 +95,7 @@ t.test('refusals before any PBX action', async (t) => {
   t.test('no channel for the extension: XFER_NO_ACTIVE_CHANNEL', async (t) => {
     const { pbx, service, published } = setup(t)
     pbx.snapshotValue = { channels: [], bridges: [] }
-    await t.rejects(service.execute(blindTo102()), { code: 'XFER_NO_ACTIVE_CHANNEL', statusCode: 404, message: /101/ })
+    await t.rejects(service.execute(request()), { code: 'XFER_NO_ACTIVE_CHANNEL', statusCode: 404, message: /101/ })
     t.same(pbx.actions(), [])
     t.same(published, [])
   })
@@ -102,20 +103,20 @@ t.test('refusals before any PBX action', async (t) => {
   t.test('a missing call is reported before a missing target', async (t) => {
     const { pbx, service } = setup(t)
     pbx.snapshotValue = { channels: [], bridges: [] }
-    await t.rejects(service.execute(blindTo102({ targetExtension: '999' })), { code: 'XFER_NO_ACTIVE_CHANNEL' })
+    await t.rejects(service.execute(request({ targetExtension: '999' })), { code: 'XFER_NO_ACTIVE_CHANNEL' })
   })
 
   t.test('a failing target lookup does not hide the missing call', async (t) => {
     const { pbx, service } = setup(t)
     pbx.snapshotValue = { channels: [], bridges: [] }
     pbx.extensionExists = async () => { throw new Error('AMI down') }
-    await t.rejects(service.execute(blindTo102()), { code: 'XFER_NO_ACTIVE_CHANNEL' })
+    await t.rejects(service.execute(request()), { code: 'XFER_NO_ACTIVE_CHANNEL' })
   })
 
   t.test('channel not bridged: XFER_CALL_NOT_BRIDGED with the reason', async (t) => {
     const { pbx, service, published } = setup(t)
     pbx.snapshotValue = { channels: [channel('a1', AGENT, 'Ringing')], bridges: [] }
-    await t.rejects(service.execute(blindTo102()), { code: 'XFER_CALL_NOT_BRIDGED', statusCode: 409, message: /not bridged/ })
+    await t.rejects(service.execute(request()), { code: 'XFER_CALL_NOT_BRIDGED', statusCode: 409, message: /not bridged/ })
     t.same(pbx.actions(), [])
     t.same(published, [])
   })
@@ -123,7 +124,7 @@ t.test('refusals before any PBX action', async (t) => {
   t.test('unknown target: XFER_UNKNOWN_TARGET, looked up in the transfer context, no redirect nor atxfer', async (t) => {
     for (const transferType of ['blind', 'attended'] as const) {
       const { pbx, service, published } = setup(t)
-      await t.rejects(service.execute(blindTo102({ targetExtension: '999', transferType })), { code: 'XFER_UNKNOWN_TARGET', statusCode: 422, message: /999.*from-internal/ })
+      await t.rejects(service.execute(request({ targetExtension: '999', transferType })), { code: 'XFER_UNKNOWN_TARGET', statusCode: 422, message: /999.*from-internal/ })
       t.same(pbx.calls.filter((call) => call.method === 'extensionExists'), [{ method: 'extensionExists', args: [CONTEXT, '999'] }])
       t.same(pbx.actions(), [], transferType)
       t.same(published, [])
@@ -145,7 +146,7 @@ t.test('blind transfer', async (t) => {
       pbx.snapshotValue = customerWith102()
       void pbx.emitLater(...customerDials102('ANSWER'))
     }
-    const transfer = await service.execute(blindTo102({ requestedBy: '200' }))
+    const transfer = await service.execute(request({ requestedBy: '200' }))
     t.same(pbx.actions(), [{ method: 'redirect', args: [CUSTOMER, '102', CONTEXT] }])
     t.match(transfer, { type: 'blind', status: 'redirected', origin: 'plugin', extension: '101', targetExtension: '102', requestedBy: '200', channels: { agent: AGENT, peer: CUSTOMER } })
     t.match(transfer.id, /^[0-9a-f-]{36}$/)
@@ -161,7 +162,7 @@ t.test('blind transfer', async (t) => {
       pbx.snapshotValue = customerWith102()
       void pbx.emitLater(...customerDials102('ANSWER'))
     }
-    const { id } = await service.execute(blindTo102())
+    const { id } = await service.execute(request())
     t.equal((await reaches(service, id, 'answered'))?.status, 'answered')
     t.equal(pbx.count('snapshot'), 4, 'one to find the call, three to confirm')
   })
@@ -170,7 +171,7 @@ t.test('blind transfer', async (t) => {
     const context = setup(t)
     const { pbx, service } = context
     pbx.hooks.redirect = async () => { void pbx.emitLater(...customerDials102('ANSWER')) }
-    const { id } = await service.execute(blindTo102())
+    const { id } = await service.execute(request())
     t.equal(service.get(id)?.status, 'redirected')
     t.equal((await reaches(service, id, 'answered', 5000))?.status, 'answered')
     t.ok(pbx.count('snapshot') > 2, 'looked more than once')
@@ -180,7 +181,7 @@ t.test('blind transfer', async (t) => {
   t.test('102 busy: failed with target_busy', async (t) => {
     const context = setup(t)
     const { pbx, service } = context
-    const { id } = await service.execute(blindTo102())
+    const { id } = await service.execute(request())
     pbx.emit(...customerDials102('BUSY'))
     t.match(service.get(id), { status: 'failed', failureReason: 'target_busy', channels: { target: TARGET_102 } })
     publishedFlow(t, context, [INITIATED, REDIRECTED, 'call:ami_transfer_failed failed'])
@@ -189,7 +190,7 @@ t.test('blind transfer', async (t) => {
   t.test('the customer hangs up while 102 rings: abandoned', async (t) => {
     const context = setup(t)
     const { pbx, service } = context
-    const { id } = await service.execute(blindTo102())
+    const { id } = await service.execute(request())
     pbx.emit(dialBegin(CUSTOMER, TARGET_102), hangup(CUSTOMER))
     t.equal(service.get(id)?.status, 'abandoned')
     publishedFlow(t, context, [INITIATED, REDIRECTED, 'call:transfer_updated abandoned'])
@@ -200,7 +201,7 @@ t.test('blind transfer', async (t) => {
     const policy = new TransferPolicy(new AgentDirectory([], new FakePbx(), 'PJSIP'), { destinations: { sales }, transferContext: CONTEXT, allowFreeDialing: false }, undefined, silentLogger)
     const { pbx, service } = setup(t, { policy })
     pbx.dialplan.add('500@queues')
-    const transfer = await service.execute(blindTo102({ targetExtension: 'sales' }))
+    const transfer = await service.execute(request({ targetExtension: 'sales' }))
     t.match(transfer, { status: 'redirected', destination: 'sales' })
     t.same(pbx.actions(), [{ method: 'redirect', args: [CUSTOMER, '500', 'queues'] }])
     pbx.emit(dialBegin(CUSTOMER, TARGET_102), dialBegin(CUSTOMER, TARGET_103), dialEnd(CUSTOMER, TARGET_102, 'NOANSWER'))
@@ -214,7 +215,7 @@ t.test('blind transfer', async (t) => {
     const context = setup(t)
     const { pbx, service } = context
     pbx.hooks.redirect = () => { pbx.emit(...customerDials102('BUSY')) }
-    const transfer = await service.execute(blindTo102())
+    const transfer = await service.execute(request())
     t.equal(transfer.status, 'redirected', 'the answer to the request')
     t.match(service.get(transfer.id), { status: 'failed', failureReason: 'target_busy' })
     publishedFlow(t, context, [INITIATED, REDIRECTED, 'call:ami_transfer_failed failed'])
@@ -226,7 +227,7 @@ t.test('blind transfer', async (t) => {
       pbx.snapshotValue = customerWith102()
       pbx.emit(...customerDials102('ANSWER'))
     }
-    const { id } = await service.execute(blindTo102())
+    const { id } = await service.execute(request())
     t.equal((await reaches(service, id, 'answered'))?.status, 'answered')
   })
 
@@ -234,7 +235,7 @@ t.test('blind transfer', async (t) => {
     const { pbx, service, published } = setup(t)
     let seenAtRedirect: string[] = []
     pbx.hooks.redirect = () => { seenAtRedirect = steps(published) }
-    await service.execute(blindTo102())
+    await service.execute(request())
     t.same(seenAtRedirect, [INITIATED])
   })
 
@@ -243,7 +244,7 @@ t.test('blind transfer', async (t) => {
     const { pbx, service, published } = context
     const gone = new ChannelGoneError(CUSTOMER)
     pbx.hooks.redirect = () => { throw gone }
-    t.equal(await failure(service.execute(blindTo102())), gone)
+    t.equal(await failure(service.execute(request())), gone)
     publishedFlow(t, context, [INITIATED, 'call:ami_transfer_failed failed'])
     t.match(published[1]?.transfer, { failureReason: 'asterisk_refused', error: { code: 'XFER_CHANNEL_GONE', message: gone.message } })
   })
@@ -251,14 +252,14 @@ t.test('blind transfer', async (t) => {
   t.test('an error without a code is published as XFER_INTERNAL', async (t) => {
     const { pbx, service, published } = setup(t)
     pbx.hooks.redirect = () => { throw new Error('boom') }
-    await t.rejects(service.execute(blindTo102()), { message: 'boom' })
+    await t.rejects(service.execute(request()), { message: 'boom' })
     t.match(published[1]?.transfer, { error: { code: 'XFER_INTERNAL', message: 'boom' } })
   })
 
   t.test('an action timeout fails the transfer with timed_out', async (t) => {
     const { pbx, service, published } = setup(t)
     pbx.hooks.redirect = () => { throw new AsteriskTimeoutError('Redirect', 5000) }
-    await t.rejects(service.execute(blindTo102()), { code: 'XFER_ASTERISK_TIMEOUT' })
+    await t.rejects(service.execute(request()), { code: 'XFER_ASTERISK_TIMEOUT' })
     t.match(published[1]?.transfer, { status: 'failed', failureReason: 'timed_out' })
   })
 })
@@ -437,7 +438,7 @@ t.test('attended transfer: completing, cancelling, failing', async (t) => {
 
   t.test('complete of a blind transfer: XFER_TRANSFER_STATE, nothing sent', async (t) => {
     const { pbx, service } = setup(t)
-    const { id } = await service.execute(blindTo102())
+    const { id } = await service.execute(request())
     await t.rejects(service.complete(id), { code: 'XFER_TRANSFER_STATE', message: /blind and redirected/ })
     t.same(pbx.actions().map((call) => call.method), ['redirect'])
   })
@@ -468,7 +469,7 @@ t.test('attended transfer: completing, cancelling, failing', async (t) => {
 t.test('one transfer per call at a time', async (t) => {
   t.test('a second transfer while one is active: XFER_TRANSFER_IN_PROGRESS naming the first, no second action', async (t) => {
     const { pbx, service, published } = setup(t)
-    const first = await service.execute(blindTo102())
+    const first = await service.execute(request())
     const error = await failure(service.execute(attendedTo103()))
     t.match(error, { code: 'XFER_TRANSFER_IN_PROGRESS', statusCode: 409, transferId: first.id, message: new RegExp(first.id) })
     t.equal(pbx.actions().length, 1)
@@ -477,7 +478,7 @@ t.test('one transfer per call at a time', async (t) => {
 
   t.test('two requests at once: one goes through, the other names it', async (t) => {
     const { pbx, service } = setup(t)
-    const [a, b] = await Promise.allSettled([service.execute(blindTo102()), service.execute(attendedTo103())])
+    const [a, b] = await Promise.allSettled([service.execute(request()), service.execute(attendedTo103())])
     const accepted = a.status === 'fulfilled' ? a.value : b.status === 'fulfilled' ? b.value : undefined
     const refused = a.status === 'rejected' ? a.reason : b.status === 'rejected' ? b.reason : undefined
     t.match(refused, { code: 'XFER_TRANSFER_IN_PROGRESS', transferId: accepted?.id })
@@ -486,9 +487,9 @@ t.test('one transfer per call at a time', async (t) => {
 
   t.test('once the first is over, a new one is accepted', async (t) => {
     const { pbx, service } = setup(t)
-    const first = await service.execute(blindTo102())
+    const first = await service.execute(request())
     pbx.emit(dialEnd(CUSTOMER, TARGET_102, 'BUSY'))
-    const second = await service.execute(blindTo102({ targetExtension: '103' }))
+    const second = await service.execute(request({ targetExtension: '103' }))
     t.not(second.id, first.id)
     t.equal(pbx.actions().length, 2)
     t.same(service.active().map((transfer) => transfer.id), [second.id])
@@ -528,14 +529,14 @@ t.test('transfers the phones make by themselves', async (t) => {
   t.test('a phone transfer of another agent while a plugin transfer is in flight is still adopted', async (t) => {
     const { pbx, service } = setup(t)
     pbx.hooks.redirect = () => { pbx.emit(blindTransfer('PJSIP/104-00000040', 'PJSIP/trunk-00000041', '103')) }
-    await service.execute(blindTo102())
+    await service.execute(request())
     t.match(service.active().filter((transfer) => transfer.origin === 'phone'), [{ extension: '104', targetExtension: '103' }])
   })
 })
 
 t.test('stop() removes the service\'s listener; events no longer move transfers', async (t) => {
   const { pbx, service } = setup(t)
-  const { id } = await service.execute(blindTo102())
+  const { id } = await service.execute(request())
   service.stop()
   t.equal(pbx.events.listenerCount('event'), 0)
   pbx.emit(hangup(CUSTOMER))
