@@ -21,6 +21,14 @@ export interface FeedSocket {
 
 export type WebSocketConstructor = new (url: string) => FeedSocket
 
+/**
+ * `open`: events flow (after a first connection, refetch state over HTTP: nothing before it is sent);
+ * `reconnecting`: the socket closed or could not open, another try is scheduled; `closed`: close() ran.
+ */
+export type FeedStatus = 'open' | 'reconnecting' | 'closed'
+
+export type FeedStatusHandler = (status: FeedStatus) => void
+
 export interface ReconnectOptions {
   initialDelayMs: number
   maxDelayMs: number
@@ -32,8 +40,8 @@ export interface EventFeedOptions {
   /** Undefined where the platform has none and none was given: subscribing then throws. */
   WebSocket: WebSocketConstructor | undefined
   reconnect: ReconnectOptions
-  /** Gets what a handler threw; the other handlers get the event anyway. */
-  onHandlerError: (error: unknown, envelope: FeedEnvelope) => void
+  /** Gets what a handler threw (with the event, for an event handler); the other handlers run anyway. */
+  onHandlerError: (error: unknown, envelope: FeedEnvelope | undefined) => void
 }
 
 type AnyHandler = (data: unknown, envelope: FeedEnvelope) => void
@@ -41,6 +49,7 @@ type AnyHandler = (data: unknown, envelope: FeedEnvelope) => void
 export class EventFeed {
   readonly #options: EventFeedOptions
   readonly #handlers = new Map<FeedEventType, Set<AnyHandler>>()
+  readonly #statusHandlers = new Set<FeedStatusHandler>()
   #started = false
   #closed = false
   #socket: FeedSocket | undefined
@@ -55,7 +64,7 @@ export class EventFeed {
   }
 
   on<K extends FeedEventType>(type: K, handler: FeedHandler<K>): () => void {
-    if (this.#closed) throw new Error('The transfer client is closed: create a new one to subscribe again')
+    this.#checkOpen()
     if (this.#options.WebSocket === undefined) {
       throw new TypeError('No WebSocket on this platform: pass the WebSocket option (on Node 20, the `ws` package\'s)')
     }
@@ -70,14 +79,29 @@ export class EventFeed {
     return () => { handlers.delete(entry) }
   }
 
-  /** Closes the socket and stops reconnecting; handlers get nothing more. */
+  /** Follows the connection (opened by the first `on`); answers the unsubscribe. */
+  onStatus (handler: FeedStatusHandler): () => void {
+    this.#checkOpen()
+    const entry: FeedStatusHandler = (status) => { handler(status) }
+    this.#statusHandlers.add(entry)
+    return () => { this.#statusHandlers.delete(entry) }
+  }
+
+  /** Closes the socket and stops reconnecting; handlers get nothing more but the `closed` status. */
   close (): void {
+    if (this.#closed) return
     this.#closed = true
     this.#handlers.clear()
     clearTimeout(this.#retryTimer)
     const socket = this.#socket
     this.#socket = undefined
     socket?.close(1000, 'client closed')
+    this.#report('closed')
+    this.#statusHandlers.clear()
+  }
+
+  #checkOpen (): void {
+    if (this.#closed) throw new Error('The transfer client is closed: create a new one to subscribe again')
   }
 
   async #connect (): Promise<void> {
@@ -92,7 +116,10 @@ export class EventFeed {
       return
     }
     this.#socket = socket
-    socket.onopen = () => { this.#failures = 0 }
+    socket.onopen = () => {
+      this.#failures = 0
+      this.#report('open')
+    }
     socket.onmessage = (event) => { this.#receive(event.data) }
     // The close that follows an error says all; a listener also keeps `ws` from throwing it.
     socket.onerror = () => {}
@@ -107,6 +134,11 @@ export class EventFeed {
     if (this.#closed) return
     const delay = reconnectDelay(this.#failures++, this.#options.reconnect)
     this.#retryTimer = setTimeout(() => { void this.#connect() }, delay)
+    this.#report('reconnecting')
+  }
+
+  #report (status: FeedStatus): void {
+    for (const handler of [...this.#statusHandlers]) this.#run(() => { handler(status) }, undefined)
   }
 
   #receive (data: unknown): void {
@@ -124,12 +156,14 @@ export class EventFeed {
   }
 
   #dispatch (envelope: FeedEnvelope): void {
-    for (const handler of [...this.#handlers.get(envelope.type) ?? []]) {
-      try {
-        handler(envelope.data, envelope)
-      } catch (error) {
-        this.#options.onHandlerError(error, envelope)
-      }
+    for (const handler of [...this.#handlers.get(envelope.type) ?? []]) this.#run(() => { handler(envelope.data, envelope) }, envelope)
+  }
+
+  #run (call: () => void, envelope: FeedEnvelope | undefined): void {
+    try {
+      call()
+    } catch (error) {
+      this.#options.onHandlerError(error, envelope)
     }
   }
 }

@@ -6,7 +6,7 @@ export { createTransferClient } from './transfer-client.js'
 export type { TransferClient, TransferCallOptions } from './transfer-client.js'
 export type { TransferClientOptions } from './options.js'
 export type { AttendedTransfer, TransferActionOptions } from './attended-transfer.js'
-export type { FeedSocket, ReconnectOptions, WebSocketConstructor } from './feed.js'
+export type { FeedSocket, FeedStatus, FeedStatusHandler, ReconnectOptions, WebSocketConstructor } from './feed.js'
 export { TransferClientError, NETWORK_ERROR_CODE, BAD_RESPONSE_CODE } from './errors.js'
 export type { ClientErrorCode, TransferClientErrorDetails, TransferErrorCode } from './errors.js'
 export type {

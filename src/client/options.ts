@@ -20,8 +20,11 @@ export interface TransferClientOptions {
   reconnect?: Partial<ReconnectOptions>
   /** How long a request may wait for its answer before it counts as a network failure. Default 30 s. */
   requestTimeoutMs?: number
-  /** Gets what an `on()` handler threw. Default: thrown again from a timer, as an uncaught error. */
-  onHandlerError?: (error: unknown, envelope: FeedEnvelope) => void
+  /**
+   * Gets what an `on()` or `onFeedStatus()` handler threw (with the event, for an `on()` handler).
+   * Default: thrown again from a timer, as an uncaught error.
+   */
+  onHandlerError?: (error: unknown, envelope: FeedEnvelope | undefined) => void
 }
 
 export interface ResolvedClientOptions {
@@ -32,7 +35,7 @@ export interface ResolvedClientOptions {
   WebSocket: WebSocketConstructor | undefined
   reconnect: ReconnectOptions
   requestTimeoutMs: number
-  onHandlerError: (error: unknown, envelope: FeedEnvelope) => void
+  onHandlerError: (error: unknown, envelope: FeedEnvelope | undefined) => void
 }
 
 const DEFAULT_RECONNECT: ReconnectOptions = { initialDelayMs: 500, maxDelayMs: 10_000 }

@@ -3,7 +3,7 @@
  * subscriptions. Runs in browsers, Electron renderers and Node 20+ (with an injected WebSocket on 20).
  */
 import { attendedTransferHandle, type AttendedTransfer, type TransferActionOptions } from './attended-transfer.js'
-import { EventFeed } from './feed.js'
+import { EventFeed, type FeedStatusHandler } from './feed.js'
 import { createRequester } from './http.js'
 import { resolveClientOptions, type TransferClientOptions } from './options.js'
 import type {
@@ -38,6 +38,8 @@ export interface TransferClient {
   getCalls: () => Promise<CallList>
   /** Subscribes to one event type of the feed (opened by the first subscription); answers the unsubscribe. */
   on: <K extends FeedEventType>(type: K, handler: FeedHandler<K>) => () => void
+  /** Follows the feed's connection: `open`, `reconnecting`, `closed`. Answers the unsubscribe. */
+  onFeedStatus: (handler: FeedStatusHandler) => () => void
   /** Closes the feed and stops reconnecting. HTTP calls still work. */
   close: () => void
 }
@@ -73,6 +75,7 @@ export function createTransferClient (options: TransferClientOptions): TransferC
     getAvailableAgents: async () => await request<AvailableAgentsResponse>('GET', '/transfers/available-agents'),
     getCalls: async () => await request<CallList>('GET', '/calls'),
     on: (type, handler) => feed.on(type, handler),
+    onFeedStatus: (handler) => feed.onStatus(handler),
     close: () => { feed.close() }
   }
 }

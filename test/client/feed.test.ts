@@ -18,7 +18,7 @@ import { eventFeedRoutes } from '../../src/feed/websocket-feed.js'
 import { requireIdentity } from '../../src/routes/authentication.js'
 import { transferErrorHandler } from '../../src/routes/error-handler.js'
 import { waitFor } from '../helpers/asterisk/calls.js'
-import { startFakeFeed, TOKEN, transferEvent, transferFixture } from './fake-server.js'
+import { startFakeFeed, TOKEN, transferEvent, transferFixture } from './fixtures/fake-server.js'
 
 const RECONNECT = { initialDelayMs: 20, maxDelayMs: 80 }
 
@@ -159,11 +159,27 @@ t.test('close() closes the socket and ends reconnecting, even in the middle of a
   t.equal(feed.connections.length, 2, 'the pending reconnect was cancelled')
 })
 
+t.test('onFeedStatus follows the connection: open, reconnecting, open again, closed', async (t) => {
+  const feed = await startFakeFeed(t)
+  const client = feedClient(t, feed.baseUrl)
+  const statuses: string[] = []
+  client.onFeedStatus((status) => { statuses.push(status) })
+  collect(client, 'call:transfer_updated')
+  const first = await feed.connection(0)
+  await waitFor(() => statuses.length === 1, 2000, 'open')
+  first.socket.close(1001)
+  await feed.connection(1)
+  await waitFor(() => statuses.length === 3, 2000, 'open again')
+  client.close()
+  t.same(statuses, ['open', 'reconnecting', 'open', 'closed'])
+  t.throws(() => client.onFeedStatus(() => {}), /closed/)
+})
+
 t.test('unsubscribing stops one handler; one that throws does not stop the others', async (t) => {
   const feed = await startFakeFeed(t)
-  const failures: Array<{ message: string, id: number }> = []
+  const failures: Array<{ message: string, id: number | undefined }> = []
   const client = feedClient(t, feed.baseUrl, {
-    onHandlerError: (error, envelope) => { failures.push({ message: (error as Error).message, id: envelope.id }) }
+    onHandlerError: (error, envelope) => { failures.push({ message: (error as Error).message, id: envelope?.id }) }
   })
   const kept: number[] = []
   const dropped: number[] = []

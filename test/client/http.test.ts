@@ -9,7 +9,7 @@ import {
   type TransferClientOptions
 } from '../../src/client/index.js'
 import { NoActiveChannelError, TransferInProgressError, TransferStateError } from '../../src/errors.js'
-import { startFakeApi, TOKEN, transferFixture } from './fake-server.js'
+import { startFakeApi, TOKEN, transferFixture } from './fixtures/fake-server.js'
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/
 
