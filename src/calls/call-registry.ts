@@ -147,7 +147,7 @@ export class CallRegistry {
     return this.#changes(before, this.#callsById(this.#agentChannelIds()))
   }
 
-  /** The calls of one agent extension, oldest first; looks only at that extension's channels. */
+  /** The calls of one agent extension (usually one); looks only at that extension's channels. */
   callsOf (extension: string): Call[] {
     const ids = this.#byExtension.get(extension)
     if (ids === undefined) return []
