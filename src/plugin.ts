@@ -3,13 +3,15 @@
  * `asteriskTransfers` and mounts the routes and the event feed under `prefix`. Everything it opens is
  * closed in `onClose`.
  */
-import type { FastifyInstance } from 'fastify'
+import type { FastifyBaseLogger, FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
 import { AgentDirectory } from './agents/agent-directory.js'
 import { AgentService } from './agents/agent-service.js'
 import { AmiClient } from './asterisk/ami-client.js'
 import { AriClient } from './asterisk/ari-client.js'
 import { AsteriskPbx } from './asterisk/pbx.js'
+import { CallMonitor } from './calls/call-monitor.js'
+import { withTransfer } from './calls/call-view.js'
 import { AmiLoginError } from './errors.js'
 import { EventLog, type LoggedEventType } from './feed/event-log.js'
 import { resolveOptions, type FastifyAsteriskTransferOptions, type ResolvedOptions } from './options.js'
@@ -26,8 +28,7 @@ declare module 'fastify' {
   }
 }
 
-function createClients (fastify: FastifyInstance, options: ResolvedOptions): { ami: AmiClient, ari: AriClient } {
-  const log = fastify.log.child({ plugin: 'fastify-asterisk-transfer' })
+function createClients (log: FastifyBaseLogger, options: ResolvedOptions): { ami: AmiClient, ari: AriClient } {
   const ami = new AmiClient({
     ...options.ami,
     actionTimeoutMs: options.actionTimeoutMs,
@@ -73,7 +74,8 @@ function publishToLog (eventLog: EventLog, transfers: TransferService, pbx: Aste
 
 async function asteriskTransferPlugin (fastify: FastifyInstance, rawOptions: FastifyAsteriskTransferOptions): Promise<void> {
   const options = resolveOptions(rawOptions)
-  const { ami, ari } = createClients(fastify, options)
+  const log = fastify.log.child({ plugin: 'fastify-asterisk-transfer' })
+  const { ami, ari } = createClients(log, options)
   await connectAtStartup(fastify, ami, ari)
 
   const pbx = new AsteriskPbx(ami, ari)
@@ -82,12 +84,14 @@ async function asteriskTransferPlugin (fastify: FastifyInstance, rawOptions: Fas
     destinations: options.destinations,
     transferContext: options.transferContext,
     allowFreeDialing: options.allowFreeDialing
-  }, options.authorizeTransfer, fastify.log.child({ plugin: 'fastify-asterisk-transfer', component: 'policy' }))
+  }, options.authorizeTransfer, log.child({ component: 'policy' }))
+  const monitor = new CallMonitor(pbx, { technology: options.channelTechnology, logger: log.child({ component: 'calls' }) })
   const transfers = new TransferService(pbx, {
     transferContext: options.transferContext,
     channelTechnology: options.channelTechnology,
     consultationTimeoutMs: options.consultationTimeoutMs,
-    policy
+    policy,
+    calls: monitor
   })
   const agents = new AgentService(pbx, options.channelTechnology, directory)
   const eventLog = new EventLog({
@@ -96,9 +100,16 @@ async function asteriskTransferPlugin (fastify: FastifyInstance, rawOptions: Fas
     onListenerError: (error) => fastify.log.error({ err: error }, 'an asteriskTransfers event handler threw')
   })
   publishToLog(eventLog, transfers, pbx)
+  monitor.on('call:status', (status) => {
+    const data = status.call === undefined ? status : { ...status, call: withTransfer(status.call, (channel) => transfers.activeOnChannel(channel)) }
+    eventLog.append('call:status', data, { extensions: [status.extension] })
+  })
   transfers.start()
+  // Without a first snapshot (ARI down) the monitor retries in the background; lookups use ARI meanwhile.
+  await monitor.start().catch((error: unknown) => { log.warn({ err: error }, 'call monitor not built at startup; retrying') })
 
   fastify.addHook('onClose', async () => {
+    monitor.stop()
     transfers.stop()
     ari.close()
     await ami.close()
@@ -109,6 +120,7 @@ async function asteriskTransferPlugin (fastify: FastifyInstance, rawOptions: Fas
   await fastify.register(apiRoutes, {
     prefix: options.prefix,
     transfers,
+    monitor,
     agents,
     eventLog,
     authenticate: options.authenticate,

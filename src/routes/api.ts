@@ -4,6 +4,7 @@
  */
 import type { FastifyPluginAsync } from 'fastify'
 import type { AgentService } from '../agents/agent-service.js'
+import type { CallMonitor } from '../calls/call-monitor.js'
 import type { EventLog } from '../feed/event-log.js'
 import { eventFeedRoutes } from '../feed/websocket-feed.js'
 import type { Authenticate } from '../identity.js'
@@ -11,6 +12,7 @@ import { IDEMPOTENCY_DEFAULTS, RATE_LIMIT_DEFAULTS } from '../options.js'
 import type { DestinationMap } from '../transfers/destinations.js'
 import type { TransferService } from '../transfers/transfer-service.js'
 import { requireIdentity } from './authentication.js'
+import { callRoutes } from './call-routes.js'
 import { transferErrorHandler } from './error-handler.js'
 import { replayIdempotentRequests, type IdempotencyOptions } from './idempotency.js'
 import { limitTransferActions, type RateLimitOptions } from './rate-limit.js'
@@ -18,6 +20,7 @@ import { transferRoutes } from './transfer-routes.js'
 
 export interface ApiRoutesOptions {
   transfers: TransferService
+  monitor: CallMonitor
   agents: AgentService
   eventLog: EventLog
   authenticate: Authenticate
@@ -30,7 +33,7 @@ export interface ApiRoutesOptions {
 }
 
 export const apiRoutes: FastifyPluginAsync<ApiRoutesOptions> = async (api, {
-  transfers, agents, eventLog, authenticate, feed = {}, destinations = {},
+  transfers, monitor, agents, eventLog, authenticate, feed = {}, destinations = {},
   idempotency = IDEMPOTENCY_DEFAULTS, rateLimit = RATE_LIMIT_DEFAULTS
 }) => {
   api.setErrorHandler(transferErrorHandler)
@@ -41,5 +44,6 @@ export const apiRoutes: FastifyPluginAsync<ApiRoutesOptions> = async (api, {
   replayIdempotentRequests(api, idempotency)
   if (rateLimit !== false) await limitTransferActions(api, rateLimit)
   await api.register(transferRoutes, { transfers, agents, destinations })
+  await api.register(callRoutes, { monitor, transferOn: (channel) => transfers.activeOnChannel(channel) })
   await api.register(eventFeedRoutes, { eventLog, ...feed })
 }

@@ -6,8 +6,11 @@
 import { randomUUID } from 'node:crypto'
 import { EventEmitter } from 'node:events'
 import { setTimeout as sleep } from 'node:timers/promises'
+import { AgentDirectory } from '../agents/agent-directory.js'
 import type { PbxEvent } from '../asterisk/ami-events.js'
-import type { Pbx } from '../asterisk/pbx.js'
+import { parseChannelName } from '../asterisk/channel-name.js'
+import { silentLogger } from '../asterisk/logger.js'
+import type { CallSnapshot, Pbx } from '../asterisk/pbx.js'
 import {
   AsteriskTimeoutError,
   CallNotBridgedError,
@@ -21,8 +24,6 @@ import {
 import { bridgedParty, findAgentCall, type AgentCall } from './call-topology.js'
 import { awaitConsultation } from './consultation-watch.js'
 import { PhoneTransferDetector, type PhoneTransfer } from './phone-transfers.js'
-import { AgentDirectory } from '../agents/agent-directory.js'
-import { silentLogger } from '../asterisk/logger.js'
 import type { Identity } from '../identity.js'
 import type { DialTarget } from './destinations.js'
 import { canComplete, isFinal, transition, type TransferInput } from './state.js'
@@ -40,6 +41,15 @@ export interface TransferServiceOptions {
   settleTimeoutMs?: number
   /** Rights, targets and business rules; without one, any extension the dialplan knows is a target. */
   policy?: TransferPolicy
+  /** The live calls (the call monitor): lookups answer from memory when it is in sync, else from ARI. */
+  calls?: CallLookup
+}
+
+/** What the service needs of the call monitor. */
+export interface CallLookup {
+  readonly inSync: boolean
+  /** The channels and bridges of one extension's calls. */
+  snapshotOf: (extension: string) => CallSnapshot
 }
 
 export interface TransferRequest {
@@ -77,6 +87,7 @@ export class TransferService {
   readonly #settling = new Set<string>()
   readonly #phone: PhoneTransferDetector
   readonly #policy: TransferPolicy
+  readonly #calls: CallLookup | undefined
   /** Where each active transfer dials (a named destination may dial another context). */
   readonly #dialTargets = new Map<string, DialTarget>()
   readonly #onPbxEvent = (event: PbxEvent): void => { this.#handle(event) }
@@ -85,6 +96,7 @@ export class TransferService {
     this.#pbx = pbx
     this.#options = options
     this.#changes.setMaxListeners(0)
+    this.#calls = options.calls
     this.#policy = options.policy ?? new TransferPolicy(
       new AgentDirectory([], pbx, options.channelTechnology),
       { destinations: {}, transferContext: options.transferContext, allowFreeDialing: true },
@@ -94,7 +106,7 @@ export class TransferService {
     this.#phone = new PhoneTransferDetector({
       technology: options.channelTechnology,
       isTracked: (channel) => this.#registry.activeByChannel(channel).length > 0 || this.#inFlight.size > 0,
-      peerOf: async (agentChannel) => bridgedParty(await pbx.snapshot(), agentChannel)?.name,
+      peerOf: async (agentChannel) => bridgedParty(await this.#snapshotFor(agentChannel), agentChannel)?.name,
       onTransfer: (transfer) => this.#adoptPhoneTransfer(transfer)
     })
   }
@@ -117,19 +129,47 @@ export class TransferService {
     return this.#registry.active()
   }
 
+  /** The transfer in progress that involves this channel, if any. */
+  activeOnChannel (channel: string): Transfer | undefined {
+    return this.#registry.activeByChannel(channel)[0]
+  }
+
   /** The agent's active, two-party call: its channel and the real party bridged to it. */
   async getChannelForExtension (extension: string): Promise<LocatedCall> {
-    const call = findAgentCall(await this.#pbx.snapshot(), this.#options.channelTechnology, extension)
+    return this.#locateFromMemory(extension) ?? this.#locate(extension, await this.#pbx.snapshot())
+  }
+
+  /**
+   * The call from the monitor's memory, when it is in sync and knows a bridged call. Otherwise (a call
+   * whose events are still on their way, say) undefined, and ARI, the source of truth, is asked.
+   */
+  #locateFromMemory (extension: string): LocatedCall | undefined {
+    if (this.#calls?.inSync !== true) return undefined
+    const call = findAgentCall(this.#calls.snapshotOf(extension), this.#options.channelTechnology, extension)
+    return call?.peer === undefined || call.bridgeId === undefined ? undefined : located(extension, call)
+  }
+
+  #locate (extension: string, snapshot: CallSnapshot): LocatedCall {
+    const call = findAgentCall(snapshot, this.#options.channelTechnology, extension)
     if (call === undefined) throw new NoActiveChannelError(extension)
     return located(extension, call)
+  }
+
+  /** The calls around a channel: from the monitor's memory when it is in sync, else asked of ARI. */
+  async #snapshotFor (channel: string): Promise<CallSnapshot> {
+    const extension = parseChannelName(channel)?.resource
+    return this.#calls?.inSync === true && extension !== undefined ? this.#calls.snapshotOf(extension) : await this.#pbx.snapshot()
   }
 
   async execute (request: TransferRequest): Promise<Transfer> {
     const { extension, targetExtension } = request
     if (extension === targetExtension) throw new SameExtensionError(extension)
     const target = await this.#policy.admit(request)
-    const call = await this.#locateWithTarget(extension, targetExtension, target)
-    // Checked and registered in one synchronous step, so concurrent requests for one call cannot both pass.
+    await this.#checkCallAndTarget(extension, targetExtension, target)
+    // Looked up, checked and registered in one synchronous step when the monitor is in sync, so the
+    // call is as it is now (not as a snapshot from before an await) and concurrent requests for one call
+    // cannot both pass.
+    const call = this.#locateFromMemory(extension) ?? await this.getChannelForExtension(extension)
     const busy = this.#registry.activeByChannel(call.peerChannel)[0] ?? this.#registry.activeByChannel(call.agentChannel)[0]
     if (busy !== undefined) throw Object.assign(new TransferInProgressError(busy.id), { transferId: busy.id })
     const transfer = newTransfer({
@@ -200,13 +240,12 @@ export class TransferService {
     })
   }
 
-  /** Looks up the call and the target at once; a missing call is reported before a missing target. */
-  async #locateWithTarget (extension: string, targetExtension: string, target: DialTarget): Promise<LocatedCall> {
+  /** Checks the call and the target at once; a missing call is reported before a missing target. */
+  async #checkCallAndTarget (extension: string, targetExtension: string, target: DialTarget): Promise<void> {
     const targetExists = this.#pbx.extensionExists(target.context, target.exten)
     targetExists.catch(() => {})
-    const call = await this.getChannelForExtension(extension)
+    await this.getChannelForExtension(extension)
     if (!(await targetExists)) throw new UnknownTargetError(targetExtension, target.context)
-    return call
   }
 
   #dialTarget (transfer: Transfer): DialTarget {

@@ -1,0 +1,12 @@
+/** A call as clients see it: the monitor's call with the transfer in progress on it, if any. */
+import type { Call } from '../feed/event-schemas.js'
+import type { Transfer } from '../transfers/transfer-events.js'
+
+export type TransferOnChannel = (channel: string) => Transfer | undefined
+
+export function withTransfer (call: Call, transferOn: TransferOnChannel): Call {
+  const transfer = transferOn(call.channel)
+  return transfer === undefined
+    ? call
+    : { ...call, transfer: { id: transfer.id, type: transfer.type, targetExtension: transfer.targetExtension } }
+}
