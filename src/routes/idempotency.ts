@@ -109,8 +109,10 @@ export class IdempotencyStore {
       kind: 'first',
       finish: (answer, keep) => {
         settle(answer)
-        // Only this entry: the key may have expired meanwhile and been taken again.
-        if (!keep && this.#entries.get(key) === entry) this.#entries.delete(key)
+        // Nothing to replay is never kept, or later requests would wait on it forever. Only this
+        // entry: the key may have expired meanwhile and been taken again.
+        const kept = keep && answer !== undefined
+        if (!kept && this.#entries.get(key) === entry) this.#entries.delete(key)
       }
     }
   }

@@ -10,31 +10,14 @@ import { resolveOptions } from '../../src/options.js'
 import { apiRoutes } from '../../src/routes/api.js'
 import { IdempotencyStore, canonicalJson, fingerprint, isKept, type Claim, type StoredAnswer } from '../../src/routes/idempotency.js'
 import { TransferService } from '../../src/transfers/transfer-service.js'
-import {
-  FakePbx,
-  attendedTransfer,
-  bridgeEnter,
-  bridgeLeave,
-  dialBegin,
-  dialEnd,
-  hangup,
-  hold,
-  localChannel,
-  newLocal,
-  snapshotOf,
-  unhold
-} from '../helpers/fake-pbx.js'
+import { FakePbx, scenes, sequences, snapshotOf } from '../helpers/fake-pbx.js'
 
-const AGENT_101 = 'PJSIP/101-0000002a'
-const CUSTOMER_1 = 'PJSIP/trunk-00000029'
-const AGENT_102 = 'PJSIP/102-0000002b'
-const CUSTOMER_2 = 'PJSIP/trunk-00000030'
-const TARGET_103 = 'PJSIP/103-0000002d'
-const LOCAL_1 = localChannel('103', 1)
-const LOCAL_2 = localChannel('103', 2)
+// 101 and 102 each talk to a customer; 101 transfers to 103.
+const CALL_101 = { agent: 'PJSIP/101-0000002a', customer: 'PJSIP/trunk-00000029', target: 'PJSIP/103-0000002d' }
+const CALL_102 = { agent: 'PJSIP/102-0000002b', customer: 'PJSIP/trunk-00000030', target: 'PJSIP/103-0000002e' }
 
 /** 101 and 102 each talking to a customer. */
-const bothTalking = (): CallSnapshot => snapshotOf([CUSTOMER_1, AGENT_101], [CUSTOMER_2, AGENT_102])
+const bothTalking = (): CallSnapshot => snapshotOf([CALL_101.customer, CALL_101.agent], [CALL_102.customer, CALL_102.agent])
 const noCalls = (): CallSnapshot => ({ channels: [], bridges: [] })
 
 const TTL_MS = 60_000
@@ -170,6 +153,15 @@ t.test('store: concurrent claims; an answer not kept frees the key after its wai
   t.equal(store.claim('k', 'print').kind, 'first', 'the next request acts again')
 })
 
+t.test('store: no answer to replay (the first got none out) is never kept', async (t) => {
+  const store = new IdempotencyStore({ ttlMs: 10_000, maxKeys: 10 })
+  const finish = firstOf(t, store.claim('k', 'print'))
+  const waiting = store.claim('k', 'print')
+  finish(undefined, true)
+  if (waiting.kind === 'same') t.equal(await waiting.answer, undefined, 'the waiter learns it must act itself')
+  t.equal(store.claim('k', 'print').kind, 'first')
+})
+
 t.test('plugin options: idempotency defaults and limits', async (t) => {
   const base = {
     ami: { host: 'pbx.example', port: 5038, username: 'transfer', password: 'secret' },
@@ -202,7 +194,6 @@ t.test('10 concurrent requests with one key: the handler runs once, 10 identical
   pbx.hooks.redirect = async () => { await new Promise((resolve) => setTimeout(resolve, 50)) }
   const answers = await Promise.all(Array.from({ length: 10 }, async () => await execute(app, '101', 'key-concurrent')))
   t.equal(pbx.count('redirect'), 1)
-  t.equal(pbx.count('snapshot'), 1, 'the others did not even look the call up')
   const [first] = answers.filter((response) => response.headers['idempotency-replayed'] === undefined)
   t.equal(answers.filter((response) => response.headers['idempotency-replayed'] === 'true').length, 9)
   if (first === undefined) return
@@ -234,7 +225,7 @@ t.test('two agents with the same key: two key spaces, two Redirects', async (t) 
   t.equal(of102.headers['idempotency-replayed'], undefined)
   t.match(of101.json(), { extension: '101' })
   t.match(of102.json(), { extension: '102' })
-  t.same(pbx.actions().map((call) => call.args[0]).sort(), [CUSTOMER_1, CUSTOMER_2])
+  t.same(pbx.actions().map((call) => call.args[0]).sort(), [CALL_101.customer, CALL_102.customer])
 })
 
 t.test('a refusal (404 no active channel) is kept and replayed, even once the call exists', async (t) => {
@@ -281,8 +272,10 @@ t.test('without a key nothing is replayed', async (t) => {
   const { app, pbx } = await setup(t)
   pbx.snapshotValue = noCalls()
   await execute(app, '101', undefined)
-  await execute(app, '101', undefined)
-  t.equal(pbx.count('snapshot'), 2)
+  const callsAfterFirst = pbx.calls.length
+  const second = await execute(app, '101', undefined)
+  t.equal(second.headers['idempotency-replayed'], undefined)
+  t.ok(pbx.calls.length > callsAfterFirst, 'the second looked at the PBX again')
 })
 
 t.test('after the ttl the key acts again', async (t) => {
@@ -299,54 +292,57 @@ t.test('after the ttl the key acts again', async (t) => {
   t.equal(pbx.count('redirect'), 1)
 })
 
-/** 101 in an attended transfer to 103, 103 answered: the real Asterisk 22 sequence, as the fake PBX plays it. */
+/** 101 in an attended transfer to 103, 103 answered. */
 async function inConsultation (t: Test, { app, pbx }: Host): Promise<string> {
-  pbx.hooks.attendedTransfer = async () => {
-    pbx.snapshotValue = snapshotOf([CUSTOMER_1], [AGENT_101, LOCAL_1], [LOCAL_2, TARGET_103])
-    void pbx.emitLater(
-      hold(AGENT_101), newLocal('103', 1), newLocal('103', 2), bridgeLeave(AGENT_101), bridgeEnter(AGENT_101, 'b2'),
-      bridgeEnter(LOCAL_1, 'b2'), dialBegin(LOCAL_2, TARGET_103),
-      dialEnd(LOCAL_2, TARGET_103, 'ANSWER'), bridgeEnter(LOCAL_2, 'b3'), bridgeEnter(TARGET_103, 'b3')
-    )
+  pbx.hooks.attendedTransfer = () => {
+    pbx.snapshotValue = scenes.consultation(CALL_101)
+    void pbx.emitLater(...sequences.consultationStarts(CALL_101), ...sequences.targetAnswers(CALL_101))
   }
   const response = await execute(app, '101', undefined, { targetExtension: '103', transferType: 'attended' })
   t.equal(response.statusCode, 200, 'in consultation')
   return response.json().id
 }
 
-t.test('complete with one key twice: one Hangup, the completed transfer again', async (t) => {
-  const host = await setup(t)
-  const { app, pbx } = host
-  const id = await inConsultation(t, host)
-  pbx.hooks.hangup = () => {
-    pbx.snapshotValue = snapshotOf([CUSTOMER_1, LOCAL_1], [LOCAL_2, TARGET_103])
-    pbx.emit(bridgeEnter(LOCAL_1, 'b1'), attendedTransfer(AGENT_101, CUSTOMER_1, LOCAL_1), hangup(AGENT_101))
+/** Each route's PBX action, and how Asterisk then ends the consultation (played by the fake PBX). */
+const settles = {
+  complete: {
+    action: 'hangup',
+    status: 'completed',
+    arrange: (pbx: FakePbx) => {
+      pbx.hooks.hangup = () => {
+        pbx.snapshotValue = scenes.customerWithTargetThroughLocal(CALL_101)
+        pbx.emit(...sequences.agentLeaves(CALL_101))
+      }
+    }
+  },
+  cancel: {
+    action: 'cancelAttendedTransfer',
+    status: 'cancelled',
+    arrange: (pbx: FakePbx) => {
+      pbx.hooks.cancelAttendedTransfer = () => {
+        pbx.snapshotValue = bothTalking()
+        void pbx.emitLater(...sequences.consultationCancelled(CALL_101))
+      }
+    }
   }
-  const completed = await post(app, '101', `/api/transfers/${id}/complete`, 'key-complete')
-  t.equal(completed.statusCode, 200)
-  t.match(completed.json(), { id, status: 'completed' })
-  const replay = await post(app, '101', `/api/transfers/${id}/complete`, 'key-complete')
-  sameAnswer(t, replay, completed, 'replay')
-  t.equal(replay.headers['idempotency-replayed'], 'true')
-  t.equal(pbx.count('hangup'), 1)
-})
+} as const
 
-t.test('cancel with one key twice: one CancelAtxfer, the cancelled transfer again', async (t) => {
-  const host = await setup(t)
-  const { app, pbx } = host
-  const id = await inConsultation(t, host)
-  pbx.hooks.cancelAttendedTransfer = () => {
-    pbx.snapshotValue = bothTalking()
-    void pbx.emitLater(bridgeEnter(AGENT_101, 'b1'), unhold(AGENT_101), hangup(LOCAL_2), hangup(TARGET_103), hangup(LOCAL_1))
-  }
-  const cancelled = await post(app, '101', `/api/transfers/${id}/cancel`, 'key-cancel')
-  t.equal(cancelled.statusCode, 200)
-  t.match(cancelled.json(), { id, status: 'cancelled' })
-  const replay = await post(app, '101', `/api/transfers/${id}/cancel`, 'key-cancel')
-  sameAnswer(t, replay, cancelled, 'replay')
-  t.equal(replay.headers['idempotency-replayed'], 'true')
-  t.equal(pbx.count('cancelAttendedTransfer'), 1)
-})
+for (const route of ['complete', 'cancel'] as const) {
+  const { action, status, arrange } = settles[route]
+  t.test(`${route} with one key twice: one ${action}, the ${status} transfer again`, async (t) => {
+    const host = await setup(t)
+    const { app, pbx } = host
+    const id = await inConsultation(t, host)
+    arrange(pbx)
+    const first = await post(app, '101', `/api/transfers/${id}/${route}`, `key-${route}`)
+    t.equal(first.statusCode, 200)
+    t.match(first.json(), { id, status })
+    const replay = await post(app, '101', `/api/transfers/${id}/${route}`, `key-${route}`)
+    sameAnswer(t, replay, first, 'replay')
+    t.equal(replay.headers['idempotency-replayed'], 'true')
+    t.equal(pbx.count(action), 1)
+  })
+}
 
 t.test('one key on another route or another transfer is another request', async (t) => {
   const { app } = await setup(t)
