@@ -14,7 +14,7 @@ import {
   snapshotCallUp,
   snapshotCompleted,
   snapshotConsulting
-} from './asterisk-traces.js'
+} from './fixtures/asterisk-traces.js'
 
 /** A PBX whose snapshots the test hands out one by one, to control what is in flight when. */
 class FakePbx implements CallSource {

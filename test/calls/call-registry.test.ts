@@ -16,7 +16,7 @@ import {
   snapshotCompleted,
   snapshotConsulting,
   transferredCallHangsUp
-} from './asterisk-traces.js'
+} from './fixtures/asterisk-traces.js'
 
 const customer = 'PJSIP/customer1-00000000'
 
