@@ -3,6 +3,7 @@ import t, { type Test } from 'tap'
 import { AgentDirectory } from '../../src/agents/agent-directory.js'
 import { AgentService } from '../../src/agents/agent-service.js'
 import type { CallSnapshot } from '../../src/asterisk/pbx.js'
+import { CallMonitor } from '../../src/calls/call-monitor.js'
 import { EventLog } from '../../src/feed/event-log.js'
 import type { Identity } from '../../src/identity.js'
 import { resolveOptions } from '../../src/options.js'
@@ -38,6 +39,8 @@ async function setup (t: Test, rateLimit: RateLimitOptions | false): Promise<Hos
   await app.register(apiRoutes, {
     prefix: '/api',
     transfers,
+    // Not started: these tests look at the transfer actions, not at GET /calls.
+    monitor: new CallMonitor(pbx),
     agents: new AgentService(pbx, 'PJSIP', new AgentDirectory([], pbx, 'PJSIP')),
     eventLog: new EventLog(),
     authenticate,
