@@ -166,8 +166,8 @@ export class CallMonitor extends EventEmitter<CallMonitorEvents> {
   }
 
   #publish (changes: CallChange[]): void {
-    for (const { extension, call } of changes) {
-      const status: CallStatus = call === undefined ? { extension, ended: true } : { extension, call, ended: false }
+    for (const { extension, uniqueId, call } of changes) {
+      const status: CallStatus = call === undefined ? { extension, uniqueId, ended: true } : { extension, uniqueId, call, ended: false }
       this.emit('call:status', status)
     }
     for (const extension of new Set(changes.map((change) => change.extension))) {

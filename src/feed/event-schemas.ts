@@ -30,6 +30,8 @@ export const Call = Type.Object({
 
 export const CallStatus = Type.Object({
   extension: Type.String(),
+  /** Which of the agent's calls changed (its channel's uniqueid), also when it ended. */
+  uniqueId: Type.String(),
   /** The call now; absent when it ended (`ended` is then true). */
   call: Type.Optional(Call),
   ended: Type.Boolean()

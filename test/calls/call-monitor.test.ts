@@ -109,7 +109,7 @@ t.test('an ended call publishes ended: true without a call, and the agent\'s rem
   const { statuses, agents } = record(monitor)
   pbx.emitAll([{ type: 'hangup', channel: 'PJSIP/101-00000001', uniqueId: '1795632382.1', linkedId: '1795632382.0', cause: 'Normal Clearing' }])
   const ended = statuses.find((status) => status.extension === '101')
-  t.same(ended, { extension: '101', ended: true })
+  t.same(ended, { extension: '101', uniqueId: '1795632382.1', ended: true }, 'the ended call is named by its uniqueid')
   t.ok(Value.Check(CallStatus, ended))
   t.same(agents.find((entry) => entry.extension === '101'), { extension: '101', calls: [] })
   t.match(statuses.find((status) => status.extension === 'customer1'), { call: { state: 'up' }, ended: false }, "the customer's call lost its peer")
