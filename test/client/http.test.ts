@@ -4,28 +4,18 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import t from 'tap'
 import {
   createTransferClient,
-  TransferClientError,
   type TransferClient,
   type TransferClientOptions
 } from '../../src/client/index.js'
 import { NoActiveChannelError, TransferInProgressError, TransferStateError } from '../../src/errors.js'
 import { startFakeApi, TOKEN, transferFixture } from './fixtures/fake-server.js'
+import { rejection } from './fixtures/rejection.js'
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/
 
 const clientOf = (baseUrl: string, options: Partial<TransferClientOptions> = {}): TransferClient =>
   createTransferClient({ baseUrl, token: TOKEN, ...options })
 
-/** The TransferClientError a call rejects with. */
-async function rejection (call: Promise<unknown>): Promise<TransferClientError> {
-  try {
-    await call
-  } catch (error) {
-    if (error instanceof TransferClientError) return error
-    throw error
-  }
-  throw new Error('the call did not fail')
-}
 
 t.test('transferCall: POSTs the body with the bearer token and answers the transfer', async (t) => {
   const api = await startFakeApi(t, (api) => {

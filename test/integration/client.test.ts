@@ -5,13 +5,13 @@ import t, { type Test } from 'tap'
 import WebSocket from 'ws'
 import {
   createTransferClient,
-  TransferClientError,
   type FeedStatus,
   type Transfer,
   type TransferClient
 } from '../../src/client/index.js'
-import { bridgePeersOf, callAgent, hangupAllCalls, waitFor } from '../helpers/asterisk/calls.js'
+import { bridgePeersOf, callAgent, hangupAllCalls, waitFor, type CustomerCall } from '../helpers/asterisk/calls.js'
 import { startTransferHost } from '../helpers/transfer-host.js'
+import { rejection } from '../client/fixtures/rejection.js'
 
 const host = await startTransferHost()
 t.teardown(host.close)
@@ -46,30 +46,27 @@ async function feedOpen (client: TransferClient): Promise<void> {
 }
 
 /** The transfer events of one type the client receives, kept for the test to wait on. */
-function received (client: TransferClient, type: 'call:ami_transfer_complete' | 'call:transfer_updated'): Transfer[] {
+type ReceivedType = 'call:ami_transfer_complete' | 'call:transfer_updated'
+
+function received (client: TransferClient, type: ReceivedType): Transfer[] {
   const transfers: Transfer[] = []
   client.on(type, (transfer) => { transfers.push(transfer) })
   return transfers
 }
 
-async function rejection (call: Promise<unknown>): Promise<TransferClientError> {
-  try {
-    await call
-  } catch (error) {
-    if (error instanceof TransferClientError) return error
-    throw error
-  }
-  throw new Error('the call did not fail')
+/** Agent 101's client hearing `type` on its open feed, and a customer call bridged with 101. */
+async function agent101OnACall (t: Test, type: ReceivedType): Promise<{ client: TransferClient, events: Transfer[], call: CustomerCall }> {
+  const client = clientOf(t, '101')
+  const open = feedOpen(client)
+  const events = received(client, type)
+  await open
+  return { client, events, call: await callAgent('101') }
 }
 
 const isLegOf = (extension: string) => (name: string): boolean => name.startsWith(`PJSIP/${extension}-`)
 
 t.test('blind: transferCall lands the customer with 102 and the feed says call:ami_transfer_complete', async (t) => {
-  const client = clientOf(t, '101')
-  const open = feedOpen(client)
-  const completes = received(client, 'call:ami_transfer_complete')
-  await open
-  const call = await callAgent('101')
+  const { client, events: completes, call } = await agent101OnACall(t, 'call:ami_transfer_complete')
 
   const transfer = await client.transferCall('102', 'blind')
   t.match(transfer, { type: 'blind', status: 'redirected', origin: 'plugin', extension: '101', targetExtension: '102' })
@@ -80,11 +77,7 @@ t.test('blind: transferCall lands the customer with 102 and the feed says call:a
 })
 
 t.test('attended: attendedTransfer(103), then cancel() puts the customer back with 101', async (t) => {
-  const client = clientOf(t, '101')
-  const open = feedOpen(client)
-  const updates = received(client, 'call:transfer_updated')
-  await open
-  const call = await callAgent('101')
+  const { client, events: updates, call } = await agent101OnACall(t, 'call:transfer_updated')
 
   const attended = await client.attendedTransfer('103')
   t.match(attended.transfer, { type: 'attended', status: 'consulting', targetExtension: '103' })
