@@ -2,6 +2,7 @@ import Fastify, { type FastifyInstance, type FastifyRequest, type LightMyRequest
 import t, { type Test } from 'tap'
 import { AgentDirectory } from '../../src/agents/agent-directory.js'
 import { AgentService } from '../../src/agents/agent-service.js'
+import { CallMonitor } from '../../src/calls/call-monitor.js'
 import { AsteriskUnavailableError } from '../../src/errors.js'
 import { EventLog } from '../../src/feed/event-log.js'
 import type { Identity } from '../../src/identity.js'
@@ -44,7 +45,8 @@ async function setup (t: Test): Promise<Api> {
   const app = Fastify()
   app.get('/host/boom', async () => { throw new Error('host failure') })
   app.get('/host/health', async () => ({ ok: true }))
-  await app.register(apiRoutes, { prefix: '/api', transfers, agents, eventLog: new EventLog(), authenticate })
+  // The monitor is not started: lookups go to the fake PBX's snapshots, which each test scripts.
+  await app.register(apiRoutes, { prefix: '/api', transfers, monitor: new CallMonitor(pbx), agents, eventLog: new EventLog(), authenticate })
   await app.ready()
   transfers.start()
   t.teardown(async () => {
