@@ -98,3 +98,19 @@ t.test('10 concurrent requests for one call: one transfer, nine 409 naming it', 
   t.equal(host.proxy.actions().slice(before).filter((action) => /^atxfer$/i.test(action)).length, 1, 'one Atxfer sent')
   await waitFor(async () => (await bridgePeersOf(call.agentChannel.id)).some(isLegOf('103')), 10_000, 'the one consultation')
 })
+
+t.test('10 concurrent identical requests with one Idempotency-Key: one transfer, ten identical answers', async (t) => {
+  const call = await callAgent('101')
+  const before = host.proxy.actions().length
+  const body = { targetExtension: '102', transferType: 'blind' }
+  const responses = await Promise.all(Array.from({ length: 10 }, async () =>
+    await host.as('101', { method: 'POST', url: '/api/transfers/execute', payload: body, headers: { 'idempotency-key': 'retry-7f3a' } })))
+  t.same(responses.map((response) => response.statusCode), Array(10).fill(200))
+  t.equal(new Set(responses.map((response) => response.json().id)).size, 1, 'one transfer id in every answer')
+  t.equal(host.proxy.actions().slice(before).filter((action) => /^redirect$/i.test(action)).length, 1, 'one Redirect sent')
+  t.equal(responses.filter((response) => response.headers['idempotency-replayed'] === 'true').length, 9)
+  await waitFor(async () => (await bridgePeersOf(call.customerChannel.id)).some(isLegOf('102')), 10_000, 'customer with 102')
+  const reused = await host.as('101', { method: 'POST', url: '/api/transfers/execute', payload: { ...body, targetExtension: '103' }, headers: { 'idempotency-key': 'retry-7f3a' } })
+  t.equal(reused.statusCode, 422)
+  t.equal(reused.json().code, 'XFER_IDEMPOTENCY_KEY_REUSED')
+})
