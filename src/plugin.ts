@@ -91,7 +91,8 @@ async function asteriskTransferPlugin (fastify: FastifyInstance, rawOptions: Fas
     channelTechnology: options.channelTechnology,
     consultationTimeoutMs: options.consultationTimeoutMs,
     policy,
-    calls: monitor
+    calls: monitor,
+    logger: log.child({ component: 'transfers' })
   })
   const agents = new AgentService(pbx, options.channelTechnology, directory)
   const eventLog = new EventLog({

@@ -24,6 +24,8 @@ export interface PhoneTransferDetectorOptions {
   technology: string
   /** Whether a channel is already part of a transfer the plugin follows. */
   isTracked: (channel: string) => boolean
+  /** Whether a Local channel is the consultation of an attended transfer the plugin is starting. */
+  isOwnConsultation: (localChannel: string) => boolean
   /** The party bridged with an agent channel now (asked when the agent is put on hold). */
   peerOf: (agentChannel: string) => Promise<string | undefined>
   onTransfer: (transfer: PhoneTransfer) => void
@@ -104,7 +106,7 @@ export class PhoneTransferDetector {
   /** A consultation channel: paired with the agent most recently put on hold, within the window. */
   #consultation (channel: string): void {
     const parsed = parseChannelName(channel)
-    if (parsed?.localHalf !== 1) return
+    if (parsed?.localHalf !== 1 || this.#options.isOwnConsultation(channel)) return
     const agent = [...this.#held].filter(([, held]) => Date.now() - held.heldAt < HOLD_WINDOW_MS).pop()
     if (agent === undefined) return
     const [agentChannel, held] = agent

@@ -8,8 +8,8 @@ import { EventEmitter } from 'node:events'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { AgentDirectory } from '../agents/agent-directory.js'
 import type { PbxEvent } from '../asterisk/ami-events.js'
-import { parseChannelName } from '../asterisk/channel-name.js'
-import { silentLogger } from '../asterisk/logger.js'
+import { isLocalTo, parseChannelName } from '../asterisk/channel-name.js'
+import { silentLogger, type Logger } from '../asterisk/logger.js'
 import type { CallSnapshot, Pbx } from '../asterisk/pbx.js'
 import {
   AsteriskTimeoutError,
@@ -43,6 +43,7 @@ export interface TransferServiceOptions {
   policy?: TransferPolicy
   /** The live calls (the call monitor): lookups answer from memory when it is in sync, else from ARI. */
   calls?: CallLookup
+  logger?: Logger
 }
 
 /** What the service needs of the call monitor. */
@@ -88,6 +89,7 @@ export class TransferService {
   readonly #phone: PhoneTransferDetector
   readonly #policy: TransferPolicy
   readonly #calls: CallLookup | undefined
+  readonly #log: Logger
   /** Where each active transfer dials (a named destination may dial another context). */
   readonly #dialTargets = new Map<string, DialTarget>()
   readonly #onPbxEvent = (event: PbxEvent): void => { this.#handle(event) }
@@ -97,6 +99,7 @@ export class TransferService {
     this.#options = options
     this.#changes.setMaxListeners(0)
     this.#calls = options.calls
+    this.#log = options.logger ?? silentLogger
     this.#policy = options.policy ?? new TransferPolicy(
       new AgentDirectory([], pbx, options.channelTechnology),
       { destinations: {}, transferContext: options.transferContext, allowFreeDialing: true },
@@ -105,7 +108,8 @@ export class TransferService {
     )
     this.#phone = new PhoneTransferDetector({
       technology: options.channelTechnology,
-      isTracked: (channel) => this.#registry.activeByChannel(channel).length > 0 || this.#inFlight.size > 0,
+      isTracked: (channel) => this.#registry.activeByChannel(channel).length > 0,
+      isOwnConsultation: (localChannel) => this.#isOwnConsultation(localChannel),
       peerOf: async (agentChannel) => bridgedParty(await this.#snapshotFor(agentChannel), agentChannel)?.name,
       onTransfer: (transfer) => this.#adoptPhoneTransfer(transfer)
     })
@@ -214,30 +218,57 @@ export class TransferService {
     if (this.#settling.has(id)) throw new TransferStateError(id, 'already being completed or cancelled')
     this.#settling.add(id)
     try {
-      const finished = this.#waitForFinal(id)
+      const abandon = new AbortController()
+      const finished = this.#waitForFinal(id, abandon.signal)
       finished.catch(() => {})
-      await act(transfer)
+      try {
+        await act(transfer)
+      } catch (error) {
+        abandon.abort()
+        throw error
+      }
       return await finished
     } finally {
       this.#settling.delete(id)
     }
   }
 
-  #waitForFinal (id: string): Promise<Transfer> {
+  /** Resolves when the transfer is over; `signal` stops waiting (the action itself failed). */
+  #waitForFinal (id: string, signal: AbortSignal): Promise<Transfer> {
     const timeoutMs = this.#options.settleTimeoutMs ?? Math.max(this.#options.consultationTimeoutMs, 5000)
     return new Promise((resolve, reject) => {
-      const onChange = (transfer: Transfer): void => {
-        if (transfer.id !== id || !isFinal(transfer.status)) return
+      const stop = (): void => {
         clearTimeout(timer)
         this.#changes.off('changed', onChange)
+        signal.removeEventListener('abort', onAbort)
+      }
+      const onChange = (transfer: Transfer): void => {
+        if (transfer.id !== id || !isFinal(transfer.status)) return
+        stop()
         resolve(transfer)
       }
+      const onAbort = (): void => {
+        stop()
+        reject(new AsteriskTimeoutError(`the end of transfer ${id} (abandoned)`, 0))
+      }
       const timer = setTimeout(() => {
-        this.#changes.off('changed', onChange)
+        stop()
         reject(new AsteriskTimeoutError(`the end of transfer ${id}`, timeoutMs))
       }, timeoutMs)
       this.#changes.on('changed', onChange)
+      signal.addEventListener('abort', onAbort)
     })
+  }
+
+  /** Whether a Local channel is the consultation of one of our own attended transfers being started. */
+  #isOwnConsultation (localChannel: string): boolean {
+    for (const id of this.#inFlight.keys()) {
+      const transfer = this.#registry.get(id)
+      if (transfer?.type !== 'attended') continue
+      const { exten, context } = this.#dialTarget(transfer)
+      if (isLocalTo(localChannel, exten, context)) return true
+    }
+    return false
   }
 
   /** Checks the call and the target at once; a missing call is reported before a missing target. */
@@ -333,10 +364,11 @@ export class TransferService {
     }
     // Asterisk reported success but the bridge never showed it (a queue, an unusual dialplan): trust
     // Asterisk's word, but say so.
-    this.#apply(id, input, { unconfirmed: true })
+    this.#log.warn({ transferId: id, input: input.type }, 'transfer outcome reported by Asterisk but not seen on the bridges')
+    this.#apply(id, input)
   }
 
-  #apply (id: string, input: TransferInput, extra: { error?: Transfer['error'], unconfirmed?: boolean } = {}): Transfer {
+  #apply (id: string, input: TransferInput, extra: { error?: Transfer['error'] } = {}): Transfer {
     const transfer = this.#registry.get(id) as Transfer
     const next = transition({ state: transfer.status }, input)
     if (next === undefined) return transfer

@@ -13,20 +13,24 @@ interface Detector {
   tracked: Set<string>
   /** Answers the pending `peerOf` questions. */
   answerPeer: (peer: string | undefined) => void
+  /** Local channels the plugin itself is creating for its own consultations. */
+  ownConsultations: Set<string>
 }
 
 /** A detector for PJSIP agents; `peerOf` answers CUSTOMER at once, or waits for `answerPeer` when `slowPeer`. */
 function setup ({ slowPeer = false } = {}): Detector {
   const reported: PhoneTransfer[] = []
   const tracked = new Set<string>()
+  const ownConsultations = new Set<string>()
   let answerPeer: Detector['answerPeer'] = () => {}
   const detector = new PhoneTransferDetector({
     technology: 'pjsip',
     isTracked: (channel) => tracked.has(channel),
+    isOwnConsultation: (channel) => ownConsultations.has(channel),
     peerOf: async () => slowPeer ? await new Promise<string | undefined>((resolve) => { answerPeer = resolve }) : CUSTOMER,
     onTransfer: (transfer) => reported.push(transfer)
   })
-  return { detector, reported, tracked, answerPeer: (peer) => answerPeer(peer) }
+  return { detector, reported, tracked, ownConsultations, answerPeer: (peer) => answerPeer(peer) }
 }
 
 const settle = async (): Promise<void> => await new Promise((resolve) => setImmediate(resolve))
@@ -80,6 +84,15 @@ t.test('attended: Hold then a Local;1 channel, peer already known: reported sync
   await held(detector)
   detector.observe(newLocal('103'))
   t.same(reported, [attendedReport])
+})
+
+t.test('attended: the Local;1 of the plugin\'s own consultation is not paired with another agent\'s Hold', async (t) => {
+  const { detector, reported, ownConsultations } = setup()
+  await held(detector)
+  const local = newLocal('103')
+  ownConsultations.add((local as { channel: string }).channel)
+  detector.observe(local)
+  t.same(reported, [])
 })
 
 t.test('attended: peer not known yet when the Local;1 appears: reported once it is', async (t) => {
