@@ -1,0 +1,148 @@
+/**
+ * `check`: is this Asterisk ready for transfers? Each question is answered on one line, by asking
+ * Asterisk itself through the plugin's adapters: can we log in (AMI) and connect (ARI), may this AMI
+ * user send the actions transfers need, is the atxfer feature code set, does the transfer context
+ * exist, which extensions are registered. Exit status 1 when something transfers need is missing.
+ */
+import type { AmiClient } from '../asterisk/ami-client.js'
+import type { PbxEndpoint } from '../asterisk/ari-client.js'
+import type { Status } from './output.js'
+import { extensionList, statusLines, type Printer } from './output.js'
+import { describeAmiFailure, describeAriFailure, openConnection, type AsteriskConnection } from './connection.js'
+import type { ConnectionSettings } from './environment.js'
+import { allowedActions, permissionReport, writeClassesFor, type PermissionReport } from './permissions.js'
+
+export interface CheckLine {
+  status: Status
+  label: string
+  detail: string
+  hint?: string
+}
+
+/** Only the technology the plugin transfers (PJSIP by default) is listed. */
+const TECHNOLOGY = 'PJSIP'
+const ACTION_TIMEOUT_MS = 5000
+
+function line (status: Status, label: string, detail: string, hint?: string): CheckLine {
+  return hint === undefined ? { status, label, detail } : { status, label, detail, hint }
+}
+
+function names (actions: PermissionReport['allowed']): string {
+  return actions.map((action) => action.action).join(', ')
+}
+
+export function permissionLines (report: PermissionReport, username: string): CheckLine[] {
+  const lines: CheckLine[] = []
+  if (report.missing.length === 0) {
+    lines.push(line('ok', 'AMI permissions', `${names(report.allowed.filter((action) => action.usedFor !== undefined))} allowed`))
+  } else {
+    const what = report.missing.map((action) => `${action.action} (${action.usedFor ?? ''})`).join(', ')
+    lines.push(line('fail', 'AMI permissions', `user "${username}" may not send ${what}`,
+      `add ${writeClassesFor(report.missing).join(',')} to "write" (and call to "read") in manager.conf [${username}]`))
+  }
+  if (report.missingOptional.length > 0) {
+    lines.push(line('warn', 'AMI permissions (not used by the plugin)', `${names(report.missingOptional)} not allowed`,
+      report.missingOptional.map((action) => `${action.action} needs write = ${action.grantedBy.join(' or ')}`).join('; ')))
+  }
+  return lines
+}
+
+/** FEATUREMAP(atxfer) is empty by default, and AMI Atxfer then silently does nothing. */
+export function atxferLine (code: string): CheckLine {
+  return code === ''
+    ? line('fail', 'atxfer feature code', 'not set: attended transfers cannot start',
+      'set it in features.conf [featuremap], e.g. atxfer => *2, then reload features (module reload features)')
+    : line('ok', 'atxfer feature code', code)
+}
+
+export function contextLine (context: string, exists: boolean): CheckLine {
+  return exists
+    ? line('ok', 'transfer context', `${context} exists in the dialplan`)
+    : line('fail', 'transfer context', `${context} does not exist in the dialplan`,
+      'set TRANSFER_CONTEXT to the context your agents\' extensions are dialed in (extensions.conf)')
+}
+
+export function endpointLines (endpoints: readonly PbxEndpoint[], technology: string): CheckLine[] {
+  const ours = endpoints.filter((endpoint) => endpoint.technology.toLowerCase() === technology.toLowerCase())
+  const online = ours.filter((endpoint) => endpoint.state === 'online').map((endpoint) => endpoint.resource)
+  const offline = ours.filter((endpoint) => endpoint.state !== 'online').map((endpoint) => endpoint.resource)
+  const label = `extensions online (${technology})`
+  const lines = [online.length > 0
+    ? line('ok', label, extensionList(online))
+    : line('warn', label, 'none', 'no phone is registered: transfers need a registered agent and target')]
+  if (offline.length > 0) lines.push(line('info', `extensions offline (${technology})`, extensionList(offline)))
+  return lines
+}
+
+/** A check that could not be answered (the action was refused or timed out): it fails, saying why. */
+function unanswered (label: string, error: unknown): CheckLine {
+  return line('fail', label, `could not check: ${(error as Error).message}`, 'see the AMI permissions line')
+}
+
+async function getvar (ami: AmiClient, variable: string): Promise<string> {
+  const response = await ami.action({ Action: 'Getvar', Variable: variable })
+  return typeof response.value === 'string' ? response.value : ''
+}
+
+async function amiLines (connection: AsteriskConnection, settings: ConnectionSettings): Promise<CheckLine[]> {
+  const { ami } = connection
+  const where = `${settings.ami.username}@${settings.ami.host}:${settings.ami.port}`
+  try {
+    await connection.amiReady
+  } catch (error) {
+    const { message, hint } = describeAmiFailure(error, settings.ami)
+    // The message names AMI and says what failed (login refused, unreachable): no label needed.
+    return [line('fail', '', message, hint),
+      line('info', 'not checked', 'AMI permissions, the atxfer feature code and the transfer context need an AMI login')]
+  }
+  const lines = [line('ok', 'AMI login', where)]
+  try {
+    const listed = await ami.action({ Action: 'ListCommands' })
+    lines.push(...permissionLines(permissionReport(allowedActions(listed)), settings.ami.username))
+  } catch (error) {
+    lines.push(line('fail', 'AMI permissions', `could not list them: ${(error as Error).message}`))
+  }
+  // Getvar without a channel evaluates functions on a dummy channel: FEATUREMAP and DIALPLAN_EXISTS
+  // both answer that way on Asterisk 22 (checked on 22.10).
+  lines.push(await getvar(ami, 'FEATUREMAP(atxfer)').then(atxferLine, (error: unknown) => unanswered('atxfer feature code', error)))
+  lines.push(await getvar(ami, `DIALPLAN_EXISTS(${settings.transferContext})`)
+    .then((value) => contextLine(settings.transferContext, value === '1'), (error: unknown) => unanswered('transfer context', error)))
+  return lines
+}
+
+async function ariLines (connection: AsteriskConnection, settings: ConnectionSettings): Promise<CheckLine[]> {
+  try {
+    await connection.ariReady
+  } catch (error) {
+    const { message, hint } = describeAriFailure(error, settings.ari)
+    return [line('fail', '', message, hint), line('info', 'not checked', 'which extensions are online needs ARI')]
+  }
+  const lines = [line('ok', 'ARI', `${settings.ari.url} (user ${settings.ari.username})`)]
+  try {
+    lines.push(...endpointLines(await connection.pbx.endpoints(), TECHNOLOGY))
+  } catch (error) {
+    lines.push(line('fail', 'extensions', `could not list the endpoints: ${(error as Error).message}`))
+  }
+  return lines
+}
+
+/** Exit status: 0 when nothing transfers need is missing, 1 otherwise. */
+export function exitStatus (lines: readonly CheckLine[]): number {
+  return lines.some((entry) => entry.status === 'fail') ? 1 : 0
+}
+
+export async function runCheck (settings: ConnectionSettings, printer: Printer): Promise<number> {
+  printer.waiting(`asking Asterisk (AMI ${settings.ami.host}:${settings.ami.port}, ARI ${settings.ari.url})`)
+  const connection = openConnection(settings, ACTION_TIMEOUT_MS)
+  try {
+    const [ami, ari] = await Promise.all([amiLines(connection, settings), ariLines(connection, settings)])
+    // Logins first, then what each one allowed to check.
+    const lines = [ami[0], ari[0], ...ami.slice(1), ...ari.slice(1)].filter((entry) => entry !== undefined)
+    printer.done()
+    for (const entry of lines) printer.lines(statusLines(entry.status, entry.label, entry.detail, printer.style, entry.hint))
+    return exitStatus(lines)
+  } finally {
+    printer.done()
+    await connection.close()
+  }
+}

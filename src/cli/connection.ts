@@ -1,0 +1,136 @@
+/**
+ * The tool's connection to Asterisk: the plugin's own AMI and ARI adapters and PBX, opened once for one
+ * command and closed after it. Unlike the plugin, the tool does not wait for an Asterisk that is down:
+ * each side reports its first connection attempt, and the tool says what went wrong.
+ */
+import { AmiClient } from '../asterisk/ami-client.js'
+import { AriClient } from '../asterisk/ari-client.js'
+import { AsteriskPbx } from '../asterisk/pbx.js'
+import type { ConnectionSettings } from './environment.js'
+
+/** What went wrong, on one line, and what to do about it. */
+export interface Problem {
+  message: string
+  hint: string
+}
+
+export interface AsteriskConnection {
+  ami: AmiClient
+  ari: AriClient
+  pbx: AsteriskPbx
+  /** The first AMI login: resolved, or rejected with AmiLoginError / AsteriskUnavailableError / AsteriskTimeoutError. */
+  amiReady: Promise<void>
+  /** The first ARI connection (it checks the credentials too). */
+  ariReady: Promise<void>
+  close (): Promise<void>
+}
+
+/** A failed attempt is reported, not retried: a command-line user wants the answer now. */
+const NO_RETRY = { initialDelayMs: 60_000, maxDelayMs: 60_000 }
+
+/**
+ * `ari-client` (through swagger-client) answers refused credentials by rejecting the connection *and*
+ * then throwing the same message, a bare string like `401 : undefined http://…/resources.json`, from an
+ * HTTP callback, where nothing can catch it: it would crash the tool after the rejection was handled.
+ * That throw is recognised and dropped here; anything else still crashes the tool as it should.
+ */
+const SWAGGER_FAILURE = /^\d{3} : .*\/ari\/api-docs\/resources\.json$/
+
+function ignoreSwaggerThrow (error: unknown): void {
+  if (typeof error === 'string' && SWAGGER_FAILURE.test(error)) return
+  // Anything else is a real crash: report it as Node would have, and exit.
+  process.stderr.write(`${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`)
+  process.exit(70)
+}
+
+/** swagger-client prints a deprecation notice with console.log on every connect: not the tool's output. */
+async function withoutConsoleLog<T> (work: () => Promise<T>): Promise<T> {
+  const log = console.log
+  console.log = () => {}
+  try {
+    return await work()
+  } finally {
+    console.log = log
+  }
+}
+
+export function openConnection (settings: ConnectionSettings, actionTimeoutMs: number): AsteriskConnection {
+  const ami = new AmiClient({ ...settings.ami, actionTimeoutMs, reconnect: NO_RETRY, pingIntervalMs: 0 })
+  const ari = new AriClient({ ...settings.ari, requestTimeoutMs: actionTimeoutMs, reconnect: NO_RETRY })
+  const pbx = new AsteriskPbx(ami, ari)
+  if (!process.listeners('uncaughtException').includes(ignoreSwaggerThrow)) process.on('uncaughtException', ignoreSwaggerThrow)
+  const amiReady = ami.start()
+  const ariReady = withoutConsoleLog(async () => { await ari.start() })
+  // Each is awaited by the command that needs it; one nobody awaits must not become an unhandled rejection.
+  amiReady.catch(() => {})
+  ariReady.catch(() => {})
+  return {
+    ami,
+    ari,
+    pbx,
+    amiReady,
+    ariReady,
+    async close () {
+      ari.close()
+      await ami.close()
+    }
+  }
+}
+
+function codeOf (error: unknown): string | undefined {
+  return (error as { code?: string }).code
+}
+
+/** The library's own words for the failure: the part in parentheses, or after "ARI at <url>: ". */
+function reasonOf (error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error)
+  return /\(([^()]+)\)$/.exec(message)?.[1] ?? /ARI at \S+: (.*)$/.exec(message)?.[1] ?? message
+}
+
+/** Refused credentials and an unreachable Asterisk need different fixes: they are told apart here. */
+export function describeAmiFailure (error: unknown, ami: ConnectionSettings['ami']): Problem {
+  const where = `${ami.host}:${ami.port}`
+  switch (codeOf(error)) {
+    case 'XFER_AMI_LOGIN_FAILED':
+      return {
+        message: `AMI login refused for user "${ami.username}" at ${where}: ${(error as Error).message.replace(/^AMI login failed: /, '')}`,
+        hint: `check AMI_USERNAME and AMI_PASSWORD against manager.conf [${ami.username}] (its secret, and permit/deny for this host)`
+      }
+    case 'XFER_ASTERISK_TIMEOUT':
+      return {
+        message: `AMI at ${where} did not answer the login in time`,
+        hint: 'check that AMI_HOST/AMI_PORT point at Asterisk\'s manager port (manager.conf [general] port) and that no firewall drops the packets'
+      }
+    default:
+      return {
+        message: `cannot reach AMI at ${where} (${reasonOf(error)})`,
+        hint: 'is Asterisk running, with manager.conf [general] enabled = yes and a port/bindaddr matching AMI_HOST and AMI_PORT?'
+      }
+  }
+}
+
+export function describeAriFailure (error: unknown, ari: ConnectionSettings['ari']): Problem {
+  const reason = reasonOf(error)
+  if (/^401\b/.test(reason)) {
+    return {
+      message: `ARI refused the credentials of user "${ari.username}" at ${ari.url}`,
+      hint: `check ARI_USERNAME and ARI_PASSWORD against ari.conf [${ari.username}] (type = user, password)`
+    }
+  }
+  if (codeOf(error) === 'XFER_ASTERISK_TIMEOUT') {
+    return {
+      message: `ARI at ${ari.url} did not answer in time`,
+      hint: 'check that ARI_URL points at Asterisk\'s HTTP server (http.conf bindaddr/bindport)'
+    }
+  }
+  if (/ECONNREFUSED|ENOTFOUND|EHOSTUNREACH|ENETUNREACH|ECONNRESET|EAI_AGAIN/.test(reason)) {
+    return {
+      message: `cannot reach ARI at ${ari.url} (${reason})`,
+      hint: 'is Asterisk running, with http.conf enabled = yes and a bindaddr/bindport matching ARI_URL?'
+    }
+  }
+  return {
+    message: `ARI at ${ari.url} failed: ${reason}`,
+    hint: 'ARI_URL is the base URL without a path (http://host:8088), and ari.conf [general] must set enabled = yes'
+  }
+}

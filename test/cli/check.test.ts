@@ -1,0 +1,78 @@
+// The lines of `check`, from what Asterisk answered (recorded ListCommands, Getvar values, ARI endpoints).
+import { readFileSync } from 'node:fs'
+import t from 'tap'
+import type { AmiMessage } from '../../src/asterisk/ami-client.js'
+import type { PbxEndpoint } from '../../src/asterisk/ari-client.js'
+import { atxferLine, contextLine, endpointLines, exitStatus, permissionLines } from '../../src/cli/check.js'
+import { allowedActions, permissionReport } from '../../src/cli/permissions.js'
+
+function reportFor (write: string) {
+  const recorded = JSON.parse(readFileSync(new URL(`./fixtures/listcommands-write-${write}.json`, import.meta.url), 'utf8')) as AmiMessage
+  return permissionReport(allowedActions(recorded))
+}
+
+function endpoint (resource: string, state: string, technology = 'PJSIP'): PbxEndpoint {
+  return { technology, resource, state, channelIds: [] }
+}
+
+t.test('permissions of a write = all user: one ok line', async (t) => {
+  t.same(permissionLines(reportFor('all'), 'transfer'), [
+    { status: 'ok', label: 'AMI permissions', detail: 'Redirect, Atxfer, CancelAtxfer, Hangup, Getvar allowed' }
+  ])
+})
+
+t.test('permissions of a write = call user: ok, and a warning for CoreShowChannels only', async (t) => {
+  const lines = permissionLines(reportFor('call'), 'transfer')
+  t.match(lines, [{ status: 'ok' }, { status: 'warn', detail: 'CoreShowChannels not allowed', hint: 'CoreShowChannels needs write = system or reporting' }])
+  t.equal(exitStatus(lines), 0, 'what the plugin does not use does not fail the check')
+})
+
+t.test('permissions of a write = system user: fails naming each missing action, what it is for, and the fix', async (t) => {
+  const [missing, optional] = permissionLines(reportFor('system'), 'operator')
+  t.same(missing, {
+    status: 'fail',
+    label: 'AMI permissions',
+    detail: 'user "operator" may not send Redirect (blind transfers), Atxfer (attended transfers), CancelAtxfer (cancelling attended transfers), Getvar (checking targets in the dialplan)',
+    hint: 'add call to "write" (and call to "read") in manager.conf [operator]'
+  })
+  t.match(optional, { status: 'warn', detail: 'BlindTransfer not allowed' })
+})
+
+t.test('permissions of a user without write classes', async (t) => {
+  const lines = permissionLines(reportFor('none'), 'readonly')
+  t.match(lines[0], { status: 'fail', detail: /Redirect .*Atxfer .*CancelAtxfer .*Hangup .*Getvar/, hint: /add call to "write"/ })
+  t.equal(exitStatus(lines), 1)
+})
+
+t.test('the atxfer feature code: set, or empty (the default) which fails', async (t) => {
+  t.same(atxferLine('*2'), { status: 'ok', label: 'atxfer feature code', detail: '*2' })
+  t.match(atxferLine(''), { status: 'fail', detail: /not set/, hint: /features\.conf \[featuremap\].*atxfer => \*2/ })
+})
+
+t.test('the transfer context', async (t) => {
+  t.match(contextLine('from-internal', true), { status: 'ok', detail: 'from-internal exists in the dialplan' })
+  t.match(contextLine('agents', false), { status: 'fail', detail: 'agents does not exist in the dialplan', hint: /TRANSFER_CONTEXT/ })
+})
+
+t.test('extensions online and offline, of the plugin\'s technology only, in dialing order', async (t) => {
+  const lines = endpointLines([
+    endpoint('107', 'offline'), endpoint('102', 'online'), endpoint('101', 'online'), endpoint('customer1', 'offline'),
+    endpoint('103', 'unknown'), endpoint('900', 'online', 'SIP')
+  ], 'PJSIP')
+  t.same(lines, [
+    { status: 'ok', label: 'extensions online (PJSIP)', detail: '101, 102' },
+    { status: 'info', label: 'extensions offline (PJSIP)', detail: '103, 107, customer1' }
+  ])
+})
+
+t.test('no extension online is a warning, not a failure', async (t) => {
+  const lines = endpointLines([endpoint('107', 'offline')], 'PJSIP')
+  t.match(lines[0], { status: 'warn', detail: 'none', hint: /registered/ })
+  t.equal(exitStatus(lines), 0)
+  t.same(endpointLines([], 'PJSIP'), [{ status: 'warn', label: 'extensions online (PJSIP)', detail: 'none', hint: 'no phone is registered: transfers need a registered agent and target' }])
+})
+
+t.test('exit status: 1 as soon as one line fails', async (t) => {
+  t.equal(exitStatus([{ status: 'ok', label: 'a', detail: '' }, { status: 'warn', label: 'b', detail: '' }, { status: 'info', label: 'c', detail: '' }]), 0)
+  t.equal(exitStatus([{ status: 'ok', label: 'a', detail: '' }, { status: 'fail', label: 'b', detail: '' }]), 1)
+})

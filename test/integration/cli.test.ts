@@ -1,0 +1,160 @@
+// The command-line tool on the real Asterisk 22 test bed: the CLI runs as a separate process, with the
+// test bed's settings in its environment, exactly as an operator would run it; the PBX is then checked.
+import { spawn } from 'node:child_process'
+import t from 'tap'
+import { bridgePeersOf, callAgent, hangupAllCalls, waitFor } from '../helpers/asterisk/calls.js'
+import { agents, missingExtension, offlineAgent, pbx, repoRoot, transferContext } from '../helpers/asterisk/testbed.js'
+
+interface CliRun {
+  code: number | null
+  stdout: string
+  stderr: string
+}
+
+const testbedEnv = {
+  AMI_HOST: pbx.ami.host,
+  AMI_PORT: String(pbx.ami.port),
+  AMI_USERNAME: pbx.ami.username,
+  AMI_PASSWORD: pbx.ami.password,
+  ARI_URL: pbx.ari.url,
+  ARI_USERNAME: pbx.ari.username,
+  ARI_PASSWORD: pbx.ari.password,
+  TRANSFER_CONTEXT: transferContext
+}
+
+/** Runs `fastify-asterisk-transfer <args>` from the sources; stdout is a pipe, so the output is plain ASCII. */
+async function cli (args: string[], env: Record<string, string> = {}): Promise<CliRun> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], {
+    cwd: repoRoot,
+    env: { ...process.env, ...testbedEnv, ...env },
+    stdio: ['ignore', 'pipe', 'pipe']
+  })
+  let stdout = ''
+  let stderr = ''
+  child.stdout.on('data', (chunk: Buffer) => { stdout += chunk.toString() })
+  child.stderr.on('data', (chunk: Buffer) => { stderr += chunk.toString() })
+  const timer = setTimeout(() => child.kill('SIGKILL'), 60_000)
+  const code = await new Promise<number | null>((resolve) => child.on('close', resolve))
+  clearTimeout(timer)
+  return { code, stdout, stderr }
+}
+
+const isLegOf = (extension: string) => (name: string): boolean => name.startsWith(`PJSIP/${extension}-`)
+const EVENT_LINE = /^\d\d:\d\d:\d\d\.\d{3} {2}/
+
+/** The event lines of a run: `<time>  <status>  <event>  <description>`, as [status, event]. */
+function events (run: CliRun): string[][] {
+  return run.stdout.split('\n').filter((line) => EVENT_LINE.test(line)).map((line) => line.split(/\s+/).slice(1, 3))
+}
+
+await hangupAllCalls()
+t.afterEach(async () => { await hangupAllCalls() })
+
+t.test('check: everything transfers need is there; 101-106 online, 107 offline', async (t) => {
+  const run = await cli(['check'])
+  t.equal(run.code, 0, 'exit 0', { output: run.stdout + run.stderr })
+  t.match(run.stdout, /^\[ok\] +AMI login: transfer@127\.0\.0\.1:15038$/m)
+  t.match(run.stdout, /^\[ok\] +ARI: http:\/\/127\.0\.0\.1:18088/m)
+  t.match(run.stdout, /^\[ok\] +AMI permissions: Redirect, Atxfer, CancelAtxfer, Hangup, Getvar allowed$/m)
+  t.match(run.stdout, /^\[ok\] +atxfer feature code: \*2$/m)
+  t.match(run.stdout, /^\[ok\] +transfer context: from-internal exists/m)
+  const online = /^\[ok\] +extensions online \(PJSIP\): (.*)$/m.exec(run.stdout)?.[1]?.split(', ')
+  t.same(online, [...agents])
+  const offline = /^\[info\] extensions offline \(PJSIP\): (.*)$/m.exec(run.stdout)?.[1]?.split(', ') ?? []
+  t.ok(offline.includes(offlineAgent), `${offlineAgent} offline: ${offline.join(', ')}`)
+  t.notMatch(run.stdout, /\[FAIL\]|✓|✗|\x1b/, 'no failure, plain ASCII in a pipe')
+})
+
+t.test('check with a wrong AMI password: exit 1 and a clear login message', async (t) => {
+  const run = await cli(['check'], { AMI_PASSWORD: 'not-the-secret' })
+  t.equal(run.code, 1, 'exit 1', { output: run.stdout + run.stderr })
+  t.match(run.stdout, /^\[FAIL\] AMI login refused for user "transfer" at 127\.0\.0\.1:15038: Authentication failed$/m)
+  t.match(run.stdout, /^ +hint: check AMI_USERNAME and AMI_PASSWORD/m)
+  t.match(run.stdout, /^\[ok\] +ARI:/m, 'ARI is still checked')
+})
+
+t.test('check with a wrong ARI password: exit 1, ARI credentials named, no crash', async (t) => {
+  const run = await cli(['check'], { ARI_PASSWORD: 'not-the-secret' })
+  t.equal(run.code, 1, 'exit 1', { output: run.stdout + run.stderr })
+  t.match(run.stdout, /^\[FAIL\] ARI refused the credentials of user "transfer"/m)
+  t.match(run.stdout, /^\[ok\] +AMI login/m)
+  t.equal(run.stderr, '', 'nothing on stderr (ari-client\'s own throw is contained)')
+})
+
+t.test('transfer blind 101 -> 102: events, answered, and the customer is with 102 on the PBX', async (t) => {
+  const call = await callAgent('101')
+  const run = await cli(['transfer', 'blind', '--from', '101', '--to', '102'])
+  t.equal(run.code, 0, 'exit 0', { output: run.stdout + run.stderr })
+  t.same(events(run), [
+    ['initiated', 'call:transfer_initiated'],
+    ['redirected', 'call:ami_transfer_complete'],
+    ['answered', 'call:transfer_updated']
+  ])
+  t.match(run.stdout, /^\[ok\] +outcome: answered: the customer is with 102$/m)
+  t.match(run.stdout, new RegExp(`^\\[ok\\] +verified on Asterisk: customer ${call.customerChannel.name} is bridged with PJSIP/102-`, 'm'))
+  const peers = await bridgePeersOf(call.customerChannel.id)
+  t.ok(peers.some(isLegOf('102')), `the customer is with 102: ${peers.join(', ')}`)
+  t.notOk(peers.some(isLegOf('101')))
+})
+
+t.test('transfer attended 101 -> 103 --cancel: consultation, then the customer is back with 101', async (t) => {
+  const call = await callAgent('101')
+  const run = await cli(['transfer', 'attended', '--from', '101', '--to', '103', '--cancel'])
+  t.equal(run.code, 0, 'exit 0', { output: run.stdout + run.stderr })
+  t.same(events(run), [
+    ['initiated', 'call:transfer_initiated'],
+    ['consulting', 'call:ami_attended_transfer_started'],
+    ['target_answered', 'call:transfer_updated'],
+    ['cancelled', 'call:ami_attended_transfer_cancelled']
+  ])
+  t.match(run.stdout, /^\[ok\] +outcome: cancelled: 101 is back with the customer$/m)
+  t.same(await bridgePeersOf(call.customerChannel.id), [call.agentChannel.name], 'the customer is bridged with 101 again')
+})
+
+t.test('transfer attended 101 -> 103 --complete: 101 leaves, the customer is with 103', async (t) => {
+  const call = await callAgent('101')
+  const run = await cli(['transfer', 'attended', '--from', '101', '--to', '103', '--complete'])
+  t.equal(run.code, 0, 'exit 0', { output: run.stdout + run.stderr })
+  t.same(events(run).map(([status]) => status), ['initiated', 'consulting', 'target_answered', 'completed'])
+  const peers = await waitFor(async () => {
+    const names = await bridgePeersOf(call.customerChannel.id)
+    return names.some(isLegOf('103')) && names
+  }, 5000, 'the customer bridged with 103')
+  t.notOk(peers.some(isLegOf('101')))
+})
+
+t.test('transfer attended 101 -> 103 alone: reports consulting, exits 0 and leaves the consultation up', async (t) => {
+  const call = await callAgent('101')
+  const run = await cli(['transfer', 'attended', '--from', '101', '--to', '103'])
+  t.equal(run.code, 0, 'exit 0', { output: run.stdout + run.stderr })
+  t.match(run.stdout, /^\[ok\] +outcome: consulting: 101 is in consultation with 103/m)
+  const consultation = await waitFor(async () => {
+    const names = await bridgePeersOf(call.agentChannel.id)
+    return names.some(isLegOf('103')) && names
+  }, 5000, '101 talking to 103 after the tool exited')
+  t.notOk(consultation.includes(call.customerChannel.name), 'the customer waits outside the consultation')
+})
+
+t.test('transfer blind 104 -> 102 without a call: exit 1 with XFER_NO_ACTIVE_CHANNEL', async (t) => {
+  const run = await cli(['transfer', 'blind', '--from', '104', '--to', '102'])
+  t.equal(run.code, 1, 'exit 1', { output: run.stdout + run.stderr })
+  t.match(run.stderr, /^\[FAIL\] error: XFER_NO_ACTIVE_CHANNEL: No active channel for extension 104$/m)
+  t.match(run.stderr, /^ +hint: 104 has no call to transfer/m)
+  t.same(events(run), [], 'no transfer was started')
+})
+
+t.test('transfer to an unknown extension: exit 1 with XFER_UNKNOWN_TARGET, the customer stays with 101', async (t) => {
+  const call = await callAgent('101')
+  const run = await cli(['transfer', 'blind', '--from', '101', '--to', missingExtension])
+  t.equal(run.code, 1, 'exit 1', { output: run.stdout + run.stderr })
+  t.match(run.stderr, new RegExp(`XFER_UNKNOWN_TARGET: Transfer target ${missingExtension} does not exist in dialplan context from-internal`))
+  t.same(await bridgePeersOf(call.customerChannel.id), [call.agentChannel.name])
+})
+
+t.test('a malformed extension is refused before connecting (exit 2)', async (t) => {
+  // A closed port: had the tool connected, it would have failed with exit 1 and a connection error.
+  const run = await cli(['transfer', 'blind', '--from', '101', '--to', '102;1'], { AMI_PORT: '1' })
+  t.equal(run.code, 2, 'exit 2', { output: run.stdout + run.stderr })
+  t.match(run.stderr, /^\[FAIL\] error: --to "102;1" is not an extension/m)
+  t.notMatch(run.stdout + run.stderr, /AMI/)
+})
