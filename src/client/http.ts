@@ -33,32 +33,29 @@ interface Answer {
 }
 
 export function createRequester ({ apiUrl, token, fetch, timeoutMs }: HttpOptions): Requester {
-  const attempt = async (method: string, path: string, { body, idempotencyKey }: RequestOptions): Promise<Answer> => {
-    const headers: Record<string, string> = { accept: 'application/json', authorization: `Bearer ${await token()}` }
-    if (body !== undefined) headers['content-type'] = 'application/json'
-    if (idempotencyKey !== undefined) headers['idempotency-key'] = idempotencyKey
+  /** One try, with its own deadline; throws when no complete answer came. */
+  const attempt = async (url: string, init: RequestInit): Promise<Answer> => {
     const abort = new AbortController()
     const timer = setTimeout(() => { abort.abort(new Error(`no answer within ${timeoutMs} ms`)) }, timeoutMs)
     try {
-      const response = await fetch(`${apiUrl}${path}`, {
-        method,
-        headers,
-        body: body === undefined ? undefined : JSON.stringify(body),
-        signal: abort.signal
-      })
+      const response = await fetch(url, { ...init, signal: abort.signal })
       return { status: response.status, ok: response.ok, text: await response.text() }
     } finally {
       clearTimeout(timer)
     }
   }
 
-  return async <T>(method: 'GET' | 'POST', path: string, options: RequestOptions = {}): Promise<T> => {
+  return async <T>(method: 'GET' | 'POST', path: string, { body, idempotencyKey }: RequestOptions = {}): Promise<T> => {
+    const headers: Record<string, string> = { accept: 'application/json', authorization: `Bearer ${await token()}` }
+    if (body !== undefined) headers['content-type'] = 'application/json'
+    if (idempotencyKey !== undefined) headers['idempotency-key'] = idempotencyKey
+    const init: RequestInit = { method, headers, body: body === undefined ? undefined : JSON.stringify(body) }
     let answer: Answer
     try {
-      answer = await attempt(method, path, options)
+      answer = await attempt(`${apiUrl}${path}`, init)
     } catch {
       try {
-        answer = await attempt(method, path, options)
+        answer = await attempt(`${apiUrl}${path}`, init)
       } catch (error) {
         throw new TransferClientError(`${method} ${path}: no answer from the server (${describe(error)})`, { code: NETWORK_ERROR_CODE, cause: error })
       }
@@ -77,7 +74,6 @@ function readAnswer<T> (method: string, path: string, { status, ok, text }: Answ
 interface ErrorShape {
   code: string
   message?: unknown
-  statusCode?: unknown
   transferId?: unknown
 }
 
@@ -85,10 +81,10 @@ function isErrorShape (body: unknown): body is ErrorShape {
   return typeof body === 'object' && body !== null && typeof (body as { code?: unknown }).code === 'string'
 }
 
-function serverError ({ code, message, statusCode, transferId }: ErrorShape, status: number): TransferClientError {
+function serverError ({ code, message, transferId }: ErrorShape, statusCode: number): TransferClientError {
   return new TransferClientError(typeof message === 'string' ? message : code, {
     code,
-    statusCode: typeof statusCode === 'number' ? statusCode : status,
+    statusCode,
     ...(typeof transferId === 'string' ? { transferId } : {})
   })
 }

@@ -40,6 +40,10 @@ t.test('getToken is asked before every request', async (t) => {
   await client.getTransfers()
   await client.getTransfers()
   t.same(api.requests.map((request) => request.headers.authorization), ['Bearer refreshed-1', 'Bearer refreshed-2'])
+
+  const failing = clientOf(api.baseUrl, { token: undefined, getToken: async () => { throw new Error('session expired') } })
+  await t.rejects(failing.getTransfers(), new Error('session expired'), 'its failure is the caller\'s, as is: no request, no retry')
+  t.equal(api.requests.length, 2)
 })
 
 t.test('the read routes: paths under the prefix and their answers as the server sends them', async (t) => {
