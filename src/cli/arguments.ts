@@ -37,7 +37,8 @@ export class UsageError extends Error {
 }
 
 export const PROGRAM = 'fastify-asterisk-transfer'
-export const DEFAULT_TIMEOUT_S = 30
+/** Longer than Asterisk's own limits (a Dial of 30 s, atxfernoanswertimeout of 15 s), so they decide first. */
+export const DEFAULT_TIMEOUT_S = 60
 const MAX_TIMEOUT_S = 600
 
 const ENVIRONMENT_HELP = `Environment (as for the example app; variables already set win over the env file):

@@ -29,12 +29,14 @@ export interface AsteriskConnection {
 const NO_RETRY = { initialDelayMs: 60_000, maxDelayMs: 60_000 }
 
 /**
- * `ari-client` (through swagger-client) answers refused credentials by rejecting the connection *and*
- * then throwing the same message, a bare string like `401 : undefined http://…/resources.json`, from an
- * HTTP callback, where nothing can catch it: it would crash the tool after the rejection was handled.
- * That throw is recognised and dropped here; anything else still crashes the tool as it should.
+ * `ari-client` hands the connection to swagger-client, whose failures (refused credentials, a wrong
+ * URL, an unreachable host) reject the connection *and* then throw the same message, a bare string like
+ * `401 : undefined http://…/ari/api-docs/resources.json` or `Can't read swagger JSON from …`, from an
+ * HTTP callback where nothing can catch it: it would crash the tool after the rejection was handled.
+ * Those strings (the texts of swagger-client's `fail()`) are recognised and dropped here; anything else
+ * still ends the tool as a crash.
  */
-const SWAGGER_FAILURE = /^\d{3} : .*\/ari\/api-docs\/resources\.json$/
+const SWAGGER_FAILURE = /api-docs|^Can't read (from server|swagger JSON)|^Please specify the protocol|^Unable to read api|^SwaggerResources must have a path/
 
 function ignoreSwaggerThrow (error: unknown): void {
   if (typeof error === 'string' && SWAGGER_FAILURE.test(error)) return
@@ -129,8 +131,10 @@ export function describeAriFailure (error: unknown, ari: ConnectionSettings['ari
       hint: 'is Asterisk running, with http.conf enabled = yes and a bindaddr/bindport matching ARI_URL?'
     }
   }
+  // ari-client loses the network error of some failures (EHOSTUNREACH...) and only says it could not
+  // read the API description: the hint covers both a wrong address and ARI being off.
   return {
     message: `ARI at ${ari.url} failed: ${reason}`,
-    hint: 'ARI_URL is the base URL without a path (http://host:8088), and ari.conf [general] must set enabled = yes'
+    hint: 'check that ARI_URL is reachable and is the base URL without a path (http://host:8088), with http.conf enabled = yes and ari.conf [general] enabled = yes'
   }
 }

@@ -95,7 +95,9 @@ export function describeTransfer (transfer: Transfer): string {
     case 'failed':
       return `failed (${transfer.failureReason ?? 'unknown reason'})${transfer.error === undefined ? '' : `: ${transfer.error.code}: ${transfer.error.message}`}`
     case 'abandoned':
-      return 'the customer hung up'
+      // Asterisk reports the customer's channel gone; it may also be the dialplan that hung up (a blind
+      // transfer to an unregistered phone ends that way), so the tool does not claim who did it.
+      return 'the customer\'s call ended before the transfer was over'
   }
 }
 

@@ -104,7 +104,7 @@ t.test('each status is described in the words of the call', async (t) => {
   t.equal(attended('target_answered'), '103 answered the consultation (PJSIP/103-02)')
   t.equal(attended('completed'), 'the customer is with 103 (PJSIP/103-02); 101 left the call')
   t.equal(attended('cancelled'), 'consultation ended: 101 is back with the customer')
-  t.equal(attended('abandoned'), 'the customer hung up')
+  t.equal(attended('abandoned'), 'the customer\'s call ended before the transfer was over')
   t.equal(attended('failed', { failureReason: 'no_answer' }), 'failed (no_answer)')
   t.equal(describeTransfer(transfer({ status: 'failed', failureReason: 'asterisk_refused', error: { code: 'XFER_ASTERISK_REFUSED', message: 'Asterisk refused AMI Redirect: Permission denied' } })),
     'failed (asterisk_refused): XFER_ASTERISK_REFUSED: Asterisk refused AMI Redirect: Permission denied')
@@ -114,7 +114,7 @@ t.test('each status is described in the words of the call', async (t) => {
 t.test('outcome lines: ✓ when it is what was asked, ✗ otherwise', async (t) => {
   t.same(outcomeLines(transfer({ status: 'answered' }), true, plain), ['[ok]   outcome: answered: the customer is with 102'])
   t.same(outcomeLines(transfer({ status: 'failed', failureReason: 'target_busy' }), false, plain), ['[FAIL] outcome: failed: target_busy'])
-  t.same(outcomeLines(transfer({ status: 'abandoned' }), false, plain), ['[FAIL] outcome: abandoned: the customer hung up'])
+  t.same(outcomeLines(transfer({ status: 'abandoned' }), false, plain), ['[FAIL] outcome: abandoned: the customer\'s call ended before the transfer was over'])
   t.match(outcomeLines(transfer({ type: 'attended', status: 'consulting' }), true, plain)[0], /consulting: 101 is in consultation with 102 .* left up/)
 })
 

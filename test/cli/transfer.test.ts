@@ -3,7 +3,7 @@ import t from 'tap'
 import type { Transfer } from '../../src/transfers/transfer-events.js'
 import type { Command } from '../../src/cli/arguments.js'
 import { Printer } from '../../src/cli/output.js'
-import { expectedPartner, hintFor, verificationLines, wantedStates } from '../../src/cli/transfer.js'
+import { expectedPartner, failureProblem, hintFor, verificationLines, wantedStates } from '../../src/cli/transfer.js'
 
 type TransferCommand = Extract<Command, { name: 'transfer' }>
 
@@ -81,4 +81,23 @@ t.test('hints name the extensions and the context concerned', async (t) => {
   t.match(hintFor('XFER_CONSULTATION_NOT_STARTED', command({ kind: 'attended' }), settings), /atxfer feature code.*tT/)
   t.match(hintFor('target_busy', command(), settings), /102 is busy/)
   t.match(hintFor('XFER_SOMETHING_NEW', command(), settings), /check/, 'an unknown code still gets a hint')
+})
+
+t.test('a transfer that ended elsewhere than asked: what happened and what to do', async (t) => {
+  t.same(failureProblem(transfer({ status: 'failed', failureReason: 'target_busy' }), command(), settings), {
+    message: 'transfer failed (target_busy) instead of answered',
+    hint: '102 is busy'
+  })
+  t.match(failureProblem(transfer({ status: 'abandoned' }), command({ to: '107' }), settings), {
+    message: 'transfer abandoned instead of answered',
+    hint: /the customer hung up, or the dialplan ended the call because 107 could not be reached/
+  })
+  t.match(failureProblem(transfer({ type: 'attended', status: 'cancelled' }), command({ kind: 'attended', after: 'complete', to: '107' }), settings), {
+    message: 'transfer cancelled instead of completed',
+    hint: /107 did not take the call .* 101 is back with the customer/
+  })
+  t.same(failureProblem(transfer({ status: 'failed', failureReason: 'asterisk_refused', error: { code: 'XFER_ASTERISK_REFUSED', message: 'Asterisk refused AMI Redirect: Permission denied' } }), command(), settings), {
+    message: 'XFER_ASTERISK_REFUSED: Asterisk refused AMI Redirect: Permission denied',
+    hint: 'run fastify-asterisk-transfer check: the AMI user may lack a write permission'
+  })
 })
