@@ -39,6 +39,35 @@ export type PbxEvent =
     }
   /** The party a channel is connected to changed (answer, transfer, consultation): `''` when unknown. */
   | ({ type: 'newConnectedLine', connectedNumber: string } & ChannelRef)
+  /** A device (`PJSIP/101`, but also `Queue:sales`, `MWI:...`) changed state: NOT_INUSE, INUSE, RINGING... */
+  | ({ type: 'deviceStateChange' } & DeviceState)
+  /**
+   * An endpoint became reachable or not. For PJSIP this is the endpoint as a whole (any contact
+   * registered), where ContactStatus speaks of one contact: on Asterisk 22 a REGISTER gives
+   * `PeerStatus: Reachable` (and `ContactStatus: NonQualified` or `Created`), an unregister or an expiry
+   * `PeerStatus: Unreachable` (and `ContactStatus: Removed`).
+   */
+  | { type: 'peerStatus', peer: string, registered: boolean }
+  /** A queue member was added, removed, paused or unpaused, or its device changed state. */
+  | ({ type: QueueMemberEventType } & QueueMember)
+
+/** One device and its state, as `DeviceStateChange` events and the `DeviceStateList` items carry them. */
+export interface DeviceState {
+  device: string
+  state: string
+}
+
+/** One membership of a queue, as the `QueueMember*` events and the `QueueStatus` items carry it. */
+export interface QueueMember {
+  queue: string
+  /** The interface the queue dials (`PJSIP/105`, or `Local/105@agents/n`). */
+  interface: string
+  /** The device whose state the queue follows: the agent's phone even when it is dialed through Local. */
+  stateInterface: string
+  paused: boolean
+  /** Why the member is paused (AMI QueuePause `Reason`); `''` when none was given. */
+  pausedReason: string
+}
 
 function field (message: AmiMessage, key: string): string {
   const value = message[key]
@@ -61,6 +90,62 @@ function channelRef (message: AmiMessage, prefix = ''): ChannelRef {
     uniqueId: field(message, `${prefix}uniqueid`),
     linkedId: field(message, `${prefix}linkedid`)
   }
+}
+
+/** PeerStatus words meaning the endpoint can (true) or cannot (false) be reached; others say nothing. */
+const PEER_REGISTERED: ReadonlyMap<string, boolean> = new Map([
+  ['registered', true],
+  ['reachable', true],
+  ['lagged', true],
+  ['unregistered', false],
+  ['unreachable', false],
+  ['rejected', false]
+])
+
+export function parseDeviceState (message: AmiMessage): DeviceState {
+  return { device: field(message, 'device'), state: field(message, 'state') }
+}
+
+/** A `QueueMember*` event or a `QueueStatus` item, which names the interface `Location` instead. */
+export function parseQueueMember (message: AmiMessage): QueueMember {
+  const memberInterface = field(message, 'interface') || field(message, 'location')
+  return {
+    queue: field(message, 'queue'),
+    interface: memberInterface,
+    stateInterface: field(message, 'stateinterface') || memberInterface,
+    paused: field(message, 'paused') === '1',
+    pausedReason: field(message, 'pausedreason')
+  }
+}
+
+type QueueMemberEventType = 'queueMemberAdded' | 'queueMemberRemoved' | 'queueMemberPause' | 'queueMemberStatus'
+
+const QUEUE_MEMBER_EVENTS: ReadonlyMap<string, QueueMemberEventType> = new Map([
+  ['queuememberadded', 'queueMemberAdded'],
+  ['queuememberremoved', 'queueMemberRemoved'],
+  ['queuememberpause', 'queueMemberPause'],
+  ['queuememberstatus', 'queueMemberStatus']
+])
+
+// An event that names no device, queue or member, or a PeerStatus that says nothing about reachability
+// (`Unknown`), cannot be applied to anyone: undefined, like the events the plugin does not use.
+
+function deviceStateChange (message: AmiMessage): PbxEvent | undefined {
+  const device = parseDeviceState(message)
+  return device.device === '' ? undefined : { type: 'deviceStateChange', ...device }
+}
+
+function peerStatus (message: AmiMessage): PbxEvent | undefined {
+  const peer = field(message, 'peer')
+  const registered = PEER_REGISTERED.get(field(message, 'peerstatus').toLowerCase())
+  return peer === '' || registered === undefined ? undefined : { type: 'peerStatus', peer, registered }
+}
+
+function queueMemberEvent (message: AmiMessage): PbxEvent | undefined {
+  const type = QUEUE_MEMBER_EVENTS.get(field(message, 'event').toLowerCase())
+  if (type === undefined) return undefined
+  const member = parseQueueMember(message)
+  return member.queue === '' || member.interface === '' ? undefined : { type, ...member }
 }
 
 export function parsePbxEvent (message: AmiMessage): PbxEvent | undefined {
@@ -120,7 +205,11 @@ export function parsePbxEvent (message: AmiMessage): PbxEvent | undefined {
       }
     case 'newconnectedline':
       return { type: 'newConnectedLine', ...channelRef(message), connectedNumber: knownNumber(field(message, 'connectedlinenum')) }
+    case 'devicestatechange':
+      return deviceStateChange(message)
+    case 'peerstatus':
+      return peerStatus(message)
     default:
-      return undefined
+      return queueMemberEvent(message)
   }
 }

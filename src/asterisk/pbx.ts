@@ -5,7 +5,8 @@
  */
 import { EventEmitter } from 'node:events'
 import type { AmiClient } from './ami-client.js'
-import { parsePbxEvent, type PbxEvent } from './ami-events.js'
+import { AsteriskRefusedError } from '../errors.js'
+import { parseDeviceState, parsePbxEvent, parseQueueMember, type DeviceState, type PbxEvent, type QueueMember } from './ami-events.js'
 import type { AriClient, PbxBridge, PbxChannel, PbxEndpoint } from './ari-client.js'
 
 export interface CallSnapshot {
@@ -24,6 +25,10 @@ export interface Pbx {
   /** Every channel and bridge Asterisk has now. */
   snapshot (): Promise<CallSnapshot>
   endpoints (): Promise<PbxEndpoint[]>
+  /** The state of every device Asterisk tracks (AMI DeviceStateList). */
+  deviceStates (): Promise<DeviceState[]>
+  /** Every membership of every queue (AMI QueueStatus); none when app_queue is not loaded. */
+  queueMembers (): Promise<QueueMember[]>
   extensionExists (context: string, exten: string): Promise<boolean>
   /** Sends `channel` to `exten@context`, priority 1 (AMI Redirect). */
   redirect (channel: string, exten: string, context: string): Promise<void>
@@ -62,6 +67,22 @@ export class AsteriskPbx implements Pbx {
 
   async endpoints (): Promise<PbxEndpoint[]> {
     return await this.#ari.listEndpoints()
+  }
+
+  async deviceStates (): Promise<DeviceState[]> {
+    // The items are DeviceStateChange events carrying this action's ActionID: AmiClient.list keeps them
+    // out of the live event stream.
+    return (await this.#ami.list({ Action: 'DeviceStateList' })).map(parseDeviceState)
+  }
+
+  async queueMembers (): Promise<QueueMember[]> {
+    const items = await this.#ami.list({ Action: 'QueueStatus' }).catch((error: unknown) => {
+      // Without app_queue Asterisk answers "Invalid/unknown command: QueueStatus...": no queue, no member.
+      if (error instanceof AsteriskRefusedError && /unknown command/i.test(error.message)) return []
+      throw error
+    })
+    // QueueParams (one per queue) and QueueEntry (callers waiting) come in the same list.
+    return items.filter((item) => typeof item.event === 'string' && item.event.toLowerCase() === 'queuemember').map(parseQueueMember)
   }
 
   async extensionExists (context: string, exten: string): Promise<boolean> {

@@ -272,3 +272,96 @@ t.test("NewConnectedLine with AMI's <unknown> number maps to an empty number", a
   const event = parsePbxEvent(ami(`Event: NewConnectedLine${agentLeg.replace('ConnectedLineNum: 5551234', 'ConnectedLineNum: <unknown>')}`))
   t.match(event, { type: 'newConnectedLine', channel: 'PJSIP/101-0000002a', connectedNumber: '' })
 })
+
+// Agent presence events, as the Asterisk 22 test bed sent them (agent 107 registering and unregistering
+// with a SIP REGISTER, a call to 104, QueueAdd/QueuePause/QueueRemove of PJSIP/107 in queue sales).
+
+t.test('DeviceStateChange: the device and its state', async (t) => {
+  t.same(parsePbxEvent(ami(`
+Event: DeviceStateChange
+Privilege: call,all
+Timestamp: 1795634019.172998
+Device: PJSIP/104
+State: BUSY`)), { type: 'deviceStateChange', device: 'PJSIP/104', state: 'BUSY' })
+})
+
+t.test('DeviceStateChange without a device maps to undefined', async (t) => {
+  t.equal(parsePbxEvent(ami('Event: DeviceStateChange\nState: INUSE')), undefined)
+})
+
+t.test('PeerStatus of a PJSIP endpoint that registers: Reachable -> registered', async (t) => {
+  t.same(parsePbxEvent(ami(`
+Event: PeerStatus
+Privilege: system,all
+Timestamp: 1795633982.892201
+ChannelType: PJSIP
+Peer: PJSIP/107
+PeerStatus: Reachable`)), { type: 'peerStatus', peer: 'PJSIP/107', registered: true })
+})
+
+t.test('PeerStatus of a PJSIP endpoint that unregisters: Unreachable -> not registered', async (t) => {
+  t.same(parsePbxEvent(ami('Event: PeerStatus\nChannelType: PJSIP\nPeer: PJSIP/107\nPeerStatus: Unreachable')), { type: 'peerStatus', peer: 'PJSIP/107', registered: false })
+})
+
+t.test('PeerStatus words of other channel drivers', async (t) => {
+  const registered = (status: string): unknown => (parsePbxEvent(ami(`Event: PeerStatus\nPeer: SIP/107\nPeerStatus: ${status}`)) as { registered?: boolean } | undefined)?.registered
+  t.same(['Registered', 'Lagged', 'Unregistered', 'Rejected', 'REACHABLE'].map(registered), [true, true, false, false, true])
+})
+
+t.test('PeerStatus Unknown, or without a peer, maps to undefined: it tells nothing of anyone', async (t) => {
+  t.equal(parsePbxEvent(ami('Event: PeerStatus\nPeer: PJSIP/107\nPeerStatus: Unknown')), undefined)
+  t.equal(parsePbxEvent(ami('Event: PeerStatus\nPeerStatus: Reachable')), undefined)
+})
+
+/** The fields Asterisk 22 sends with every QueueMember* event (PJSIP/107 added to sales, then paused). */
+const memberFields = (paused: string, reason: string): string => `
+Privilege: agent,all
+Queue: sales
+MemberName: PJSIP/107
+Interface: PJSIP/107
+StateInterface: PJSIP/107
+Membership: dynamic
+Penalty: 0
+CallsTaken: 0
+LastCall: 0
+LastPause: 1795634003
+LoginTime: 1795634002
+InCall: 0
+Status: 5
+Paused: ${paused}
+PausedReason: ${reason}
+Ringinuse: 0
+Wrapuptime: 0`
+
+const member107 = { queue: 'sales', interface: 'PJSIP/107', stateInterface: 'PJSIP/107' }
+
+t.test('QueueMemberPause: paused with its reason, and unpaused', async (t) => {
+  t.same(parsePbxEvent(ami(`Event: QueueMemberPause${memberFields('1', 'lunch')}`)), { type: 'queueMemberPause', ...member107, paused: true, pausedReason: 'lunch' })
+  t.same(parsePbxEvent(ami(`Event: QueueMemberPause${memberFields('0', '')}`)), { type: 'queueMemberPause', ...member107, paused: false, pausedReason: '' })
+})
+
+t.test('QueueMemberAdded, QueueMemberRemoved and QueueMemberStatus carry the same member', async (t) => {
+  t.same(parsePbxEvent(ami(`Event: QueueMemberAdded${memberFields('0', '')}`)), { type: 'queueMemberAdded', ...member107, paused: false, pausedReason: '' })
+  t.same(parsePbxEvent(ami(`Event: QueueMemberRemoved${memberFields('0', '')}`)), { type: 'queueMemberRemoved', ...member107, paused: false, pausedReason: '' })
+  t.same(parsePbxEvent(ami(`Event: QueueMemberStatus${memberFields('1', 'break')}`)), { type: 'queueMemberStatus', ...member107, paused: true, pausedReason: 'break' })
+})
+
+t.test('a member dialed through a Local channel is known by its state interface', async (t) => {
+  const fields = memberFields('1', '').replace('Interface: PJSIP/107', 'Interface: Local/107@agents/n')
+  t.match(parsePbxEvent(ami(`Event: QueueMemberPause${fields}`)), { interface: 'Local/107@agents/n', stateInterface: 'PJSIP/107' })
+})
+
+t.test('a member without a state interface is known by its interface', async (t) => {
+  t.match(parsePbxEvent(ami('Event: QueueMemberPause\nQueue: sales\nInterface: PJSIP/105\nPaused: 1')), { interface: 'PJSIP/105', stateInterface: 'PJSIP/105', paused: true })
+})
+
+t.test('a QueueMember* event without a queue or an interface maps to undefined', async (t) => {
+  t.equal(parsePbxEvent(ami('Event: QueueMemberPause\nInterface: PJSIP/105\nPaused: 1')), undefined)
+  t.equal(parsePbxEvent(ami('Event: QueueMemberPause\nQueue: sales\nPaused: 1')), undefined)
+})
+
+t.test('ContactStatus (one contact of an endpoint) and the other queue events map to undefined', async (t) => {
+  for (const name of ['ContactStatus', 'QueueCallerJoin', 'QueueMemberRinginuse', 'QueueParams', 'ExtensionStatus']) {
+    t.equal(parsePbxEvent(ami(`Event: ${name}\nQueue: sales\nInterface: PJSIP/105\nDevice: PJSIP/105\nPeer: PJSIP/105`)), undefined, name)
+  }
+})

@@ -1,7 +1,7 @@
 // A scriptable `Pbx` for unit tests, and builders for the channels, bridges and events it serves.
 // Event builders follow what Asterisk 22 really sends (see the real sequences in the transfer tests).
 import { EventEmitter } from 'node:events'
-import type { PbxEvent } from '../../src/asterisk/ami-events.js'
+import type { DeviceState, PbxEvent, QueueMember } from '../../src/asterisk/ami-events.js'
 import type { PbxBridge, PbxChannel, PbxEndpoint } from '../../src/asterisk/ari-client.js'
 import { parseChannelName } from '../../src/asterisk/channel-name.js'
 import type { CallSnapshot, Pbx, PbxEvents } from '../../src/asterisk/pbx.js'
@@ -29,6 +29,12 @@ export class FakePbx implements Pbx {
   /** `exten@context` pairs that exist in the dialplan. */
   dialplan = new Set([`102@${CONTEXT}`, `103@${CONTEXT}`])
   endpointList: PbxEndpoint[] = []
+  /** What `deviceStates()` answers (AMI DeviceStateList). */
+  deviceStateList: DeviceState[] = []
+  /** What `queueMembers()` answers (AMI QueueStatus); `[]` is also what a PBX without app_queue gives. */
+  queueMemberList: QueueMember[] = []
+  /** When set, `deviceStates()` and `queueMembers()` reject with it (AMI down...). */
+  amiListError: Error | undefined
   readonly hooks: Partial<Record<HookedAction, ActionHook>> = {}
 
   constructor (snapshot: CallSnapshot = { channels: [], bridges: [] }) {
@@ -48,6 +54,18 @@ export class FakePbx implements Pbx {
   async endpoints (): Promise<PbxEndpoint[]> {
     this.calls.push({ method: 'endpoints', args: [] })
     return this.endpointList
+  }
+
+  async deviceStates (): Promise<DeviceState[]> {
+    this.calls.push({ method: 'deviceStates', args: [] })
+    if (this.amiListError !== undefined) throw this.amiListError
+    return this.deviceStateList
+  }
+
+  async queueMembers (): Promise<QueueMember[]> {
+    this.calls.push({ method: 'queueMembers', args: [] })
+    if (this.amiListError !== undefined) throw this.amiListError
+    return this.queueMemberList
   }
 
   async extensionExists (context: string, exten: string): Promise<boolean> {
