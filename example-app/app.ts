@@ -1,17 +1,40 @@
-/** The reference host app: a Fastify server that registers the plugin with bearer-token identities. */
+/**
+ * The reference host app: a Fastify server that registers the plugin with bearer-token identities, its
+ * OpenAPI description (/docs) and the agent console (/).
+ */
 import Fastify, { type FastifyInstance } from 'fastify'
 import asteriskTransfer from '../src/index.js'
 import { bearerAuthenticate } from './auth-tokens.js'
 import type { ExampleConfig } from './config.js'
+import { agentConsole, type ConsoleOptions } from './console.js'
+import { registerOpenApi } from './openapi.js'
 
-export async function buildApp (config: ExampleConfig, logger: boolean | object = { level: config.logLevel }): Promise<FastifyInstance> {
-  const app = Fastify({ logger })
-  await app.register(asteriskTransfer, {
-    ami: config.ami,
-    ari: config.ari,
-    transferContext: config.transferContext,
-    authenticate: bearerAuthenticate(config.tokens)
-  })
-  app.get('/health', async () => ({ status: 'ok', asterisk: app.asteriskTransfers.connectionState() }))
+export interface BuildAppOptions {
+  /** Fastify's logger option; default: pino at the configured level. */
+  logger?: boolean | object
+  console?: Omit<ConsoleOptions, 'authenticate'>
+}
+
+export async function buildApp (config: ExampleConfig, options: BuildAppOptions = {}): Promise<FastifyInstance> {
+  const app = Fastify({ logger: options.logger ?? { level: config.logLevel } })
+  const authenticate = bearerAuthenticate(config.tokens)
+  try {
+    // The OpenAPI document is built from the routes registered after it.
+    await registerOpenApi(app)
+    // Before the plugin: a console that cannot be served stops the start before Asterisk is dialed.
+    await app.register(agentConsole, { ...options.console, authenticate })
+    await app.register(asteriskTransfer, {
+      ami: config.ami,
+      ari: config.ari,
+      transferContext: config.transferContext,
+      authenticate
+    })
+    app.get('/health', { schema: { summary: 'Liveness, and whether AMI and ARI are connected', security: [] } },
+      async () => ({ status: 'ok', asterisk: app.asteriskTransfers.connectionState() }))
+  } catch (error) {
+    // Whatever was opened (AMI, ARI, their retries) is closed, or it would keep the process alive.
+    await app.close().catch(() => {})
+    throw error
+  }
   return app
 }

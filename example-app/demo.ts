@@ -9,12 +9,16 @@ import { callAgent, hangupAllCalls } from '../test/helpers/asterisk/calls.js'
 import { startTestBed, stopTestBed } from '../test/helpers/asterisk/asterisk-process.js'
 import { pbx, transferContext } from '../test/helpers/asterisk/testbed.js'
 import { buildApp } from './app.js'
+import { ensureClientBuilt } from './client-build.js'
 import { ConfigError, readConfig } from './config.js'
+import type { DemoLogin } from './console.js'
 
 if (existsSync('.env')) process.loadEnvFile('.env')
 
 const say = (message: string): void => { process.stdout.write(`[demo] ${message}\n`) }
 const bundled = process.env.AMI_HOST === undefined || process.env.AMI_HOST === ''
+/** The demo makes up its tokens unless AUTH_TOKENS is given; only made-up ones are listed on the console. */
+const madeUpTokens = bundled && (process.env.AUTH_TOKENS === undefined || process.env.AUTH_TOKENS === '')
 
 /** The environment of the example app when it runs on the bundled test bed. */
 function bundledEnvironment (): NodeJS.ProcessEnv {
@@ -42,7 +46,9 @@ async function main (): Promise<void> {
     say(`Asterisk PBX and phone farm up in ${Math.round(info.totalMs / 1000)} s`)
   }
   const config = readConfig(bundled ? bundledEnvironment() : process.env)
-  const app = await buildApp(config)
+  await ensureClientBuilt({ log: say })
+  const demoLogins: DemoLogin[] = madeUpTokens ? [...config.tokens].map(([token, { extension, role }]) => ({ token, extension, role })) : []
+  const app = await buildApp(config, { console: { demoLogins } })
   let stopping = false
   const stop = async (): Promise<void> => {
     if (stopping) return
@@ -65,6 +71,8 @@ async function main (): Promise<void> {
     say('try a blind transfer of agent 101\'s customer to 103:')
     say(`  curl -s -X POST ${url}/api/transfers/execute -H 'Authorization: Bearer agent-101-token' -H 'Content-Type: application/json' -d '{"targetExtension":"103","transferType":"blind"}'`)
   }
+  say(`agent console: ${url}/${madeUpTokens ? ' (sign in as a demo agent, e.g. 101)' : ''}`)
+  say(`API docs: ${url}/docs`)
   say(`example app listening on ${url} (Ctrl-C stops everything)`)
 }
 

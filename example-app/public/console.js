@@ -1,0 +1,468 @@
+// @ts-check
+/**
+ * The agent console: signs in with a token, then shows the agent's call, the transfer targets and the
+ * event feed, and transfers through the typed client (`/client/`, the compiled `src/client`).
+ * Type-checked against the client's source by `tsc -p example-app/tsconfig.public.json`.
+ */
+import { createTransferClient, TransferClientError } from './client/index.js'
+
+/** @typedef {import('./client/index.js').AttendedTransfer} AttendedTransfer */
+/** @typedef {import('./client/index.js').AvailableAgentsResponse} Targets */
+/** @typedef {import('./client/index.js').Call} Call */
+/** @typedef {import('./client/index.js').FeedEventType} FeedEventType */
+/** @typedef {import('./client/index.js').Transfer} Transfer */
+/** @typedef {import('./client/index.js').TransferClient} TransferClient */
+/** @typedef {{ extension: string, role: 'agent' | 'supervisor' }} Identity */
+/** @typedef {'good' | 'bad' | 'pending'} Tone */
+
+const LOG_LIMIT = 50
+const TOKEN_KEY = 'agent-console-token'
+/** @type {Record<Call['state'], string>} */
+const CALL_STATES = { ringing: 'ringing', up: 'talking', on_hold: 'on hold', in_consultation: 'consulting (customer on hold)' }
+/** Attended transfers in these states can be completed or cancelled. */
+const CONSULTING = new Set(['initiated', 'consulting', 'target_answered'])
+/** @type {FeedEventType[]} */
+const TRANSFER_EVENTS = [
+  'call:transfer_initiated', 'call:ami_transfer_complete', 'call:ami_transfer_failed', 'call:ami_attended_transfer_started',
+  'call:ami_attended_transfer_completed', 'call:ami_attended_transfer_cancelled', 'call:transfer_updated'
+]
+
+/**
+ * @template {HTMLElement} T
+ * @param {string} id
+ * @param {new () => T} type
+ * @returns {T}
+ */
+function byId (id, type) {
+  const element = document.getElementById(id)
+  if (!(element instanceof type)) throw new Error(`the page has no #${id}`)
+  return element
+}
+
+const ui = {
+  signIn: byId('sign-in', HTMLElement),
+  signInForm: byId('sign-in-form', HTMLFormElement),
+  demoLogins: byId('demo-logins', HTMLDivElement),
+  demoAgent: byId('demo-agent', HTMLSelectElement),
+  token: byId('token', HTMLInputElement),
+  signInError: byId('sign-in-error', HTMLParagraphElement),
+  session: byId('session', HTMLDivElement),
+  sessionExtension: byId('session-extension', HTMLElement),
+  feedStatus: byId('feed-status', HTMLSpanElement),
+  asteriskStatus: byId('asterisk-status', HTMLSpanElement),
+  signOut: byId('sign-out', HTMLButtonElement),
+  workspace: byId('workspace', HTMLDivElement),
+  callTitle: byId('call-title', HTMLHeadingElement),
+  calls: byId('calls', HTMLDivElement),
+  targetList: byId('target-list', HTMLDivElement),
+  blind: byId('blind-transfer', HTMLButtonElement),
+  attended: byId('attended-transfer', HTMLButtonElement),
+  refreshTargets: byId('refresh-targets', HTMLButtonElement),
+  transferHint: byId('transfer-hint', HTMLParagraphElement),
+  consultation: byId('consultation', HTMLDivElement),
+  consultationText: byId('consultation-text', HTMLParagraphElement),
+  complete: byId('complete-transfer', HTMLButtonElement),
+  cancel: byId('cancel-transfer', HTMLButtonElement),
+  actionMessage: byId('action-message', HTMLParagraphElement),
+  log: byId('event-log', HTMLOListElement)
+}
+
+/** What the page knows; every render reads it whole. */
+const state = {
+  /** @type {TransferClient | undefined} */
+  client: undefined,
+  /** @type {Identity | undefined} */
+  me: undefined,
+  /** @type {Call[]} */
+  calls: [],
+  /** Transfers by id, as last heard (answers and feed events). @type {Map<string, Transfer>} */
+  transfers: new Map(),
+  /** @type {Targets} */
+  targets: { agents: [], destinations: [] },
+  /** The handle of the attended transfer this page started, for Complete and Cancel. @type {AttendedTransfer | undefined} */
+  handle: undefined,
+  /** A transfer request is in flight: the buttons wait for its answer. */
+  busy: false
+}
+
+// ---- rendering ----------------------------------------------------------------------------------
+
+/**
+ * @template {keyof HTMLElementTagNameMap} K
+ * @param {K} tag
+ * @param {string} [text]
+ * @param {string} [className]
+ * @returns {HTMLElementTagNameMap[K]}
+ */
+function element (tag, text, className) {
+  const node = document.createElement(tag)
+  if (text !== undefined) node.textContent = text
+  if (className !== undefined) node.className = className
+  return node
+}
+
+/** @param {HTMLElement} node @param {string} text @param {Tone} tone */
+function showTone (node, text, tone) {
+  node.textContent = text
+  node.dataset.tone = tone
+}
+
+/** @param {string} iso */
+function sinceText (iso) {
+  const seconds = Math.max(0, Math.round((Date.now() - Date.parse(iso)) / 1000))
+  return `${Math.floor(seconds / 60)}:${String(seconds % 60).padStart(2, '0')}`
+}
+
+/** The attended transfer of my call that is waiting for Complete or Cancel. */
+function currentConsultation () {
+  const mine = [...state.transfers.values()].filter((transfer) =>
+    transfer.type === 'attended' && transfer.extension === state.me?.extension && CONSULTING.has(transfer.status))
+  return mine.sort((a, b) => b.updatedAt.localeCompare(a.updatedAt))[0]
+}
+
+function renderCalls () {
+  if (state.calls.length === 0) {
+    ui.calls.replaceChildren(element('p', 'No call right now.', 'empty'))
+    return
+  }
+  ui.calls.replaceChildren(...state.calls.map((call) => {
+    const card = element('dl', undefined, 'call')
+    card.dataset.state = call.state
+    /** @type {[string, string][]} */
+    const rows = [
+      ['With', call.peer?.number || call.peer?.channel || 'nobody yet'],
+      ['State', CALL_STATES[call.state]],
+      ['Duration', sinceText(call.startedAt)],
+      ['Channel', call.channel]
+    ]
+    if (call.transfer !== undefined) rows.push(['Transfer', `${call.transfer.type} to ${call.transfer.targetExtension}`])
+    for (const [term, value] of rows) {
+      const detail = element('dd', value)
+      if (term === 'Duration') detail.dataset.since = call.startedAt
+      card.append(element('dt', term), detail)
+    }
+    return card
+  }))
+}
+
+function selectedTarget () {
+  const checked = ui.targetList.querySelector('input[name="target"]:checked')
+  return checked instanceof HTMLInputElement ? checked.value : undefined
+}
+
+/** @param {string} value @param {string} text @param {string | undefined} selected */
+function targetOption (value, text, selected) {
+  const label = element('label', undefined, 'target')
+  const input = document.createElement('input')
+  input.type = 'radio'
+  input.name = 'target'
+  input.value = value
+  input.checked = value === selected
+  input.addEventListener('change', renderActions)
+  label.append(input, ` ${text}`)
+  return label
+}
+
+function renderTargets () {
+  const selected = selectedTarget()
+  const { agents, destinations } = state.targets
+  const groups = []
+  if (agents.length === 0) groups.push(element('p', 'No agent is available right now.', 'empty'))
+  for (const agent of agents) {
+    groups.push(targetOption(agent.extension, `${agent.extension}${agent.name === undefined ? '' : ` ${agent.name}`} (available)`, selected))
+  }
+  for (const destination of destinations) {
+    groups.push(targetOption(destination.name, `${destination.label ?? destination.name} (${destination.kind})`, selected))
+  }
+  ui.targetList.replaceChildren(...groups)
+  renderActions()
+}
+
+function renderActions () {
+  const consultation = currentConsultation()
+  const talking = state.calls.some((call) => call.state === 'up' && call.transfer === undefined)
+  const target = selectedTarget()
+  const canTransfer = !state.busy && talking && consultation === undefined && target !== undefined
+  ui.blind.disabled = !canTransfer
+  ui.attended.disabled = !canTransfer
+  ui.transferHint.textContent = state.busy
+    ? 'Waiting for the answer…'
+    : !talking
+        ? 'A transfer needs a call you are talking on.'
+        : target === undefined ? 'Choose who to transfer to.' : `Ready to transfer to ${target}.`
+
+  ui.consultation.hidden = consultation === undefined
+  ui.complete.disabled = state.busy
+  ui.cancel.disabled = state.busy
+  if (consultation !== undefined) {
+    ui.consultationText.textContent = consultation.status === 'target_answered'
+      ? `${consultation.targetExtension} answered: talk to them, then complete or cancel.`
+      : `Calling ${consultation.targetExtension}… (the customer is on hold)`
+  }
+}
+
+function render () {
+  renderCalls()
+  renderActions()
+}
+
+/**
+ * @param {string} type
+ * @param {string} text
+ * @param {Tone} [tone]
+ */
+function log (type, text, tone) {
+  const entry = element('li')
+  if (tone !== undefined) entry.dataset.tone = tone
+  const time = element('time', new Date().toLocaleTimeString([], { hour12: false }))
+  time.setAttribute('datetime', new Date().toISOString())
+  entry.append(time, ' ', element('code', type), ` ${text}`)
+  ui.log.prepend(entry)
+  while (ui.log.children.length > LOG_LIMIT) ui.log.lastElementChild?.remove()
+}
+
+/** @param {Transfer} transfer */
+function describeTransfer (transfer) {
+  const reason = transfer.failureReason === undefined ? '' : ` (${transfer.failureReason.replaceAll('_', ' ')})`
+  return `${transfer.type} transfer of ${transfer.extension}'s call to ${transfer.targetExtension}: ${transfer.status.replace('_', ' ')}${reason}`
+}
+
+/** @param {Transfer} transfer @returns {Tone} */
+function toneOf (transfer) {
+  if (transfer.status === 'failed' || transfer.status === 'abandoned') return 'bad'
+  return CONSULTING.has(transfer.status) || transfer.status === 'redirected' ? 'pending' : 'good'
+}
+
+// ---- state from the server ----------------------------------------------------------------------
+
+/** @param {Transfer} transfer */
+function remember (transfer) {
+  const known = state.transfers.get(transfer.id)
+  if (known === undefined || known.updatedAt <= transfer.updatedAt) state.transfers.set(transfer.id, transfer)
+}
+
+/** Runs `load` once for a burst of calls, and again if asked meanwhile: the last answer is the newest. */
+function coalesced (/** @type {() => Promise<void>} */ load) {
+  let running = false
+  let again = false
+  const run = async () => {
+    if (running) { again = true; return }
+    running = true
+    try {
+      do {
+        again = false
+        await load().catch(reportError)
+      } while (again)
+    } finally {
+      running = false
+    }
+  }
+  return run
+}
+
+const refreshCalls = coalesced(async () => {
+  if (state.client === undefined) return
+  state.calls = (await state.client.getCalls()).calls
+  render()
+})
+
+const refreshTransfers = coalesced(async () => {
+  if (state.client === undefined) return
+  for (const transfer of (await state.client.getTransfers()).transfers) remember(transfer)
+  renderActions()
+})
+
+const refreshTargets = coalesced(async () => {
+  if (state.client === undefined) return
+  state.targets = await state.client.getAvailableAgents()
+  renderTargets()
+})
+
+async function refreshAll () {
+  await Promise.all([refreshCalls(), refreshTransfers(), refreshTargets()])
+}
+
+/** @param {unknown} error */
+function reportError (error) {
+  const text = error instanceof TransferClientError
+    ? `${error.code}${error.statusCode === undefined ? '' : ` (HTTP ${error.statusCode})`}: ${error.message}`
+    : error instanceof Error ? error.message : String(error)
+  showTone(ui.actionMessage, text, 'bad')
+  log('error', text, 'bad')
+}
+
+/** @param {TransferClient} client */
+function followFeed (client) {
+  client.onFeedStatus((status) => {
+    showTone(ui.feedStatus, status === 'open' ? 'live' : status, status === 'open' ? 'good' : 'bad')
+    // Nothing sent before a connection opened reaches the page: the state is fetched again.
+    if (status === 'open') void refreshAll()
+  })
+  client.on('call:status', (status) => {
+    const call = status.call
+    log('call:status', status.ended || call === undefined ? `${status.extension}: call ended` : `${status.extension}: ${CALL_STATES[call.state]}${call.peer === undefined ? '' : ` with ${call.peer.number || call.peer.channel}`}`)
+    // An ended call names no channel: the list is fetched again, whatever changed.
+    void refreshCalls()
+  })
+  for (const type of TRANSFER_EVENTS) {
+    client.on(type, (data) => {
+      const transfer = /** @type {Transfer} */ (data)
+      remember(transfer)
+      log(type, describeTransfer(transfer), toneOf(transfer))
+      renderActions()
+      // A transfer changes who is free.
+      void refreshTargets()
+    })
+  }
+  client.on('agent:status', (status) => {
+    log('agent:status', `${status.extension} is ${status.state.replace('_', ' ')}${status.reason === undefined ? '' : ` (${status.reason})`}`)
+    void refreshTargets()
+  })
+  client.on('asterisk:connection', ({ ami, ari }) => {
+    const up = ami && ari
+    showTone(ui.asteriskStatus, up ? 'connected' : `AMI ${ami ? 'up' : 'down'}, ARI ${ari ? 'up' : 'down'}`, up ? 'good' : 'bad')
+    log('asterisk:connection', `AMI ${ami ? 'connected' : 'disconnected'}, ARI ${ari ? 'connected' : 'disconnected'}`, up ? 'good' : 'bad')
+  })
+  client.on('feed:gap', () => {
+    log('feed:gap', 'some events were missed: state fetched again', 'bad')
+    void refreshAll()
+  })
+}
+
+// ---- actions ------------------------------------------------------------------------------------
+
+/** @param {() => Promise<Transfer>} action */
+async function act (action) {
+  state.busy = true
+  renderActions()
+  try {
+    const transfer = await action()
+    remember(transfer)
+    showTone(ui.actionMessage, `Server: ${describeTransfer(transfer)}`, toneOf(transfer))
+  } catch (error) {
+    reportError(error)
+  } finally {
+    state.busy = false
+    renderActions()
+  }
+}
+
+/** @param {'blind' | 'attended'} type */
+async function transfer (type) {
+  const client = state.client
+  const target = selectedTarget()
+  if (client === undefined || target === undefined) return
+  await act(async () => {
+    if (type === 'blind') return await client.transferCall(target, 'blind')
+    state.handle = await client.attendedTransfer(target)
+    return state.handle.transfer
+  })
+}
+
+/** @param {'complete' | 'cancel'} action */
+async function finishConsultation (action) {
+  const client = state.client
+  const consultation = currentConsultation()
+  if (client === undefined || consultation === undefined) return
+  const handle = state.handle?.transfer.id === consultation.id ? state.handle : undefined
+  await act(async () => {
+    // A consultation this page did not start (phone key, another tab, before a reload) goes by id.
+    if (handle !== undefined) return action === 'complete' ? await handle.complete() : await handle.cancel()
+    return action === 'complete' ? await client.completeTransfer(consultation.id) : await client.cancelTransfer(consultation.id)
+  })
+}
+
+// ---- signing in and out ---------------------------------------------------------------------------
+
+/** @param {string} token @returns {Promise<Identity | undefined>} */
+async function identityOf (token) {
+  const response = await fetch('/console/me', { headers: { authorization: `Bearer ${token}` } })
+  if (response.status === 401) return undefined
+  if (!response.ok) throw new Error(`the server answered HTTP ${response.status}`)
+  return /** @type {Identity} */ (await response.json())
+}
+
+/** @param {string} token */
+async function signIn (token) {
+  ui.signInError.textContent = ''
+  let me
+  try {
+    me = await identityOf(token)
+  } catch (error) {
+    ui.signInError.textContent = `Could not sign in: ${error instanceof Error ? error.message : String(error)}`
+    return
+  }
+  if (me === undefined) {
+    sessionStorage.removeItem(TOKEN_KEY)
+    ui.signInError.textContent = 'This token is not accepted: check it and try again.'
+    ui.token.focus()
+    return
+  }
+  sessionStorage.setItem(TOKEN_KEY, token)
+  state.me = me
+  state.client = createTransferClient({ baseUrl: location.origin, token, onHandlerError: reportError })
+  ui.sessionExtension.textContent = `${me.extension}${me.role === 'supervisor' ? ' (supervisor)' : ''}`
+  ui.signIn.hidden = true
+  ui.session.hidden = false
+  ui.workspace.hidden = false
+  ui.log.replaceChildren()
+  log('signed in', `as ${me.extension}`)
+  followFeed(state.client)
+  render()
+  ui.callTitle.focus()
+  await refreshAll()
+}
+
+function signOut () {
+  state.client?.close()
+  Object.assign(state, { client: undefined, me: undefined, calls: [], transfers: new Map(), handle: undefined, busy: false })
+  state.targets = { agents: [], destinations: [] }
+  sessionStorage.removeItem(TOKEN_KEY)
+  ui.workspace.hidden = true
+  ui.session.hidden = true
+  ui.signIn.hidden = false
+  ui.token.value = ''
+  ui.demoAgent.value = ''
+  ui.actionMessage.textContent = ''
+  ui.token.focus()
+}
+
+/** The bundled test bed's logins, offered in a list (the server lists none otherwise). */
+async function offerDemoLogins () {
+  const response = await fetch('/console/demo-logins').catch(() => undefined)
+  if (response === undefined || !response.ok) return
+  const { logins } = /** @type {{ logins: { token: string, extension: string, role: string }[] }} */ (await response.json())
+  for (const login of logins) {
+    const option = element('option', `${login.extension}${login.role === 'supervisor' ? ' (supervisor)' : ''}`)
+    option.value = login.token
+    ui.demoAgent.append(option)
+  }
+  ui.demoLogins.hidden = logins.length === 0
+}
+
+ui.signInForm.addEventListener('submit', (event) => {
+  event.preventDefault()
+  const token = ui.token.value.trim()
+  if (token === '') {
+    ui.signInError.textContent = 'Enter a token, or choose a demo agent.'
+    ui.token.focus()
+    return
+  }
+  void signIn(token)
+})
+ui.demoAgent.addEventListener('change', () => { ui.token.value = ui.demoAgent.value })
+ui.signOut.addEventListener('click', signOut)
+ui.blind.addEventListener('click', () => { void transfer('blind') })
+ui.attended.addEventListener('click', () => { void transfer('attended') })
+ui.complete.addEventListener('click', () => { void finishConsultation('complete') })
+ui.cancel.addEventListener('click', () => { void finishConsultation('cancel') })
+ui.refreshTargets.addEventListener('click', () => { void refreshTargets() })
+setInterval(() => {
+  for (const node of ui.calls.querySelectorAll('[data-since]')) {
+    if (node instanceof HTMLElement && node.dataset.since !== undefined) node.textContent = sinceText(node.dataset.since)
+  }
+}, 1000)
+
+await offerDemoLogins()
+const saved = sessionStorage.getItem(TOKEN_KEY)
+if (saved !== null) await signIn(saved)
