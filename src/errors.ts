@@ -2,7 +2,8 @@
  * Every error the plugin answers with. Each has a stable `code` (clients switch on it) and the HTTP
  * status it maps to; messages are for people and may change.
  */
-import createError from '@fastify/error'
+// The named import: its types also resolve under moduleResolution "bundler" (browser builds of the client).
+import { createError } from '@fastify/error'
 
 export const UnauthenticatedError = createError(
   'XFER_UNAUTHENTICATED',

@@ -28,6 +28,9 @@ export const Call = Type.Object({
   startedAt: Type.String()
 })
 
+/** `GET /calls`: live calls with the transfer in progress on each, if any. */
+export const CallList = Type.Object({ calls: Type.Array(Call) })
+
 export const CallStatus = Type.Object({
   extension: Type.String(),
   /** Which of the agent's calls changed (its channel's uniqueid), also when it ended. */
@@ -98,6 +101,7 @@ export type FeedEnvelope<K extends FeedEventType = FeedEventType> = {
 export type Call = Static<typeof Call>
 export type CallState = Static<typeof CallState>
 export type CallStatus = Static<typeof CallStatus>
+export type CallList = Static<typeof CallList>
 export type AgentState = Static<typeof AgentState>
 export type AgentStatus = Static<typeof AgentStatus>
 export type AsteriskConnection = Static<typeof AsteriskConnection>

@@ -1,18 +1,15 @@
 /** `GET /calls`: the caller's own live calls (all of them for a supervisor), from the call monitor. */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import Type from 'typebox'
 import type { CallMonitor } from '../calls/call-monitor.js'
 import { withTransfer, type TransferOnChannel } from '../calls/call-view.js'
-import { Call } from '../feed/event-schemas.js'
 import { identityOf } from './authentication.js'
+import { CallList } from '../feed/event-schemas.js'
 import { errorResponses } from './schemas.js'
 
 export interface CallRoutesOptions {
   monitor: CallMonitor
   transferOn: TransferOnChannel
 }
-
-export const CallList = Type.Object({ calls: Type.Array(Call) })
 
 export const callRoutes: FastifyPluginAsyncTypebox<CallRoutesOptions> = async (fastify, { monitor, transferOn }) => {
   fastify.get('/calls', {

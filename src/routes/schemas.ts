@@ -74,10 +74,32 @@ export const TransferId = Type.Object({ id: Type.String({ pattern: '^[0-9a-f-]{3
 
 export const TransferList = Type.Object({ transfers: Type.Array(Transfer) })
 
+/**
+ * The same states as the feed's `AgentState` (feed/event-schemas.ts), which cannot be imported here:
+ * that module imports this one. The route's typed reply keeps the two in step (tsc fails otherwise).
+ */
+export const AgentState = Type.Union([
+  Type.Literal('available'),
+  Type.Literal('ringing'),
+  Type.Literal('on_call'),
+  Type.Literal('on_hold'),
+  Type.Literal('in_consultation'),
+  Type.Literal('paused'),
+  Type.Literal('offline')
+])
+
 export const AvailableAgent = Type.Object({
   extension: Extension,
   name: Type.Optional(Type.String()),
-  state: Type.Literal('available')
+  /** `available` in the default list; any state with `?all=true`. */
+  state: AgentState,
+  /** Why the agent cannot take a transfer now (`?all=true` only): `on a call`, `paused in queue sales (lunch)`... */
+  reason: Type.Optional(Type.String())
+})
+
+export const AvailableAgentsQuery = Type.Object({
+  /** `true`: every agent with its state, the caller included. Strings: the query is not coerced. */
+  all: Type.Optional(Type.Union([Type.Literal('true'), Type.Literal('false')]))
 })
 
 /** A named destination a transfer may target instead of an agent. */

@@ -140,7 +140,10 @@ t.test('close() closes the socket and ends reconnecting, even in the middle of a
   const feed = await startFakeFeed(t)
   const client = feedClient(t, feed.baseUrl)
   const received = collect(client, 'call:transfer_updated')
+  const open = new Promise<void>((resolve) => { client.onFeedStatus((status) => { if (status === 'open') resolve() }) })
   const first = await feed.connection(0)
+  // Closed once open on the client's side too: a socket closed while still connecting is aborted (1006).
+  await open
   client.close()
   t.equal(await first.closed, 1000, 'a normal closure')
   first.send(transferEvent(1))

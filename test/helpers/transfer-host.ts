@@ -29,7 +29,9 @@ export async function startTransferHost (options: Partial<FastifyAsteriskTransfe
     ami: { ...pbx.ami, port: proxy.port },
     ari: pbx.ari,
     transferContext,
-    authenticate: (request) => identities.get(request.headers.authorization?.replace(/^Bearer /, '') ?? '') ?? null,
+    // A bearer header, or `?token=` as browsers (and the client) send it on the WebSocket.
+    authenticate: (request) => identities.get(request.headers.authorization?.replace(/^Bearer /, '') ??
+      String((request.query as { token?: unknown }).token ?? '')) ?? null,
     ...options
   })
   const baseUrl = await app.listen({ port: 0, host: '127.0.0.1' })
