@@ -19,8 +19,6 @@ export interface CheckLine {
   hint?: string
 }
 
-/** Only the technology the plugin transfers (PJSIP by default) is listed. */
-const TECHNOLOGY = 'PJSIP'
 const ACTION_TIMEOUT_MS = 5000
 
 function line (status: Status, label: string, detail: string, hint?: string): CheckLine {
@@ -62,6 +60,7 @@ export function contextLine (context: string, exists: boolean): CheckLine {
       'set TRANSFER_CONTEXT to the context your agents\' extensions are dialed in (extensions.conf)')
 }
 
+/** Only endpoints of the technology transfers use are listed (trunks of another one are not agents). */
 export function endpointLines (endpoints: readonly PbxEndpoint[], technology: string): CheckLine[] {
   const ours = endpoints.filter((endpoint) => endpoint.technology.toLowerCase() === technology.toLowerCase())
   const online = ours.filter((endpoint) => endpoint.state === 'online').map((endpoint) => endpoint.resource)
@@ -119,7 +118,7 @@ async function ariLines (connection: AsteriskConnection, settings: ConnectionSet
   }
   const lines = [line('ok', 'ARI', `${settings.ari.url} (user ${settings.ari.username})`)]
   try {
-    lines.push(...endpointLines(await connection.pbx.endpoints(), TECHNOLOGY))
+    lines.push(...endpointLines(await connection.pbx.endpoints(), settings.channelTechnology))
   } catch (error) {
     lines.push(line('fail', 'extensions', `could not list the endpoints: ${(error as Error).message}`))
   }

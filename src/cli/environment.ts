@@ -31,6 +31,8 @@ export interface ConnectionSettings {
   ami: { host: string, port: number, username: string, password: string }
   ari: { url: string, username: string, password: string }
   transferContext: string
+  /** Technology of the agents' phones: the plugin's default, as the example app has no variable for it. */
+  channelTechnology: string
 }
 
 /** A configuration problem: the tool cannot start. The message names every variable at fault. */
@@ -78,6 +80,7 @@ export function readConnectionSettings (environment: NodeJS.ProcessEnv): Connect
   return {
     ami: { host: env.AMI_HOST, port, username: env.AMI_USERNAME, password: env.AMI_PASSWORD },
     ari: { url: env.ARI_URL.replace(/\/+$/, ''), username: env.ARI_USERNAME, password: env.ARI_PASSWORD },
-    transferContext: env.TRANSFER_CONTEXT
+    transferContext: env.TRANSFER_CONTEXT,
+    channelTechnology: 'PJSIP'
   }
 }

@@ -34,7 +34,6 @@ class TransferFailure extends Error {
   }
 }
 
-const TECHNOLOGY = 'PJSIP'
 const ACTION_TIMEOUT_MS = 5000
 /**
  * Atxfer's proof (Hold, then a dial to the target) comes within a few seconds or not at all: a
@@ -96,14 +95,14 @@ export interface Expectation {
 }
 
 /** Who the customer must be bridged with after this outcome; nothing to check while a consultation is up. */
-export function expectedPartner (transfer: Transfer): Expectation | undefined {
+export function expectedPartner (transfer: Transfer, technology: string): Expectation | undefined {
   const { channels, targetExtension, extension } = transfer
   switch (transfer.status) {
     case 'answered':
     case 'completed':
       // The target's own leg when the events named it (a queue member may answer for the queue).
       return channels.target === undefined
-        ? { who: targetExtension, matches: (name) => isChannelOf(name, TECHNOLOGY, targetExtension) }
+        ? { who: targetExtension, matches: (name) => isChannelOf(name, technology, targetExtension) }
         : { who: `${targetExtension} (${channels.target})`, matches: (name) => name === channels.target }
     case 'cancelled':
       return { who: `${extension} (${channels.agent})`, matches: (name) => name === channels.agent }
@@ -224,7 +223,7 @@ async function report (pbx: Pbx, transfer: Transfer, command: TransferCommand, s
     err.lines(errorLines(message, hint, err.style))
     return 1
   }
-  const expectation = expectedPartner(transfer)
+  const expectation = expectedPartner(transfer, settings.channelTechnology)
   if (expectation === undefined) return 0
   out.waiting('checking the bridges on Asterisk')
   const result = await verifyOnPbx(pbx, transfer, expectation)
@@ -238,7 +237,7 @@ export async function runTransfer (command: TransferCommand, settings: Connectio
   const connection = openConnection(settings, ACTION_TIMEOUT_MS)
   const service = new TransferService(connection.pbx, {
     transferContext: settings.transferContext,
-    channelTechnology: TECHNOLOGY,
+    channelTechnology: settings.channelTechnology,
     consultationTimeoutMs: Math.min(command.timeoutMs, MAX_CONSULTATION_WAIT_MS),
     settleTimeoutMs: command.timeoutMs
   })

@@ -29,7 +29,8 @@ t.test('the settings, with the example app\'s defaults (AMI_PORT 5038, TRANSFER_
   t.same(readConnectionSettings(complete), {
     ami: { host: '10.0.0.5', port: 5038, username: 'transfer', password: 'secret' },
     ari: { url: 'http://10.0.0.5:8088', username: 'ari', password: 'ari-secret' },
-    transferContext: 'from-internal'
+    transferContext: 'from-internal',
+    channelTechnology: 'PJSIP'
   })
 })
 

@@ -1,6 +1,7 @@
 // Formatting of the command-line tool, on a terminal and in a pipe or log (plain ASCII).
 import t from 'tap'
 import type { Transfer } from '../../src/transfers/transfer-events.js'
+import { transferFixture } from './fixtures/transfer.js'
 import {
   clock,
   describeTransfer,
@@ -21,21 +22,7 @@ const tty: Style = { fancy: true, animate: true }
 const plain: Style = { fancy: false, animate: false }
 const ESC = '\x1b'
 
-function transfer (overrides: Partial<Transfer> = {}): Transfer {
-  return {
-    id: '7b0c6c6e-4a59-4a3e-9a53-0c2f1f0a8d11',
-    type: 'blind',
-    status: 'initiated',
-    origin: 'plugin',
-    extension: '101',
-    targetExtension: '102',
-    requestedBy: 'fastify-asterisk-transfer',
-    channels: { agent: 'PJSIP/101-00000001', peer: 'PJSIP/customer1-00000000' },
-    createdAt: '2025-01-02T03:04:05.006Z',
-    updatedAt: '2025-01-02T03:04:05.006Z',
-    ...overrides
-  }
-}
+const transfer = (overrides: Partial<Transfer> = {}): Transfer => transferFixture({ status: 'initiated', ...overrides })
 
 t.test('detectStyle: a terminal gets ✓ and colour; a pipe, NO_COLOR or TERM=dumb get ASCII', async (t) => {
   t.same(detectStyle({ isTTY: true }, {}), { fancy: true, animate: true })

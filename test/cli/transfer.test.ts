@@ -1,37 +1,21 @@
 // The pure parts of `transfer`: what counts as success, who the customer must be with, and the hints.
 import t from 'tap'
-import type { Transfer } from '../../src/transfers/transfer-events.js'
-import type { Command } from '../../src/cli/arguments.js'
+import { transferFixture } from './fixtures/transfer.js'
 import { Printer } from '../../src/cli/output.js'
-import { expectedPartner, failureProblem, hintFor, verificationLines, wantedStates } from '../../src/cli/transfer.js'
-
-type TransferCommand = Extract<Command, { name: 'transfer' }>
+import { expectedPartner, failureProblem, hintFor, verificationLines, wantedStates, type TransferCommand } from '../../src/cli/transfer.js'
 
 const settings = {
   ami: { host: '127.0.0.1', port: 5038, username: 'transfer', password: 'x' },
   ari: { url: 'http://127.0.0.1:8088', username: 'transfer', password: 'x' },
-  transferContext: 'from-internal'
+  transferContext: 'from-internal',
+  channelTechnology: 'PJSIP'
 }
 
 function command (overrides: Partial<TransferCommand> = {}): TransferCommand {
   return { name: 'transfer', kind: 'blind', from: '101', to: '102', after: 'leave', timeoutMs: 30_000, ...overrides }
 }
 
-function transfer (overrides: Partial<Transfer> = {}): Transfer {
-  return {
-    id: '7b0c6c6e-4a59-4a3e-9a53-0c2f1f0a8d11',
-    type: 'blind',
-    status: 'answered',
-    origin: 'plugin',
-    extension: '101',
-    targetExtension: '102',
-    requestedBy: 'fastify-asterisk-transfer',
-    channels: { agent: 'PJSIP/101-00000001', peer: 'PJSIP/customer1-00000000' },
-    createdAt: '2025-01-02T03:04:05.006Z',
-    updatedAt: '2025-01-02T03:04:05.006Z',
-    ...overrides
-  }
-}
+const transfer = transferFixture
 
 t.test('the state each command asks for', async (t) => {
   t.same(wantedStates(command()), ['answered'])
@@ -41,31 +25,31 @@ t.test('the state each command asks for', async (t) => {
 })
 
 t.test('who the customer must be bridged with', async (t) => {
-  const answered = expectedPartner(transfer())!
+  const answered = expectedPartner(transfer(), 'PJSIP')!
   t.ok(answered.matches('PJSIP/102-00000002'), 'a leg of the target')
   t.notOk(answered.matches('PJSIP/1020-00000002'))
   t.notOk(answered.matches('PJSIP/101-00000001'))
   t.notOk(answered.matches('Local/102@from-internal-00000001;1'), 'a Local half is not the target yet')
 
-  const named = expectedPartner(transfer({ channels: { agent: 'PJSIP/101-01', peer: 'PJSIP/customer1-00', target: 'PJSIP/105-09' } }))!
+  const named = expectedPartner(transfer({ channels: { agent: 'PJSIP/101-01', peer: 'PJSIP/customer1-00', target: 'PJSIP/105-09' } }), 'PJSIP')!
   t.ok(named.matches('PJSIP/105-09'), 'the leg the events named (a queue member answering)')
   t.notOk(named.matches('PJSIP/102-03'))
 
-  const completed = expectedPartner(transfer({ type: 'attended', status: 'completed', targetExtension: '103' }))!
+  const completed = expectedPartner(transfer({ type: 'attended', status: 'completed', targetExtension: '103' }), 'PJSIP')!
   t.ok(completed.matches('PJSIP/103-00000004'))
 
-  const cancelled = expectedPartner(transfer({ type: 'attended', status: 'cancelled' }))!
+  const cancelled = expectedPartner(transfer({ type: 'attended', status: 'cancelled' }), 'PJSIP')!
   t.ok(cancelled.matches('PJSIP/101-00000001'), 'back with the agent\'s own leg')
   t.notOk(cancelled.matches('PJSIP/101-00000009'), 'not another call of the agent')
 
-  t.equal(expectedPartner(transfer({ type: 'attended', status: 'consulting' })), undefined, 'a consultation left up: nothing to check')
-  t.equal(expectedPartner(transfer({ status: 'failed' })), undefined)
+  t.equal(expectedPartner(transfer({ type: 'attended', status: 'consulting' }), 'PJSIP'), undefined, 'a consultation left up: nothing to check')
+  t.equal(expectedPartner(transfer({ status: 'failed' }), 'PJSIP'), undefined)
 })
 
 t.test('verification lines', async (t) => {
   const printer = new Printer({ write: () => true }, { fancy: false, animate: false })
   const done = transfer()
-  const expectation = expectedPartner(done)!
+  const expectation = expectedPartner(done, 'PJSIP')!
   t.same(verificationLines(done, expectation, { ok: true, partner: 'PJSIP/102-00000002' }, printer),
     ['[ok]   verified on Asterisk: customer PJSIP/customer1-00000000 is bridged with PJSIP/102-00000002'])
   t.same(verificationLines(done, expectation, { ok: false, partner: 'PJSIP/101-00000001' }, printer), [
