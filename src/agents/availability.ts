@@ -69,14 +69,21 @@ const DEVICE_BUSY: ReadonlyMap<string, BusyState> = new Map([
   ['RINGING', 'ringing']
 ])
 
-/** Device states that mean the phone cannot ring, and how to say it. */
+const NOT_REGISTERED = 'not registered'
+
+/**
+ * Device states that mean the phone cannot ring, and how to say it. A PJSIP device is UNAVAILABLE
+ * exactly when its endpoint has no reachable contact, the fact PeerStatus reports a moment earlier
+ * (Asterisk 22 sends `PeerStatus` then `DeviceStateChange`, in both directions): the same reason for
+ * both, so the second event does not publish a status that only reworded the first.
+ */
 const DEVICE_OFFLINE: ReadonlyMap<string, string> = new Map([
-  ['UNAVAILABLE', 'phone unavailable'],
+  ['UNAVAILABLE', NOT_REGISTERED],
   ['INVALID', 'no such device']
 ])
 
 function offlineReason ({ registration, deviceState }: AgentFacts): string | undefined {
-  if (registration === 'offline') return 'not registered'
+  if (registration === 'offline') return NOT_REGISTERED
   const device = deviceState?.toUpperCase()
   const unavailable = device === undefined ? undefined : DEVICE_OFFLINE.get(device)
   if (unavailable !== undefined) return unavailable

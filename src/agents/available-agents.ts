@@ -1,9 +1,18 @@
 /**
- * Which agents can take a transfer now. This rule uses what ARI knows: the agent's endpoint is
- * registered (`online`) and has no channel (not on a call). Pure, so the rule is unit-tested.
+ * The agents as the routes list them: every agent of the directory with its state, and those who can
+ * take a transfer now. Pure, so the selection is unit-tested; the states come from the caller.
  */
-import type { PbxEndpoint } from '../asterisk/ari-client.js'
+import type { AgentState } from '../feed/event-schemas.js'
 import type { Agent } from './agent-directory.js'
+import type { Availability } from './availability.js'
+
+export interface AgentEntry {
+  extension: string
+  name?: string
+  state: AgentState
+  /** Why the agent cannot take a transfer now; absent when available. */
+  reason?: string
+}
 
 export interface AvailableAgent {
   extension: string
@@ -11,12 +20,16 @@ export interface AvailableAgent {
   state: 'available'
 }
 
-export function selectAvailableAgents (agents: readonly Agent[], endpoints: PbxEndpoint[], technology: string, caller: string | undefined): AvailableAgent[] {
-  const idle = new Set(endpoints
-    .filter((endpoint) => endpoint.technology.toLowerCase() === technology.toLowerCase() && endpoint.state === 'online' && endpoint.channelIds.length === 0)
-    .map((endpoint) => endpoint.resource))
+/** Every agent with its state, sorted by extension, numerically (2 before 10 before 101). */
+export function describeAgents (agents: readonly Agent[], stateOf: (extension: string) => Availability): AgentEntry[] {
   return agents
-    .filter((agent) => idle.has(agent.extension) && agent.extension !== caller)
-    .map((agent): AvailableAgent => ({ extension: agent.extension, ...(agent.name === undefined ? {} : { name: agent.name }), state: 'available' }))
+    .map(({ extension, name }): AgentEntry => ({ extension, ...(name === undefined ? {} : { name }), ...stateOf(extension) }))
     .sort((a, b) => a.extension.localeCompare(b.extension, 'en', { numeric: true }))
+}
+
+/** The available agents, minus the caller: nobody transfers a call to themselves. */
+export function selectAvailableAgents (entries: readonly AgentEntry[], caller: string | undefined): AvailableAgent[] {
+  return entries.flatMap(({ extension, name, state }) => state === 'available' && extension !== caller
+    ? [{ extension, ...(name === undefined ? {} : { name }), state }]
+    : [])
 }

@@ -20,12 +20,12 @@ check([
 // 1. offline: whatever else is true, a phone that cannot ring takes no transfer.
 check([
   ['endpoint not registered: offline', { registration: 'offline' }, { state: 'offline', reason: 'not registered' }],
-  ['device UNAVAILABLE (no contact): offline', { deviceState: 'UNAVAILABLE' }, { state: 'offline', reason: 'phone unavailable' }],
+  ['device UNAVAILABLE (no reachable contact): offline, not registered', { deviceState: 'UNAVAILABLE' }, { state: 'offline', reason: 'not registered' }],
   ['device INVALID: offline', { deviceState: 'INVALID' }, { state: 'offline', reason: 'no such device' }],
   ['nothing known of the registration and the device: offline', { registration: undefined, deviceState: undefined }, { state: 'offline', reason: 'unknown to Asterisk' }],
   ['device UNKNOWN and no registration known: offline', { registration: undefined, deviceState: 'UNKNOWN' }, { state: 'offline', reason: 'unknown to Asterisk' }],
   ['not registered beats a consultation, a hold, a call and a pause', { registration: 'offline', calls: ['in_consultation', 'on_hold', 'up'], pauses: [lunch] }, { state: 'offline', reason: 'not registered' }],
-  ['device UNAVAILABLE beats a registration still said online (PeerStatus comes first)', { registration: 'online', deviceState: 'UNAVAILABLE', calls: ['up'] }, { state: 'offline', reason: 'phone unavailable' }],
+  ['device UNAVAILABLE beats a registration still said online', { registration: 'online', deviceState: 'UNAVAILABLE', calls: ['up'] }, { state: 'offline', reason: 'not registered' }],
   ['not registered beats a device state still idle', { registration: 'offline', deviceState: 'NOT_INUSE' }, { state: 'offline', reason: 'not registered' }]
 ])
 
@@ -34,7 +34,7 @@ check([
   ['registration unknown (ARI "unknown") but device idle: available', { registration: undefined }, { state: 'available' }],
   ['registered, device state not known: available', { deviceState: undefined }, { state: 'available' }],
   ['registered, device UNKNOWN: available', { deviceState: 'UNKNOWN' }, { state: 'available' }],
-  ['device state compared case-insensitively', { deviceState: 'unavailable' }, { state: 'offline', reason: 'phone unavailable' }]
+  ['device state compared case-insensitively', { deviceState: 'unavailable' }, { state: 'offline', reason: 'not registered' }]
 ])
 
 // 2-5. busy: the most engaged state wins, from the monitor's calls or the device state.

@@ -1,0 +1,213 @@
+/**
+ * Every agent's state, kept live: built from Asterisk at start and again after every AMI reconnect (the
+ * events sent while AMI was down are lost), and moved on by events in between, never by polling:
+ * - `PeerStatus`: the endpoint registered (`Reachable`) or not (`Unreachable`);
+ * - `DeviceStateChange`: the phone's device state (NOT_INUSE, INUSE, RINGING, UNAVAILABLE...);
+ * - `QueueMemberAdded` / `Removed` / `Pause` / `Status`: queue memberships and their pause;
+ * - the call monitor's `agent:calls`: the agent's calls and their states.
+ * Events received while a snapshot is in flight are buffered and replayed over it in order, as the call
+ * monitor does, so none is lost. `agent:status` is emitted when an agent's state or reason changes,
+ * never for the first build (there is nothing it changed from: clients read the list over HTTP first).
+ */
+import { EventEmitter } from 'node:events'
+import type { PbxEvent } from '../asterisk/ami-events.js'
+import { backoffDelay, type BackoffOptions } from '../asterisk/backoff.js'
+import { silentLogger, type Logger } from '../asterisk/logger.js'
+import type { Pbx } from '../asterisk/pbx.js'
+import type { AgentCalls } from '../calls/call-monitor.js'
+import type { AgentStatus, Call, CallState } from '../feed/event-schemas.js'
+import { AgentFactsStore, isPresenceEvent, type PresenceEvent, type PresenceSnapshot } from './agent-facts.js'
+import type { Agent, AgentDirectory } from './agent-directory.js'
+import { availability } from './availability.js'
+
+export interface AgentStatusEvents {
+  'agent:status': [AgentStatus]
+}
+
+/** What the service needs of the PBX: its events and the three lists it builds from. */
+export type PresenceSource = Pick<Pbx, 'events' | 'connectionState' | 'endpoints' | 'deviceStates' | 'queueMembers'>
+
+/** The call monitor as this service uses it: the calls it knows, and each agent's calls as they change. */
+export interface AgentCallSource {
+  on (event: 'agent:calls', listener: (calls: AgentCalls) => void): unknown
+  off (event: 'agent:calls', listener: (calls: AgentCalls) => void): unknown
+  allCalls (): Call[]
+}
+
+export interface AgentStatusOptions {
+  /** Technology of the agents' phones (default PJSIP). */
+  technology?: string
+  logger?: Logger
+  /** Delays between attempts when a build fails (ARI or AMI down); default 1 s doubling up to 30 s. */
+  retry?: BackoffOptions
+}
+
+export class AgentStatusService extends EventEmitter<AgentStatusEvents> {
+  readonly #pbx: PresenceSource
+  readonly #calls: AgentCallSource
+  readonly #directory: Pick<AgentDirectory, 'list'>
+  readonly #facts: AgentFactsStore
+  readonly #log: Logger
+  readonly #retry: BackoffOptions
+  /** The directory's agents as of the last build, with the status last published (or built) for each. */
+  #statuses = new Map<string, AgentStatus>()
+  #running = false
+  #amiConnected = false
+  /** Set while a build is in flight: the events received meanwhile, to replay over its snapshot. */
+  #buffer: PresenceEvent[] | undefined
+  /** A reconnect happened during the build in flight, whose snapshot may predate it: build again. */
+  #rebuildAgain = false
+  #built = false
+  #failedAttempts = 0
+  #retryTimer: NodeJS.Timeout | undefined
+
+  constructor (pbx: PresenceSource, calls: AgentCallSource, directory: Pick<AgentDirectory, 'list'>, options: AgentStatusOptions = {}) {
+    super()
+    this.#pbx = pbx
+    this.#calls = calls
+    this.#directory = directory
+    this.#facts = new AgentFactsStore(options.technology ?? 'PJSIP')
+    this.#log = options.logger ?? silentLogger
+    this.#retry = options.retry ?? { initialDelayMs: 1000, maxDelayMs: 30_000 }
+  }
+
+  /**
+   * Subscribes to the PBX's and the monitor's events and builds every agent's state. Rejects when that
+   * first build fails, and keeps retrying in the background until it succeeds or `stop()`.
+   */
+  async start (): Promise<void> {
+    if (this.#running) return
+    this.#running = true
+    this.#amiConnected = this.#pbx.connectionState().ami
+    this.#pbx.events.on('event', this.#onEvent)
+    this.#pbx.events.on('connection', this.#onConnection)
+    this.#calls.on('agent:calls', this.#onCalls)
+    // The monitor may have found calls before this service listened: take them as they are now.
+    const byAgent = new Map<string, CallState[]>()
+    for (const { extension, state } of this.#calls.allCalls()) byAgent.set(extension, [...byAgent.get(extension) ?? [], state])
+    for (const [extension, states] of byAgent) this.#facts.setCalls(extension, states)
+    await this.#rebuild()
+  }
+
+  stop (): void {
+    this.#running = false
+    this.#pbx.events.off('event', this.#onEvent)
+    this.#pbx.events.off('connection', this.#onConnection)
+    this.#calls.off('agent:calls', this.#onCalls)
+    clearTimeout(this.#retryTimer)
+    this.#retryTimer = undefined
+    this.#buffer = undefined
+    this.#rebuildAgain = false
+  }
+
+  /**
+   * Whether the states reflect the PBX: built, AMI connected, and no build pending. Until then lookups
+   * answer with the last known states (before any build: offline, "unknown to Asterisk").
+   */
+  get inSync (): boolean {
+    return this.#running && this.#built && this.#amiConnected && this.#buffer === undefined && this.#retryTimer === undefined
+  }
+
+  /** The agent's state now, from memory: O(1). Also answers for extensions the last build did not list. */
+  statusOf (extension: string): AgentStatus {
+    return this.#statuses.get(extension) ?? this.#evaluate(extension)
+  }
+
+  readonly #onEvent = (event: PbxEvent): void => {
+    if (!isPresenceEvent(event)) return
+    if (this.#buffer !== undefined) this.#buffer.push(event)
+    else this.#publish(this.#facts.apply(event))
+  }
+
+  readonly #onCalls = ({ extension, calls }: AgentCalls): void => {
+    this.#facts.setCalls(extension, calls.map((call) => call.state))
+    this.#publish(extension)
+  }
+
+  readonly #onConnection = ({ ami }: { ami: boolean }): void => {
+    const reconnected = ami && !this.#amiConnected
+    this.#amiConnected = ami
+    if (reconnected) this.#rebuild().catch(() => { /* logged, and retried, by #rebuild */ })
+  }
+
+  async #rebuild (): Promise<void> {
+    if (this.#buffer !== undefined) {
+      this.#rebuildAgain = true
+      return
+    }
+    clearTimeout(this.#retryTimer)
+    this.#retryTimer = undefined
+    const buffer: PresenceEvent[] = []
+    this.#buffer = buffer
+    let snapshot: PresenceSnapshot
+    let agents: readonly Agent[]
+    try {
+      [snapshot, agents] = await Promise.all([this.#snapshot(), this.#directory.list()])
+    } catch (error) {
+      if (this.#buffer !== buffer) return // stopped meanwhile
+      this.#buffer = undefined
+      this.#rebuildAgain = false
+      // Keep the last known states, moved on by what happened meanwhile, until a build succeeds.
+      for (const event of buffer) this.#publish(this.#facts.apply(event))
+      this.#scheduleRetry(error)
+      throw error
+    }
+    if (this.#buffer !== buffer) return
+    this.#buffer = undefined
+    this.#facts.reset(snapshot)
+    for (const event of buffer) this.#facts.apply(event)
+    this.#track(agents)
+    this.#built = true
+    this.#failedAttempts = 0
+    this.#log.info({ agents: agents.length, replayed: buffer.length }, 'agent states built from Asterisk')
+    if (this.#rebuildAgain) {
+      this.#rebuildAgain = false
+      await this.#rebuild()
+    }
+  }
+
+  async #snapshot (): Promise<PresenceSnapshot> {
+    const [endpoints, devices, members] = await Promise.all([this.#pbx.endpoints(), this.#pbx.deviceStates(), this.#pbx.queueMembers()])
+    return { endpoints, devices, members }
+  }
+
+  /** Follows exactly the directory's agents from now on, publishing what changed since the last build. */
+  #track (agents: readonly Agent[]): void {
+    const previous = this.#statuses
+    this.#statuses = new Map()
+    for (const { extension } of agents) {
+      const status = this.#evaluate(extension)
+      this.#statuses.set(extension, status)
+      if (this.#built && !sameStatus(previous.get(extension), status)) this.emit('agent:status', status)
+    }
+  }
+
+  /** Publishes the agent's status if it is a followed agent and its state or reason changed. */
+  #publish (extension: string | undefined): void {
+    if (extension === undefined || !this.#built) return
+    const previous = this.#statuses.get(extension)
+    if (previous === undefined) return
+    const status = this.#evaluate(extension)
+    if (sameStatus(previous, status)) return
+    this.#statuses.set(extension, status)
+    this.emit('agent:status', status)
+  }
+
+  #evaluate (extension: string): AgentStatus {
+    return { extension, ...availability(this.#facts.factsOf(extension)) }
+  }
+
+  #scheduleRetry (error: unknown): void {
+    const delay = backoffDelay(this.#failedAttempts++, this.#retry)
+    this.#log.warn({ err: error, delay }, 'building the agent states failed; retrying')
+    this.#retryTimer = setTimeout(() => {
+      this.#retryTimer = undefined
+      this.#rebuild().catch(() => { /* logged, and retried, by #rebuild */ })
+    }, delay)
+    this.#retryTimer.unref()
+  }
+}
+
+function sameStatus (a: AgentStatus | undefined, b: AgentStatus): boolean {
+  return a !== undefined && a.state === b.state && a.reason === b.reason
+}
