@@ -7,6 +7,7 @@ import type { FastifyBaseLogger, FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
 import { AgentDirectory } from './agents/agent-directory.js'
 import { AgentService } from './agents/agent-service.js'
+import { AgentStatusService } from './agents/agent-status.js'
 import { AmiClient } from './asterisk/ami-client.js'
 import { AriClient } from './asterisk/ari-client.js'
 import { AsteriskPbx } from './asterisk/pbx.js'
@@ -94,7 +95,8 @@ async function asteriskTransferPlugin (fastify: FastifyInstance, rawOptions: Fas
     calls: monitor,
     logger: log.child({ component: 'transfers' })
   })
-  const agents = new AgentService(pbx, options.channelTechnology, directory)
+  const agentStatus = new AgentStatusService(pbx, monitor, directory, { technology: options.channelTechnology, logger: log.child({ component: 'agents' }) })
+  const agents = new AgentService(pbx, options.channelTechnology, directory, agentStatus)
   const eventLog = new EventLog({
     capacity: options.feed.capacity,
     // Host handlers run inside append: one that throws must not stop the feed or the service.
@@ -108,8 +110,12 @@ async function asteriskTransferPlugin (fastify: FastifyInstance, rawOptions: Fas
   transfers.start()
   // Without a first snapshot (ARI down) the monitor retries in the background; lookups use ARI meanwhile.
   await monitor.start().catch((error: unknown) => { log.warn({ err: error }, 'call monitor not built at startup; retrying') })
+  // Every agent needs to know who can take a transfer: agent:status goes to everyone.
+  agentStatus.on('agent:status', (status) => { eventLog.append('agent:status', status, 'everyone') })
+  await agentStatus.start().catch((error: unknown) => { log.warn({ err: error }, 'agent states not built at startup; retrying') })
 
   fastify.addHook('onClose', async () => {
+    agentStatus.stop()
     monitor.stop()
     transfers.stop()
     ari.close()

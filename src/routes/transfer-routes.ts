@@ -10,7 +10,7 @@ import { canSeeTransfer } from '../transfers/transfer-visibility.js'
 import type { Transfer } from '../transfers/transfer-events.js'
 import type { TransferService } from '../transfers/transfer-service.js'
 import { identityOf } from './authentication.js'
-import { AvailableAgentsResponse, ExecuteTransferBody, Transfer as TransferSchema, TransferId, TransferList, errorResponses } from './schemas.js'
+import { AvailableAgentsQuery, AvailableAgentsResponse, ExecuteTransferBody, Transfer as TransferSchema, TransferId, TransferList, errorResponses } from './schemas.js'
 
 export interface TransferRoutesOptions {
   transfers: TransferService
@@ -94,10 +94,13 @@ export const transferRoutes: FastifyPluginAsyncTypebox<TransferRoutesOptions> = 
 
   fastify.get('/transfers/available-agents', {
     schema: {
-      summary: 'Agents that can receive a transfer now (registered, not on a call), minus the caller, and the named destinations',
+      summary: 'Agents that can receive a transfer now (registered, idle, not paused), minus the caller, and the named destinations; ' +
+        'with all=true every agent with its state and why it cannot take one',
+      querystring: AvailableAgentsQuery,
       response: { 200: AvailableAgentsResponse, ...errorResponses }
     }
   }, async (request) => {
-    return { agents: await agents.available(identityOf(request).extension), destinations: destinationList }
+    const list = request.query.all === 'true' ? await agents.all() : await agents.available(identityOf(request).extension)
+    return { agents: list, destinations: destinationList }
   })
 }
