@@ -130,11 +130,12 @@ function renderCalls () {
     card.dataset.state = call.state
     /** @type {[string, string][]} */
     const rows = [
-      ['With', call.peer?.number || call.peer?.channel || 'nobody yet'],
+      ['With', call.peer === undefined ? 'nobody yet' : call.peer.number || call.peer.channel],
       ['State', CALL_STATES[call.state]],
       ['Duration', sinceText(call.startedAt)],
-      ['Channel', call.channel]
+      ['Your channel', call.channel]
     ]
+    if (call.peer !== undefined) rows.push(['Their channel', call.peer.channel])
     if (call.transfer !== undefined) rows.push(['Transfer', `${call.transfer.type} to ${call.transfer.targetExtension}`])
     for (const [term, value] of rows) {
       const detail = element('dd', value)
@@ -187,9 +188,11 @@ function renderActions () {
   ui.attended.disabled = !canTransfer
   ui.transferHint.textContent = state.busy
     ? 'Waiting for the answer…'
-    : !talking
-        ? 'A transfer needs a call you are talking on.'
-        : target === undefined ? 'Choose who to transfer to.' : `Ready to transfer to ${target}.`
+    : consultation !== undefined
+      ? 'Complete or cancel the consultation first.'
+      : !talking
+          ? 'A transfer needs a call you are talking on.'
+          : target === undefined ? 'Choose who to transfer to.' : `Ready to transfer to ${target}.`
 
   ui.consultation.hidden = consultation === undefined
   ui.complete.disabled = state.busy
@@ -219,6 +222,12 @@ function log (type, text, tone) {
   entry.append(time, ' ', element('code', type), ` ${text}`)
   ui.log.prepend(entry)
   while (ui.log.children.length > LOG_LIMIT) ui.log.lastElementChild?.remove()
+}
+
+/** @param {{ ami: boolean, ari: boolean }} connection */
+function showAsterisk ({ ami, ari }) {
+  const up = ami && ari
+  showTone(ui.asteriskStatus, up ? 'connected' : `AMI ${ami ? 'up' : 'down'}, ARI ${ari ? 'up' : 'down'}`, up ? 'good' : 'bad')
 }
 
 /** @param {Transfer} transfer */
@@ -278,8 +287,14 @@ const refreshTargets = coalesced(async () => {
   renderTargets()
 })
 
+/** The example app's /health says whether AMI and ARI are up; the feed says when that changes. */
+const refreshAsterisk = coalesced(async () => {
+  const response = await fetch('/health')
+  if (response.ok) showAsterisk(/** @type {{ asterisk: { ami: boolean, ari: boolean } }} */ (await response.json()).asterisk)
+})
+
 async function refreshAll () {
-  await Promise.all([refreshCalls(), refreshTransfers(), refreshTargets()])
+  await Promise.all([refreshCalls(), refreshTransfers(), refreshTargets(), refreshAsterisk()])
 }
 
 /** @param {unknown} error */
@@ -315,13 +330,12 @@ function followFeed (client) {
     })
   }
   client.on('agent:status', (status) => {
-    log('agent:status', `${status.extension} is ${status.state.replace('_', ' ')}${status.reason === undefined ? '' : ` (${status.reason})`}`)
+    log('agent:status', status.reason === undefined ? `${status.extension} is ${status.state.replace('_', ' ')}` : `${status.extension}: ${status.reason}`)
     void refreshTargets()
   })
-  client.on('asterisk:connection', ({ ami, ari }) => {
-    const up = ami && ari
-    showTone(ui.asteriskStatus, up ? 'connected' : `AMI ${ami ? 'up' : 'down'}, ARI ${ari ? 'up' : 'down'}`, up ? 'good' : 'bad')
-    log('asterisk:connection', `AMI ${ami ? 'connected' : 'disconnected'}, ARI ${ari ? 'connected' : 'disconnected'}`, up ? 'good' : 'bad')
+  client.on('asterisk:connection', (connection) => {
+    showAsterisk(connection)
+    log('asterisk:connection', `AMI ${connection.ami ? 'connected' : 'disconnected'}, ARI ${connection.ari ? 'connected' : 'disconnected'}`, connection.ami && connection.ari ? 'good' : 'bad')
   })
   client.on('feed:gap', () => {
     log('feed:gap', 'some events were missed: state fetched again', 'bad')

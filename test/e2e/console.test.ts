@@ -1,0 +1,156 @@
+// The agent console in a real headless Chromium, on the real Asterisk 22 test bed: agent 101 signs in,
+// sees the customer's call, transfers it blind to 102 (the PBX bridges the customer with 102), then
+// starts an attended transfer of a new call to 103 by keyboard and cancels it (the customer is back
+// with 101). Needs Debian's chromium at /usr/bin/chromium (scripts/install-browser.sh).
+import { existsSync } from 'node:fs'
+import { mkdir } from 'node:fs/promises'
+import { join } from 'node:path'
+import type { FastifyInstance } from 'fastify'
+import { chromium, type Browser, type Page } from 'playwright-core'
+import t from 'tap'
+import { buildApp } from '../../example-app/app.js'
+import { ensureClientBuilt } from '../../example-app/client-build.js'
+import { bridgePeersOf, callAgent, hangupAllCalls, waitFor, type CustomerCall } from '../helpers/asterisk/calls.js'
+import { repoRoot } from '../helpers/asterisk/testbed.js'
+import { agentToken, testBedConfig } from '../example-app/fixtures/config.js'
+
+const CHROMIUM = '/usr/bin/chromium'
+const ARTIFACTS = join(repoRoot, 'test-artifacts')
+/** How long the page may take to show what the PBX did (the machine may be busy with other runs). */
+const UI_TIMEOUT_MS = 20_000
+
+if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: run scripts/install-browser.sh (apt-get install -y chromium)`)
+
+await ensureClientBuilt()
+const app: FastifyInstance = await buildApp(testBedConfig(), {
+  logger: { level: 'warn' },
+  console: { demoLogins: ['101', '102', '103'].map((extension) => ({ token: agentToken(extension), extension, role: 'agent' as const })) }
+})
+t.teardown(async () => { await app.close() })
+const baseUrl = await app.listen({ port: 0, host: '127.0.0.1' })
+await hangupAllCalls()
+t.teardown(async () => { await hangupAllCalls() })
+
+// launch() gives the browser a new, empty user data dir of its own, removed on close.
+const browser: Browser = await chromium.launch({
+  executablePath: CHROMIUM,
+  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync']
+})
+t.teardown(async () => { await browser.close() })
+const page: Page = await browser.newPage({ viewport: { width: 1280, height: 900 } })
+page.setDefaultTimeout(UI_TIMEOUT_MS)
+/** What went wrong in the page itself: uncaught errors, console errors, requests that failed. */
+const pageErrors: string[] = []
+page.on('pageerror', (error) => { pageErrors.push(`uncaught: ${error.message}`) })
+page.on('console', (message) => { if (message.type() === 'error') pageErrors.push(`console: ${message.text()}`) })
+page.on('response', (response) => {
+  if (response.status() < 400) return
+  void response.text().catch(() => '').then((body) => { pageErrors.push(`HTTP ${response.status()} ${response.url()}: ${body}`) })
+})
+
+const isLegOf = (extension: string) => (name: string): boolean => name.startsWith(`PJSIP/${extension}-`)
+const logEntry = (text: string | RegExp) => page.locator('#event-log li', { hasText: text }).first()
+const callPanel = page.locator('#calls')
+/** Waits until the call panel shows every one of these texts at once. */
+async function panelShows (...texts: Array<string | RegExp>): Promise<void> {
+  await page.waitForFunction((wanted) => {
+    const text = document.querySelector('#calls')?.textContent ?? ''
+    return wanted.every(([source, isPattern]) => isPattern ? new RegExp(source).test(text) : text.includes(source))
+  }, texts.map((text): [string, boolean] => typeof text === 'string' ? [text, false] : [text.source, true]))
+}
+
+async function screenshot (name: string): Promise<void> {
+  await mkdir(ARTIFACTS, { recursive: true })
+  await page.screenshot({ path: join(ARTIFACTS, name), fullPage: true })
+}
+
+// What the page showed when a test failed, and what went wrong in it.
+t.afterEach(async (t) => {
+  if (t.passing()) return
+  await screenshot('console-failed.png').catch(() => {})
+  t.comment(`the page's errors: ${JSON.stringify(pageErrors)}; screenshot: test-artifacts/console-failed.png`)
+})
+
+/** The customer's call to 101 that the first tests sign in to and transfer blind. */
+let firstCall: CustomerCall | undefined
+
+t.test('agent 101 signs in as a demo agent and sees the customer\'s call', async (t) => {
+  const call = firstCall = await callAgent('101')
+  await page.goto(baseUrl)
+  t.equal(await page.title(), 'Agent console · fastify-asterisk-transfer')
+
+  await page.getByLabel('Demo agent').selectOption({ label: '101' })
+  await page.getByRole('button', { name: 'Sign in' }).click()
+
+  await page.locator('#feed-status', { hasText: 'live' }).waitFor()
+  await page.locator('#asterisk-status', { hasText: 'connected' }).waitFor()
+  t.equal(await page.locator('#session-extension').textContent(), '101')
+  await panelShows(call.agentChannel.name, call.customerChannel.name, /State\s*talking/)
+  t.pass('the call, its customer and its state, written out')
+  await page.getByRole('radio', { name: '102 (available)' }).waitFor()
+  t.notOk(await page.getByRole('radio', { name: /^101\b/ }).count(), 'the agent is not offered itself')
+})
+
+t.test('blind transfer to 102: the log shows it complete and answered, the call leaves the panel, the PBX bridges the customer with 102', async (t) => {
+  if (firstCall === undefined) throw new Error('no call to transfer: the sign-in test failed')
+  const customer = firstCall.customerChannel.id
+  await page.getByRole('radio', { name: '102 (available)' }).check()
+  await page.getByRole('button', { name: 'Blind transfer' }).click()
+
+  await logEntry('call:ami_transfer_complete').waitFor()
+  t.match(await logEntry('call:ami_transfer_complete').textContent(), /blind transfer of 101's call to 102: redirected/)
+  await logEntry(/call:transfer_updated.*to 102: answered/).waitFor()
+  await callPanel.getByText('No call right now.').waitFor()
+  t.pass('the call left 101\'s panel')
+  await screenshot('console-blind.png')
+
+  await waitFor(async () => (await bridgePeersOf(customer)).some(isLegOf('102')), 10_000, 'the customer bridged with 102')
+  t.pass('on the PBX the customer talks to 102')
+})
+
+t.test('attended transfer to 103 by keyboard, then Cancel: the call is back in the panel and on the PBX with 101', async (t) => {
+  await hangupAllCalls()
+  const call = await callAgent('101', 'customer2')
+  await panelShows(call.agentChannel.name, call.customerChannel.name)
+  /** The customer's number as the panel shows it before the transfer. */
+  const customerNumber = (await page.locator('#calls dd').first().textContent()) ?? ''
+  t.match(customerNumber, /^\+?\d+$/, 'the panel shows who the agent talks with')
+
+  const target = page.getByRole('radio', { name: '103 (available)' })
+  await waitFor(async () => {
+    // The list follows the feed; a click on Refresh covers an agent freed by the hangup above.
+    if (await target.count() === 0) await page.getByRole('button', { name: 'Refresh targets' }).click()
+    return await target.count() > 0
+  }, UI_TIMEOUT_MS, '103 offered as a target', 500)
+  await target.focus()
+  await page.keyboard.press('Space')
+  t.ok(await target.isChecked(), 'Space picks the target')
+  await page.keyboard.press('Tab')
+  await page.keyboard.press('Tab')
+  t.equal(await page.evaluate(() => document.activeElement?.textContent), 'Attended transfer', 'Tab reaches the transfer buttons in order')
+  await page.keyboard.press('Enter')
+
+  const consultation = page.locator('#consultation')
+  await consultation.getByText('103 answered').waitFor()
+  await logEntry('call:ami_attended_transfer_started').waitFor()
+  t.match(await callPanel.textContent(), /consulting \(customer on hold\)/)
+  t.ok(await page.getByRole('button', { name: 'Blind transfer' }).isDisabled(), 'no second transfer during the consultation')
+  await screenshot('console.png')
+
+  await consultation.getByRole('button', { name: 'Cancel transfer' }).click()
+  await logEntry(/call:ami_attended_transfer_cancelled.*to 103: cancelled/).waitFor()
+  await consultation.waitFor({ state: 'hidden' })
+  await panelShows(`With${customerNumber}`, call.agentChannel.name, call.customerChannel.name, /State\s*talking/)
+  t.pass('the panel shows 101 talking to the customer again')
+
+  const peers = await waitFor(async () => {
+    const names = await bridgePeersOf(call.customerChannel.id)
+    return names.includes(call.agentChannel.name) && names
+  }, 10_000, 'the customer back with 101')
+  t.same(peers, [call.agentChannel.name], 'the customer talks to 101 only: the consultation leg is gone')
+  await screenshot('console-cancelled.png')
+})
+
+t.test('the page reported no error', async (t) => {
+  t.same(pageErrors, [])
+})
