@@ -151,6 +151,27 @@ t.test('attended transfer to 103 by keyboard, then Cancel: the call is back in t
   await screenshot('console-cancelled.png')
 })
 
+t.test('attended transfer to 104, then Complete: the call leaves the panel, the PBX bridges the customer with 104', async (t) => {
+  await hangupAllCalls()
+  const call = await callAgent('101', 'customer3')
+  await panelShows(call.agentChannel.name, call.customerChannel.name)
+  const target = page.getByRole('radio', { name: '104 (available)' })
+  await target.waitFor()
+  await target.check()
+  await page.getByRole('button', { name: 'Attended transfer' }).click()
+
+  const consultation = page.locator('#consultation')
+  await consultation.getByText('104 answered').waitFor()
+  await consultation.getByRole('button', { name: 'Complete transfer' }).click()
+  await logEntry(/call:ami_attended_transfer_completed.*to 104: completed/).waitFor()
+  await consultation.waitFor({ state: 'hidden' })
+  await callPanel.getByText('No call right now.').waitFor()
+  t.pass('the call left 101\'s panel')
+
+  await waitFor(async () => (await bridgePeersOf(call.customerChannel.id)).some(isLegOf('104')), 10_000, 'the customer bridged with 104')
+  t.pass('on the PBX the customer talks to 104')
+})
+
 t.test('the page reported no error', async (t) => {
   t.same(pageErrors, [])
 })
