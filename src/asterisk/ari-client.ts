@@ -5,6 +5,8 @@
  * carrying an enumerable `_client` (here they are mapped to plain, serialisable objects).
  * Only REST is used; the plugin learns about events from AMI.
  */
+import { createRequire } from 'node:module'
+import { dirname } from 'node:path'
 import ari from 'ari-client'
 import { AsteriskTimeoutError, AsteriskUnavailableError } from '../errors.js'
 import { backoffDelay, type BackoffOptions } from './backoff.js'
@@ -46,6 +48,28 @@ export interface PbxEndpoint {
 }
 
 type AriConnection = Awaited<ReturnType<typeof ari.connect>>
+
+/**
+ * ari-client connects through swagger-client, whose `fail()` reports a failed connection (refused
+ * credentials, a wrong URL, an unreachable host) to ari-client, which rejects `connect()`, and then
+ * *throws* the message from inside an HTTP callback, where nothing can catch it: the process would
+ * crash after the rejection was handled. Reporting is all that is needed, so the throw is removed, once,
+ * on the very swagger-client that ari-client loads.
+ */
+function stopSwaggerFromThrowing (): void {
+  const requireFromAri = createRequire(createRequire(import.meta.url).resolve('ari-client'))
+  const swagger = requireFromAri(requireFromAri.resolve('swagger-client', { paths: [dirname(requireFromAri.resolve('ari-client'))] })) as {
+    SwaggerApi: { prototype: { fail: (message: unknown) => void, failure?: (message: unknown) => void, __reportsOnly?: boolean } }
+  }
+  const prototype = swagger.SwaggerApi.prototype
+  if (prototype.__reportsOnly === true) return
+  prototype.fail = function (this: { failure: (message: unknown) => void }, message: unknown): void {
+    this.failure(message)
+  }
+  prototype.__reportsOnly = true
+}
+
+stopSwaggerFromThrowing()
 
 function toChannel (raw: Record<string, any>): PbxChannel {
   return {
