@@ -28,23 +28,6 @@ export interface AsteriskConnection {
 /** A failed attempt is reported, not retried: a command-line user wants the answer now. */
 const NO_RETRY = { initialDelayMs: 60_000, maxDelayMs: 60_000 }
 
-/**
- * `ari-client` hands the connection to swagger-client, whose failures (refused credentials, a wrong
- * URL, an unreachable host) reject the connection *and* then throw the same message, a bare string like
- * `401 : undefined http://…/ari/api-docs/resources.json` or `Can't read swagger JSON from …`, from an
- * HTTP callback where nothing can catch it: it would crash the tool after the rejection was handled.
- * Those strings (the texts of swagger-client's `fail()`) are recognised and dropped here; anything else
- * still ends the tool as a crash.
- */
-const SWAGGER_FAILURE = /api-docs|^Can't read (from server|swagger JSON)|^Please specify the protocol|^Unable to read api|^SwaggerResources must have a path/
-
-function ignoreSwaggerThrow (error: unknown): void {
-  if (typeof error === 'string' && SWAGGER_FAILURE.test(error)) return
-  // Anything else is a real crash: report it as Node would have, and exit.
-  process.stderr.write(`${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`)
-  process.exit(70)
-}
-
 /** swagger-client prints a deprecation notice with console.log on every connect: not the tool's output. */
 async function withoutConsoleLog<T> (work: () => Promise<T>): Promise<T> {
   const log = console.log
@@ -60,7 +43,6 @@ export function openConnection (settings: ConnectionSettings, actionTimeoutMs: n
   const ami = new AmiClient({ ...settings.ami, actionTimeoutMs, reconnect: NO_RETRY, pingIntervalMs: 0 })
   const ari = new AriClient({ ...settings.ari, requestTimeoutMs: actionTimeoutMs, reconnect: NO_RETRY })
   const pbx = new AsteriskPbx(ami, ari)
-  if (!process.listeners('uncaughtException').includes(ignoreSwaggerThrow)) process.on('uncaughtException', ignoreSwaggerThrow)
   const amiReady = ami.start()
   const ariReady = withoutConsoleLog(async () => { await ari.start() })
   // Each is awaited by the command that needs it; one nobody awaits must not become an unhandled rejection.
