@@ -41,11 +41,14 @@ const page: Page = await browser.newPage({ viewport: { width: 1280, height: 900 
 page.setDefaultTimeout(UI_TIMEOUT_MS)
 /** What went wrong in the page itself: uncaught errors, console errors, requests that failed. */
 const pageErrors: string[] = []
-page.on('pageerror', (error) => { pageErrors.push(`uncaught: ${error.message}`) })
-page.on('console', (message) => { if (message.type() === 'error') pageErrors.push(`console: ${message.text()}`) })
+/** Set while a step expects the server to refuse a token: those 401s are not the page's errors. */
+let refusalExpected = false
+const record = (error: string): void => { if (!(refusalExpected && /\b401\b/.test(error))) pageErrors.push(error) }
+page.on('pageerror', (error) => { record(`uncaught: ${error.message}`) })
+page.on('console', (message) => { if (message.type() === 'error') record(`console: ${message.text()}`) })
 page.on('response', (response) => {
   if (response.status() < 400) return
-  void response.text().catch(() => '').then((body) => { pageErrors.push(`HTTP ${response.status()} ${response.url()}: ${body}`) })
+  void response.text().catch(() => '').then((body) => { record(`HTTP ${response.status()} ${response.url()}: ${body}`) })
 })
 
 const isLegOf = (extension: string) => (name: string): boolean => name.startsWith(`PJSIP/${extension}-`)
@@ -79,10 +82,20 @@ t.test('agent 101 signs in as a demo agent and sees the customer\'s call', async
   await page.goto(baseUrl)
   t.equal(await page.title(), 'Agent console · fastify-asterisk-transfer')
 
+  await page.getByLabel('Demo agent').waitFor()
+  await screenshot('console-sign-in.png')
+
+  refusalExpected = true
+  await page.getByLabel('Token', { exact: true }).fill('not-a-token')
+  await page.getByRole('button', { name: 'Sign in' }).click()
+  await page.getByRole('alert').getByText('This token is not accepted').waitFor()
+  t.pass('a wrong token is refused with a message')
+
   await page.getByLabel('Demo agent').selectOption({ label: '101' })
   await page.getByRole('button', { name: 'Sign in' }).click()
 
   await page.locator('#feed-status', { hasText: 'live' }).waitFor()
+  refusalExpected = false
   await page.locator('#asterisk-status', { hasText: 'connected' }).waitFor()
   t.equal(await page.locator('#session-extension').textContent(), '101')
   await panelShows(call.agentChannel.name, call.customerChannel.name, /State\s*talking/)
