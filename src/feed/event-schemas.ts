@@ -4,7 +4,10 @@
  * `typebox/value`).
  */
 import Type, { type Static } from 'typebox'
+import { AgentState } from '../agents/agent-state.js'
 import { Transfer } from '../routes/schemas.js'
+
+export { AgentState }
 
 export const CallState = Type.Union([
   Type.Literal('ringing'),
@@ -40,15 +43,6 @@ export const CallStatus = Type.Object({
   ended: Type.Boolean()
 })
 
-export const AgentState = Type.Union([
-  Type.Literal('available'),
-  Type.Literal('ringing'),
-  Type.Literal('on_call'),
-  Type.Literal('on_hold'),
-  Type.Literal('in_consultation'),
-  Type.Literal('paused'),
-  Type.Literal('offline')
-])
 
 export const AgentStatus = Type.Object({
   extension: Type.String(),
@@ -102,6 +96,5 @@ export type Call = Static<typeof Call>
 export type CallState = Static<typeof CallState>
 export type CallStatus = Static<typeof CallStatus>
 export type CallList = Static<typeof CallList>
-export type AgentState = Static<typeof AgentState>
 export type AgentStatus = Static<typeof AgentStatus>
 export type AsteriskConnection = Static<typeof AsteriskConnection>

@@ -3,6 +3,7 @@
  * these, and clients can import them.
  */
 import Type, { type Static } from 'typebox'
+import { AgentState } from '../agents/agent-state.js'
 
 /** Dialable extensions: digits, letters, `*`, `#`, `+`, `_`, `-`. Nothing that could break an AMI header. */
 export const Extension = Type.String({
@@ -73,20 +74,6 @@ export const Transfer = Type.Object({
 export const TransferId = Type.Object({ id: Type.String({ pattern: '^[0-9a-f-]{36}$' }) })
 
 export const TransferList = Type.Object({ transfers: Type.Array(Transfer) })
-
-/**
- * The same states as the feed's `AgentState` (feed/event-schemas.ts), which cannot be imported here:
- * that module imports this one. The route's typed reply keeps the two in step (tsc fails otherwise).
- */
-export const AgentState = Type.Union([
-  Type.Literal('available'),
-  Type.Literal('ringing'),
-  Type.Literal('on_call'),
-  Type.Literal('on_hold'),
-  Type.Literal('in_consultation'),
-  Type.Literal('paused'),
-  Type.Literal('offline')
-])
 
 export const AvailableAgent = Type.Object({
   extension: Extension,
