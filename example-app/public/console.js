@@ -164,9 +164,18 @@ function targetOption (value, text, selected) {
   return label
 }
 
+/** The targets the list shows, as one string: the list is only rebuilt when they change. */
+let shownTargets = ''
+
 function renderTargets () {
-  const selected = selectedTarget()
   const { agents, destinations } = state.targets
+  const shown = JSON.stringify([agents, destinations])
+  if (shown === shownTargets) return
+  shownTargets = shown
+  const selected = selectedTarget()
+  const focused = document.activeElement instanceof HTMLInputElement && ui.targetList.contains(document.activeElement)
+    ? document.activeElement.value
+    : undefined
   const groups = []
   if (agents.length === 0) groups.push(element('p', 'No agent is available right now.', 'empty'))
   for (const agent of agents) {
@@ -176,6 +185,11 @@ function renderTargets () {
     groups.push(targetOption(destination.name, `${destination.label ?? destination.name} (${destination.kind})`, selected))
   }
   ui.targetList.replaceChildren(...groups)
+  // A keyboard user moving through the list keeps their place when an event rebuilds it.
+  if (focused !== undefined) {
+    const radios = [...ui.targetList.querySelectorAll('input')]
+    ;(radios.find((radio) => radio.value === focused) ?? radios[0] ?? ui.refreshTargets).focus()
+  }
   renderActions()
 }
 
@@ -358,6 +372,8 @@ async function act (action) {
   } finally {
     state.busy = false
     renderActions()
+    // The button pressed was disabled while waiting, which took the focus away: give it a place to go.
+    if (document.activeElement === document.body) (ui.consultation.hidden ? ui.callTitle : ui.complete).focus()
   }
 }
 
@@ -431,6 +447,7 @@ function signOut () {
   state.client?.close()
   Object.assign(state, { client: undefined, me: undefined, calls: [], transfers: new Map(), handle: undefined, busy: false })
   state.targets = { agents: [], destinations: [] }
+  renderTargets()
   sessionStorage.removeItem(TOKEN_KEY)
   ui.workspace.hidden = true
   ui.session.hidden = true

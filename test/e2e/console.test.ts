@@ -145,12 +145,15 @@ t.test('attended transfer to 103 by keyboard, then Cancel: the call is back in t
 
   const consultation = page.locator('#consultation')
   await consultation.getByText('103 answered').waitFor()
+  t.equal(await page.evaluate(() => document.activeElement?.textContent), 'Complete transfer', 'the focus moves to the consultation\'s buttons')
   await logEntry('call:ami_attended_transfer_started').waitFor()
   t.match(await callPanel.textContent(), /consulting \(customer on hold\)/)
   t.ok(await page.getByRole('button', { name: 'Blind transfer' }).isDisabled(), 'no second transfer during the consultation')
   await screenshot('console.png')
 
-  await consultation.getByRole('button', { name: 'Cancel transfer' }).click()
+  await page.keyboard.press('Tab')
+  t.equal(await page.evaluate(() => document.activeElement?.textContent), 'Cancel transfer', 'Tab, then Enter, cancels')
+  await page.keyboard.press('Enter')
   await logEntry(/call:ami_attended_transfer_cancelled.*to 103: cancelled/).waitFor()
   await consultation.waitFor({ state: 'hidden' })
   await panelShows(`With${customerNumber}`, call.agentChannel.name, call.customerChannel.name, /State\s*talking/)
