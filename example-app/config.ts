@@ -4,18 +4,13 @@
  */
 import Type, { type Static } from 'typebox'
 import Value from 'typebox/value'
+import { ConnectionEnv } from '../src/cli/environment.js'
 import type { Identity } from '../src/index.js'
 import { parseAuthTokens } from './auth-tokens.js'
 
 const EnvSchema = Type.Object({
-  AMI_HOST: Type.String({ minLength: 1 }),
-  AMI_PORT: Type.String({ pattern: '^[0-9]{1,5}$', default: '5038' }),
-  AMI_USERNAME: Type.String({ minLength: 1 }),
-  AMI_PASSWORD: Type.String({ minLength: 1 }),
-  ARI_URL: Type.String({ pattern: '^https?://\\S+$' }),
-  ARI_USERNAME: Type.String({ minLength: 1 }),
-  ARI_PASSWORD: Type.String({ minLength: 1 }),
-  TRANSFER_CONTEXT: Type.String({ pattern: '^[A-Za-z0-9_.-]{1,79}$', default: 'from-internal' }),
+  // The Asterisk connection: the same variables, patterns and defaults as the command-line tool.
+  ...ConnectionEnv.properties,
   PORT: Type.String({ pattern: '^[0-9]{1,5}$', default: '3000' }),
   HOST: Type.String({ minLength: 1, default: '127.0.0.1' }),
   AUTH_TOKENS: Type.String({ minLength: 1 }),

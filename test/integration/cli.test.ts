@@ -3,7 +3,7 @@
 import { spawn } from 'node:child_process'
 import t from 'tap'
 import { bridgePeersOf, callAgent, hangupAllCalls, waitFor } from '../helpers/asterisk/calls.js'
-import { agents, missingExtension, offlineAgent, pbx, repoRoot, transferContext } from '../helpers/asterisk/testbed.js'
+import { agents, missingExtension, offlineAgent, repoRoot, testbedEnvironment } from '../helpers/asterisk/testbed.js'
 
 interface CliRun {
   code: number | null
@@ -11,16 +11,7 @@ interface CliRun {
   stderr: string
 }
 
-const testbedEnv = {
-  AMI_HOST: pbx.ami.host,
-  AMI_PORT: String(pbx.ami.port),
-  AMI_USERNAME: pbx.ami.username,
-  AMI_PASSWORD: pbx.ami.password,
-  ARI_URL: pbx.ari.url,
-  ARI_USERNAME: pbx.ari.username,
-  ARI_PASSWORD: pbx.ari.password,
-  TRANSFER_CONTEXT: transferContext
-}
+const testbedEnv = testbedEnvironment()
 
 /** Runs `fastify-asterisk-transfer <args>` from the sources; stdout is a pipe, so the output is plain ASCII. */
 async function cli (args: string[], env: Record<string, string> = {}): Promise<CliRun> {

@@ -107,3 +107,17 @@ export const testbed = {
   missingExtension,
   salesQueue
 } as const
+
+/** The environment variables (as the example app and the command-line tool read them) of the test bed's PBX. */
+export function testbedEnvironment (): Record<string, string> {
+  return {
+    AMI_HOST: pbx.ami.host,
+    AMI_PORT: String(pbx.ami.port),
+    AMI_USERNAME: pbx.ami.username,
+    AMI_PASSWORD: pbx.ami.password,
+    ARI_URL: pbx.ari.url,
+    ARI_USERNAME: pbx.ari.username,
+    ARI_PASSWORD: pbx.ari.password,
+    TRANSFER_CONTEXT: transferContext
+  }
+}
