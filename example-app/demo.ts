@@ -7,7 +7,7 @@
 import { existsSync } from 'node:fs'
 import { callAgent, hangupAllCalls } from '../test/helpers/asterisk/calls.js'
 import { startTestBed, stopTestBed } from '../test/helpers/asterisk/asterisk-process.js'
-import { pbx, transferContext } from '../test/helpers/asterisk/testbed.js'
+import { testbedEnvironment } from '../test/helpers/asterisk/testbed.js'
 import { buildApp } from './app.js'
 import { ensureClientBuilt } from './client-build.js'
 import { ConfigError, readConfig } from './config.js'
@@ -24,14 +24,7 @@ const madeUpTokens = bundled && (process.env.AUTH_TOKENS === undefined || proces
 function bundledEnvironment (): NodeJS.ProcessEnv {
   return {
     ...process.env,
-    AMI_HOST: pbx.ami.host,
-    AMI_PORT: String(pbx.ami.port),
-    AMI_USERNAME: pbx.ami.username,
-    AMI_PASSWORD: pbx.ami.password,
-    ARI_URL: pbx.ari.url,
-    ARI_USERNAME: pbx.ari.username,
-    ARI_PASSWORD: pbx.ari.password,
-    TRANSFER_CONTEXT: transferContext,
+    ...testbedEnvironment(),
     AUTH_TOKENS: process.env.AUTH_TOKENS ?? ['101', '102', '103', '104', '105', '106'].map((ext) => `agent-${ext}-token:${ext}`).concat('supervisor-token:100:supervisor').join(',')
   }
 }
