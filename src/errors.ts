@@ -133,3 +133,10 @@ export const RateLimitedError = createError<'XFER_RATE_LIMITED', 429, [string]>(
   'Too many transfer requests: retry in %s',
   429
 )
+
+/** A transfer to an agent who cannot receive calls now: the customer would be dropped by the failed dial. */
+export const TargetUnavailableError = createError<'XFER_TARGET_UNAVAILABLE', 409, [string, string]>(
+  'XFER_TARGET_UNAVAILABLE',
+  'Transfer target %s cannot receive calls now: %s',
+  409
+)

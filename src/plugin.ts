@@ -81,12 +81,13 @@ async function asteriskTransferPlugin (fastify: FastifyInstance, rawOptions: Fas
 
   const pbx = new AsteriskPbx(ami, ari)
   const directory = new AgentDirectory(options.agents, pbx, options.channelTechnology)
+  const monitor = new CallMonitor(pbx, { technology: options.channelTechnology, logger: log.child({ component: 'calls' }) })
+  const agentStatus = new AgentStatusService(pbx, monitor, directory, { technology: options.channelTechnology, logger: log.child({ component: 'agents' }) })
   const policy = new TransferPolicy(directory, {
     destinations: options.destinations,
     transferContext: options.transferContext,
     allowFreeDialing: options.allowFreeDialing
-  }, options.authorizeTransfer, log.child({ component: 'policy' }))
-  const monitor = new CallMonitor(pbx, { technology: options.channelTechnology, logger: log.child({ component: 'calls' }) })
+  }, options.authorizeTransfer, log.child({ component: 'policy' }), (extension) => agentStatus.inSync ? agentStatus.statusOf(extension) : undefined)
   const transfers = new TransferService(pbx, {
     transferContext: options.transferContext,
     channelTechnology: options.channelTechnology,
@@ -95,7 +96,6 @@ async function asteriskTransferPlugin (fastify: FastifyInstance, rawOptions: Fas
     calls: monitor,
     logger: log.child({ component: 'transfers' })
   })
-  const agentStatus = new AgentStatusService(pbx, monitor, directory, { technology: options.channelTechnology, logger: log.child({ component: 'agents' }) })
   const agents = new AgentService(pbx, options.channelTechnology, directory, agentStatus)
   const eventLog = new EventLog({
     capacity: options.feed.capacity,

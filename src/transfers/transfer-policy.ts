@@ -5,7 +5,7 @@
  */
 import type { Logger } from '../asterisk/logger.js'
 import type { AgentDirectory } from '../agents/agent-directory.js'
-import { ForbiddenError, TransferDeniedError, UnknownTargetError } from '../errors.js'
+import { ForbiddenError, TargetUnavailableError, TransferDeniedError, UnknownTargetError } from '../errors.js'
 import type { Identity } from '../identity.js'
 import { resolveTarget, type DialTarget, type TargetRules } from './destinations.js'
 import { mayActFor } from './permissions.js'
@@ -34,17 +34,22 @@ export interface AdmissionRequest {
   transferType: TransferType
 }
 
+/** An agent's presence when it is known for sure (undefined while it is not). */
+export type AgentPresence = (extension: string) => { state: string, reason?: string } | undefined
+
 export class TransferPolicy {
   readonly #directory: AgentDirectory
   readonly #rules: TargetRules
   readonly #authorize: AuthorizeTransfer | undefined
   readonly #log: Logger
+  readonly #presence: AgentPresence
 
-  constructor (directory: AgentDirectory, rules: TargetRules, authorize: AuthorizeTransfer | undefined, log: Logger) {
+  constructor (directory: AgentDirectory, rules: TargetRules, authorize: AuthorizeTransfer | undefined, log: Logger, presence: AgentPresence = () => undefined) {
     this.#directory = directory
     this.#rules = rules
     this.#authorize = authorize
     this.#log = log
+    this.#presence = presence
   }
 
   /** The dial target of an allowed transfer; throws 403 or 422 otherwise. */
@@ -57,6 +62,12 @@ export class TransferPolicy {
     if (target === undefined) {
       this.#log.info({ ...what, allowed: false, why: 'not an agent nor a configured destination' }, 'transfer decision')
       throw new UnknownTargetError(targetExtension, this.#rules.transferContext)
+    }
+    // An offline agent's Dial fails at once, and the dialplan then hangs the customer up: refuse first.
+    const presence = target.kind === 'agent' ? this.#presence(target.exten) : undefined
+    if (presence?.state === 'offline') {
+      this.#log.info({ ...what, target, allowed: false, why: `target offline: ${presence.reason ?? 'not registered'}` }, 'transfer decision')
+      throw new TargetUnavailableError(targetExtension, presence.reason ?? 'offline')
     }
     if (identity !== undefined && this.#authorize !== undefined) {
       const decision = await this.#authorize({ identity, extension, targetExtension, transferType, target })

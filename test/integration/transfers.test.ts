@@ -3,7 +3,7 @@
 import t from 'tap'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { bridgePeersOf, callAgent, channelExists, hangup, hangupAllCalls, waitFor } from '../helpers/asterisk/calls.js'
-import { missingExtension } from '../helpers/asterisk/testbed.js'
+import { missingExtension, offlineAgent } from '../helpers/asterisk/testbed.js'
 import { startTransferHost } from '../helpers/transfer-host.js'
 
 const host = await startTransferHost()
@@ -70,6 +70,17 @@ t.test('transfer to an unknown extension answers 422 and the customer stays with
   const sent = host.proxy.actions().slice(before)
   t.notOk(sent.some((action) => /^(redirect|atxfer|hangup)$/i.test(action)), `no call-moving action was sent (${sent.join(', ')})`)
   await sleep(1000)
+  t.same(await bridgePeersOf(call.customerChannel.id), [call.agentChannel.name], 'the customer is still bridged with A')
+})
+
+t.test('transfer to an agent who is offline answers 409 and the customer stays with A (its Dial would fail and drop them)', async (t) => {
+  const call = await callAgent('101')
+  for (const transferType of ['blind', 'attended']) {
+    const response = await execute('101', { targetExtension: offlineAgent, transferType })
+    t.equal(response.statusCode, 409, `${transferType}: ${response.body}`)
+    t.match(response.json(), { code: 'XFER_TARGET_UNAVAILABLE', message: new RegExp(offlineAgent) })
+  }
+  await sleep(500)
   t.same(await bridgePeersOf(call.customerChannel.id), [call.agentChannel.name], 'the customer is still bridged with A')
 })
 
