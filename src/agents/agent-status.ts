@@ -6,14 +6,16 @@
  * - `QueueMemberAdded` / `Removed` / `Pause` / `Status`: queue memberships and their pause;
  * - the call monitor's `agent:calls`: the agent's calls and their states.
  * Events received while a snapshot is in flight are buffered and replayed over it in order, as the call
- * monitor does, so none is lost. `agent:status` is emitted when an agent's state or reason changes,
- * never for the first build (there is nothing it changed from: clients read the list over HTTP first).
+ * monitor does (both through SnapshotSync), so none is lost. `agent:status` is emitted when an agent's
+ * state or reason changes, never for the first build (there is nothing it changed from: clients read the
+ * list over HTTP first).
  */
 import { EventEmitter } from 'node:events'
 import type { PbxEvent } from '../asterisk/ami-events.js'
-import { backoffDelay, type BackoffOptions } from '../asterisk/backoff.js'
+import type { BackoffOptions } from '../asterisk/backoff.js'
 import { silentLogger, type Logger } from '../asterisk/logger.js'
 import type { Pbx } from '../asterisk/pbx.js'
+import { SnapshotSync } from '../asterisk/snapshot-sync.js'
 import type { AgentCalls } from '../calls/call-monitor.js'
 import type { AgentStatus, Call, CallState } from '../feed/event-schemas.js'
 import { AgentFactsStore, isPresenceEvent, type PresenceEvent, type PresenceSnapshot } from './agent-facts.js'
@@ -48,18 +50,12 @@ export class AgentStatusService extends EventEmitter<AgentStatusEvents> {
   readonly #directory: Pick<AgentDirectory, 'list'>
   readonly #facts: AgentFactsStore
   readonly #log: Logger
-  readonly #retry: BackoffOptions
-  /** The directory's agents as of the last build, with the status last published (or built) for each. */
-  #statuses = new Map<string, AgentStatus>()
-  #running = false
-  #amiConnected = false
-  /** Set while a build is in flight: the events received meanwhile, to replay over its snapshot. */
-  #buffer: PresenceEvent[] | undefined
-  /** A reconnect happened during the build in flight, whose snapshot may predate it: build again. */
-  #rebuildAgain = false
-  #built = false
-  #failedAttempts = 0
-  #retryTimer: NodeJS.Timeout | undefined
+  readonly #sync: SnapshotSync<[PresenceSnapshot, readonly Agent[]], PresenceEvent>
+  /**
+   * The directory's agents as of the last build, with the status last published (or built) for each.
+   * None before the first build: it is the baseline, nothing is published until it is there.
+   */
+  #statuses: Map<string, AgentStatus> | undefined
 
   constructor (pbx: PresenceSource, calls: AgentCallSource, directory: Pick<AgentDirectory, 'list'>, options: AgentStatusOptions = {}) {
     super()
@@ -68,7 +64,16 @@ export class AgentStatusService extends EventEmitter<AgentStatusEvents> {
     this.#directory = directory
     this.#facts = new AgentFactsStore(options.technology ?? 'PJSIP')
     this.#log = options.logger ?? silentLogger
-    this.#retry = options.retry ?? { initialDelayMs: 1000, maxDelayMs: 30_000 }
+    this.#sync = new SnapshotSync({
+      pbx,
+      accepts: isPresenceEvent,
+      takeSnapshot: async () => await Promise.all([this.#snapshot(), this.#directory.list()]),
+      apply: (events) => { for (const event of events) this.#publish(this.#facts.apply(event)) },
+      reset: ([snapshot, agents], buffered) => { this.#reset(snapshot, agents, buffered) },
+      retry: options.retry,
+      logger: this.#log,
+      what: 'building the agent states'
+    })
   }
 
   /**
@@ -76,28 +81,18 @@ export class AgentStatusService extends EventEmitter<AgentStatusEvents> {
    * first build fails, and keeps retrying in the background until it succeeds or `stop()`.
    */
   async start (): Promise<void> {
-    if (this.#running) return
-    this.#running = true
-    this.#amiConnected = this.#pbx.connectionState().ami
-    this.#pbx.events.on('event', this.#onEvent)
-    this.#pbx.events.on('connection', this.#onConnection)
+    if (this.#sync.running) return
     this.#calls.on('agent:calls', this.#onCalls)
     // The monitor may have found calls before this service listened: take them as they are now.
     const byAgent = new Map<string, CallState[]>()
     for (const { extension, state } of this.#calls.allCalls()) byAgent.set(extension, [...byAgent.get(extension) ?? [], state])
     for (const [extension, states] of byAgent) this.#facts.setCalls(extension, states)
-    await this.#rebuild()
+    await this.#sync.start()
   }
 
   stop (): void {
-    this.#running = false
-    this.#pbx.events.off('event', this.#onEvent)
-    this.#pbx.events.off('connection', this.#onConnection)
+    this.#sync.stop()
     this.#calls.off('agent:calls', this.#onCalls)
-    clearTimeout(this.#retryTimer)
-    this.#retryTimer = undefined
-    this.#buffer = undefined
-    this.#rebuildAgain = false
   }
 
   /**
@@ -105,18 +100,12 @@ export class AgentStatusService extends EventEmitter<AgentStatusEvents> {
    * answer with the last known states (before any build: offline, "unknown to Asterisk").
    */
   get inSync (): boolean {
-    return this.#running && this.#built && this.#amiConnected && this.#buffer === undefined && this.#retryTimer === undefined
+    return this.#sync.inSync
   }
 
   /** The agent's state now, from memory: O(1). Also answers for extensions the last build did not list. */
   statusOf (extension: string): AgentStatus {
-    return this.#statuses.get(extension) ?? this.#evaluate(extension)
-  }
-
-  readonly #onEvent = (event: PbxEvent): void => {
-    if (!isPresenceEvent(event)) return
-    if (this.#buffer !== undefined) this.#buffer.push(event)
-    else this.#publish(this.#facts.apply(event))
+    return this.#statuses?.get(extension) ?? this.#evaluate(extension)
   }
 
   readonly #onCalls = ({ extension, calls }: AgentCalls): void => {
@@ -124,46 +113,11 @@ export class AgentStatusService extends EventEmitter<AgentStatusEvents> {
     this.#publish(extension)
   }
 
-  readonly #onConnection = ({ ami }: { ami: boolean }): void => {
-    const reconnected = ami && !this.#amiConnected
-    this.#amiConnected = ami
-    if (reconnected) this.#rebuild().catch(() => { /* logged, and retried, by #rebuild */ })
-  }
-
-  async #rebuild (): Promise<void> {
-    if (this.#buffer !== undefined) {
-      this.#rebuildAgain = true
-      return
-    }
-    clearTimeout(this.#retryTimer)
-    this.#retryTimer = undefined
-    const buffer: PresenceEvent[] = []
-    this.#buffer = buffer
-    let snapshot: PresenceSnapshot
-    let agents: readonly Agent[]
-    try {
-      [snapshot, agents] = await Promise.all([this.#snapshot(), this.#directory.list()])
-    } catch (error) {
-      if (this.#buffer !== buffer) return // stopped meanwhile
-      this.#buffer = undefined
-      this.#rebuildAgain = false
-      // Keep the last known states, moved on by what happened meanwhile, until a build succeeds.
-      for (const event of buffer) this.#publish(this.#facts.apply(event))
-      this.#scheduleRetry(error)
-      throw error
-    }
-    if (this.#buffer !== buffer) return
-    this.#buffer = undefined
+  #reset (snapshot: PresenceSnapshot, agents: readonly Agent[], buffered: PresenceEvent[]): void {
     this.#facts.reset(snapshot)
-    for (const event of buffer) this.#facts.apply(event)
+    for (const event of buffered) this.#facts.apply(event)
     this.#track(agents)
-    this.#built = true
-    this.#failedAttempts = 0
-    this.#log.info({ agents: agents.length, replayed: buffer.length }, 'agent states built from Asterisk')
-    if (this.#rebuildAgain) {
-      this.#rebuildAgain = false
-      await this.#rebuild()
-    }
+    this.#log.info({ agents: agents.length, replayed: buffered.length }, 'agent states built from Asterisk')
   }
 
   async #snapshot (): Promise<PresenceSnapshot> {
@@ -174,17 +128,18 @@ export class AgentStatusService extends EventEmitter<AgentStatusEvents> {
   /** Follows exactly the directory's agents from now on, publishing what changed since the last build. */
   #track (agents: readonly Agent[]): void {
     const previous = this.#statuses
-    this.#statuses = new Map()
+    const statuses = new Map<string, AgentStatus>()
+    this.#statuses = statuses
     for (const { extension } of agents) {
       const status = this.#evaluate(extension)
-      this.#statuses.set(extension, status)
-      if (this.#built && !sameStatus(previous.get(extension), status)) this.emit('agent:status', status)
+      statuses.set(extension, status)
+      if (previous !== undefined && !sameStatus(previous.get(extension), status)) this.emit('agent:status', status)
     }
   }
 
   /** Publishes the agent's status if it is a followed agent and its state or reason changed. */
   #publish (extension: string | undefined): void {
-    if (extension === undefined || !this.#built) return
+    if (extension === undefined || this.#statuses === undefined) return
     const previous = this.#statuses.get(extension)
     if (previous === undefined) return
     const status = this.#evaluate(extension)
@@ -195,16 +150,6 @@ export class AgentStatusService extends EventEmitter<AgentStatusEvents> {
 
   #evaluate (extension: string): AgentStatus {
     return { extension, ...availability(this.#facts.factsOf(extension)) }
-  }
-
-  #scheduleRetry (error: unknown): void {
-    const delay = backoffDelay(this.#failedAttempts++, this.#retry)
-    this.#log.warn({ err: error, delay }, 'building the agent states failed; retrying')
-    this.#retryTimer = setTimeout(() => {
-      this.#retryTimer = undefined
-      this.#rebuild().catch(() => { /* logged, and retried, by #rebuild */ })
-    }, delay)
-    this.#retryTimer.unref()
   }
 }
 
