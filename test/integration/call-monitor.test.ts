@@ -184,7 +184,7 @@ t.test('a hangup removes the call and publishes ended: true', async (t) => {
   await callOf('101', (c) => c.peer !== undefined, 'bridged')
   await hangup(call.customerChannel.id)
   await waitFor(() => monitor.callsOf('101').length === 0, 10_000, "101's call gone")
-  t.same(statuses.filter((status) => status.extension === '101').at(-1), { extension: '101', ended: true })
+  t.same(statuses.filter((status) => status.extension === '101').at(-1), { extension: '101', uniqueId: call.agentChannel.id, ended: true })
   t.same(agentCalls.filter((entry) => entry.extension === '101').at(-1), { extension: '101', calls: [] })
   await waitUntilMatchesAri('after the hangup')
   t.equal(monitor.channelCount, 0)
