@@ -304,6 +304,12 @@ export async function startTestBed (opts: StartOptions = {}): Promise<TestBedInf
   }
 
   const root = rootPath()
+  // Asterisk keeps registrations (and queue pauses) in its astdb across restarts: the PBX would start
+  // with the farm's old contacts, look ready at once, and then drop them when the farm registers anew,
+  // failing calls placed in that window. Every start begins from an empty astdb.
+  for (const dbDir of ['/var/lib/asterisk', '/var/lib/asterisk-farm']) {
+    rmSync(join(root, dbDir, 'astdb.sqlite3'), { force: true })
+  }
   const t1 = Date.now()
   const timeoutMs = opts.readyTimeoutMs ?? 60_000
   const deadline = t1 + timeoutMs
