@@ -1,17 +1,11 @@
-import Fastify, { type FastifyInstance, type FastifyRequest, type LightMyRequestResponse } from 'fastify'
+import type { FastifyInstance, LightMyRequestResponse } from 'fastify'
 import t, { type Test } from 'tap'
-import { AgentDirectory } from '../../src/agents/agent-directory.js'
-import { AgentService } from '../../src/agents/agent-service.js'
 import type { CallSnapshot } from '../../src/asterisk/pbx.js'
-import { CallMonitor } from '../../src/calls/call-monitor.js'
 import { AsteriskUnavailableError } from '../../src/errors.js'
-import { EventLog } from '../../src/feed/event-log.js'
-import type { Identity } from '../../src/identity.js'
 import { resolveOptions } from '../../src/options.js'
-import { apiRoutes } from '../../src/routes/api.js'
 import { IdempotencyStore, canonicalJson, fingerprint, isKept, type Claim, type StoredAnswer } from '../../src/routes/idempotency.js'
-import { TransferService } from '../../src/transfers/transfer-service.js'
 import { FakePbx, scenes, sequences, snapshotOf } from '../helpers/fake-pbx.js'
+import { mountApi } from '../helpers/api-host.js'
 
 // 101 and 102 each talk to a customer; 101 transfers to 103.
 const CALL_101 = { agent: 'PJSIP/101-0000002a', customer: 'PJSIP/trunk-00000029', target: 'PJSIP/103-0000002d' }
@@ -30,35 +24,11 @@ interface Host {
   clock: { now: number }
 }
 
-/** `Authorization: Bearer <extension>` is an agent with that extension. */
-async function authenticate (request: FastifyRequest): Promise<Identity | null> {
-  const match = /^Bearer (\w+)$/.exec(request.headers.authorization ?? '')
-  return match?.[1] === undefined ? null : { extension: match[1], role: 'agent' }
-}
-
 /** The plugin's routes context on a fake PBX, without the rate limit (tested on its own). */
 async function setup (t: Test): Promise<Host> {
   const pbx = new FakePbx(bothTalking())
-  const transfers = new TransferService(pbx, { transferContext: 'from-internal', channelTechnology: 'PJSIP', consultationTimeoutMs: 1000 })
-  transfers.start()
   const clock = { now: 0 }
-  const app = Fastify()
-  await app.register(apiRoutes, {
-    prefix: '/api',
-    transfers,
-    // Not started: these tests look at the transfer actions, not at GET /calls.
-    monitor: new CallMonitor(pbx),
-    agents: new AgentService(pbx, 'PJSIP', new AgentDirectory([], pbx, 'PJSIP')),
-    eventLog: new EventLog(),
-    authenticate,
-    idempotency: { ttlMs: TTL_MS, maxKeys: 100, now: () => clock.now },
-    rateLimit: false
-  })
-  await app.ready()
-  t.teardown(async () => {
-    transfers.stop()
-    await app.close()
-  })
+  const { app } = await mountApi(t, pbx, { idempotency: { ttlMs: TTL_MS, maxKeys: 100, now: () => clock.now }, rateLimit: false })
   return { app, pbx, clock }
 }
 

@@ -1,22 +1,10 @@
-import Fastify, { type FastifyInstance, type FastifyRequest, type LightMyRequestResponse } from 'fastify'
+import type { FastifyInstance, LightMyRequestResponse } from 'fastify'
 import t, { type Test } from 'tap'
-import { AgentDirectory } from '../../src/agents/agent-directory.js'
-import { AgentService } from '../../src/agents/agent-service.js'
 import type { CallSnapshot } from '../../src/asterisk/pbx.js'
-import { CallMonitor } from '../../src/calls/call-monitor.js'
-import { EventLog } from '../../src/feed/event-log.js'
-import type { Identity } from '../../src/identity.js'
 import { resolveOptions } from '../../src/options.js'
-import { apiRoutes } from '../../src/routes/api.js'
 import type { RateLimitOptions } from '../../src/routes/rate-limit.js'
-import { TransferService } from '../../src/transfers/transfer-service.js'
 import { FakePbx, snapshotOf } from '../helpers/fake-pbx.js'
-
-/** `Authorization: Bearer <extension>` is an agent with that extension. */
-async function authenticate (request: FastifyRequest): Promise<Identity | null> {
-  const match = /^Bearer (\w+)$/.exec(request.headers.authorization ?? '')
-  return match?.[1] === undefined ? null : { extension: match[1], role: 'agent' }
-}
+import { mountApi } from '../helpers/api-host.js'
 
 /** Call `n` of agent `extension` with a customer: a new call each time, so each transfer is a new one. */
 function callOf (extension: string, n: number): CallSnapshot {
@@ -34,20 +22,7 @@ interface Host {
 /** The plugin's routes context on a fake PBX. */
 async function setup (t: Test, rateLimit: RateLimitOptions | false): Promise<Host> {
   const pbx = new FakePbx()
-  const transfers = new TransferService(pbx, { transferContext: 'from-internal', channelTechnology: 'PJSIP', consultationTimeoutMs: 1000 })
-  const app = Fastify()
-  await app.register(apiRoutes, {
-    prefix: '/api',
-    transfers,
-    // Not started: these tests look at the transfer actions, not at GET /calls.
-    monitor: new CallMonitor(pbx),
-    agents: new AgentService(pbx, 'PJSIP', new AgentDirectory([], pbx, 'PJSIP')),
-    eventLog: new EventLog(),
-    authenticate,
-    rateLimit
-  })
-  await app.ready()
-  t.teardown(async () => await app.close())
+  const { app } = await mountApi(t, pbx, { rateLimit })
   let calls = 0
   const execute = async (who: string, headers: Record<string, string> = {}): Promise<LightMyRequestResponse> => {
     pbx.snapshotValue = callOf(who, ++calls)
