@@ -2,29 +2,13 @@
 // fake AMI answering with what the Asterisk 22 test bed answered. (Here rather than in
 // test/asterisk/pbx.test.ts: they exist for the agents.)
 import t, { type Test } from 'tap'
-import { AmiClient } from '../../src/asterisk/ami-client.js'
 import type { AriClient } from '../../src/asterisk/ari-client.js'
-import { AsteriskPbx } from '../../src/asterisk/pbx.js'
-import { FakeAmiServer, listAnswer } from '../helpers/fake-ami-server.js'
+import type { AsteriskPbx } from '../../src/asterisk/pbx.js'
+import { listAnswer, type FakeAmiServer } from '../helpers/fake-ami-server.js'
+import { pbxOnFakeAmi } from '../helpers/pbx-on-fake-ami.js'
 
 async function setup (t: Test): Promise<{ server: FakeAmiServer, pbx: AsteriskPbx }> {
-  const server = await FakeAmiServer.start()
-  const ami = new AmiClient({
-    host: '127.0.0.1',
-    port: server.port,
-    username: 'admin',
-    password: 'secret',
-    actionTimeoutMs: 500,
-    reconnect: { initialDelayMs: 20, maxDelayMs: 100 },
-    pingIntervalMs: 0
-  })
-  const pbx = new AsteriskPbx(ami, { ready: true } as unknown as AriClient)
-  await ami.start()
-  t.teardown(async () => {
-    await ami.close()
-    await server.close()
-  })
-  return { server, pbx }
+  return await pbxOnFakeAmi(t, { ready: true } as unknown as AriClient)
 }
 
 const queueMember = (name: string, paused: string, reason: string): Record<string, string> => ({

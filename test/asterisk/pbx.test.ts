@@ -1,10 +1,10 @@
 import { once } from 'node:events'
 import t, { type Test } from 'tap'
-import { AmiClient } from '../../src/asterisk/ami-client.js'
 import type { PbxEvent } from '../../src/asterisk/ami-events.js'
 import type { AriClient, PbxBridge, PbxChannel, PbxEndpoint } from '../../src/asterisk/ari-client.js'
-import { AsteriskPbx } from '../../src/asterisk/pbx.js'
-import { FakeAmiServer } from '../helpers/fake-ami-server.js'
+import type { AsteriskPbx } from '../../src/asterisk/pbx.js'
+import type { FakeAmiServer } from '../helpers/fake-ami-server.js'
+import { pbxOnFakeAmi } from '../helpers/pbx-on-fake-ami.js'
 
 const AGENT = 'PJSIP/101-0000002a'
 
@@ -19,23 +19,7 @@ function fakeAri (data: { channels?: PbxChannel[], bridges?: PbxBridge[], endpoi
 }
 
 async function setup (t: Test, ari: AriClient = fakeAri()): Promise<{ server: FakeAmiServer, pbx: AsteriskPbx }> {
-  const server = await FakeAmiServer.start()
-  const ami = new AmiClient({
-    host: '127.0.0.1',
-    port: server.port,
-    username: 'admin',
-    password: 'secret',
-    actionTimeoutMs: 500,
-    reconnect: { initialDelayMs: 20, maxDelayMs: 100 },
-    pingIntervalMs: 0
-  })
-  const pbx = new AsteriskPbx(ami, ari)
-  await ami.start()
-  t.teardown(async () => {
-    await ami.close()
-    await server.close()
-  })
-  return { server, pbx }
+  return await pbxOnFakeAmi(t, ari)
 }
 
 /** The headers of the last action received, Action and ActionID left out. */
