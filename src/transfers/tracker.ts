@@ -8,7 +8,9 @@
  *   `AttendedTransfer` Success from the agent's channel means completed; the agent's `Unhold` while
  *   consulting means Asterisk put the agent back with the customer: cancelled;
  * - the customer hanging up abandons any transfer that is not over.
- * Pure: the caller applies the returned input to `state.ts` and confirms outcomes through ARI.
+ * Pure: the caller applies the returned input to `state.ts`, after checking answered, completed and
+ * cancelled on the bridges (`outcome-check.ts`): an `AttendedTransfer` Fail also comes when the
+ * customer hangs up while the target rings, just before the customer's `Hangup`.
  */
 import type { PbxEvent } from '../asterisk/ami-events.js'
 import { localCounterpart } from '../asterisk/channel-name.js'

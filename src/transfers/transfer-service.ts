@@ -23,6 +23,7 @@ import {
 } from '../errors.js'
 import { bridgedParty, findAgentCall, type AgentCall } from './call-topology.js'
 import { awaitConsultation } from './consultation-watch.js'
+import { checkOutcome, needsCheck, type CheckedInput } from './outcome-check.js'
 import { PhoneTransferDetector, type PhoneTransfer } from './phone-transfers.js'
 import type { Identity } from '../identity.js'
 import type { DialTarget } from './destinations.js'
@@ -86,6 +87,8 @@ export class TransferService {
   readonly #inFlight = new Map<string, PbxEvent[]>()
   /** Transfers with a complete or cancel under way: a second one is refused. */
   readonly #settling = new Set<string>()
+  /** Transfers whose outcome is being checked on the bridges. */
+  readonly #confirming = new Set<string>()
   readonly #phone: PhoneTransferDetector
   readonly #policy: TransferPolicy
   readonly #calls: CallLookup | undefined
@@ -340,30 +343,41 @@ export class TransferService {
     }
     const input = outcome.input
     if (input === undefined) return
-    const confirms = input.type === 'completed' || (input.type === 'target_answered' && transfer.type === 'blind')
-    if (confirms) void this.#confirmThenApply(id, input)
+    // What follows an outcome (the consultation's channels hanging up after a cancel) is its
+    // consequence, not news; only the customer hanging up can still change its meaning.
+    if (this.#confirming.has(id) && input.type !== 'customer_hung_up') return
+    if (needsCheck(transfer.type, input)) void this.#confirmThenApply(id, input)
     else this.#apply(id, input)
   }
 
   /**
-   * Before declaring a transfer done, look at the PBX: the customer must be bridged with the target's
-   * leg. Local channels may still be settling, so a few looks are allowed.
+   * Before declaring an outcome, look at the PBX (`outcome-check.ts`): the bridges must show it.
+   * Local channels may still be settling, so a few looks are allowed. A customer who is gone turns
+   * the outcome into abandoned, whatever Asterisk's events said.
    */
-  async #confirmThenApply (id: string, input: TransferInput): Promise<void> {
+  async #confirmThenApply (id: string, input: CheckedInput): Promise<void> {
+    this.#confirming.add(id)
+    try {
+      await this.#confirmOutcome(id, input)
+    } finally {
+      this.#confirming.delete(id)
+    }
+  }
+
+  async #confirmOutcome (id: string, input: CheckedInput): Promise<void> {
     for (let attempt = 0; attempt < CONFIRM_ATTEMPTS; attempt++) {
       const transfer = this.#registry.get(id)
       if (transfer === undefined || isFinal(transfer.status)) return
       const snapshot = await this.#pbx.snapshot().catch(() => undefined)
-      const party = snapshot === undefined ? undefined : bridgedParty(snapshot, transfer.channels.peer)
-      const { target, agent } = transfer.channels
-      if (party !== undefined && (target === undefined ? party.name !== agent : party.name === target)) {
-        this.#apply(id, input)
+      const check = snapshot === undefined ? 'not_yet' : checkOutcome(transfer.channels, input, snapshot)
+      if (check !== 'not_yet') {
+        this.#apply(id, check === 'confirmed' ? input : { type: 'customer_hung_up' })
         return
       }
       await sleep(CONFIRM_INTERVAL_MS)
     }
-    // Asterisk reported success but the bridge never showed it (a queue, an unusual dialplan): trust
-    // Asterisk's word, but say so.
+    // Asterisk reported the outcome but the bridges never showed it (a queue, an unusual dialplan):
+    // trust Asterisk's word, but say so.
     this.#log.warn({ transferId: id, input: input.type }, 'transfer outcome reported by Asterisk but not seen on the bridges')
     this.#apply(id, input)
   }

@@ -203,6 +203,17 @@ export const sequences = {
     const [local1] = consultationHalves(legs)
     return [bridgeEnter(local1, 'b1'), attendedTransfer(legs.agent, legs.customer, local1), hangup(legs.agent)]
   },
+  /**
+   * The customer hangs up while the target still rings: Asterisk aborts the consultation and sends
+   * AttendedTransfer Fail between the customer's BridgeLeave and its Hangup (seen on Asterisk 22).
+   */
+  customerHangsUpWhileTargetRings: (legs: CallLegs): PbxEvent[] => {
+    const [local1, local2] = consultationHalves(legs)
+    return [
+      bridgeLeave(legs.customer), attendedTransfer(legs.agent, legs.customer, local1, 'Fail'), hangup(legs.customer),
+      bridgeLeave(local1, 'b2'), dialEnd(local2, legs.target, 'CANCEL'), hangup(local2), hangup(legs.target)
+    ]
+  },
   /** CancelAtxfer: the agent back with the customer, Unhold, then the consultation's channels go. No AttendedTransfer. */
   consultationCancelled: (legs: CallLegs): PbxEvent[] => {
     const [local1, local2] = consultationHalves(legs)

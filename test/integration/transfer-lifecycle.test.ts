@@ -3,7 +3,7 @@
 // which events, resuming after a disconnect, and a transfer the phone made by itself.
 import t, { type Test } from 'tap'
 import { AmiConnection } from '../helpers/asterisk/ami.js'
-import { bridgePeersOf, callAgent, hangup, hangupAllCalls, waitFor } from '../helpers/asterisk/calls.js'
+import { bridgePeersOf, callAgent, hangup, hangupAllCalls, setAgentAnswerDelay, waitFor } from '../helpers/asterisk/calls.js'
 import { pbx, transferContext } from '../helpers/asterisk/testbed.js'
 import { connectFeed, type FeedClient } from '../helpers/feed-client.js'
 import { startTransferHost } from '../helpers/transfer-host.js'
@@ -123,13 +123,34 @@ t.test('resume: a client reconnecting with since gets exactly the events it miss
   t.ok(resumed.received.every((event) => event.id > since), 'nothing it had already seen')
 })
 
-t.test('the customer hanging up mid-consultation abandons the transfer', async (t) => {
+t.test('the customer hanging up while A talks with C abandons the transfer', async (t) => {
   const agentA = await feed(t, '101')
   const call = await callAgent('101')
   const transfer = await execute('101', { targetExtension: '103', transferType: 'attended' })
+  await agentA.waitFor('target answered', ofTransfer(transfer.id, 'target_answered'))
   await hangup(call.customerChannel.id)
   const abandoned = await agentA.waitFor('abandoned', ofTransfer(transfer.id, 'abandoned'))
   t.equal(abandoned.type, 'call:transfer_updated')
+  const state = await host.as('101', { method: 'GET', url: `/api/transfers/${transfer.id}` })
+  t.equal(state.json().status, 'abandoned')
+})
+
+// Asterisk aborts the consultation and sends AttendedTransfer Fail just before the customer's Hangup:
+// read alone, that looks like a cancel.
+t.test('the customer hanging up while C still rings abandons the transfer, it is not a cancel', async (t) => {
+  const agentA = await feed(t, '101')
+  const call = await callAgent('101')
+  await setAgentAnswerDelay(5)
+  t.teardown(async () => { await setAgentAnswerDelay(0) })
+  const transfer = await execute('101', { targetExtension: '103', transferType: 'attended' })
+  t.equal(transfer.status, 'consulting')
+  await hangup(call.customerChannel.id)
+  await agentA.waitFor('abandoned', ofTransfer(transfer.id, 'abandoned'))
+  t.same(transferEvents(agentA, transfer.id), [
+    'call:transfer_initiated:initiated',
+    'call:ami_attended_transfer_started:consulting',
+    'call:transfer_updated:abandoned'
+  ], 'never target_answered, never cancelled')
   const state = await host.as('101', { method: 'GET', url: `/api/transfers/${transfer.id}` })
   t.equal(state.json().status, 'abandoned')
 })

@@ -8,7 +8,7 @@ import type { TransferState } from '../../src/transfers/state.js'
 import { EVENT_FOR_STATE, type Transfer, type TransferEventName } from '../../src/transfers/transfer-events.js'
 import { TransferPolicy } from '../../src/transfers/transfer-policy.js'
 import { TransferService, type TransferRequest, type TransferServiceOptions } from '../../src/transfers/transfer-service.js'
-import { AGENT, CONTEXT, CUSTOMER, FakePbx, LOCAL_1, LOCAL_2, TARGET_102, TARGET_103, blindTransfer, channel, dialBegin, dialEnd, hangup, hold, newLocal, scenes, sequences, snapshotOf, unhold } from '../helpers/fake-pbx.js'
+import { AGENT, CONTEXT, CUSTOMER, FakePbx, LOCAL_1, LOCAL_2, TARGET_102, TARGET_103, attendedTransfer, blindTransfer, channel, dialBegin, dialEnd, hangup, hold, newLocal, scenes, sequences, snapshotOf, unhold } from '../helpers/fake-pbx.js'
 
 const TO_102 = { agent: AGENT, customer: CUSTOMER, target: TARGET_102 }
 const TO_103 = { agent: AGENT, customer: CUSTOMER, target: TARGET_103 }
@@ -23,6 +23,7 @@ const consultationStarts = (): PbxEvent[] => sequences.consultationStarts(TO_103
 const targetAnswers = (): PbxEvent[] => sequences.targetAnswers(TO_103)
 const agentLeaves = (): PbxEvent[] => sequences.agentLeaves(TO_103)
 const consultationCancelled = (): PbxEvent[] => sequences.consultationCancelled(TO_103)
+const customerHangsUpWhile103Rings = (): PbxEvent[] => sequences.customerHangsUpWhileTargetRings(TO_103)
 
 interface Setup {
   pbx: FakePbx
@@ -398,8 +399,41 @@ t.test('attended transfer: completing, cancelling, failing', async (t) => {
 
   t.test('cancel while 103 still rings', async (t) => {
     const { pbx, service, transfer } = await inConsultation(t, { answered: false })
-    pbx.hooks.cancelAttendedTransfer = () => { pbx.emit(...consultationCancelled()) }
+    pbx.hooks.cancelAttendedTransfer = () => {
+      pbx.snapshotValue = talking()
+      pbx.emit(...consultationCancelled())
+    }
     t.equal((await service.cancel(transfer.id)).status, 'cancelled')
+  })
+
+  t.test('the agent\'s Unhold is a cancel only once the PBX shows the agent back with the customer', async (t) => {
+    const context = await inConsultation(t)
+    const { pbx, service, transfer } = context
+    pbx.emit(unhold(AGENT))
+    await later(50)
+    t.equal(service.get(transfer.id)?.status, 'target_answered', 'the bridges still show the consultation')
+    pbx.snapshotValue = talking()
+    t.equal((await reaches(service, transfer.id, 'cancelled'))?.status, 'cancelled')
+    publishedFlow(t, context, [INITIATED, CONSULTING, TARGET_ANSWERED, 'call:ami_attended_transfer_cancelled cancelled'])
+  })
+
+  t.test('the customer hangs up while 103 rings: Asterisk\'s AttendedTransfer Fail comes first, yet abandoned, not cancelled', async (t) => {
+    const context = await inConsultation(t, { answered: false })
+    const { pbx, service, transfer } = context
+    pbx.snapshotValue = snapshotOf([AGENT, LOCAL_1], [LOCAL_2, TARGET_103])
+    pbx.emit(...customerHangsUpWhile103Rings())
+    t.equal((await reaches(service, transfer.id, 'abandoned'))?.status, 'abandoned')
+    await later(20)
+    publishedFlow(t, context, [INITIATED, CONSULTING, 'call:transfer_updated abandoned'])
+  })
+
+  t.test('the Fail arrives alone and the PBX no longer has the customer: abandoned from the look at the PBX', async (t) => {
+    const context = await inConsultation(t, { answered: false })
+    const { pbx, service, transfer } = context
+    pbx.snapshotValue = snapshotOf([AGENT, LOCAL_1], [LOCAL_2, TARGET_103])
+    pbx.emit(attendedTransfer(AGENT, CUSTOMER, LOCAL_1, 'Fail'))
+    t.equal((await reaches(service, transfer.id, 'abandoned'))?.status, 'abandoned')
+    publishedFlow(t, context, [INITIATED, CONSULTING, 'call:transfer_updated abandoned'])
   })
 
   t.test('103 hangs up during the consultation: failed with target_hung_up, the Unhold after changes nothing', async (t) => {

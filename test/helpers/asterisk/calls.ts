@@ -154,6 +154,16 @@ export async function setAgentMedia (on: boolean): Promise<void> {
   })
 }
 
+/**
+ * How many seconds agent phones ring before they answer from now on (AMI Setvar of the farm's
+ * global AGENT_ANSWER_DELAY; 0 answers at once). 0 after every start of the test bed.
+ */
+export async function setAgentAnswerDelay (seconds: number): Promise<void> {
+  await withAmi(farm.ami, async (ami) => {
+    await ami.action({ Action: 'Setvar', Variable: 'AGENT_ANSWER_DELAY', Value: String(seconds) })
+  })
+}
+
 /** Local/x@ctx-0001;1 <-> Local/x@ctx-0001;2 */
 function localPartnerName (name: string): string | undefined {
   const m = /^(Local\/.+);([12])$/.exec(name)
