@@ -190,5 +190,6 @@ function parseEnvelope (data: unknown): FeedEnvelope | undefined {
   const { id, type, data: payload } = message as Record<string, unknown>
   if (!Number.isSafeInteger(id) || typeof type !== 'string' || typeof payload !== 'object' || payload === null) return undefined
   if (type === 'feed:gap' && !Number.isSafeInteger((payload as { oldestAvailable?: unknown }).oldestAvailable)) return undefined
+  if (type === 'feed:hello' && !Number.isSafeInteger((payload as { lastId?: unknown }).lastId)) return undefined
   return message as FeedEnvelope
 }

@@ -15,8 +15,8 @@ export interface StoredEvent {
   readonly json: string
 }
 
-/** Events that are published to everyone who may see them; `feed:gap` is per client, never logged. */
-export type LoggedEventType = Exclude<FeedEventType, 'feed:gap'>
+/** Events that are published to everyone who may see them; `feed:gap` and `feed:hello` are per socket, never logged. */
+export type LoggedEventType = Exclude<FeedEventType, 'feed:gap' | 'feed:hello'>
 
 export interface Backlog {
   /** The buffered events the client has not seen, oldest first. */

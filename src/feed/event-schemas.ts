@@ -60,6 +60,15 @@ export const FeedGap = Type.Object({
   oldestAvailable: Type.Integer()
 })
 
+/**
+ * The first message on a socket opened without `since`: the id of the newest event at that moment
+ * (also the envelope's `id`). A client that receives nothing else before a disconnect resumes from it,
+ * so the events of the gap are not lost.
+ */
+export const FeedHello = Type.Object({
+  lastId: Type.Integer({ minimum: 0 })
+})
+
 /** Every event type and its payload. */
 export const FeedEventPayloads = {
   'call:transfer_initiated': Transfer,
@@ -73,15 +82,16 @@ export const FeedEventPayloads = {
   'call:status': CallStatus,
   'agent:status': AgentStatus,
   'asterisk:connection': AsteriskConnection,
-  'feed:gap': FeedGap
+  'feed:gap': FeedGap,
+  'feed:hello': FeedHello
 } as const
 
 export type FeedEventType = keyof typeof FeedEventPayloads
 export type FeedEventData<K extends FeedEventType> = Static<(typeof FeedEventPayloads)[K]>
 
 export const FeedEnvelope = Type.Object({
-  /** Strictly increasing within one server process; resume with `?since=<id>`. (A `feed:gap` notice on a
-   *  log with no event yet carries 0.) */
+  /** Strictly increasing within one server process; resume with `?since=<id>`. The per-socket notices
+   *  `feed:hello` and `feed:gap` carry the newest id when they are sent (0 on a log with no event yet). */
   id: Type.Integer({ minimum: 0 }),
   type: Type.Union(Object.keys(FeedEventPayloads).map((type) => Type.Literal(type))),
   timestamp: Type.String(),

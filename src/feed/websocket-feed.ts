@@ -142,6 +142,7 @@ function serve (socket: WebSocket, { identity, since, eventLog, heartbeatInterva
   // Subscribed before the backlog is read, so no event falls between the two.
   const stopEvents = eventLog.subscribe(deliver)
   if (since !== undefined) sender.replay(() => { replay(eventLog.since(since), eventLog.lastId, sender.send, deliver) })
+  else sender.send(JSON.stringify(hello(handledId)))
   const stopHeartbeat = startHeartbeat(socket, heartbeatIntervalMs, () => {
     log.debug({ extension: identity.extension }, 'event feed client did not answer the ping; disconnecting')
   })
@@ -155,6 +156,11 @@ function serve (socket: WebSocket, { identity, since, eventLog, heartbeatInterva
     log.debug({ extension: identity.extension, code, reason: reason.toString() }, 'event feed client disconnected')
   })
   return { socket, release }
+}
+
+/** Where a socket opened without `since` starts: a client that sees nothing else can still resume from it. */
+function hello (lastId: number): FeedEnvelope<'feed:hello'> {
+  return { id: lastId, type: 'feed:hello', timestamp: new Date().toISOString(), data: { lastId } }
 }
 
 /** A gap notice first (the client must refetch state over HTTP), then the events still buffered. */

@@ -82,6 +82,18 @@ t.test('after a close it reconnects with since=<last id> and delivers each id on
   t.same(ids(received), [1, 2, 3, 4, 5], 'repeats dropped, order kept')
 })
 
+t.test('a feed:hello is the resume point of a client that got no event yet', async (t) => {
+  const feed = await startFakeFeed(t)
+  const client = feedClient(t, feed.baseUrl)
+  const hellos = collect(client, 'feed:hello')
+  const first = await feed.connection(0)
+  first.send({ id: 17, type: 'feed:hello', timestamp: '2025-01-01T10:00:00.000Z', data: { lastId: 17 } })
+  await waitFor(() => hellos.length === 1, 2000, 'the hello')
+  first.socket.close(1001, 'server shutting down')
+  const second = await feed.connection(1)
+  t.equal(second.url.searchParams.get('since'), '17', 'resumes after the hello, not live')
+})
+
 t.test('a feed:gap reaches feed:gap handlers, and the events after it count from the server\'s new numbering', async (t) => {
   const feed = await startFakeFeed(t)
   const client = feedClient(t, feed.baseUrl)
@@ -261,4 +273,20 @@ t.test('against the plugin\'s feed: a cut connection resumes with what was misse
   await waitFor(() => received.length === 7, 2000, 'a live event after the restart')
   t.same(gaps.map((gap) => gap.data), [{ since: 5, oldestAvailable: 1 }])
   t.same(ids(received), [2, 3, 4, 5, 1, 2, 3])
+})
+
+t.test('against the plugin\'s feed: a client cut before its first event still gets the events of the cut', async (t) => {
+  const eventLog = new EventLog()
+  for (let i = 0; i < 3; i++) eventLog.append('call:transfer_updated', transferFixture(), { extensions: ['102'] })
+  const { app, baseUrl } = await startPluginFeed(t, eventLog)
+  const client = feedClient(t, baseUrl)
+  const received = collect(client, 'call:transfer_updated')
+  const hellos = collect(client, 'feed:hello')
+  await waitFor(() => hellos.length === 1, 2000, 'the hello')
+  t.equal(hellos[0]?.id, 3)
+  for (const socket of app.websocketServer.clients) socket.terminate()
+  const missed = eventLog.append('call:transfer_updated', transferFixture(), { extensions: ['101'] }).envelope.id
+  await waitFor(() => received.length === 1, 2000, 'the event sent while the client was away')
+  t.same(ids(received), [missed], 'only it: the events from before the client came are not replayed')
+  t.equal(hellos.length, 1, 'no second hello: the client resumed with since')
 })

@@ -59,8 +59,10 @@ async function setup (t: Test, { hostWebsocket = false, ...options }: SetupOptio
 
 interface Client {
   ws: WebSocket
-  /** Every text message, as received. */
+  /** Every text message, as received, but the `feed:hello` that opens a socket without `since`. */
   raw: string[]
+  /** The `feed:hello` notices received. */
+  hellos: FeedEnvelope[]
   envelopes: () => FeedEnvelope[]
   ids: () => number[]
   closed: Promise<{ code: number, reason: string }>
@@ -69,7 +71,12 @@ interface Client {
 async function connect (t: Test, url: string, headers: Record<string, string>, options: ClientOptions = {}): Promise<Client> {
   const ws = new WebSocket(url, { ...options, headers })
   const raw: string[] = []
-  ws.on('message', (data) => raw.push(String(data)))
+  const hellos: FeedEnvelope[] = []
+  ws.on('message', (data) => {
+    const envelope = JSON.parse(String(data)) as FeedEnvelope
+    if (envelope.type === 'feed:hello') hellos.push(envelope)
+    else raw.push(String(data))
+  })
   const closed = new Promise<{ code: number, reason: string }>((resolve) => {
     ws.on('close', (code, reason) => resolve({ code, reason: String(reason) }))
   })
@@ -79,7 +86,7 @@ async function connect (t: Test, url: string, headers: Record<string, string>, o
     ws.once('error', reject)
   })
   const envelopes = (): FeedEnvelope[] => raw.map((message) => JSON.parse(message) as FeedEnvelope)
-  return { ws, raw, envelopes, ids: () => envelopes().map((envelope) => envelope.id), closed }
+  return { ws, raw, hellos, envelopes, ids: () => envelopes().map((envelope) => envelope.id), closed }
 }
 
 interface Refusal { statusCode: number, body: { code: string }, opened: boolean, serverClosedSocket: boolean }
@@ -211,6 +218,31 @@ t.test('resuming with ?since= replays exactly the missed visible events in order
   t.same(a.ids(), expected)
   t.equal(new Set(a.ids()).size, a.ids().length, 'no duplicate')
   t.ok(a.ids().every((id) => id > lastSeen), 'nothing the client had already seen')
+})
+
+t.test('a socket opened without since starts with feed:hello carrying the newest id, the point to resume from', async (t) => {
+  const { url, eventLog } = await setup(t)
+  appendStatus(eventLog, '102')
+  const newest = appendStatus(eventLog, '102')
+  const a = await connect(t, url(), agent('101'))
+  const next = appendStatus(eventLog, '101')
+  await flush(eventLog, [a])
+  t.equal(a.hellos.length, 1)
+  t.match(a.hellos[0], { id: newest, type: 'feed:hello', data: { lastId: newest } })
+  t.ok(Number.isFinite(Date.parse(a.hellos[0]?.timestamp ?? '')), 'with a timestamp like any envelope')
+  t.equal(a.ids()[0], next, 'then the live events, nothing older')
+  t.equal(eventLog.since(0).events.filter(({ envelope }) => envelope.type === 'feed:hello').length, 0, 'per socket: never logged')
+  const resumed = await connect(t, url(`?since=${newest}`), agent('101'))
+  await flush(eventLog, [resumed])
+  t.same(resumed.hellos, [], 'a socket that resumes gets its backlog instead')
+  t.equal(resumed.ids()[0], next)
+})
+
+t.test('an empty log: feed:hello with 0', async (t) => {
+  const { url } = await setup(t)
+  const a = await connect(t, url(), agent('101'))
+  await until('the hello', () => a.hellos.length === 1)
+  t.match(a.hellos[0], { id: 0, data: { lastId: 0 } })
 })
 
 t.test('since the last id: no replay, only live events', async (t) => {
