@@ -64,6 +64,16 @@ t.test('check with a wrong AMI password: exit 1 and a clear login message', asyn
   t.match(run.stdout, /^\[ok\] +ARI:/m, 'ARI is still checked')
 })
 
+t.test('check as an AMI user with system and reporting but not call: exit 1, each action it may not send named, and the fix', async (t) => {
+  const run = await cli(['check'], { AMI_USERNAME: 'operator', AMI_PASSWORD: 'operator-secret' })
+  t.equal(run.code, 1, 'exit 1', { output: run.stdout + run.stderr })
+  t.match(run.stdout, /^\[ok\] +AMI login: operator@127\.0\.0\.1:15038$/m)
+  t.match(run.stdout, /^\[FAIL\] AMI permissions: user "operator" may not send Redirect \(blind transfers\), Atxfer \(attended transfers\), CancelAtxfer \(cancelling attended transfers\)$/m)
+  t.match(run.stdout, /^ +hint: add call to "write" \(and call to "read"\) in manager\.conf \[operator\]$/m)
+  t.notMatch(run.stdout, /may not send [^\n]*(Hangup|Getvar)/, 'what system and reporting allow (Hangup, Getvar) is not named')
+  t.match(run.stdout, /^\[ok\] +transfer context: from-internal exists/m, 'the checks that need no call class still run')
+})
+
 t.test('check with a wrong ARI password: exit 1, ARI credentials named, no crash', async (t) => {
   const run = await cli(['check'], { ARI_PASSWORD: 'not-the-secret' })
   t.equal(run.code, 1, 'exit 1', { output: run.stdout + run.stderr })
