@@ -210,6 +210,9 @@ function renderActions () {
 
   ui.consultation.hidden = consultation === undefined
   ui.complete.disabled = state.busy
+  // Completing is refused until the target answers. aria-disabled rather than disabled: the button
+  // keeps the focus it was given, and pressing it early explains instead of doing nothing.
+  ui.complete.setAttribute('aria-disabled', String(consultation?.status !== 'target_answered'))
   ui.cancel.disabled = state.busy
   if (consultation !== undefined) {
     ui.consultationText.textContent = consultation.status === 'target_answered'
@@ -394,6 +397,10 @@ async function finishConsultation (action) {
   const client = state.client
   const consultation = currentConsultation()
   if (client === undefined || consultation === undefined) return
+  if (action === 'complete' && consultation.status !== 'target_answered') {
+    showTone(ui.actionMessage, `${consultation.targetExtension} has not answered yet: complete once they answer, or cancel.`, 'bad')
+    return
+  }
   const handle = state.handle?.transfer.id === consultation.id ? state.handle : undefined
   await act(async () => {
     // A consultation this page did not start (phone key, another tab, before a reload) goes by id.

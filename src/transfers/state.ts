@@ -92,7 +92,15 @@ export function transition (status: TransferStatus, input: TransferInput): Trans
   return reason === undefined ? { state: next } : { state: next, reason }
 }
 
-/** Whether an agent may still complete or cancel it (attended transfers in consultation only). */
+/**
+ * Whether an agent may complete it: once the target answered the consultation. Before, completing
+ * would hand the customer to a phone nobody answered, and lose them if nobody does.
+ */
 export function canComplete (state: TransferState): boolean {
+  return state === 'target_answered'
+}
+
+/** Whether an agent may cancel it: during the consultation, answered or not. */
+export function canCancel (state: TransferState): boolean {
   return state === 'consulting' || state === 'target_answered'
 }

@@ -5,7 +5,9 @@
  *
  * - blind: the customer's channel dials the target: its `DialEnd` status is the outcome;
  * - attended: the Local channel Asterisk made for the consultation dials the target (`DialEnd`);
- *   `AttendedTransfer` Success from the agent's channel means completed; the agent's `Unhold` while
+ *   `AttendedTransfer` Success from the agent's channel means completed once the target answered;
+ *   before that (the agent hung up while the target rang) Asterisk hands the customer to the ringing
+ *   target, and the target's `DialEnd` decides: completed, or failed; the agent's `Unhold` while
  *   consulting means Asterisk put the agent back with the customer: cancelled;
  * - the customer hanging up abandons any transfer that is not over.
  * Pure: the caller applies the returned input to `state.ts`, after checking answered, completed and
@@ -23,12 +25,16 @@ export interface TrackedTransfer {
   channels: { agent: string, peer: string, consultation?: string, target?: string }
   /** The target rings several legs (a queue): only the answer counts, not each leg's failure. */
   multiLeg?: boolean
+  /** The agent left while the target rang: the customer now waits for the target's answer. */
+  handedOver?: boolean
 }
 
 export interface TrackerOutcome {
   input?: TransferInput
   /** Channels learned from the event (the target's leg once it is dialed). */
   channels?: { target?: string }
+  /** Asterisk handed the customer to the still ringing target (see `TrackedTransfer.handedOver`). */
+  handedOver?: true
 }
 
 /** Asterisk's DialStatus values for a target that did not take the call. */
@@ -51,7 +57,11 @@ function dialOutcome (transfer: TrackedTransfer, event: PbxEvent): TrackerOutcom
   const dialer = dialingChannel(transfer)
   if (dialer === undefined || event.channel !== dialer) return undefined
   if (event.type === 'dialBegin') return transfer.multiLeg === true ? undefined : { channels: { target: event.destChannel } }
-  if (event.dialStatus === 'ANSWER') return { input: { type: 'target_answered' }, channels: { target: event.destChannel } }
+  if (event.dialStatus === 'ANSWER') {
+    // Handed over, the answer joins the customer and the target: the transfer is complete.
+    const input = transfer.handedOver === true ? { type: 'completed' as const } : { type: 'target_answered' as const }
+    return { input, channels: { target: event.destChannel } }
+  }
   if (transfer.multiLeg === true) return undefined
   const reason = DIAL_FAILURES[event.dialStatus]
   return reason === undefined ? undefined : { input: { type: 'target_failed', reason } }
@@ -67,7 +77,8 @@ export function interpretEvent (transfer: TrackedTransfer, event: PbxEvent): Tra
   }
   if (transfer.type === 'attended') {
     if (event.type === 'attendedTransfer' && event.transferer === agent) {
-      return event.result === 'Success' ? { input: { type: 'completed' } } : { input: { type: 'cancelled' } }
+      if (event.result !== 'Success') return { input: { type: 'cancelled' } }
+      return transfer.status === 'consulting' ? { handedOver: true } : { input: { type: 'completed' } }
     }
     if (event.type === 'unhold' && event.channel === agent) return { input: { type: 'cancelled' } }
   }

@@ -27,7 +27,7 @@ import { checkOutcome, needsCheck, type CheckedInput } from './outcome-check.js'
 import { PhoneTransferDetector, type PhoneTransfer } from './phone-transfers.js'
 import type { Identity } from '../identity.js'
 import type { DialTarget } from './destinations.js'
-import { canComplete, isFinal, transition, type TransferInput } from './state.js'
+import { canCancel, canComplete, isFinal, transition, type TransferInput, type TransferState } from './state.js'
 import { EVENT_FOR_STATE, TransferEvents, type Transfer, type TransferType } from './transfer-events.js'
 import { TransferPolicy } from './transfer-policy.js'
 import { TransferRegistry } from './transfer-registry.js'
@@ -89,6 +89,8 @@ export class TransferService {
   readonly #settling = new Set<string>()
   /** Transfers whose outcome is being checked on the bridges. */
   readonly #confirming = new Set<string>()
+  /** Attended transfers whose agent left while the target rang: Asterisk handed the customer over. */
+  readonly #handedOver = new Set<string>()
   readonly #phone: PhoneTransferDetector
   readonly #policy: TransferPolicy
   readonly #calls: CallLookup | undefined
@@ -203,21 +205,24 @@ export class TransferService {
     }
   }
 
-  /** Completes an attended transfer: the agent leaves, the customer stays with the target. */
+  /**
+   * Completes an attended transfer once the target answered: the agent leaves, the customer stays
+   * with the target. Before the answer it is refused (cancel, or wait for `target_answered`).
+   */
   async complete (id: string, identity?: Identity): Promise<Transfer> {
-    return await this.#settle(id, identity, async (transfer) => { await this.#pbx.hangup(transfer.channels.agent) })
+    return await this.#settle(id, identity, canComplete, async (transfer) => { await this.#pbx.hangup(transfer.channels.agent) })
   }
 
   /** Cancels an attended transfer: the consultation ends, the agent is back with the customer. */
   async cancel (id: string, identity?: Identity): Promise<Transfer> {
-    return await this.#settle(id, identity, async (transfer) => { await this.#pbx.cancelAttendedTransfer(transfer.channels.agent) })
+    return await this.#settle(id, identity, canCancel, async (transfer) => { await this.#pbx.cancelAttendedTransfer(transfer.channels.agent) })
   }
 
-  async #settle (id: string, identity: Identity | undefined, act: (transfer: Transfer) => Promise<void>): Promise<Transfer> {
+  async #settle (id: string, identity: Identity | undefined, allowed: (state: TransferState) => boolean, act: (transfer: Transfer) => Promise<void>): Promise<Transfer> {
     const transfer = this.#registry.get(id)
     if (transfer === undefined) throw new TransferNotFoundError(id)
     if (identity !== undefined) this.#policy.assertMayAct(identity, transfer.extension)
-    if (transfer.type !== 'attended' || !canComplete(transfer.status)) throw new TransferStateError(id, `${transfer.type} and ${transfer.status}`)
+    if (transfer.type !== 'attended' || !allowed(transfer.status)) throw new TransferStateError(id, describeState(transfer))
     if (this.#settling.has(id)) throw new TransferStateError(id, 'already being completed or cancelled')
     this.#settling.add(id)
     try {
@@ -336,8 +341,16 @@ export class TransferService {
     const transfer = this.#registry.get(id)
     if (transfer === undefined || isFinal(transfer.status)) return
     // A queue rings several members: one member not answering does not fail the transfer.
-    const outcome = interpretEvent({ ...transfer, multiLeg: this.#dialTarget(transfer).kind === 'queue' }, event)
+    const outcome = interpretEvent({
+      ...transfer,
+      multiLeg: this.#dialTarget(transfer).kind === 'queue',
+      handedOver: this.#handedOver.has(id)
+    }, event)
     if (outcome === undefined) return
+    if (outcome.handedOver === true) {
+      this.#handedOver.add(id)
+      this.#log.info({ transferId: id, target: transfer.targetExtension }, 'agent left before the target answered: the customer now waits for the target')
+    }
     if (outcome.channels?.target !== undefined && (transfer.channels.target === undefined || outcome.input?.type === 'target_answered')) {
       this.#registry.save({ ...transfer, channels: { ...transfer.channels, target: outcome.channels.target } })
     }
@@ -395,7 +408,10 @@ export class TransferService {
 
   #publish (transfer: Transfer): void {
     this.#registry.save(transfer)
-    if (isFinal(transfer.status)) this.#dialTargets.delete(transfer.id)
+    if (isFinal(transfer.status)) {
+      this.#dialTargets.delete(transfer.id)
+      this.#handedOver.delete(transfer.id)
+    }
     this.events.emit(EVENT_FOR_STATE[transfer.status], transfer)
     this.#changes.emit('changed', transfer)
   }
@@ -413,6 +429,13 @@ export class TransferService {
     this.#publish(transfer)
     for (const input of phone.inputs) this.#apply(transfer.id, input)
   }
+}
+
+/** The state, for a refusal: why the transfer cannot be completed or cancelled now. */
+function describeState (transfer: Transfer): string {
+  if (transfer.type !== 'attended') return `${transfer.type} and ${transfer.status}`
+  if (transfer.status === 'consulting') return `consulting: ${transfer.targetExtension} has not answered yet (cancel, or complete once it answers)`
+  return `attended and ${transfer.status}`
 }
 
 function newTransfer (fields: Omit<Transfer, 'id' | 'status' | 'createdAt' | 'updatedAt'>): Transfer {

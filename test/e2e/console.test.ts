@@ -10,7 +10,7 @@ import { chromium, type Browser, type Page } from 'playwright-core'
 import t from 'tap'
 import { buildApp } from '../../example-app/app.js'
 import { ensureClientBuilt } from '../../example-app/client-build.js'
-import { bridgePeersOf, callAgent, hangupAllCalls, waitFor, type CustomerCall } from '../helpers/asterisk/calls.js'
+import { bridgePeersOf, callAgent, hangupAllCalls, setAgentAnswerDelay, waitFor, type CustomerCall } from '../helpers/asterisk/calls.js'
 import { repoRoot } from '../helpers/asterisk/testbed.js'
 import { agentToken, testBedConfig } from '../example-app/fixtures/config.js'
 
@@ -186,6 +186,38 @@ t.test('attended transfer to 104, then Complete: the call leaves the panel, the 
 
   await waitFor(async () => (await bridgePeersOf(call.customerChannel.id)).some(isLegOf('104')), 10_000, 'the customer bridged with 104')
   t.pass('on the PBX the customer talks to 104')
+})
+
+t.test('Complete while the target still rings explains and asks nothing of the server; Cancel works', async (t) => {
+  await hangupAllCalls()
+  const call = await callAgent('101', 'customer4')
+  await panelShows(call.agentChannel.name, call.customerChannel.name)
+  await setAgentAnswerDelay(8)
+  t.teardown(async () => { await setAgentAnswerDelay(0) })
+  const target = page.getByRole('radio', { name: '105 (available)' })
+  await target.waitFor()
+  await target.check()
+  await page.getByRole('button', { name: 'Attended transfer' }).click()
+
+  const consultation = page.locator('#consultation')
+  await consultation.getByText('Calling 105').waitFor()
+  // The server's answer to the attended transfer: until then both buttons wait, disabled.
+  await page.locator('#action-message', { hasText: 'to 105: consulting' }).waitFor()
+  const complete = consultation.getByRole('button', { name: 'Complete transfer' })
+  t.equal(await complete.getAttribute('aria-disabled'), 'true', 'announced as unavailable, yet focusable')
+  const requests: string[] = []
+  page.on('request', (request) => { if (request.method() === 'POST') requests.push(request.url()) })
+  // By keyboard: Playwright's click() would wait for aria-disabled to clear, a person does not.
+  await complete.focus()
+  await page.keyboard.press('Enter')
+  await page.locator('#action-message', { hasText: '105 has not answered yet' }).waitFor()
+  t.equal(await page.locator('#consultation').isVisible(), true, 'the consultation goes on')
+  t.same(requests, [], 'no complete request was sent')
+
+  await consultation.getByRole('button', { name: 'Cancel transfer' }).click()
+  await logEntry(/call:ami_attended_transfer_cancelled.*to 105: cancelled/).waitFor()
+  await waitFor(async () => (await bridgePeersOf(call.customerChannel.id)).includes(call.agentChannel.name), 10_000, 'the customer back with 101')
+  t.pass('on the PBX the customer talks to 101 again')
 })
 
 t.test('the page reported no error', async (t) => {

@@ -204,6 +204,15 @@ export const sequences = {
     return [bridgeEnter(local1, 'b1'), attendedTransfer(legs.agent, legs.customer, local1), hangup(legs.agent)]
   },
   /**
+   * The agent hangs up while the target still rings: Local;1 joins the customer and Asterisk reports
+   * AttendedTransfer Success at once (the target's channel still Ringing); the agent's leg goes only
+   * when the target answers (seen on Asterisk 22). Follow with `targetAnswers`.
+   */
+  agentLeavesWhileTargetRings: (legs: CallLegs): PbxEvent[] => {
+    const [local1] = consultationHalves(legs)
+    return [bridgeLeave(local1, 'b2'), bridgeEnter(local1, 'b1'), attendedTransfer(legs.agent, legs.customer, local1), bridgeLeave(legs.agent, 'b2')]
+  },
+  /**
    * The customer hangs up while the target still rings: Asterisk aborts the consultation and sends
    * AttendedTransfer Fail between the customer's BridgeLeave and its Hangup (seen on Asterisk 22).
    */

@@ -3,7 +3,7 @@
 // which events, resuming after a disconnect, and a transfer the phone made by itself.
 import t, { type Test } from 'tap'
 import { AmiConnection } from '../helpers/asterisk/ami.js'
-import { bridgePeersOf, callAgent, hangup, hangupAllCalls, setAgentAnswerDelay, waitFor } from '../helpers/asterisk/calls.js'
+import { bridgePeersOf, callAgent, channelExists, hangup, hangupAllCalls, setAgentAnswerDelay, waitFor } from '../helpers/asterisk/calls.js'
 import { pbx, transferContext } from '../helpers/asterisk/testbed.js'
 import { connectFeed, type FeedClient } from '../helpers/feed-client.js'
 import { startTransferHost } from '../helpers/transfer-host.js'
@@ -153,6 +153,43 @@ t.test('the customer hanging up while C still rings abandons the transfer, it is
   ], 'never target_answered, never cancelled')
   const state = await host.as('101', { method: 'GET', url: `/api/transfers/${transfer.id}` })
   t.equal(state.json().status, 'abandoned')
+})
+
+t.test('complete while C still rings answers 409 and touches nothing; cancel then puts A back', async (t) => {
+  const agentA = await feed(t, '101')
+  const call = await callAgent('101')
+  await setAgentAnswerDelay(5)
+  t.teardown(async () => { await setAgentAnswerDelay(0) })
+  const transfer = await execute('101', { targetExtension: '103', transferType: 'attended' })
+  const early = await host.as('101', { method: 'POST', url: `/api/transfers/${transfer.id}/complete` })
+  t.equal(early.statusCode, 409, early.body)
+  t.match(early.json(), { code: 'XFER_TRANSFER_STATE', message: /103 has not answered yet/ })
+  t.ok(await channelExists(call.agentChannel.id), 'A was not hung up')
+  const cancel = await host.as('101', { method: 'POST', url: `/api/transfers/${transfer.id}/cancel` })
+  t.equal(cancel.json().status, 'cancelled', cancel.body)
+  t.same(await bridgePeersOf(call.customerChannel.id), [call.agentChannel.name], 'the customer is back with A')
+  t.notOk(transferEvents(agentA, transfer.id).some((event) => event.includes('target_answered')), '103 never answered')
+})
+
+// Asterisk reports AttendedTransfer Success at once, with the target's channel still Ringing.
+t.test('A\'s phone hanging up while C rings completes the transfer only when C answers', async (t) => {
+  const agentA = await feed(t, '101')
+  const call = await callAgent('101')
+  await setAgentAnswerDelay(4)
+  t.teardown(async () => { await setAgentAnswerDelay(0) })
+  const transfer = await execute('101', { targetExtension: '103', transferType: 'attended' })
+  await hangup(call.agentChannel.id)
+  // Longer than the plugin's look at the bridges after an outcome (6 x 250 ms), shorter than the ringing.
+  await new Promise((resolve) => setTimeout(resolve, 2500))
+  const ringing = await host.as('101', { method: 'GET', url: `/api/transfers/${transfer.id}` })
+  t.equal(ringing.json().status, 'consulting', 'not completed while 103 rings')
+  await agentA.waitFor('completed', ofTransfer(transfer.id, 'completed'))
+  t.ok((await bridgePeersOf(call.customerChannel.id)).some(isLegOf('103')), 'the customer talks to 103')
+  t.same(transferEvents(agentA, transfer.id), [
+    'call:transfer_initiated:initiated',
+    'call:ami_attended_transfer_started:consulting',
+    'call:ami_attended_transfer_completed:completed'
+  ])
 })
 
 t.test('the phone\'s own attended transfer (AMI Atxfer sent directly) is reported and followed', async (t) => {

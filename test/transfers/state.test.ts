@@ -1,5 +1,5 @@
 import t from 'tap'
-import { canComplete, isFinal, transition, type TransferInput, type TransferState } from '../../src/transfers/state.js'
+import { canCancel, canComplete, isFinal, transition, type TransferInput, type TransferState } from '../../src/transfers/state.js'
 
 const inputs: Record<TransferInput['type'], TransferInput> = {
   redirect_accepted: { type: 'redirect_accepted' },
@@ -71,6 +71,7 @@ t.test('the failure reason comes from the input', async (t) => {
   t.same(transition({ state: 'initiated' }, { type: 'action_failed', reason: 'unknown_target' }), { state: 'failed', reason: 'unknown_target' })
 })
 
-t.test('only a transfer in consultation can be completed or cancelled', async (t) => {
-  t.same(states.filter(canComplete), ['consulting', 'target_answered'])
+t.test('a consultation can be cancelled answered or not, completed only once the target answered', async (t) => {
+  t.same(states.filter(canCancel), ['consulting', 'target_answered'])
+  t.same(states.filter(canComplete), ['target_answered'])
 })

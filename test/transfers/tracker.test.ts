@@ -53,9 +53,19 @@ t.test('attended: without a consultation channel, no dial is the transfer\'s', a
   t.equal(interpretEvent(attended({}), dialEnd(LOCAL_2, TARGET_103, 'ANSWER')), undefined)
 })
 
-t.test('attended: AttendedTransfer from the agent completes on Success, cancels otherwise', async (t) => {
-  t.same(interpretEvent(attended(), attendedTransfer(AGENT, CUSTOMER, LOCAL_1)), { input: { type: 'completed' } })
+t.test('attended: AttendedTransfer from the agent completes on Success once the target answered, cancels otherwise', async (t) => {
+  const answered = { ...attended(), status: 'target_answered' as const }
+  t.same(interpretEvent(answered, attendedTransfer(AGENT, CUSTOMER, LOCAL_1)), { input: { type: 'completed' } })
+  t.same(interpretEvent(answered, attendedTransfer(AGENT, CUSTOMER, LOCAL_1, 'Fail')), { input: { type: 'cancelled' } })
   t.same(interpretEvent(attended(), attendedTransfer(AGENT, CUSTOMER, LOCAL_1, 'Fail')), { input: { type: 'cancelled' } })
+})
+
+t.test('attended: Success while the target rings hands the customer over; the target\'s answer completes, its failure fails', async (t) => {
+  t.same(interpretEvent(attended(), attendedTransfer(AGENT, CUSTOMER, LOCAL_1)), { handedOver: true }, 'no outcome yet')
+  const handedOver = { ...attended(), handedOver: true }
+  t.same(interpretEvent(handedOver, dialEnd(LOCAL_2, TARGET_103, 'ANSWER')), { input: { type: 'completed' }, channels: { target: TARGET_103 } })
+  t.same(interpretEvent(handedOver, dialEnd(LOCAL_2, TARGET_103, 'NOANSWER')), { input: { type: 'target_failed', reason: 'no_answer' } })
+  t.same(interpretEvent(handedOver, hangup(CUSTOMER)), { input: { type: 'customer_hung_up' } })
 })
 
 t.test('AttendedTransfer from someone else, or for a blind transfer, is ignored', async (t) => {

@@ -24,6 +24,7 @@ const targetAnswers = (): PbxEvent[] => sequences.targetAnswers(TO_103)
 const agentLeaves = (): PbxEvent[] => sequences.agentLeaves(TO_103)
 const consultationCancelled = (): PbxEvent[] => sequences.consultationCancelled(TO_103)
 const customerHangsUpWhile103Rings = (): PbxEvent[] => sequences.customerHangsUpWhileTargetRings(TO_103)
+const agentLeavesWhile103Rings = (): PbxEvent[] => sequences.agentLeavesWhileTargetRings(TO_103)
 
 interface Setup {
   pbx: FakePbx
@@ -434,6 +435,37 @@ t.test('attended transfer: completing, cancelling, failing', async (t) => {
     pbx.emit(attendedTransfer(AGENT, CUSTOMER, LOCAL_1, 'Fail'))
     t.equal((await reaches(service, transfer.id, 'abandoned'))?.status, 'abandoned')
     publishedFlow(t, context, [INITIATED, CONSULTING, 'call:transfer_updated abandoned'])
+  })
+
+  t.test('complete() while 103 still rings: XFER_TRANSFER_STATE saying why, nothing sent; cancel() still works', async (t) => {
+    const { pbx, service, transfer } = await inConsultation(t, { answered: false })
+    await t.rejects(service.complete(transfer.id), { code: 'XFER_TRANSFER_STATE', statusCode: 409, message: /consulting: 103 has not answered yet/ })
+    t.same(pbx.actions().map((call) => call.method), ['attendedTransfer'], 'the agent was not hung up')
+    pbx.hooks.cancelAttendedTransfer = () => {
+      pbx.snapshotValue = talking()
+      pbx.emit(...consultationCancelled())
+    }
+    t.equal((await service.cancel(transfer.id)).status, 'cancelled')
+  })
+
+  t.test('the agent\'s phone hangs up while 103 rings: not completed until 103 answers, then completed', async (t) => {
+    const context = await inConsultation(t, { answered: false })
+    const { pbx, service, transfer } = context
+    pbx.emit(...agentLeavesWhile103Rings())
+    await later(50)
+    t.equal(service.get(transfer.id)?.status, 'consulting', 'Asterisk\'s AttendedTransfer Success alone completes nothing')
+    pbx.snapshotValue = customerWith103()
+    pbx.emit(...targetAnswers(), hangup(AGENT))
+    t.match(await reaches(service, transfer.id, 'completed'), { status: 'completed', channels: { target: TARGET_103 } })
+    publishedFlow(t, context, [INITIATED, CONSULTING, 'call:ami_attended_transfer_completed completed'])
+  })
+
+  t.test('the agent\'s phone hangs up while 103 rings and 103 never answers: failed with no_answer', async (t) => {
+    const context = await inConsultation(t, { answered: false })
+    const { pbx, service, transfer } = context
+    pbx.emit(...agentLeavesWhile103Rings(), dialEnd(LOCAL_2, TARGET_103, 'NOANSWER'))
+    t.match(service.get(transfer.id), { status: 'failed', failureReason: 'no_answer' })
+    publishedFlow(t, context, [INITIATED, CONSULTING, 'call:ami_transfer_failed failed'])
   })
 
   t.test('103 hangs up during the consultation: failed with target_hung_up, the Unhold after changes nothing', async (t) => {
