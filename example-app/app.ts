@@ -27,7 +27,8 @@ export async function buildApp (config: ExampleConfig, options: BuildAppOptions 
       ami: config.ami,
       ari: config.ari,
       transferContext: config.transferContext,
-      authenticate
+      authenticate,
+      ...(config.agents === undefined ? {} : { agents: config.agents.map((extension) => ({ extension })) })
     })
     app.get('/health', { schema: { summary: 'Liveness, and whether AMI and ARI are connected', security: [] } },
       async () => ({ status: 'ok', asterisk: app.asteriskTransfers.connectionState() }))

@@ -14,6 +14,8 @@ const EnvSchema = Type.Object({
   PORT: Type.String({ pattern: '^[0-9]{1,5}$', default: '3000' }),
   HOST: Type.String({ minLength: 1, default: '127.0.0.1' }),
   AUTH_TOKENS: Type.String({ minLength: 1 }),
+  /** The agents, comma-separated; unset: every endpoint Asterisk knows, trunks and customers included. */
+  AGENT_EXTENSIONS: Type.Optional(Type.String()),
   LOG_LEVEL: Type.Union([Type.Literal('fatal'), Type.Literal('error'), Type.Literal('warn'), Type.Literal('info'), Type.Literal('debug'), Type.Literal('trace'), Type.Literal('silent')], { default: 'info' })
 })
 
@@ -27,6 +29,20 @@ export interface ExampleConfig {
   host: string
   logLevel: Env['LOG_LEVEL']
   tokens: Map<string, Identity>
+  /** The call center's agent extensions, when given; otherwise the plugin asks Asterisk for its endpoints. */
+  agents?: string[]
+}
+
+/** The routes' extension pattern: what is not an extension here could not be transferred to either. */
+const EXTENSION = /^[0-9A-Za-z*#+_-]{1,32}$/
+
+function agentExtensions (value: string, problems: string[]): string[] {
+  const extensions = value.split(',').map((item) => item.trim())
+  const invalid = extensions.filter((extension) => !EXTENSION.test(extension))
+  if (invalid.length > 0) {
+    problems.push(`AGENT_EXTENSIONS: ${invalid.map((item) => `"${item}"`).join(', ')} not an extension (1 to 32 of digits, letters, * # + _ -)`)
+  }
+  return [...new Set(extensions)]
 }
 
 export class ConfigError extends Error {
@@ -58,6 +74,7 @@ export function readConfig (environment: NodeJS.ProcessEnv): ExampleConfig {
     logLevel: env.LOG_LEVEL,
     tokens: new Map()
   }
+  if (env.AGENT_EXTENSIONS !== undefined) config.agents = agentExtensions(env.AGENT_EXTENSIONS, problems)
   try {
     config.tokens = parseAuthTokens(env.AUTH_TOKENS)
   } catch (error) {

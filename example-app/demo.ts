@@ -25,7 +25,9 @@ function bundledEnvironment (): NodeJS.ProcessEnv {
   return {
     ...process.env,
     ...testbedEnvironment(),
-    AUTH_TOKENS: process.env.AUTH_TOKENS ?? ['101', '102', '103', '104', '105', '106'].map((ext) => `agent-${ext}-token:${ext}`).concat('supervisor-token:100:supervisor').join(',')
+    AUTH_TOKENS: process.env.AUTH_TOKENS ?? ['101', '102', '103', '104', '105', '106'].map((ext) => `agent-${ext}-token:${ext}`).concat('supervisor-token:100:supervisor').join(','),
+    // The bundled PBX's agents (107 is never registered); its customer endpoints are not agents.
+    AGENT_EXTENSIONS: process.env.AGENT_EXTENSIONS ?? '101,102,103,104,105,106,107'
   }
 }
 

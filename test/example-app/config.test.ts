@@ -1,0 +1,38 @@
+import t from 'tap'
+import { ConfigError, readConfig } from '../../example-app/config.js'
+
+const base = {
+  AMI_HOST: '127.0.0.1',
+  AMI_USERNAME: 'transfer',
+  AMI_PASSWORD: 'secret',
+  ARI_URL: 'http://127.0.0.1:8088',
+  ARI_USERNAME: 'transfer',
+  ARI_PASSWORD: 'secret',
+  AUTH_TOKENS: 'agent-101-token:101'
+}
+
+const problemsOf = (environment: NodeJS.ProcessEnv): string => {
+  try {
+    readConfig(environment)
+  } catch (error) {
+    if (error instanceof ConfigError) return error.message
+    throw error
+  }
+  return ''
+}
+
+t.test('AGENT_EXTENSIONS: the agents, trimmed, each once, in order', async (t) => {
+  t.same(readConfig({ ...base, AGENT_EXTENSIONS: ' 101, 102,101 ,sales-1' }).agents, ['101', '102', 'sales-1'])
+})
+
+t.test('without AGENT_EXTENSIONS (unset or empty) the plugin is left to ask Asterisk', async (t) => {
+  t.equal(readConfig(base).agents, undefined)
+  t.equal(readConfig({ ...base, AGENT_EXTENSIONS: '' }).agents, undefined)
+})
+
+t.test('what is not an extension is named, along with every other problem', async (t) => {
+  const message = problemsOf({ ...base, AGENT_EXTENSIONS: '101,1 02,,103\nAction: Hangup', PORT: '70000' })
+  t.match(message, /^Invalid configuration:/)
+  t.match(message, /AGENT_EXTENSIONS: "1 02", "", "103\nAction: Hangup" not an extension/)
+  t.match(message, /PORT must be a port number/)
+})
