@@ -12,8 +12,11 @@ const now = () => performance.timeOrigin + performance.now()
 const sockets = await Promise.all(tokens.map((token) => new Promise((resolve, reject) => {
   const socket = new WebSocket(url, { headers: { authorization: `Bearer ${token}` } })
   socket.on('message', (data) => {
+    const text = data.toString()
+    // The feed:hello that opens each socket is a notice, not one of the events sent.
+    if (text.includes('"type":"feed:hello"')) return
     // The id is the envelope's first field: no need to parse the whole message.
-    const id = Number(/^\{"id":(\d+)/.exec(data.toString())?.[1])
+    const id = Number(/^\{"id":(\d+)/.exec(text)?.[1])
     received[id]++
     lastAt[id] = now()
   })
