@@ -7,14 +7,10 @@
 import { writeFileSync } from 'node:fs'
 import { cpus, totalmem } from 'node:os'
 import { Worker } from 'node:worker_threads'
-import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify'
-import { AgentDirectory } from '../src/agents/agent-directory.js'
-import { AgentService } from '../src/agents/agent-service.js'
-import { CallMonitor } from '../src/calls/call-monitor.js'
+import type { FastifyInstance, FastifyRequest } from 'fastify'
 import { EventLog } from '../src/feed/event-log.js'
 import type { Identity } from '../src/identity.js'
-import { apiRoutes } from '../src/routes/api.js'
-import { TransferService } from '../src/transfers/transfer-service.js'
+import { buildApi } from '../test/helpers/api-host.js'
 import { FakePbx } from '../test/helpers/fake-pbx.js'
 
 const SOCKET_COUNTS = [10, 100, 500]
@@ -64,16 +60,7 @@ function ask<T> (worker: Worker, message: object, answer: string): Promise<T> {
 }
 
 async function startServer (eventLog: EventLog): Promise<{ app: FastifyInstance, address: string }> {
-  const pbx = new FakePbx()
-  const app = Fastify()
-  await app.register(apiRoutes, {
-    prefix: '/api',
-    transfers: new TransferService(pbx, { transferContext: 'from-internal', channelTechnology: 'PJSIP', consultationTimeoutMs: 1000 }),
-    monitor: new CallMonitor(pbx),
-    agents: new AgentService(pbx, 'PJSIP', new AgentDirectory([], pbx, 'PJSIP')),
-    eventLog,
-    authenticate
-  })
+  const { app } = await buildApi(new FakePbx(), { eventLog, authenticate })
   return { app, address: await app.listen({ host: '127.0.0.1', port: 0 }) }
 }
 

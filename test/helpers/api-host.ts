@@ -18,6 +18,13 @@ export async function bearerExtension (request: FastifyRequest): Promise<Identit
 
 /** Mounts the routes under /api on `pbx`; `options` overrides any part. Closed at the test's end. */
 export async function mountApi (t: Test, pbx: FakePbx, options: Partial<ApiRoutesOptions> = {}): Promise<{ app: FastifyInstance, transfers: TransferService }> {
+  const api = await buildApi(pbx, options)
+  t.teardown(api.close)
+  return api
+}
+
+/** The same routes outside a test (benchmarks): the caller closes them. */
+export async function buildApi (pbx: FakePbx, options: Partial<ApiRoutesOptions> = {}): Promise<{ app: FastifyInstance, transfers: TransferService, close: () => Promise<void> }> {
   const transfers = options.transfers ?? new TransferService(pbx, { transferContext: 'from-internal', channelTechnology: 'PJSIP', consultationTimeoutMs: 1000 })
   transfers.start()
   const app = Fastify()
@@ -32,9 +39,9 @@ export async function mountApi (t: Test, pbx: FakePbx, options: Partial<ApiRoute
     ...options
   })
   await app.ready()
-  t.teardown(async () => {
+  const close = async (): Promise<void> => {
     transfers.stop()
     await app.close()
-  })
-  return { app, transfers }
+  }
+  return { app, transfers, close }
 }

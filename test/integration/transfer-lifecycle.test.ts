@@ -36,6 +36,14 @@ const ofTransfer = (id: string, status: string) => (event: FeedEnvelope): boolea
 
 const isLegOf = (extension: string) => (name: string): boolean => name.startsWith(`PJSIP/${extension}-`)
 
+const statusOf = async (id: string): Promise<string> => (await host.as('101', { method: 'GET', url: `/api/transfers/${id}` })).json().status
+
+/** Agent phones ring `seconds` before answering until the test ends (calls placed before answer at once). */
+const phonesRingFor = async (t: Test, seconds: number): Promise<void> => {
+  await setAgentAnswerDelay(seconds)
+  t.teardown(async () => { await setAgentAnswerDelay(0) })
+}
+
 t.test('blind: agent A sees initiated, complete, then answered; the customer is with B', async (t) => {
   const agentA = await feed(t, '101')
   const call = await callAgent('101')
@@ -131,8 +139,7 @@ t.test('the customer hanging up while A talks with C abandons the transfer', asy
   await hangup(call.customerChannel.id)
   const abandoned = await agentA.waitFor('abandoned', ofTransfer(transfer.id, 'abandoned'))
   t.equal(abandoned.type, 'call:transfer_updated')
-  const state = await host.as('101', { method: 'GET', url: `/api/transfers/${transfer.id}` })
-  t.equal(state.json().status, 'abandoned')
+  t.equal(await statusOf(transfer.id), 'abandoned')
 })
 
 // Asterisk aborts the consultation and sends AttendedTransfer Fail just before the customer's Hangup:
@@ -140,8 +147,7 @@ t.test('the customer hanging up while A talks with C abandons the transfer', asy
 t.test('the customer hanging up while C still rings abandons the transfer, it is not a cancel', async (t) => {
   const agentA = await feed(t, '101')
   const call = await callAgent('101')
-  await setAgentAnswerDelay(5)
-  t.teardown(async () => { await setAgentAnswerDelay(0) })
+  await phonesRingFor(t, 5)
   const transfer = await execute('101', { targetExtension: '103', transferType: 'attended' })
   t.equal(transfer.status, 'consulting')
   await hangup(call.customerChannel.id)
@@ -151,15 +157,13 @@ t.test('the customer hanging up while C still rings abandons the transfer, it is
     'call:ami_attended_transfer_started:consulting',
     'call:transfer_updated:abandoned'
   ], 'never target_answered, never cancelled')
-  const state = await host.as('101', { method: 'GET', url: `/api/transfers/${transfer.id}` })
-  t.equal(state.json().status, 'abandoned')
+  t.equal(await statusOf(transfer.id), 'abandoned')
 })
 
 t.test('complete while C still rings answers 409 and touches nothing; cancel then puts A back', async (t) => {
   const agentA = await feed(t, '101')
   const call = await callAgent('101')
-  await setAgentAnswerDelay(5)
-  t.teardown(async () => { await setAgentAnswerDelay(0) })
+  await phonesRingFor(t, 5)
   const transfer = await execute('101', { targetExtension: '103', transferType: 'attended' })
   const early = await host.as('101', { method: 'POST', url: `/api/transfers/${transfer.id}/complete` })
   t.equal(early.statusCode, 409, early.body)
@@ -175,14 +179,12 @@ t.test('complete while C still rings answers 409 and touches nothing; cancel the
 t.test('A\'s phone hanging up while C rings completes the transfer only when C answers', async (t) => {
   const agentA = await feed(t, '101')
   const call = await callAgent('101')
-  await setAgentAnswerDelay(4)
-  t.teardown(async () => { await setAgentAnswerDelay(0) })
+  await phonesRingFor(t, 4)
   const transfer = await execute('101', { targetExtension: '103', transferType: 'attended' })
   await hangup(call.agentChannel.id)
   // Longer than the plugin's look at the bridges after an outcome (6 x 250 ms), shorter than the ringing.
   await new Promise((resolve) => setTimeout(resolve, 2500))
-  const ringing = await host.as('101', { method: 'GET', url: `/api/transfers/${transfer.id}` })
-  t.equal(ringing.json().status, 'consulting', 'not completed while 103 rings')
+  t.equal(await statusOf(transfer.id), 'consulting', 'not completed while 103 rings')
   await agentA.waitFor('completed', ofTransfer(transfer.id, 'completed'))
   t.ok((await bridgePeersOf(call.customerChannel.id)).some(isLegOf('103')), 'the customer talks to 103')
   t.same(transferEvents(agentA, transfer.id), [
