@@ -4,9 +4,10 @@
  * no I/O, so the service around it decides when to take snapshots and what to publish.
  * Keyed by extension: every lookup and update is O(1) (queue pauses: O(the agent's memberships)).
  */
+import { extensionOf } from '../asterisk/channel-name.js'
 import type { DeviceState, PbxEvent, QueueMember } from '../asterisk/ami-events.js'
 import type { PbxEndpoint } from '../asterisk/ari-client.js'
-import type { CallState } from '../feed/event-schemas.js'
+import type { CallState } from '../domain/call.js'
 import type { AgentFacts, QueuePause, Registration } from './availability.js'
 
 export interface PresenceSnapshot {
@@ -106,18 +107,10 @@ export class AgentFactsStore {
 
   /** Runs `change` on the entry of `device` when it is a phone of the agents' technology. */
   #update (device: string, change: (entry: Entry) => void): string | undefined {
-    const extension = this.#extensionOf(device)
+    const extension = extensionOf(device, this.#technology, 'device')
     if (extension === undefined) return undefined
     change(this.#entry(extension))
     return extension
-  }
-
-  /** `PJSIP/101` -> `101`; `Queue:sales`, `Local/...`, another technology -> undefined. */
-  #extensionOf (device: string): string | undefined {
-    const slash = device.indexOf('/')
-    if (slash === -1 || device.slice(0, slash).toLowerCase() !== this.#technology) return undefined
-    const extension = device.slice(slash + 1)
-    return extension === '' || extension.includes('/') ? undefined : extension
   }
 
   #entry (extension: string): Entry {

@@ -15,7 +15,8 @@
  *   6. paused            idle but paused in at least one of its queues: the agent said "not now".
  *   7. available
  */
-import type { AgentState, CallState } from '../feed/event-schemas.js'
+import type { AgentState } from '../domain/agent-state.js'
+import type { CallState } from '../domain/call.js'
 
 /** The endpoint as ARI or a PeerStatus event last described it; undefined when Asterisk said nothing. */
 export type Registration = 'online' | 'offline'

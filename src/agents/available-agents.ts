@@ -2,7 +2,7 @@
  * The agents as the routes list them: every agent of the directory with its state, and those who can
  * take a transfer now. Pure, so the selection is unit-tested; the states come from the caller.
  */
-import type { AgentState } from '../feed/event-schemas.js'
+import type { AgentState } from '../domain/agent-state.js'
 import type { Agent } from './agent-directory.js'
 import type { Availability } from './availability.js'
 

@@ -44,3 +44,21 @@ export function isLocalTo (name: string, exten: string, context: string): boolea
   const parsed = parseChannelName(name)
   return parsed?.localHalf !== undefined && parsed.resource === `${exten}@${context}`
 }
+
+/**
+ * The agent extension a channel or device belongs to, for the agents' technology: `PJSIP/101-0000002a`
+ * (a channel) or `PJSIP/101` (a device) -> `101`. Local halves, `Queue:sales`, other technologies ->
+ * undefined. The one place that reads an extension out of a name: the call monitor, the agent states,
+ * the transfers and the phone-transfer detector all ask here.
+ */
+export function extensionOf (name: string, technology: string, kind: 'channel' | 'device' = 'channel'): string | undefined {
+  if (kind === 'device') {
+    const slash = name.indexOf('/')
+    if (slash === -1 || name.slice(0, slash).toLowerCase() !== technology.toLowerCase()) return undefined
+    const extension = name.slice(slash + 1)
+    return extension === '' || extension.includes('/') ? undefined : extension
+  }
+  const parsed = parseChannelName(name)
+  if (parsed === undefined || parsed.localHalf !== undefined) return undefined
+  return parsed.technology.toLowerCase() === technology.toLowerCase() ? parsed.resource : undefined
+}

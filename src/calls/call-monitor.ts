@@ -11,7 +11,7 @@ import type { BackoffOptions } from '../asterisk/backoff.js'
 import { silentLogger, type Logger } from '../asterisk/logger.js'
 import type { CallSnapshot, Pbx } from '../asterisk/pbx.js'
 import { SnapshotSync } from '../asterisk/snapshot-sync.js'
-import type { Call, CallStatus } from '../feed/event-schemas.js'
+import type { Call, CallStatus } from '../domain/call.js'
 import { CallRegistry, type CallChange } from './call-registry.js'
 
 /** An agent's calls after they changed (none when the agent's last call ended). */

@@ -9,9 +9,9 @@
  */
 import type { PbxEvent } from '../asterisk/ami-events.js'
 import type { PbxBridge, PbxChannel } from '../asterisk/ari-client.js'
-import { localCounterpart, parseChannelName } from '../asterisk/channel-name.js'
+import { extensionOf, localCounterpart, parseChannelName } from '../asterisk/channel-name.js'
 import type { CallSnapshot } from '../asterisk/pbx.js'
-import type { Call, CallState } from '../feed/event-schemas.js'
+import type { Call, CallState } from '../domain/call.js'
 import { bridgedParty } from '../transfers/call-topology.js'
 
 interface LiveChannel {
@@ -223,7 +223,7 @@ export class CallRegistry {
   }
 
   #addChannel (channel: PbxChannel, linkedId: string): void {
-    const extension = this.#extensionOf(channel.name)
+    const extension = extensionOf(channel.name, this.#technology)
     this.#channels.set(channel.id, { channel, linkedId, held: false, extension, bridgeId: undefined })
     this.#byName.set(channel.name, channel.id)
     if (extension === undefined) return
@@ -263,13 +263,6 @@ export class CallRegistry {
     // An empty bridge is gone for our purposes; BridgeDestroy would say the same, later.
     if (bridge?.members.size === 0) this.#bridges.delete(live.bridgeId)
     live.bridgeId = undefined
-  }
-
-  /** `PJSIP/101-0000002a` -> 101 for the agents' technology; Local halves and other technologies -> none. */
-  #extensionOf (name: string): string | undefined {
-    const parsed = parseChannelName(name)
-    if (parsed === undefined || parsed.localHalf !== undefined) return undefined
-    return parsed.technology.toLowerCase() === this.#technology ? parsed.resource : undefined
   }
 
   /** The channel and everything reachable from it through bridges and Local pairs. */

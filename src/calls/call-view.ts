@@ -1,5 +1,5 @@
 /** A call as clients see it: the monitor's call with the transfer in progress on it, if any. */
-import type { Call } from '../feed/event-schemas.js'
+import type { Call } from '../domain/call.js'
 import type { Transfer } from '../transfers/transfer-events.js'
 
 export type TransferOnChannel = (channel: string) => Transfer | undefined

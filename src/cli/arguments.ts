@@ -5,7 +5,7 @@
  */
 import { parseArgs, type ParseArgsConfig } from 'node:util'
 import Value from 'typebox/value'
-import { Extension } from '../routes/schemas.js'
+import { Extension } from '../domain/transfer.js'
 
 export type TransferKind = 'blind' | 'attended'
 /** What an attended transfer does once the consultation is up: complete it, cancel it, or leave it up. */

@@ -5,6 +5,7 @@
  * mean "reconnect and resume", and a refused connection (401 before the upgrade) is indistinguishable
  * from a network failure in browsers.
  */
+import { backoffDelay } from './backoff.js'
 import type { FeedEnvelope, FeedEventType, FeedHandler } from './types.js'
 
 /** A callback type checked bivariantly, so both the DOM's and `ws`'s handler properties fit it. */
@@ -132,7 +133,7 @@ export class EventFeed {
 
   #retry (): void {
     if (this.#closed) return
-    const delay = reconnectDelay(this.#failures++, this.#options.reconnect)
+    const delay = backoffDelay(this.#failures++, { ...this.#options.reconnect, jitter: RECONNECT_JITTER })
     this.#retryTimer = setTimeout(() => { void this.#connect() }, delay)
     this.#report('reconnecting')
   }
@@ -169,13 +170,10 @@ export class EventFeed {
 }
 
 /**
- * Capped exponential, spread over its upper half: after a server restart every softphone reconnects at
- * once, and a wide spread keeps them from arriving together.
+ * Spread over the upper half of the capped delay: after a server restart every softphone reconnects
+ * at once, and a wide spread keeps them from arriving together.
  */
-function reconnectDelay (failures: number, { initialDelayMs, maxDelayMs }: ReconnectOptions): number {
-  const ceiling = Math.min(maxDelayMs, initialDelayMs * 2 ** failures)
-  return Math.round(ceiling * (0.5 + Math.random() / 2))
-}
+const RECONNECT_JITTER = [0.5, 1] as const
 
 /** An envelope, or undefined for anything else (binary frames, other JSON). */
 function parseEnvelope (data: unknown): FeedEnvelope | undefined {

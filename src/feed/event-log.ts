@@ -3,10 +3,10 @@
  * that reconnects with the last id it saw gets exactly what it missed, or learns that it missed too much.
  * No sockets here: the WebSocket route subscribes to it.
  */
+import type { Audience } from '../domain/visibility.js'
 import type { FeedEnvelope, FeedEventData, FeedEventType } from './event-schemas.js'
 
-/** Who an event concerns: every connected client, or the agents with these extensions (supervisors see all). */
-export type Audience = 'everyone' | { extensions: readonly string[] }
+export type { Audience }
 
 export interface StoredEvent {
   readonly envelope: FeedEnvelope

@@ -4,52 +4,12 @@
  * `typebox/value`).
  */
 import Type, { type Static } from 'typebox'
-import { AgentState } from '../agents/agent-state.js'
-import { Transfer } from '../routes/schemas.js'
+import { AgentState, AgentStatus } from '../domain/agent-state.js'
+import { Call, CallList, CallState, CallStatus } from '../domain/call.js'
+import { Transfer } from '../domain/transfer.js'
 
-export { AgentState }
-
-export const CallState = Type.Union([
-  Type.Literal('ringing'),
-  Type.Literal('up'),
-  Type.Literal('on_hold'),
-  Type.Literal('in_consultation')
-])
-
-export const Call = Type.Object({
-  /** The agent extension the call belongs to. */
-  extension: Type.String(),
-  channel: Type.String(),
-  uniqueId: Type.String(),
-  /** Shared by every channel of the call (Asterisk's linkedid). */
-  linkedId: Type.String(),
-  state: CallState,
-  /** The real party at the other end, when bridged. */
-  peer: Type.Optional(Type.Object({ channel: Type.String(), number: Type.String() })),
-  /** The transfer in progress on this call, if any. */
-  transfer: Type.Optional(Type.Object({ id: Type.String(), type: Type.String(), targetExtension: Type.String() })),
-  startedAt: Type.String()
-})
-
-/** `GET /calls`: live calls with the transfer in progress on each, if any. */
-export const CallList = Type.Object({ calls: Type.Array(Call) })
-
-export const CallStatus = Type.Object({
-  extension: Type.String(),
-  /** Which of the agent's calls changed (its channel's uniqueid), also when it ended. */
-  uniqueId: Type.String(),
-  /** The call now; absent when it ended (`ended` is then true). */
-  call: Type.Optional(Call),
-  ended: Type.Boolean()
-})
-
-
-export const AgentStatus = Type.Object({
-  extension: Type.String(),
-  state: AgentState,
-  /** Why the agent cannot take a transfer, when it cannot. */
-  reason: Type.Optional(Type.String())
-})
+// The domain's schemas travel on the feed: clients import them from here.
+export { AgentState, AgentStatus, Call, CallList, CallState, CallStatus }
 
 export const AsteriskConnection = Type.Object({ ami: Type.Boolean(), ari: Type.Boolean() })
 
@@ -102,9 +62,4 @@ export type FeedEnvelope<K extends FeedEventType = FeedEventType> = {
   [T in K]: { id: number, type: T, timestamp: string, data: FeedEventData<T> }
 }[K]
 
-export type Call = Static<typeof Call>
-export type CallState = Static<typeof CallState>
-export type CallStatus = Static<typeof CallStatus>
-export type CallList = Static<typeof CallList>
-export type AgentStatus = Static<typeof AgentStatus>
 export type AsteriskConnection = Static<typeof AsteriskConnection>

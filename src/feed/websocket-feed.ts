@@ -9,11 +9,11 @@ import type { FastifyBaseLogger } from 'fastify'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import Type from 'typebox'
 import type { WebSocket } from 'ws'
-import { identityOf } from '../routes/authentication.js'
+import { identityOf } from '../authentication.js'
 import type { Identity } from '../identity.js'
 import type { Backlog, EventLog, StoredEvent } from './event-log.js'
 import type { FeedEnvelope } from './event-schemas.js'
-import { canSee } from './visibility.js'
+import { canSee } from '../domain/visibility.js'
 
 /**
  * Close code for a client that reads slower than events arrive: more than `maxBufferedBytes` of its

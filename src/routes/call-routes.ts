@@ -2,8 +2,8 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { CallMonitor } from '../calls/call-monitor.js'
 import { withTransfer, type TransferOnChannel } from '../calls/call-view.js'
-import { identityOf } from './authentication.js'
-import { CallList } from '../feed/event-schemas.js'
+import { identityOf } from '../authentication.js'
+import { CallList } from '../domain/call.js'
 import { errorResponses } from './schemas.js'
 
 export interface CallRoutesOptions {

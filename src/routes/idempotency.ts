@@ -6,7 +6,7 @@
 import { createHash } from 'node:crypto'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { IdempotencyKeyReusedError, InvalidInputError } from '../errors.js'
-import { identityOf } from './authentication.js'
+import { identityOf } from '../authentication.js'
 
 declare module 'fastify' {
   interface FastifyContextConfig {

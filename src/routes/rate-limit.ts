@@ -6,7 +6,7 @@
 import fastifyRateLimit from '@fastify/rate-limit'
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import { RateLimitedError } from '../errors.js'
-import { identityOf } from './authentication.js'
+import { identityOf } from '../authentication.js'
 
 declare module 'fastify' {
   interface FastifyContextConfig {

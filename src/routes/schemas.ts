@@ -3,73 +3,17 @@
  * these, and clients can import them.
  */
 import Type, { type Static } from 'typebox'
-import { AgentState } from '../agents/agent-state.js'
+import { AgentState } from '../domain/agent-state.js'
+import { Extension, FailureReason, Transfer, TransferStatus, TransferType } from '../domain/transfer.js'
 
-/** Dialable extensions: digits, letters, `*`, `#`, `+`, `_`, `-`. Nothing that could break an AMI header. */
-export const Extension = Type.String({
-  pattern: '^[0-9A-Za-z*#+_-]{1,32}$',
-  description: 'An extension: 1 to 32 of digits, letters, *, #, +, _ and -'
-})
-
-export const TransferType = Type.Union([Type.Literal('blind'), Type.Literal('attended')])
-
-/** Where a transfer is in its life (see transfers/state.ts for the transitions). */
-export const TransferStatus = Type.Union([
-  Type.Literal('initiated'),
-  Type.Literal('redirected'),
-  Type.Literal('answered'),
-  Type.Literal('consulting'),
-  Type.Literal('target_answered'),
-  Type.Literal('completed'),
-  Type.Literal('cancelled'),
-  Type.Literal('failed'),
-  Type.Literal('abandoned')
-])
-
-export const FailureReason = Type.Union([
-  Type.Literal('target_busy'),
-  Type.Literal('no_answer'),
-  Type.Literal('target_unavailable'),
-  Type.Literal('target_hung_up'),
-  Type.Literal('unknown_target'),
-  Type.Literal('asterisk_refused'),
-  Type.Literal('timed_out')
-])
+// The domain's schemas are part of the HTTP contract: clients import them from here.
+export { Extension, FailureReason, Transfer, TransferStatus, TransferType }
 
 export const ExecuteTransferBody = Type.Object({
   extension: Type.Optional(Extension),
   targetExtension: Extension,
   transferType: TransferType
 }, { additionalProperties: false })
-
-export const Transfer = Type.Object({
-  id: Type.String(),
-  type: TransferType,
-  status: TransferStatus,
-  failureReason: Type.Optional(FailureReason),
-  /** The error that ended it, when an Asterisk action failed. */
-  error: Type.Optional(Type.Object({ code: Type.String(), message: Type.String() })),
-  /** `plugin`: asked through this API; `phone`: the phone's own transfer key or a SIP REFER. */
-  origin: Type.Union([Type.Literal('plugin'), Type.Literal('phone')]),
-  /** The agent extension whose call is transferred. */
-  extension: Type.String(),
-  targetExtension: Type.String(),
-  /** Who asked for it: the authenticated extension, or the agent for phone transfers. */
-  requestedBy: Type.String(),
-  /** The named destination (queue, voicemail...) when the target is one. */
-  destination: Type.Optional(Type.String()),
-  channels: Type.Object({
-    agent: Type.String(),
-    /** The party transferred (the customer). */
-    peer: Type.String(),
-    /** Attended: the Local channel Asterisk dials the target through. */
-    consultation: Type.Optional(Type.String()),
-    /** The target's own leg, once it is dialed. */
-    target: Type.Optional(Type.String())
-  }),
-  createdAt: Type.String(),
-  updatedAt: Type.String()
-})
 
 export const TransferId = Type.Object({ id: Type.String({ pattern: '^[0-9a-f-]{36}$' }) })
 
@@ -113,6 +57,5 @@ export const ErrorResponse = Type.Object({
 export const errorResponses = { '4xx': ErrorResponse, '5xx': ErrorResponse } as const
 
 export type ExecuteTransferBody = Static<typeof ExecuteTransferBody>
-export type Transfer = Static<typeof Transfer>
 export type AvailableAgentsResponse = Static<typeof AvailableAgentsResponse>
 export type ErrorResponse = Static<typeof ErrorResponse>

@@ -9,7 +9,7 @@ import type { DestinationMap } from '../transfers/destinations.js'
 import { canSeeTransfer } from '../transfers/transfer-visibility.js'
 import type { Transfer } from '../transfers/transfer-events.js'
 import type { TransferService } from '../transfers/transfer-service.js'
-import { identityOf } from './authentication.js'
+import { identityOf } from '../authentication.js'
 import { AvailableAgentsQuery, AvailableAgentsResponse, ExecuteTransferBody, Transfer as TransferSchema, TransferId, TransferList, errorResponses } from './schemas.js'
 
 export interface TransferRoutesOptions {

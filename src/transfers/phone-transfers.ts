@@ -7,7 +7,7 @@
  * - an `AttendedTransfer` from a channel nobody tracked (one that started before the plugin did).
  */
 import type { PbxEvent } from '../asterisk/ami-events.js'
-import { parseChannelName } from '../asterisk/channel-name.js'
+import { extensionOf, parseChannelName } from '../asterisk/channel-name.js'
 import type { TransferInput } from './state.js'
 import type { TransferType } from './transfer-events.js'
 
@@ -76,14 +76,8 @@ export class PhoneTransferDetector {
     this.#held.clear()
   }
 
-  #agentExtension (channel: string): string | undefined {
-    const parsed = parseChannelName(channel)
-    const ours = parsed !== undefined && parsed.localHalf === undefined && parsed.technology.toLowerCase() === this.#options.technology.toLowerCase()
-    return ours ? parsed.resource : undefined
-  }
-
   #blind (event: Extract<PbxEvent, { type: 'blindTransfer' }>): void {
-    const extension = this.#agentExtension(event.transferer)
+    const extension = extensionOf(event.transferer, this.#options.technology)
     if (event.result !== 'Success' || extension === undefined || event.transferee === undefined) return
     if (this.#options.isTracked(event.transferer) || this.#options.isTracked(event.transferee)) return
     this.#options.onTransfer({
@@ -96,7 +90,7 @@ export class PhoneTransferDetector {
   }
 
   #hold (channel: string): void {
-    const extension = this.#agentExtension(channel)
+    const extension = extensionOf(channel, this.#options.technology)
     if (extension === undefined || this.#options.isTracked(channel)) return
     const held: HeldAgent = { extension, heldAt: Date.now(), peer: this.#options.peerOf(channel).catch(() => undefined) }
     void held.peer.then((peer) => { if (peer !== undefined) held.knownPeer = peer })
@@ -127,7 +121,7 @@ export class PhoneTransferDetector {
   }
 
   #attendedDone (event: Extract<PbxEvent, { type: 'attendedTransfer' }>): void {
-    const extension = this.#agentExtension(event.transferer)
+    const extension = extensionOf(event.transferer, this.#options.technology)
     if (event.result !== 'Success' || extension === undefined || event.transferee === undefined) return
     if (this.#options.isTracked(event.transferer)) return
     const target = event.target === undefined ? undefined : parseChannelName(event.target)

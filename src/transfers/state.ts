@@ -8,25 +8,9 @@
  *   failures:  initiated | redirected | consulting | target_answered -> failed (with a reason)
  *   any state that is not final -> abandoned when the customer hangs up
  */
-export type TransferState =
-  | 'initiated'
-  | 'redirected'
-  | 'answered'
-  | 'consulting'
-  | 'target_answered'
-  | 'completed'
-  | 'cancelled'
-  | 'failed'
-  | 'abandoned'
+import type { FailureReason, TransferState } from '../domain/transfer.js'
 
-export type FailureReason =
-  | 'target_busy'
-  | 'no_answer'
-  | 'target_unavailable'
-  | 'target_hung_up'
-  | 'unknown_target'
-  | 'asterisk_refused'
-  | 'timed_out'
+export type { FailureReason, TransferState }
 
 export type TransferInput =
   /** Asterisk accepted the Redirect of the customer. */

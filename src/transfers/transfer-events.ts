@@ -3,7 +3,7 @@
  * transfer as it is after the change. The host app and the WebSocket feed subscribe to this emitter.
  */
 import { EventEmitter } from 'node:events'
-import type { Transfer } from '../routes/schemas.js'
+import type { Transfer } from '../domain/transfer.js'
 import type { TransferState } from './state.js'
 
 export type { Transfer }

@@ -3,7 +3,7 @@
  * event finds its transfer in O(1)), and the most recent finished ones, kept for `GET /transfers/:id`.
  */
 import { localCounterpart } from '../asterisk/channel-name.js'
-import type { Transfer } from '../routes/schemas.js'
+import type { Transfer } from '../domain/transfer.js'
 import { isFinal } from './state.js'
 
 function channelsOf (transfer: Transfer): string[] {

@@ -1,7 +1,7 @@
 /** Who may see (and act on) a transfer: the agents it involves, and supervisors. Pure. */
-import { canSee } from '../feed/visibility.js'
+import { canSee } from '../domain/visibility.js'
 import type { Identity } from '../identity.js'
-import type { Transfer } from '../routes/schemas.js'
+import type { Transfer } from '../domain/transfer.js'
 
 /** The extensions a transfer concerns: the transferring agent, the target, and whoever asked. */
 export function transferAudience (transfer: Transfer): string[] {

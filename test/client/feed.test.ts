@@ -15,7 +15,7 @@ import {
 } from '../../src/client/index.js'
 import { EventLog } from '../../src/feed/event-log.js'
 import { eventFeedRoutes } from '../../src/feed/websocket-feed.js'
-import { requireIdentity } from '../../src/routes/authentication.js'
+import { requireIdentity } from '../../src/authentication.js'
 import { transferErrorHandler } from '../../src/routes/error-handler.js'
 import { waitFor } from '../helpers/asterisk/calls.js'
 import { startFakeFeed, TOKEN, transferEvent, transferFixture } from './fixtures/fake-server.js'

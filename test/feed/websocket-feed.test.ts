@@ -9,7 +9,7 @@ import { EventLog, type Audience } from '../../src/feed/event-log.js'
 import type { FeedEnvelope } from '../../src/feed/event-schemas.js'
 import { SLOW_CONSUMER_CLOSE_CODE, eventFeedRoutes, type EventFeedOptions } from '../../src/feed/websocket-feed.js'
 import type { Identity } from '../../src/identity.js'
-import { requireIdentity } from '../../src/routes/authentication.js'
+import { requireIdentity } from '../../src/authentication.js'
 import { transferErrorHandler } from '../../src/routes/error-handler.js'
 
 /** `Authorization: <role> <extension>` is the identity; anything else is anonymous. */

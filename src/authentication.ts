@@ -3,8 +3,8 @@
  * (before body validation too, so an anonymous caller learns nothing about the API).
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify'
-import { UnauthenticatedError } from '../errors.js'
-import type { Authenticate, Identity } from '../identity.js'
+import { UnauthenticatedError } from './errors.js'
+import type { Authenticate, Identity } from './identity.js'
 
 declare module 'fastify' {
   interface FastifyRequest {

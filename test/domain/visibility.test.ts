@@ -1,6 +1,6 @@
 import t from 'tap'
 import type { Identity } from '../../src/identity.js'
-import { canSee } from '../../src/feed/visibility.js'
+import { canSee } from '../../src/domain/visibility.js'
 
 const agent101: Identity = { extension: '101', role: 'agent' }
 const supervisor: Identity = { extension: '900', role: 'supervisor' }
