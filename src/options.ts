@@ -33,6 +33,15 @@ export const PluginDataOptions = Type.Object({
     maxDelayMs: Type.Integer({ minimum: 10, default: 10_000 })
   }, { default: {} }),
   amiPingIntervalMs: Type.Integer({ minimum: 0, default: 15_000 }),
+  /** How often transfers in progress are checked against the PBX (they also are after every reconnect); 0: only then. */
+  reconcileIntervalMs: Type.Integer({ minimum: 0, maximum: 3_600_000, default: 30_000 }),
+  /** How long each state that is not final may last; past it the transfer is checked and, if stuck, failed. */
+  deadlines: Type.Object({
+    initiatedMs: Type.Integer({ minimum: 1000, maximum: 86_400_000, default: 60_000 }),
+    redirectedMs: Type.Integer({ minimum: 1000, maximum: 86_400_000, default: 3_600_000 }),
+    consultingMs: Type.Integer({ minimum: 1000, maximum: 86_400_000, default: 600_000 }),
+    targetAnsweredMs: Type.Integer({ minimum: 1000, maximum: 86_400_000, default: 14_400_000 })
+  }, { default: {} }),
   /** Named transfer destinations beyond agents: queues, voicemail boxes, external numbers, parking lots. */
   destinations: Type.Record(Type.String({ pattern: '^[0-9A-Za-z*#+_-]{1,32}$' }), Destination, { default: {} }),
   /** Let targets that are neither agents nor destinations through (any extension of transferContext). */
@@ -60,7 +69,8 @@ export const PluginDataOptions = Type.Object({
 
 type DataOptions = Static<typeof PluginDataOptions>
 
-export interface FastifyAsteriskTransferOptions extends Partial<Omit<DataOptions, 'ami' | 'ari' | 'reconnect' | 'feed' | 'idempotency' | 'rateLimit'>> {
+export interface FastifyAsteriskTransferOptions extends Partial<Omit<DataOptions, 'ami' | 'ari' | 'reconnect' | 'feed' | 'idempotency' | 'rateLimit' | 'deadlines'>> {
+  deadlines?: Partial<DataOptions['deadlines']>
   /** The agents: a list or a function (e.g. the host's user directory); default: Asterisk's endpoints. */
   agents?: AgentSource
   /** Business rules checked before every transfer asked through the routes. */

@@ -14,7 +14,7 @@ import { AsteriskPbx } from './asterisk/pbx.js'
 import { CallMonitor } from './calls/call-monitor.js'
 import { withTransfer } from './calls/call-view.js'
 import { AmiLoginError } from './errors.js'
-import { EventLog, type LoggedEventType } from './feed/event-log.js'
+import { bootFirstId, EventLog, type LoggedEventType } from './feed/event-log.js'
 import { resolveOptions, type FastifyAsteriskTransferOptions, type ResolvedOptions } from './options.js'
 import { apiRoutes } from './routes/api.js'
 import { createTransfersApi, type AsteriskTransfers } from './transfers-api.js'
@@ -94,11 +94,15 @@ async function asteriskTransferPlugin (fastify: FastifyInstance, rawOptions: Fas
     consultationTimeoutMs: options.consultationTimeoutMs,
     policy,
     calls: monitor,
+    reconcileIntervalMs: options.reconcileIntervalMs,
+    deadlines: options.deadlines,
     logger: log.child({ component: 'transfers' })
   })
   const agents = new AgentService(pbx, options.channelTechnology, directory, agentStatus)
   const eventLog = new EventLog({
     capacity: options.feed.capacity,
+    // Ids carry the boot time: a client resuming with an id from before a restart is told of the gap.
+    firstId: bootFirstId(),
     // Host handlers run inside append: one that throws must not stop the feed or the service.
     onListenerError: (error) => fastify.log.error({ err: error }, 'an asteriskTransfers event handler threw')
   })
@@ -110,6 +114,8 @@ async function asteriskTransferPlugin (fastify: FastifyInstance, rawOptions: Fas
   transfers.start()
   // Without a first snapshot (ARI down) the monitor retries in the background; lookups use ARI meanwhile.
   await monitor.start().catch((error: unknown) => { log.warn({ err: error }, 'call monitor not built at startup; retrying') })
+  // Consultations that a previous run of the host app left in progress are followed again.
+  await transfers.restore().catch((error: unknown) => { log.warn({ err: error }, 'consultations in progress not restored at startup') })
   // Every agent needs to know who can take a transfer: agent:status goes to everyone.
   agentStatus.on('agent:status', (status) => { eventLog.append('agent:status', status, 'everyone') })
   await agentStatus.start().catch((error: unknown) => { log.warn({ err: error }, 'agent states not built at startup; retrying') })

@@ -17,6 +17,8 @@ export type PbxEvent =
   | ({ type: 'hold' } & ChannelRef)
   | ({ type: 'unhold' } & ChannelRef)
   | ({ type: 'hangup', cause: string } & ChannelRef)
+  /** A channel runs a dialplan step: which application (`Dial`, `VoiceMail`, `Queue`...) at which extension. */
+  | ({ type: 'newExten', context: string, exten: string, application: string } & ChannelRef)
   | ({ type: 'dialBegin', destChannel: string, destUniqueId: string, destExten: string, dialString: string, channel?: string })
   | ({ type: 'dialEnd', destChannel: string, destUniqueId: string, dialStatus: string, channel?: string })
   | ({ type: 'bridgeEnter' | 'bridgeLeave', bridgeId: string, bridgeNumChannels: number } & ChannelRef)
@@ -160,6 +162,9 @@ export function parsePbxEvent (message: AmiMessage): PbxEvent | undefined {
       return { type: 'unhold', ...channelRef(message) }
     case 'hangup':
       return { type: 'hangup', ...channelRef(message), cause: field(message, 'cause-txt') || field(message, 'cause') }
+    case 'newexten':
+      // Without an application there is nothing to learn from the step.
+      return field(message, 'application') === '' ? undefined : { type: 'newExten', ...channelRef(message), context: field(message, 'context'), exten: field(message, 'extension') || field(message, 'exten'), application: field(message, 'application') }
     case 'dialbegin':
       return {
         type: 'dialBegin',

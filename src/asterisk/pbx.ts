@@ -37,6 +37,12 @@ export interface Pbx {
   /** Ends an attended transfer's consultation: the agent goes back to the customer (AMI CancelAtxfer). */
   cancelAttendedTransfer (channel: string): Promise<void>
   hangup (channel: string): Promise<void>
+  /** Sets a variable on a channel (AMI Setvar): what the plugin must find again after its own restart. */
+  setVariable (channel: string, name: string, value: string): Promise<void>
+  /** A channel's variable (AMI Getvar); `''` when it is not set. */
+  getVariable (channel: string, name: string): Promise<string>
+  /** When Asterisk started (AMI CoreStatus): a different answer after a reconnect means it restarted. */
+  startedAt (): Promise<string>
 }
 
 export class AsteriskPbx implements Pbx {
@@ -107,5 +113,19 @@ export class AsteriskPbx implements Pbx {
   async hangup (channel: string): Promise<void> {
     // Cause 16, Normal Clearing: the agent left the call, which is what completes an attended transfer.
     await this.#ami.action({ Action: 'Hangup', Channel: channel, Cause: 16 })
+  }
+
+  async setVariable (channel: string, name: string, value: string): Promise<void> {
+    await this.#ami.action({ Action: 'Setvar', Channel: channel, Variable: name, Value: value })
+  }
+
+  async getVariable (channel: string, name: string): Promise<string> {
+    const response = await this.#ami.action({ Action: 'Getvar', Channel: channel, Variable: name })
+    return typeof response.value === 'string' ? response.value : ''
+  }
+
+  async startedAt (): Promise<string> {
+    const response = await this.#ami.action({ Action: 'CoreStatus' })
+    return `${String(response.corestartupdate ?? '')} ${String(response.corestartuptime ?? '')}`
   }
 }

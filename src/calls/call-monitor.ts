@@ -95,6 +95,11 @@ export class CallMonitor extends EventEmitter<CallMonitorEvents> {
     return this.#registry.snapshot()
   }
 
+  /** The named channels and everything bridged with them (through Local pairs), from memory. */
+  snapshotAround (names: readonly string[]): CallSnapshot {
+    return this.#registry.snapshotAround(names)
+  }
+
   get channelCount (): number {
     return this.#registry.channelCount
   }

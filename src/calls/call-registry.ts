@@ -175,6 +175,19 @@ export class CallRegistry {
     return this.#snapshotOf([...ids])
   }
 
+  /**
+   * What the named channels are part of: each with everything bridged with it, through Local pairs.
+   * Enough to check a transfer's outcome on the bridges from memory, whatever the PBX's size.
+   */
+  snapshotAround (names: readonly string[]): CallSnapshot {
+    const ids = new Set<string>()
+    for (const name of names) {
+      const id = this.#byName.get(name)
+      if (id !== undefined && !ids.has(id)) for (const linked of this.#linkedChannels(id)) ids.add(linked)
+    }
+    return this.#snapshotOf([...ids])
+  }
+
   #mutate (event: PbxEvent): void {
     if (event.type === 'newChannel') {
       this.#onNewChannel(event)

@@ -1,5 +1,6 @@
 /**
- * The feed's memory: the last `capacity` events, numbered 1, 2, 3… in one server process, so a client
+ * The feed's memory: the last `capacity` events, numbered firstId + 1, + 2, + 3… in one server process
+ * (the plugin starts each process's numbering at its boot time, so ids never repeat across restarts), so a client
  * that reconnects with the last id it saw gets exactly what it missed, or learns that it missed too much.
  * No sockets here: the WebSocket route subscribes to it.
  */
@@ -38,6 +39,20 @@ export interface EventLogOptions {
    * every listener ran.
    */
   onListenerError?: (error: unknown, event: StoredEvent) => void
+  /** The id before the first event (default 0: ids 1, 2, 3…). See `bootFirstId`. */
+  firstId?: number
+}
+
+/** 2024-01-01T00:00:00Z: ids count from there, so they stay within 15 digits until 2055. */
+const ID_EPOCH_SECONDS = 1_704_067_200
+
+/**
+ * A first id that no earlier process of this service used: the boot second times a million. An earlier
+ * process would have had to publish a million events per second of its life to reach it, so a client
+ * resuming with an id from before a restart is always told of the gap, never given others' events.
+ */
+export function bootFirstId (nowMs: number = Date.now()): number {
+  return Math.max(0, Math.floor(nowMs / 1000) - ID_EPOCH_SECONDS) * 1_000_000
 }
 
 export const DEFAULT_EVENT_LOG_CAPACITY = 1000
@@ -46,12 +61,16 @@ export class EventLog {
   readonly capacity: number
   #now: () => Date
   #onListenerError: EventLogOptions['onListenerError']
-  /** Ids are contiguous, so event `id` lives in slot `(id - 1) % capacity`: no head or tail to track. */
+  /** Ids are contiguous, so event `id` lives in slot `(id - firstId - 1) % capacity`: no head or tail to track. */
   #slots: Array<StoredEvent | undefined>
-  #lastId = 0
+  readonly #firstId: number
+  #lastId: number
   #listeners = new Set<EventListener>()
 
-  constructor ({ capacity = DEFAULT_EVENT_LOG_CAPACITY, now = () => new Date(), onListenerError }: EventLogOptions = {}) {
+  constructor ({ capacity = DEFAULT_EVENT_LOG_CAPACITY, now = () => new Date(), onListenerError, firstId = 0 }: EventLogOptions = {}) {
+    if (!Number.isSafeInteger(firstId) || firstId < 0) throw new RangeError(`EventLog firstId must be a non-negative integer, got ${String(firstId)}`)
+    this.#firstId = firstId
+    this.#lastId = firstId
     if (!Number.isSafeInteger(capacity) || capacity < 1) {
       throw new RangeError(`EventLog capacity must be a positive integer, got ${String(capacity)}`)
     }
@@ -61,21 +80,21 @@ export class EventLog {
     this.#slots = new Array<StoredEvent | undefined>(capacity)
   }
 
-  /** The id of the newest event, 0 before the first. */
+  /** The id of the newest event, `firstId` before the first. */
   get lastId (): number {
     return this.#lastId
   }
 
   /** The id of the oldest event still buffered; `lastId + 1` while the log is empty. */
   get oldestId (): number {
-    return Math.max(1, this.#lastId - this.capacity + 1)
+    return Math.max(this.#firstId + 1, this.#lastId - this.capacity + 1)
   }
 
   append<K extends LoggedEventType>(type: K, data: FeedEventData<K>, audience: Audience): StoredEvent {
     const id = this.#lastId + 1
     const envelope = { id, type, timestamp: this.#now().toISOString(), data } as FeedEnvelope
     const event: StoredEvent = Object.freeze({ envelope, audience, json: JSON.stringify(envelope) })
-    this.#slots[(id - 1) % this.capacity] = event
+    this.#slots[(id - this.#firstId - 1) % this.capacity] = event
     this.#lastId = id
     this.#notify(event)
     return event
@@ -117,7 +136,7 @@ export class EventLog {
   #range (fromId: number): StoredEvent[] {
     const events: StoredEvent[] = []
     for (let id = fromId; id <= this.#lastId; id++) {
-      const event = this.#slots[(id - 1) % this.capacity]
+      const event = this.#slots[(id - this.#firstId - 1) % this.capacity]
       if (event !== undefined) events.push(event)
     }
     return events

@@ -6,7 +6,8 @@
  *   blind:     initiated -> redirected -> answered
  *   attended:  initiated -> consulting -> target_answered -> completed | cancelled
  *   failures:  initiated | redirected | consulting | target_answered -> failed (with a reason)
- *   any state that is not final -> abandoned when the customer hangs up
+ *   any state that is not final -> abandoned when the customer hangs up, failed when it is lost
+ *     (its calls gone while the plugin could not see them, or past its deadline)
  */
 import type { FailureReason, TransferState } from '../domain/transfer.js'
 
@@ -27,6 +28,13 @@ export type TransferInput =
   | { type: 'cancelled' }
   | { type: 'customer_hung_up' }
   | { type: 'action_failed', reason: 'unknown_target' | 'asterisk_refused' | 'timed_out' }
+  /** Blind: the customer reached a destination that answers without a dial (voicemail, an IVR, a queue). */
+  | { type: 'delivered' }
+  /** Found by reconciliation or a deadline: the transfer cannot go on. */
+  | { type: 'lost', reason: LostReason }
+
+/** Why a transfer was lost: Asterisk restarted, its calls ended unseen, or it outlived its deadline. */
+export type LostReason = 'asterisk_restarted' | 'call_ended' | 'deadline_exceeded'
 
 export interface TransferStatus {
   state: TransferState
@@ -41,8 +49,8 @@ export function isFinal (state: TransferState): boolean {
 
 /** Inputs each state accepts, and where they lead. Anything not listed leaves the state as it is. */
 const TRANSITIONS: { readonly [S in TransferState]?: Partial<Record<TransferInput['type'], TransferState>> } = {
-  initiated: { redirect_accepted: 'redirected', consultation_started: 'consulting', action_failed: 'failed', customer_hung_up: 'abandoned' },
-  redirected: { target_answered: 'answered', target_failed: 'failed', target_hung_up: 'failed', action_failed: 'failed', customer_hung_up: 'abandoned' },
+  initiated: { redirect_accepted: 'redirected', consultation_started: 'consulting', action_failed: 'failed', customer_hung_up: 'abandoned', lost: 'failed' },
+  redirected: { target_answered: 'answered', delivered: 'answered', target_failed: 'failed', target_hung_up: 'failed', action_failed: 'failed', customer_hung_up: 'abandoned', lost: 'failed' },
   consulting: {
     target_answered: 'target_answered',
     target_failed: 'failed',
@@ -51,15 +59,17 @@ const TRANSITIONS: { readonly [S in TransferState]?: Partial<Record<TransferInpu
     completed: 'completed',
     cancelled: 'cancelled',
     action_failed: 'failed',
-    customer_hung_up: 'abandoned'
+    customer_hung_up: 'abandoned',
+    lost: 'failed'
   },
-  target_answered: { completed: 'completed', cancelled: 'cancelled', target_hung_up: 'failed', customer_hung_up: 'abandoned' }
+  target_answered: { completed: 'completed', cancelled: 'cancelled', target_hung_up: 'failed', customer_hung_up: 'abandoned', lost: 'failed' }
 }
 
 function failureReason (input: TransferInput): FailureReason | undefined {
   switch (input.type) {
     case 'target_failed':
     case 'action_failed':
+    case 'lost':
       return input.reason
     case 'target_hung_up':
       return 'target_hung_up'

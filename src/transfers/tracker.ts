@@ -9,6 +9,9 @@
  *   before that (the agent hung up while the target rang) Asterisk hands the customer to the ringing
  *   target, and the target's `DialEnd` decides: completed, or failed; the agent's `Unhold` while
  *   consulting means Asterisk put the agent back with the customer: cancelled;
+ * - blind: the customer running an application that answers by itself (voicemail, an IVR, parking, a
+ *   queue) has reached the destination: delivered, as answered; a configured queue is answered by its
+ *   member, and a customer who hangs up while waiting in it was delivered, not abandoned;
  * - the customer hanging up abandons any transfer that is not over.
  * Pure: the caller applies the returned input to `state.ts`, after checking answered, completed and
  * cancelled on the bridges (`outcome-check.ts`): an `AttendedTransfer` Fail also comes when the
@@ -27,6 +30,8 @@ export interface TrackedTransfer {
   multiLeg?: boolean
   /** The agent left while the target rang: the customer now waits for the target's answer. */
   handedOver?: boolean
+  /** Blind: the customer already reached a destination that answers by itself (a queue's wait). */
+  reached?: boolean
 }
 
 export interface TrackerOutcome {
@@ -35,6 +40,25 @@ export interface TrackerOutcome {
   channels?: { target?: string }
   /** Asterisk handed the customer to the still ringing target (see `TrackedTransfer.handedOver`). */
   handedOver?: true
+  /** The customer reached a destination that answers by itself (see `TrackedTransfer.reached`). */
+  reached?: true
+}
+
+/**
+ * Dialplan applications that take the call themselves: reaching one delivers a blind transfer even
+ * though no `Dial` answers (voicemail, queues and their announcements, IVR menus, parking, conferences,
+ * applications of other programs). `Playback` is not one: it is often an announcement before a `Dial`.
+ */
+const DELIVERING_APPS: ReadonlySet<string> = new Set([
+  'voicemail', 'voicemailmain', 'queue', 'park', 'parkandannounce', 'confbridge', 'meetme', 'background',
+  'read', 'record', 'directory', 'agi', 'eagi', 'fastagi', 'stasis', 'followme', 'ivr', 'musiconhold'
+])
+
+function deliveryOutcome (transfer: TrackedTransfer, event: Extract<PbxEvent, { type: 'newExten' }>): TrackerOutcome | undefined {
+  if (transfer.type !== 'blind' || transfer.status !== 'redirected' || event.channel !== transfer.channels.peer) return undefined
+  if (!DELIVERING_APPS.has(event.application.toLowerCase())) return undefined
+  // A configured queue is answered by one of its members: wait for it, but the customer is delivered.
+  return transfer.multiLeg === true ? { reached: true } : { input: { type: 'delivered' } }
 }
 
 /** Asterisk's DialStatus values for a target that did not take the call. */
@@ -69,8 +93,9 @@ function dialOutcome (transfer: TrackedTransfer, event: PbxEvent): TrackerOutcom
 
 export function interpretEvent (transfer: TrackedTransfer, event: PbxEvent): TrackerOutcome | undefined {
   const { agent, peer, target } = transfer.channels
+  if (event.type === 'newExten') return deliveryOutcome(transfer, event)
   if (event.type === 'hangup') {
-    if (event.channel === peer) return { input: { type: 'customer_hung_up' } }
+    if (event.channel === peer) return { input: transfer.reached === true ? { type: 'delivered' } : { type: 'customer_hung_up' } }
     // Local halves are ignored: Asterisk hangs them up when it optimises them away, not only at the end.
     if (target !== undefined && event.channel === target) return { input: { type: 'target_hung_up' } }
     return undefined

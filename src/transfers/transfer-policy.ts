@@ -80,6 +80,14 @@ export class TransferPolicy {
     return target
   }
 
+  /**
+   * Where an already admitted transfer dials (one found again after a restart): its named destination,
+   * or the extension in the transfer context.
+   */
+  targetFor (target: string): DialTarget {
+    return resolveTarget(target, true, this.#rules) as DialTarget
+  }
+
   assertMayAct (identity: Identity, extension: string): void {
     if (mayActFor(identity, extension)) return
     this.#log.info({ who: identity.extension, role: identity.role, extension, allowed: false, why: 'not the agent\'s own call' }, 'transfer decision')

@@ -1,9 +1,13 @@
 /**
- * The transfers the plugin knows: active ones indexed by every channel they involve (so an Asterisk
- * event finds its transfer in O(1)), and the most recent finished ones, kept for `GET /transfers/:id`.
+ * The transfers the plugin knows: those in progress as `ActiveTransfer` objects, indexed by every
+ * channel they involve (so an Asterisk event finds its transfer in O(1)), and the most recent finished
+ * records, kept for `GET /transfers/:id`. A transfer in progress is created here (`save` of a new
+ * record) and disposed here (`save` of its final record): its timers and buffers go with it.
  */
 import { localCounterpart } from '../asterisk/channel-name.js'
 import type { Transfer } from '../domain/transfer.js'
+import { ActiveTransfer } from './active-transfer.js'
+import type { DialTarget } from './destinations.js'
 import { isFinal } from './state.js'
 
 function channelsOf (transfer: Transfer): string[] {
@@ -14,9 +18,9 @@ function channelsOf (transfer: Transfer): string[] {
 }
 
 export class TransferRegistry {
-  readonly #byId = new Map<string, Transfer>()
+  readonly #active = new Map<string, ActiveTransfer>()
   readonly #activeByChannel = new Map<string, Set<string>>()
-  readonly #finished: string[] = []
+  readonly #finished = new Map<string, Transfer>()
   readonly #keepFinished: number
 
   constructor (keepFinished = 500) {
@@ -24,33 +28,56 @@ export class TransferRegistry {
   }
 
   get (id: string): Transfer | undefined {
-    return this.#byId.get(id)
+    return this.#active.get(id)?.record ?? this.#finished.get(id)
+  }
+
+  /** The transfer in progress with this id. */
+  activeById (id: string): ActiveTransfer | undefined {
+    return this.#active.get(id)
   }
 
   /** Active transfers involving this channel (agent, customer, consultation or target leg). */
-  activeByChannel (channel: string): Transfer[] {
+  activeByChannel (channel: string): ActiveTransfer[] {
     const ids = this.#activeByChannel.get(channel)
-    return ids === undefined ? [] : [...ids].map((id) => this.#byId.get(id) as Transfer)
+    return ids === undefined ? [] : [...ids].map((id) => this.#active.get(id) as ActiveTransfer)
   }
 
   active (): Transfer[] {
-    return [...this.#byId.values()].filter((transfer) => !isFinal(transfer.status))
+    return [...this.#active.values()].map((transfer) => transfer.record)
   }
 
-  /** Stores a new or changed transfer and keeps the indexes in step with it. */
-  save (transfer: Transfer): void {
-    const previous = this.#byId.get(transfer.id)
-    if (previous !== undefined) this.#unindex(previous)
-    this.#byId.set(transfer.id, transfer)
-    if (!isFinal(transfer.status)) {
-      for (const channel of channelsOf(transfer)) {
-        let ids = this.#activeByChannel.get(channel)
-        if (ids === undefined) this.#activeByChannel.set(channel, ids = new Set())
-        ids.add(transfer.id)
-      }
-    } else if (previous === undefined || !isFinal(previous.status)) {
-      this.#retire(transfer.id)
+  inProgress (): ActiveTransfer[] {
+    return [...this.#active.values()]
+  }
+
+  get activeCount (): number {
+    return this.#active.size
+  }
+
+  /**
+   * Stores a new or changed record and keeps the indexes in step with it. A new record opens its
+   * `ActiveTransfer` (with `dialTarget`, else a dial to its target extension); a final one disposes it.
+   */
+  save (record: Transfer, dialTarget?: DialTarget): ActiveTransfer | undefined {
+    let transfer = this.#active.get(record.id)
+    if (transfer === undefined) {
+      if (this.#finished.has(record.id)) return undefined
+      transfer = new ActiveTransfer(record, dialTarget ?? { exten: record.targetExtension, context: '', kind: 'free' })
+      this.#active.set(record.id, transfer)
+    } else {
+      this.#unindex(transfer.record)
+      transfer.record = record
     }
+    if (isFinal(record.status)) {
+      this.#finish(transfer)
+      return transfer
+    }
+    for (const channel of channelsOf(record)) {
+      let ids = this.#activeByChannel.get(channel)
+      if (ids === undefined) this.#activeByChannel.set(channel, ids = new Set())
+      ids.add(record.id)
+    }
+    return transfer
   }
 
   #unindex (transfer: Transfer): void {
@@ -61,8 +88,14 @@ export class TransferRegistry {
     }
   }
 
-  #retire (id: string): void {
-    this.#finished.push(id)
-    while (this.#finished.length > this.#keepFinished) this.#byId.delete(this.#finished.shift() as string)
+  #finish (transfer: ActiveTransfer): void {
+    transfer.dispose()
+    this.#active.delete(transfer.id)
+    this.#finished.set(transfer.id, transfer.record)
+    // Oldest first: a Map iterates in insertion order.
+    for (const id of this.#finished.keys()) {
+      if (this.#finished.size <= this.#keepFinished) break
+      this.#finished.delete(id)
+    }
   }
 }

@@ -1,16 +1,20 @@
 /**
  * What a transfer does: find the agent's call, check the target, act through the PBX, then follow the
  * transfer through Asterisk's events until it is over, confirming outcomes on the PBX itself, and
- * publish every change.
+ * publish every change. Each transfer in progress is one `ActiveTransfer` in the registry; this file
+ * drives it. What it has become while the plugin could not see is settled by reconciliation (after
+ * every reconnect, on a timer and at each state's deadline), and an attended transfer survives a
+ * restart of the host app through a record on the agent's channel (`channel-record.ts`).
  */
 import { randomUUID } from 'node:crypto'
 import { EventEmitter } from 'node:events'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { AgentDirectory } from '../agents/agent-directory.js'
 import type { PbxEvent } from '../asterisk/ami-events.js'
-import { isLocalTo, parseChannelName } from '../asterisk/channel-name.js'
+import { extensionOf, isLocalTo } from '../asterisk/channel-name.js'
 import { silentLogger, type Logger } from '../asterisk/logger.js'
 import type { CallSnapshot, Pbx } from '../asterisk/pbx.js'
+import type { Call } from '../domain/call.js'
 import {
   AsteriskTimeoutError,
   CallNotBridgedError,
@@ -21,17 +25,40 @@ import {
   TransferStateError,
   UnknownTargetError
 } from '../errors.js'
+import type { Identity } from '../identity.js'
+import type { ActiveTransfer } from './active-transfer.js'
+import { AtxferPacing } from './atxfer-pacing.js'
 import { bridgedParty, findAgentCall, type AgentCall } from './call-topology.js'
+import { CHANNEL_RECORD_VARIABLE, decodeChannelRecord, encodeChannelRecord } from './channel-record.js'
 import { awaitConsultation } from './consultation-watch.js'
+import type { DialTarget } from './destinations.js'
 import { checkOutcome, needsCheck, type CheckedInput } from './outcome-check.js'
 import { PhoneTransferDetector, type PhoneTransfer } from './phone-transfers.js'
-import type { Identity } from '../identity.js'
-import type { DialTarget } from './destinations.js'
+import { reconcile } from './reconciliation.js'
 import { canCancel, canComplete, isFinal, transition, type TransferInput, type TransferState } from './state.js'
 import { EVENT_FOR_STATE, TransferEvents, type Transfer, type TransferType } from './transfer-events.js'
 import { TransferPolicy } from './transfer-policy.js'
 import { TransferRegistry } from './transfer-registry.js'
 import { interpretEvent } from './tracker.js'
+
+/** How long each state that is not final may last before the transfer is checked and, if stuck, ended. */
+export interface TransferDeadlines {
+  /** Asked, its action not answered yet. */
+  initiatedMs: number
+  /** Blind: the customer on the way to the target (a queue may keep them waiting long). */
+  redirectedMs: number
+  /** Attended: the target rings. */
+  consultingMs: number
+  /** Attended: agent and target talk while the customer holds. */
+  targetAnsweredMs: number
+}
+
+export const DEFAULT_DEADLINES: TransferDeadlines = {
+  initiatedMs: 60_000,
+  redirectedMs: 3_600_000,
+  consultingMs: 600_000,
+  targetAnsweredMs: 4 * 3_600_000
+}
 
 export interface TransferServiceOptions {
   transferContext: string
@@ -44,6 +71,13 @@ export interface TransferServiceOptions {
   policy?: TransferPolicy
   /** The live calls (the call monitor): lookups answer from memory when it is in sync, else from ARI. */
   calls?: CallLookup
+  /** How often transfers in progress are checked against the PBX; 0 turns the timer off. */
+  reconcileIntervalMs?: number
+  deadlines?: Partial<TransferDeadlines>
+  /** Transfers in progress at most: beyond, new ones are refused (a bound on memory). */
+  maxActive?: number
+  /** Quiet time Asterisk needs on an agent's channel before an Atxfer (see atxfer-pacing.ts). */
+  atxferQuietMs?: number
   logger?: Logger
 }
 
@@ -52,6 +86,10 @@ export interface CallLookup {
   readonly inSync: boolean
   /** The channels and bridges of one extension's calls. */
   snapshotOf: (extension: string) => CallSnapshot
+  /** The named channels and everything bridged with them. */
+  snapshotAround?: (names: readonly string[]) => CallSnapshot
+  /** Every agent call (to find consultations left by a previous run of the host app). */
+  allCalls?: () => Call[]
 }
 
 export interface TransferRequest {
@@ -72,6 +110,16 @@ export interface LocatedCall {
 /** How often, and how far apart, an outcome is checked on the PBX (Local channels may still be moving). */
 const CONFIRM_ATTEMPTS = 6
 const CONFIRM_INTERVAL_MS = 250
+/** From the monitor's memory a look costs nothing: look often, for as long in all. */
+const MEMORY_CONFIRM_INTERVAL_MS = 20
+const MEMORY_CONFIRM_ATTEMPTS = (CONFIRM_ATTEMPTS * CONFIRM_INTERVAL_MS) / MEMORY_CONFIRM_INTERVAL_MS
+
+const DEADLINE_OF: { readonly [S in TransferState]?: keyof TransferDeadlines } = {
+  initiated: 'initiatedMs',
+  redirected: 'redirectedMs',
+  consulting: 'consultingMs',
+  target_answered: 'targetAnsweredMs'
+}
 
 function failureReasonOf (error: unknown): 'timed_out' | 'asterisk_refused' {
   return (error as { code?: string }).code === 'XFER_ASTERISK_TIMEOUT' ? 'timed_out' : 'asterisk_refused'
@@ -81,30 +129,32 @@ export class TransferService {
   readonly events = new TransferEvents()
   readonly #pbx: Pbx
   readonly #options: TransferServiceOptions
+  readonly #deadlines: TransferDeadlines
   readonly #registry = new TransferRegistry()
   readonly #changes = new EventEmitter<{ changed: [Transfer] }>()
-  /** Events seen while a transfer's action is in flight, replayed once its new state is known. */
-  readonly #inFlight = new Map<string, PbxEvent[]>()
-  /** Transfers with a complete or cancel under way: a second one is refused. */
-  readonly #settling = new Set<string>()
-  /** Transfers whose outcome is being checked on the bridges. */
-  readonly #confirming = new Set<string>()
-  /** Attended transfers whose agent left while the target rang: Asterisk handed the customer over. */
-  readonly #handedOver = new Set<string>()
   readonly #phone: PhoneTransferDetector
+  readonly #pacing: AtxferPacing
   readonly #policy: TransferPolicy
   readonly #calls: CallLookup | undefined
   readonly #log: Logger
-  /** Where each active transfer dials (a named destination may dial another context). */
-  readonly #dialTargets = new Map<string, DialTarget>()
   readonly #onPbxEvent = (event: PbxEvent): void => { this.#handle(event) }
+  readonly #onConnection = (state: { ami: boolean, ari: boolean }): void => { this.#onConnectionChange(state) }
+  #reconcileTimer: NodeJS.Timeout | undefined
+  /** Asterisk's start time as last seen: another one after a reconnect means it restarted. */
+  #asteriskStartedAt: string | undefined
+  #wasConnected = true
+  /** Transfers whose action (Redirect, Atxfer) is in flight: they see every event until it answers. */
+  readonly #actionsInFlight = new Set<ActiveTransfer>()
+  #reconciling: Promise<void> | undefined
 
   constructor (pbx: Pbx, options: TransferServiceOptions) {
     this.#pbx = pbx
     this.#options = options
+    this.#deadlines = { ...DEFAULT_DEADLINES, ...options.deadlines }
     this.#changes.setMaxListeners(0)
     this.#calls = options.calls
     this.#log = options.logger ?? silentLogger
+    this.#pacing = new AtxferPacing(options.atxferQuietMs)
     this.#policy = options.policy ?? new TransferPolicy(
       new AgentDirectory([], pbx, options.channelTechnology),
       { destinations: {}, transferContext: options.transferContext, allowFreeDialing: true },
@@ -123,11 +173,22 @@ export class TransferService {
   /** Starts following Asterisk's events (transfers in progress and the phones' own transfers). */
   start (): void {
     this.#pbx.events.on('event', this.#onPbxEvent)
+    this.#pbx.events.on('connection', this.#onConnection)
+    this.#wasConnected = this.#connected()
+    this.#pbx.startedAt().then((startedAt) => { this.#asteriskStartedAt ??= startedAt }, () => {})
+    const interval = this.#options.reconcileIntervalMs ?? 0
+    if (interval > 0) {
+      this.#reconcileTimer = setInterval(() => { void this.reconcileAll('timer') }, interval)
+      this.#reconcileTimer.unref()
+    }
   }
 
   stop (): void {
     this.#pbx.events.off('event', this.#onPbxEvent)
+    this.#pbx.events.off('connection', this.#onConnection)
+    clearInterval(this.#reconcileTimer)
     this.#phone.stop()
+    for (const transfer of this.#registry.inProgress()) transfer.dispose()
   }
 
   get (id: string): Transfer | undefined {
@@ -140,10 +201,10 @@ export class TransferService {
 
   /** The transfer in progress that involves this channel, if any. */
   activeOnChannel (channel: string): Transfer | undefined {
-    return this.#registry.activeByChannel(channel)[0]
+    return this.#registry.activeByChannel(channel)[0]?.record
   }
 
-  /** The agent's active, two-party call: its channel and the real party bridged to it. */
+  /** The agent's active, two-party call: its channel and the real party bridged with it. */
   async getChannelForExtension (extension: string): Promise<LocatedCall> {
     return this.#locateFromMemory(extension) ?? this.#locate(extension, await this.#pbx.snapshot())
   }
@@ -166,8 +227,19 @@ export class TransferService {
 
   /** The calls around a channel: from the monitor's memory when it is in sync, else asked of ARI. */
   async #snapshotFor (channel: string): Promise<CallSnapshot> {
-    const extension = parseChannelName(channel)?.resource
+    const extension = extensionOf(channel, this.#options.channelTechnology)
     return this.#calls?.inSync === true && extension !== undefined ? this.#calls.snapshotOf(extension) : await this.#pbx.snapshot()
+  }
+
+  /** The PBX around a transfer's channels: from memory when the monitor is in sync, else from ARI. */
+  async #snapshotAround (transfer: Transfer): Promise<{ snapshot: CallSnapshot, fromMemory: boolean }> {
+    const around = this.#calls?.snapshotAround
+    if (this.#calls?.inSync === true && around !== undefined) {
+      const { agent, peer, consultation, target } = transfer.channels
+      const names = [agent, peer, consultation, target].filter((name): name is string => name !== undefined)
+      return { snapshot: around.call(this.#calls, names), fromMemory: true }
+    }
+    return { snapshot: await this.#pbx.snapshot(), fromMemory: false }
   }
 
   async execute (request: TransferRequest): Promise<Transfer> {
@@ -181,7 +253,7 @@ export class TransferService {
     const call = this.#locateFromMemory(extension) ?? await this.getChannelForExtension(extension)
     const busy = this.#registry.activeByChannel(call.peerChannel)[0] ?? this.#registry.activeByChannel(call.agentChannel)[0]
     if (busy !== undefined) throw Object.assign(new TransferInProgressError(busy.id), { transferId: busy.id })
-    const transfer = newTransfer({
+    const transfer = this.#open(newTransfer({
       type: request.transferType,
       origin: 'plugin',
       extension,
@@ -189,19 +261,19 @@ export class TransferService {
       requestedBy: request.requestedBy,
       channels: { agent: call.agentChannel, peer: call.peerChannel },
       ...(target.destination === undefined ? {} : { destination: target.destination })
-    })
-    this.#dialTargets.set(transfer.id, target)
-    this.#publish(transfer)
-    this.#inFlight.set(transfer.id, [])
+    }), target)
+    transfer.beginAction()
+    this.#actionsInFlight.add(transfer)
     try {
-      const input = transfer.type === 'blind' ? await this.#redirect(transfer) : await this.#startConsultation(transfer)
-      return this.#apply(transfer.id, input)
+      const input = transfer.record.type === 'blind' ? await this.#redirect(transfer) : await this.#startConsultation(transfer)
+      return this.#apply(transfer, input)
     } catch (error) {
       const { code = 'XFER_INTERNAL', message } = error as Error & { code?: string }
-      this.#apply(transfer.id, { type: 'action_failed', reason: failureReasonOf(error) }, { error: { code, message } })
+      this.#apply(transfer, { type: 'action_failed', reason: failureReasonOf(error) }, { error: { code, message } })
       throw error
     } finally {
-      this.#replayInFlight(transfer.id)
+      this.#actionsInFlight.delete(transfer)
+      for (const event of transfer.endAction()) this.#track(transfer, event)
     }
   }
 
@@ -219,25 +291,26 @@ export class TransferService {
   }
 
   async #settle (id: string, identity: Identity | undefined, allowed: (state: TransferState) => boolean, act: (transfer: Transfer) => Promise<void>): Promise<Transfer> {
-    const transfer = this.#registry.get(id)
-    if (transfer === undefined) throw new TransferNotFoundError(id)
-    if (identity !== undefined) this.#policy.assertMayAct(identity, transfer.extension)
-    if (transfer.type !== 'attended' || !allowed(transfer.status)) throw new TransferStateError(id, describeState(transfer))
-    if (this.#settling.has(id)) throw new TransferStateError(id, 'already being completed or cancelled')
-    this.#settling.add(id)
+    const record = this.#registry.get(id)
+    if (record === undefined) throw new TransferNotFoundError(id)
+    if (identity !== undefined) this.#policy.assertMayAct(identity, record.extension)
+    const transfer = this.#registry.activeById(id)
+    if (transfer === undefined || record.type !== 'attended' || !allowed(record.status)) throw new TransferStateError(id, describeState(record))
+    if (transfer.settling) throw new TransferStateError(id, 'already being completed or cancelled')
+    transfer.settling = true
     try {
       const abandon = new AbortController()
       const finished = this.#waitForFinal(id, abandon.signal)
       finished.catch(() => {})
       try {
-        await act(transfer)
+        await act(record)
       } catch (error) {
         abandon.abort()
         throw error
       }
       return await finished
     } finally {
-      this.#settling.delete(id)
+      transfer.settling = false
     }
   }
 
@@ -270,11 +343,9 @@ export class TransferService {
 
   /** Whether a Local channel is the consultation of one of our own attended transfers being started. */
   #isOwnConsultation (localChannel: string): boolean {
-    for (const id of this.#inFlight.keys()) {
-      const transfer = this.#registry.get(id)
-      if (transfer?.type !== 'attended') continue
-      const { exten, context } = this.#dialTarget(transfer)
-      if (isLocalTo(localChannel, exten, context)) return true
+    for (const transfer of this.#actionsInFlight) {
+      const { exten, context } = transfer.dialTarget
+      if (transfer.record.type === 'attended' && isLocalTo(localChannel, exten, context)) return true
     }
     return false
   }
@@ -287,80 +358,75 @@ export class TransferService {
     if (!(await targetExists)) throw new UnknownTargetError(targetExtension, target.context)
   }
 
-  #dialTarget (transfer: Transfer): DialTarget {
-    return this.#dialTargets.get(transfer.id) ?? { exten: transfer.targetExtension, context: this.#options.transferContext, kind: 'free' }
-  }
-
-  async #redirect (transfer: Transfer): Promise<TransferInput> {
-    const { exten, context } = this.#dialTarget(transfer)
-    await this.#pbx.redirect(transfer.channels.peer, exten, context)
+  async #redirect (transfer: ActiveTransfer): Promise<TransferInput> {
+    const { exten, context } = transfer.dialTarget
+    await this.#pbx.redirect(transfer.record.channels.peer, exten, context)
     return { type: 'redirect_accepted' }
   }
 
-  async #startConsultation (transfer: Transfer): Promise<TransferInput> {
-    const { exten, context } = this.#dialTarget(transfer)
+  async #startConsultation (transfer: ActiveTransfer): Promise<TransferInput> {
+    const { exten, context } = transfer.dialTarget
+    const { agent, peer } = transfer.record.channels
+    // Left on the agent's channel first: a restart of the host app during the consultation finds it.
+    await this.#pbx.setVariable(agent, CHANNEL_RECORD_VARIABLE, encodeChannelRecord(transfer.record))
+    const quiet = this.#pacing.delayFor(agent)
+    if (quiet > 0) await sleep(quiet)
     const consultation = awaitConsultation(this.#pbx.events, {
-      agentChannel: transfer.channels.agent,
-      peerChannel: transfer.channels.peer,
+      agentChannel: agent,
+      peerChannel: peer,
       target: exten,
       context,
       technology: this.#options.channelTechnology
     }, this.#options.consultationTimeoutMs)
     try {
-      await this.#pbx.attendedTransfer(transfer.channels.agent, exten, context)
+      await this.#pbx.attendedTransfer(agent, exten, context)
     } catch (error) {
       consultation.abandon()
       throw error
     }
     const channel = await consultation.started
-    this.#registry.save({ ...transfer, channels: { ...transfer.channels, consultation: channel } })
+    this.#save(transfer, { ...transfer.record, channels: { ...transfer.record.channels, consultation: channel } })
     return { type: 'consultation_started' }
   }
 
   #handle (event: PbxEvent): void {
-    for (const buffer of this.#inFlight.values()) buffer.push(event)
+    this.#pacing.observe(event)
     for (const transfer of this.#concernedBy(event)) {
-      if (!this.#inFlight.has(transfer.id)) this.#track(transfer.id, event)
+      if (!transfer.buffer(event)) this.#track(transfer, event)
     }
     this.#phone.observe(event)
   }
 
-  #replayInFlight (id: string): void {
-    const buffered = this.#inFlight.get(id) ?? []
-    this.#inFlight.delete(id)
-    for (const event of buffered) this.#track(id, event)
-  }
-
-  #concernedBy (event: PbxEvent): Transfer[] {
+  #concernedBy (event: PbxEvent): Set<ActiveTransfer> {
     const channels = 'channel' in event && event.channel !== undefined ? [event.channel] : []
     if (event.type === 'attendedTransfer') channels.push(event.transferer)
-    return [...new Set(channels.flatMap((channel) => this.#registry.activeByChannel(channel)))]
+    // A transfer whose action is in flight keeps every event, to replay it once the action answered
+    // (which channels matter may only be known then: the consultation's).
+    const concerned = new Set(this.#actionsInFlight)
+    for (const channel of channels) for (const transfer of this.#registry.activeByChannel(channel)) concerned.add(transfer)
+    return concerned
   }
 
-  #track (id: string, event: PbxEvent): void {
-    const transfer = this.#registry.get(id)
-    if (transfer === undefined || isFinal(transfer.status)) return
-    // A queue rings several members: one member not answering does not fail the transfer.
-    const outcome = interpretEvent({
-      ...transfer,
-      multiLeg: this.#dialTarget(transfer).kind === 'queue',
-      handedOver: this.#handedOver.has(id)
-    }, event)
+  #track (transfer: ActiveTransfer, event: PbxEvent): void {
+    if (transfer.disposed) return
+    const outcome = interpretEvent(transfer.tracked(), event)
     if (outcome === undefined) return
+    const { record } = transfer
     if (outcome.handedOver === true) {
-      this.#handedOver.add(id)
-      this.#log.info({ transferId: id, target: transfer.targetExtension }, 'agent left before the target answered: the customer now waits for the target')
+      transfer.handedOver = true
+      this.#log.info({ transferId: record.id, target: record.targetExtension }, 'agent left before the target answered: the customer now waits for the target')
     }
-    if (outcome.channels?.target !== undefined && (transfer.channels.target === undefined || outcome.input?.type === 'target_answered')) {
-      this.#registry.save({ ...transfer, channels: { ...transfer.channels, target: outcome.channels.target } })
+    if (outcome.reached === true) transfer.reached = true
+    if (outcome.channels?.target !== undefined && (record.channels.target === undefined || outcome.input?.type === 'target_answered')) {
+      this.#save(transfer, { ...record, channels: { ...record.channels, target: outcome.channels.target } })
     }
     const input = outcome.input
     if (input === undefined) return
     // What follows an outcome (the consultation's channels hanging up after a cancel) is its
     // consequence, not news; only the customer hanging up can still change its meaning.
-    if (this.#confirming.has(id) && input.type !== 'customer_hung_up') return
-    if (needsCheck(transfer.type, input)) void this.#confirmThenApply(id, input)
-    else this.#apply(id, input)
+    if (transfer.confirming && input.type !== 'customer_hung_up') return
+    if (needsCheck(record.type, input)) void this.#confirmThenApply(transfer, input)
+    else this.#apply(transfer, input)
   }
 
   /**
@@ -368,66 +434,200 @@ export class TransferService {
    * Local channels may still be settling, so a few looks are allowed. A customer who is gone turns
    * the outcome into abandoned, whatever Asterisk's events said.
    */
-  async #confirmThenApply (id: string, input: CheckedInput): Promise<void> {
-    this.#confirming.add(id)
+  async #confirmThenApply (transfer: ActiveTransfer, input: CheckedInput): Promise<void> {
+    transfer.confirming = true
     try {
-      await this.#confirmOutcome(id, input)
+      await this.#confirmOutcome(transfer, input)
+    } catch (error) {
+      this.#log.error({ err: error, transferId: transfer.id }, 'checking a transfer outcome failed')
     } finally {
-      this.#confirming.delete(id)
+      transfer.confirming = false
     }
   }
 
-  async #confirmOutcome (id: string, input: CheckedInput): Promise<void> {
-    for (let attempt = 0; attempt < CONFIRM_ATTEMPTS; attempt++) {
-      const transfer = this.#registry.get(id)
-      if (transfer === undefined || isFinal(transfer.status)) return
-      const snapshot = await this.#pbx.snapshot().catch(() => undefined)
-      const check = snapshot === undefined ? 'not_yet' : checkOutcome(transfer.channels, input, snapshot)
+  async #confirmOutcome (transfer: ActiveTransfer, input: CheckedInput): Promise<void> {
+    for (let attempt = 0; ; attempt++) {
+      // Let every listener of the event that brought the outcome (the call monitor) apply it first.
+      if (attempt === 0) await new Promise((resolve) => setImmediate(resolve))
+      if (transfer.disposed) return
+      const look = await this.#snapshotAround(transfer.record).catch(() => undefined)
+      const check = look === undefined ? 'not_yet' : checkOutcome(transfer.record.channels, input, look.snapshot)
       if (check !== 'not_yet') {
-        this.#apply(id, check === 'confirmed' ? input : { type: 'customer_hung_up' })
+        this.#apply(transfer, check === 'confirmed' ? input : { type: 'customer_hung_up' })
         return
       }
-      await sleep(CONFIRM_INTERVAL_MS)
+      const fromMemory = look?.fromMemory === true
+      if (attempt + 1 >= (fromMemory ? MEMORY_CONFIRM_ATTEMPTS : CONFIRM_ATTEMPTS)) break
+      await sleep(fromMemory ? MEMORY_CONFIRM_INTERVAL_MS : CONFIRM_INTERVAL_MS)
     }
     // Asterisk reported the outcome but the bridges never showed it (a queue, an unusual dialplan):
     // trust Asterisk's word, but say so.
-    this.#log.warn({ transferId: id, input: input.type }, 'transfer outcome reported by Asterisk but not seen on the bridges')
-    this.#apply(id, input)
+    this.#log.warn({ transferId: transfer.id, input: input.type }, 'transfer outcome reported by Asterisk but not seen on the bridges')
+    this.#apply(transfer, input)
   }
 
-  #apply (id: string, input: TransferInput, extra: { error?: Transfer['error'] } = {}): Transfer {
-    const transfer = this.#registry.get(id) as Transfer
-    const next = transition({ state: transfer.status }, input)
-    if (next === undefined) return transfer
-    const updated: Transfer = { ...transfer, status: next.state, updatedAt: new Date().toISOString() }
+  #apply (transfer: ActiveTransfer, input: TransferInput, extra: { error?: Transfer['error'] } = {}): Transfer {
+    const { record } = transfer
+    if (transfer.disposed) return record
+    const next = transition({ state: record.status }, input)
+    if (next === undefined) return record
+    const updated: Transfer = { ...record, status: next.state, updatedAt: new Date().toISOString() }
     if (next.reason !== undefined) updated.failureReason = next.reason
     if (extra.error !== undefined) updated.error = extra.error
-    this.#publish(updated)
+    this.#save(transfer, updated)
+    this.#announce(updated)
     return updated
   }
 
-  #publish (transfer: Transfer): void {
-    this.#registry.save(transfer)
-    if (isFinal(transfer.status)) {
-      this.#dialTargets.delete(transfer.id)
-      this.#handedOver.delete(transfer.id)
+  /** A new transfer in progress: registered, given its first deadline and announced. */
+  #open (record: Transfer, target: DialTarget): ActiveTransfer {
+    const transfer = this.#registry.save(record, target) as ActiveTransfer
+    this.#armDeadline(transfer)
+    this.#announce(record)
+    return transfer
+  }
+
+  /** Stores a changed record; a new state gets its own deadline, a final one disposes the transfer. */
+  #save (transfer: ActiveTransfer, record: Transfer): void {
+    const stateChanged = record.status !== transfer.record.status
+    this.#registry.save(record)
+    if (isFinal(record.status)) this.#forgetOnChannel(record)
+    else if (stateChanged) this.#armDeadline(transfer)
+  }
+
+  #announce (record: Transfer): void {
+    this.events.emit(EVENT_FOR_STATE[record.status], record)
+    this.#changes.emit('changed', record)
+  }
+
+  /** A finished attended transfer's record is taken off the agent's channel (best effort: it may be gone). */
+  #forgetOnChannel (record: Transfer): void {
+    if (record.type !== 'attended' || record.origin !== 'plugin' || record.status === 'failed') return
+    this.#pbx.setVariable(record.channels.agent, CHANNEL_RECORD_VARIABLE, '').catch(() => {})
+  }
+
+  #armDeadline (transfer: ActiveTransfer): void {
+    const key = DEADLINE_OF[transfer.record.status]
+    if (key === undefined) return
+    const state = transfer.record.status
+    transfer.armDeadline(this.#deadlines[key], () => { void this.#onDeadline(transfer, state) })
+  }
+
+  /** A state outlived its deadline: ask the PBX what became of it; if nothing says, end it. */
+  async #onDeadline (transfer: ActiveTransfer, state: TransferState): Promise<void> {
+    if (transfer.disposed || transfer.record.status !== state) return
+    await this.#reconcileOne(transfer, false).catch(() => {})
+    if (transfer.disposed || transfer.record.status !== state) return
+    this.#log.warn({ transferId: transfer.id, state }, 'transfer outlived its deadline; ended')
+    this.#apply(transfer, { type: 'lost', reason: 'deadline_exceeded' })
+  }
+
+  #connected (): boolean {
+    const { ami, ari } = this.#pbx.connectionState()
+    return ami && ari
+  }
+
+  #onConnectionChange (state: { ami: boolean, ari: boolean }): void {
+    const connected = state.ami && state.ari
+    if (connected && !this.#wasConnected) void this.reconcileAll('reconnect')
+    this.#wasConnected = connected
+  }
+
+  /**
+   * Checks every transfer in progress against the PBX and applies what it shows (`reconciliation.ts`).
+   * After a reconnect it first learns whether Asterisk restarted, and looks at ARI itself (the call
+   * monitor is being rebuilt); on the timer it answers from the monitor's memory when in sync.
+   */
+  async reconcileAll (why: 'reconnect' | 'timer' = 'timer'): Promise<void> {
+    if (this.#reconciling !== undefined) return await this.#reconciling
+    this.#reconciling = this.#reconcileAll(why).finally(() => { this.#reconciling = undefined })
+    return await this.#reconciling
+  }
+
+  async #reconcileAll (why: 'reconnect' | 'timer'): Promise<void> {
+    const restarted = why === 'reconnect' && await this.#asteriskRestarted()
+    if (why === 'reconnect') await this.restore().catch((error: unknown) => { this.#log.warn({ err: error }, 'restoring consultations from Asterisk failed') })
+    const transfers = this.#registry.inProgress().filter((transfer) => !transfer.actionInFlight && !transfer.confirming)
+    if (transfers.length === 0) return
+    const fresh = why === 'reconnect' ? await this.#pbx.snapshot().catch(() => undefined) : undefined
+    for (const transfer of transfers) {
+      await this.#reconcileOne(transfer, restarted, fresh).catch((error: unknown) => {
+        this.#log.warn({ err: error, transferId: transfer.id }, 'reconciling a transfer failed')
+      })
     }
-    this.events.emit(EVENT_FOR_STATE[transfer.status], transfer)
-    this.#changes.emit('changed', transfer)
+  }
+
+  async #reconcileOne (transfer: ActiveTransfer, restarted: boolean, fresh?: CallSnapshot): Promise<void> {
+    const snapshot = fresh ?? (await this.#snapshotAround(transfer.record)).snapshot
+    if (transfer.disposed) return
+    const input = reconcile(transfer.tracked(), snapshot, { restarted })
+    if (input === undefined) return
+    this.#log.info({ transferId: transfer.id, status: transfer.record.status, input: input.type }, 'transfer reconciled with the PBX')
+    this.#apply(transfer, input)
+  }
+
+  async #asteriskRestarted (): Promise<boolean> {
+    const startedAt = await this.#pbx.startedAt().catch(() => undefined)
+    if (startedAt === undefined) return false
+    const restarted = this.#asteriskStartedAt !== undefined && startedAt !== this.#asteriskStartedAt
+    this.#asteriskStartedAt = startedAt
+    return restarted
+  }
+
+  /**
+   * Finds the attended transfers a previous run of the host app left on agents' channels (a
+   * consultation in progress while it restarted) and follows them again under their ids, so they can
+   * still be completed or cancelled. Asks only the channels of agents in a consultation.
+   */
+  async restore (): Promise<Transfer[]> {
+    const calls = this.#calls?.inSync === true ? this.#calls.allCalls?.() ?? [] : []
+    const restored: Transfer[] = []
+    for (const call of calls) {
+      if (call.state !== 'in_consultation' && call.state !== 'on_hold') continue
+      if (this.#registry.activeByChannel(call.channel).length > 0) continue
+      const value = await this.#pbx.getVariable(call.channel, CHANNEL_RECORD_VARIABLE).catch(() => '')
+      const saved = decodeChannelRecord(value)
+      if (saved === undefined || this.#registry.get(saved.id) !== undefined) continue
+      const transfer = await this.#rebuild(call.channel, saved)
+      if (transfer !== undefined) restored.push(transfer)
+    }
+    return restored
+  }
+
+  async #rebuild (agentChannel: string, saved: NonNullable<ReturnType<typeof decodeChannelRecord>>): Promise<Transfer | undefined> {
+    const extension = extensionOf(agentChannel, this.#options.channelTechnology)
+    if (extension !== saved.extension) return undefined
+    const snapshot = await this.#snapshotFor(agentChannel)
+    // The agent talks with the consultation's near half; the customer holds in the original bridge.
+    const consultation = bridgedLocal(snapshot, agentChannel)
+    const peer = heldCustomer(snapshot, agentChannel, this.#options.channelTechnology, saved.targetExtension)
+    if (consultation === undefined || peer === undefined) return undefined
+    const target = this.#policy.targetFor(saved.destination ?? saved.targetExtension)
+    const record: Transfer = {
+      ...saved,
+      type: 'attended',
+      status: 'consulting',
+      origin: 'plugin',
+      channels: { agent: agentChannel, peer, consultation },
+      updatedAt: new Date().toISOString()
+    }
+    const transfer = this.#open(record, target)
+    await this.#reconcileOne(transfer, false, snapshot)
+    this.#log.info({ transferId: record.id, agent: agentChannel }, 'consultation found on the agent\'s channel after a restart; followed again')
+    return transfer.record
   }
 
   /** A transfer the phone started by itself (transfer key, SIP REFER): reported like ours. */
   #adoptPhoneTransfer (phone: PhoneTransfer): void {
-    const transfer = newTransfer({
+    const transfer = this.#open(newTransfer({
       type: phone.type,
       origin: 'phone',
       extension: phone.extension,
       targetExtension: phone.targetExtension,
       requestedBy: phone.extension,
       channels: phone.channels
-    })
-    this.#publish(transfer)
-    for (const input of phone.inputs) this.#apply(transfer.id, input)
+    }), { exten: phone.targetExtension, context: this.#options.transferContext, kind: 'free' })
+    for (const input of phone.inputs) this.#apply(transfer, input)
   }
 }
 
@@ -448,4 +648,25 @@ function located (extension: string, call: AgentCall): LocatedCall {
     throw new CallNotBridgedError(extension, call.noPeerReason ?? 'not bridged')
   }
   return { agentChannel: call.agent.name, peerChannel: call.peer.name, bridgeId: call.bridgeId }
+}
+
+/** The `Local/...;1` half bridged with the agent's channel: its consultation. */
+function bridgedLocal (snapshot: CallSnapshot, agentChannel: string): string | undefined {
+  const agent = snapshot.channels.find((channel) => channel.name === agentChannel)
+  const bridge = agent === undefined ? undefined : snapshot.bridges.find((candidate) => candidate.channelIds.includes(agent.id))
+  const ids = new Set(bridge?.channelIds ?? [])
+  return snapshot.channels.find((channel) => ids.has(channel.id) && /^Local\/.*;1$/i.test(channel.name))?.name
+}
+
+/**
+ * The customer the agent consults about: alone in a bridge (on hold), and neither a Local half nor the
+ * target's leg. Among the channels around the agent's call there is exactly one such party.
+ */
+function heldCustomer (snapshot: CallSnapshot, agentChannel: string, technology: string, targetExtension: string): string | undefined {
+  const candidates = snapshot.bridges
+    .filter((bridge) => bridge.channelIds.length === 1)
+    .map((bridge) => snapshot.channels.find((channel) => channel.id === bridge.channelIds[0]))
+    .filter((channel) => channel !== undefined && channel.name !== agentChannel && !/^Local\//i.test(channel.name) &&
+      extensionOf(channel.name, technology) !== targetExtension)
+  return candidates.length === 1 ? candidates[0]?.name : undefined
 }

@@ -237,6 +237,12 @@ t.test('events the plugin does not use map to undefined', async (t) => {
   }
 })
 
+t.test('Newexten names the application a channel runs, at which extension', async (t) => {
+  t.same(parsePbxEvent(ami(`Event: Newexten${agentLeg}\nApplication: VoiceMail\nAppData: 101@default`)), {
+    type: 'newExten', channel: 'PJSIP/101-0000002a', uniqueId: '1712000000.42', linkedId: '1712000000.40', context: 'from-internal', exten: '101', application: 'VoiceMail'
+  })
+})
+
 t.test('a message that is not an event (a response) maps to undefined', async (t) => {
   t.equal(parsePbxEvent(ami('Response: Success\nActionID: 1\nMessage: Redirect successful')), undefined)
   t.equal(parsePbxEvent({}), undefined)

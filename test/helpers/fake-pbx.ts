@@ -89,6 +89,25 @@ export class FakePbx implements Pbx {
     await this.#act('hangup', channel)
   }
 
+  /** Channel variables set through `setVariable`, by channel then name (not in `calls`: they move no call). */
+  readonly variables = new Map<string, Map<string, string>>()
+  /** What `startedAt()` answers: change it to make a reconnect look like a restart. */
+  startedAtValue = '2024-04-01 10:00:00'
+
+  async setVariable (channel: string, name: string, value: string): Promise<void> {
+    let variables = this.variables.get(channel)
+    if (variables === undefined) this.variables.set(channel, variables = new Map())
+    variables.set(name, value)
+  }
+
+  async getVariable (channel: string, name: string): Promise<string> {
+    return this.variables.get(channel)?.get(name) ?? ''
+  }
+
+  async startedAt (): Promise<string> {
+    return this.startedAtValue
+  }
+
   emit (...events: PbxEvent[]): void {
     for (const event of events) this.events.emit('event', event)
   }

@@ -10,7 +10,9 @@ const inputs: Record<TransferInput['type'], TransferInput> = {
   completed: { type: 'completed' },
   cancelled: { type: 'cancelled' },
   customer_hung_up: { type: 'customer_hung_up' },
-  action_failed: { type: 'action_failed', reason: 'asterisk_refused' }
+  action_failed: { type: 'action_failed', reason: 'asterisk_refused' },
+  delivered: { type: 'delivered' },
+  lost: { type: 'lost', reason: 'asterisk_restarted' }
 }
 
 /** Every transition the machine allows; every other (state, input) pair must be refused. */
@@ -34,7 +36,13 @@ const allowed: Array<[TransferState, TransferInput['type'], TransferState, strin
   ['target_answered', 'completed', 'completed'],
   ['target_answered', 'cancelled', 'cancelled'],
   ['target_answered', 'target_hung_up', 'failed', 'target_hung_up'],
-  ['target_answered', 'customer_hung_up', 'abandoned']
+  ['target_answered', 'customer_hung_up', 'abandoned'],
+  ['redirected', 'delivered', 'answered'],
+  // Every state that is not final can be lost (reconciliation, deadline), with the reason.
+  ['initiated', 'lost', 'failed', 'asterisk_restarted'],
+  ['redirected', 'lost', 'failed', 'asterisk_restarted'],
+  ['consulting', 'lost', 'failed', 'asterisk_restarted'],
+  ['target_answered', 'lost', 'failed', 'asterisk_restarted']
 ]
 
 const states: TransferState[] = ['initiated', 'redirected', 'answered', 'consulting', 'target_answered', 'completed', 'cancelled', 'failed', 'abandoned']
@@ -69,6 +77,8 @@ t.test('the failure reason comes from the input', async (t) => {
   t.same(transition({ state: 'consulting' }, { type: 'target_failed', reason: 'no_answer' }), { state: 'failed', reason: 'no_answer' })
   t.same(transition({ state: 'initiated' }, { type: 'action_failed', reason: 'timed_out' }), { state: 'failed', reason: 'timed_out' })
   t.same(transition({ state: 'initiated' }, { type: 'action_failed', reason: 'unknown_target' }), { state: 'failed', reason: 'unknown_target' })
+  t.same(transition({ state: 'target_answered' }, { type: 'lost', reason: 'deadline_exceeded' }), { state: 'failed', reason: 'deadline_exceeded' })
+  t.same(transition({ state: 'redirected' }, { type: 'lost', reason: 'call_ended' }), { state: 'failed', reason: 'call_ended' })
 })
 
 t.test('a consultation can be cancelled answered or not, completed only once the target answered', async (t) => {
