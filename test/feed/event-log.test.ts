@@ -140,3 +140,16 @@ t.test('a capacity that is not a positive integer is refused at construction', a
   }
   t.equal(new EventLog().capacity, 1000)
 })
+
+t.test('ids start after firstId: a client resuming with an id from before a restart is told of the gap', async (t) => {
+  const { bootFirstId } = await import('../../src/feed/event-log.js')
+  const before = new EventLog({ firstId: bootFirstId(Date.parse('2026-11-29T10:00:00Z')) })
+  const old = before.append('asterisk:connection', { ami: true, ari: true }, 'everyone').envelope.id
+  const after = new EventLog({ firstId: bootFirstId(Date.parse('2026-11-29T10:00:05Z')) })
+  t.equal(after.lastId, bootFirstId(Date.parse('2026-11-29T10:00:05Z')))
+  const next = after.append('asterisk:connection', { ami: true, ari: true }, 'everyone').envelope.id
+  t.ok(next > old, 'the restarted process numbers above anything the previous one could have used')
+  t.same(after.since(old).gap, { since: old, oldestAvailable: next })
+  t.equal(after.since(old).events.length, 1)
+  t.ok(Number.isSafeInteger(bootFirstId(Date.parse('2055-01-01T00:00:00Z'))) && String(bootFirstId(Date.parse('2055-01-01T00:00:00Z'))).length <= 15, 'fits the feed\'s since')
+})

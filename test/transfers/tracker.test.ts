@@ -100,3 +100,17 @@ t.test('events that say nothing about the outcome are ignored', async (t) => {
   t.equal(interpretEvent(attended(), newLocal('103')), undefined)
   t.equal(interpretEvent(attended(), hold(AGENT)), undefined)
 })
+
+t.test('blind: a destination that answers by itself delivers the transfer; a configured queue waits for its member', async (t) => {
+  const step = (application: string, channel = CUSTOMER) => ({ type: 'newExten' as const, channel, uniqueId: 'u', linkedId: 'l', context: 'c', exten: 'x', application })
+  t.same(interpretEvent(blind(), step('VoiceMail')), { input: { type: 'delivered' } })
+  t.same(interpretEvent(blind(), step('BackGround')), { input: { type: 'delivered' } }, 'an IVR menu')
+  t.equal(interpretEvent(blind(), step('Dial')), undefined, 'a Dial decides by its DialEnd')
+  t.equal(interpretEvent(blind(), step('Playback')), undefined, 'an announcement may come before a Dial')
+  t.equal(interpretEvent(blind(), step('VoiceMail', AGENT)), undefined, 'only the customer\'s steps count')
+  t.equal(interpretEvent({ ...blind(), status: 'answered' }, step('VoiceMail')), undefined)
+  const queue = { ...blind(), multiLeg: true }
+  t.same(interpretEvent(queue, step('Queue')), { reached: true })
+  t.same(interpretEvent({ ...queue, reached: true }, hangup(CUSTOMER)), { input: { type: 'delivered' } }, 'hanging up while waiting in the queue: delivered, not abandoned')
+  t.same(interpretEvent(queue, hangup(CUSTOMER)), { input: { type: 'customer_hung_up' } }, 'before reaching the queue: abandoned')
+})

@@ -1,0 +1,141 @@
+// How the service keeps track when it could not see Asterisk: reconnects (and Asterisk restarts),
+// deadlines, a restart of the host app during a consultation, and destinations that answer by themselves.
+import t, { type Test } from 'tap'
+import type { PbxEvent } from '../../src/asterisk/ami-events.js'
+import type { Call } from '../../src/domain/call.js'
+import { CHANNEL_RECORD_VARIABLE, encodeChannelRecord } from '../../src/transfers/channel-record.js'
+import { TransferService, type TransferServiceOptions } from '../../src/transfers/transfer-service.js'
+import { AGENT, CONTEXT, CUSTOMER, FakePbx, LOCAL_1, TARGET_102, TARGET_103, dialBegin, scenes, sequences, snapshotOf } from '../helpers/fake-pbx.js'
+
+const TO_102 = { agent: AGENT, customer: CUSTOMER, target: TARGET_102 }
+const TO_103 = { agent: AGENT, customer: CUSTOMER, target: TARGET_103 }
+
+function setup (t: Test, options: Partial<TransferServiceOptions> = {}): { pbx: FakePbx, service: TransferService } {
+  const pbx = new FakePbx(scenes.talking(TO_102))
+  const service = new TransferService(pbx, { transferContext: CONTEXT, channelTechnology: 'PJSIP', consultationTimeoutMs: 100, ...options })
+  service.start()
+  t.teardown(() => service.stop())
+  return { pbx, service }
+}
+
+const later = async (ms: number): Promise<void> => await new Promise((resolve) => setTimeout(resolve, ms))
+const blindTo102 = { extension: '101', targetExtension: '102', transferType: 'blind' as const, requestedBy: '101' }
+const attendedTo103 = { extension: '101', targetExtension: '103', transferType: 'attended' as const, requestedBy: '101' }
+
+/** AMI drops and comes back: what a restart of Asterisk, or a cut, looks like to the service. */
+function reconnect (pbx: FakePbx): void {
+  pbx.events.emit('connection', { ami: false, ari: true })
+  pbx.events.emit('connection', { ami: true, ari: true })
+}
+
+async function settled (service: TransferService, id: string, withinMs = 2000): Promise<string | undefined> {
+  const deadline = Date.now() + withinMs
+  while (service.get(id)?.status !== undefined && ['initiated', 'redirected', 'consulting', 'target_answered'].includes(service.get(id)?.status as string) && Date.now() < deadline) await later(5)
+  return service.get(id)?.status
+}
+
+t.test('Asterisk restarted during a blind transfer: failed with asterisk_restarted, no longer active', async (t) => {
+  const { pbx, service } = setup(t)
+  await later(5) // the service learns Asterisk's start time
+  const transfer = await service.execute(blindTo102)
+  t.equal(transfer.status, 'redirected')
+  pbx.startedAtValue = '2024-04-01 11:00:00'
+  pbx.snapshotValue = { channels: [], bridges: [] }
+  reconnect(pbx)
+  t.equal(await settled(service, transfer.id), 'failed')
+  t.match(service.get(transfer.id), { failureReason: 'asterisk_restarted' })
+  t.same(service.active(), [])
+})
+
+t.test('a cut without a restart during which the call ended: failed with call_ended', async (t) => {
+  const { pbx, service } = setup(t)
+  await later(5)
+  const transfer = await service.execute(blindTo102)
+  pbx.snapshotValue = { channels: [], bridges: [] }
+  reconnect(pbx)
+  t.equal(await settled(service, transfer.id), 'failed')
+  t.match(service.get(transfer.id), { failureReason: 'call_ended' })
+})
+
+t.test('an outcome that happened while the plugin was blind is applied, as the bridges show it', async (t) => {
+  const { pbx, service } = setup(t)
+  pbx.hooks.attendedTransfer = async () => {
+    pbx.snapshotValue = scenes.consultation(TO_103)
+    void pbx.emitLater(...sequences.consultationStarts(TO_103))
+  }
+  const transfer = await service.execute(attendedTo103)
+  t.equal(transfer.status, 'consulting')
+  pbx.snapshotValue = scenes.customerWithTargetThroughLocal(TO_103)
+  pbx.snapshotValue.channels = pbx.snapshotValue.channels.filter((channel) => channel.name !== AGENT)
+  reconnect(pbx)
+  t.equal(await settled(service, transfer.id), 'completed')
+})
+
+t.test('the reconciliation timer ends a transfer whose calls are gone, without any reconnect', async (t) => {
+  const { pbx, service } = setup(t, { reconcileIntervalMs: 30 })
+  const transfer = await service.execute(blindTo102)
+  pbx.snapshotValue = { channels: [], bridges: [] }
+  t.equal(await settled(service, transfer.id), 'failed')
+  t.match(service.get(transfer.id), { failureReason: 'call_ended' })
+})
+
+t.test('a state outliving its deadline is checked, then ended with deadline_exceeded', async (t) => {
+  const { pbx, service } = setup(t, { deadlines: { redirectedMs: 50 } })
+  const transfer = await service.execute(blindTo102)
+  // The customer still dials the target as far as the PBX shows: nothing settles it but the deadline.
+  pbx.snapshotValue = { channels: snapshotOf([CUSTOMER]).channels, bridges: [] }
+  pbx.emit(dialBegin(CUSTOMER, TARGET_102))
+  t.equal(await settled(service, transfer.id), 'failed')
+  t.match(service.get(transfer.id), { failureReason: 'deadline_exceeded' })
+})
+
+t.test('a deadline whose check finds the outcome applies it instead', async (t) => {
+  const { pbx, service } = setup(t, { deadlines: { redirectedMs: 50 } })
+  const transfer = await service.execute(blindTo102)
+  pbx.snapshotValue = scenes.customerWithTarget(TO_102)
+  t.equal(await settled(service, transfer.id), 'answered')
+})
+
+t.test('a blind transfer reaching voicemail is answered (delivered), not left to be abandoned', async (t) => {
+  const { pbx, service } = setup(t)
+  const transfer = await service.execute(blindTo102)
+  const voicemail: PbxEvent = { type: 'newExten', channel: CUSTOMER, uniqueId: CUSTOMER, linkedId: CUSTOMER, context: CONTEXT, exten: '102', application: 'VoiceMail' }
+  pbx.emit(voicemail)
+  t.equal(service.get(transfer.id)?.status, 'answered')
+})
+
+t.test('an attended transfer leaves its record on the agent\'s channel, and a new service finds the consultation again', async (t) => {
+  const first = setup(t)
+  first.pbx.hooks.attendedTransfer = async () => {
+    first.pbx.snapshotValue = scenes.consultation(TO_103)
+    void first.pbx.emitLater(...sequences.consultationStarts(TO_103), ...sequences.targetAnswers(TO_103))
+  }
+  const transfer = await first.service.execute(attendedTo103)
+  const saved = first.pbx.variables.get(AGENT)?.get(CHANNEL_RECORD_VARIABLE)
+  t.equal(saved, encodeChannelRecord(transfer), 'the record is on the agent\'s channel')
+  first.service.stop()
+
+  // The host app restarts: a new service, the same PBX, the monitor in sync with the consultation.
+  const pbx = first.pbx
+  const calls: Call[] = [{ extension: '101', channel: AGENT, uniqueId: AGENT, linkedId: AGENT, state: 'in_consultation', startedAt: '' }]
+  const snapshot = scenes.consultation(TO_103)
+  const service = new TransferService(pbx, {
+    transferContext: CONTEXT,
+    channelTechnology: 'PJSIP',
+    consultationTimeoutMs: 100,
+    calls: { inSync: true, snapshotOf: () => snapshot, snapshotAround: () => snapshot, allCalls: () => calls }
+  })
+  service.start()
+  t.teardown(() => service.stop())
+  const restored = await service.restore()
+  t.equal(restored.length, 1)
+  t.match(service.get(transfer.id), { id: transfer.id, type: 'attended', status: 'target_answered', channels: { agent: AGENT, peer: CUSTOMER, consultation: LOCAL_1 } })
+  // And it can be cancelled under its id.
+  pbx.hooks.cancelAttendedTransfer = async () => {
+    snapshot.channels = scenes.talking(TO_103).channels
+    snapshot.bridges = scenes.talking(TO_103).bridges
+    void pbx.emitLater(...sequences.consultationCancelled(TO_103))
+  }
+  t.match(await service.cancel(transfer.id), { status: 'cancelled' })
+  t.equal(await service.restore().then((found) => found.length), 0, 'found once, not twice')
+})
