@@ -3,7 +3,9 @@
  * plugin only as Asterisk events:
  * - blind: Asterisk publishes `BlindTransfer` (unlike our AMI Redirect, which publishes nothing);
  * - attended: no event marks the start, so it is recognised as Asterisk does it: the agent's channel
- *   is put on `Hold`, then a `Local/<target>@<context>-…;1` channel appears for the consultation;
+ *   is put on `Hold`, then a `Local/<target>@<context>-…;1` channel appears for the consultation. The
+ *   consultation is made by the agent's channel, so it shares its linkedid: a Local channel of another
+ *   call (a queue dialing a member through Local, another agent's call) is never taken for it;
  * - an `AttendedTransfer` from a channel nobody tracked (one that started before the plugin did).
  */
 import type { PbxEvent } from '../asterisk/ami-events.js'
@@ -36,6 +38,8 @@ const HOLD_WINDOW_MS = 5000
 
 interface HeldAgent {
   extension: string
+  /** The call the agent's channel belongs to: its consultation channel is created in the same call. */
+  linkedId: string
   heldAt: number
   peer: Promise<string | undefined>
   /** The peer once known: by the time the consultation channel appears it nearly always is. */
@@ -56,14 +60,14 @@ export class PhoneTransferDetector {
         this.#blind(event)
         break
       case 'hold':
-        this.#hold(event.channel)
+        this.#hold(event.channel, event.linkedId)
         break
       case 'unhold':
       case 'hangup':
         this.#held.delete(event.channel)
         break
       case 'newChannel':
-        this.#consultation(event.channel)
+        this.#consultation(event.channel, event.linkedId)
         break
       case 'attendedTransfer':
         this.#attendedDone(event)
@@ -89,19 +93,23 @@ export class PhoneTransferDetector {
     })
   }
 
-  #hold (channel: string): void {
+  #hold (channel: string, linkedId: string): void {
     const extension = extensionOf(channel, this.#options.technology)
     if (extension === undefined || this.#options.isTracked(channel)) return
-    const held: HeldAgent = { extension, heldAt: Date.now(), peer: this.#options.peerOf(channel).catch(() => undefined) }
+    const held: HeldAgent = { extension, linkedId, heldAt: Date.now(), peer: this.#options.peerOf(channel).catch(() => undefined) }
     void held.peer.then((peer) => { if (peer !== undefined) held.knownPeer = peer })
     this.#held.set(channel, held)
   }
 
-  /** A consultation channel: paired with the agent most recently put on hold, within the window. */
-  #consultation (channel: string): void {
+  /**
+   * A consultation channel: paired with the agent most recently put on hold, within the window, whose
+   * call it belongs to (same linkedid, when Asterisk names both).
+   */
+  #consultation (channel: string, linkedId: string): void {
     const parsed = parseChannelName(channel)
     if (parsed?.localHalf !== 1 || this.#options.isOwnConsultation(channel)) return
-    const agent = [...this.#held].filter(([, held]) => Date.now() - held.heldAt < HOLD_WINDOW_MS).pop()
+    const sameCall = (held: HeldAgent): boolean => linkedId === '' || held.linkedId === '' || held.linkedId === linkedId
+    const agent = [...this.#held].filter(([, held]) => Date.now() - held.heldAt < HOLD_WINDOW_MS && sameCall(held)).pop()
     if (agent === undefined) return
     const [agentChannel, held] = agent
     this.#held.delete(agentChannel)

@@ -194,3 +194,13 @@ t.test('stop() forgets the agents on hold', async (t) => {
   detector.observe(newLocal('103'))
   t.same(reported, [])
 })
+
+t.test('a Local channel of another call (a queue dialing a member through Local) is not taken for the held agent\'s consultation', async (t) => {
+  const { detector, reported } = setup()
+  await held(detector)
+  const queueMember = { ...newLocal('105'), linkedId: 'another-call' } as PbxEvent
+  detector.observe(queueMember)
+  t.same(reported, [], 'no phantom transfer')
+  detector.observe(newLocal('103'))
+  t.same(reported, [attendedReport], 'the agent\'s own consultation, which comes next, still is')
+})
