@@ -44,15 +44,16 @@ export interface EventLogOptions {
 }
 
 /** 2024-01-01T00:00:00Z: ids count from there, so they stay within 15 digits until 2055. */
-const ID_EPOCH_SECONDS = 1_704_067_200
+const ID_EPOCH_MS = 1_704_067_200_000
 
 /**
- * A first id that no earlier process of this service used: the boot second times a million. An earlier
- * process would have had to publish a million events per second of its life to reach it, so a client
- * resuming with an id from before a restart is always told of the gap, never given others' events.
+ * A first id that no earlier process of this service used: the boot millisecond times a thousand. An
+ * earlier process would have had to publish a thousand events per millisecond of its life to reach
+ * it, so a client resuming with an id from before a restart is always told of the gap, never given
+ * others' events.
  */
 export function bootFirstId (nowMs: number = Date.now()): number {
-  return Math.max(0, Math.floor(nowMs / 1000) - ID_EPOCH_SECONDS) * 1_000_000
+  return Math.max(0, Math.floor(nowMs) - ID_EPOCH_MS) * 1000
 }
 
 export const DEFAULT_EVENT_LOG_CAPACITY = 1000

@@ -145,8 +145,8 @@ t.test('ids start after firstId: a client resuming with an id from before a rest
   const { bootFirstId } = await import('../../src/feed/event-log.js')
   const before = new EventLog({ firstId: bootFirstId(Date.parse('2026-11-29T10:00:00Z')) })
   const old = before.append('asterisk:connection', { ami: true, ari: true }, 'everyone').envelope.id
-  const after = new EventLog({ firstId: bootFirstId(Date.parse('2026-11-29T10:00:05Z')) })
-  t.equal(after.lastId, bootFirstId(Date.parse('2026-11-29T10:00:05Z')))
+  const after = new EventLog({ firstId: bootFirstId(Date.parse('2026-11-29T10:00:00.005Z')) })
+  t.equal(after.lastId, bootFirstId(Date.parse('2026-11-29T10:00:00.005Z')))
   const next = after.append('asterisk:connection', { ami: true, ari: true }, 'everyone').envelope.id
   t.ok(next > old, 'the restarted process numbers above anything the previous one could have used')
   t.same(after.since(old).gap, { since: old, oldestAvailable: next })
