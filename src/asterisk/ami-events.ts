@@ -41,6 +41,8 @@ export type PbxEvent =
     }
   /** The party a channel is connected to changed (answer, transfer, consultation): `''` when unknown. */
   | ({ type: 'newConnectedLine', connectedNumber: string } & ChannelRef)
+  /** Asterisk reloaded its configuration (all of it, or one module such as the dialplan). */
+  | { type: 'reload', module: string }
   /** A device (`PJSIP/101`, but also `Queue:sales`, `MWI:...`) changed state: NOT_INUSE, INUSE, RINGING... */
   | ({ type: 'deviceStateChange' } & DeviceState)
   /**
@@ -208,6 +210,8 @@ export function parsePbxEvent (message: AmiMessage): PbxEvent | undefined {
         exten: field(message, 'extension'),
         context: field(message, 'context')
       }
+    case 'reload':
+      return { type: 'reload', module: field(message, 'module') }
     case 'newconnectedline':
       return { type: 'newConnectedLine', ...channelRef(message), connectedNumber: knownNumber(field(message, 'connectedlinenum')) }
     case 'devicestatechange':

@@ -8,6 +8,7 @@ import type { AmiClient } from './ami-client.js'
 import { AsteriskRefusedError } from '../errors.js'
 import { parseDeviceState, parsePbxEvent, parseQueueMember, type DeviceState, type PbxEvent, type QueueMember } from './ami-events.js'
 import type { AriClient, PbxBridge, PbxChannel, PbxEndpoint } from './ari-client.js'
+import { DialplanCache } from './dialplan-cache.js'
 
 export interface CallSnapshot {
   channels: PbxChannel[]
@@ -49,15 +50,21 @@ export class AsteriskPbx implements Pbx {
   readonly events = new EventEmitter<PbxEvents>()
   readonly #ami: AmiClient
   readonly #ari: AriClient
+  readonly #dialplan = new DialplanCache()
 
   constructor (ami: AmiClient, ari: AriClient) {
     this.#ami = ami
     this.#ari = ari
     ami.on('event', (message) => {
       const event = parsePbxEvent(message)
+      if (event?.type === 'reload') this.#dialplan.clear()
       if (event !== undefined) this.events.emit('event', event)
     })
-    const announce = (): void => { this.events.emit('connection', this.connectionState()) }
+    const announce = (): void => {
+      // A reconnect may be to a restarted Asterisk, with another dialplan.
+      this.#dialplan.clear()
+      this.events.emit('connection', this.connectionState())
+    }
     ami.on('connected', announce)
     ami.on('disconnected', announce)
   }
@@ -94,8 +101,10 @@ export class AsteriskPbx implements Pbx {
   async extensionExists (context: string, exten: string): Promise<boolean> {
     // DIALPLAN_EXISTS applies Asterisk's own pattern matching (`_1XX`, `_X.`), which a parse of
     // ShowDialplan output would have to re-implement. Getvar without a channel evaluates it on a dummy one.
-    const response = await this.#ami.action({ Action: 'Getvar', Variable: `DIALPLAN_EXISTS(${context},${exten},1)` })
-    return response.value === '1'
+    return await this.#dialplan.exists(context, exten, async () => {
+      const response = await this.#ami.action({ Action: 'Getvar', Variable: `DIALPLAN_EXISTS(${context},${exten},1)` })
+      return response.value === '1'
+    })
   }
 
   async redirect (channel: string, exten: string, context: string): Promise<void> {
