@@ -140,3 +140,9 @@ export const TargetUnavailableError = createError<'XFER_TARGET_UNAVAILABLE', 409
   'Transfer target %s cannot receive calls now: %s',
   409
 )
+
+export const TooManyTransfersError = createError<'XFER_TOO_MANY_TRANSFERS', 503, [number]>(
+  'XFER_TOO_MANY_TRANSFERS',
+  '%d transfers are already in progress, the most this server follows at once; retry when some have ended',
+  503
+)

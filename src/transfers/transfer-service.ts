@@ -22,6 +22,7 @@ import {
   SameExtensionError,
   TransferInProgressError,
   TransferNotFoundError,
+  TooManyTransfersError,
   TransferStateError,
   UnknownTargetError
 } from '../errors.js'
@@ -121,6 +122,9 @@ const DEADLINE_OF: { readonly [S in TransferState]?: keyof TransferDeadlines } =
   target_answered: 'targetAnsweredMs'
 }
 
+/** Far beyond any call center's simultaneous transfers; a bound on memory, not a business rule. */
+const DEFAULT_MAX_ACTIVE = 10_000
+
 function failureReasonOf (error: unknown): 'timed_out' | 'asterisk_refused' {
   return (error as { code?: string }).code === 'XFER_ASTERISK_TIMEOUT' ? 'timed_out' : 'asterisk_refused'
 }
@@ -130,6 +134,7 @@ export class TransferService {
   readonly #pbx: Pbx
   readonly #options: TransferServiceOptions
   readonly #deadlines: TransferDeadlines
+  readonly #maxActive: number
   readonly #registry = new TransferRegistry()
   readonly #changes = new EventEmitter<{ changed: [Transfer] }>()
   readonly #phone: PhoneTransferDetector
@@ -151,6 +156,7 @@ export class TransferService {
     this.#pbx = pbx
     this.#options = options
     this.#deadlines = { ...DEFAULT_DEADLINES, ...options.deadlines }
+    this.#maxActive = options.maxActive ?? DEFAULT_MAX_ACTIVE
     this.#changes.setMaxListeners(0)
     this.#calls = options.calls
     this.#log = options.logger ?? silentLogger
@@ -253,6 +259,7 @@ export class TransferService {
     const call = this.#locateFromMemory(extension) ?? await this.getChannelForExtension(extension)
     const busy = this.#registry.activeByChannel(call.peerChannel)[0] ?? this.#registry.activeByChannel(call.agentChannel)[0]
     if (busy !== undefined) throw Object.assign(new TransferInProgressError(busy.id), { transferId: busy.id })
+    if (this.#registry.activeCount >= this.#maxActive) throw new TooManyTransfersError(this.#maxActive)
     const transfer = this.#open(newTransfer({
       type: request.transferType,
       origin: 'plugin',
@@ -619,6 +626,10 @@ export class TransferService {
 
   /** A transfer the phone started by itself (transfer key, SIP REFER): reported like ours. */
   #adoptPhoneTransfer (phone: PhoneTransfer): void {
+    if (this.#registry.activeCount >= this.#maxActive) {
+      this.#log.warn({ extension: phone.extension, max: this.#maxActive }, 'phone transfer not followed: too many transfers in progress')
+      return
+    }
     const transfer = this.#open(newTransfer({
       type: phone.type,
       origin: 'phone',

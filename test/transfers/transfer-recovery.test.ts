@@ -139,3 +139,12 @@ t.test('an attended transfer leaves its record on the agent\'s channel, and a ne
   t.match(await service.cancel(transfer.id), { status: 'cancelled' })
   t.equal(await service.restore().then((found) => found.length), 0, 'found once, not twice')
 })
+
+t.test('the transfers in progress are bounded: past maxActive a new one is refused with 503, nothing sent', async (t) => {
+  const { pbx, service } = setup(t, { maxActive: 1 })
+  await service.execute(blindTo102)
+  pbx.snapshotValue = snapshotOf([CUSTOMER, TARGET_102], ['PJSIP/trunk-00000030', 'PJSIP/101-0000002f'])
+  const sent = pbx.actions().length
+  await t.rejects(service.execute({ ...blindTo102, extension: '101' }), { code: 'XFER_TOO_MANY_TRANSFERS', statusCode: 503 })
+  t.equal(pbx.actions().length, sent)
+})
