@@ -13,41 +13,62 @@ export interface Agent {
 
 export type AgentSource = readonly Agent[] | (() => readonly Agent[] | Promise<readonly Agent[]>)
 
-/** Asterisk's endpoint list is fetched at most this often when it is the directory. */
-const ENDPOINT_CACHE_MS = 2000
+/** After a miss, Asterisk's endpoints are listed again at most this often (an endpoint added at runtime). */
+const MISS_REFRESH_MS = 2000
+
+interface EndpointAgents {
+  at: number
+  agents: Promise<{ list: readonly Agent[], byExtension: ReadonlyMap<string, Agent> }>
+}
 
 export class AgentDirectory {
   readonly #source: AgentSource | undefined
   readonly #pbx: Pbx
   readonly #technology: string
-  #cached: { at: number, agents: Promise<readonly Agent[]> } | undefined
+  /**
+   * Asterisk's endpoints, when they are the directory: listed once, and again only after Asterisk
+   * reloads its configuration, after a reconnect, or (at most every 2 s) when a lookup misses. A
+   * lookup never lists every endpoint of the PBX by itself.
+   */
+  #endpoints: EndpointAgents | undefined
 
   constructor (source: AgentSource | undefined, pbx: Pbx, technology: string) {
     this.#source = source
     this.#pbx = pbx
     this.#technology = technology
+    if (source === undefined) {
+      pbx.events.on('event', (event) => { if (event.type === 'reload') this.#endpoints = undefined })
+      pbx.events.on('connection', () => { this.#endpoints = undefined })
+    }
   }
 
   async list (): Promise<readonly Agent[]> {
     if (typeof this.#source === 'function') return await this.#source()
     if (this.#source !== undefined) return this.#source
-    const now = Date.now()
-    if (this.#cached === undefined || now - this.#cached.at > ENDPOINT_CACHE_MS) {
-      const agents = this.#fromEndpoints()
-      this.#cached = { at: now, agents }
-      agents.catch(() => { this.#cached = undefined })
-    }
-    return await this.#cached.agents
+    return (await this.#fromEndpoints().agents).list
   }
 
   async find (extension: string): Promise<Agent | undefined> {
-    return (await this.list()).find((agent) => agent.extension === extension)
+    if (this.#source !== undefined) return (await this.list()).find((agent) => agent.extension === extension)
+    const cached = this.#fromEndpoints()
+    const found = (await cached.agents).byExtension.get(extension)
+    if (found !== undefined || Date.now() - cached.at < MISS_REFRESH_MS) return found
+    this.#endpoints = undefined
+    return (await this.#fromEndpoints().agents).byExtension.get(extension)
   }
 
-  async #fromEndpoints (): Promise<readonly Agent[]> {
+  #fromEndpoints (): EndpointAgents {
+    if (this.#endpoints !== undefined) return this.#endpoints
     const technology = this.#technology.toLowerCase()
-    return (await this.#pbx.endpoints())
-      .filter((endpoint) => endpoint.technology.toLowerCase() === technology)
-      .map((endpoint) => ({ extension: endpoint.resource }))
+    const agents = this.#pbx.endpoints().then((endpoints) => {
+      const list = endpoints
+        .filter((endpoint) => endpoint.technology.toLowerCase() === technology)
+        .map((endpoint): Agent => ({ extension: endpoint.resource }))
+      return { list, byExtension: new Map(list.map((agent) => [agent.extension, agent])) }
+    })
+    const entry: EndpointAgents = { at: Date.now(), agents }
+    this.#endpoints = entry
+    agents.catch(() => { if (this.#endpoints === entry) this.#endpoints = undefined })
+    return entry
   }
 }
