@@ -146,3 +146,17 @@ export const TooManyTransfersError = createError<'XFER_TOO_MANY_TRANSFERS', 503,
   '%d transfers are already in progress, the most this server follows at once; retry when some have ended',
   503
 )
+
+/** A path under the plugin's prefix that names no route (or a method the route does not take). */
+export const RouteNotFoundError = createError<'XFER_ROUTE_NOT_FOUND', 404, [string, string]>(
+  'XFER_ROUTE_NOT_FOUND',
+  'No route %s %s',
+  404
+)
+
+/** A plain HTTP request to the event feed, which only speaks WebSocket. */
+export const UpgradeRequiredError = createError<'XFER_UPGRADE_REQUIRED', 426, []>(
+  'XFER_UPGRADE_REQUIRED',
+  'The event feed is a WebSocket: send an upgrade request',
+  426
+)

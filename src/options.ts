@@ -5,6 +5,7 @@
 import Type, { type Static } from 'typebox'
 import Value from 'typebox/value'
 import type { AgentSource } from './agents/agent-directory.js'
+import { DEFAULT_MAX_SOCKETS_PER_IDENTITY } from './feed/websocket-feed.js'
 import type { Authenticate } from './identity.js'
 import { Destination } from './transfers/destinations.js'
 import type { AuthorizeTransfer } from './transfers/transfer-policy.js'
@@ -51,7 +52,9 @@ export const PluginDataOptions = Type.Object({
     capacity: Type.Integer({ minimum: 1, maximum: 1_000_000, default: 1000 }),
     heartbeatIntervalMs: Type.Integer({ minimum: 10, default: 30_000 }),
     /** Unsent bytes a socket may hold before it is closed as a slow consumer (close code 4008). */
-    maxBufferedBytes: Type.Integer({ minimum: 1024, default: 1024 * 1024 })
+    maxBufferedBytes: Type.Integer({ minimum: 1024, default: 1024 * 1024 }),
+    /** Open feed sockets per identity; one more is closed at once with close code 4029. */
+    maxSocketsPerIdentity: Type.Integer({ minimum: 1, maximum: 10_000, default: DEFAULT_MAX_SOCKETS_PER_IDENTITY })
   }, { default: {} }),
   /** Replays for a repeated `Idempotency-Key` on execute, complete and cancel. */
   idempotency: Type.Object({

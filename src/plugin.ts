@@ -138,7 +138,11 @@ async function asteriskTransferPlugin (fastify: FastifyInstance, rawOptions: Fas
     eventLog,
     authenticate: options.authenticate,
     destinations: options.destinations,
-    feed: { heartbeatIntervalMs: options.feed.heartbeatIntervalMs, maxBufferedBytes: options.feed.maxBufferedBytes },
+    feed: {
+      heartbeatIntervalMs: options.feed.heartbeatIntervalMs,
+      maxBufferedBytes: options.feed.maxBufferedBytes,
+      maxSocketsPerIdentity: options.feed.maxSocketsPerIdentity
+    },
     idempotency: options.idempotency,
     rateLimit: options.rateLimit
   })

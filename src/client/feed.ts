@@ -1,12 +1,20 @@
 /**
  * The event feed as a softphone wants it: one WebSocket, opened on the first subscription, that comes
  * back by itself after any close (capped backoff, resume with `?since=<last id>`) and never delivers an
- * event twice. Every close is treated alike: the server's 1001 (shutdown) and 4008 (slow consumer) both
- * mean "reconnect and resume", and a refused connection (401 before the upgrade) is indistinguishable
- * from a network failure in browsers.
+ * event twice. The server's 1001 (shutdown) and 4008 (slow consumer) both mean "reconnect and resume",
+ * and a refused connection (401 before the upgrade) is indistinguishable from a network failure in
+ * browsers. Only 4029 (too many sockets for this identity) waits the longest delay before trying again.
  */
 import { backoffDelay } from './backoff.js'
 import type { FeedEnvelope, FeedEventType, FeedHandler } from './types.js'
+
+/**
+ * The server's close code for a socket over its per-identity limit (the plugin's
+ * TOO_MANY_SOCKETS_CLOSE_CODE; not imported, so that the client carries no server code).
+ */
+export const TOO_MANY_SOCKETS_CLOSE_CODE = 4029
+/** Failures counted after a 4029: enough for the backoff to reach its ceiling, maxDelayMs. */
+const CROWDED_FAILURES = 64
 
 /** A callback type checked bivariantly, so both the DOM's and `ws`'s handler properties fit it. */
 type Listener<E> = { bivarianceHack (event: E): void }['bivarianceHack']
@@ -124,9 +132,12 @@ export class EventFeed {
     socket.onmessage = (event) => { this.#receive(event.data) }
     // The close that follows an error says all; a listener also keeps `ws` from throwing it.
     socket.onerror = () => {}
-    socket.onclose = () => {
+    socket.onclose = (event) => {
       if (this.#socket !== socket) return
       this.#socket = undefined
+      // This identity already holds the server's maximum of sockets (other tabs, a leak): trying again
+      // soon would be refused again, so wait the longest delay, whatever the opened socket reset.
+      if (event.code === TOO_MANY_SOCKETS_CLOSE_CODE) this.#failures = CROWDED_FAILURES
       this.#retry()
     }
   }

@@ -5,11 +5,12 @@
  */
 import type { IncomingMessage } from 'node:http'
 import websocket from '@fastify/websocket'
-import type { FastifyBaseLogger } from 'fastify'
+import type { FastifyBaseLogger, FastifyRequest } from 'fastify'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import Type from 'typebox'
+import Type, { type Static } from 'typebox'
 import type { WebSocket } from 'ws'
 import { identityOf } from '../authentication.js'
+import { UpgradeRequiredError } from '../errors.js'
 import type { Identity } from '../identity.js'
 import type { Backlog, EventLog, StoredEvent } from './event-log.js'
 import type { FeedEnvelope } from './event-schemas.js'
@@ -22,12 +23,25 @@ import { canSee } from '../domain/visibility.js'
  */
 export const SLOW_CONSUMER_CLOSE_CODE = 4008
 export const SLOW_CONSUMER_CLOSE_REASON = 'slow consumer: buffered data over limit'
+/**
+ * Close code for a socket over `maxSocketsPerIdentity`: the upgrade is accepted, then closed at once
+ * with this code and reason, because a browser cannot read the status of a refused upgrade. Part of the
+ * API: the client should not reconnect at once (its other sockets are open), but after its longest delay.
+ */
+export const TOO_MANY_SOCKETS_CLOSE_CODE = 4029
+export const TOO_MANY_SOCKETS_CLOSE_REASON = 'too many feed sockets for this identity'
+/** RFC 6455 "unsupported data": the feed is one-way, a client message is a broken client. */
+export const CLIENT_MESSAGE_CLOSE_CODE = 1003
+export const DEFAULT_MAX_SOCKETS_PER_IDENTITY = 10
 /** RFC 6455 "going away": the server shuts down; reconnect with `?since=` to another instance or later. */
 const SHUTDOWN_CLOSE_CODE = 1001
 /** How long a shutdown waits for clients to answer the close handshake before cutting their sockets. */
 const SHUTDOWN_GRACE_MS = 1000
-/** Clients send nothing on this feed; a small limit keeps a client from making the server buffer much. */
-const MAX_CLIENT_MESSAGE_BYTES = 4096
+/**
+ * Clients send nothing on this feed; a small limit keeps a client from making the server buffer much
+ * (over it, ws closes the socket with 1009 before reading the rest).
+ */
+export const MAX_CLIENT_MESSAGE_BYTES = 4096
 
 export interface EventFeedOptions {
   eventLog: EventLog
@@ -35,6 +49,8 @@ export interface EventFeedOptions {
   heartbeatIntervalMs?: number
   /** Unsent bytes a socket may hold before it is closed as a slow consumer. Default 1 MiB. */
   maxBufferedBytes?: number
+  /** Open sockets one identity (extension) may hold; one more is closed with 4029. Default 10. */
+  maxSocketsPerIdentity?: number
 }
 
 /**
@@ -54,8 +70,8 @@ interface Connection {
 }
 
 export const eventFeedRoutes: FastifyPluginAsyncTypebox<EventFeedOptions> = async (fastify, options) => {
-  const { eventLog, heartbeatIntervalMs = 30_000, maxBufferedBytes = 1024 * 1024 } = options
-  checkOptions(eventLog, heartbeatIntervalMs, maxBufferedBytes)
+  const { eventLog, heartbeatIntervalMs = 30_000, maxBufferedBytes = 1024 * 1024, maxSocketsPerIdentity = DEFAULT_MAX_SOCKETS_PER_IDENTITY } = options
+  checkOptions(eventLog, heartbeatIntervalMs, maxBufferedBytes, maxSocketsPerIdentity)
   // An upgrade request refused before the upgrade (401, 400) was answered on its raw socket, which no
   // HTTP timeout watches any more: close it, or a client that ignores the answer keeps it forever.
   // @fastify/websocket does so only for requests that passed its own onRequest hook, which the
@@ -76,25 +92,74 @@ export const eventFeedRoutes: FastifyPluginAsyncTypebox<EventFeedOptions> = asyn
   // A host that already serves WebSockets keeps its own server; registering a second one would add a
   // second `upgrade` listener to the same HTTP server.
   if (!fastify.hasPlugin('@fastify/websocket')) {
-    await fastify.register(websocket, { options: { maxPayload: MAX_CLIENT_MESSAGE_BYTES } })
+    await fastify.register(websocket, { options: { maxPayload: MAX_CLIENT_MESSAGE_BYTES }, errorHandler: onSocketError })
   }
 
-  fastify.get('/events', {
-    websocket: true,
-    schema: { summary: 'Live call and transfer events (WebSocket)', querystring: EventsQuery }
-  }, (socket, request) => {
-    const since = request.query.since === undefined ? undefined : Number(request.query.since)
+  const sockets = new SocketCount(maxSocketsPerIdentity)
+  fastify.route({
+    method: 'GET',
+    url: '/events',
+    schema: { summary: 'Live call and transfer events (WebSocket)', hide: true, querystring: EventsQuery },
+    // A plain GET (no upgrade) gets an answer in the plugin's shape rather than an empty 404.
+    handler: async () => { throw new UpgradeRequiredError() },
+    wsHandler: (socket, request) => {
+      const identity = identityOf(request)
+      if (!sockets.take(identity.extension)) {
+        request.log.info({ extension: identity.extension, maxSocketsPerIdentity }, 'event feed socket refused: too many for this identity')
+        socket.close(TOO_MANY_SOCKETS_CLOSE_CODE, TOO_MANY_SOCKETS_CLOSE_REASON)
+        return
+      }
+      socket.once('close', () => { sockets.release(identity.extension) })
+      openFeed(socket, identity, (request.query as Static<typeof EventsQuery>).since, request.log)
+    }
+  })
+
+  const openFeed = (socket: WebSocket, identity: Identity, since: string | undefined, log: FastifyBaseLogger): void => {
     const connection = serve(socket, {
-      identity: identityOf(request),
-      since,
+      identity,
+      since: since === undefined ? undefined : Number(since),
       eventLog,
       heartbeatIntervalMs,
       maxBufferedBytes,
-      log: request.log
+      log
     })
     connections.add(connection)
     socket.once('close', () => connections.delete(connection))
-  })
+  }
+}
+
+/**
+ * A frame ws could not accept (over maxPayload: 1009, invalid UTF-8: 1007, a protocol error: 1002):
+ * ws has already started closing that socket with the code, which the client should see, so it is not
+ * cut here. Only this socket is concerned; it is the client's fault, not the server's: logged at info.
+ */
+function onSocketError (this: unknown, error: Error, socket: WebSocket, request: FastifyRequest): void {
+  request.log.info({ reason: error.message }, 'event feed socket error; closing it')
+  if (socket.readyState === socket.OPEN) socket.terminate()
+}
+
+/** Open sockets per identity, so one identity (or a stolen token) cannot hold the server's memory. */
+class SocketCount {
+  readonly #open = new Map<string, number>()
+  readonly #max: number
+
+  constructor (max: number) {
+    this.#max = max
+  }
+
+  /** Counts one more socket for `key`, unless it already holds the maximum. */
+  take (key: string): boolean {
+    const open = this.#open.get(key) ?? 0
+    if (open >= this.#max) return false
+    this.#open.set(key, open + 1)
+    return true
+  }
+
+  release (key: string): void {
+    const open = (this.#open.get(key) ?? 0) - 1
+    if (open > 0) this.#open.set(key, open)
+    else this.#open.delete(key)
+  }
 }
 
 /** Node sets `upgrade` on requests it hands to the server's `upgrade` listeners (not in its typings). */
@@ -102,13 +167,16 @@ function cameAsUpgrade (request: IncomingMessage): boolean {
   return (request as IncomingMessage & { upgrade?: boolean }).upgrade === true
 }
 
-function checkOptions (eventLog: EventLog | undefined, heartbeatIntervalMs: number, maxBufferedBytes: number): void {
+function checkOptions (eventLog: EventLog | undefined, heartbeatIntervalMs: number, maxBufferedBytes: number, maxSocketsPerIdentity: number): void {
   if (eventLog === undefined) throw new TypeError('eventFeedRoutes: the eventLog option is required')
   if (!Number.isFinite(heartbeatIntervalMs) || heartbeatIntervalMs <= 0) {
     throw new RangeError(`eventFeedRoutes: heartbeatIntervalMs must be a positive number, got ${String(heartbeatIntervalMs)}`)
   }
   if (!Number.isFinite(maxBufferedBytes) || maxBufferedBytes < 0) {
     throw new RangeError(`eventFeedRoutes: maxBufferedBytes must be a non-negative number, got ${String(maxBufferedBytes)}`)
+  }
+  if (!Number.isSafeInteger(maxSocketsPerIdentity) || maxSocketsPerIdentity < 1) {
+    throw new RangeError(`eventFeedRoutes: maxSocketsPerIdentity must be a positive integer, got ${String(maxSocketsPerIdentity)}`)
   }
 }
 
@@ -143,6 +211,11 @@ function serve (socket: WebSocket, { identity, since, eventLog, heartbeatInterva
   const stopEvents = eventLog.subscribe(deliver)
   if (since !== undefined) sender.replay(() => { replay(eventLog.since(since), eventLog.lastId, sender.send, deliver) })
   else sender.send(JSON.stringify(hello(handledId)))
+  // The feed is one-way: a message from the client (any size under maxPayload) is a broken client.
+  socket.on('message', () => {
+    log.info({ extension: identity.extension }, 'event feed client sent a message; closing its socket')
+    socket.close(CLIENT_MESSAGE_CLOSE_CODE, 'the event feed accepts no messages')
+  })
   const stopHeartbeat = startHeartbeat(socket, heartbeatIntervalMs, () => {
     log.debug({ extension: identity.extension }, 'event feed client did not answer the ping; disconnecting')
   })

@@ -8,6 +8,7 @@ import type { CallMonitor } from '../calls/call-monitor.js'
 import type { EventLog } from '../feed/event-log.js'
 import { eventFeedRoutes } from '../feed/websocket-feed.js'
 import type { Authenticate } from '../identity.js'
+import { RouteNotFoundError } from '../errors.js'
 import { IDEMPOTENCY_DEFAULTS, RATE_LIMIT_DEFAULTS } from '../options.js'
 import type { DestinationMap } from '../transfers/destinations.js'
 import type { TransferService } from '../transfers/transfer-service.js'
@@ -24,7 +25,7 @@ export interface ApiRoutesOptions {
   agents: AgentService
   eventLog: EventLog
   authenticate: Authenticate
-  feed?: { heartbeatIntervalMs?: number, maxBufferedBytes?: number }
+  feed?: { heartbeatIntervalMs?: number, maxBufferedBytes?: number, maxSocketsPerIdentity?: number }
   /** Replays of the transfer actions for a repeated `Idempotency-Key`. */
   idempotency?: IdempotencyOptions
   /** Per-identity limit of the transfer actions; `false`: none. */
@@ -38,6 +39,9 @@ export const apiRoutes: FastifyPluginAsync<ApiRoutesOptions> = async (api, {
 }) => {
   api.setErrorHandler(transferErrorHandler)
   requireIdentity(api, authenticate)
+  // Unknown paths under the prefix answer in the plugin's shape too (after the identity check, like the
+  // routes). Without a prefix the paths are the host's, and so is their 404.
+  if (api.prefix !== '') api.setNotFoundHandler(async (request) => { throw new RouteNotFoundError(request.method, pathOf(request.url)) })
   // Both are preHandlers, run in this order. A replay, or a duplicate waiting for the first request's
   // answer, is answered before the rate limit: it sends nothing to Asterisk, so it spends nothing of the
   // budget, and a client retrying after a lost answer is not refused what it already got.
@@ -46,4 +50,11 @@ export const apiRoutes: FastifyPluginAsync<ApiRoutesOptions> = async (api, {
   await api.register(transferRoutes, { transfers, agents, destinations })
   await api.register(callRoutes, { monitor, transferOn: (channel) => transfers.activeOnChannel(channel) })
   await api.register(eventFeedRoutes, { eventLog, ...feed })
+}
+
+/** The path alone, shortened: the query may hold a token, and the answer need not echo a huge URL. */
+function pathOf (url: string): string {
+  const query = url.indexOf('?')
+  const path = query === -1 ? url : url.slice(0, query)
+  return path.length > 120 ? `${path.slice(0, 120)}…` : path
 }
