@@ -33,6 +33,7 @@ t.test('defaults are applied', async (t) => {
   t.equal(resolved.consultationTimeoutMs, 5000)
   t.same(resolved.reconnect, { initialDelayMs: 500, maxDelayMs: 10_000 })
   t.equal(resolved.amiPingIntervalMs, 15_000)
+  t.equal(resolved.feed.maxSocketsPerIdentity, 10)
   t.equal(resolved.authenticate, authenticate)
   t.same(resolved.ami, valid().ami)
   t.same(resolved.ari, valid().ari)
@@ -95,6 +96,10 @@ t.test('each bad option is refused with a message naming it', async (t) => {
     ['consultationTimeoutMs above 10 min', 'consultationTimeoutMs', (o) => { o.consultationTimeoutMs = 600_001 }],
     ['reconnect.initialDelayMs below 10', 'reconnect.initialDelayMs', (o) => { o.reconnect = { initialDelayMs: 5 } }],
     ['negative amiPingIntervalMs', 'amiPingIntervalMs', (o) => { o.amiPingIntervalMs = -1 }],
+    ['feed.maxSocketsPerIdentity 0', 'feed.maxSocketsPerIdentity', (o) => { o.feed = { maxSocketsPerIdentity: 0 } }],
+    ['feed.maxSocketsPerIdentity 2.5', 'feed.maxSocketsPerIdentity', (o) => { o.feed = { maxSocketsPerIdentity: 2.5 } }],
+    ['feed.maxSocketsPerIdentity "10"', 'feed.maxSocketsPerIdentity', (o) => { o.feed = { maxSocketsPerIdentity: '10' } }],
+    ['feed.maxSocketsPerIdentity over 10000', 'feed.maxSocketsPerIdentity', (o) => { o.feed = { maxSocketsPerIdentity: 10_001 } }],
     ['missing authenticate', 'authenticate', (o) => { delete o.authenticate }],
     ['authenticate not a function', 'authenticate', (o) => { o.authenticate = 'yes' }],
     ['reconnect.maxDelayMs below initialDelayMs', 'reconnect.maxDelayMs', (o) => { o.reconnect = { initialDelayMs: 1000, maxDelayMs: 500 } }],

@@ -174,6 +174,29 @@ t.test('close() closes the socket and ends reconnecting, even in the middle of a
   t.equal(feed.connections.length, 2, 'the pending reconnect was cancelled')
 })
 
+t.test('closed with 4029 (too many sockets for this identity) it waits its longest delay, not the shortest', async (t) => {
+  const feed = await startFakeFeed(t)
+  const reconnect = { initialDelayMs: 10, maxDelayMs: 1200 }
+  const client = feedClient(t, feed.baseUrl, { reconnect })
+  collect(client, 'call:transfer_updated')
+  const open = new Promise<void>((resolve) => { client.onFeedStatus((status) => { if (status === 'open') resolve() }) })
+  const first = await feed.connection(0)
+  // As the server does it: accepted (the client saw it open, which resets its backoff), then closed.
+  await open
+  const closedAt = Date.now()
+  first.socket.close(4029, 'too many feed sockets for this identity')
+  await feed.connection(1)
+  const waited = Date.now() - closedAt
+  // The spread keeps it in the upper half of maxDelayMs; any other close after an open waits <= 10 ms.
+  t.ok(waited >= reconnect.maxDelayMs / 2, `reconnected after ${waited} ms`)
+
+  const second = feed.connections[1]
+  const secondClosedAt = Date.now()
+  second?.socket.close(4008, 'slow consumer: buffered data over limit')
+  await feed.connection(2)
+  t.ok(Date.now() - secondClosedAt < reconnect.maxDelayMs / 2, 'another close after an open: the shortest delay again')
+})
+
 t.test('onFeedStatus follows the connection: open, reconnecting, open again, closed', async (t) => {
   const feed = await startFakeFeed(t)
   const client = feedClient(t, feed.baseUrl)
