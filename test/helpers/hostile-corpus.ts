@@ -2,7 +2,8 @@
 // fields, huge and odd strings, CR/LF and `Action:` injection, `/regex/` channels, prototype keys, bad
 // ids, bad `since`, bad tokens. Shared by the unit test (fake PBX) and the real-PBX test, so both run
 // the same corpus. Identities are the transfer host's tokens: `token-<extension>`, `token-super`.
-import type { InjectOptions, LightMyRequestResponse } from 'fastify'
+import type { FastifyRequest, InjectOptions, LightMyRequestResponse } from 'fastify'
+import type { Identity } from '../../src/identity.js'
 
 export interface HostileRequest {
   name: string
@@ -16,6 +17,16 @@ export interface HostileRequest {
   payload?: unknown
   statusCode: number
   code: string
+}
+
+/** For the fake-PBX tests, the transfer host's tokens: `token-<extension>` is that agent, `token-super` a supervisor. */
+export async function tokenIdentity (request: FastifyRequest): Promise<Identity | null> {
+  const header = request.headers.authorization
+  const token = header === undefined ? (request.query as { token?: unknown }).token : /^Bearer (.*)$/.exec(header)?.[1]
+  if (typeof token !== 'string') return null
+  if (token === 'token-super') return { extension: '100', role: 'supervisor' }
+  const extension = /^token-(10[1-7])$/.exec(token)?.[1]
+  return extension === undefined ? null : { extension, role: 'agent' }
 }
 
 /** The bearer token of agent 101, who is on a call in the tests that use this corpus. */

@@ -2,22 +2,10 @@
 // (test/helpers/hostile-corpus.ts) gets its 4xx with a stable code in the plugin's error shape, nothing
 // moves a call, and the server still transfers a call afterwards. The same corpus runs on the real PBX
 // in test/integration/hostile-input.test.ts.
-import type { FastifyRequest } from 'fastify'
 import t from 'tap'
-import type { Identity } from '../../src/identity.js'
 import { mountApi } from '../helpers/api-host.js'
 import { AGENT, CUSTOMER, CONTEXT, FakePbx, snapshotOf } from '../helpers/fake-pbx.js'
-import { hostileCorpus, injectOptions, refusalProblem } from '../helpers/hostile-corpus.js'
-
-/** The transfer host's tokens: `token-<extension>` is that agent, `token-super` a supervisor. */
-export async function tokenIdentity (request: FastifyRequest): Promise<Identity | null> {
-  const header = request.headers.authorization
-  const token = header === undefined ? (request.query as { token?: unknown }).token : /^Bearer (.*)$/.exec(header)?.[1]
-  if (typeof token !== 'string') return null
-  if (token === 'token-super') return { extension: '100', role: 'supervisor' }
-  const extension = /^token-(10[1-7])$/.exec(token)?.[1]
-  return extension === undefined ? null : { extension, role: 'agent' }
-}
+import { hostileCorpus, injectOptions, refusalProblem, tokenIdentity } from '../helpers/hostile-corpus.js'
 
 t.test('every hostile request gets its 4xx with a stable code, and nothing reaches the PBX', async (t) => {
   const pbx = new FakePbx(snapshotOf([CUSTOMER, AGENT]))
