@@ -9,6 +9,7 @@ import { createRequire } from 'node:module'
 import { dirname } from 'node:path'
 import ari from 'ari-client'
 import { AsteriskTimeoutError, AsteriskUnavailableError } from '../errors.js'
+import { redactUrl } from '../log-redaction.js'
 import { backoffDelay, type BackoffOptions } from './backoff.js'
 import { silentLogger, type Logger } from './logger.js'
 
@@ -181,11 +182,11 @@ export class AriClient {
       if (this.#closed) return
       this.#connection = client
       this.#failedAttempts = 0
-      this.#log.info({ url }, 'ARI connected')
+      this.#log.info({ url: redactUrl(url) }, 'ARI connected')
     } catch (error) {
       if (!this.#closed) this.#scheduleRetry()
       const message = error instanceof Error ? error.message : String(error)
-      throw error instanceof AsteriskTimeoutError ? error : new AsteriskUnavailableError(`cannot reach ARI at ${url}: ${message}`)
+      throw error instanceof AsteriskTimeoutError ? error : new AsteriskUnavailableError(`cannot reach ARI at ${redactUrl(url)}: ${message}`)
     } finally {
       clearTimeout(timer)
     }

@@ -2,13 +2,14 @@
  * The plugin's HTTP surface in one encapsulated context: its own error shape, identity before anything
  * else, the transfer routes and the event feed. The host app's own routes are untouched by any of it.
  */
-import type { FastifyPluginAsync } from 'fastify'
+import type { FastifyInstance, FastifyPluginAsync } from 'fastify'
 import type { AgentService } from '../agents/agent-service.js'
 import type { CallMonitor } from '../calls/call-monitor.js'
 import type { EventLog } from '../feed/event-log.js'
 import { eventFeedRoutes } from '../feed/websocket-feed.js'
 import type { Authenticate } from '../identity.js'
 import { RouteNotFoundError } from '../errors.js'
+import { serializeRequest } from '../log-redaction.js'
 import { IDEMPOTENCY_DEFAULTS, RATE_LIMIT_DEFAULTS } from '../options.js'
 import type { DestinationMap } from '../transfers/destinations.js'
 import type { TransferService } from '../transfers/transfer-service.js'
@@ -38,10 +39,15 @@ export const apiRoutes: FastifyPluginAsync<ApiRoutesOptions> = async (api, {
   idempotency = IDEMPOTENCY_DEFAULTS, rateLimit = RATE_LIMIT_DEFAULTS
 }) => {
   api.setErrorHandler(transferErrorHandler)
+  redactRequestLines(api)
   requireIdentity(api, authenticate)
-  // Unknown paths under the prefix answer in the plugin's shape too (after the identity check, like the
-  // routes). Without a prefix the paths are the host's, and so is their 404.
-  if (api.prefix !== '') api.setNotFoundHandler(async (request) => { throw new RouteNotFoundError(request.method, pathOf(request.url)) })
+  // Unknown paths under the prefix answer in the plugin's shape too, after the identity check like the
+  // routes. A catch-all route rather than a not-found handler, which would take neither the route
+  // serializers (the URL would be logged with its token) nor the body parsing's error codes. The router
+  // prefers every other route to it. Without a prefix the paths are the host's, and so is their 404.
+  if (api.prefix !== '') {
+    api.all('/*', { schema: { hide: true } }, async (request) => { throw new RouteNotFoundError(request.method, pathOf(request.url)) })
+  }
   // Both are preHandlers, run in this order. A replay, or a duplicate waiting for the first request's
   // answer, is answered before the rate limit: it sends nothing to Asterisk, so it spends nothing of the
   // budget, and a client retrying after a lost answer is not refused what it already got.
@@ -57,4 +63,17 @@ function pathOf (url: string): string {
   const query = url.indexOf('?')
   const path = query === -1 ? url : url.slice(0, query)
   return path.length > 120 ? `${path.slice(0, 120)}…` : path
+}
+
+/**
+ * The feed's `?token=` stays out of the `incoming request` line of the plugin's routes, whatever the
+ * host's logger options (`logRedaction` covers the host's other lines). Fastify has merged the
+ * context's serializers into the route's before onRoute runs; ours goes on top of them.
+ */
+function redactRequestLines (api: FastifyInstance): void {
+  api.addHook('onRoute', (route) => {
+    // Fastify's typings say a serializer returns a string; pino takes any value.
+    const req = serializeRequest as unknown as (value: unknown) => string
+    route.logSerializers = Object.assign(Object.create(route.logSerializers ?? null) as Record<string, (value: unknown) => string>, { req })
+  })
 }

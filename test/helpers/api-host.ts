@@ -1,5 +1,5 @@
 // The plugin's routes context (apiRoutes) mounted on a fake PBX, for route-level unit tests.
-import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify'
+import Fastify, { type FastifyInstance, type FastifyRequest, type FastifyServerOptions } from 'fastify'
 import type { Test } from 'tap'
 import { AgentDirectory } from '../../src/agents/agent-directory.js'
 import { AgentService } from '../../src/agents/agent-service.js'
@@ -17,17 +17,17 @@ export async function bearerExtension (request: FastifyRequest): Promise<Identit
 }
 
 /** Mounts the routes under /api on `pbx`; `options` overrides any part. Closed at the test's end. */
-export async function mountApi (t: Test, pbx: FakePbx, options: Partial<ApiRoutesOptions> = {}): Promise<{ app: FastifyInstance, transfers: TransferService }> {
-  const api = await buildApi(pbx, options)
+export async function mountApi (t: Test, pbx: FakePbx, options: Partial<ApiRoutesOptions> = {}, server: FastifyServerOptions = {}): Promise<{ app: FastifyInstance, transfers: TransferService }> {
+  const api = await buildApi(pbx, options, server)
   t.teardown(api.close)
   return api
 }
 
 /** The same routes outside a test (benchmarks): the caller closes them. */
-export async function buildApi (pbx: FakePbx, options: Partial<ApiRoutesOptions> = {}): Promise<{ app: FastifyInstance, transfers: TransferService, close: () => Promise<void> }> {
+export async function buildApi (pbx: FakePbx, options: Partial<ApiRoutesOptions> = {}, server: FastifyServerOptions = {}): Promise<{ app: FastifyInstance, transfers: TransferService, close: () => Promise<void> }> {
   const transfers = options.transfers ?? new TransferService(pbx, { transferContext: 'from-internal', channelTechnology: 'PJSIP', consultationTimeoutMs: 1000 })
   transfers.start()
-  const app = Fastify()
+  const app = Fastify(server)
   await app.register(apiRoutes, {
     prefix: '/api',
     transfers,

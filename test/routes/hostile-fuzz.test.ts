@@ -74,8 +74,9 @@ t.test('fuzzed requests: a stable 4xx every time, nothing sent to the PBX, and t
   await t.resolves(fc.assert(fc.asyncProperty(idRoute, segment, async (route, id) => {
     const [method, path] = route.split(' ') as ['GET' | 'POST', string]
     const response = await send({ method, url: path.replace(':id', id) })
-    // An id of the right shape is merely unknown; an empty one names no route; a long one is cut by the router.
-    expectRefusal(response, ['XFER_INVALID_INPUT', 'XFER_TRANSFER_NOT_FOUND', 'XFER_ROUTE_NOT_FOUND', 'FST_ERR_MAX_PARAM_LENGTH', 'FST_ERR_BAD_URL'])
+    // An id of the right shape is merely unknown; an empty or too long one names no route; broken
+    // percent-encoding is refused by Fastify's router before any route runs.
+    expectRefusal(response, ['XFER_INVALID_INPUT', 'XFER_TRANSFER_NOT_FOUND', 'XFER_ROUTE_NOT_FOUND', 'FST_ERR_BAD_URL'])
   }), { numRuns: RUNS }), 'transfer ids')
 
   await t.resolves(fc.assert(fc.asyncProperty(segment, async (since) => {
