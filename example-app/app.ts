@@ -3,20 +3,21 @@
  * OpenAPI description (/docs) and the agent console (/).
  */
 import Fastify, { type FastifyInstance } from 'fastify'
-import asteriskTransfer from '../src/index.js'
+import asteriskTransfer, { logRedaction } from '../src/index.js'
 import { bearerAuthenticate } from './auth-tokens.js'
 import type { ExampleConfig } from './config.js'
 import { agentConsole, type ConsoleOptions } from './console.js'
 import { registerOpenApi } from './openapi.js'
 
 export interface BuildAppOptions {
-  /** Fastify's logger option; default: pino at the configured level. */
+  /** Fastify's logger option; default: pino at the configured level, with the plugin's redaction. */
   logger?: boolean | object
   console?: Omit<ConsoleOptions, 'authenticate'>
 }
 
 export async function buildApp (config: ExampleConfig, options: BuildAppOptions = {}): Promise<FastifyInstance> {
-  const app = Fastify({ logger: options.logger ?? { level: config.logLevel } })
+  // logRedaction: the feed's ?token=, bearer headers and credentials in URLs never reach a log line.
+  const app = Fastify({ logger: options.logger ?? { level: config.logLevel, ...logRedaction } })
   const authenticate = bearerAuthenticate(config.tokens)
   try {
     // The OpenAPI document is built from the routes registered after it.

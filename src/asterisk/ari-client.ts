@@ -50,27 +50,71 @@ export interface PbxEndpoint {
 
 type AriConnection = Awaited<ReturnType<typeof ari.connect>>
 
-/**
- * ari-client connects through swagger-client, whose `fail()` reports a failed connection (refused
- * credentials, a wrong URL, an unreachable host) to ari-client, which rejects `connect()`, and then
- * *throws* the message from inside an HTTP callback, where nothing can catch it: the process would
- * crash after the rejection was handled. Reporting is all that is needed, so the throw is removed, once,
- * on the very swagger-client that ari-client loads.
- */
-function stopSwaggerFromThrowing (): void {
+interface SwaggerPrototype {
+  fail: (message: unknown) => void
+  failure?: (message: unknown) => void
+  buildFrom1_1Spec: (...args: unknown[]) => unknown
+  __tamed?: boolean
+}
+
+/** The very swagger-client that ari-client loads (not whatever copy the host may have). */
+function swaggerOfAriClient (): SwaggerPrototype {
   const requireFromAri = createRequire(createRequire(import.meta.url).resolve('ari-client'))
   const swagger = requireFromAri(requireFromAri.resolve('swagger-client', { paths: [dirname(requireFromAri.resolve('ari-client'))] })) as {
-    SwaggerApi: { prototype: { fail: (message: unknown) => void, failure?: (message: unknown) => void, __reportsOnly?: boolean } }
+    SwaggerApi: { prototype: SwaggerPrototype }
   }
-  const prototype = swagger.SwaggerApi.prototype
-  if (prototype.__reportsOnly === true) return
+  return swagger.SwaggerApi.prototype
+}
+
+/**
+ * swagger-client's `fail()` reports a failed connection (refused credentials, a wrong URL, an
+ * unreachable host) to ari-client, which rejects `connect()`, and then *throws* the message from inside
+ * an HTTP callback, where nothing can catch it: the process would crash after the rejection was
+ * handled. Reporting is all that is needed, so the throw is removed.
+ */
+function stopSwaggerFromThrowing (prototype: SwaggerPrototype): void {
   prototype.fail = function (this: { failure: (message: unknown) => void }, message: unknown): void {
     this.failure(message)
   }
-  prototype.__reportsOnly = true
 }
 
-stopSwaggerFromThrowing()
+const SWAGGER_DEPRECATION_NOTICE = 'This API is using a deprecated version of Swagger'
+
+/**
+ * Asterisk describes ARI in Swagger 1.1, and at every connect swagger-client prints "This API is using
+ * a deprecated version of Swagger!" with console.log: users read it as the plugin's error. It prints
+ * through a global `log` function of its own (an implicit global of that sloppy-mode file), looked up
+ * when called; that one line is dropped while the 1.1 description is read, and anything else logged
+ * meanwhile goes through as before.
+ */
+function quietSwaggerDeprecationNotice (prototype: SwaggerPrototype): void {
+  const build = prototype.buildFrom1_1Spec
+  prototype.buildFrom1_1Spec = function (this: unknown, ...args: unknown[]): unknown {
+    const scope = globalThis as { log?: (...messages: unknown[]) => unknown }
+    const log = scope.log
+    if (typeof log !== 'function') return build.apply(this, args)
+    scope.log = function (this: unknown, ...messages: unknown[]): unknown {
+      if (typeof messages[0] === 'string' && messages[0].startsWith(SWAGGER_DEPRECATION_NOTICE)) return undefined
+      return log.apply(this, messages)
+    }
+    try {
+      return build.apply(this, args)
+    } finally {
+      scope.log = log
+    }
+  }
+}
+
+/** Patched once per process, however many copies of this module are loaded. */
+function tameSwagger (): void {
+  const prototype = swaggerOfAriClient()
+  if (prototype.__tamed === true) return
+  stopSwaggerFromThrowing(prototype)
+  quietSwaggerDeprecationNotice(prototype)
+  prototype.__tamed = true
+}
+
+tameSwagger()
 
 function toChannel (raw: Record<string, any>): PbxChannel {
   return {
