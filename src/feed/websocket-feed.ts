@@ -15,6 +15,7 @@ import type { Identity } from '../identity.js'
 import type { Backlog, EventLog, StoredEvent } from './event-log.js'
 import type { FeedEnvelope } from './event-schemas.js'
 import { canSee } from '../domain/visibility.js'
+import { SocketCount } from './socket-count.js'
 
 /**
  * Close code for a client that reads slower than events arrive: more than `maxBufferedBytes` of its
@@ -130,37 +131,15 @@ export const eventFeedRoutes: FastifyPluginAsyncTypebox<EventFeedOptions> = asyn
 
 /**
  * A frame ws could not accept (over maxPayload: 1009, invalid UTF-8: 1007, a protocol error: 1002):
- * ws has already started closing that socket with the code, which the client should see, so it is not
- * cut here. Only this socket is concerned; it is the client's fault, not the server's: logged at info.
+ * ws has already started closing that socket with the code, which the client should see, so it is left
+ * to finish; only a socket still open (an error of our own handler) is cut. Only this socket is
+ * concerned, and it is the client's fault, not the server's: logged at info.
  */
 function onSocketError (this: unknown, error: Error, socket: WebSocket, request: FastifyRequest): void {
   request.log.info({ reason: error.message }, 'event feed socket error; closing it')
   if (socket.readyState === socket.OPEN) socket.terminate()
 }
 
-/** Open sockets per identity, so one identity (or a stolen token) cannot hold the server's memory. */
-class SocketCount {
-  readonly #open = new Map<string, number>()
-  readonly #max: number
-
-  constructor (max: number) {
-    this.#max = max
-  }
-
-  /** Counts one more socket for `key`, unless it already holds the maximum. */
-  take (key: string): boolean {
-    const open = this.#open.get(key) ?? 0
-    if (open >= this.#max) return false
-    this.#open.set(key, open + 1)
-    return true
-  }
-
-  release (key: string): void {
-    const open = (this.#open.get(key) ?? 0) - 1
-    if (open > 0) this.#open.set(key, open)
-    else this.#open.delete(key)
-  }
-}
 
 /** Node sets `upgrade` on requests it hands to the server's `upgrade` listeners (not in its typings). */
 function cameAsUpgrade (request: IncomingMessage): boolean {
