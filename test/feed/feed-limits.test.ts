@@ -20,7 +20,7 @@ import {
   type EventFeedOptions
 } from '../../src/feed/websocket-feed.js'
 import type { Identity } from '../../src/identity.js'
-import { requireIdentity } from '../../src/routes/authentication.js'
+import { requireIdentity } from '../../src/authentication.js'
 import { transferErrorHandler } from '../../src/routes/error-handler.js'
 
 function authenticate (request: FastifyRequest): Identity | null {
