@@ -2,7 +2,7 @@
  * The plugin's HTTP surface in one encapsulated context: its own error shape, identity before anything
  * else, the transfer routes and the event feed. The host app's own routes are untouched by any of it.
  */
-import type { FastifyInstance, FastifyPluginAsync } from 'fastify'
+import type { FastifyInstance, FastifyPluginAsync, FastifyRequest } from 'fastify'
 import type { AgentService } from '../agents/agent-service.js'
 import type { CallMonitor } from '../calls/call-monitor.js'
 import type { EventLog } from '../feed/event-log.js'
@@ -46,7 +46,9 @@ export const apiRoutes: FastifyPluginAsync<ApiRoutesOptions> = async (api, {
   // serializers (the URL would be logged with its token) nor the body parsing's error codes. The router
   // prefers every other route to it. Without a prefix the paths are the host's, and so is their 404.
   if (api.prefix !== '') {
-    api.all('/*', { schema: { hide: true } }, async (request) => { throw new RouteNotFoundError(request.method, pathOf(request.url)) })
+    // `hide` keeps it out of an OpenAPI document (@fastify/swagger reads it; Fastify ignores it).
+    const hidden = { hide: true } as Record<string, unknown>
+    api.all('/*', { schema: hidden }, async (request: FastifyRequest) => { throw new RouteNotFoundError(request.method, pathOf(request.url)) })
   }
   // Both are preHandlers, run in this order. A replay, or a duplicate waiting for the first request's
   // answer, is answered before the rate limit: it sends nothing to Asterisk, so it spends nothing of the
