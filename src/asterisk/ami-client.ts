@@ -10,12 +10,12 @@
  * - values are written raw there: here every field is checked first (see ami-values.ts).
  * A fresh `Manager` is made for every connection so no state of a dead socket leaks into the next one.
  */
-import { EventEmitter } from 'node:events'
 import Manager, { type ManagerConnection } from 'asterisk-manager'
 import { AmiLoginError, AsteriskRefusedError, AsteriskTimeoutError, AsteriskUnavailableError, ChannelGoneError } from '../errors.js'
 import { assertSafeAmiFields, type AmiFields } from './ami-values.js'
 import { backoffDelay, type BackoffOptions } from './backoff.js'
 import { silentLogger, type Logger } from './logger.js'
+import { SafeEmitter } from './safe-emitter.js'
 
 /** An AMI message as `asterisk-manager` parses it: keys lowercased, repeated keys as arrays. */
 export type AmiMessage = Readonly<Record<string, string | string[] | Record<string, string> | undefined>>
@@ -56,7 +56,7 @@ function text (value: AmiMessage[string]): string | undefined {
   return typeof value === 'string' ? value : undefined
 }
 
-export class AmiClient extends EventEmitter<AmiClientEvents> {
+export class AmiClient extends SafeEmitter<AmiClientEvents> {
   readonly #options: AmiClientOptions
   readonly #log: Logger
   readonly #pending = new Map<string, PendingAction>()
@@ -72,7 +72,7 @@ export class AmiClient extends EventEmitter<AmiClientEvents> {
   #abandonConnect: ((error: Error) => void) | undefined
 
   constructor (options: AmiClientOptions) {
-    super()
+    super({ name: 'AMI client', logger: options.logger })
     this.#options = options
     this.#log = options.logger ?? silentLogger
   }

@@ -1,8 +1,14 @@
 /**
- * ARI over `ari-client`, repairing what that library lacks: `connect()` there fails for good when
- * Asterisk is down (here it is retried with capped backoff until it succeeds or the client closes),
- * requests there have no timeout (here each one has a deadline), and results there are class instances
- * carrying an enumerable `_client` (here they are mapped to plain, serialisable objects).
+ * ARI over `ari-client`, repairing what that library lacks:
+ * - `connect()` there fails for good when Asterisk is down: here it is retried with capped backoff, for
+ *   as long as it takes, until it succeeds or the client closes;
+ * - requests there have no timeout, and one whose connection fails (refused, reset) never settles at all
+ *   (swagger-client has no handler for a request without a response): here each one has a deadline;
+ * - it never says that ARI went away: here a periodic `GET /asterisk/ping` (and any request that times
+ *   out) checks it; once ARI is known down, `disconnected` is emitted, the requests in flight are
+ *   rejected and new ones refused at once (XFER_ASTERISK_UNAVAILABLE), and reconnection starts;
+ * - results there are class instances carrying an enumerable `_client`: here they are mapped to plain,
+ *   serialisable objects.
  * Only REST is used; the plugin learns about events from AMI.
  */
 import { createRequire } from 'node:module'
@@ -12,6 +18,7 @@ import { AsteriskTimeoutError, AsteriskUnavailableError } from '../errors.js'
 import { redactUrl } from '../log-redaction.js'
 import { backoffDelay, type BackoffOptions } from './backoff.js'
 import { silentLogger, type Logger } from './logger.js'
+import { SafeEmitter } from './safe-emitter.js'
 
 export interface AriClientOptions {
   url: string
@@ -19,7 +26,14 @@ export interface AriClientOptions {
   password: string
   requestTimeoutMs: number
   reconnect: BackoffOptions
+  /** How often `GET /asterisk/ping` checks that ARI is alive; 0 (the default) disables it. */
+  pingIntervalMs?: number
   logger?: Logger
+}
+
+interface AriClientEvents {
+  connected: []
+  disconnected: [reason: string]
 }
 
 export interface PbxChannel {
@@ -146,16 +160,21 @@ function toEndpoint (raw: Record<string, any>): PbxEndpoint {
   }
 }
 
-export class AriClient {
+export class AriClient extends SafeEmitter<AriClientEvents> {
   readonly #options: AriClientOptions
   readonly #log: Logger
+  /** Rejects a request in flight: all of them are rejected at once when ARI goes down. */
+  readonly #inFlight = new Set<(error: Error) => void>()
   #connection: AriConnection | undefined
   #connecting: Promise<void> | undefined
   #retryTimer: NodeJS.Timeout | undefined
+  #pingTimer: NodeJS.Timeout | undefined
+  #checking = false
   #failedAttempts = 0
   #closed = false
 
   constructor (options: AriClientOptions) {
+    super({ name: 'ARI client', logger: options.logger })
     this.#options = options
     this.#log = options.logger ?? silentLogger
   }
@@ -167,6 +186,11 @@ export class AriClient {
   /** Tries to connect once; on failure keeps retrying in the background and rejects this first try. */
   async start (): Promise<void> {
     this.#closed = false
+    const interval = this.#options.pingIntervalMs ?? 0
+    if (interval > 0 && this.#pingTimer === undefined) {
+      this.#pingTimer = setInterval(() => { this.#checkAlive() }, interval)
+      this.#pingTimer.unref()
+    }
     await this.#connect()
   }
 
@@ -188,6 +212,9 @@ export class AriClient {
   close (): void {
     this.#closed = true
     clearTimeout(this.#retryTimer)
+    clearInterval(this.#pingTimer)
+    this.#pingTimer = undefined
+    this.#drop('ARI client closed')
   }
 
   async #request<T> (what: string, send: (client: AriConnection) => Promise<T>): Promise<T> {
@@ -195,19 +222,64 @@ export class AriClient {
     if (client === undefined) throw new AsteriskUnavailableError(`ARI is not connected (${what} not sent)`)
     const timeoutMs = this.#options.requestTimeoutMs
     let timer: NodeJS.Timeout | undefined
+    let dropped: ((error: Error) => void) | undefined
     const deadline = new Promise<never>((_resolve, reject) => {
-      timer = setTimeout(() => reject(new AsteriskTimeoutError(`ARI ${what}`, timeoutMs)), timeoutMs)
+      dropped = reject
+      timer = setTimeout(() => {
+        reject(new AsteriskTimeoutError(`ARI ${what}`, timeoutMs))
+        // A request without an answer may be the first sign of a dead ARI: check it now, not at the next ping.
+        this.#checkAlive()
+      }, timeoutMs)
     })
+    const reject = dropped as (error: Error) => void
+    this.#inFlight.add(reject)
     try {
       return await Promise.race([send(client).catch((error: unknown) => { throw this.#requestError(what, error) }), deadline])
     } finally {
       clearTimeout(timer)
+      this.#inFlight.delete(reject)
     }
   }
 
   #requestError (what: string, error: unknown): Error {
     const message = error instanceof Error ? error.message : String(error)
     return new AsteriskUnavailableError(`ARI ${what} failed: ${message}`)
+  }
+
+  /**
+   * Asks ARI whether it is alive, outside ari-client: a refused or reset connection fails at once here,
+   * where a request through ari-client would wait for its deadline. Any failure means ARI is down.
+   */
+  #checkAlive (): void {
+    if (this.#checking || this.#connection === undefined || this.#closed) return
+    this.#checking = true
+    const { url, username, password, requestTimeoutMs } = this.#options
+    fetch(new URL('/ari/asterisk/ping', url), {
+      headers: { authorization: `Basic ${Buffer.from(`${username}:${password}`).toString('base64')}` },
+      signal: AbortSignal.timeout(requestTimeoutMs)
+    }).then(async (response) => {
+      await response.body?.cancel()
+      if (!response.ok) throw new Error(`GET /asterisk/ping answered HTTP ${response.status}`)
+    }).catch((error: unknown) => {
+      const cause = (error as { cause?: { code?: string, message?: string } }).cause
+      const reason = cause?.code ?? cause?.message ?? (error instanceof Error ? error.message : String(error))
+      this.#markDown(`ARI connection lost: ${reason}`)
+    }).finally(() => { this.#checking = false })
+  }
+
+  /** ARI is known down: say so, fail what waits on it, and reconnect. */
+  #markDown (reason: string): void {
+    if (this.#connection === undefined || this.#closed) return
+    this.#log.warn({ reason }, 'ARI connection lost')
+    this.#drop(reason)
+    this.emit('disconnected', reason)
+    this.#scheduleRetry()
+  }
+
+  #drop (reason: string): void {
+    this.#connection = undefined
+    for (const reject of [...this.#inFlight]) reject(new AsteriskUnavailableError(reason))
+    this.#inFlight.clear()
   }
 
   #connect (): Promise<void> {
@@ -227,6 +299,7 @@ export class AriClient {
       this.#connection = client
       this.#failedAttempts = 0
       this.#log.info({ url: redactUrl(url) }, 'ARI connected')
+      this.emit('connected')
     } catch (error) {
       if (!this.#closed) this.#scheduleRetry()
       const message = error instanceof Error ? error.message : String(error)
@@ -236,11 +309,12 @@ export class AriClient {
     }
   }
 
+  /** Retries for as long as it takes: an ARI that comes back an hour later is used without a restart. */
   #scheduleRetry (): void {
     clearTimeout(this.#retryTimer)
     const delay = backoffDelay(this.#failedAttempts++, this.#options.reconnect)
     this.#retryTimer = setTimeout(() => {
-      this.#connect().catch((error: Error) => this.#log.warn({ err: error }, 'ARI connect failed; retrying'))
+      this.#connect().catch((error: Error) => this.#log.warn({ err: error, attempt: this.#failedAttempts }, 'ARI connect failed; retrying'))
     }, delay)
   }
 }

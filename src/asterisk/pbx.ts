@@ -3,12 +3,14 @@
  * exist", "who is bridged with whom". Built from the AMI and ARI adapters; services depend on the `Pbx`
  * interface only, so unit tests can hand them a fake.
  */
-import { EventEmitter } from 'node:events'
+import type { EventEmitter } from 'node:events'
 import type { AmiClient } from './ami-client.js'
 import { AsteriskRefusedError } from '../errors.js'
 import { parseDeviceState, parsePbxEvent, parseQueueMember, type DeviceState, type PbxEvent, type QueueMember } from './ami-events.js'
 import type { AriClient, PbxBridge, PbxChannel, PbxEndpoint } from './ari-client.js'
 import { DialplanCache } from './dialplan-cache.js'
+import type { Logger } from './logger.js'
+import { SafeEmitter } from './safe-emitter.js'
 
 export interface CallSnapshot {
   channels: PbxChannel[]
@@ -17,6 +19,7 @@ export interface CallSnapshot {
 
 export interface PbxEvents {
   event: [PbxEvent]
+  /** AMI or ARI went down or came back: the state of both, after the change. */
   connection: [{ ami: boolean, ari: boolean }]
 }
 
@@ -47,26 +50,40 @@ export interface Pbx {
 }
 
 export class AsteriskPbx implements Pbx {
-  readonly events = new EventEmitter<PbxEvents>()
+  /**
+   * Every listener runs behind a boundary (SafeEmitter): one that throws, or rejects, is logged with the
+   * event, and the others (call monitor, agent states, transfers) still get it.
+   */
+  readonly events: SafeEmitter<PbxEvents>
   readonly #ami: AmiClient
   readonly #ari: AriClient
   readonly #dialplan = new DialplanCache()
+  #announced: { ami: boolean, ari: boolean }
 
-  constructor (ami: AmiClient, ari: AriClient) {
+  constructor (ami: AmiClient, ari: AriClient, logger?: Logger) {
     this.#ami = ami
     this.#ari = ari
+    this.events = new SafeEmitter<PbxEvents>({ name: 'PBX events', logger })
+    this.#announced = this.connectionState()
     ami.on('event', (message) => {
       const event = parsePbxEvent(message)
       if (event?.type === 'reload') this.#dialplan.clear()
       if (event !== undefined) this.events.emit('event', event)
     })
-    const announce = (): void => {
-      // A reconnect may be to a restarted Asterisk, with another dialplan.
-      this.#dialplan.clear()
-      this.events.emit('connection', this.connectionState())
+    for (const client of [ami, ari] as const) {
+      client.on('connected', this.#announce)
+      client.on('disconnected', this.#announce)
     }
-    ami.on('connected', announce)
-    ami.on('disconnected', announce)
+  }
+
+  /** Publishes the state of both connections when it changed. */
+  readonly #announce = (): void => {
+    // A reconnect may be to a restarted Asterisk, with another dialplan.
+    this.#dialplan.clear()
+    const state = this.connectionState()
+    if (state.ami === this.#announced.ami && state.ari === this.#announced.ari) return
+    this.#announced = state
+    this.events.emit('connection', state)
   }
 
   connectionState (): { ami: boolean, ari: boolean } {

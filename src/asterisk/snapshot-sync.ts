@@ -98,10 +98,13 @@ export class SnapshotSync<S, E extends PbxEvent = PbxEvent> {
     else this.#apply([event])
   }
 
-  readonly #onConnection = ({ ami }: { ami: boolean }): void => {
+  readonly #onConnection = ({ ami, ari }: { ami: boolean, ari: boolean }): void => {
     const reconnected = ami && !this.#amiConnected
     this.#amiConnected = ami
-    if (reconnected) this.#rebuild().catch(() => { /* logged, and retried, by #rebuild */ })
+    // A snapshot that failed (ARI was down) waits for its retry, up to `retry.maxDelayMs`: with both
+    // connections back, take it now.
+    const waitingForAri = ami && ari && this.#retryTimer !== undefined
+    if (reconnected || waitingForAri) this.#rebuild().catch(() => { /* logged, and retried, by #rebuild */ })
   }
 
   async #rebuild (): Promise<void> {

@@ -2,13 +2,14 @@
 // fake AMI answering with what the Asterisk 22 test bed answered. (Here rather than in
 // test/asterisk/pbx.test.ts: they exist for the agents.)
 import t, { type Test } from 'tap'
+import { EventEmitter } from 'node:events'
 import type { AriClient } from '../../src/asterisk/ari-client.js'
 import type { AsteriskPbx } from '../../src/asterisk/pbx.js'
 import { listAnswer, type FakeAmiServer } from '../helpers/fake-ami-server.js'
 import { pbxOnFakeAmi } from '../helpers/pbx-on-fake-ami.js'
 
 async function setup (t: Test): Promise<{ server: FakeAmiServer, pbx: AsteriskPbx }> {
-  return await pbxOnFakeAmi(t, { ready: true } as unknown as AriClient)
+  return await pbxOnFakeAmi(t, Object.assign(new EventEmitter(), { ready: true }) as unknown as AriClient)
 }
 
 const queueMember = (name: string, paused: string, reason: string): Record<string, string> => ({

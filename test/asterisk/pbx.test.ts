@@ -1,4 +1,4 @@
-import { once } from 'node:events'
+import { EventEmitter, once } from 'node:events'
 import t, { type Test } from 'tap'
 import type { PbxEvent } from '../../src/asterisk/ami-events.js'
 import type { AriClient, PbxBridge, PbxChannel, PbxEndpoint } from '../../src/asterisk/ari-client.js'
@@ -10,12 +10,12 @@ const AGENT = 'PJSIP/101-0000002a'
 
 /** The slice of AriClient that AsteriskPbx uses, serving fixed data. */
 function fakeAri (data: { channels?: PbxChannel[], bridges?: PbxBridge[], endpoints?: PbxEndpoint[] } = {}): AriClient {
-  return {
+  return Object.assign(new EventEmitter(), {
     ready: true,
     listChannels: async () => data.channels ?? [],
     listBridges: async () => data.bridges ?? [],
     listEndpoints: async () => data.endpoints ?? []
-  } as unknown as AriClient
+  }) as unknown as AriClient
 }
 
 async function setup (t: Test, ari: AriClient = fakeAri()): Promise<{ server: FakeAmiServer, pbx: AsteriskPbx }> {

@@ -258,3 +258,18 @@ async function waitForRequest (pbx: FakePbx, timeoutMs = 1000): Promise<void> {
     await new Promise((resolve) => setTimeout(resolve, 2))
   }
 }
+
+t.test('a snapshot that failed is taken again as soon as ARI comes back, not at its next retry', async (t) => {
+  const { pbx, sync, log } = setup(t, { retry: { initialDelayMs: 60_000, maxDelayMs: 60_000 } })
+  const failed = t.rejects(sync.start())
+  await pbx.fail()
+  await failed
+  t.equal(pbx.requests.length, 0, 'the retry waits a minute')
+  pbx.events.emit('connection', { ami: true, ari: false })
+  t.equal(pbx.requests.length, 0, 'ARI still down: no request')
+  pbx.events.emit('connection', { ami: true, ari: true })
+  t.equal(pbx.requests.length, 1, 'ARI back: a snapshot at once')
+  await pbx.answer('s1')
+  t.same(log, ['apply []', 'reset s1 []'])
+  t.ok(sync.inSync)
+})
