@@ -43,6 +43,8 @@ export const PluginDataOptions = Type.Object({
     consultingMs: Type.Integer({ minimum: 1000, maximum: 86_400_000, default: 600_000 }),
     targetAnsweredMs: Type.Integer({ minimum: 1000, maximum: 86_400_000, default: 14_400_000 })
   }, { default: {} }),
+  /** How often `GET /asterisk/ping` checks that ARI is alive (a refused or reset ARI is otherwise only seen by a request timing out); 0 disables it. */
+  ariPingIntervalMs: Type.Integer({ minimum: 0, default: 15_000 }),
   /** Named transfer destinations beyond agents: queues, voicemail boxes, external numbers, parking lots. */
   destinations: Type.Record(Type.String({ pattern: '^[0-9A-Za-z*#+_-]{1,32}$' }), Destination, { default: {} }),
   /** Let targets that are neither agents nor destinations through (any extension of transferContext). */

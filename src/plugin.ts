@@ -41,6 +41,7 @@ function createClients (log: FastifyBaseLogger, options: ResolvedOptions): { ami
     ...options.ari,
     requestTimeoutMs: options.actionTimeoutMs,
     reconnect: options.reconnect,
+    pingIntervalMs: options.ariPingIntervalMs,
     logger: log.child({ component: 'ari' })
   })
   return { ami, ari }
@@ -79,7 +80,7 @@ async function asteriskTransferPlugin (fastify: FastifyInstance, rawOptions: Fas
   const { ami, ari } = createClients(log, options)
   await connectAtStartup(fastify, ami, ari)
 
-  const pbx = new AsteriskPbx(ami, ari)
+  const pbx = new AsteriskPbx(ami, ari, log.child({ component: 'pbx' }))
   const directory = new AgentDirectory(options.agents, pbx, options.channelTechnology)
   const monitor = new CallMonitor(pbx, { technology: options.channelTechnology, logger: log.child({ component: 'calls' }) })
   const agentStatus = new AgentStatusService(pbx, monitor, directory, { technology: options.channelTechnology, logger: log.child({ component: 'agents' }) })
@@ -104,7 +105,7 @@ async function asteriskTransferPlugin (fastify: FastifyInstance, rawOptions: Fas
     // Ids carry the boot time: a client resuming with an id from before a restart is told of the gap.
     firstId: bootFirstId(),
     // Host handlers run inside append: one that throws must not stop the feed or the service.
-    onListenerError: (error) => fastify.log.error({ err: error }, 'an asteriskTransfers event handler threw')
+    onListenerError: (error, event) => fastify.log.error({ err: error, event: event.envelope.type }, 'an asteriskTransfers event handler threw')
   })
   publishToLog(eventLog, transfers, pbx)
   monitor.on('call:status', (status) => {
@@ -128,7 +129,13 @@ async function asteriskTransferPlugin (fastify: FastifyInstance, rawOptions: Fas
     await ami.close()
   })
 
-  fastify.decorate('asteriskTransfers', createTransfersApi({ transfers, agents, pbx, eventLog }))
+  fastify.decorate('asteriskTransfers', createTransfersApi({
+    transfers,
+    agents,
+    pbx,
+    eventLog,
+    onHandlerError: (error, envelope) => fastify.log.error({ err: error, event: envelope.type }, 'an asteriskTransfers event handler failed')
+  }))
 
   await fastify.register(apiRoutes, {
     prefix: options.prefix,

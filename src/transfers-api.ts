@@ -19,7 +19,7 @@ export interface AsteriskTransfers {
   getChannelForExtension (extension: string): Promise<LocatedCall>
   availableAgents (caller?: string): Promise<AvailableAgent[]>
   /** Subscribes to one type of event; returns the function that unsubscribes. */
-  on<K extends LoggedEventType> (type: K, handler: (data: FeedEventData<K>, envelope: FeedEnvelope<K>) => void): () => void
+  on<K extends LoggedEventType> (type: K, handler: (data: FeedEventData<K>, envelope: FeedEnvelope<K>) => void | Promise<void>): () => void
   connectionState (): { ami: boolean, ari: boolean }
 }
 
@@ -28,9 +28,11 @@ export interface TransfersApiParts {
   agents: AgentService
   pbx: Pbx
   eventLog: EventLog
+  /** Where a rejection of an async handler given to `on` goes. */
+  onHandlerError: (error: unknown, envelope: FeedEnvelope) => void
 }
 
-export function createTransfersApi ({ transfers, agents, pbx, eventLog }: TransfersApiParts): AsteriskTransfers {
+export function createTransfersApi ({ transfers, agents, pbx, eventLog, onHandlerError }: TransfersApiParts): AsteriskTransfers {
   return {
     transfer: async (request) => await transfers.execute(request),
     complete: async (id) => await transfers.complete(id),
@@ -41,7 +43,10 @@ export function createTransfersApi ({ transfers, agents, pbx, eventLog }: Transf
     availableAgents: async (caller) => await agents.available(caller),
     on (type, handler) {
       return eventLog.subscribe(({ envelope }) => {
-        if (envelope.type === type) handler(envelope.data as never, envelope as never)
+        if (envelope.type !== type) return
+        // An async handler's rejection would otherwise be unhandled: reported like a handler that throws.
+        const result: unknown = handler(envelope.data as never, envelope as never)
+        if (result instanceof Promise) result.catch((error: unknown) => { onHandlerError(error, envelope) })
       })
     },
     connectionState: () => pbx.connectionState()

@@ -125,7 +125,7 @@ export class PhoneTransferDetector {
     }
     // Synchronously when possible, so the events right after (the dial to the target) find the transfer.
     if (held.knownPeer !== undefined) report(held.knownPeer)
-    else void held.peer.then(report)
+    else held.peer.then(report).catch(() => { /* the transfer is not reported: as if the agent had no peer */ })
   }
 
   #attendedDone (event: Extract<PbxEvent, { type: 'attendedTransfer' }>): void {

@@ -432,8 +432,10 @@ export class TransferService {
     // What follows an outcome (the consultation's channels hanging up after a cancel) is its
     // consequence, not news; only the customer hanging up can still change its meaning.
     if (transfer.confirming && input.type !== 'customer_hung_up') return
-    if (needsCheck(record.type, input)) void this.#confirmThenApply(transfer, input)
-    else this.#apply(transfer, input)
+    if (needsCheck(record.type, input)) {
+      // Runs on after the event that started it: a failure here has nobody to reject to, so it is logged.
+      this.#confirmThenApply(transfer, input).catch((error: unknown) => { this.#log.error({ err: error, transferId: record.id }, 'confirming a transfer outcome failed') })
+    } else this.#apply(transfer, input)
   }
 
   /**
