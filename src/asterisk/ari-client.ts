@@ -11,6 +11,8 @@
  *   serialisable objects.
  * Only REST is used; the plugin learns about events from AMI.
  */
+import { request as httpRequest } from 'node:http'
+import { request as httpsRequest } from 'node:https'
 import { createRequire } from 'node:module'
 import { dirname } from 'node:path'
 import ari from 'ari-client'
@@ -248,23 +250,35 @@ export class AriClient extends SafeEmitter<AriClientEvents> {
 
   /**
    * Asks ARI whether it is alive, outside ari-client: a refused or reset connection fails at once here,
-   * where a request through ari-client would wait for its deadline. Any failure means ARI is down.
+   * where a request through ari-client would wait for its deadline. Any failure means ARI is down. A
+   * connection of its own, closed after the answer, so no idle keep-alive socket outlives `close()`.
    */
   #checkAlive (): void {
     if (this.#checking || this.#connection === undefined || this.#closed) return
     this.#checking = true
-    const { url, username, password, requestTimeoutMs } = this.#options
-    fetch(new URL('/ari/asterisk/ping', url), {
-      headers: { authorization: `Basic ${Buffer.from(`${username}:${password}`).toString('base64')}` },
-      signal: AbortSignal.timeout(requestTimeoutMs)
-    }).then(async (response) => {
-      await response.body?.cancel()
-      if (!response.ok) throw new Error(`GET /asterisk/ping answered HTTP ${response.status}`)
-    }).catch((error: unknown) => {
-      const cause = (error as { cause?: { code?: string, message?: string } }).cause
-      const reason = cause?.code ?? cause?.message ?? (error instanceof Error ? error.message : String(error))
-      this.#markDown(`ARI connection lost: ${reason}`)
+    this.#ping().then(undefined, (error: Error & { code?: string }) => {
+      this.#markDown(`ARI connection lost: ${error.code ?? error.message}`)
     }).finally(() => { this.#checking = false })
+  }
+
+  async #ping (): Promise<void> {
+    const { url, username, password, requestTimeoutMs } = this.#options
+    const target = new URL('/ari/asterisk/ping', url)
+    const send = target.protocol === 'https:' ? httpsRequest : httpRequest
+    await new Promise<void>((resolve, reject) => {
+      const request = send(target, {
+        agent: false,
+        auth: `${username}:${password}`,
+        timeout: requestTimeoutMs
+      }, (response) => {
+        response.resume()
+        if (response.statusCode === 200) resolve()
+        else reject(new Error(`GET /asterisk/ping answered HTTP ${String(response.statusCode)}`))
+      })
+      request.on('timeout', () => { request.destroy(new AsteriskTimeoutError('ARI GET /asterisk/ping', requestTimeoutMs)) })
+      request.on('error', reject)
+      request.end()
+    })
   }
 
   /** ARI is known down: say so, fail what waits on it, and reconnect. */

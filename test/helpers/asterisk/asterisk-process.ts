@@ -6,7 +6,7 @@ import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, 
 import { createConnection } from 'node:net'
 import { basename, dirname, join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { AmiConnection } from './ami.js'
+import { AmiConnection, withAmi } from './ami.js'
 import { listEndpoints } from './ari.js'
 import { agents, asteriskRoot, farm, logDir, offlineAgent, pbx, provisionScript } from './testbed.js'
 import type { InstanceSettings } from './testbed.js'
@@ -200,6 +200,26 @@ async function stopInstance (instance: InstanceSettings, log: (m: string) => voi
   }
 }
 
+/**
+ * Starts one instance detached, its console appended to .asterisk/logs/<name>.log; `onExit` hears of
+ * its end (or a failure to start). Returns its pid.
+ */
+function launchInstance (instance: InstanceSettings, root: string, onExit: (why: string) => void): number {
+  const logFile = join(logDir, `${instance.name}.log`)
+  // Append (earlier runs' shutdowns stay readable), starting afresh past 5 MB.
+  const fd = openSync(logFile, existsSync(logFile) && statSync(logFile).size > 5_000_000 ? 'w' : 'a')
+  writeSync(fd, `\n===== ${new Date().toISOString()} starting ${instance.name} =====\n`)
+  const child = spawn('chroot', [root, 'asterisk', '-f', '-n', '-vvv', '-U', 'asterisk', '-G', 'asterisk', ...instanceArgs(instance)], {
+    detached: true,
+    stdio: ['ignore', fd, fd]
+  })
+  closeSync(fd)
+  child.on('error', (err) => { onExit(`${instance.name}: ${err.message}`) })
+  child.on('exit', (code, sig) => { onExit(`${instance.name} exited (${String(code ?? sig)})`) })
+  child.unref()
+  return child.pid ?? 0
+}
+
 // --------------------------------------------------------------------- ports
 
 async function portAnswers (port: number): Promise<boolean> {
@@ -316,20 +336,8 @@ export async function startTestBed (opts: StartOptions = {}): Promise<TestBedInf
   const exits: string[] = []
   const pids: Record<'pbx' | 'farm', number> = { pbx: 0, farm: 0 }
   const launch = (instance: InstanceSettings): void => {
-    const logFile = join(logDir, `${instance.name}.log`)
-    // Append (earlier runs' shutdowns stay readable), starting afresh past 5 MB.
-    const fd = openSync(logFile, existsSync(logFile) && statSync(logFile).size > 5_000_000 ? 'w' : 'a')
-    writeSync(fd, `\n===== ${new Date().toISOString()} starting ${instance.name} =====\n`)
-    const child = spawn('chroot', [root, 'asterisk', '-f', '-n', '-vvv', '-U', 'asterisk', '-G', 'asterisk', ...instanceArgs(instance)], {
-      detached: true,
-      stdio: ['ignore', fd, fd]
-    })
-    closeSync(fd)
-    child.on('error', (err) => { exits.push(`${instance.name}: ${err.message}`) })
-    child.on('exit', (code, sig) => { exits.push(`${instance.name} exited (${String(code ?? sig)})`) })
-    child.unref()
-    pids[instance.name] = child.pid ?? 0
-    log(`started ${instance.name} pid ${String(child.pid)}`)
+    pids[instance.name] = launchInstance(instance, root, (why) => { exits.push(why) })
+    log(`started ${instance.name} pid ${String(pids[instance.name])}`)
   }
   const fail = async (message: string): Promise<never> => {
     await stopTestBed({ log }).catch(noop)
@@ -404,4 +412,57 @@ export async function stopTestBed (opts: { log?: (message: string) => void } = {
   await stopInstance(farm, log)
   await stopInstance(pbx, log)
   rmSync(fingerprintFile, { force: true })
+}
+
+// ------------------------------------------------------------- crash and restart
+
+/**
+ * Kills the PBX instance with SIGKILL, as a crash or an OOM kill would: no `core stop`, no BYE to the
+ * phones, no AMI goodbye (its clients see the TCP connections reset). The phone farm keeps running, with
+ * whatever calls it had: they are dead on the PBX side. Resolves with the killed pid once the process is
+ * gone and its control socket removed, so `startPbx()` can follow at once.
+ */
+export async function killPbx (): Promise<number> {
+  const running = findAsteriskProcesses().filter((p) => p.instance === 'pbx').map((p) => p.pid)
+  if (running.length === 0) throw new Error('killPbx: the PBX is not running')
+  signal(running, 'SIGKILL')
+  if (!await waitGone(running, 5_000)) throw new Error(`killPbx: PBX pids ${running.join(' ')} still running after SIGKILL`)
+  const root = rootPath()
+  for (const f of ['asterisk.ctl', 'asterisk.pid']) rmSync(join(root, pbx.runDir, f), { force: true })
+  return running[0] as number
+}
+
+/**
+ * Starts the PBX again under the same configuration, after `killPbx()` (the farm still running), and
+ * resolves with its pid once the test bed is ready as `startTestBed` defines it: the PBX's AMI and ARI
+ * answer and agents 101..106 are `online`. The astdb is kept, as a real restart keeps it; the farm is
+ * asked to register every agent again at once (AMI PJSIPRegister) instead of at its next refresh, so
+ * the contacts are fresh, not merely restored. Calls are gone: what the PBX had died with it.
+ * Used by the fault tests (a crash with calls and transfers in progress); needs root, like startTestBed.
+ */
+export async function startPbx (opts: { readyTimeoutMs?: number, log?: (message: string) => void } = {}): Promise<number> {
+  const log = opts.log ?? noop
+  if (findAsteriskProcesses().some((p) => p.instance === 'pbx')) throw new Error('startPbx: the PBX is already running')
+  const timeoutMs = opts.readyTimeoutMs ?? 60_000
+  const deadline = Date.now() + timeoutMs
+  const exits: string[] = []
+  const pid = launchInstance(pbx, rootPath(), (why) => { exits.push(why) })
+  log(`restarted pbx pid ${pid}`)
+  const failIfExited = (): void => {
+    if (exits.length > 0) throw new Error(`startPbx: ${exits.join('; ')}. Last lines of .asterisk/logs/pbx.log:\n${logTail(pbx)}`)
+  }
+  while (!await amiAnswers(pbx)) {
+    failIfExited()
+    if (Date.now() > deadline) throw new Error(`startPbx: PBX AMI not answering after ${timeoutMs} ms:\n${logTail(pbx)}`)
+    await sleep(100)
+  }
+  await withAmi(farm.ami, async (ami) => { await ami.action({ Action: 'PJSIPRegister', Registration: '*all' }) })
+  let state = await readyState()
+  while (!isReady(state)) {
+    failIfExited()
+    if (Date.now() > deadline) throw new Error(`startPbx: test bed not ready after ${timeoutMs} ms:\n  ${describe(state)}`)
+    await sleep(100)
+    state = await readyState()
+  }
+  return pid
 }
