@@ -38,7 +38,9 @@ t.test('fastify.close(): feed sockets closed with 1001, AMI and ARI connections 
   // ARI's pings open connections of their own: wait for one to pass through the proxy.
   await waitFor(() => h.ari.accepted >= 2, 5000, 'ARI traffic through its proxy')
 
+  const closing = performance.now()
   await h.app.close()
+  t.comment(`fastify.close() took ${Math.round(performance.now() - closing)} ms`)
   t.same(await feed.closed, { code: 1001, reason: 'server shutting down' })
   await waitFor(() => h.ami.open === 0 && h.ari.open === 0, 5000, 'every AMI and ARI connection closed')
     .catch((error: Error) => { throw new Error(`${error.message}: AMI ${h.ami.open}, ARI ${h.ari.open} open`) })
@@ -77,9 +79,11 @@ t.test('the example app, sent SIGTERM, closes its feed sockets with 1001 and exi
   const feed = await openFeed(`http://127.0.0.1:${port}`, 'supervisor-token')
   t.ok(ami.open >= 1 && ari.accepted >= 1, 'connected to AMI and ARI through the proxies')
 
+  const terminated = performance.now()
   child.kill('SIGTERM')
   t.same(await feed.closed, { code: 1001, reason: 'server shutting down' })
   const [code, signal] = await exited
+  t.comment(`exited ${Math.round(performance.now() - terminated)} ms after SIGTERM`)
   t.same({ code, signal }, { code: 0, signal: null }, `exited by itself\n${output.split('\n').slice(-5).join('\n')}`)
   t.notMatch(output, /a handle was left open/)
   await waitFor(() => ami.open === 0 && ari.open === 0, 5000, 'the AMI and ARI connections closed')
