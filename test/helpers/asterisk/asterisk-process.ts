@@ -6,7 +6,7 @@ import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, 
 import { createConnection } from 'node:net'
 import { basename, dirname, join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { AmiConnection, withAmi } from './ami.js'
+import { AmiConnection } from './ami.js'
 import { listEndpoints } from './ari.js'
 import { agents, asteriskRoot, farm, logDir, offlineAgent, pbx, provisionScript } from './testbed.js'
 import type { InstanceSettings } from './testbed.js'
@@ -435,9 +435,11 @@ export async function killPbx (): Promise<number> {
 /**
  * Starts the PBX again under the same configuration, after `killPbx()` (the farm still running), and
  * resolves with its pid once the test bed is ready as `startTestBed` defines it: the PBX's AMI and ARI
- * answer and agents 101..106 are `online`. The astdb is kept, as a real restart keeps it; the farm is
- * asked to register every agent again at once (AMI PJSIPRegister) instead of at its next refresh, so
- * the contacts are fresh, not merely restored. Calls are gone: what the PBX had died with it.
+ * answer and agents 101..106 are `online`. The astdb is kept, as a real restart keeps it: the PBX
+ * restores the agents' contacts from it, and they are right, since the farm's registrations are still
+ * current (it refreshes them on its own schedule). Do not make the farm re-register here: AMI
+ * PJSIPRegister first unregisters, which removes the restored contacts after they looked ready, and the
+ * new REGISTER follows only at the farm's retry interval. Calls are gone: what the PBX had died with it.
  * Used by the fault tests (a crash with calls and transfers in progress); needs root, like startTestBed.
  */
 export async function startPbx (opts: { readyTimeoutMs?: number, log?: (message: string) => void } = {}): Promise<number> {
@@ -456,7 +458,6 @@ export async function startPbx (opts: { readyTimeoutMs?: number, log?: (message:
     if (Date.now() > deadline) throw new Error(`startPbx: PBX AMI not answering after ${timeoutMs} ms:\n${logTail(pbx)}`)
     await sleep(100)
   }
-  await withAmi(farm.ami, async (ami) => { await ami.action({ Action: 'PJSIPRegister', Registration: '*all' }) })
   let state = await readyState()
   while (!isReady(state)) {
     failIfExited()
