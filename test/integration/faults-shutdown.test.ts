@@ -42,8 +42,12 @@ t.test('fastify.close(): feed sockets closed with 1001, AMI and ARI connections 
   await h.app.close()
   t.comment(`fastify.close() took ${Math.round(performance.now() - closing)} ms`)
   t.same(await feed.closed, { code: 1001, reason: 'server shutting down' })
-  await waitFor(() => h.ami.open === 0 && h.ari.open === 0, 5000, 'every AMI and ARI connection closed')
-    .catch((error: Error) => { throw new Error(`${error.message}: AMI ${h.ami.open}, ARI ${h.ari.open} open`) })
+  await waitFor(() => h.ami.open === 0, 2000, 'the AMI connection closed')
+  t.comment(`AMI closed ${Math.round(performance.now() - closing)} ms after close began`)
+  // ari-client's requests go through Node's global HTTP agent, whose idle keep-alive sockets close on
+  // the agent's own 5 s timeout (they do not keep the process alive: see the example app below).
+  await waitFor(() => h.ari.open === 0, 8000, 'every ARI connection closed')
+  t.comment(`ARI connections closed ${Math.round(performance.now() - closing)} ms after close began`)
   const accepted = { ami: h.ami.accepted, ari: h.ari.accepted }
   await new Promise((resolve) => setTimeout(resolve, 600))
   t.same({ ami: h.ami.accepted, ari: h.ari.accepted }, accepted, 'no reconnection, no ping after close')
