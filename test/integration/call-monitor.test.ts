@@ -2,7 +2,6 @@
 // agents transfer and hang up, the monitor's AMI connection is cut and restored, and what the monitor
 // says is checked against the PBX's own view (ARI).
 import t from 'tap'
-import { connect, createServer, type AddressInfo, type Socket } from 'node:net'
 import Value from 'typebox/value'
 import { AmiClient } from '../../src/asterisk/ami-client.js'
 import { AriClient } from '../../src/asterisk/ari-client.js'
@@ -13,53 +12,14 @@ import { findAgentCall } from '../../src/transfers/call-topology.js'
 import { listBridges, listChannels } from '../helpers/asterisk/ari.js'
 import { bridgePeersOf, callAgent, hangup, hangupAllCalls, waitFor } from '../helpers/asterisk/calls.js'
 import { pbx as testbed, transferContext } from '../helpers/asterisk/testbed.js'
-
-interface CuttableProxy {
-  port: number
-  /** Drops every connection and refuses new ones, like a network outage between the plugin and AMI. */
-  cut: () => void
-  restore: () => void
-  close: () => Promise<void>
-}
-
-async function startCuttableProxy (target: { host: string, port: number }): Promise<CuttableProxy> {
-  const sockets = new Set<Socket>()
-  let open = true
-  const server = createServer((client) => {
-    if (!open) {
-      client.destroy()
-      return
-    }
-    const upstream = connect(target.port, target.host)
-    const end = (): void => { client.destroy(); upstream.destroy() }
-    for (const socket of [client, upstream]) {
-      sockets.add(socket)
-      socket.on('close', () => { sockets.delete(socket); end() }).on('error', end)
-    }
-    client.pipe(upstream).pipe(client)
-  })
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const cut = (): void => {
-    open = false
-    for (const socket of sockets) socket.destroy()
-  }
-  return {
-    port: (server.address() as AddressInfo).port,
-    cut,
-    restore: () => { open = true },
-    close: async () => {
-      cut()
-      await new Promise<void>((resolve) => server.close(() => resolve()))
-    }
-  }
-}
+import { startTcpProxy } from '../helpers/tcp-proxy.js'
 
 const reconnect = { initialDelayMs: 100, maxDelayMs: 500 }
 const amiClient = (port: number): AmiClient =>
   new AmiClient({ ...testbed.ami, port, actionTimeoutMs: 5000, reconnect, pingIntervalMs: 0 })
 
 // The monitor's connections: AMI through the proxy the last test cuts, ARI direct.
-const proxy = await startCuttableProxy(testbed.ami)
+const proxy = await startTcpProxy(testbed.ami)
 const ami = amiClient(proxy.port)
 const ari = new AriClient({ ...testbed.ari, requestTimeoutMs: 5000, reconnect })
 await Promise.all([ami.start(), ari.start()])
@@ -194,7 +154,7 @@ t.test('after the AMI connection is cut and restored the monitor rebuilds and ma
   const before = await callAgent('101')
   await callOf('101', (c) => c.peer !== undefined, 'bridged')
 
-  proxy.cut()
+  await proxy.cut({ refuse: true })
   await waitFor(() => !monitor.inSync && !pbx.connectionState().ami, 5000, 'the monitor to notice AMI is gone')
   // What happens now is not seen through AMI: 101's call ends, a new call reaches 102.
   await hangup(before.customerChannel.id)
@@ -203,7 +163,7 @@ t.test('after the AMI connection is cut and restored the monitor rebuilds and ma
   t.same(monitor.callsOf('102'), [], 'the new call was not seen either')
 
   statuses.length = 0
-  proxy.restore()
+  await proxy.restore()
   await waitFor(() => monitor.inSync, 10_000, 'the monitor to reconnect and rebuild')
   t.same(monitor.callsOf('101'), [], "101's call is gone after the rebuild")
   t.match(monitor.callsOf('102'), [{
