@@ -5,7 +5,7 @@ import t from 'tap'
 import type { FeedEnvelope } from '../../src/index.js'
 import { withAmi } from '../helpers/asterisk/ami.js'
 import { callAgent, hangup, hangupAllCalls, waitFor } from '../helpers/asterisk/calls.js'
-import { pbx } from '../helpers/asterisk/testbed.js'
+import { agents, offlineAgent, pbx } from '../helpers/asterisk/testbed.js'
 import { connectFeed } from '../helpers/feed-client.js'
 import { startTransferHost } from '../helpers/transfer-host.js'
 
@@ -21,7 +21,9 @@ async function queuePause (extension: string, paused: boolean, reason?: string):
 // Left paused or on a call by an interrupted run, an agent would be unavailable from the start.
 await hangupAllCalls()
 await queuePause('105', false)
-const host = await startTransferHost()
+// The call center's agents: the test bed also registers load-test and recall-test phones, which are
+// endpoints but not this scenario's agents.
+const host = await startTransferHost({ agents: [...agents, offlineAgent].map((extension) => ({ extension })) })
 const feed = await connectFeed(host.baseUrl, 'token-102')
 t.teardown(async () => {
   await queuePause('105', false)
