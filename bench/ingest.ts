@@ -4,6 +4,7 @@
 // by a stand-in AMI server in another thread (bench/lib/ami-stream.ts), so the measured thread does only
 // what the plugin does. Floor and plugin run alternately, ROUNDS times each; the best of each is kept.
 import net from 'node:net'
+import { performance } from 'node:perf_hooks'
 import { Worker } from 'node:worker_threads'
 import { AmiClient } from '../src/asterisk/ami-client.js'
 import type { AriClient } from '../src/asterisk/ari-client.js'

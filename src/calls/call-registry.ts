@@ -24,6 +24,8 @@ interface LiveChannel {
   /** The agent extension this channel is a leg of; undefined for Local channels and other technologies. */
   extension: string | undefined
   bridgeId: string | undefined
+  /** When the call started (see `startedAt`), worked out once. */
+  startedAt: string
 }
 
 interface LiveBridge {
@@ -82,8 +84,30 @@ function subjectOf (event: PbxEvent): string | undefined {
   }
 }
 
+/**
+ * Events that change only their own channel's facts (state, hold, connected line, linkedid): they can
+ * change the call of that channel when it is an agent's leg, and no other call. A peer shows in a call
+ * by its name only, and whether an agent consults depends on its bridge's members, not on their state.
+ */
+function changesOnlyItsChannel (event: PbxEvent): boolean {
+  return event.type === 'newState' || event.type === 'hold' || event.type === 'unhold' || event.type === 'newConnectedLine'
+}
+
 function sameCall (a: Call | undefined, b: Call | undefined): boolean {
-  return JSON.stringify(a) === JSON.stringify(b)
+  return a === undefined || b === undefined ? a === b : sameFields(a, b)
+}
+
+/** Same keys and values, objects compared field by field (a Call nests its peer one level down). */
+function sameFields (a: object, b: object): boolean {
+  const keys = Object.keys(a)
+  if (keys.length !== Object.keys(b).length) return false
+  for (const key of keys) {
+    const x: unknown = (a as Record<string, unknown>)[key]
+    const y: unknown = (b as Record<string, unknown>)[key]
+    if (x === y) continue
+    if (typeof x !== 'object' || typeof y !== 'object' || x === null || y === null || !sameFields(x, y)) return false
+  }
+  return true
 }
 
 export class CallRegistry {
@@ -110,6 +134,7 @@ export class CallRegistry {
   apply (event: PbxEvent): CallChange[] {
     const subject = subjectOf(event)
     if (subject === undefined) return []
+    if (changesOnlyItsChannel(event)) return this.#applyToItsChannel(subject, event)
     // A call can only change if the event's channel is, before or after the event, linked to it
     // through bridges and Local pairs: compare the agent calls of those neighbourhoods only.
     const candidates = this.#agentChannelsAround(subject)
@@ -117,6 +142,17 @@ export class CallRegistry {
     this.#mutate(event)
     for (const id of this.#agentChannelsAround(subject)) candidates.add(id)
     return this.#changes(before, this.#callsById(candidates))
+  }
+
+  #applyToItsChannel (subject: string, event: PbxEvent): CallChange[] {
+    const live = this.#channels.get(subject)
+    if (live?.extension === undefined) {
+      this.#mutate(event)
+      return []
+    }
+    const before = this.#callOf(live)
+    this.#mutate(event)
+    return this.#changes(new Map([[subject, before]]), new Map([[subject, this.#callOf(live)]]))
   }
 
   /**
@@ -237,7 +273,7 @@ export class CallRegistry {
 
   #addChannel (channel: PbxChannel, linkedId: string): void {
     const extension = extensionOf(channel.name, this.#technology)
-    this.#channels.set(channel.id, { channel, linkedId, held: false, extension, bridgeId: undefined })
+    this.#channels.set(channel.id, { channel, linkedId, held: false, extension, bridgeId: undefined, startedAt: startedAt(channel.id, channel.createdAt) })
     this.#byName.set(channel.name, channel.id)
     if (extension === undefined) return
     const ids = this.#byExtension.get(extension) ?? new Set<string>()
@@ -331,9 +367,9 @@ export class CallRegistry {
       uniqueId: channel.id,
       linkedId: live.linkedId,
       state: this.#stateOf(live),
-      startedAt: startedAt(channel.id, channel.createdAt)
+      startedAt: live.startedAt
     }
-    const peer = bridgedParty(this.#snapshotOf([...this.#linkedChannels(channel.id)]), channel.name)
+    const peer = bridgedParty(this.#viewOf(this.#linkedChannels(channel.id)), channel.name)
     // The agent's connected line is Asterisk's own answer to "whose number is on the other end"; it
     // follows answers and transfers (NewConnectedLine), where the peer channel's caller id may not.
     if (peer !== undefined) call.peer = { channel: peer.name, number: channel.connectedNumber }
@@ -360,13 +396,20 @@ export class CallRegistry {
     return false
   }
 
-  #snapshotOf (ids: string[]): CallSnapshot {
+  /** Copies: what callers get may be kept or changed without touching the registry. */
+  #snapshotOf (ids: Iterable<string>): CallSnapshot {
+    const { channels, bridges } = this.#viewOf(ids)
+    return { channels: channels.map((channel) => ({ ...channel, dialplan: { ...channel.dialplan } })), bridges }
+  }
+
+  /** The registry's own channel objects, for reading inside it (working out a call) without copying them. */
+  #viewOf (ids: Iterable<string>): CallSnapshot {
     const channels: PbxChannel[] = []
     const bridgeIds = new Set<string>()
     for (const id of ids) {
       const live = this.#channels.get(id)
       if (live === undefined) continue
-      channels.push({ ...live.channel, dialplan: { ...live.channel.dialplan } })
+      channels.push(live.channel)
       if (live.bridgeId !== undefined) bridgeIds.add(live.bridgeId)
     }
     const bridges = [...bridgeIds].map((id): PbxBridge => {
