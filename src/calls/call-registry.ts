@@ -12,7 +12,6 @@ import type { PbxBridge, PbxChannel } from '../asterisk/ari-client.js'
 import { extensionOf, localCounterpart, parseChannelName } from '../asterisk/channel-name.js'
 import type { CallSnapshot } from '../asterisk/pbx.js'
 import type { Call, CallState } from '../domain/call.js'
-import { bridgedParty } from '../transfers/call-topology.js'
 
 interface LiveChannel {
   /** Shaped as ARI reports it, so `snapshot()` feeds the topology code (`findAgentCall`) unchanged. */
@@ -50,6 +49,9 @@ export interface CallRegistryOptions {
   /** Start time of a channel whose uniqueid carries none (ARI apps may choose their own ids). */
   now?: () => Date
 }
+
+/** Local pairs chained more deeply than this are treated as a loop (as in transfers/call-topology.ts). */
+const MAX_LOCAL_HOPS = 4
 
 /** The creation time Asterisk writes into a uniqueid (`[system-]<epoch seconds>.<counter>`). */
 function uniqueIdTime (uniqueId: string): string | undefined {
@@ -369,11 +371,33 @@ export class CallRegistry {
       state: this.#stateOf(live),
       startedAt: live.startedAt
     }
-    const peer = bridgedParty(this.#viewOf(this.#linkedChannels(channel.id)), channel.name)
+    const peer = this.#peerOf(live)?.channel
     // The agent's connected line is Asterisk's own answer to "whose number is on the other end"; it
     // follows answers and transfers (NewConnectedLine), where the peer channel's caller id may not.
     if (peer !== undefined) call.peer = { channel: peer.name, number: channel.connectedNumber }
     return call
+  }
+
+  /**
+   * The real party bridged with a channel, Local pairs followed to their far side; undefined unless
+   * exactly one other party is bridged. The walk of `bridgedParty` (transfers/call-topology.ts) on the
+   * registry's indexes instead of a snapshot: it runs for every event that touches a call.
+   */
+  #peerOf (live: LiveChannel): LiveChannel | undefined {
+    let near = live
+    for (let hop = 0; hop <= MAX_LOCAL_HOPS; hop++) {
+      const members = near.bridgeId === undefined ? undefined : this.#bridges.get(near.bridgeId)?.members
+      if (members?.size !== 2) return undefined
+      let other: LiveChannel | undefined
+      for (const id of members) if (id !== near.channel.id) other = this.#channels.get(id)
+      if (other === undefined) return undefined
+      const counterpartName = localCounterpart(other.channel.name)
+      if (counterpartName === undefined) return other
+      const counterpart = this.#channels.get(this.#byName.get(counterpartName) ?? '')
+      if (counterpart === undefined) return undefined
+      near = counterpart
+    }
+    return undefined
   }
 
   #stateOf (live: LiveChannel): CallState {
