@@ -122,6 +122,13 @@ export class CallRegistry {
   /** Agent extension -> uniqueids of its legs: `callsOf` never looks at other agents' channels. */
   readonly #byExtension = new Map<string, Set<string>>()
   readonly #bridges = new Map<string, LiveBridge>()
+  /**
+   * Each agent channel's call as last worked out (by uniqueid): an event works out again only the calls
+   * it may change, and `callsOf` answers without working out any.
+   */
+  readonly #calls = new Map<string, Call>()
+  /** Agent extension -> how many of its calls are in each state: what its availability needs, in O(1). */
+  readonly #states = new Map<string, Map<CallState, number>>()
 
   constructor (options: CallRegistryOptions = {}) {
     this.#technology = (options.technology ?? 'PJSIP').toLowerCase()
@@ -140,10 +147,9 @@ export class CallRegistry {
     // A call can only change if the event's channel is, before or after the event, linked to it
     // through bridges and Local pairs: compare the agent calls of those neighbourhoods only.
     const candidates = this.#agentChannelsAround(subject)
-    const before = this.#callsById(candidates)
     this.#mutate(event)
     for (const id of this.#agentChannelsAround(subject)) candidates.add(id)
-    return this.#changes(before, this.#callsById(candidates))
+    return this.#update(candidates)
   }
 
   #applyToItsChannel (subject: string, event: PbxEvent): CallChange[] {
@@ -152,9 +158,8 @@ export class CallRegistry {
       this.#mutate(event)
       return []
     }
-    const before = this.#callOf(live)
     this.#mutate(event)
-    return this.#changes(new Map([[subject, before]]), new Map([[subject, this.#callOf(live)]]))
+    return this.#update([subject])
   }
 
   /**
@@ -165,7 +170,7 @@ export class CallRegistry {
    * others learn it from their next event.
    */
   reset (snapshot: CallSnapshot, replay: PbxEvent[] = []): CallChange[] {
-    const before = this.#callsById(this.#agentChannelIds())
+    const before = [...this.#calls.keys()]
     const linkedIds = new Map([...this.#channels].map(([id, live]) => [id, live.linkedId]))
     this.#channels.clear()
     this.#byName.clear()
@@ -182,14 +187,22 @@ export class CallRegistry {
       }
     }
     for (const event of replay) this.#mutate(event)
-    return this.#changes(before, this.#callsById(this.#agentChannelIds()))
+    return this.#update(new Set([...before, ...this.#agentChannelIds()]))
   }
 
   /** The calls of one agent extension (usually one); looks only at that extension's channels. */
   callsOf (extension: string): Call[] {
     const ids = this.#byExtension.get(extension)
     if (ids === undefined) return []
-    return [...ids].map((id) => this.#callOf(this.#channels.get(id) as LiveChannel))
+    return [...ids].map((id) => this.#calls.get(id) as Call)
+  }
+
+  /**
+   * The states the agent's calls are in, each once (none when it has no call): O(1) however many calls
+   * the extension has (a trunk's endpoint may carry thousands).
+   */
+  callStatesOf (extension: string): CallState[] {
+    return [...this.#states.get(extension)?.keys() ?? []]
   }
 
   allCalls (): Call[] {
@@ -339,26 +352,38 @@ export class CallRegistry {
     return new Set([...this.#linkedChannels(start)].filter((id) => this.#channels.get(id)?.extension !== undefined))
   }
 
-  #callsById (ids: Set<string>): Map<string, Call> {
-    const calls = new Map<string, Call>()
-    for (const id of ids) {
-      const live = this.#channels.get(id)
-      if (live !== undefined) calls.set(id, this.#callOf(live))
-    }
-    return calls
-  }
-
-  #changes (before: Map<string, Call>, after: Map<string, Call>): CallChange[] {
+  /**
+   * Works out again the calls of these agent channels, keeps them, and returns those that changed.
+   * Only the calls an event may have changed are worked out: the others are kept as they were.
+   */
+  #update (ids: Iterable<string>): CallChange[] {
     const changes: CallChange[] = []
-    for (const id of new Set([...before.keys(), ...after.keys()])) {
-      const was = before.get(id)
-      const now = after.get(id)
+    for (const id of ids) {
+      const was = this.#calls.get(id)
+      const live = this.#channels.get(id)
+      const now = live?.extension === undefined ? undefined : this.#callOf(live)
       if (sameCall(was, now)) continue
+      if (was !== undefined) this.#countState(was, -1)
+      if (now === undefined) {
+        this.#calls.delete(id)
+      } else {
+        this.#calls.set(id, now)
+        this.#countState(now, 1)
+      }
       const change: CallChange = { extension: (now ?? was as Call).extension, uniqueId: id }
       if (now !== undefined) change.call = now
       changes.push(change)
     }
     return changes
+  }
+
+  #countState ({ extension, state }: Call, delta: 1 | -1): void {
+    let counts = this.#states.get(extension)
+    if (counts === undefined) this.#states.set(extension, counts = new Map())
+    const count = (counts.get(state) ?? 0) + delta
+    if (count > 0) counts.set(state, count)
+    else counts.delete(state)
+    if (counts.size === 0) this.#states.delete(extension)
   }
 
   #callOf (live: LiveChannel): Call {
@@ -374,8 +399,9 @@ export class CallRegistry {
     const peer = this.#peerOf(live)?.channel
     // The agent's connected line is Asterisk's own answer to "whose number is on the other end"; it
     // follows answers and transfers (NewConnectedLine), where the peer channel's caller id may not.
-    if (peer !== undefined) call.peer = { channel: peer.name, number: channel.connectedNumber }
-    return call
+    if (peer !== undefined) call.peer = Object.freeze({ channel: peer.name, number: channel.connectedNumber })
+    // Shared by every reader until the call changes: nobody may change it in place.
+    return Object.freeze(call)
   }
 
   /**
