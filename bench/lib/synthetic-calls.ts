@@ -57,3 +57,39 @@ export function hungUp (call: SyntheticCall): PbxEvent[] {
     { type: 'hangup', ...ref(call, agent), cause: 'Normal Clearing' }
   ]
 }
+
+/** The leg of the transfer target dialed for this call. */
+export function targetLeg (call: SyntheticCall, target: string): string {
+  return `PJSIP/${target}-${(call.serial + 4).toString(16).padStart(8, '0')}`
+}
+
+/** After AMI Redirect of the customer to `target`: the agent's leg goes, the customer dials the target, who answers. */
+export function redirectedTo (call: SyntheticCall, target: string): PbxEvent[] {
+  const { agent, customer, bridgeId } = call
+  const leg = targetLeg(call, target)
+  const legRef = ref(call, leg)
+  const after = `${bridgeId}-after`
+  return [
+    { type: 'bridgeLeave', ...ref(call, customer), bridgeId, bridgeNumChannels: 1 },
+    { type: 'bridgeLeave', ...ref(call, agent), bridgeId, bridgeNumChannels: 0 },
+    { type: 'hangup', ...ref(call, agent), cause: 'Normal Clearing' },
+    { type: 'newChannel', ...legRef, exten: target, context: CONTEXT, state: 'Down' },
+    { type: 'dialBegin', channel: customer, destChannel: leg, destUniqueId: legRef.uniqueId, destExten: target, dialString: target },
+    { type: 'newState', ...legRef, state: 'Up' },
+    { type: 'dialEnd', channel: customer, destChannel: leg, destUniqueId: legRef.uniqueId, dialStatus: 'ANSWER' },
+    { type: 'bridgeEnter', ...legRef, bridgeId: after, bridgeNumChannels: 1 },
+    { type: 'bridgeEnter', ...ref(call, customer), bridgeId: after, bridgeNumChannels: 2 }
+  ]
+}
+
+/** The customer and the target hang up after a blind transfer. */
+export function transferredHungUp (call: SyntheticCall, target: string): PbxEvent[] {
+  const leg = targetLeg(call, target)
+  const bridgeId = `${call.bridgeId}-after`
+  return [
+    { type: 'bridgeLeave', ...ref(call, call.customer), bridgeId, bridgeNumChannels: 1 },
+    { type: 'bridgeLeave', ...ref(call, leg), bridgeId, bridgeNumChannels: 0 },
+    { type: 'hangup', ...ref(call, call.customer), cause: 'Normal Clearing' },
+    { type: 'hangup', ...ref(call, leg), cause: 'Normal Clearing' }
+  ]
+}
