@@ -1,20 +1,26 @@
 // Feed fan-out: how fast the WebSocket feed (`GET /api/events`) delivers a busy PBX's events to many
 // softphones, and what each connected softphone costs the server in memory. The same event stream is
-// sent to 10, 100 and 500 sockets in one run, so the ratios between them mean something on a noisy
-// machine. The sockets live in a worker thread: the server's heap holds only the server's side.
+// sent in bursts to 10, 100 and 500 sockets in one run, so the ratios between them mean something on a
+// noisy machine; then a call center's steady load: 1,000 sockets, events at 2,000 per second, with the
+// server's heap before and after. The sockets live in a worker thread: the server's heap holds only
+// the server's side.
 //
-//   npm run bench   (writes bench/results/feed-fanout.json and .md)
-import { writeFileSync } from 'node:fs'
-import { cpus, totalmem } from 'node:os'
+//   npm run bench -- feed-fanout   (writes bench/results/feed-fanout.json and .md)
 import { Worker } from 'node:worker_threads'
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import { EventLog } from '../src/feed/event-log.js'
 import type { Identity } from '../src/identity.js'
 import { buildApi } from '../test/helpers/api-host.js'
 import { FakePbx } from '../test/helpers/fake-pbx.js'
+import { check, heapUsed, newResult, percentile, round, writeResult } from './lib/common.js'
 
 const SOCKET_COUNTS = [10, 100, 500]
 const EVENTS = 5000
+/** The steady load: sockets, events per second, seconds. */
+const STEADY = { sockets: 1000, rate: 2000, seconds: 5 }
+const TARGET_P99_MS = 50
+/** Heap growth over the steady run that still counts as bounded (the log and the socket buffers cap it). */
+const BOUNDED_GROWTH_MIB = 10
 /** Events appended per turn of the event loop: a burst, as when a queue's calls all change at once. */
 const BURST = 100
 /** One event in ten is an `agent:status`, which every socket receives; the rest go to one agent. */
@@ -22,16 +28,6 @@ const BROADCAST_EVERY = 10
 const SUPERVISOR_SHARE = 0.05
 const DELIVERY_TIMEOUT_MS = 120_000
 
-const gc = (globalThis as { gc?: () => void }).gc
-if (gc === undefined) throw new Error('run with node --expose-gc (npm run bench does)')
-/** The heap once garbage is gone; a pause lets the sockets' finalizers run between collections. */
-async function heapUsed (): Promise<number> {
-  for (let round = 0; round < 3; round++) {
-    gc?.()
-    await new Promise((resolve) => setTimeout(resolve, 20))
-  }
-  return process.memoryUsage().heapUsed
-}
 const now = (): number => performance.timeOrigin + performance.now()
 
 /** `Bearer 2000` is agent 2000, `Bearer super-1` a supervisor. */
@@ -39,10 +35,6 @@ async function authenticate (request: FastifyRequest): Promise<Identity | null> 
   const token = /^Bearer (\S+)$/.exec(request.headers.authorization ?? '')?.[1]
   if (token === undefined) return null
   return token.startsWith('super-') ? { extension: token, role: 'supervisor' } : { extension: token, role: 'agent' }
-}
-
-function percentile (sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] ?? Number.NaN
 }
 
 interface WorkerReport { received: number[], lastAt: number[] }
@@ -65,9 +57,9 @@ async function startServer (eventLog: EventLog): Promise<{ app: FastifyInstance,
 }
 
 /** Opens one socket per token in a worker thread; resolves once all are open. */
-async function openSockets (address: string, tokens: string[]): Promise<Worker> {
+async function openSockets (address: string, tokens: string[], events = EVENTS): Promise<Worker> {
   const worker = new Worker(new URL('./feed-clients.mjs', import.meta.url), {
-    workerData: { url: `${address.replace(/^http/, 'ws')}/api/events`, tokens, events: EVENTS }
+    workerData: { url: `${address.replace(/^http/, 'ws')}/api/events`, tokens, events }
   })
   await new Promise<void>((resolve, reject) => {
     worker.once('error', reject)
@@ -92,7 +84,34 @@ async function socketHeap (batch: number): Promise<Record<string, number>> {
   return { sockets: 2 * batch, heapPerSocketKiB: round((afterSecond - afterFirst) / batch / 1024) }
 }
 
-async function scenario (sockets: number): Promise<Record<string, number>> {
+/** Appends event `id`: one in BROADCAST_EVERY an agent:status for everyone, the others a call:status for one agent. */
+function appendEvent (eventLog: EventLog, agents: string[], id: number): void {
+  const extension = agents[id % agents.length] as string
+  if (id % BROADCAST_EVERY === 0) {
+    eventLog.append('agent:status', { extension, state: 'available' }, 'everyone')
+    return
+  }
+  eventLog.append('call:status', {
+    extension,
+    uniqueId: `1764100000.${id}`,
+    ended: false,
+    call: {
+      extension,
+      channel: `PJSIP/${extension}-${id.toString(16).padStart(8, '0')}`,
+      uniqueId: `1764100000.${id}`,
+      linkedId: `1764100000.${id - 1}`,
+      state: 'up',
+      peer: { channel: `PJSIP/trunk-${id.toString(16).padStart(8, '0')}`, number: '+4930123456' },
+      startedAt: new Date().toISOString()
+    }
+  }, { extensions: [extension] })
+}
+
+/**
+ * Bursts (no rate): events appended BURST per turn of the event loop, as fast as the server takes them.
+ * Steady (rate): events appended at `rate` per second, those due every 5 ms together, as AMI delivers them.
+ */
+async function scenario (sockets: number, rate?: number, events = EVENTS): Promise<Record<string, number>> {
   const supervisors = Math.max(1, Math.round(sockets * SUPERVISOR_SHARE))
   const agents = Array.from({ length: sockets - supervisors }, (_, index) => String(2000 + index))
   const tokens = [...agents, ...Array.from({ length: supervisors }, (_, index) => `super-${index}`)]
@@ -100,38 +119,28 @@ async function scenario (sockets: number): Promise<Record<string, number>> {
   const eventLog = new EventLog()
   const { app, address } = await startServer(eventLog)
 
-  const worker = await openSockets(address, tokens)
+  const worker = await openSockets(address, tokens, events)
+  const heapBefore = await heapUsed()
 
   // Each event's audience: one agent (round robin) or everyone; supervisors see all.
-  const appendedAt = new Float64Array(EVENTS + 1)
-  const expected = new Uint32Array(EVENTS + 1)
-  for (let id = 1; id <= EVENTS; id++) expected[id] = id % BROADCAST_EVERY === 0 ? sockets : 1 + supervisors
+  const appendedAt = new Float64Array(events + 1)
+  const expected = new Uint32Array(events + 1)
+  for (let id = 1; id <= events; id++) expected[id] = id % BROADCAST_EVERY === 0 ? sockets : 1 + supervisors
   const totalDeliveries = expected.reduce((sum, count) => sum + count, 0)
 
   const started = now()
-  for (let id = 1; id <= EVENTS; id++) {
-    if (id % BROADCAST_EVERY === 0) {
-      const extension = agents[id % agents.length] as string
-      eventLog.append('agent:status', { extension, state: 'available' }, 'everyone')
-    } else {
-      const extension = agents[id % agents.length] as string
-      eventLog.append('call:status', {
-        extension,
-        uniqueId: `1764100000.${id}`,
-        ended: false,
-        call: {
-          extension,
-          channel: `PJSIP/${extension}-${id.toString(16).padStart(8, '0')}`,
-          uniqueId: `1764100000.${id}`,
-          linkedId: `1764100000.${id - 1}`,
-          state: 'up',
-          peer: { channel: `PJSIP/trunk-${id.toString(16).padStart(8, '0')}`, number: '+4930123456' },
-          startedAt: new Date().toISOString()
-        }
-      }, { extensions: [extension] })
+  let id = 1
+  while (id <= events) {
+    // Bursts: BURST at a time. Steady: every event due by now.
+    const due = rate === undefined ? Math.min(events, id + BURST - 1) : Math.min(events, Math.floor(((now() - started) / 1000) * rate))
+    for (; id <= due; id++) {
+      appendEvent(eventLog, agents, id)
+      // Steady: latency counts from when the event was due, as Asterisk sent it; a server that falls
+      // behind delays the events still waiting in its AMI socket, and that delay is part of the latency.
+      appendedAt[id] = rate === undefined ? now() : started + (id / rate) * 1000
     }
-    appendedAt[id] = now()
-    if (id % BURST === 0) await new Promise((resolve) => setImmediate(resolve))
+    if (rate === undefined) await new Promise((resolve) => setImmediate(resolve))
+    else await new Promise((resolve) => setTimeout(resolve, 5))
   }
   const appendMs = now() - started
 
@@ -144,19 +153,21 @@ async function scenario (sockets: number): Promise<Record<string, number>> {
     if (Date.now() > deadline) throw new Error(`${sockets} sockets: ${delivered} of ${totalDeliveries} deliveries after ${DELIVERY_TIMEOUT_MS} ms`)
     await new Promise((resolve) => setTimeout(resolve, 50))
   }
-  for (let id = 1; id <= EVENTS; id++) {
+  for (let id = 1; id <= events; id++) {
     if (report.received[id] !== expected[id]) throw new Error(`event ${id}: ${report.received[id]} deliveries, expected ${expected[id]}: a socket got what it may not see, or missed one`)
   }
-  const latencies = Array.from({ length: EVENTS }, (_, index) => (report.lastAt[index + 1] ?? 0) - (appendedAt[index + 1] ?? 0)).sort((a, b) => a - b)
+  const latencies = Array.from({ length: events }, (_, index) => (report.lastAt[index + 1] ?? 0) - (appendedAt[index + 1] ?? 0)).sort((a, b) => a - b)
   const lastDelivery = Math.max(...report.lastAt.slice(1))
   const totalMs = lastDelivery - started
 
+  const heapAfter = await heapUsed()
   worker.postMessage({ type: 'close' })
   await app.close()
   return {
     sockets,
     supervisors,
-    events: EVENTS,
+    eventsPerSecond: rate ?? 0,
+    events,
     deliveries: totalDeliveries,
     appendMs: round(appendMs),
     totalMs: round(totalMs),
@@ -164,7 +175,8 @@ async function scenario (sockets: number): Promise<Record<string, number>> {
     microsecondsPerDelivery: round((totalMs * 1000) / totalDeliveries),
     latencyP50Ms: round(percentile(latencies, 0.5)),
     latencyP99Ms: round(percentile(latencies, 0.99)),
-    latencyMaxMs: round(latencies.at(-1) ?? Number.NaN)
+    latencyMaxMs: round(latencies.at(-1) ?? Number.NaN),
+    heapGrowthMiB: round((heapAfter - heapBefore) / 2 ** 20)
   }
 }
 
@@ -180,10 +192,6 @@ async function eventLogHeap (): Promise<Record<string, number>> {
   return { capacity: log.capacity, heapKiB: round(bytes / 1024), bytesPerEvent: Math.round(bytes / log.capacity), lastId: log.lastId }
 }
 
-function round (value: number): number {
-  return Math.round(value * 100) / 100
-}
-
 // Memory first, while the heap holds nothing else.
 const eventLogMemory = await eventLogHeap()
 const socketMemory = await socketHeap(250)
@@ -194,43 +202,25 @@ for (const sockets of SOCKET_COUNTS) {
   scenarios.push(await scenario(sockets))
   process.stdout.write(`${sockets} sockets done\n`)
 }
+const steady = await scenario(STEADY.sockets, STEADY.rate, STEADY.rate * STEADY.seconds)
+process.stdout.write(`${STEADY.sockets} sockets at ${STEADY.rate} events/s done\n`)
 const smallest = scenarios[0] as Record<string, number>
 const largest = scenarios.at(-1) as Record<string, number>
-const result = {
-  benchmark: 'feed-fanout',
-  date: new Date().toISOString(),
-  machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model, memoryGiB: round(totalmem() / 2 ** 30), node: process.version },
-  settings: { events: EVENTS, burst: BURST, broadcastEvery: BROADCAST_EVERY, supervisorShare: SUPERVISOR_SHARE },
-  scenarios,
-  ratios: {
-    /** Cost of one delivery with the most sockets over the fewest: 1 means fan-out scales linearly. */
-    perDeliveryCost: round((largest.microsecondsPerDelivery as number) / (smallest.microsecondsPerDelivery as number)),
-    p99Latency: round((largest.latencyP99Ms as number) / (smallest.latencyP99Ms as number))
-  },
-  memory: { eventLog: eventLogMemory, sockets: socketMemory }
+const result = newResult('feed-fanout', { events: EVENTS, burst: BURST, broadcastEvery: BROADCAST_EVERY, supervisorShare: SUPERVISOR_SHARE, steady: STEADY })
+result.rows.push(...scenarios, steady)
+result.ratios = {
+  /** Cost of one delivery with the most sockets over the fewest: 1 means fan-out scales linearly. */
+  [`cost per delivery, ${largest.sockets} over ${smallest.sockets} sockets`]: round((largest.microsecondsPerDelivery as number) / (smallest.microsecondsPerDelivery as number)),
+  [`p99 latency, ${largest.sockets} over ${smallest.sockets} sockets`]: round((largest.latencyP99Ms as number) / (smallest.latencyP99Ms as number))
 }
-
-const columns = Object.keys(smallest)
-const table = [
-  `| ${columns.join(' | ')} |`,
-  `| ${columns.map(() => '---').join(' | ')} |`,
-  ...scenarios.map((row) => `| ${columns.map((column) => String(row[column])).join(' | ')} |`)
-].join('\n')
-const markdown = [
-  `# Feed fan-out (${result.date}, ${result.machine.cpus} × ${result.machine.cpuModel ?? '?'}, Node ${result.machine.node})`,
-  '',
-  `${EVENTS} events in bursts of ${BURST}; one in ${BROADCAST_EVERY} goes to every socket, the others to one agent and the supervisors.`,
-  'Latency: from the append to the last intended socket receiving the event.',
-  '',
-  table,
-  '',
-  `Ratios, ${largest.sockets} sockets over ${smallest.sockets}: cost per delivery × ${result.ratios.perDeliveryCost}, p99 latency × ${result.ratios.p99Latency}.`,
-  '',
-  `Memory: the event log full (${eventLogMemory.capacity} events) holds ${eventLogMemory.heapKiB} KiB of heap, ${eventLogMemory.bytesPerEvent} bytes per event;`,
-  `each connected socket ${socketMemory.heapPerSocketKiB} KiB of the server's heap (slope over ${socketMemory.sockets} sockets).`,
-  ''
-].join('\n')
-const results = new URL('./results/', import.meta.url)
-writeFileSync(new URL('feed-fanout.json', results), `${JSON.stringify(result, null, 2)}\n`)
-writeFileSync(new URL('feed-fanout.md', results), markdown)
-process.stdout.write(`\n${markdown}`)
+result.targets.push(
+  { name: `p99 latency, ${STEADY.sockets} sockets at ${STEADY.rate} events/s`, target: `< ${TARGET_P99_MS} ms`, measured: `${steady.latencyP99Ms} ms`, met: (steady.latencyP99Ms as number) < TARGET_P99_MS },
+  { name: 'memory bounded: heap growth over the steady run', target: `< ${BOUNDED_GROWTH_MIB} MiB`, measured: `${steady.heapGrowthMiB} MiB`, met: (steady.heapGrowthMiB as number) < BOUNDED_GROWTH_MIB }
+)
+result.notes.push(
+  `Rows with eventsPerSecond 0: ${EVENTS} events in bursts of ${BURST}, as fast as the server goes. The last row: ${STEADY.rate} events/s for ${STEADY.seconds} s. One event in ${BROADCAST_EVERY} (agent:status) goes to every socket, the others to one agent and the supervisors (${SUPERVISOR_SHARE * 100} % of the sockets).`,
+  'Latency: from the append (steady row: from the moment the event was due) to the last intended socket receiving the event. heapGrowthMiB: the server\'s heap after GC at the end of the row minus at its start, sockets open.',
+  `Memory: the event log full (${eventLogMemory.capacity} events) holds ${eventLogMemory.heapKiB} KiB of heap, ${eventLogMemory.bytesPerEvent} bytes per event; each connected socket ${socketMemory.heapPerSocketKiB} KiB of the server's heap (slope over ${socketMemory.sockets} sockets).`
+)
+;(result as unknown as Record<string, unknown>).memory = { eventLog: eventLogMemory, sockets: socketMemory }
+writeResult(result, 'Feed fan-out')

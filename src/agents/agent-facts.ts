@@ -67,13 +67,25 @@ export class AgentFactsStore {
     for (const member of members) this.#apply({ type: 'queueMemberStatus', ...member })
   }
 
+  /** How many endpoints the store holds facts about: bounded by the endpoints Asterisk reports, not by calls. */
+  get size (): number {
+    return this.#entries.size
+  }
+
   /** Applies one event; answers the extension whose facts it may have changed. */
   apply (event: PresenceEvent): string | undefined {
     return this.#apply(event)
   }
 
   setCalls (extension: string, calls: readonly CallState[]): void {
-    this.#entry(extension).calls = calls
+    const entry = calls.length === 0 ? this.#entries.get(extension) : this.#entry(extension)
+    if (entry === undefined) return
+    entry.calls = calls
+    // An endpoint whose last call ended and about which Asterisk said nothing else (a customer's, a
+    // trunk's) leaves no entry behind: the store holds what it knows, not every endpoint ever seen.
+    if (calls.length === 0 && entry.registration === undefined && entry.deviceState === undefined && entry.pauses.size === 0) {
+      this.#entries.delete(extension)
+    }
   }
 
   factsOf (extension: string): AgentFacts {

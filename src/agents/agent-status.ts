@@ -4,7 +4,7 @@
  * - `PeerStatus`: the endpoint registered (`Reachable`) or not (`Unreachable`);
  * - `DeviceStateChange`: the phone's device state (NOT_INUSE, INUSE, RINGING, UNAVAILABLE...);
  * - `QueueMemberAdded` / `Removed` / `Pause` / `Status`: queue memberships and their pause;
- * - the call monitor's `agent:calls`: the agent's calls and their states.
+ * - the call monitor's `agent:call-states`: the states of the agent's calls.
  * Events received while a snapshot is in flight are buffered and replayed over it in order, as the call
  * monitor does (both through SnapshotSync), so none is lost. `agent:status` is emitted when an agent's
  * state or reason changes, never for the first build (there is nothing it changed from: clients read the
@@ -16,7 +16,7 @@ import type { BackoffOptions } from '../asterisk/backoff.js'
 import { silentLogger, type Logger } from '../asterisk/logger.js'
 import type { Pbx } from '../asterisk/pbx.js'
 import { SnapshotSync } from '../asterisk/snapshot-sync.js'
-import type { AgentCalls } from '../calls/call-monitor.js'
+import type { AgentCallStates } from '../calls/call-monitor.js'
 import type { AgentStatus } from '../domain/agent-state.js'
 import type { Call, CallState } from '../domain/call.js'
 import { AgentFactsStore, isPresenceEvent, type PresenceEvent, type PresenceSnapshot } from './agent-facts.js'
@@ -30,10 +30,10 @@ export interface AgentStatusEvents {
 /** What the service needs of the PBX: its events and the three lists it builds from. */
 export type PresenceSource = Pick<Pbx, 'events' | 'connectionState' | 'endpoints' | 'deviceStates' | 'queueMembers'>
 
-/** The call monitor as this service uses it: the calls it knows, and each agent's calls as they change. */
+/** The call monitor as this service uses it: the calls it knows, and the states of each agent's calls as they change. */
 export interface AgentCallSource {
-  on (event: 'agent:calls', listener: (calls: AgentCalls) => void): unknown
-  off (event: 'agent:calls', listener: (calls: AgentCalls) => void): unknown
+  on (event: 'agent:call-states', listener: (states: AgentCallStates) => void): unknown
+  off (event: 'agent:call-states', listener: (states: AgentCallStates) => void): unknown
   allCalls (): Call[]
 }
 
@@ -83,7 +83,7 @@ export class AgentStatusService extends EventEmitter<AgentStatusEvents> {
    */
   async start (): Promise<void> {
     if (this.#sync.running) return
-    this.#calls.on('agent:calls', this.#onCalls)
+    this.#calls.on('agent:call-states', this.#onCalls)
     // The monitor may have found calls before this service listened: take them as they are now.
     const byAgent = new Map<string, CallState[]>()
     for (const { extension, state } of this.#calls.allCalls()) byAgent.set(extension, [...byAgent.get(extension) ?? [], state])
@@ -93,7 +93,7 @@ export class AgentStatusService extends EventEmitter<AgentStatusEvents> {
 
   stop (): void {
     this.#sync.stop()
-    this.#calls.off('agent:calls', this.#onCalls)
+    this.#calls.off('agent:call-states', this.#onCalls)
   }
 
   /**
@@ -109,8 +109,8 @@ export class AgentStatusService extends EventEmitter<AgentStatusEvents> {
     return this.#statuses?.get(extension) ?? this.#evaluate(extension)
   }
 
-  readonly #onCalls = ({ extension, calls }: AgentCalls): void => {
-    this.#facts.setCalls(extension, calls.map((call) => call.state))
+  readonly #onCalls = ({ extension, states }: AgentCallStates): void => {
+    this.#facts.setCalls(extension, states)
     this.#publish(extension)
   }
 

@@ -1,24 +1,25 @@
 /**
- * A promise-based AMI connection over `asterisk-manager`, repairing the defects of that library:
- * - actions never time out there: here each one has a deadline (XFER_ASTERISK_TIMEOUT);
- * - an action sent while disconnected is silently lost there: here it is refused at once, and actions
- *   in flight are rejected the moment the connection drops (XFER_ASTERISK_UNAVAILABLE), never left hanging;
- * - its `keepConnected()` is unreliable and fixed at 10 s steps: here reconnection uses capped backoff,
- *   and a periodic `Ping` detects a connection that died without a FIN;
- * - login failures never reach a callback there: here they reject `start()` (XFER_AMI_LOGIN_FAILED);
- * - list actions answer with events: here `list()` collects them up to the `...Complete` event;
- * - values are written raw there: here every field is checked first (see ami-values.ts).
- * A fresh `Manager` is made for every connection so no state of a dead socket leaks into the next one.
+ * A promise-based AMI connection, written on a plain TCP socket and the plugin's own parser
+ * (ami-parser.ts). It replaces `asterisk-manager`, whose defects it used to work around and whose parser
+ * re-split its whole backlog on every chunk (see bench/ingest.ts):
+ * - each action has a deadline (XFER_ASTERISK_TIMEOUT);
+ * - an action sent while disconnected is refused at once, and actions in flight are rejected the moment
+ *   the connection drops (XFER_ASTERISK_UNAVAILABLE), never left hanging;
+ * - reconnection uses capped backoff, and a periodic `Ping` detects a connection that died without a FIN;
+ * - a refused login rejects `start()` (XFER_AMI_LOGIN_FAILED);
+ * - list actions answer with events: `list()` collects them up to the `...Complete` event;
+ * - every field is checked before it is written (see ami-values.ts).
+ * A fresh socket and parser are made for every connection so no state of a dead socket leaks into the next one.
  */
-import Manager, { type ManagerConnection } from 'asterisk-manager'
+import net from 'node:net'
 import { AmiLoginError, AsteriskRefusedError, AsteriskTimeoutError, AsteriskUnavailableError, ChannelGoneError } from '../errors.js'
+import { AmiParser, type AmiMessage } from './ami-parser.js'
 import { assertSafeAmiFields, type AmiFields } from './ami-values.js'
 import { backoffDelay, type BackoffOptions } from './backoff.js'
 import { silentLogger, type Logger } from './logger.js'
 import { SafeEmitter } from './safe-emitter.js'
 
-/** An AMI message as `asterisk-manager` parses it: keys lowercased, repeated keys as arrays. */
-export type AmiMessage = Readonly<Record<string, string | string[] | Record<string, string> | undefined>>
+export type { AmiMessage }
 
 export interface AmiClientOptions {
   host: string
@@ -45,6 +46,7 @@ interface PendingAction {
   resolve: (value: AmiMessage[]) => void
   reject: (error: Error) => void
   timer: NodeJS.Timeout
+  isList: boolean
   /** For list actions: the items collected so far, once the response said a list follows. */
   items?: AmiMessage[]
 }
@@ -61,7 +63,8 @@ export class AmiClient extends SafeEmitter<AmiClientEvents> {
   readonly #log: Logger
   readonly #pending = new Map<string, PendingAction>()
   readonly #idPrefix = `fat${process.pid}-`
-  #manager: ManagerConnection | undefined
+  /** The socket of the current connection (logged in or logging in). */
+  #socket: net.Socket | undefined
   #ready = false
   #closing = false
   #nextId = 0
@@ -111,10 +114,10 @@ export class AmiClient extends SafeEmitter<AmiClientEvents> {
     clearTimeout(this.#reconnectTimer)
     clearInterval(this.#pingTimer)
     this.#pingTimer = undefined
-    const manager = this.#manager
+    const socket = this.#socket
     this.#abandonConnect?.(new AsteriskUnavailableError('AMI client closed'))
     this.#dropConnection('AMI client closed')
-    if (manager?.isConnected() === true) await new Promise<void>((resolve) => manager.disconnect(resolve))
+    if (socket !== undefined) await endSocket(socket)
   }
 
   #send (fields: AmiFields, isList: boolean): Promise<AmiMessage[]> {
@@ -124,8 +127,8 @@ export class AmiClient extends SafeEmitter<AmiClientEvents> {
     } catch (error) {
       return Promise.reject(error)
     }
-    const manager = this.#manager
-    if (!this.#ready || manager === undefined) {
+    const socket = this.#socket
+    if (!this.#ready || socket === undefined) {
       return Promise.reject(new AsteriskUnavailableError(`AMI is not connected (action ${action} not sent)`))
     }
     const id = `${this.#idPrefix}${++this.#nextId}`
@@ -134,23 +137,31 @@ export class AmiClient extends SafeEmitter<AmiClientEvents> {
       const timer = setTimeout(() => {
         this.#settle(id, new AsteriskTimeoutError(`AMI ${action}`, this.#options.actionTimeoutMs))
       }, this.#options.actionTimeoutMs)
-      this.#pending.set(id, { action, channel, resolve, reject, timer })
-      manager.action({ ...fields, actionid: id }, (error, response) => {
-        this.#onResponse(id, error ?? response, error !== undefined, isList)
-      })
+      this.#pending.set(id, { action, channel, resolve, reject, timer, isList })
+      socket.write(formatAction(fields, id))
     })
   }
 
-  #onResponse (id: string, message: AmiMessage | undefined, isError: boolean, isList: boolean): void {
+  /** A message read from the socket: the answer to an action, or an event. */
+  #onMessage (message: AmiMessage): void {
+    if (message.response !== undefined && message.event === undefined) {
+      const id = text(message.actionid)
+      if (id !== undefined) this.#onResponse(id, message)
+      return
+    }
+    if (message.event !== undefined) this.#onEvent(message)
+  }
+
+  #onResponse (id: string, message: AmiMessage): void {
     const pending = this.#pending.get(id)
-    if (pending === undefined || message === undefined) return
-    if (isError) {
+    if (pending === undefined) return
+    if (text(message.response)?.toLowerCase() === 'error') {
       const reason = text(message.message) ?? 'error'
       const error = CHANNEL_GONE.test(reason) && pending.channel !== undefined
         ? new ChannelGoneError(pending.channel)
         : new AsteriskRefusedError(`AMI ${pending.action}`, reason)
       this.#settle(id, error)
-    } else if (isList && text(message.eventlist)?.toLowerCase() === 'start') {
+    } else if (pending.isList && text(message.eventlist)?.toLowerCase() === 'start') {
       pending.items = []
     } else {
       this.#settle(id, undefined, [message])
@@ -176,17 +187,18 @@ export class AmiClient extends SafeEmitter<AmiClientEvents> {
     if (pending === undefined) return
     this.#pending.delete(id)
     clearTimeout(pending.timer)
-    // The library keeps a once-listener per ActionID until a response comes: drop it so a lost
-    // response does not leak a listener.
-    this.#manager?.removeAllListeners(id)
     if (error !== undefined) pending.reject(error)
     else pending.resolve(value)
   }
 
   #connect (): Promise<void> {
     const { host, port, username, password, actionTimeoutMs } = this.#options
-    const manager = new Manager(undefined, host, username, password, true)
-    this.#manager = manager
+    const socket = net.createConnection(port, host)
+    socket.setKeepAlive(true)
+    socket.setNoDelay(true)
+    socket.setEncoding('utf8')
+    this.#socket = socket
+    const loginId = `${this.#idPrefix}login-${++this.#nextId}`
     let lastError: Error | undefined
     return new Promise((resolve, reject) => {
       let settled = false
@@ -197,46 +209,47 @@ export class AmiClient extends SafeEmitter<AmiClientEvents> {
         this.#abandonConnect = undefined
         return true
       }
-      // An attempt given up (login timeout, close()) must release its socket. The library cannot
-      // close a socket that is still opening, so that case is closed in the connect callback below.
+      // An attempt given up (login timeout, close()) must release its socket, even one still opening.
       const abandon = (error: Error): void => {
         if (!settle()) return
         reject(error)
-        this.#onClose(manager, error)
-        if (manager.isConnected()) manager.disconnect()
+        this.#onClose(socket, error)
+        socket.destroy()
       }
       this.#abandonConnect = abandon
       const loginTimer = setTimeout(() => abandon(new AsteriskTimeoutError('AMI login', actionTimeoutMs)), actionTimeoutMs)
-      manager.on('error', (error) => { lastError = error })
-      manager.on('managerevent', (message) => { if (manager === this.#manager) this.#onEvent(message) })
-      manager.on('close', () => {
-        if (settle()) reject(new AsteriskUnavailableError(`cannot reach AMI at ${host}:${port} (${lastError?.message ?? 'connection closed'})`))
-        this.#onClose(manager, lastError)
-      })
-      manager.connect(port, host, () => {
-        if (settled) {
-          manager.disconnect()
+      const onLogin = (answer: AmiMessage): void => {
+        if (text(answer.response)?.toLowerCase() !== 'success') {
+          if (settle()) reject(new AmiLoginError(text(answer.message) ?? 'refused'))
+          socket.destroy()
           return
         }
-        manager.login((refusal) => {
-          if (refusal !== undefined) {
-            if (settle()) reject(new AmiLoginError(text(refusal.message) ?? 'refused'))
-            manager.disconnect()
-            return
-          }
-          if (!settle()) return
-          this.#ready = true
-          this.#failedAttempts = 0
-          this.#log.info({ host, port }, 'AMI connected')
-          this.emit('connected')
-          resolve()
-        })
+        if (!settle()) return
+        this.#ready = true
+        this.#failedAttempts = 0
+        this.#log.info({ host, port }, 'AMI connected')
+        this.emit('connected')
+        resolve()
+      }
+      const parser = new AmiParser((message) => {
+        if (socket !== this.#socket) return
+        if (!settled && text(message.actionid) === loginId && message.response !== undefined) onLogin(message)
+        else this.#onMessage(message)
+      })
+      socket.on('data', (chunk: string) => { parser.push(chunk) })
+      socket.on('error', (error) => { lastError = error })
+      socket.on('close', () => {
+        if (settle()) reject(new AsteriskUnavailableError(`cannot reach AMI at ${host}:${port} (${lastError?.message ?? 'connection closed'})`))
+        this.#onClose(socket, lastError)
+      })
+      socket.once('connect', () => {
+        socket.write(formatAction({ Action: 'Login', Username: username, Secret: password, Events: 'on' }, loginId))
       })
     })
   }
 
-  #onClose (manager: ManagerConnection, error: Error | undefined): void {
-    if (manager !== this.#manager) return
+  #onClose (socket: net.Socket, error: Error | undefined): void {
+    if (socket !== this.#socket) return
     const wasReady = this.#ready
     this.#dropConnection(`AMI connection lost${error === undefined ? '' : `: ${error.message}`}`)
     if (wasReady) this.#log.warn({ err: error }, 'AMI connection lost')
@@ -247,7 +260,7 @@ export class AmiClient extends SafeEmitter<AmiClientEvents> {
   #dropConnection (reason: string): void {
     const wasReady = this.#ready
     this.#ready = false
-    this.#manager = undefined
+    this.#socket = undefined
     for (const id of [...this.#pending.keys()]) this.#settle(id, new AsteriskUnavailableError(reason))
     if (wasReady) this.emit('disconnected', reason)
   }
@@ -265,13 +278,43 @@ export class AmiClient extends SafeEmitter<AmiClientEvents> {
 
   /** A connection can die without a FIN (a crashed host, a dropped NAT entry): only a request shows it. */
   #ping (): void {
-    const manager = this.#manager
-    if (!this.#ready || manager === undefined) return
+    const socket = this.#socket
+    if (!this.#ready || socket === undefined) return
     this.action({ Action: 'Ping' }).catch((error: Error) => {
-      if (manager !== this.#manager) return
+      if (socket !== this.#socket) return
       this.#log.warn({ err: error }, 'AMI ping failed; reconnecting')
-      this.#onClose(manager, error)
-      manager.disconnect()
+      this.#onClose(socket, error)
+      socket.destroy()
     })
   }
+}
+
+/**
+ * An action as AMI reads it: `Key: value` lines, the ActionID, a blank line. Object values (Variable)
+ * give one `Key: name=value` line each. The fields were checked by assertSafeAmiFields.
+ */
+function formatAction (fields: AmiFields, actionId: string): string {
+  let block = ''
+  for (const [key, value] of Object.entries(fields)) {
+    if (value === undefined || key.toLowerCase() === 'actionid') continue
+    if (typeof value === 'object') {
+      for (const [name, inner] of Object.entries(value)) block += `${key}: ${name}=${inner}\r\n`
+    } else {
+      block += `${key}: ${String(value)}\r\n`
+    }
+  }
+  return `${block}ActionID: ${actionId}\r\n\r\n`
+}
+
+/** Ends the connection politely (Asterisk sees the client leave), cutting it if it does not close soon. */
+async function endSocket (socket: net.Socket): Promise<void> {
+  if (socket.destroyed) return
+  await new Promise<void>((resolve) => {
+    const timer = setTimeout(() => socket.destroy(), 1000)
+    socket.once('close', () => {
+      clearTimeout(timer)
+      resolve()
+    })
+    socket.end()
+  })
 }

@@ -1,5 +1,5 @@
 /**
- * Maps raw AMI events (lowercased keys, as `asterisk-manager` parses them) to typed events for the layers
+ * Maps raw AMI events (lowercased keys, as ami-parser.ts reads them) to typed events for the layers
  * above, so nothing outside `asterisk/` reads AMI keys. Events the plugin does not use map to undefined.
  */
 import type { AmiMessage } from './ami-client.js'

@@ -1,5 +1,5 @@
 /**
- * AMI is a line protocol and `asterisk-manager` writes values as they are: a CR or LF inside a value
+ * AMI is a line protocol and values are written as they are: a CR or LF inside a value
  * starts a new header (or a whole new action) and Asterisk accepts a bare LF as a line end. `Channel`
  * fields also accept `/regex/`, which would turn "hang up this call" into "hang up every call". So every
  * field is checked here, before anything is written to the socket.

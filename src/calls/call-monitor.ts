@@ -11,7 +11,7 @@ import type { BackoffOptions } from '../asterisk/backoff.js'
 import { silentLogger, type Logger } from '../asterisk/logger.js'
 import type { CallSnapshot, Pbx } from '../asterisk/pbx.js'
 import { SnapshotSync } from '../asterisk/snapshot-sync.js'
-import type { Call, CallStatus } from '../domain/call.js'
+import type { Call, CallState, CallStatus } from '../domain/call.js'
 import { CallRegistry, type CallChange } from './call-registry.js'
 
 /** An agent's calls after they changed (none when the agent's last call ended). */
@@ -20,11 +20,23 @@ export interface AgentCalls {
   calls: Call[]
 }
 
+/** The states of an agent's calls after they changed, each once (none when the agent's last call ended). */
+export interface AgentCallStates {
+  extension: string
+  states: CallState[]
+}
+
 export interface CallMonitorEvents {
   /** One call appeared, changed or ended. */
   'call:status': [CallStatus]
-  /** The set or the states of one agent's calls changed; follows that agent's `call:status` events. */
+  /**
+   * The set or the states of one agent's calls changed; follows that agent's `call:status` events.
+   * It lists all the agent's calls, so it costs O(its calls) per event: it is emitted only while
+   * someone listens (an endpoint shared by many calls, a trunk, would make every event costly).
+   */
   'agent:calls': [AgentCalls]
+  /** The same moment as `agent:calls`, with only the states of the calls: O(1), always emitted. */
+  'agent:call-states': [AgentCallStates]
 }
 
 /** What the monitor needs of the PBX: its events, its connection state and snapshots. */
@@ -114,8 +126,10 @@ export class CallMonitor extends EventEmitter<CallMonitorEvents> {
       const status: CallStatus = call === undefined ? { extension, uniqueId, ended: true } : { extension, uniqueId, call, ended: false }
       this.emit('call:status', status)
     }
+    const listsCalls = this.listenerCount('agent:calls') > 0
     for (const extension of new Set(changes.map((change) => change.extension))) {
-      this.emit('agent:calls', { extension, calls: this.#registry.callsOf(extension) })
+      this.emit('agent:call-states', { extension, states: this.#registry.callStatesOf(extension) })
+      if (listsCalls) this.emit('agent:calls', { extension, calls: this.#registry.callsOf(extension) })
     }
   }
 }

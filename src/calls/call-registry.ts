@@ -12,7 +12,6 @@ import type { PbxBridge, PbxChannel } from '../asterisk/ari-client.js'
 import { extensionOf, localCounterpart, parseChannelName } from '../asterisk/channel-name.js'
 import type { CallSnapshot } from '../asterisk/pbx.js'
 import type { Call, CallState } from '../domain/call.js'
-import { bridgedParty } from '../transfers/call-topology.js'
 
 interface LiveChannel {
   /** Shaped as ARI reports it, so `snapshot()` feeds the topology code (`findAgentCall`) unchanged. */
@@ -24,6 +23,8 @@ interface LiveChannel {
   /** The agent extension this channel is a leg of; undefined for Local channels and other technologies. */
   extension: string | undefined
   bridgeId: string | undefined
+  /** When the call started (see `startedAt`), worked out once. */
+  startedAt: string
 }
 
 interface LiveBridge {
@@ -48,6 +49,9 @@ export interface CallRegistryOptions {
   /** Start time of a channel whose uniqueid carries none (ARI apps may choose their own ids). */
   now?: () => Date
 }
+
+/** Local pairs chained more deeply than this are treated as a loop (as in transfers/call-topology.ts). */
+const MAX_LOCAL_HOPS = 4
 
 /** The creation time Asterisk writes into a uniqueid (`[system-]<epoch seconds>.<counter>`). */
 function uniqueIdTime (uniqueId: string): string | undefined {
@@ -82,8 +86,30 @@ function subjectOf (event: PbxEvent): string | undefined {
   }
 }
 
+/**
+ * Events that change only their own channel's facts (state, hold, connected line, linkedid): they can
+ * change the call of that channel when it is an agent's leg, and no other call. A peer shows in a call
+ * by its name only, and whether an agent consults depends on its bridge's members, not on their state.
+ */
+function changesOnlyItsChannel (event: PbxEvent): boolean {
+  return event.type === 'newState' || event.type === 'hold' || event.type === 'unhold' || event.type === 'newConnectedLine'
+}
+
 function sameCall (a: Call | undefined, b: Call | undefined): boolean {
-  return JSON.stringify(a) === JSON.stringify(b)
+  return a === undefined || b === undefined ? a === b : sameFields(a, b)
+}
+
+/** Same keys and values, objects compared field by field (a Call nests its peer one level down). */
+function sameFields (a: object, b: object): boolean {
+  const keys = Object.keys(a)
+  if (keys.length !== Object.keys(b).length) return false
+  for (const key of keys) {
+    const x: unknown = (a as Record<string, unknown>)[key]
+    const y: unknown = (b as Record<string, unknown>)[key]
+    if (x === y) continue
+    if (typeof x !== 'object' || typeof y !== 'object' || x === null || y === null || !sameFields(x, y)) return false
+  }
+  return true
 }
 
 export class CallRegistry {
@@ -96,6 +122,13 @@ export class CallRegistry {
   /** Agent extension -> uniqueids of its legs: `callsOf` never looks at other agents' channels. */
   readonly #byExtension = new Map<string, Set<string>>()
   readonly #bridges = new Map<string, LiveBridge>()
+  /**
+   * Each agent channel's call as last worked out (by uniqueid): an event works out again only the calls
+   * it may change, and `callsOf` answers without working out any.
+   */
+  readonly #calls = new Map<string, Call>()
+  /** Agent extension -> how many of its calls are in each state: what its availability needs, in O(1). */
+  readonly #states = new Map<string, Map<CallState, number>>()
 
   constructor (options: CallRegistryOptions = {}) {
     this.#technology = (options.technology ?? 'PJSIP').toLowerCase()
@@ -110,13 +143,23 @@ export class CallRegistry {
   apply (event: PbxEvent): CallChange[] {
     const subject = subjectOf(event)
     if (subject === undefined) return []
+    if (changesOnlyItsChannel(event)) return this.#applyToItsChannel(subject, event)
     // A call can only change if the event's channel is, before or after the event, linked to it
     // through bridges and Local pairs: compare the agent calls of those neighbourhoods only.
     const candidates = this.#agentChannelsAround(subject)
-    const before = this.#callsById(candidates)
     this.#mutate(event)
     for (const id of this.#agentChannelsAround(subject)) candidates.add(id)
-    return this.#changes(before, this.#callsById(candidates))
+    return this.#update(candidates)
+  }
+
+  #applyToItsChannel (subject: string, event: PbxEvent): CallChange[] {
+    const live = this.#channels.get(subject)
+    if (live?.extension === undefined) {
+      this.#mutate(event)
+      return []
+    }
+    this.#mutate(event)
+    return this.#update([subject])
   }
 
   /**
@@ -127,7 +170,7 @@ export class CallRegistry {
    * others learn it from their next event.
    */
   reset (snapshot: CallSnapshot, replay: PbxEvent[] = []): CallChange[] {
-    const before = this.#callsById(this.#agentChannelIds())
+    const before = [...this.#calls.keys()]
     const linkedIds = new Map([...this.#channels].map(([id, live]) => [id, live.linkedId]))
     this.#channels.clear()
     this.#byName.clear()
@@ -144,14 +187,22 @@ export class CallRegistry {
       }
     }
     for (const event of replay) this.#mutate(event)
-    return this.#changes(before, this.#callsById(this.#agentChannelIds()))
+    return this.#update(new Set([...before, ...this.#agentChannelIds()]))
   }
 
   /** The calls of one agent extension (usually one); looks only at that extension's channels. */
   callsOf (extension: string): Call[] {
     const ids = this.#byExtension.get(extension)
     if (ids === undefined) return []
-    return [...ids].map((id) => this.#callOf(this.#channels.get(id) as LiveChannel))
+    return [...ids].map((id) => this.#calls.get(id) as Call)
+  }
+
+  /**
+   * The states the agent's calls are in, each once (none when it has no call): O(1) however many calls
+   * the extension has (a trunk's endpoint may carry thousands).
+   */
+  callStatesOf (extension: string): CallState[] {
+    return [...this.#states.get(extension)?.keys() ?? []]
   }
 
   allCalls (): Call[] {
@@ -237,7 +288,7 @@ export class CallRegistry {
 
   #addChannel (channel: PbxChannel, linkedId: string): void {
     const extension = extensionOf(channel.name, this.#technology)
-    this.#channels.set(channel.id, { channel, linkedId, held: false, extension, bridgeId: undefined })
+    this.#channels.set(channel.id, { channel, linkedId, held: false, extension, bridgeId: undefined, startedAt: startedAt(channel.id, channel.createdAt) })
     this.#byName.set(channel.name, channel.id)
     if (extension === undefined) return
     const ids = this.#byExtension.get(extension) ?? new Set<string>()
@@ -301,26 +352,38 @@ export class CallRegistry {
     return new Set([...this.#linkedChannels(start)].filter((id) => this.#channels.get(id)?.extension !== undefined))
   }
 
-  #callsById (ids: Set<string>): Map<string, Call> {
-    const calls = new Map<string, Call>()
-    for (const id of ids) {
-      const live = this.#channels.get(id)
-      if (live !== undefined) calls.set(id, this.#callOf(live))
-    }
-    return calls
-  }
-
-  #changes (before: Map<string, Call>, after: Map<string, Call>): CallChange[] {
+  /**
+   * Works out again the calls of these agent channels, keeps them, and returns those that changed.
+   * Only the calls an event may have changed are worked out: the others are kept as they were.
+   */
+  #update (ids: Iterable<string>): CallChange[] {
     const changes: CallChange[] = []
-    for (const id of new Set([...before.keys(), ...after.keys()])) {
-      const was = before.get(id)
-      const now = after.get(id)
+    for (const id of ids) {
+      const was = this.#calls.get(id)
+      const live = this.#channels.get(id)
+      const now = live?.extension === undefined ? undefined : this.#callOf(live)
       if (sameCall(was, now)) continue
+      if (was !== undefined) this.#countState(was, -1)
+      if (now === undefined) {
+        this.#calls.delete(id)
+      } else {
+        this.#calls.set(id, now)
+        this.#countState(now, 1)
+      }
       const change: CallChange = { extension: (now ?? was as Call).extension, uniqueId: id }
       if (now !== undefined) change.call = now
       changes.push(change)
     }
     return changes
+  }
+
+  #countState ({ extension, state }: Call, delta: 1 | -1): void {
+    let counts = this.#states.get(extension)
+    if (counts === undefined) this.#states.set(extension, counts = new Map())
+    const count = (counts.get(state) ?? 0) + delta
+    if (count > 0) counts.set(state, count)
+    else counts.delete(state)
+    if (counts.size === 0) this.#states.delete(extension)
   }
 
   #callOf (live: LiveChannel): Call {
@@ -331,13 +394,36 @@ export class CallRegistry {
       uniqueId: channel.id,
       linkedId: live.linkedId,
       state: this.#stateOf(live),
-      startedAt: startedAt(channel.id, channel.createdAt)
+      startedAt: live.startedAt
     }
-    const peer = bridgedParty(this.#snapshotOf([...this.#linkedChannels(channel.id)]), channel.name)
+    const peer = this.#peerOf(live)?.channel
     // The agent's connected line is Asterisk's own answer to "whose number is on the other end"; it
     // follows answers and transfers (NewConnectedLine), where the peer channel's caller id may not.
-    if (peer !== undefined) call.peer = { channel: peer.name, number: channel.connectedNumber }
-    return call
+    if (peer !== undefined) call.peer = Object.freeze({ channel: peer.name, number: channel.connectedNumber })
+    // Shared by every reader until the call changes: nobody may change it in place.
+    return Object.freeze(call)
+  }
+
+  /**
+   * The real party bridged with a channel, Local pairs followed to their far side; undefined unless
+   * exactly one other party is bridged. The walk of `bridgedParty` (transfers/call-topology.ts) on the
+   * registry's indexes instead of a snapshot: it runs for every event that touches a call.
+   */
+  #peerOf (live: LiveChannel): LiveChannel | undefined {
+    let near = live
+    for (let hop = 0; hop <= MAX_LOCAL_HOPS; hop++) {
+      const members = near.bridgeId === undefined ? undefined : this.#bridges.get(near.bridgeId)?.members
+      if (members?.size !== 2) return undefined
+      let other: LiveChannel | undefined
+      for (const id of members) if (id !== near.channel.id) other = this.#channels.get(id)
+      if (other === undefined) return undefined
+      const counterpartName = localCounterpart(other.channel.name)
+      if (counterpartName === undefined) return other
+      const counterpart = this.#channels.get(this.#byName.get(counterpartName) ?? '')
+      if (counterpart === undefined) return undefined
+      near = counterpart
+    }
+    return undefined
   }
 
   #stateOf (live: LiveChannel): CallState {
@@ -360,13 +446,20 @@ export class CallRegistry {
     return false
   }
 
-  #snapshotOf (ids: string[]): CallSnapshot {
+  /** Copies: what callers get may be kept or changed without touching the registry. */
+  #snapshotOf (ids: Iterable<string>): CallSnapshot {
+    const { channels, bridges } = this.#viewOf(ids)
+    return { channels: channels.map((channel) => ({ ...channel, dialplan: { ...channel.dialplan } })), bridges }
+  }
+
+  /** The registry's own channel objects, for reading inside it (working out a call) without copying them. */
+  #viewOf (ids: Iterable<string>): CallSnapshot {
     const channels: PbxChannel[] = []
     const bridgeIds = new Set<string>()
     for (const id of ids) {
       const live = this.#channels.get(id)
       if (live === undefined) continue
-      channels.push({ ...live.channel, dialplan: { ...live.channel.dialplan } })
+      channels.push(live.channel)
       if (live.bridgeId !== undefined) bridgeIds.add(live.bridgeId)
     }
     const bridges = [...bridgeIds].map((id): PbxBridge => {

@@ -15,6 +15,7 @@ import type { Identity } from '../identity.js'
 import type { Backlog, EventLog, StoredEvent } from './event-log.js'
 import type { FeedEnvelope } from './event-schemas.js'
 import { canSee } from '../domain/visibility.js'
+import { FeedFanout } from './fanout.js'
 import { SocketCount } from './socket-count.js'
 
 /**
@@ -81,8 +82,10 @@ export const eventFeedRoutes: FastifyPluginAsyncTypebox<EventFeedOptions> = asyn
     if (cameAsUpgrade(request.raw)) request.raw.socket.destroy()
   })
   const connections = new Set<Connection>()
+  const fanout = new FeedFanout(eventLog)
   fastify.addHook('preClose', async () => { await closeAll(connections) })
   fastify.addHook('onClose', async () => {
+    fanout.close()
     for (const connection of connections) {
       connection.release()
       connection.socket.terminate()
@@ -120,6 +123,7 @@ export const eventFeedRoutes: FastifyPluginAsyncTypebox<EventFeedOptions> = asyn
       identity,
       since: since === undefined ? undefined : Number(since),
       eventLog,
+      fanout,
       heartbeatIntervalMs,
       maxBufferedBytes,
       log
@@ -163,13 +167,14 @@ interface ServeOptions {
   identity: Identity
   since: number | undefined
   eventLog: EventLog
+  fanout: FeedFanout
   heartbeatIntervalMs: number
   maxBufferedBytes: number
   log: FastifyBaseLogger
 }
 
 /** Replays the backlog, then streams live events, to one socket until it closes. */
-function serve (socket: WebSocket, { identity, since, eventLog, heartbeatIntervalMs, maxBufferedBytes, log }: ServeOptions): Connection {
+function serve (socket: WebSocket, { identity, since, eventLog, fanout, heartbeatIntervalMs, maxBufferedBytes, log }: ServeOptions): Connection {
   log.debug({ extension: identity.extension, role: identity.role, since }, 'event feed client connected')
   const sender = createSender(socket, maxBufferedBytes, () => {
     log.warn({ extension: identity.extension, bufferedBytes: socket.bufferedAmount, maxBufferedBytes }, 'closing event feed client: slow consumer')
@@ -186,8 +191,9 @@ function serve (socket: WebSocket, { identity, since, eventLog, heartbeatInterva
     handledId = event.envelope.id
     if (canSee(identity, event.audience)) sender.send(event.json)
   }
-  // Subscribed before the backlog is read, so no event falls between the two.
-  const stopEvents = eventLog.subscribe(deliver)
+  // Subscribed before the backlog is read, so no event falls between the two. The fanout hands over
+  // only what this identity may see; the backlog is filtered here.
+  const stopEvents = fanout.subscribe(identity, deliver)
   if (since !== undefined) sender.replay(() => { replay(eventLog.since(since), eventLog.lastId, sender.send, deliver) })
   else sender.send(JSON.stringify(hello(handledId)))
   // The feed is one-way: a message from the client (any size under maxPayload) is a broken client.

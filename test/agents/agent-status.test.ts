@@ -12,7 +12,7 @@ import type { CallMonitorEvents } from '../../src/calls/call-monitor.js'
 import { AgentStatus, type Call, type CallState } from '../../src/feed/event-schemas.js'
 import { FakePbx } from '../helpers/fake-pbx.js'
 
-/** The call monitor as the service sees it: `agent:calls`, and the calls it knew before. */
+/** The call monitor as the service sees it: `agent:call-states`, and the calls it knew before. */
 class FakeMonitor extends EventEmitter<CallMonitorEvents> {
   known: Call[] = []
   allCalls (): Call[] {
@@ -21,7 +21,7 @@ class FakeMonitor extends EventEmitter<CallMonitorEvents> {
 
   /** The agent's calls now have these states (none: its last call ended). */
   calls (extension: string, ...states: CallState[]): void {
-    this.emit('agent:calls', { extension, calls: states.map((state, index) => call(extension, state, index)) })
+    this.emit('agent:call-states', { extension, states: [...new Set(states)] })
   }
 }
 
@@ -341,5 +341,5 @@ t.test('stop: no more events, no more builds', async (t) => {
   await tick()
   t.same(take(), [])
   t.equal(pbx.count('deviceStates'), 1)
-  t.equal(pbx.events.listenerCount('event') + pbx.events.listenerCount('connection') + monitor.listenerCount('agent:calls'), 0)
+  t.equal(pbx.events.listenerCount('event') + pbx.events.listenerCount('connection') + monitor.listenerCount('agent:call-states'), 0)
 })

@@ -103,6 +103,25 @@ t.test('events update the calls: call:status per call, then agent:calls per agen
   monitor.stop()
 })
 
+t.test('agent:call-states follows agent:calls with only the states, and agent:calls is not built without listeners', async (t) => {
+  const pbx = new FakePbx()
+  const monitor = await started(pbx, { channels: [], bridges: [] })
+  const states: unknown[] = []
+  monitor.on('agent:call-states', (entry) => states.push(entry))
+  let listed = 0
+  const listener = (): void => { listed++ }
+  monitor.on('agent:calls', listener)
+  pbx.emitAll(parseTrace(callTo101).slice(0, 2))
+  t.equal(listed, 2)
+  monitor.off('agent:calls', listener)
+  pbx.emitAll(parseTrace(callTo101).slice(2))
+  t.equal(listed, 2, 'nobody listens: not emitted')
+  t.same(states.filter((entry) => (entry as { extension: string }).extension === '101').at(-1), { extension: '101', states: ['up'] })
+  pbx.emitAll([{ type: 'hangup', channel: 'PJSIP/101-00000001', uniqueId: '1795632382.1', linkedId: '1795632382.0', cause: 'Normal Clearing' }])
+  t.same(states.filter((entry) => (entry as { extension: string }).extension === '101').at(-1), { extension: '101', states: [] })
+  monitor.stop()
+})
+
 t.test('an ended call publishes ended: true without a call, and the agent\'s remaining calls', async (t) => {
   const pbx = new FakePbx()
   const monitor = await started(pbx, snapshotCallUp)

@@ -347,3 +347,47 @@ t.test('lookups by extension do not depend on how many other channels exist', as
   // A scan of every channel would be thousands of times slower here; an index lookup is not.
   t.ok(ratio < 20, `callsOf with 20 000 other channels took ${ratio.toFixed(1)}x the time with none`)
 })
+
+t.test('callStatesOf: the states of the extension\'s calls, each once, through a consultation and its end', async (t) => {
+  const registry = registryAfter(callTo101)
+  t.same(registry.callStatesOf('101'), ['up'])
+  applyAll(registry, parseTrace(atxfer101To103))
+  t.same(registry.callStatesOf('101'), ['in_consultation'])
+  t.same(registry.callStatesOf('103'), ['up'])
+  applyAll(registry, parseTrace(atxferCompletedBy101HangingUp))
+  t.same(registry.callStatesOf('101'), [], 'no call left')
+  t.same(registry.callStatesOf('105'), [], 'an extension never seen')
+})
+
+t.test('an event on one of many calls through a shared endpoint (a trunk) changes only that call', async (t) => {
+  const registry = new CallRegistry()
+  const legs = (i: number): [string, string] => [`PJSIP/trunk-${(2 * i).toString(16).padStart(8, '0')}`, `PJSIP/${2000 + i}-${(2 * i + 1).toString(16).padStart(8, '0')}`]
+  const event = (type: 'newChannel' | 'newState' | 'bridgeEnter', name: string, id: string, i: number): PbxEvent => {
+    const ref = { channel: name, uniqueId: id, linkedId: `1795600000.${2 * i}` }
+    if (type === 'newChannel') return { type, ...ref, exten: '', context: 'c', state: 'Ring' }
+    if (type === 'newState') return { type, ...ref, state: 'Up' }
+    return { type, ...ref, bridgeId: `bridge-${i}`, bridgeNumChannels: 2 }
+  }
+  for (let i = 0; i < 1000; i++) {
+    const [trunk, agent] = legs(i)
+    const ids = [`1795600000.${2 * i}`, `1795600000.${2 * i + 1}`] as const
+    applyAll(registry, [event('newChannel', trunk, ids[0], i), event('newChannel', agent, ids[1], i), event('newState', trunk, ids[0], i),
+      event('newState', agent, ids[1], i), event('bridgeEnter', trunk, ids[0], i), event('bridgeEnter', agent, ids[1], i)])
+  }
+  t.equal(registry.callsOf('trunk').length, 1000)
+  t.same(registry.callStatesOf('trunk'), ['up'])
+  const [trunk] = legs(500)
+  const changes = registry.apply({ type: 'hold', channel: trunk, uniqueId: '1795600000.1000', linkedId: '1795600000.1000' })
+  t.same(changes.map((change) => [change.uniqueId, change.call?.state]), [['1795600000.1000', 'on_hold']], 'only the held leg\'s own call is reported, no other call of the trunk')
+  t.same(registry.callStatesOf('trunk').sort(), ['on_hold', 'up'])
+  const hangup = registry.apply({ type: 'hangup', channel: trunk, uniqueId: '1795600000.1000', linkedId: '1795600000.1000', cause: '16' })
+  t.same(hangup.map((change) => [change.extension, change.call?.peer]), [['trunk', undefined], ['2500', undefined]], 'the ended trunk leg and its agent, who lost the peer')
+  t.equal(registry.callsOf('trunk').length, 999)
+})
+
+t.test('the calls handed out are frozen: a reader cannot change what the next reader sees', async (t) => {
+  const registry = registryAfter(callTo101)
+  const [call] = registry.callsOf('101')
+  t.ok(Object.isFrozen(call))
+  t.ok(Object.isFrozen(call?.peer))
+})

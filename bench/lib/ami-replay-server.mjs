@@ -1,0 +1,54 @@
+// Worker thread of the ingest benchmark: a stand-in for Asterisk's AMI that writes a recorded event
+// stream. It greets, accepts any Login, answers other actions with Success, and on `play` writes the
+// whole stream to every logged-in connection as fast as the socket takes it, then an end marker. It
+// runs in its own thread so that writing the stream does not take the measured thread's time.
+import net from 'node:net'
+import { parentPort, workerData } from 'node:worker_threads'
+
+const stream = Buffer.from(workerData.stream)
+const END = Buffer.from('Event: UserEvent\r\nPrivilege: user,all\r\nUserEvent: BenchEnd\r\n\r\n')
+const CHUNK = 64 * 1024
+const sockets = new Set()
+
+function answer (socket, block) {
+  const id = /^actionid:\s*(.*)$/im.exec(block)?.[1]?.trim()
+  const ping = /^action:\s*ping/im.test(block) ? 'Ping: Pong\r\n' : ''
+  socket.write(`Response: Success\r\n${id === undefined ? '' : `ActionID: ${id}\r\n`}${ping}Message: OK\r\n\r\n`)
+}
+
+const server = net.createServer((socket) => {
+  socket.setNoDelay(true)
+  socket.on('error', () => {})
+  socket.on('close', () => sockets.delete(socket))
+  let pending = ''
+  socket.on('data', (chunk) => {
+    pending += chunk.toString('utf8')
+    for (let end = pending.indexOf('\r\n\r\n'); end !== -1; end = pending.indexOf('\r\n\r\n')) {
+      const block = pending.slice(0, end)
+      pending = pending.slice(end + 4)
+      answer(socket, block)
+    }
+  })
+  socket.write('Asterisk Call Manager/9.0.0\r\n')
+  sockets.add(socket)
+})
+
+async function play (socket) {
+  for (let offset = 0; offset < stream.length; offset += CHUNK) {
+    if (!socket.write(stream.subarray(offset, offset + CHUNK))) {
+      await new Promise((resolve) => socket.once('drain', resolve))
+    }
+  }
+  socket.write(END)
+}
+
+server.listen(0, '127.0.0.1', () => parentPort.postMessage({ type: 'listening', port: server.address().port }))
+parentPort.on('message', async (message) => {
+  if (message.type === 'play') {
+    await Promise.all([...sockets].map(play))
+    parentPort.postMessage({ type: 'written' })
+  } else if (message.type === 'close') {
+    for (const socket of sockets) socket.destroy()
+    server.close(() => parentPort.close())
+  }
+})
