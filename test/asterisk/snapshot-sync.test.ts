@@ -63,7 +63,8 @@ function setup (t: Test, options: Partial<SnapshotSyncOptions<string, DeviceEven
     takeSnapshot: async () => await pbx.takeSnapshot(),
     apply: (events) => { log.push(`apply [${names(events)}]`) },
     reset: (snapshot, buffered) => { log.push(`reset ${snapshot} [${names(buffered)}]`) },
-    retry: { initialDelayMs: 10, maxDelayMs: 40 },
+    // Long enough that a busy machine does not run a retry before the test's next step.
+    retry: { initialDelayMs: 100, maxDelayMs: 400 },
     logger: { debug () {}, info () {}, error () {}, warn: (obj, msg) => { warnings.push({ delay: (obj as { delay: number }).delay, msg }) } },
     what: 'the test snapshot',
     ...options
@@ -147,14 +148,14 @@ t.test('a failed snapshot keeps the buffered events, rejects start, and is retri
   t.same(log, ['apply [a]', 'apply [b]', 'apply []', 'reset s1 []'])
   t.ok(sync.inSync, 'built by a retry')
   t.same(warnings.map(({ msg }) => msg), ['the test snapshot failed; retrying', 'the test snapshot failed; retrying'])
-  t.ok(near(warnings[0]?.delay, 10), 'the first retry waits about the initial delay')
-  t.ok(near(warnings[1]?.delay, 20), 'the second twice that')
+  t.ok(near(warnings[0]?.delay, 100), 'the first retry waits about the initial delay')
+  t.ok(near(warnings[1]?.delay, 200), 'the second twice that')
 
   // A success resets the backoff: the next failure waits the initial delay again.
   pbx.setAmi(false)
   pbx.setAmi(true)
   await pbx.fail()
-  t.ok(near(warnings[2]?.delay, 10))
+  t.ok(near(warnings[2]?.delay, 100))
 })
 
 t.test('the backoff stops at its cap', async (t) => {
@@ -164,8 +165,8 @@ t.test('the backoff stops at its cap', async (t) => {
     await waitForRequest(pbx)
     await pbx.fail()
   }
-  t.same(warnings.map(({ delay }) => Math.min(delay, 40)), warnings.map(({ delay }) => delay), 'never more than 40 ms')
-  t.ok(near(warnings[3]?.delay, 40), 'the fourth waits about the cap')
+  t.same(warnings.map(({ delay }) => Math.min(delay, 400)), warnings.map(({ delay }) => delay), 'never more than 400 ms')
+  t.ok(near(warnings[3]?.delay, 400), 'the fourth waits about the cap')
 })
 
 t.test('a reconnect during the retry wait takes the snapshot at once, and the retry is dropped', async (t) => {
@@ -248,7 +249,7 @@ t.test('stop: no more events, snapshots or retries, and no listener left', async
 
 /** Within the backoff's ±20 % jitter of `ms`, and never above the cap. */
 function near (delay: number | undefined, ms: number): boolean {
-  return delay !== undefined && delay >= ms * 0.8 && delay <= Math.min(ms * 1.2, 40)
+  return delay !== undefined && delay >= ms * 0.8 && delay <= Math.min(ms * 1.2, 400)
 }
 
 async function waitForRequest (pbx: FakePbx, timeoutMs = 1000): Promise<void> {

@@ -194,14 +194,15 @@ t.test('a reconnect while a snapshot is in flight takes another snapshot after i
 
 t.test('a failed snapshot keeps the last calls (with the events meanwhile) and is retried', async (t) => {
   const pbx = new FakePbx()
-  const monitor = new CallMonitor(pbx, { retry: { initialDelayMs: 10, maxDelayMs: 10 } })
+  // Long enough that a busy machine does not run the retry before the events below.
+  const monitor = new CallMonitor(pbx, { retry: { initialDelayMs: 200, maxDelayMs: 200 } })
   const starting = t.rejects(monitor.start(), /ARI is not connected/, 'start reports the first failure')
   await pbx.fail()
   await starting
   t.notOk(monitor.inSync)
   pbx.emitAll(parseTrace(callTo101))
   t.match(monitor.callsOf('101'), [{ state: 'up' }], 'events still count meanwhile')
-  await t.resolveMatch(new Promise((resolve) => { setTimeout(() => resolve(pbx.requests.length), 100) }), 1, 'retried')
+  await t.resolveMatch(new Promise((resolve) => { setTimeout(() => resolve(pbx.requests.length), 600) }), 1, 'retried')
   await pbx.answer(snapshotConsulting)
   t.ok(monitor.inSync)
   t.match(monitor.callsOf('103'), [{ peer: { channel: 'PJSIP/101-00000001' } }])
