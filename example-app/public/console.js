@@ -261,10 +261,24 @@ function toneOf (transfer) {
 
 // ---- state from the server ----------------------------------------------------------------------
 
+/** How far along its life a transfer is: of two copies stamped in the same millisecond, the further one is newer. */
+const PROGRESS = { initiated: 0, redirected: 1, consulting: 1, target_answered: 2 }
+
 /** @param {Transfer} transfer */
+function progressOf (transfer) {
+  return PROGRESS[/** @type {keyof typeof PROGRESS} */ (transfer.status)] ?? 3
+}
+
+/**
+ * Keeps the newest copy of a transfer. The feed and an HTTP answer race: the answer to an attended
+ * transfer (consulting) can arrive after the feed's target_answered of the same millisecond.
+ * @param {Transfer} transfer
+ */
 function remember (transfer) {
   const known = state.transfers.get(transfer.id)
-  if (known === undefined || known.updatedAt <= transfer.updatedAt) state.transfers.set(transfer.id, transfer)
+  const newer = known === undefined || known.updatedAt < transfer.updatedAt ||
+    (known.updatedAt === transfer.updatedAt && progressOf(transfer) >= progressOf(known))
+  if (newer) state.transfers.set(transfer.id, transfer)
 }
 
 /** Runs `load` once for a burst of calls, and again if asked meanwhile: the last answer is the newest. */
