@@ -168,7 +168,10 @@ async function followBlind (watch: TransferWatch, transfer: Transfer, command: T
 }
 
 async function followAttended (service: TransferService, watch: TransferWatch, transfer: Transfer, command: TransferCommand, deadline: number, printers: Printers): Promise<Transfer> {
-  if (command.after === 'leave' || isFinal(transfer.status)) return watch.latest ?? transfer
+  if (isFinal(transfer.status)) return watch.latest ?? transfer
+  // Left up: the outcome is the consultation as Asterisk started it (the target may answer a moment
+  // later, or already have); only an end that came meanwhile is news.
+  if (command.after === 'leave') return watch.latest !== undefined && isFinal(watch.latest.status) ? watch.latest : transfer
   printers.out.waiting(`waiting for ${command.to} to answer the consultation`)
   const answered = await watch.until((state) => state === 'target_answered' || isFinal(state), deadline)
   if (answered !== undefined && isFinal(answered.status)) return answered

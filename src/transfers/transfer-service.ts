@@ -30,7 +30,7 @@ import type { Identity } from '../identity.js'
 import type { ActiveTransfer } from './active-transfer.js'
 import { AtxferPacing } from './atxfer-pacing.js'
 import { bridgedParty, findAgentCall, type AgentCall } from './call-topology.js'
-import { CHANNEL_RECORD_VARIABLE, decodeChannelRecord, encodeChannelRecord } from './channel-record.js'
+import { CHANNEL_RECORD_VARIABLE, decodeChannelRecord, encodeChannelRecord, type ChannelRecord } from './channel-record.js'
 import { awaitConsultation } from './consultation-watch.js'
 import type { DialTarget } from './destinations.js'
 import { checkOutcome, needsCheck, type CheckedInput } from './outcome-check.js'
@@ -238,7 +238,7 @@ export class TransferService {
   }
 
   /** The PBX around a transfer's channels: from memory when the monitor is in sync, else from ARI. */
-  async #snapshotAround (transfer: Transfer): Promise<{ snapshot: CallSnapshot, fromMemory: boolean }> {
+  async #snapshotAround (transfer: Pick<Transfer, 'channels'>): Promise<{ snapshot: CallSnapshot, fromMemory: boolean }> {
     const around = this.#calls?.snapshotAround
     if (this.#calls?.inSync === true && around !== undefined) {
       const { agent, peer, consultation, target } = transfer.channels
@@ -375,7 +375,7 @@ export class TransferService {
     const { exten, context } = transfer.dialTarget
     const { agent, peer } = transfer.record.channels
     // Left on the agent's channel first: a restart of the host app during the consultation finds it.
-    await this.#pbx.setVariable(agent, CHANNEL_RECORD_VARIABLE, encodeChannelRecord(transfer.record))
+    await this.#pbx.setVariable(agent, CHANNEL_RECORD_VARIABLE, encodeChannelRecord({ ...transfer.record, peer }))
     const quiet = this.#pacing.delayFor(agent)
     if (quiet > 0) await sleep(quiet)
     const consultation = awaitConsultation(this.#pbx.events, {
@@ -603,17 +603,18 @@ export class TransferService {
     return restored
   }
 
-  async #rebuild (agentChannel: string, saved: NonNullable<ReturnType<typeof decodeChannelRecord>>): Promise<Transfer | undefined> {
+  async #rebuild (agentChannel: string, saved: ChannelRecord): Promise<Transfer | undefined> {
     const extension = extensionOf(agentChannel, this.#options.channelTechnology)
     if (extension !== saved.extension) return undefined
-    const snapshot = await this.#snapshotFor(agentChannel)
-    // The agent talks with the consultation's near half; the customer holds in the original bridge.
+    const { snapshot } = await this.#snapshotAround({ channels: { agent: agentChannel, peer: saved.peer } })
+    // The agent talks with the consultation's near half; the customer holds, in a bridge of its own.
     const consultation = bridgedLocal(snapshot, agentChannel)
-    const peer = heldCustomer(snapshot, agentChannel, this.#options.channelTechnology, saved.targetExtension)
-    if (consultation === undefined || peer === undefined) return undefined
+    const customerHere = snapshot.channels.some((channel) => channel.name === saved.peer)
+    if (consultation === undefined || !customerHere || bridgedParty(snapshot, saved.peer)?.name === agentChannel) return undefined
     const target = this.#policy.targetFor(saved.destination ?? saved.targetExtension)
+    const { peer, ...fields } = saved
     const record: Transfer = {
-      ...saved,
+      ...fields,
       type: 'attended',
       status: 'consulting',
       origin: 'plugin',
@@ -621,7 +622,7 @@ export class TransferService {
       updatedAt: new Date().toISOString()
     }
     const transfer = this.#open(record, target)
-    await this.#reconcileOne(transfer, false, snapshot)
+    await this.#reconcileOne(transfer, false)
     this.#log.info({ transferId: record.id, agent: agentChannel }, 'consultation found on the agent\'s channel after a restart; followed again')
     return transfer.record
   }
@@ -669,17 +670,4 @@ function bridgedLocal (snapshot: CallSnapshot, agentChannel: string): string | u
   const bridge = agent === undefined ? undefined : snapshot.bridges.find((candidate) => candidate.channelIds.includes(agent.id))
   const ids = new Set(bridge?.channelIds ?? [])
   return snapshot.channels.find((channel) => ids.has(channel.id) && /^Local\/.*;1$/i.test(channel.name))?.name
-}
-
-/**
- * The customer the agent consults about: alone in a bridge (on hold), and neither a Local half nor the
- * target's leg. Among the channels around the agent's call there is exactly one such party.
- */
-function heldCustomer (snapshot: CallSnapshot, agentChannel: string, technology: string, targetExtension: string): string | undefined {
-  const candidates = snapshot.bridges
-    .filter((bridge) => bridge.channelIds.length === 1)
-    .map((bridge) => snapshot.channels.find((channel) => channel.id === bridge.channelIds[0]))
-    .filter((channel) => channel !== undefined && channel.name !== agentChannel && !/^Local\//i.test(channel.name) &&
-      extensionOf(channel.name, technology) !== targetExtension)
-  return candidates.length === 1 ? candidates[0]?.name : undefined
 }

@@ -16,7 +16,12 @@ import { rejection } from '../client/fixtures/rejection.js'
 const host = await startTransferHost()
 t.teardown(host.close)
 await hangupAllCalls()
-t.afterEach(async () => { await hangupAllCalls() })
+t.afterEach(async () => {
+  await hangupAllCalls()
+  // AMI's Hangup events can reach the plugin a moment after ARI stopped listing the channels: the next
+  // test starts once the plugin, too, knows the calls are over.
+  await waitFor(async () => ((await host.as('super', { method: 'GET', url: '/api/calls' })).json().calls as unknown[]).length === 0, 5000, 'the plugin sees no call')
+})
 
 /**
  * `ws`, also sending the `?token=` of the feed's URL as the bearer header: browsers can only put the

@@ -1,11 +1,13 @@
 // Load on the real Asterisk 22 test bed: 100 customer calls up at once, each transferred (blind) at the
 // same moment through the API. Every call must be transferred exactly once, every request answered, and
 // no customer dropped. The throughput and the latency distribution are reported (as test comments).
+import { copyFileSync, rmSync } from 'node:fs'
+import { join } from 'node:path'
 import t from 'tap'
 import { withAmi } from '../helpers/asterisk/ami.js'
 import { listBridges, listChannels, listEndpoints } from '../helpers/asterisk/ari.js'
 import { hangupAllCalls, waitFor } from '../helpers/asterisk/calls.js'
-import { customers, farm } from '../helpers/asterisk/testbed.js'
+import { asteriskRoot, customers, farm } from '../helpers/asterisk/testbed.js'
 import { startTransferHost } from '../helpers/transfer-host.js'
 
 const CALLS = 100
@@ -13,8 +15,29 @@ const CALLS = 100
 const agentOf = (i: number): string => String(2000 + i)
 const targetOf = (i: number): string => String(2100 + i)
 
+const farmEtc = join(asteriskRoot, 'etc', 'asterisk-farm')
+const loadRegistrations = Array.from({ length: 2 * CALLS }, (_, i) => `reg-${2000 + i}`)
+
+/** The farm registers the load agents only for this test: every other test sees the agents it expects. */
+async function reloadFarmRegistrations (): Promise<void> {
+  await withAmi(farm.ami, async (ami) => {
+    await ami.action({ Action: 'Command', Command: 'module reload res_pjsip.so' })
+    await ami.action({ Action: 'Command', Command: 'module reload res_pjsip_outbound_registration.so' })
+  })
+}
+
 await hangupAllCalls()
-t.teardown(async () => { await hangupAllCalls({ timeoutMs: 30_000 }) })
+copyFileSync(join(farmEtc, 'pjsip-load.conf'), join(farmEtc, 'pjsip-load-active.conf'))
+await reloadFarmRegistrations()
+t.teardown(async () => {
+  await hangupAllCalls({ timeoutMs: 30_000 })
+  // Unregistered (Expires: 0), so the PBX shows them offline at once, then forgotten by the farm.
+  await withAmi(farm.ami, async (ami) => {
+    for (const registration of loadRegistrations) await ami.action({ Action: 'PJSIPUnregister', Registration: registration }).catch(() => {})
+  })
+  rmSync(join(farmEtc, 'pjsip-load-active.conf'), { force: true })
+  await reloadFarmRegistrations()
+})
 
 const percentile = (sorted: number[], p: number): number => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] as number
 
