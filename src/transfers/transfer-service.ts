@@ -554,6 +554,10 @@ export class TransferService {
   }
 
   async #reconcileAll (why: 'reconnect' | 'timer'): Promise<void> {
+    // The timer looks only at a PBX it fully sees: while a link is down or the calls are being rebuilt,
+    // a missing channel proves nothing, and the reconnect's own pass (which knows whether Asterisk
+    // restarted) comes next.
+    if (why === 'timer' && (!this.#connected() || this.#calls?.inSync === false)) return
     const restarted = why === 'reconnect' && await this.#asteriskRestarted()
     if (why === 'reconnect') await this.restore().catch((error: unknown) => { this.#log.warn({ err: error }, 'restoring consultations from Asterisk failed') })
     const transfers = this.#registry.inProgress().filter((transfer) => !transfer.actionInFlight && !transfer.confirming)
@@ -589,10 +593,13 @@ export class TransferService {
    * still be completed or cancelled. Asks only the channels of agents in a consultation.
    */
   async restore (): Promise<Transfer[]> {
-    const calls = this.#calls?.inSync === true ? this.#calls.allCalls?.() ?? [] : []
+    const lookup = this.#calls
+    const calls = lookup?.inSync === true ? lookup.allCalls?.() ?? [] : []
     const restored: Transfer[] = []
     for (const call of calls) {
-      if (call.state !== 'in_consultation' && call.state !== 'on_hold') continue
+      // In a consultation the agent's channel shares a bridge with a Local half. (Not its hold state:
+      // a monitor built from ARI after a restart does not know who is on hold.)
+      if (lookup === undefined || bridgedLocal(lookup.snapshotOf(call.extension), call.channel) === undefined) continue
       if (this.#registry.activeByChannel(call.channel).length > 0) continue
       const value = await this.#pbx.getVariable(call.channel, CHANNEL_RECORD_VARIABLE).catch(() => '')
       const saved = decodeChannelRecord(value)
