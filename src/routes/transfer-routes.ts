@@ -48,8 +48,8 @@ export const transferRoutes: FastifyPluginAsyncTypebox<TransferRoutesOptions> = 
     }
   }, async (request) => {
     const identity = identityOf(request)
-    const { extension = identity.extension, targetExtension, transferType } = request.body
-    const transfer = await transfers.execute({ extension, targetExtension, transferType, requestedBy: identity.extension, identity })
+    const { extension = identity.extension, targetExtension, transferType, note } = request.body
+    const transfer = await transfers.execute({ extension, targetExtension, transferType, requestedBy: identity.extension, identity, ...(note === undefined ? {} : { note }) })
     request.log.info({ transferId: transfer.id, extension, targetExtension, transferType, status: transfer.status }, 'transfer executed')
     return transfer
   })
