@@ -29,6 +29,8 @@ export async function buildApp (config: ExampleConfig, options: BuildAppOptions 
       ari: config.ari,
       transferContext: config.transferContext,
       authenticate,
+      // Prometheus scrapes GET /metrics (counts only, no call data; put it behind the network's rules).
+      metrics: true,
       ...(config.agents === undefined ? {} : { agents: config.agents.map((extension) => ({ extension })) })
     })
     app.get('/health', { schema: { summary: 'Liveness, and whether AMI and ARI are connected', security: [] } },

@@ -105,6 +105,12 @@ export interface TransferRequest {
   note?: string
 }
 
+/** What the service notices besides a transfer's changes (for operators: metrics, alerts). */
+export interface TransferNotices {
+  /** A check against the PBX corrected a transfer: the input it applied (`call_ended`, `answered`...). */
+  reconciled: [{ transferId: string, status: TransferState, input: TransferInput['type'] }]
+}
+
 export interface LocatedCall {
   agentChannel: string
   peerChannel: string
@@ -136,6 +142,7 @@ function failureReasonOf (error: unknown): 'timed_out' | 'asterisk_refused' {
 
 export class TransferService {
   readonly events = new TransferEvents()
+  readonly notices = new EventEmitter<TransferNotices>()
   readonly #pbx: Pbx
   readonly #options: TransferServiceOptions
   readonly #deadlines: TransferDeadlines
@@ -579,6 +586,7 @@ export class TransferService {
     const input = reconcile(transfer.tracked(), snapshot, { restarted })
     if (input === undefined) return
     this.#log.info({ transferId: transfer.id, status: transfer.record.status, input: input.type }, 'transfer reconciled with the PBX')
+    this.notices.emit('reconciled', { transferId: transfer.id, status: transfer.record.status, input: input.type })
     this.#apply(transfer, input)
   }
 
