@@ -107,7 +107,7 @@ export interface TransferRequest {
 
 /** What the service notices besides a transfer's changes (for operators: metrics, alerts). */
 export interface TransferNotices {
-  /** A check against the PBX corrected a transfer: the input it applied (`call_ended`, `answered`...). */
+  /** A check against the PBX corrected a transfer: the input it applied (`lost`, `customer_hung_up`, `delivered`...). */
   reconciled: [{ transferId: string, status: TransferState, input: TransferInput['type'] }]
 }
 
