@@ -115,7 +115,7 @@ export const eventFeedRoutes: FastifyPluginAsyncTypebox<EventFeedOptions> = asyn
   fastify.route({
     method: 'GET',
     url: '/events',
-    schema: { summary: 'Live call and transfer events (WebSocket)', hide: true, querystring: EventsQuery },
+    schema: { operationId: 'streamEvents', summary: 'Live call and transfer events (WebSocket)', hide: true, querystring: EventsQuery },
     // A plain GET (no upgrade) gets an answer in the plugin's shape rather than an empty 404.
     handler: async () => { throw new UpgradeRequiredError() },
     wsHandler: (socket, request) => {
