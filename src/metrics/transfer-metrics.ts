@@ -9,7 +9,6 @@
  * of its own. A Fastify metrics plugin would add per-route HTTP metrics the operators did not ask for
  * and, with its default registry, clash between two apps in one process.
  */
-import type { FastifyInstance, FastifySchema } from 'fastify'
 import { Counter, Gauge, Histogram, Registry } from 'prom-client'
 import type { PbxEvents } from '../asterisk/pbx.js'
 import type { Transfer } from '../domain/transfer.js'
@@ -150,13 +149,3 @@ export class TransferMetrics {
   }
 }
 
-/**
- * `GET <path>` on the host app, outside the API's prefix and authentication, as Prometheus scrapes:
- * counts only, no call or customer data. Hidden from API descriptions (it is not for API clients).
- */
-export function serveMetrics (fastify: FastifyInstance, path: string, metrics: TransferMetrics): void {
-  fastify.get(path, { schema: { hide: true } as FastifySchema }, async (_request, reply) => {
-    const { contentType, body } = await metrics.scrape()
-    return await reply.type(contentType).send(body)
-  })
-}
