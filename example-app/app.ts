@@ -3,11 +3,17 @@
  * OpenAPI description (/docs) and the agent console (/).
  */
 import Fastify, { type FastifyInstance } from 'fastify'
+import Type from 'typebox'
 import asteriskTransfer, { logRedaction } from '../src/index.js'
 import { bearerAuthenticate } from './auth-tokens.js'
 import type { ExampleConfig } from './config.js'
 import { agentConsole, type ConsoleOptions } from './console.js'
 import { registerOpenApi } from './openapi.js'
+
+const Health = Type.Object({
+  status: Type.Literal('ok'),
+  asterisk: Type.Object({ ami: Type.Boolean(), ari: Type.Boolean() })
+}, { additionalProperties: false })
 
 export interface BuildAppOptions {
   /** Fastify's logger option; default: pino at the configured level, with the plugin's redaction. */
@@ -29,10 +35,18 @@ export async function buildApp (config: ExampleConfig, options: BuildAppOptions 
       ari: config.ari,
       transferContext: config.transferContext,
       authenticate,
+      // Prometheus scrapes GET /metrics (counts only, no call data; put it behind the network's rules).
+      metrics: true,
       ...(config.agents === undefined ? {} : { agents: config.agents.map((extension) => ({ extension })) })
     })
-    app.get('/health', { schema: { summary: 'Liveness, and whether AMI and ARI are connected', security: [] } },
-      async () => ({ status: 'ok', asterisk: app.asteriskTransfers.connectionState() }))
+    app.get('/health', {
+      schema: {
+        operationId: 'getHealth',
+        summary: 'Liveness, and whether AMI and ARI are connected',
+        security: [],
+        response: { 200: Health }
+      }
+    }, async () => ({ status: 'ok' as const, asterisk: app.asteriskTransfers.connectionState() }))
   } catch (error) {
     // Whatever was opened (AMI, ARI, their retries) is closed, or it would keep the process alive.
     await app.close().catch(() => {})

@@ -12,6 +12,7 @@ interface PackageInfo {
   name: string
   version: string
   description: string
+  license: string
 }
 
 const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as PackageInfo
@@ -25,8 +26,12 @@ export async function registerOpenApi (app: FastifyInstance): Promise<void> {
         title: pkg.name,
         version: pkg.version,
         // @fastify/websocket hides WebSocket routes: OpenAPI has no words for them.
-        description: `${pkg.description}\n\nThe event feed is a WebSocket at \`GET /api/events\` (\`?token=\`, \`?since=\`), not listed below: see the README.`
+        description: `${pkg.description}\n\nThe event feed is a WebSocket at \`GET /api/events\` (\`?token=\`, \`?since=\`), not listed below: see the README.`,
+        // An SPDX id (OpenAPI 3.1): client generators and catalogues read it as is.
+        license: { name: pkg.license, identifier: pkg.license }
       },
+      // Relative: the document describes the server that serves it, wherever it is deployed.
+      servers: [{ url: '/', description: 'The server that serves this document' }],
       components: {
         securitySchemes: {
           bearerAuth: {

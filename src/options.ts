@@ -72,7 +72,19 @@ export const PluginDataOptions = Type.Object({
   }, { default: {} })
 })
 
+/**
+ * Prometheus metrics (`metrics: true`, or these): off unless asked. `path: false` serves no route; the
+ * host exposes `asteriskTransfers.metrics` itself (on its own port, behind its own auth).
+ */
+export const MetricsOptions = Type.Object({
+  /** Put before every metric's name: one prefix per app when several share a Prometheus job. */
+  prefix: Type.String({ pattern: '^[a-zA-Z_:][a-zA-Z0-9_:]{0,63}$', default: 'asterisk_transfer_' }),
+  /** Where the host app serves the scrape, outside `prefix` and its authentication. */
+  path: Type.Union([Type.String({ pattern: '^(/[A-Za-z0-9._~-]+)+$' }), Type.Literal(false)], { default: '/metrics' })
+}, { additionalProperties: false })
+
 type DataOptions = Static<typeof PluginDataOptions>
+export type ResolvedMetricsOptions = Static<typeof MetricsOptions>
 
 export interface FastifyAsteriskTransferOptions extends Partial<Omit<DataOptions, 'ami' | 'ari' | 'reconnect' | 'feed' | 'idempotency' | 'rateLimit' | 'deadlines'>> {
   deadlines?: Partial<DataOptions['deadlines']>
@@ -86,11 +98,14 @@ export interface FastifyAsteriskTransferOptions extends Partial<Omit<DataOptions
   feed?: Partial<Static<typeof PluginDataOptions>['feed']>
   idempotency?: Partial<DataOptions['idempotency']>
   rateLimit?: Partial<DataOptions['rateLimit']> | false
+  /** Prometheus metrics: off by default; `true` serves them at `/metrics`. */
+  metrics?: boolean | Partial<ResolvedMetricsOptions>
   authenticate: Authenticate
 }
 
 export type ResolvedOptions = Omit<DataOptions, 'rateLimit'> & {
   rateLimit: DataOptions['rateLimit'] | false
+  metrics: ResolvedMetricsOptions | false
   actionTimeoutMs: number
   consultationTimeoutMs: number
   authenticate: Authenticate
@@ -101,7 +116,7 @@ export type ResolvedOptions = Omit<DataOptions, 'rateLimit'> & {
 const DEFAULT_ACTION_TIMEOUT_MS = 5000
 
 export function resolveOptions (options: FastifyAsteriskTransferOptions): ResolvedOptions {
-  const { authenticate, agents, authorizeTransfer, rateLimit, ...rest } = options as FastifyAsteriskTransferOptions & Record<string, unknown>
+  const { authenticate, agents, authorizeTransfer, rateLimit, metrics, ...rest } = options as FastifyAsteriskTransferOptions & Record<string, unknown>
   // `false` is taken out before the check, so a wrong limit is named precisely (a union would only say
   // "must be boolean"); it is put back below.
   const data = rateLimit === false ? rest : { ...rest, rateLimit }
@@ -130,12 +145,30 @@ export function resolveOptions (options: FastifyAsteriskTransferOptions): Resolv
   return {
     ...withDefaults,
     rateLimit: rateLimit === false ? false : withDefaults.rateLimit,
+    metrics: resolveMetrics(metrics),
     actionTimeoutMs,
     consultationTimeoutMs: withDefaults.consultationTimeoutMs ?? actionTimeoutMs,
     authenticate,
     ...(agents === undefined ? {} : { agents }),
     ...(authorizeTransfer === undefined ? {} : { authorizeTransfer })
   }
+}
+
+function resolveMetrics (metrics: FastifyAsteriskTransferOptions['metrics']): ResolvedMetricsOptions | false {
+  if (metrics === undefined || metrics === false) return false
+  const given = metrics === true ? {} : metrics
+  if (typeof given !== 'object' || given === null || Array.isArray(given)) {
+    throw new Error('fastify-asterisk-transfer: option "metrics" must be a boolean or { prefix?, path? }')
+  }
+  const withDefaults = Value.Default(MetricsOptions, Value.Clone(given))
+  const [problem] = Value.Errors(MetricsOptions, withDefaults)
+  if (problem !== undefined) {
+    const where = ['metrics', ...problem.instancePath.split('/').filter(Boolean)].join('.')
+    // An unknown property is reported at itself, against the `false` schema of additionalProperties.
+    const unknown = problem.schemaPath === '#/additionalProperties'
+    throw new Error(`fastify-asterisk-transfer: option "${where}" ${unknown ? 'is not an option (prefix, path)' : problem.message}`)
+  }
+  return withDefaults as ResolvedMetricsOptions
 }
 
 function isAgentList (value: unknown): boolean {

@@ -15,6 +15,8 @@ import { CallMonitor } from './calls/call-monitor.js'
 import { withTransfer } from './calls/call-view.js'
 import { AmiLoginError } from './errors.js'
 import { bootFirstId, EventLog, type LoggedEventType } from './feed/event-log.js'
+import { serveMetrics } from './metrics/metrics-route.js'
+import { TransferMetrics } from './metrics/transfer-metrics.js'
 import { resolveOptions, type FastifyAsteriskTransferOptions, type ResolvedOptions } from './options.js'
 import { apiRoutes } from './routes/api.js'
 import { createTransfersApi, type AsteriskTransfers } from './transfers-api.js'
@@ -108,6 +110,9 @@ async function asteriskTransferPlugin (fastify: FastifyInstance, rawOptions: Fas
     onListenerError: (error, event) => fastify.log.error({ err: error, event: event.envelope.type }, 'an asteriskTransfers event handler threw')
   })
   publishToLog(eventLog, transfers, pbx)
+  // Following the services before they start: the first events and connections are counted too.
+  const metrics = options.metrics === false ? undefined : new TransferMetrics(options.metrics.prefix)
+  metrics?.follow({ transfers, pbx })
   monitor.on('call:status', (status) => {
     const data = status.call === undefined ? status : { ...status, call: withTransfer(status.call, (channel) => transfers.activeOnChannel(channel)) }
     eventLog.append('call:status', data, { extensions: [status.extension] })
@@ -122,6 +127,7 @@ async function asteriskTransferPlugin (fastify: FastifyInstance, rawOptions: Fas
   await agentStatus.start().catch((error: unknown) => { log.warn({ err: error }, 'agent states not built at startup; retrying') })
 
   fastify.addHook('onClose', async () => {
+    metrics?.stop()
     agentStatus.stop()
     monitor.stop()
     transfers.stop()
@@ -134,8 +140,10 @@ async function asteriskTransferPlugin (fastify: FastifyInstance, rawOptions: Fas
     agents,
     pbx,
     eventLog,
+    ...(metrics === undefined ? {} : { metrics: metrics.registry }),
     onHandlerError: (error, envelope) => fastify.log.error({ err: error, event: envelope.type }, 'an asteriskTransfers event handler failed')
   }))
+  if (metrics !== undefined && options.metrics !== false && options.metrics.path !== false) serveMetrics(fastify, options.metrics.path, metrics)
 
   await fastify.register(apiRoutes, {
     prefix: options.prefix,
@@ -151,7 +159,8 @@ async function asteriskTransferPlugin (fastify: FastifyInstance, rawOptions: Fas
       maxSocketsPerIdentity: options.feed.maxSocketsPerIdentity
     },
     idempotency: options.idempotency,
-    rateLimit: options.rateLimit
+    rateLimit: options.rateLimit,
+    ...(metrics === undefined ? {} : { observer: metrics.apiObserver })
   })
 }
 

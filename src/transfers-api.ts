@@ -2,6 +2,7 @@
  * `fastify.asteriskTransfers`: what the host app can do without HTTP: transfer, complete, cancel, look
  * things up, and subscribe to the same events the WebSocket feed carries (e.g. to write call history).
  */
+import type { Registry } from 'prom-client'
 import type { AgentService } from './agents/agent-service.js'
 import type { AvailableAgent } from './agents/available-agents.js'
 import type { Pbx } from './asterisk/pbx.js'
@@ -21,6 +22,8 @@ export interface AsteriskTransfers {
   /** Subscribes to one type of event; returns the function that unsubscribes. */
   on<K extends LoggedEventType> (type: K, handler: (data: FeedEventData<K>, envelope: FeedEnvelope<K>) => void | Promise<void>): () => void
   connectionState (): { ami: boolean, ari: boolean }
+  /** The plugin's Prometheus registry when `metrics` is on (to merge into the host's, or serve elsewhere). */
+  readonly metrics: Registry | undefined
 }
 
 export interface TransfersApiParts {
@@ -30,9 +33,10 @@ export interface TransfersApiParts {
   eventLog: EventLog
   /** Where a rejection of an async handler given to `on` goes. */
   onHandlerError: (error: unknown, envelope: FeedEnvelope) => void
+  metrics?: Registry
 }
 
-export function createTransfersApi ({ transfers, agents, pbx, eventLog, onHandlerError }: TransfersApiParts): AsteriskTransfers {
+export function createTransfersApi ({ transfers, agents, pbx, eventLog, onHandlerError, metrics }: TransfersApiParts): AsteriskTransfers {
   return {
     transfer: async (request) => await transfers.execute(request),
     complete: async (id) => await transfers.complete(id),
@@ -49,6 +53,7 @@ export function createTransfersApi ({ transfers, agents, pbx, eventLog, onHandle
         if (result instanceof Promise) result.catch((error: unknown) => { onHandlerError(error, envelope) })
       })
     },
-    connectionState: () => pbx.connectionState()
+    connectionState: () => pbx.connectionState(),
+    metrics
   }
 }

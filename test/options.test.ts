@@ -111,3 +111,21 @@ t.test('each bad option is refused with a message naming it', async (t) => {
 t.test('refusals are plain Errors prefixed with the plugin name', async (t) => {
   t.throws(() => resolveOptions(withOption((o) => { o.ami.port = 0 })), { name: 'Error', message: /^fastify-asterisk-transfer: / })
 })
+
+t.test('metrics: off by default; true or an object turns them on with defaults', async (t) => {
+  t.equal(resolveOptions(valid()).metrics, false)
+  t.equal(resolveOptions({ ...valid(), metrics: false }).metrics, false)
+  t.same(resolveOptions({ ...valid(), metrics: true }).metrics, { prefix: 'asterisk_transfer_', path: '/metrics' })
+  t.same(resolveOptions({ ...valid(), metrics: { prefix: 'callcenter_' } }).metrics, { prefix: 'callcenter_', path: '/metrics' })
+  t.same(resolveOptions({ ...valid(), metrics: { path: false } }).metrics, { prefix: 'asterisk_transfer_', path: false })
+})
+
+t.test('bad metrics options are refused with a message naming them', async (t) => {
+  assertRejectsOption(t, withOption((o) => { o.metrics = 'yes' }), 'metrics', 'a string')
+  assertRejectsOption(t, withOption((o) => { o.metrics = [] }), 'metrics', 'an array')
+  assertRejectsOption(t, withOption((o) => { o.metrics = { prefix: '1st_' } }), 'metrics.prefix', 'a prefix Prometheus refuses')
+  assertRejectsOption(t, withOption((o) => { o.metrics = { prefix: 'a-b' } }), 'metrics.prefix', 'a dash in the prefix')
+  assertRejectsOption(t, withOption((o) => { o.metrics = { path: 'metrics' } }), 'metrics.path', 'a relative path')
+  assertRejectsOption(t, withOption((o) => { o.metrics = { path: true } }), 'metrics.path', 'path true')
+  assertRejectsOption(t, withOption((o) => { o.metrics = { prefx: 'x_' } }), 'metrics.prefx', 'a misspelt option')
+})

@@ -21,6 +21,8 @@ const TOKEN_KEY = 'agent-console-token'
 const CALL_STATES = { ringing: 'ringing', up: 'talking', on_hold: 'on hold', in_consultation: 'consulting (customer on hold)' }
 /** Attended transfers in these states can be completed or cancelled. */
 const CONSULTING = new Set(['initiated', 'consulting', 'target_answered'])
+/** A transfer to me in these states is still on its way: my phone rings, or is about to. */
+const INCOMING = new Set(['initiated', 'redirected', 'consulting'])
 /** @type {FeedEventType[]} */
 const TRANSFER_EVENTS = [
   'call:transfer_initiated', 'call:ami_transfer_complete', 'call:ami_transfer_failed', 'call:ami_attended_transfer_started',
@@ -59,6 +61,13 @@ const ui = {
   attended: byId('attended-transfer', HTMLButtonElement),
   refreshTargets: byId('refresh-targets', HTMLButtonElement),
   transferHint: byId('transfer-hint', HTMLParagraphElement),
+  transferNote: byId('transfer-note', HTMLInputElement),
+  incoming: byId('incoming', HTMLDivElement),
+  incomingFrom: byId('incoming-from', HTMLElement),
+  incomingCaller: byId('incoming-caller', HTMLElement),
+  incomingNote: byId('incoming-note', HTMLElement),
+  consultationCustomer: byId('consultation-customer', HTMLElement),
+  consultationTarget: byId('consultation-target', HTMLElement),
   consultation: byId('consultation', HTMLDivElement),
   consultationText: byId('consultation-text', HTMLParagraphElement),
   complete: byId('complete-transfer', HTMLButtonElement),
@@ -118,6 +127,29 @@ function currentConsultation () {
   const mine = [...state.transfers.values()].filter((transfer) =>
     transfer.type === 'attended' && transfer.extension === state.me?.extension && CONSULTING.has(transfer.status))
   return mine.sort((a, b) => b.updatedAt.localeCompare(a.updatedAt))[0]
+}
+
+/** The newest transfer coming to me that I have not answered yet. */
+function incomingTransfer () {
+  const toMe = [...state.transfers.values()].filter((transfer) =>
+    transfer.targetExtension === state.me?.extension && transfer.extension !== state.me?.extension && INCOMING.has(transfer.status))
+  return toMe.sort((a, b) => b.updatedAt.localeCompare(a.updatedAt))[0]
+}
+
+/** @param {Transfer['caller']} caller */
+function callerText (caller) {
+  if (caller === undefined) return 'unknown'
+  return caller.name === undefined ? caller.number : `${caller.name} (${caller.number})`
+}
+
+/** The screen pop: who is coming and why, while the phone rings. Text only: the note is never markup. */
+function renderIncoming () {
+  const transfer = incomingTransfer()
+  ui.incoming.hidden = transfer === undefined
+  if (transfer === undefined) return
+  ui.incomingFrom.textContent = `${transfer.extension} (${transfer.type})`
+  ui.incomingCaller.textContent = callerText(transfer.caller)
+  ui.incomingNote.textContent = transfer.note ?? 'no note'
 }
 
 function renderCalls () {
@@ -215,6 +247,10 @@ function renderActions () {
   ui.complete.setAttribute('aria-disabled', String(consultation?.status !== 'target_answered'))
   ui.cancel.disabled = state.busy
   if (consultation !== undefined) {
+    ui.consultationCustomer.textContent = callerText(consultation.caller)
+    ui.consultationTarget.textContent = consultation.status === 'target_answered'
+      ? consultation.targetExtension
+      : `${consultation.targetExtension} (ringing)`
     ui.consultationText.textContent = consultation.status === 'target_answered'
       ? `${consultation.targetExtension} answered: talk to them, then complete or cancel.`
       : `Calling ${consultation.targetExtension}… (the customer is on hold)`
@@ -224,6 +260,7 @@ function renderActions () {
 function render () {
   renderCalls()
   renderActions()
+  renderIncoming()
 }
 
 /**
@@ -310,6 +347,7 @@ const refreshTransfers = coalesced(async () => {
   if (state.client === undefined) return
   for (const transfer of (await state.client.getTransfers()).transfers) remember(transfer)
   renderActions()
+  renderIncoming()
 })
 
 const refreshTargets = coalesced(async () => {
@@ -356,6 +394,7 @@ function followFeed (client) {
       remember(transfer)
       log(type, describeTransfer(transfer), toneOf(transfer))
       renderActions()
+      renderIncoming()
       // A transfer changes who is free.
       void refreshTargets()
     })
@@ -399,11 +438,15 @@ async function transfer (type) {
   const client = state.client
   const target = selectedTarget()
   if (client === undefined || target === undefined) return
+  // Blank means no note; anything else goes as typed, and the server says what it refuses.
+  const note = ui.transferNote.value.trim()
+  const options = note === '' ? {} : { note }
   await act(async () => {
-    if (type === 'blind') return await client.transferCall(target, 'blind')
-    state.handle = await client.attendedTransfer(target)
+    if (type === 'blind') return await client.transferCall(target, 'blind', options)
+    state.handle = await client.attendedTransfer(target, options)
     return state.handle.transfer
   })
+  if (ui.actionMessage.dataset.tone !== 'bad') ui.transferNote.value = ''
 }
 
 /** @param {'complete' | 'cancel'} action */

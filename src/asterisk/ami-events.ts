@@ -12,7 +12,7 @@ interface ChannelRef {
 }
 
 export type PbxEvent =
-  | ({ type: 'newChannel', exten: string, context: string, state: string } & ChannelRef)
+  | ({ type: 'newChannel', exten: string, context: string, state: string, callerNumber?: string, callerName?: string, connectedNumber?: string, connectedName?: string } & ChannelRef)
   | ({ type: 'newState', state: string } & ChannelRef)
   | ({ type: 'hold' } & ChannelRef)
   | ({ type: 'unhold' } & ChannelRef)
@@ -40,7 +40,7 @@ export type PbxEvent =
       context: string
     }
   /** The party a channel is connected to changed (answer, transfer, consultation): `''` when unknown. */
-  | ({ type: 'newConnectedLine', connectedNumber: string } & ChannelRef)
+  | ({ type: 'newConnectedLine', connectedNumber: string, connectedName?: string } & ChannelRef)
   /** Asterisk reloaded its configuration (all of it, or one module such as the dialplan). */
   | { type: 'reload', module: string }
   /** A device (`PJSIP/101`, but also `Queue:sales`, `MWI:...`) changed state: NOT_INUSE, INUSE, RINGING... */
@@ -83,7 +83,7 @@ function optional (message: AmiMessage, key: string): string | undefined {
   return value === '' ? undefined : value
 }
 
-/** AMI writes an absent caller id as `<unknown>`; callers above should not have to know that spelling. */
+/** AMI writes an absent caller id (number or name) as `<unknown>`; callers above should not have to know that spelling. */
 function knownNumber (value: string): string {
   return value === '<unknown>' ? '' : value
 }
@@ -155,7 +155,17 @@ function queueMemberEvent (message: AmiMessage): PbxEvent | undefined {
 export function parsePbxEvent (message: AmiMessage): PbxEvent | undefined {
   switch (field(message, 'event').toLowerCase()) {
     case 'newchannel':
-      return { type: 'newChannel', ...channelRef(message), exten: field(message, 'exten'), context: field(message, 'context'), state: field(message, 'channelstatedesc') }
+      return {
+        type: 'newChannel',
+        ...channelRef(message),
+        exten: field(message, 'exten'),
+        context: field(message, 'context'),
+        state: field(message, 'channelstatedesc'),
+        callerNumber: knownNumber(field(message, 'calleridnum')),
+        callerName: knownNumber(field(message, 'calleridname')),
+        connectedNumber: knownNumber(field(message, 'connectedlinenum')),
+        connectedName: knownNumber(field(message, 'connectedlinename'))
+      }
     case 'newstate':
       return { type: 'newState', ...channelRef(message), state: field(message, 'channelstatedesc') }
     case 'hold':
@@ -213,7 +223,7 @@ export function parsePbxEvent (message: AmiMessage): PbxEvent | undefined {
     case 'reload':
       return { type: 'reload', module: field(message, 'module') }
     case 'newconnectedline':
-      return { type: 'newConnectedLine', ...channelRef(message), connectedNumber: knownNumber(field(message, 'connectedlinenum')) }
+      return { type: 'newConnectedLine', ...channelRef(message), connectedNumber: knownNumber(field(message, 'connectedlinenum')), connectedName: knownNumber(field(message, 'connectedlinename')) }
     case 'devicestatechange':
       return deviceStateChange(message)
     case 'peerstatus':

@@ -44,7 +44,10 @@ export interface PbxChannel {
   /** Asterisk's channel state: Up, Ring, Ringing, Down... */
   state: string
   callerNumber: string
+  /** The caller id name, when Asterisk has one (not every source of channels carries it). */
+  callerName?: string
   connectedNumber: string
+  connectedName?: string
   dialplan: { context: string, exten: string }
   createdAt: string
 }
@@ -138,7 +141,9 @@ function toChannel (raw: Record<string, any>): PbxChannel {
     name: String(raw.name),
     state: String(raw.state ?? ''),
     callerNumber: String(raw.caller?.number ?? ''),
+    callerName: String(raw.caller?.name ?? ''),
     connectedNumber: String(raw.connected?.number ?? ''),
+    connectedName: String(raw.connected?.name ?? ''),
     dialplan: { context: String(raw.dialplan?.context ?? ''), exten: String(raw.dialplan?.exten ?? '') },
     createdAt: String(raw.creationtime ?? '')
   }

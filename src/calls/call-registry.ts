@@ -258,6 +258,7 @@ export class CallRegistry {
         break
       case 'newConnectedLine':
         live.channel.connectedNumber = event.connectedNumber
+        if (event.connectedName !== undefined) live.channel.connectedName = event.connectedName
         break
       case 'bridgeEnter':
         this.#enterBridge(event.uniqueId, event.bridgeId)
@@ -279,8 +280,10 @@ export class CallRegistry {
       id: event.uniqueId,
       name: event.channel,
       state: event.state,
-      callerNumber: '',
-      connectedNumber: '',
+      callerNumber: event.callerNumber ?? '',
+      ...(event.callerName === undefined ? {} : { callerName: event.callerName }),
+      connectedNumber: event.connectedNumber ?? '',
+      ...(event.connectedName === undefined ? {} : { connectedName: event.connectedName }),
       dialplan: { context: event.context, exten: event.exten },
       createdAt: uniqueIdTime(event.uniqueId) ?? this.#now().toISOString()
     }, event.linkedId)

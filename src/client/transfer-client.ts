@@ -20,6 +20,11 @@ import type {
 export interface TransferCallOptions extends TransferActionOptions {
   /** Whose call: default the caller's own extension (a supervisor may name another). */
   extension?: string
+  /**
+   * A note for the target, shown with the caller as their phone rings: 1 to 500 characters of plain
+   * text, no control characters (else 400 XFER_INVALID_INPUT).
+   */
+  note?: string
 }
 
 export interface TransferClient {
@@ -54,8 +59,13 @@ export function createTransferClient (options: TransferClientOptions): TransferC
     await request<Transfer>('POST', path, { body, idempotencyKey: idempotencyKey ?? globalThis.crypto.randomUUID() })
   const transferPath = (id: string, action = ''): string => `/transfers/${encodeURIComponent(id)}${action}`
 
-  const transferCall: TransferClient['transferCall'] = async (targetExtension, transferType, { extension, idempotencyKey } = {}) =>
-    await act('/transfers/execute', idempotencyKey, { targetExtension, transferType, ...(extension === undefined ? {} : { extension }) })
+  const transferCall: TransferClient['transferCall'] = async (targetExtension, transferType, { extension, note, idempotencyKey } = {}) =>
+    await act('/transfers/execute', idempotencyKey, {
+      targetExtension,
+      transferType,
+      ...(extension === undefined ? {} : { extension }),
+      ...(note === undefined ? {} : { note })
+    })
   const completeTransfer: TransferClient['completeTransfer'] = async (id, { idempotencyKey } = {}) =>
     await act(transferPath(id, '/complete'), idempotencyKey)
   const cancelTransfer: TransferClient['cancelTransfer'] = async (id, { idempotencyKey } = {}) =>

@@ -11,6 +11,24 @@ export const Extension = Type.String({
   description: 'An extension: 1 to 32 of digits, letters, *, #, +, _ and -'
 })
 
+/**
+ * A note for the target (why the call is passed on), shown on their screen as their phone rings. Plain
+ * text, bounded, with no control characters (C0, DEL, C1, line and paragraph separators) nor the bidi
+ * overrides that could disguise what the target reads. Never sent to Asterisk.
+ */
+export const TransferNote = Type.String({
+  minLength: 1,
+  maxLength: 500,
+  pattern: '^[^\\u0000-\\u001F\\u007F-\\u009F\\u2028\\u2029\\u202A-\\u202E\\u2066-\\u2069]*$',
+  description: 'A note for the target: 1 to 500 characters of plain text, no control characters'
+})
+
+/** Who the transferred party is, as Asterisk knows them when the transfer starts (the agent's connected line). */
+export const TransferCaller = Type.Object({
+  number: Type.String(),
+  name: Type.Optional(Type.String())
+})
+
 export const TransferType = Type.Union([Type.Literal('blind'), Type.Literal('attended')])
 
 /** Where a transfer is in its life (see transfers/state.ts for the transitions). */
@@ -58,6 +76,10 @@ export const Transfer = Type.Object({
   requestedBy: Type.String(),
   /** The named destination (queue, voicemail...) when the target is one. */
   destination: Type.Optional(Type.String()),
+  /** The requester's note for the target (screen pop). */
+  note: Type.Optional(TransferNote),
+  /** The customer whose call is transferred: caller id number and, when known, name. */
+  caller: Type.Optional(TransferCaller),
   channels: Type.Object({
     agent: Type.String(),
     /** The party transferred (the customer). */
@@ -75,3 +97,4 @@ export type Transfer = Static<typeof Transfer>
 export type TransferType = Static<typeof TransferType>
 export type TransferState = Static<typeof TransferStatus>
 export type FailureReason = Static<typeof FailureReason>
+export type TransferCaller = Static<typeof TransferCaller>

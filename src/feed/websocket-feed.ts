@@ -45,6 +45,15 @@ const SHUTDOWN_GRACE_MS = 1000
  */
 export const MAX_CLIENT_MESSAGE_BYTES = 4096
 
+/** Counts for operators (metrics): told of sockets, sends and slow consumers; it cannot change them. */
+export interface FeedObserver {
+  opened: () => void
+  closed: () => void
+  /** One event (or replayed event) sent to one socket. */
+  delivered: () => void
+  slowConsumer: () => void
+}
+
 export interface EventFeedOptions {
   eventLog: EventLog
   /** Ping period; a client that has not answered the previous ping is disconnected. Default 30 s. */
@@ -53,6 +62,7 @@ export interface EventFeedOptions {
   maxBufferedBytes?: number
   /** Open sockets one identity (extension) may hold; one more is closed with 4029. Default 10. */
   maxSocketsPerIdentity?: number
+  observer?: FeedObserver
 }
 
 /**
@@ -64,6 +74,8 @@ export const EventsQuery = Type.Object({
   since: Type.Optional(Type.String({ pattern: '^[0-9]{1,15}$', description: 'The id of the last event received' }))
 })
 
+const IGNORED: FeedObserver = { opened () {}, closed () {}, delivered () {}, slowConsumer () {} }
+
 /** One open socket, as the plugin tracks it for shutdown. */
 interface Connection {
   socket: WebSocket
@@ -72,7 +84,7 @@ interface Connection {
 }
 
 export const eventFeedRoutes: FastifyPluginAsyncTypebox<EventFeedOptions> = async (fastify, options) => {
-  const { eventLog, heartbeatIntervalMs = 30_000, maxBufferedBytes = 1024 * 1024, maxSocketsPerIdentity = DEFAULT_MAX_SOCKETS_PER_IDENTITY } = options
+  const { eventLog, heartbeatIntervalMs = 30_000, maxBufferedBytes = 1024 * 1024, maxSocketsPerIdentity = DEFAULT_MAX_SOCKETS_PER_IDENTITY, observer = IGNORED } = options
   checkOptions(eventLog, heartbeatIntervalMs, maxBufferedBytes, maxSocketsPerIdentity)
   // An upgrade request refused before the upgrade (401, 400) was answered on its raw socket, which no
   // HTTP timeout watches any more: close it, or a client that ignores the answer keeps it forever.
@@ -103,7 +115,7 @@ export const eventFeedRoutes: FastifyPluginAsyncTypebox<EventFeedOptions> = asyn
   fastify.route({
     method: 'GET',
     url: '/events',
-    schema: { summary: 'Live call and transfer events (WebSocket)', hide: true, querystring: EventsQuery },
+    schema: { operationId: 'streamEvents', summary: 'Live call and transfer events (WebSocket)', hide: true, querystring: EventsQuery },
     // A plain GET (no upgrade) gets an answer in the plugin's shape rather than an empty 404.
     handler: async () => { throw new UpgradeRequiredError() },
     wsHandler: (socket, request) => {
@@ -126,10 +138,15 @@ export const eventFeedRoutes: FastifyPluginAsyncTypebox<EventFeedOptions> = asyn
       fanout,
       heartbeatIntervalMs,
       maxBufferedBytes,
-      log
+      log,
+      observer
     })
     connections.add(connection)
-    socket.once('close', () => connections.delete(connection))
+    observer.opened()
+    socket.once('close', () => {
+      connections.delete(connection)
+      observer.closed()
+    })
   }
 }
 
@@ -171,13 +188,15 @@ interface ServeOptions {
   heartbeatIntervalMs: number
   maxBufferedBytes: number
   log: FastifyBaseLogger
+  observer: FeedObserver
 }
 
 /** Replays the backlog, then streams live events, to one socket until it closes. */
-function serve (socket: WebSocket, { identity, since, eventLog, fanout, heartbeatIntervalMs, maxBufferedBytes, log }: ServeOptions): Connection {
+function serve (socket: WebSocket, { identity, since, eventLog, fanout, heartbeatIntervalMs, maxBufferedBytes, log, observer }: ServeOptions): Connection {
   log.debug({ extension: identity.extension, role: identity.role, since }, 'event feed client connected')
-  const sender = createSender(socket, maxBufferedBytes, () => {
+  const sender = createSender(socket, maxBufferedBytes, observer.delivered, () => {
     log.warn({ extension: identity.extension, bufferedBytes: socket.bufferedAmount, maxBufferedBytes }, 'closing event feed client: slow consumer')
+    observer.slowConsumer()
     // The heartbeat goes on: a client that stopped reading does not answer pings either, and is cut
     // then, with what it still holds, if the close handshake has not finished by itself.
     stopEvents()
@@ -243,7 +262,7 @@ interface Sender {
  * by the log's capacity and may be larger than the limit: a client catching up is not a slow consumer,
  * so the replayed bytes are allowed on top of the limit until the socket first gets back under it.
  */
-function createSender (socket: WebSocket, maxBufferedBytes: number, onSlowConsumer: () => void): Sender {
+function createSender (socket: WebSocket, maxBufferedBytes: number, onSent: () => void, onSlowConsumer: () => void): Sender {
   let replaying = false
   let replayAllowance = 0
   const send = (json: string): void => {
@@ -259,6 +278,7 @@ function createSender (socket: WebSocket, maxBufferedBytes: number, onSlowConsum
       return
     }
     socket.send(json)
+    onSent()
   }
   const replay = (sendBacklog: () => void): void => {
     replaying = true

@@ -6,7 +6,7 @@ import type { FastifyInstance, FastifyPluginAsync, FastifyRequest } from 'fastif
 import type { AgentService } from '../agents/agent-service.js'
 import type { CallMonitor } from '../calls/call-monitor.js'
 import type { EventLog } from '../feed/event-log.js'
-import { eventFeedRoutes } from '../feed/websocket-feed.js'
+import { eventFeedRoutes, type FeedObserver } from '../feed/websocket-feed.js'
 import type { Authenticate } from '../identity.js'
 import { RouteNotFoundError } from '../errors.js'
 import { serializeRequest } from '../log-redaction.js'
@@ -20,6 +20,15 @@ import { replayIdempotentRequests, type IdempotencyOptions } from './idempotency
 import { limitTransferActions, type RateLimitOptions } from './rate-limit.js'
 import { transferRoutes } from './transfer-routes.js'
 
+/** Counts for operators (metrics), told what the routes and the feed did. */
+export interface ApiObserver {
+  /** A transfer action answered again for a repeated Idempotency-Key. */
+  replayed: () => void
+  /** A transfer action refused by the rate limit. */
+  rateLimited: () => void
+  feed: FeedObserver
+}
+
 export interface ApiRoutesOptions {
   transfers: TransferService
   monitor: CallMonitor
@@ -32,14 +41,16 @@ export interface ApiRoutesOptions {
   /** Per-identity limit of the transfer actions; `false`: none. */
   rateLimit?: RateLimitOptions | false
   destinations?: DestinationMap
+  observer?: ApiObserver
 }
 
 export const apiRoutes: FastifyPluginAsync<ApiRoutesOptions> = async (api, {
   transfers, monitor, agents, eventLog, authenticate, feed = {}, destinations = {},
-  idempotency = IDEMPOTENCY_DEFAULTS, rateLimit = RATE_LIMIT_DEFAULTS
+  idempotency = IDEMPOTENCY_DEFAULTS, rateLimit = RATE_LIMIT_DEFAULTS, observer
 }) => {
   api.setErrorHandler(transferErrorHandler)
   redactRequestLines(api)
+  if (observer !== undefined) observeAnswers(api, observer)
   requireIdentity(api, authenticate)
   // Unknown paths under the prefix answer in the plugin's shape too, after the identity check like the
   // routes. A catch-all route rather than a not-found handler, which would take neither the route
@@ -57,7 +68,15 @@ export const apiRoutes: FastifyPluginAsync<ApiRoutesOptions> = async (api, {
   if (rateLimit !== false) await limitTransferActions(api, rateLimit)
   await api.register(transferRoutes, { transfers, agents, destinations })
   await api.register(callRoutes, { monitor, transferOn: (channel) => transfers.activeOnChannel(channel) })
-  await api.register(eventFeedRoutes, { eventLog, ...feed })
+  await api.register(eventFeedRoutes, { eventLog, ...feed, ...(observer === undefined ? {} : { observer: observer.feed }) })
+}
+
+/** Replays and rate-limit refusals, as answered: told by the replay's header and the 429 of a limited route. */
+function observeAnswers (api: FastifyInstance, observer: ApiObserver): void {
+  api.addHook('onResponse', async (request, reply) => {
+    if (reply.getHeader('idempotency-replayed') === 'true') observer.replayed()
+    else if (reply.statusCode === 429 && request.routeOptions.config.rateLimited === true) observer.rateLimited()
+  })
 }
 
 /** The path alone, shortened: the query may hold a token, and the answer need not echo a huge URL. */

@@ -13,7 +13,7 @@ export interface CallRoutesOptions {
 
 export const callRoutes: FastifyPluginAsyncTypebox<CallRoutesOptions> = async (fastify, { monitor, transferOn }) => {
   fastify.get('/calls', {
-    schema: { summary: 'Live calls: the caller\'s own, or every agent\'s for a supervisor', response: { 200: CallList, ...errorResponses } }
+    schema: { operationId: 'listCalls', summary: 'Live calls: the caller\'s own, or every agent\'s for a supervisor', response: { 200: CallList, ...errorResponses } }
   }, async (request) => {
     const identity = identityOf(request)
     const calls = identity.role === 'supervisor' ? monitor.allCalls() : monitor.callsOf(identity.extension)

@@ -4,15 +4,17 @@
  */
 import Type, { type Static } from 'typebox'
 import { AgentState } from '../domain/agent-state.js'
-import { Extension, FailureReason, Transfer, TransferStatus, TransferType } from '../domain/transfer.js'
+import { Extension, FailureReason, Transfer, TransferNote, TransferStatus, TransferType } from '../domain/transfer.js'
 
 // The domain's schemas are part of the HTTP contract: clients import them from here.
-export { Extension, FailureReason, Transfer, TransferStatus, TransferType }
+export { Extension, FailureReason, Transfer, TransferNote, TransferStatus, TransferType }
 
 export const ExecuteTransferBody = Type.Object({
   extension: Type.Optional(Extension),
   targetExtension: Extension,
-  transferType: TransferType
+  transferType: TransferType,
+  /** Shown to the target with the caller as their phone rings; kept with the transfer, never sent to Asterisk. */
+  note: Type.Optional(TransferNote)
 }, { additionalProperties: false })
 
 export const TransferId = Type.Object({ id: Type.String({ pattern: '^[0-9a-f-]{36}$' }) })

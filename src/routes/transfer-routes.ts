@@ -42,20 +42,22 @@ export const transferRoutes: FastifyPluginAsyncTypebox<TransferRoutesOptions> = 
   fastify.post('/transfers/execute', {
     config: TRANSFER_ACTION,
     schema: {
+      operationId: 'executeTransfer',
       summary: 'Transfer the call of an extension (blind: Redirect; attended: Atxfer)',
       body: ExecuteTransferBody,
       response: { 200: TransferSchema, ...errorResponses }
     }
   }, async (request) => {
     const identity = identityOf(request)
-    const { extension = identity.extension, targetExtension, transferType } = request.body
-    const transfer = await transfers.execute({ extension, targetExtension, transferType, requestedBy: identity.extension, identity })
+    const { extension = identity.extension, targetExtension, transferType, note } = request.body
+    const transfer = await transfers.execute({ extension, targetExtension, transferType, requestedBy: identity.extension, identity, ...(note === undefined ? {} : { note }) })
     request.log.info({ transferId: transfer.id, extension, targetExtension, transferType, status: transfer.status }, 'transfer executed')
     return transfer
   })
 
   fastify.get('/transfers', {
     schema: {
+      operationId: 'listTransfers',
       summary: 'Transfers in progress that the caller may see (its own; all for supervisors)',
       response: { 200: TransferList, ...errorResponses }
     }
@@ -65,12 +67,13 @@ export const transferRoutes: FastifyPluginAsyncTypebox<TransferRoutesOptions> = 
   })
 
   fastify.get('/transfers/:id', {
-    schema: { summary: 'One transfer, in progress or recently finished', params: TransferId, response: { 200: TransferSchema, ...errorResponses } }
+    schema: { operationId: 'getTransfer', summary: 'One transfer, in progress or recently finished', params: TransferId, response: { 200: TransferSchema, ...errorResponses } }
   }, async (request) => visibleTransfer(identityOf(request), request.params.id))
 
   fastify.post('/transfers/:id/complete', {
     config: TRANSFER_ACTION,
     schema: {
+      operationId: 'completeTransfer',
       summary: 'Complete an attended transfer: the agent leaves, the customer stays with the target',
       params: TransferId,
       response: { 200: TransferSchema, ...errorResponses }
@@ -83,6 +86,7 @@ export const transferRoutes: FastifyPluginAsyncTypebox<TransferRoutesOptions> = 
   fastify.post('/transfers/:id/cancel', {
     config: TRANSFER_ACTION,
     schema: {
+      operationId: 'cancelTransfer',
       summary: 'Cancel an attended transfer: the consultation ends, the agent is back with the customer',
       params: TransferId,
       response: { 200: TransferSchema, ...errorResponses }
@@ -94,6 +98,7 @@ export const transferRoutes: FastifyPluginAsyncTypebox<TransferRoutesOptions> = 
 
   fastify.get('/transfers/available-agents', {
     schema: {
+      operationId: 'listAvailableAgents',
       summary: 'Agents that can receive a transfer now (registered, idle, not paused), minus the caller, and the named destinations; ' +
         'with all=true every agent with its state and why it cannot take one',
       querystring: AvailableAgentsQuery,

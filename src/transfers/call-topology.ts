@@ -72,3 +72,15 @@ export function bridgedParty (snapshot: CallSnapshot, channelName: string): PbxC
   const channel = snapshot.channels.find((candidate) => candidate.name === channelName)
   return channel === undefined ? undefined : farParty(snapshot, channel).peer
 }
+
+/**
+ * Who the agent talks to, for the target's screen: the agent's connected line is Asterisk's own answer
+ * (it follows answers and transfers); the peer's caller id when the line says nothing.
+ */
+export function callerOf (agent: PbxChannel, peer: PbxChannel): { number: string, name?: string } | undefined {
+  const [number, name] = agent.connectedNumber !== ''
+    ? [agent.connectedNumber, agent.connectedName]
+    : [peer.callerNumber, peer.callerName]
+  if (number === '') return undefined
+  return name === undefined || name === '' ? { number } : { number, name }
+}

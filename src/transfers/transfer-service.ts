@@ -15,6 +15,7 @@ import { extensionOf, isLocalTo } from '../asterisk/channel-name.js'
 import { silentLogger, type Logger } from '../asterisk/logger.js'
 import type { CallSnapshot, Pbx } from '../asterisk/pbx.js'
 import type { Call } from '../domain/call.js'
+import type { TransferCaller } from '../domain/transfer.js'
 import {
   AsteriskTimeoutError,
   CallNotBridgedError,
@@ -29,7 +30,7 @@ import {
 import type { Identity } from '../identity.js'
 import type { ActiveTransfer } from './active-transfer.js'
 import { AtxferPacing } from './atxfer-pacing.js'
-import { bridgedParty, findAgentCall, type AgentCall } from './call-topology.js'
+import { bridgedParty, callerOf, findAgentCall, type AgentCall } from './call-topology.js'
 import { CHANNEL_RECORD_VARIABLE, decodeChannelRecord, encodeChannelRecord, type ChannelRecord } from './channel-record.js'
 import { awaitConsultation } from './consultation-watch.js'
 import type { DialTarget } from './destinations.js'
@@ -100,12 +101,22 @@ export interface TransferRequest {
   requestedBy: string
   /** Who asks, when it is a client of the routes: its rights and the host's rules are checked. */
   identity?: Identity
+  /** For the target's screen; kept with the transfer, never sent to Asterisk. */
+  note?: string
+}
+
+/** What the service notices besides a transfer's changes (for operators: metrics, alerts). */
+export interface TransferNotices {
+  /** A check against the PBX corrected a transfer: the input it applied (`lost`, `customer_hung_up`, `delivered`...). */
+  reconciled: [{ transferId: string, status: TransferState, input: TransferInput['type'] }]
 }
 
 export interface LocatedCall {
   agentChannel: string
   peerChannel: string
   bridgeId: string
+  /** The party on the other end as Asterisk names it, when it does. */
+  caller?: TransferCaller
 }
 
 /** How often, and how far apart, an outcome is checked on the PBX (Local channels may still be moving). */
@@ -131,6 +142,7 @@ function failureReasonOf (error: unknown): 'timed_out' | 'asterisk_refused' {
 
 export class TransferService {
   readonly events = new TransferEvents()
+  readonly notices = new EventEmitter<TransferNotices>()
   readonly #pbx: Pbx
   readonly #options: TransferServiceOptions
   readonly #deadlines: TransferDeadlines
@@ -267,7 +279,9 @@ export class TransferService {
       targetExtension,
       requestedBy: request.requestedBy,
       channels: { agent: call.agentChannel, peer: call.peerChannel },
-      ...(target.destination === undefined ? {} : { destination: target.destination })
+      ...(target.destination === undefined ? {} : { destination: target.destination }),
+      ...(request.note === undefined ? {} : { note: request.note }),
+      ...(call.caller === undefined ? {} : { caller: call.caller })
     }), target)
     transfer.beginAction()
     this.#actionsInFlight.add(transfer)
@@ -576,6 +590,7 @@ export class TransferService {
     const input = reconcile(transfer.tracked(), snapshot, { restarted })
     if (input === undefined) return
     this.#log.info({ transferId: transfer.id, status: transfer.record.status, input: input.type }, 'transfer reconciled with the PBX')
+    this.notices.emit('reconciled', { transferId: transfer.id, status: transfer.record.status, input: input.type })
     this.#apply(transfer, input)
   }
 
@@ -668,7 +683,8 @@ function located (extension: string, call: AgentCall): LocatedCall {
   if (call.peer === undefined || call.bridgeId === undefined) {
     throw new CallNotBridgedError(extension, call.noPeerReason ?? 'not bridged')
   }
-  return { agentChannel: call.agent.name, peerChannel: call.peer.name, bridgeId: call.bridgeId }
+  const caller = callerOf(call.agent, call.peer)
+  return { agentChannel: call.agent.name, peerChannel: call.peer.name, bridgeId: call.bridgeId, ...(caller === undefined ? {} : { caller }) }
 }
 
 /** The `Local/...;1` half bridged with the agent's channel: its consultation. */

@@ -49,7 +49,11 @@ Linkedid: 1712000000.40`))
     linkedId: '1712000000.40',
     exten: '103',
     context: 'from-internal',
-    state: 'Down'
+    state: 'Down',
+    callerNumber: '101',
+    callerName: 'Alice',
+    connectedNumber: '',
+    connectedName: ''
   })
 })
 
@@ -270,8 +274,14 @@ Linkedid: 1795632030.0`))
     channel: 'PJSIP/103-00000002',
     uniqueId: '1795632031.4',
     linkedId: '1795632030.0',
-    connectedNumber: '+15550000001'
+    connectedNumber: '+15550000001',
+    connectedName: ''
   })
+})
+
+t.test('NewConnectedLine carries the name of the party too, when Asterisk knows it', async (t) => {
+  const event = parsePbxEvent(ami(`Event: NewConnectedLine${agentLeg}`))
+  t.match(event, { type: 'newConnectedLine', connectedNumber: '5551234', connectedName: 'Customer' })
 })
 
 t.test("NewConnectedLine with AMI's <unknown> number maps to an empty number", async (t) => {

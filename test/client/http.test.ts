@@ -24,11 +24,14 @@ t.test('transferCall: POSTs the body with the bearer token and answers the trans
   const client = clientOf(api.baseUrl)
   t.same(await client.transferCall('102', 'blind'), transferFixture())
   await client.transferCall('103', 'attended', { extension: '104' })
+  await client.transferCall('105', 'blind', { note: 'Billing question, VIP' })
   t.match(api.requests, [
     { method: 'POST', url: '/api/transfers/execute', headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' }, body: { targetExtension: '102', transferType: 'blind' } },
-    { body: { targetExtension: '103', transferType: 'attended', extension: '104' } }
+    { body: { targetExtension: '103', transferType: 'attended', extension: '104' } },
+    { body: { targetExtension: '105', transferType: 'blind', note: 'Billing question, VIP' } }
   ])
   t.notOk('extension' in (api.requests[0]?.body as object), 'no extension unless given: the server uses the caller\'s')
+  t.notOk('note' in (api.requests[0]?.body as object), 'no note unless given')
 })
 
 t.test('getToken is asked before every request', async (t) => {

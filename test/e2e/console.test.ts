@@ -148,6 +148,8 @@ t.test('attended transfer to 103 by keyboard, then Cancel: the call is back in t
   t.equal(await page.evaluate(() => document.activeElement?.textContent), 'Complete transfer', 'the focus moves to the consultation\'s buttons')
   await logEntry('call:ami_attended_transfer_started').waitFor()
   t.match(await callPanel.textContent(), /consulting \(customer on hold\)/)
+  t.ok((await page.locator('#consultation-customer').textContent())?.includes(customerNumber), 'both parties: the customer on hold...')
+  t.equal(await page.locator('#consultation-target').textContent(), '103', '...and the target')
   t.ok(await page.getByRole('button', { name: 'Blind transfer' }).isDisabled(), 'no second transfer during the consultation')
   await screenshot('console.png')
 
@@ -218,6 +220,45 @@ t.test('Complete while the target still rings explains and asks nothing of the s
   await logEntry(/call:ami_attended_transfer_cancelled.*to 105: cancelled/).waitFor()
   await waitFor(async () => (await bridgePeersOf(call.customerChannel.id)).includes(call.agentChannel.name), 10_000, 'the customer back with 101')
   t.pass('on the PBX the customer talks to 101 again')
+})
+
+t.test('a note for the target: 102\'s console shows the incoming transfer, its note and caller, while 102 rings', async (t) => {
+  await hangupAllCalls()
+  const targetPage = await browser.newPage({ viewport: { width: 1280, height: 900 } })
+  targetPage.setDefaultTimeout(UI_TIMEOUT_MS)
+  targetPage.on('pageerror', (error) => { record(`uncaught (102): ${error.message}`) })
+  t.teardown(async () => { await targetPage.close() })
+  await targetPage.goto(baseUrl)
+  await targetPage.getByLabel('Demo agent').selectOption({ label: '102' })
+  await targetPage.getByRole('button', { name: 'Sign in' }).click()
+  await targetPage.locator('#feed-status', { hasText: 'live' }).waitFor()
+
+  const call = await callAgent('101', 'customer1')
+  await panelShows(call.agentChannel.name, call.customerChannel.name)
+  // 102 rings long enough for the screen pop to be seen before the answer.
+  await setAgentAnswerDelay(8)
+  t.teardown(async () => { await setAgentAnswerDelay(0) })
+  const note = 'Billing dispute <b>VIP</b>, identity checked'
+  await page.getByLabel('Note for the target').fill(note)
+  const target = page.getByRole('radio', { name: '102 (available)' })
+  await target.waitFor()
+  await target.check()
+  await page.getByRole('button', { name: 'Blind transfer' }).click()
+
+  const incoming = targetPage.locator('#incoming')
+  await incoming.getByText(note).waitFor()
+  t.equal(await targetPage.locator('#incoming-note').textContent(), note, 'the note, as text (no markup)')
+  t.equal(await targetPage.locator('#incoming-note b').count(), 0)
+  // The name only when Asterisk passes it on the connected line.
+  t.match(await targetPage.locator('#incoming-caller').textContent(), /^(Customer 1 \()?\+15550000001\)?$/)
+  t.match(await targetPage.locator('#incoming-from').textContent(), /^101 \(blind\)/)
+  const peers = await bridgePeersOf(call.customerChannel.id)
+  t.notOk(peers.some(isLegOf('102')), 'shown before 102 answered')
+  await targetPage.screenshot({ path: join(ARTIFACTS, 'console-incoming.png'), fullPage: true })
+  await waitFor(async () => (await bridgePeersOf(call.customerChannel.id)).some(isLegOf('102')), 20_000, 'the customer bridged with 102')
+  await incoming.waitFor({ state: 'hidden' })
+  t.pass('the screen pop goes once 102 answered')
+  t.equal(await page.getByLabel('Note for the target').inputValue(), '', 'the note field is emptied after the transfer')
 })
 
 t.test('the page reported no error', async (t) => {

@@ -1,7 +1,13 @@
 // The example app without Asterisk (nothing listens where its config points: the plugin starts anyway
 // and answers 503): its OpenAPI document at /docs/json, the agent console at / and the compiled client
 // at /client/, and the console's own two routes.
+import { execFile } from 'node:child_process'
+import { copyFile, mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { readFileSync } from 'node:fs'
+import { createRequire } from 'node:module'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { promisify } from 'node:util'
 import { Ajv2020 } from 'ajv/dist/2020.js'
 import type { FastifyInstance } from 'fastify'
 import t, { type Test } from 'tap'
@@ -23,6 +29,7 @@ async function startApp (t: Test, options: BuildAppOptions = {}): Promise<Fastif
 }
 
 interface Operation {
+  operationId?: string
   summary?: string
   parameters?: Array<{ name: string, in: string, required?: boolean, schema: object }>
   requestBody?: { required?: boolean, content: Record<string, { schema: object }> }
@@ -32,6 +39,7 @@ interface Operation {
 
 interface OpenApiDocument {
   openapi: string
+  servers: Array<{ url: string }>
   info: { title: string, version: string }
   paths: Record<string, Record<string, Operation>>
   components: { securitySchemes: Record<string, { type: string, scheme?: string }> }
@@ -65,6 +73,7 @@ function schemasOf (operation: Operation): object[] {
 t.test('/docs/json is an OpenAPI 3 document of the plugin\'s routes, with bearer auth', async (t) => {
   const document = await openApiDocument(await startApp(t))
   t.match(document.openapi, /^3\.\d+\.\d+$/)
+  t.match(document, { servers: [{ url: '/' }], info: { license: { identifier: 'MIT' } } }, 'where it is served, and under which licence')
   t.same(document.info, { ...document.info, title: pkg.name, version: pkg.version }, 'title and version from package.json')
   t.match(document.components.securitySchemes.bearerAuth, { type: 'http', scheme: 'bearer' })
   t.same(document.security, [{ bearerAuth: [] }], 'every route needs the token by default')
@@ -94,6 +103,43 @@ t.test('/docs/json is an OpenAPI 3 document of the plugin\'s routes, with bearer
     for (const schema of schemasOf(operation)) t.doesNotThrow(() => ajv.compile(schema), `${name}: a valid schema`)
   }
   t.match(operations.get('GET /api/transfers/{id}')?.parameters, [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }])
+})
+
+t.test('every operation has a stable operationId, for client generators', async (t) => {
+  const operations = operationsOf(await openApiDocument(await startApp(t)))
+  t.same(Object.fromEntries([...operations].map(([name, operation]) => [name, operation.operationId])), {
+    'GET /api/calls': 'listCalls',
+    'GET /api/transfers': 'listTransfers',
+    'GET /api/transfers/available-agents': 'listAvailableAgents',
+    'GET /api/transfers/{id}': 'getTransfer',
+    'GET /health': 'getHealth',
+    'POST /api/transfers/execute': 'executeTransfer',
+    'POST /api/transfers/{id}/cancel': 'cancelTransfer',
+    'POST /api/transfers/{id}/complete': 'completeTransfer'
+  })
+})
+
+const redocly = join(createRequire(import.meta.url).resolve('@redocly/cli/package.json'), '..', 'bin', 'cli.js')
+
+interface LintReport {
+  totals: { errors: number, warnings: number, ignored: number }
+  problems: Array<{ ruleId: string, severity: string, message: string, location: Array<{ pointer: string }> }>
+}
+
+t.test('Redocly\'s recommended rules find no error and no warning in /docs/json', async (t) => {
+  const document = await openApiDocument(await startApp(t))
+  const dir = await mkdtemp(join(tmpdir(), 'openapi-lint-'))
+  t.teardown(async () => { await rm(dir, { recursive: true, force: true }) })
+  await writeFile(join(dir, 'openapi.json'), JSON.stringify(document, null, 2))
+  await copyFile(new URL('../../example-app/openapi.lint-ignore.yaml', import.meta.url), join(dir, '.redocly.lint-ignore.yaml'))
+  // Offline: no telemetry, no update check. A failed lint exits 1 with its report on stdout all the same.
+  const env = { ...process.env, REDOCLY_TELEMETRY: 'off', REDOCLY_SUPPRESS_UPDATE_NOTICE: 'true', REDOCLY_CLI_TELEMETRY: 'off' }
+  const run = promisify(execFile)(process.execPath, [redocly, 'lint', 'openapi.json', '--extends', 'recommended', '--format', 'json'], { cwd: dir, env })
+  const { stdout } = await run.catch((error: { stdout?: string }) => ({ stdout: error.stdout ?? '' }))
+  const report = JSON.parse(stdout) as LintReport
+  const problems = report.problems.map(({ ruleId, severity, message, location }) => `${severity} ${ruleId} at ${location[0]?.pointer ?? '?'}: ${message}`)
+  t.same(problems, [], 'no problem')
+  t.same(report.totals, { errors: 0, warnings: 0, ignored: 1 }, 'only the exception the ignore file explains (/health has no 4xx)')
 })
 
 t.test('the execute body in /docs/json is the TypeBox schema: same shape, same verdicts', async (t) => {

@@ -6,17 +6,21 @@ export interface AmiRecordingProxy {
   port: number
   /** The `Action:` of every action written through the proxy, in order. */
   actions: () => string[]
+  /** Everything written through the proxy, as text: what a test proves never reached Asterisk. */
+  written: () => string
   close: () => Promise<void>
 }
 
 export async function startAmiRecordingProxy (target: { host: string, port: number }): Promise<AmiRecordingProxy> {
   const actions: string[] = []
+  let written = ''
   const sockets = new Set<Socket>()
   const server: Server = createServer((client) => {
     const upstream = connect(target.port, target.host)
     sockets.add(client).add(upstream)
     let pending = ''
     client.on('data', (chunk) => {
+      written += chunk.toString('utf8')
       pending += chunk.toString('utf8')
       const blocks = pending.split(/\r?\n\r?\n/)
       pending = blocks.pop() ?? ''
@@ -35,6 +39,7 @@ export async function startAmiRecordingProxy (target: { host: string, port: numb
   return {
     port: (server.address() as AddressInfo).port,
     actions: () => [...actions],
+    written: () => written,
     close: async () => {
       for (const socket of sockets) socket.destroy()
       await new Promise<void>((resolve) => server.close(() => resolve()))

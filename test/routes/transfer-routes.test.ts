@@ -120,6 +120,31 @@ t.test('an invalid body answers 400 XFER_INVALID_INPUT and nothing is sent to th
   t.same(api.pbx.calls, [])
 })
 
+t.test('a note for the target is strictly plain text: anything else is 400 XFER_INVALID_INPUT, nothing sent', async (t) => {
+  const api = await setup(t)
+  const notes = ['', 'x'.repeat(501), 'line one\nline two', 'bell\u0007', 'tab\there', 'nul\u0000', 'c1\u0085',
+    'left\u2028right', 'reversed \u202Etxt.exe', 'isolate \u2066x\u2069', 42, ['VIP'], { text: 'VIP' }]
+  for (const note of notes) {
+    const response = await api.execute(agent('101'), { ...blindTo('103'), note })
+    // Escaped: a line separator in a test's name would break its report.
+    const label = JSON.stringify(note).slice(0, 40).replace(/[^\x20-\x7e]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`)
+    t.equal(response.statusCode, 400, label)
+    t.match(response.json(), { code: 'XFER_INVALID_INPUT' })
+  }
+  t.same(api.pbx.calls, [])
+})
+
+t.test('a valid note travels with the transfer and never reaches Asterisk', async (t) => {
+  const api = await setup(t)
+  const note = `VIP — billing dispute, already verified « ok » ${'x'.repeat(440)}`
+  const response = await api.execute(agent('101'), { ...blindTo('103'), note })
+  t.equal(response.statusCode, 200, response.body)
+  t.equal(response.json().note, note)
+  t.equal((await api.get(agent('103'), `/transfers/${String(response.json().id)}`)).json().note, note, 'the target reads it too')
+  t.same(api.pbx.actions(), [{ method: 'redirect', args: [CALL_101.customer, '103', CONTEXT] }], 'only the Redirect, without the note')
+  t.notOk(JSON.stringify(api.pbx.calls).includes('VIP'), 'nothing asked of the PBX carries the note')
+})
+
 t.test('blind transfer of the caller\'s own call by default', async (t) => {
   const api = await setup(t)
   const response = await api.execute(agent('101'), blindTo('103'))

@@ -1,7 +1,7 @@
 import t from 'tap'
 import type { PbxBridge, PbxChannel } from '../../src/asterisk/ari-client.js'
 import type { CallSnapshot } from '../../src/asterisk/pbx.js'
-import { findAgentCall } from '../../src/transfers/call-topology.js'
+import { callerOf, findAgentCall } from '../../src/transfers/call-topology.js'
 
 let nextId = 0
 
@@ -182,4 +182,14 @@ t.test('endpoints 101 and 1011 are not confused', async (t) => {
   t.equal(call1011?.peer?.name, 'PJSIP/trunk-00000029')
 
   t.equal(find(s, '10'), undefined)
+})
+
+t.test('the caller for the target: the agent\'s connected line, else the peer\'s caller id, else none', async (t) => {
+  const customer = channel('PJSIP/customer1-00000001', { callerNumber: '+15550000001', callerName: 'Customer 1' })
+  t.same(callerOf(channel('PJSIP/101-00000002', { connectedNumber: '+15550000009', connectedName: 'Front desk' }), customer),
+    { number: '+15550000009', name: 'Front desk' }, 'the connected line follows answers and transfers')
+  t.same(callerOf(channel('PJSIP/101-00000002', { connectedNumber: '+15550000009', connectedName: '' }), customer),
+    { number: '+15550000009' }, 'no name when Asterisk has none')
+  t.same(callerOf(channel('PJSIP/101-00000002'), customer), { number: '+15550000001', name: 'Customer 1' })
+  t.equal(callerOf(channel('PJSIP/101-00000002'), channel('PJSIP/customer1-00000001')), undefined, 'nothing known: no caller')
 })
