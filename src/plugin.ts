@@ -18,6 +18,8 @@ import { bootFirstId, EventLog, type LoggedEventType } from './feed/event-log.js
 import { resolveOptions, type FastifyAsteriskTransferOptions, type ResolvedOptions } from './options.js'
 import { apiRoutes } from './routes/api.js'
 import { createTransfersApi, type AsteriskTransfers } from './transfers-api.js'
+import { recallDialplan } from './transfers/recall-dialplan.js'
+import { RecallInstaller } from './transfers/recall-installer.js'
 import { TransferPolicy } from './transfers/transfer-policy.js'
 import { TransferService } from './transfers/transfer-service.js'
 import { EVENT_FOR_STATE } from './transfers/transfer-events.js'
@@ -74,6 +76,21 @@ function publishToLog (eventLog: EventLog, transfers: TransferService, pbx: Aste
   pbx.events.on('connection', (state) => { eventLog.append('asterisk:connection', state, 'everyone') })
 }
 
+/** The recall dialplan's keeper, unless recall is off. */
+function recallInstallerFor (pbx: AsteriskPbx, options: ResolvedOptions, log: FastifyBaseLogger): RecallInstaller | undefined {
+  if (options.recall === false) return undefined
+  const { context, afterMs, ringAgentMs, fallback } = options.recall
+  const destination = fallback === undefined ? undefined : options.destinations[fallback]
+  return new RecallInstaller(pbx, recallDialplan({
+    context,
+    transferContext: options.transferContext,
+    technology: options.channelTechnology,
+    afterMs,
+    ringAgentMs,
+    ...(destination === undefined || fallback === undefined ? {} : { fallback: { context: destination.context, exten: destination.exten ?? fallback } })
+  }), log)
+}
+
 async function asteriskTransferPlugin (fastify: FastifyInstance, rawOptions: FastifyAsteriskTransferOptions): Promise<void> {
   const options = resolveOptions(rawOptions)
   const log = fastify.log.child({ plugin: 'fastify-asterisk-transfer' })
@@ -88,7 +105,8 @@ async function asteriskTransferPlugin (fastify: FastifyInstance, rawOptions: Fas
     destinations: options.destinations,
     transferContext: options.transferContext,
     allowFreeDialing: options.allowFreeDialing
-  }, options.authorizeTransfer, log.child({ component: 'policy' }), (extension) => agentStatus.inSync ? agentStatus.statusOf(extension) : undefined)
+  }, options.authorizeTransfer, log.child({ component: 'policy' }), (extension) => agentStatus.inSync ? agentStatus.statusOf(extension) : undefined, options.busyTargets)
+  const recall = recallInstallerFor(pbx, options, log.child({ component: 'recall' }))
   const transfers = new TransferService(pbx, {
     transferContext: options.transferContext,
     channelTechnology: options.channelTechnology,
@@ -97,6 +115,9 @@ async function asteriskTransferPlugin (fastify: FastifyInstance, rawOptions: Fas
     calls: monitor,
     reconcileIntervalMs: options.reconcileIntervalMs,
     deadlines: options.deadlines,
+    ...(recall === undefined || options.recall === false
+      ? {}
+      : { recall: { context: options.recall.context, ...(options.recall.fallback === undefined ? {} : { fallback: options.recall.fallback }), available: () => recall.installed } }),
     logger: log.child({ component: 'transfers' })
   })
   const agents = new AgentService(pbx, options.channelTechnology, directory, agentStatus)
@@ -113,6 +134,7 @@ async function asteriskTransferPlugin (fastify: FastifyInstance, rawOptions: Fas
     eventLog.append('call:status', data, { extensions: [status.extension] })
   })
   transfers.start()
+  await recall?.start()
   // Without a first snapshot (ARI down) the monitor retries in the background; lookups use ARI meanwhile.
   await monitor.start().catch((error: unknown) => { log.warn({ err: error }, 'call monitor not built at startup; retrying') })
   // Consultations that a previous run of the host app left in progress are followed again.
@@ -123,6 +145,7 @@ async function asteriskTransferPlugin (fastify: FastifyInstance, rawOptions: Fas
 
   fastify.addHook('onClose', async () => {
     agentStatus.stop()
+    recall?.stop()
     monitor.stop()
     transfers.stop()
     ari.close()

@@ -47,6 +47,16 @@ export interface Pbx {
   getVariable (channel: string, name: string): Promise<string>
   /** When Asterisk started (AMI CoreStatus): a different answer after a reconnect means it restarted. */
   startedAt (): Promise<string>
+  /** Adds (or replaces) one dialplan step at runtime (AMI DialplanExtensionAdd; needs write `system`). */
+  addDialplanExtension (line: DialplanStep): Promise<void>
+}
+
+export interface DialplanStep {
+  context: string
+  exten: string
+  priority: number
+  application: string
+  data: string
 }
 
 export class AsteriskPbx implements Pbx {
@@ -148,6 +158,18 @@ export class AsteriskPbx implements Pbx {
   async getVariable (channel: string, name: string): Promise<string> {
     const response = await this.#ami.action({ Action: 'Getvar', Channel: channel, Variable: name })
     return typeof response.value === 'string' ? response.value : ''
+  }
+
+  async addDialplanExtension (line: DialplanStep): Promise<void> {
+    await this.#ami.action({
+      Action: 'DialplanExtensionAdd',
+      Context: line.context,
+      Extension: line.exten,
+      Priority: line.priority,
+      Application: line.application,
+      ApplicationData: line.data,
+      Replace: 'yes'
+    })
   }
 
   async startedAt (): Promise<string> {
