@@ -117,7 +117,7 @@ async function asteriskTransferPlugin (fastify: FastifyInstance, rawOptions: Fas
     deadlines: options.deadlines,
     ...(recall === undefined || options.recall === false
       ? {}
-      : { recall: { context: options.recall.context, ...(options.recall.fallback === undefined ? {} : { fallback: options.recall.fallback }), available: () => recall.installed } }),
+      : { recall: { context: options.recall.context, ...(options.recall.fallback === undefined ? {} : { fallback: options.recall.fallback }), ensure: async () => await recall.ensure() } }),
     logger: log.child({ component: 'transfers' })
   })
   const agents = new AgentService(pbx, options.channelTechnology, directory, agentStatus)

@@ -1,8 +1,10 @@
 /**
  * Keeps the recall dialplan (`recall-dialplan.ts`) in Asterisk. Extensions added over AMI live only in
  * memory: a `dialplan reload`, a `reload` or a restart drops them. So they are added at start, again
- * after every AMI reconnect and after every `Reload` event. Until they are in, blind transfers go
- * the old way (a plain Redirect, no recall), rather than to a context that may not exist.
+ * after every AMI reconnect and after every `Reload` event. The CLI's `dialplan reload` sends no event
+ * at all (checked on 22.10: only `module reload pbx_config` does), so before each use the context is
+ * also checked (`ensure`) and added again when it is gone. When it cannot be added, blind transfers
+ * go the old way (a plain Redirect, no recall), never to a context that does not exist.
  */
 import type { PbxEvent } from '../asterisk/ami-events.js'
 import { silentLogger, type Logger } from '../asterisk/logger.js'
@@ -48,6 +50,18 @@ export class RecallInstaller {
   stop (): void {
     this.#pbx.events.off('event', this.#onEvent)
     this.#pbx.events.off('connection', this.#onConnection)
+  }
+
+  /**
+   * Whether the recall dialplan is in Asterisk right now: asked of Asterisk (one Getvar), and added
+   * again when it is gone. False when it is not there and could not be added.
+   */
+  async ensure (): Promise<boolean> {
+    const first = this.#lines[0]
+    if (first === undefined) return false
+    const present = await this.#pbx.extensionExists(first.context, first.exten).catch(() => false)
+    if (present && this.#installed) return true
+    return await this.install(present ? 'not yet confirmed' : 'gone from Asterisk (dialplan reload?)')
   }
 
   /** Adds every line (replacing ones already there); false when Asterisk refused or did not answer. */

@@ -90,8 +90,8 @@ export interface RecallRouting {
   context: string
   /** The fallback destination's name (for the record). */
   fallback?: string
-  /** False while the recall dialplan is not (yet, or no longer) in Asterisk: plain Redirect then. */
-  available: () => boolean
+  /** Whether the recall dialplan is in Asterisk (added again if it was dropped); false: plain Redirect. */
+  ensure: () => Promise<boolean>
 }
 
 /** What the service needs of the call monitor. */
@@ -393,7 +393,7 @@ export class TransferService {
     const { exten, context } = transfer.dialTarget
     const { peer } = transfer.record.channels
     const recall = this.#options.recall
-    if (recall !== undefined && recall.available() && usesRecall(transfer.dialTarget, this.#options.transferContext)) {
+    if (recall !== undefined && usesRecall(transfer.dialTarget, this.#options.transferContext) && await recall.ensure()) {
       // The customer dials the target from the recall context, which brings them back when it fails.
       await this.#pbx.setVariable(peer, TARGET_VARIABLE, exten)
       await this.#pbx.setVariable(peer, AGENT_VARIABLE, transfer.record.extension)

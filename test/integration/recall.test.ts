@@ -48,11 +48,23 @@ const isLegOf = (extension: string) => (name: string): boolean => name.startsWit
 const recallDialplanExists = async (): Promise<boolean> => await withAmi(pbx.ami, async (ami) =>
   field(await ami.action({ Action: 'Getvar', Variable: `DIALPLAN_EXISTS(${RECALL_CONTEXT},transfer,1)` }), 'value') === '1')
 
-t.test('the plugin added its recall dialplan, and adds it again after a dialplan reload', async (t) => {
+t.test('the plugin added its recall dialplan, and adds it again after a reload of the dialplan module', async (t) => {
   t.ok(await recallDialplanExists(), 'in Asterisk after start')
-  await withAmi(pbx.ami, async (ami) => { await ami.action({ Action: 'Command', Command: 'dialplan reload' }) })
-  await waitFor(recallDialplanExists, 5000, 'the recall dialplan back after the reload')
+  await withAmi(pbx.ami, async (ami) => { await ami.action({ Action: 'Command', Command: 'module reload pbx_config' }) })
+  await waitFor(recallDialplanExists, 5000, 'the recall dialplan back after the Reload event')
   t.pass('back after the reload')
+})
+
+// The CLI's `dialplan reload` sends no Reload event: the next transfer finds the context gone and adds it.
+t.test('after a dialplan reload that no event announces, the next blind transfer still recalls', async (t) => {
+  await withAmi(pbx.ami, async (ami) => { await ami.action({ Action: 'Command', Command: 'dialplan reload' }) })
+  t.notOk(await recallDialplanExists(), 'gone from Asterisk')
+  const agent = await feed(t, '101')
+  const call = await callAgent('101')
+  const transfer = await execute('101', { targetExtension: busyAgent, transferType: 'blind' })
+  const failed = await agent.waitFor('failed, recalled', ofTransfer(transfer.id, 'failed'))
+  t.match(failed.data, { failureReason: 'target_busy', recall: { to: 'agent' } })
+  t.ok(await channelExists(call.customerChannel.id), 'the customer was not sent to a context that does not exist')
 })
 
 t.test('blind to a phone nobody answers: after afterMs the customer rings back at the agent, and is never dropped', async (t) => {
