@@ -137,7 +137,7 @@ function recallOutcome (transfer: TrackedTransfer, event: PbxEvent): TrackerOutc
   const recall = transfer.recall
   if (recall === undefined || event.type === 'hangup') return undefined
   if (event.type === 'dialEnd' && event.channel === transfer.channels.peer) {
-    return event.dialStatus === 'ANSWER' ? { input: { type: 'recalled', recall: { to: 'agent' } } } : undefined
+    return event.dialStatus === 'ANSWER' ? { input: { type: 'recalled', recall: { to: 'agent' } } } : {}
   }
   if (event.type !== 'newExten' || event.channel !== transfer.channels.peer) return {}
   const step = recallStep(event.context, recall.context, event.exten)
