@@ -59,7 +59,8 @@ export class RecallInstaller {
   async ensure (): Promise<boolean> {
     const first = this.#lines[0]
     if (first === undefined) return false
-    const present = await this.#pbx.extensionExists(first.context, first.exten).catch(() => false)
+    // Fresh: a `dialplan reload` drops it without a word, so a remembered answer could be wrong.
+    const present = await this.#pbx.extensionExists(first.context, first.exten, { fresh: true }).catch(() => false)
     if (present && this.#installed) return true
     return await this.install(present ? 'not yet confirmed' : 'gone from Asterisk (dialplan reload?)')
   }
