@@ -132,7 +132,11 @@ function dialOutcome (transfer: TrackedTransfer, event: PbxEvent): TrackerOutcom
   return { input: transfer.recall === undefined ? { type: 'target_failed', reason } : { type: 'recall_started', reason } }
 }
 
-/** Blind, recalling: where the customer goes, from its steps in the recall context and its dial. */
+/**
+ * Blind, recalling: where the customer goes, from its steps in the recall context and its dial.
+ * Undefined: not a recall matter (the customer hanging up is read as always); `{}`: the customer's own
+ * event, and nothing to learn from it.
+ */
 function recallOutcome (transfer: TrackedTransfer, event: PbxEvent): TrackerOutcome | undefined {
   const recall = transfer.recall
   if (recall === undefined || event.type === 'hangup') return undefined
