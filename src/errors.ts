@@ -160,3 +160,10 @@ export const UpgradeRequiredError = createError<'XFER_UPGRADE_REQUIRED', 426, []
   'The event feed is a WebSocket: send an upgrade request',
   426
 )
+
+/** A transfer to an agent who is on a call (ringing, talking, holding, consulting), with `busyTargets: 'refuse'`. */
+export const TargetBusyError = createError<'XFER_TARGET_BUSY', 409, [string, string]>(
+  'XFER_TARGET_BUSY',
+  'Transfer target %s is busy: %s',
+  409
+)

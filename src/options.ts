@@ -49,6 +49,19 @@ export const PluginDataOptions = Type.Object({
   destinations: Type.Record(Type.String({ pattern: '^[0-9A-Za-z*#+_-]{1,32}$' }), Destination, { default: {} }),
   /** Let targets that are neither agents nor destinations through (any extension of transferContext). */
   allowFreeDialing: Type.Boolean({ default: false }),
+  /** Transfer recall for blind transfers to agents; `false` in the options turns it off. */
+  recall: Type.Object({
+    /** How long the target may ring before the customer comes back (shorter than the usual 30 s Dial). */
+    afterMs: Type.Integer({ minimum: 1000, maximum: 600_000, default: 20_000 }),
+    /** How long the transferring agent's phone rings for the recall before the fallback. */
+    ringAgentMs: Type.Integer({ minimum: 1000, maximum: 600_000, default: 15_000 }),
+    /** A destination (from `destinations`) for customers the agent cannot take back. */
+    fallback: Type.Optional(Type.String({ pattern: '^[0-9A-Za-z*#+_-]{1,32}$' })),
+    /** The dialplan context the plugin adds for it (over AMI, at start and after reloads). */
+    context: Type.String({ pattern: '^[A-Za-z0-9_.-]{1,79}$', default: 'fastify-transfer-recall' })
+  }, { default: {} }),
+  /** A transfer to an agent on a call: refused (409 XFER_TARGET_BUSY) or allowed (call waiting, or recall). */
+  busyTargets: Type.Union([Type.Literal('refuse'), Type.Literal('allow')], { default: 'refuse' }),
   feed: Type.Object({
     /** Events kept for clients that reconnect with `?since=`. */
     capacity: Type.Integer({ minimum: 1, maximum: 1_000_000, default: 1000 }),
@@ -86,7 +99,8 @@ export const MetricsOptions = Type.Object({
 type DataOptions = Static<typeof PluginDataOptions>
 export type ResolvedMetricsOptions = Static<typeof MetricsOptions>
 
-export interface FastifyAsteriskTransferOptions extends Partial<Omit<DataOptions, 'ami' | 'ari' | 'reconnect' | 'feed' | 'idempotency' | 'rateLimit' | 'deadlines'>> {
+export interface FastifyAsteriskTransferOptions extends Partial<Omit<DataOptions, 'ami' | 'ari' | 'reconnect' | 'feed' | 'idempotency' | 'rateLimit' | 'deadlines' | 'recall'>> {
+  recall?: Partial<DataOptions['recall']> | false
   deadlines?: Partial<DataOptions['deadlines']>
   /** The agents: a list or a function (e.g. the host's user directory); default: Asterisk's endpoints. */
   agents?: AgentSource
@@ -103,9 +117,10 @@ export interface FastifyAsteriskTransferOptions extends Partial<Omit<DataOptions
   authenticate: Authenticate
 }
 
-export type ResolvedOptions = Omit<DataOptions, 'rateLimit'> & {
+export type ResolvedOptions = Omit<DataOptions, 'rateLimit' | 'recall'> & {
   rateLimit: DataOptions['rateLimit'] | false
   metrics: ResolvedMetricsOptions | false
+  recall: DataOptions['recall'] | false
   actionTimeoutMs: number
   consultationTimeoutMs: number
   authenticate: Authenticate
@@ -116,10 +131,10 @@ export type ResolvedOptions = Omit<DataOptions, 'rateLimit'> & {
 const DEFAULT_ACTION_TIMEOUT_MS = 5000
 
 export function resolveOptions (options: FastifyAsteriskTransferOptions): ResolvedOptions {
-  const { authenticate, agents, authorizeTransfer, rateLimit, metrics, ...rest } = options as FastifyAsteriskTransferOptions & Record<string, unknown>
+  const { authenticate, agents, authorizeTransfer, rateLimit, metrics, recall, ...rest } = options as FastifyAsteriskTransferOptions & Record<string, unknown>
   // `false` is taken out before the check, so a wrong limit is named precisely (a union would only say
   // "must be boolean"); it is put back below.
-  const data = rateLimit === false ? rest : { ...rest, rateLimit }
+  const data = { ...rest, ...(rateLimit === false ? {} : { rateLimit }), ...(recall === false ? {} : { recall }) }
   const withDefaults = Value.Default(PluginDataOptions, Value.Clone(data)) as DataOptions
   const [problem] = Value.Errors(PluginDataOptions, withDefaults)
   if (problem !== undefined) {
@@ -141,11 +156,16 @@ export function resolveOptions (options: FastifyAsteriskTransferOptions): Resolv
   if (withDefaults.reconnect.maxDelayMs < withDefaults.reconnect.initialDelayMs) {
     throw new Error('fastify-asterisk-transfer: option "reconnect.maxDelayMs" must be >= reconnect.initialDelayMs')
   }
+  const fallback = recall === false ? undefined : withDefaults.recall.fallback
+  if (fallback !== undefined && !Object.hasOwn(withDefaults.destinations, fallback)) {
+    throw new Error(`fastify-asterisk-transfer: option "recall.fallback" must name one of the destinations (${Object.keys(withDefaults.destinations).join(', ') || 'none configured'})`)
+  }
   const actionTimeoutMs = withDefaults.actionTimeoutMs ?? DEFAULT_ACTION_TIMEOUT_MS
   return {
     ...withDefaults,
     rateLimit: rateLimit === false ? false : withDefaults.rateLimit,
     metrics: resolveMetrics(metrics),
+    recall: recall === false ? false : withDefaults.recall,
     actionTimeoutMs,
     consultationTimeoutMs: withDefaults.consultationTimeoutMs ?? actionTimeoutMs,
     authenticate,

@@ -20,6 +20,8 @@ import { TransferMetrics } from './metrics/transfer-metrics.js'
 import { resolveOptions, type FastifyAsteriskTransferOptions, type ResolvedOptions } from './options.js'
 import { apiRoutes } from './routes/api.js'
 import { createTransfersApi, type AsteriskTransfers } from './transfers-api.js'
+import { recallDialplan } from './transfers/recall-dialplan.js'
+import { RecallInstaller } from './transfers/recall-installer.js'
 import { TransferPolicy } from './transfers/transfer-policy.js'
 import { TransferService } from './transfers/transfer-service.js'
 import { EVENT_FOR_STATE } from './transfers/transfer-events.js'
@@ -76,6 +78,21 @@ function publishToLog (eventLog: EventLog, transfers: TransferService, pbx: Aste
   pbx.events.on('connection', (state) => { eventLog.append('asterisk:connection', state, 'everyone') })
 }
 
+/** The recall dialplan's keeper, unless recall is off. */
+function recallInstallerFor (pbx: AsteriskPbx, options: ResolvedOptions, log: FastifyBaseLogger): RecallInstaller | undefined {
+  if (options.recall === false) return undefined
+  const { context, afterMs, ringAgentMs, fallback } = options.recall
+  const destination = fallback === undefined ? undefined : options.destinations[fallback]
+  return new RecallInstaller(pbx, recallDialplan({
+    context,
+    transferContext: options.transferContext,
+    technology: options.channelTechnology,
+    afterMs,
+    ringAgentMs,
+    ...(destination === undefined || fallback === undefined ? {} : { fallback: { context: destination.context, exten: destination.exten ?? fallback } })
+  }), log)
+}
+
 async function asteriskTransferPlugin (fastify: FastifyInstance, rawOptions: FastifyAsteriskTransferOptions): Promise<void> {
   const options = resolveOptions(rawOptions)
   const log = fastify.log.child({ plugin: 'fastify-asterisk-transfer' })
@@ -90,7 +107,8 @@ async function asteriskTransferPlugin (fastify: FastifyInstance, rawOptions: Fas
     destinations: options.destinations,
     transferContext: options.transferContext,
     allowFreeDialing: options.allowFreeDialing
-  }, options.authorizeTransfer, log.child({ component: 'policy' }), (extension) => agentStatus.inSync ? agentStatus.statusOf(extension) : undefined)
+  }, options.authorizeTransfer, log.child({ component: 'policy' }), (extension) => agentStatus.inSync ? agentStatus.statusOf(extension) : undefined, options.busyTargets)
+  const recall = recallInstallerFor(pbx, options, log.child({ component: 'recall' }))
   const transfers = new TransferService(pbx, {
     transferContext: options.transferContext,
     channelTechnology: options.channelTechnology,
@@ -99,6 +117,9 @@ async function asteriskTransferPlugin (fastify: FastifyInstance, rawOptions: Fas
     calls: monitor,
     reconcileIntervalMs: options.reconcileIntervalMs,
     deadlines: options.deadlines,
+    ...(recall === undefined || options.recall === false
+      ? {}
+      : { recall: { context: options.recall.context, ...(options.recall.fallback === undefined ? {} : { fallback: options.recall.fallback }), ensure: async () => await recall.ensure() } }),
     logger: log.child({ component: 'transfers' })
   })
   const agents = new AgentService(pbx, options.channelTechnology, directory, agentStatus)
@@ -118,6 +139,7 @@ async function asteriskTransferPlugin (fastify: FastifyInstance, rawOptions: Fas
     eventLog.append('call:status', data, { extensions: [status.extension] })
   })
   transfers.start()
+  await recall?.start()
   // Without a first snapshot (ARI down) the monitor retries in the background; lookups use ARI meanwhile.
   await monitor.start().catch((error: unknown) => { log.warn({ err: error }, 'call monitor not built at startup; retrying') })
   // Consultations that a previous run of the host app left in progress are followed again.
@@ -129,6 +151,7 @@ async function asteriskTransferPlugin (fastify: FastifyInstance, rawOptions: Fas
   fastify.addHook('onClose', async () => {
     metrics?.stop()
     agentStatus.stop()
+    recall?.stop()
     monitor.stop()
     transfers.stop()
     ari.close()

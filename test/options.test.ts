@@ -129,3 +129,19 @@ t.test('bad metrics options are refused with a message naming them', async (t) =
   assertRejectsOption(t, withOption((o) => { o.metrics = { path: true } }), 'metrics.path', 'path true')
   assertRejectsOption(t, withOption((o) => { o.metrics = { prefx: 'x_' } }), 'metrics.prefx', 'a misspelt option')
 })
+
+t.test('transfer recall: on by default (20 s), off with false, its fallback must be a configured destination', async (t) => {
+  t.same(resolveOptions(valid()).recall, { afterMs: 20_000, ringAgentMs: 15_000, context: 'fastify-transfer-recall' })
+  t.equal(resolveOptions({ ...valid(), recall: false }).recall, false)
+  const sales = { kind: 'queue' as const, context: 'from-internal', exten: '600' }
+  t.same(resolveOptions({ ...valid(), destinations: { sales }, recall: { afterMs: 5000, fallback: 'sales' } }).recall,
+    { afterMs: 5000, ringAgentMs: 15_000, fallback: 'sales', context: 'fastify-transfer-recall' })
+  assertRejectsOption(t, { ...valid(), recall: { fallback: 'sales' } }, 'recall.fallback', 'a fallback that is no destination')
+  assertRejectsOption(t, { ...valid(), recall: { afterMs: 10 } }, 'recall.afterMs', 'under a second')
+})
+
+t.test('busyTargets: refuse by default, allow on request, nothing else', async (t) => {
+  t.equal(resolveOptions(valid()).busyTargets, 'refuse')
+  t.equal(resolveOptions({ ...valid(), busyTargets: 'allow' }).busyTargets, 'allow')
+  assertRejectsOption(t, withOption((options) => { options.busyTargets = 'sometimes' }), 'busyTargets', 'an unknown value')
+})

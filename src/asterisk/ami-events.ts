@@ -52,6 +52,8 @@ export type PbxEvent =
    * `PeerStatus: Unreachable` (and `ContactStatus: Removed`).
    */
   | { type: 'peerStatus', peer: string, registered: boolean }
+  /** Asterisk reloaded a module (`dialplan reload`, `module reload`, `reload`): runtime dialplan is gone. */
+  | { type: 'reload', module: string }
   /** A queue member was added, removed, paused or unpaused, or its device changed state. */
   | ({ type: QueueMemberEventType } & QueueMember)
 
@@ -228,6 +230,8 @@ export function parsePbxEvent (message: AmiMessage): PbxEvent | undefined {
       return deviceStateChange(message)
     case 'peerstatus':
       return peerStatus(message)
+    case 'reload':
+      return { type: 'reload', module: field(message, 'module') }
     default:
       return queueMemberEvent(message)
   }

@@ -33,7 +33,8 @@ export interface Pbx {
   deviceStates (): Promise<DeviceState[]>
   /** Every membership of every queue (AMI QueueStatus); none when app_queue is not loaded. */
   queueMembers (): Promise<QueueMember[]>
-  extensionExists (context: string, exten: string): Promise<boolean>
+  /** Whether `exten@context` exists; `fresh` asks Asterisk even when a recent answer said it does. */
+  extensionExists (context: string, exten: string, options?: { fresh?: boolean }): Promise<boolean>
   /** Sends `channel` to `exten@context`, priority 1 (AMI Redirect). */
   redirect (channel: string, exten: string, context: string): Promise<void>
   /** Starts an attended transfer from `channel` (AMI Atxfer): Asterisk only says it was queued. */
@@ -47,6 +48,16 @@ export interface Pbx {
   getVariable (channel: string, name: string): Promise<string>
   /** When Asterisk started (AMI CoreStatus): a different answer after a reconnect means it restarted. */
   startedAt (): Promise<string>
+  /** Adds (or replaces) one dialplan step at runtime (AMI DialplanExtensionAdd; needs write `system`). */
+  addDialplanExtension (line: DialplanStep): Promise<void>
+}
+
+export interface DialplanStep {
+  context: string
+  exten: string
+  priority: number
+  application: string
+  data: string
 }
 
 export class AsteriskPbx implements Pbx {
@@ -115,13 +126,14 @@ export class AsteriskPbx implements Pbx {
     return items.filter((item) => typeof item.event === 'string' && item.event.toLowerCase() === 'queuemember').map(parseQueueMember)
   }
 
-  async extensionExists (context: string, exten: string): Promise<boolean> {
+  async extensionExists (context: string, exten: string, options: { fresh?: boolean } = {}): Promise<boolean> {
     // DIALPLAN_EXISTS applies Asterisk's own pattern matching (`_1XX`, `_X.`), which a parse of
     // ShowDialplan output would have to re-implement. Getvar without a channel evaluates it on a dummy one.
-    return await this.#dialplan.exists(context, exten, async () => {
+    const ask = async (): Promise<boolean> => {
       const response = await this.#ami.action({ Action: 'Getvar', Variable: `DIALPLAN_EXISTS(${context},${exten},1)` })
       return response.value === '1'
-    })
+    }
+    return options.fresh === true ? await ask() : await this.#dialplan.exists(context, exten, ask)
   }
 
   async redirect (channel: string, exten: string, context: string): Promise<void> {
@@ -148,6 +160,18 @@ export class AsteriskPbx implements Pbx {
   async getVariable (channel: string, name: string): Promise<string> {
     const response = await this.#ami.action({ Action: 'Getvar', Channel: channel, Variable: name })
     return typeof response.value === 'string' ? response.value : ''
+  }
+
+  async addDialplanExtension (line: DialplanStep): Promise<void> {
+    await this.#ami.action({
+      Action: 'DialplanExtensionAdd',
+      Context: line.context,
+      Extension: line.exten,
+      Priority: line.priority,
+      Application: line.application,
+      ApplicationData: line.data,
+      Replace: 'yes'
+    })
   }
 
   async startedAt (): Promise<string> {

@@ -11,6 +11,7 @@ import { extensionList, statusLines, type Printer } from './output.js'
 import { describeAmiFailure, describeAriFailure, openConnection, type AsteriskConnection } from './connection.js'
 import type { ConnectionSettings } from './environment.js'
 import { allowedActions, permissionReport, writeClassesFor, type PermissionReport } from './permissions.js'
+import { DEFAULT_RECALL_CONTEXT, RECALL_STEPS } from '../transfers/recall-dialplan.js'
 
 export interface CheckLine {
   status: Status
@@ -43,6 +44,20 @@ export function permissionLines (report: PermissionReport, username: string): Ch
       report.missingOptional.map((action) => `${action.action} needs write = ${action.grantedBy.join(' or ')}`).join('; ')))
   }
   return lines
+}
+
+/**
+ * Transfer recall needs the plugin's own dialplan, which it adds over AMI (DialplanExtensionAdd,
+ * write `system`). Without it blind transfers still work, but an unanswered one drops the customer.
+ */
+export function recallLine (mayAddDialplan: boolean, installed: boolean, context = DEFAULT_RECALL_CONTEXT): CheckLine {
+  if (!mayAddDialplan) {
+    return line('warn', 'transfer recall', 'not possible: this AMI user may not send DialplanExtensionAdd, so an unanswered blind transfer drops the customer',
+      'add system to "write" in manager.conf, or set the plugin option recall: false to say so')
+  }
+  return line('ok', 'transfer recall', installed
+    ? `DialplanExtensionAdd allowed; the recall dialplan (${context}) is in Asterisk`
+    : `DialplanExtensionAdd allowed; the plugin adds its recall dialplan (${context}) when it starts`)
 }
 
 /** FEATUREMAP(atxfer) is empty by default, and AMI Atxfer then silently does nothing. */
@@ -95,9 +110,10 @@ async function amiLines (connection: AsteriskConnection, settings: ConnectionSet
       line('info', 'not checked', 'AMI permissions, the atxfer feature code and the transfer context need an AMI login')]
   }
   const lines = [line('ok', 'AMI login', where)]
+  let allowed: Set<string> | undefined
   try {
-    const listed = await ami.action({ Action: 'ListCommands' })
-    lines.push(...permissionLines(permissionReport(allowedActions(listed)), settings.ami.username))
+    allowed = allowedActions(await ami.action({ Action: 'ListCommands' }))
+    lines.push(...permissionLines(permissionReport(allowed), settings.ami.username))
   } catch (error) {
     lines.push(line('fail', 'AMI permissions', `could not list them: ${(error as Error).message}`))
   }
@@ -106,6 +122,10 @@ async function amiLines (connection: AsteriskConnection, settings: ConnectionSet
   lines.push(await getvar(ami, 'FEATUREMAP(atxfer)').then(atxferLine, (error: unknown) => unanswered('atxfer feature code', error)))
   lines.push(await getvar(ami, `DIALPLAN_EXISTS(${settings.transferContext})`)
     .then((value) => contextLine(settings.transferContext, value === '1'), (error: unknown) => unanswered('transfer context', error)))
+  if (allowed !== undefined) {
+    const installed = await getvar(ami, `DIALPLAN_EXISTS(${DEFAULT_RECALL_CONTEXT},${RECALL_STEPS.transfer},1)`).then((value) => value === '1', () => false)
+    lines.push(recallLine(allowed.has('dialplanextensionadd'), installed))
+  }
   return lines
 }
 

@@ -82,6 +82,8 @@ export function describeTransfer (transfer: Transfer): string {
       return `${transfer.type} transfer of ${extension}'s call (customer ${channels.peer}, agent ${channels.agent}) to ${targetExtension}`
     case 'redirected':
       return `Asterisk accepted the Redirect: the customer is on the way to ${targetExtension}`
+    case 'recalling':
+      return `${targetExtension} did not take the call (${transfer.failureReason ?? 'unknown reason'}): the customer is on the way back to ${extension}`
     case 'consulting':
       return `consultation call to ${targetExtension} started${channels.consultation === undefined ? '' : ` (${channels.consultation})`}; the customer is on hold`
     case 'target_answered':
@@ -93,11 +95,20 @@ export function describeTransfer (transfer: Transfer): string {
     case 'cancelled':
       return `consultation ended: ${extension} is back with the customer`
     case 'failed':
-      return `failed (${transfer.failureReason ?? 'unknown reason'})${transfer.error === undefined ? '' : `: ${transfer.error.code}: ${transfer.error.message}`}`
+      return `failed (${transfer.failureReason ?? 'unknown reason'})${recallText(transfer)}${transfer.error === undefined ? '' : `: ${transfer.error.code}: ${transfer.error.message}`}`
     case 'abandoned':
       // Asterisk reports the customer's channel gone; it may also be the dialplan that hung up (a blind
       // transfer to an unregistered phone ends that way), so the tool does not claim who did it.
       return 'the customer\'s call ended before the transfer was over'
+  }
+}
+
+function recallText (transfer: Transfer): string {
+  switch (transfer.recall?.to) {
+    case 'agent': return `; the customer is back with ${transfer.extension}`
+    case 'fallback': return `; the customer went to ${transfer.recall.destination ?? 'the fallback'}`
+    case 'none': return '; nobody took the customer back'
+    default: return ''
   }
 }
 

@@ -36,6 +36,8 @@ export const TransferStatus = Type.Union([
   Type.Literal('initiated'),
   Type.Literal('redirected'),
   Type.Literal('answered'),
+  /** Blind: the target did not take the call; the customer is on the way back to the agent (transfer recall). */
+  Type.Literal('recalling'),
   Type.Literal('consulting'),
   Type.Literal('target_answered'),
   Type.Literal('completed'),
@@ -60,6 +62,17 @@ export const FailureReason = Type.Union([
   Type.Literal('deadline_exceeded')
 ])
 
+/**
+ * Where the customer went after a blind transfer the target did not take (transfer recall): back to
+ * the agent who transferred them, to the configured fallback destination (named), or nowhere (the
+ * agent was not free or did not answer, and there is no fallback: the call ended).
+ */
+export const Recall = Type.Object({
+  to: Type.Union([Type.Literal('agent'), Type.Literal('fallback'), Type.Literal('none')]),
+  /** The fallback destination's name, when `to` is `fallback`. */
+  destination: Type.Optional(Type.String())
+})
+
 export const Transfer = Type.Object({
   id: Type.String(),
   type: TransferType,
@@ -74,6 +87,8 @@ export const Transfer = Type.Object({
   targetExtension: Type.String(),
   /** Who asked for it: the authenticated extension, or the agent for phone transfers. */
   requestedBy: Type.String(),
+  /** Blind, failed: where the customer went instead of the target (see `Recall`). */
+  recall: Type.Optional(Recall),
   /** The named destination (queue, voicemail...) when the target is one. */
   destination: Type.Optional(Type.String()),
   /** The requester's note for the target (screen pop). */
@@ -98,3 +113,4 @@ export type TransferType = Static<typeof TransferType>
 export type TransferState = Static<typeof TransferStatus>
 export type FailureReason = Static<typeof FailureReason>
 export type TransferCaller = Static<typeof TransferCaller>
+export type Recall = Static<typeof Recall>

@@ -22,6 +22,15 @@ export class ActiveTransfer {
   handedOver = false
   /** Blind: the customer reached a destination that answers by itself (it waits in a queue). */
   reached = false
+  /** Blind: sent through the recall context (the customer comes back if the target does not answer). */
+  recall: { context: string, fallback?: string } | undefined
+  /** Attended: the plugin sent CancelAtxfer: the abort that follows is a cancel. */
+  cancelRequested = false
+  /** Attended: when the consultation started, and the agent channel's atxfernoanswertimeout once read. */
+  consultingSince: number | undefined
+  noAnswerTimeoutMs: number | undefined
+  /** Attended: the target's leg hung up after answering. */
+  targetHungUp = false
   /** Events seen while its action (Redirect, Atxfer) is in flight, replayed once its answer is known. */
   #buffered: PbxEvent[] | undefined
   #deadline: NodeJS.Timeout | undefined
@@ -72,7 +81,12 @@ export class ActiveTransfer {
       // A queue rings several members: one member not answering does not fail the transfer.
       multiLeg: this.dialTarget.kind === 'queue',
       handedOver: this.handedOver,
-      reached: this.reached
+      reached: this.reached,
+      cancelRequested: this.cancelRequested,
+      targetHungUp: this.targetHungUp,
+      ...(this.recall === undefined ? {} : { recall: this.recall }),
+      ...(this.consultingSince === undefined ? {} : { consultingSince: this.consultingSince }),
+      ...(this.noAnswerTimeoutMs === undefined ? {} : { noAnswerTimeoutMs: this.noAnswerTimeoutMs })
     }
   }
 

@@ -4,14 +4,19 @@
  * inputs. Every transition is unit-tested.
  *
  *   blind:     initiated -> redirected -> answered
+ *              redirected -> recalling -> failed (the target did not take the call; transfer recall
+ *              brings the customer back to the agent or to the fallback: the failure keeps its reason)
  *   attended:  initiated -> consulting -> target_answered -> completed | cancelled
  *   failures:  initiated | redirected | consulting | target_answered -> failed (with a reason)
  *   any state that is not final -> abandoned when the customer hangs up, failed when it is lost
  *     (its calls gone while the plugin could not see them, or past its deadline)
  */
-import type { FailureReason, TransferState } from '../domain/transfer.js'
+import type { FailureReason, Recall, TransferState } from '../domain/transfer.js'
 
 export type { FailureReason, TransferState }
+
+/** Why a target did not take the call. */
+export type TargetFailure = 'target_busy' | 'no_answer' | 'target_unavailable'
 
 export type TransferInput =
   /** Asterisk accepted the Redirect of the customer. */
@@ -20,7 +25,7 @@ export type TransferInput =
   | { type: 'consultation_started' }
   | { type: 'target_answered' }
   /** The target did not take the call: busy, no answer, unreachable... */
-  | { type: 'target_failed', reason: 'target_busy' | 'no_answer' | 'target_unavailable' }
+  | { type: 'target_failed', reason: TargetFailure }
   | { type: 'target_hung_up' }
   /** The customer ended up bridged with the target (the agent left). */
   | { type: 'completed' }
@@ -30,6 +35,10 @@ export type TransferInput =
   | { type: 'action_failed', reason: 'unknown_target' | 'asterisk_refused' | 'timed_out' }
   /** Blind: the customer reached a destination that answers without a dial (voicemail, an IVR, a queue). */
   | { type: 'delivered' }
+  /** Blind with recall: the target did not take the call, the customer is on the way back. */
+  | { type: 'recall_started', reason: TargetFailure }
+  /** Where the recalled customer went: the agent, the fallback, or nowhere. */
+  | { type: 'recalled', recall: Recall }
   /** Found by reconciliation or a deadline: the transfer cannot go on. */
   | { type: 'lost', reason: LostReason }
 
@@ -50,7 +59,18 @@ export function isFinal (state: TransferState): boolean {
 /** Inputs each state accepts, and where they lead. Anything not listed leaves the state as it is. */
 const TRANSITIONS: { readonly [S in TransferState]?: Partial<Record<TransferInput['type'], TransferState>> } = {
   initiated: { redirect_accepted: 'redirected', consultation_started: 'consulting', action_failed: 'failed', customer_hung_up: 'abandoned', lost: 'failed' },
-  redirected: { target_answered: 'answered', delivered: 'answered', target_failed: 'failed', target_hung_up: 'failed', action_failed: 'failed', customer_hung_up: 'abandoned', lost: 'failed' },
+  redirected: {
+    target_answered: 'answered',
+    delivered: 'answered',
+    target_failed: 'failed',
+    recall_started: 'recalling',
+    target_hung_up: 'failed',
+    action_failed: 'failed',
+    customer_hung_up: 'abandoned',
+    lost: 'failed'
+  },
+  // The failure happened already (its reason is kept); only where the customer went is left to learn.
+  recalling: { recalled: 'failed', customer_hung_up: 'abandoned', lost: 'failed' },
   consulting: {
     target_answered: 'target_answered',
     target_failed: 'failed',
@@ -68,6 +88,7 @@ const TRANSITIONS: { readonly [S in TransferState]?: Partial<Record<TransferInpu
 function failureReason (input: TransferInput): FailureReason | undefined {
   switch (input.type) {
     case 'target_failed':
+    case 'recall_started':
     case 'action_failed':
     case 'lost':
       return input.reason
@@ -82,7 +103,8 @@ function failureReason (input: TransferInput): FailureReason | undefined {
 export function transition (status: TransferStatus, input: TransferInput): TransferStatus | undefined {
   const next = TRANSITIONS[status.state]?.[input.type]
   if (next === undefined) return undefined
-  const reason = next === 'failed' ? failureReason(input) : undefined
+  // A recall ends failed for the reason the target failed with, found when the recall started.
+  const reason = next === 'failed' || next === 'recalling' ? failureReason(input) ?? status.reason : undefined
   return reason === undefined ? { state: next } : { state: next, reason }
 }
 

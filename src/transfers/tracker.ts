@@ -12,15 +12,29 @@
  * - blind: the customer running an application that answers by itself (voicemail, an IVR, parking, a
  *   queue) has reached the destination: delivered, as answered; a configured queue is answered by its
  *   member, and a customer who hangs up while waiting in it was delivered, not abandoned;
- * - the customer hanging up abandons any transfer that is not over.
+ * - the customer hanging up abandons any transfer that is not over;
+ * - blind with recall (`recall-dialplan.ts`): the customer dials the target from the plugin's own
+ *   context; its failure starts the recall (`recalling`), and the customer's next steps in that context
+ *   say where they went: the agent's answer, the fallback, or the end;
+ * - attended: the consultation aborted (the agent's `Unhold` or an `AttendedTransfer` Fail) is only
+ *   `cancelled` when someone cancelled it; Asterisk also aborts it when the target does not answer
+ *   within `atxfernoanswertimeout` (failed `no_answer`) and when the target hangs up (failed
+ *   `target_hung_up`): `abortInput` tells which. A ringing target's leg ending is no outcome by
+ *   itself: the Local's `DialEnd` (busy, unavailable) or the abort that follows says what it was.
  * Pure: the caller applies the returned input to `state.ts`, after checking answered, completed and
  * cancelled on the bridges (`outcome-check.ts`): an `AttendedTransfer` Fail also comes when the
  * customer hangs up while the target rings, just before the customer's `Hangup`.
  */
 import type { PbxEvent } from '../asterisk/ami-events.js'
 import { localCounterpart } from '../asterisk/channel-name.js'
-import type { TransferInput, TransferState } from './state.js'
+import { recallStep } from './recall-dialplan.js'
+import type { TargetFailure, TransferInput, TransferState } from './state.js'
 import type { TransferType } from './transfer-events.js'
+
+/** Asterisk's default `atxfernoanswertimeout` (features.conf), when the channel's value is not known. */
+export const DEFAULT_ATXFER_NO_ANSWER_MS = 15_000
+/** Timers and event delivery: an abort this close to the no-answer timeout is that timeout. */
+const NO_ANSWER_TOLERANCE_MS = 750
 
 export interface TrackedTransfer {
   type: TransferType
@@ -32,6 +46,16 @@ export interface TrackedTransfer {
   handedOver?: boolean
   /** Blind: the customer already reached a destination that answers by itself (a queue's wait). */
   reached?: boolean
+  /** Blind: the customer dials the target from the plugin's recall context (see `recall-dialplan.ts`). */
+  recall?: { context: string, fallback?: string }
+  /** Attended: the plugin sent the cancel (CancelAtxfer) itself. */
+  cancelRequested?: boolean
+  /** Attended: when the consultation started (ms since the epoch). */
+  consultingSince?: number
+  /** Attended: the agent channel's `atxfernoanswertimeout`, when it was read. */
+  noAnswerTimeoutMs?: number
+  /** Attended: the target's leg hung up after answering. */
+  targetHungUp?: boolean
 }
 
 export interface TrackerOutcome {
@@ -42,6 +66,13 @@ export interface TrackerOutcome {
   handedOver?: true
   /** The customer reached a destination that answers by itself (see `TrackedTransfer.reached`). */
   reached?: true
+  /**
+   * Attended: Asterisk ended the consultation and put the agent back with the customer. Once the
+   * bridges show it, `abortInput` says why.
+   */
+  aborted?: true
+  /** Attended: the target's leg hung up after it answered (see `TrackedTransfer.targetHungUp`). */
+  targetHungUp?: true
 }
 
 /**
@@ -62,7 +93,7 @@ function deliveryOutcome (transfer: TrackedTransfer, event: Extract<PbxEvent, { 
 }
 
 /** Asterisk's DialStatus values for a target that did not take the call. */
-const DIAL_FAILURES: Record<string, 'target_busy' | 'no_answer' | 'target_unavailable'> = {
+const DIAL_FAILURES: Record<string, TargetFailure> = {
   BUSY: 'target_busy',
   NOANSWER: 'no_answer',
   CHANUNAVAIL: 'target_unavailable',
@@ -79,33 +110,91 @@ function dialingChannel (transfer: TrackedTransfer): string | undefined {
 function dialOutcome (transfer: TrackedTransfer, event: PbxEvent): TrackerOutcome | undefined {
   if (event.type !== 'dialBegin' && event.type !== 'dialEnd') return undefined
   const dialer = dialingChannel(transfer)
-  if (dialer === undefined || event.channel !== dialer) return undefined
+  if (dialer === undefined || event.channel === undefined) return undefined
+  // Blind through a Local channel (the recall context's dial): its far half's dial names the real leg.
+  const { target } = transfer.channels
+  if (event.type === 'dialBegin' && transfer.type === 'blind' && target !== undefined && event.channel === localCounterpart(target)) {
+    return transfer.multiLeg === true ? undefined : { channels: { target: event.destChannel } }
+  }
+  if (event.channel !== dialer) return undefined
   if (event.type === 'dialBegin') return transfer.multiLeg === true ? undefined : { channels: { target: event.destChannel } }
   if (event.dialStatus === 'ANSWER') {
     // Handed over, the answer joins the customer and the target: the transfer is complete.
     const input = transfer.handedOver === true ? { type: 'completed' as const } : { type: 'target_answered' as const }
-    return { input, channels: { target: event.destChannel } }
+    // A Local answering stands for the leg behind it, already learned from its far half's dial.
+    const viaLocal = localCounterpart(event.destChannel) !== undefined && target !== undefined && target !== event.destChannel
+    return viaLocal ? { input } : { input, channels: { target: event.destChannel } }
   }
   if (transfer.multiLeg === true) return undefined
   const reason = DIAL_FAILURES[event.dialStatus]
-  return reason === undefined ? undefined : { input: { type: 'target_failed', reason } }
+  if (reason === undefined) return undefined
+  // With recall, the customer's next step is the plugin's own: it comes back instead of being dropped.
+  return { input: transfer.recall === undefined ? { type: 'target_failed', reason } : { type: 'recall_started', reason } }
+}
+
+/**
+ * Blind, recalling: where the customer goes, from its steps in the recall context and its dial.
+ * Undefined: not a recall matter (the customer hanging up is read as always); `{}`: the customer's own
+ * event, and nothing to learn from it.
+ */
+function recallOutcome (transfer: TrackedTransfer, event: PbxEvent): TrackerOutcome | undefined {
+  const recall = transfer.recall
+  if (recall === undefined || event.type === 'hangup') return undefined
+  if (event.type === 'dialEnd' && event.channel === transfer.channels.peer) {
+    return event.dialStatus === 'ANSWER' ? { input: { type: 'recalled', recall: { to: 'agent' } } } : {}
+  }
+  if (event.type !== 'newExten' || event.channel !== transfer.channels.peer) return {}
+  const step = recallStep(event.context, recall.context, event.exten)
+  if (step === 'fallback' && recall.fallback !== undefined) {
+    return { input: { type: 'recalled', recall: { to: 'fallback', destination: recall.fallback } } }
+  }
+  if (step === 'end') return { input: { type: 'recalled', recall: { to: 'none' } } }
+  return {}
+}
+
+/**
+ * Why Asterisk aborted a consultation the bridges show ended with the agent back with the customer:
+ * the plugin's cancel is `cancelled`; a target that answered and hung up is `target_hung_up`; a target
+ * that rang for `atxfernoanswertimeout` is `no_answer`; anything else is the agent's own cancel from
+ * the phone (the abort feature code), `cancelled`.
+ */
+export function abortInput (transfer: TrackedTransfer, now: number): TransferInput {
+  if (transfer.cancelRequested === true) return { type: 'cancelled' }
+  if (transfer.status === 'target_answered') return transfer.targetHungUp === true ? { type: 'target_hung_up' } : { type: 'cancelled' }
+  const timeout = transfer.noAnswerTimeoutMs ?? DEFAULT_ATXFER_NO_ANSWER_MS
+  const rang = transfer.consultingSince === undefined ? 0 : now - transfer.consultingSince
+  return rang >= timeout - NO_ANSWER_TOLERANCE_MS ? { type: 'target_failed', reason: 'no_answer' } : { type: 'cancelled' }
+}
+
+/** The target's leg hung up: an outcome only once it answered, and not as the consequence of our cancel. */
+function targetHangupOutcome (transfer: TrackedTransfer): TrackerOutcome | undefined {
+  if (transfer.type === 'attended') {
+    if (transfer.status !== 'target_answered' || transfer.cancelRequested === true) return undefined
+    return { input: { type: 'target_hung_up' }, targetHungUp: true }
+  }
+  // With recall the customer's own Dial says what the ringing leg's end meant.
+  return transfer.recall === undefined ? { input: { type: 'target_hung_up' } } : undefined
 }
 
 export function interpretEvent (transfer: TrackedTransfer, event: PbxEvent): TrackerOutcome | undefined {
   const { agent, peer, target } = transfer.channels
+  if (transfer.status === 'recalling') {
+    const outcome = recallOutcome(transfer, event)
+    if (outcome !== undefined) return Object.keys(outcome).length === 0 ? undefined : outcome
+  }
   if (event.type === 'newExten') return deliveryOutcome(transfer, event)
   if (event.type === 'hangup') {
     if (event.channel === peer) return { input: transfer.reached === true ? { type: 'delivered' } : { type: 'customer_hung_up' } }
     // Local halves are ignored: Asterisk hangs them up when it optimises them away, not only at the end.
-    if (target !== undefined && event.channel === target) return { input: { type: 'target_hung_up' } }
+    if (target !== undefined && event.channel === target) return targetHangupOutcome(transfer)
     return undefined
   }
   if (transfer.type === 'attended') {
     if (event.type === 'attendedTransfer' && event.transferer === agent) {
-      if (event.result !== 'Success') return { input: { type: 'cancelled' } }
+      if (event.result !== 'Success') return { aborted: true }
       return transfer.status === 'consulting' ? { handedOver: true } : { input: { type: 'completed' } }
     }
-    if (event.type === 'unhold' && event.channel === agent) return { input: { type: 'cancelled' } }
+    if (event.type === 'unhold' && event.channel === agent) return { aborted: true }
   }
   return dialOutcome(transfer, event)
 }

@@ -17,7 +17,7 @@ export interface TransferEventMap {
   'call:ami_attended_transfer_started': Transfer
   'call:ami_attended_transfer_completed': Transfer
   'call:ami_attended_transfer_cancelled': Transfer
-  /** Any other change: answered, target_answered, abandoned. */
+  /** Any other change: answered, target_answered, recalling, abandoned. */
   'call:transfer_updated': Transfer
 }
 
@@ -32,6 +32,7 @@ export const EVENT_FOR_STATE: Record<TransferState, TransferEventName> = {
   cancelled: 'call:ami_attended_transfer_cancelled',
   failed: 'call:ami_transfer_failed',
   answered: 'call:transfer_updated',
+  recalling: 'call:transfer_updated',
   target_answered: 'call:transfer_updated',
   abandoned: 'call:transfer_updated'
 }

@@ -5,7 +5,7 @@
  */
 import type { Logger } from '../asterisk/logger.js'
 import type { AgentDirectory } from '../agents/agent-directory.js'
-import { ForbiddenError, TargetUnavailableError, TransferDeniedError, UnknownTargetError } from '../errors.js'
+import { ForbiddenError, TargetBusyError, TargetUnavailableError, TransferDeniedError, UnknownTargetError } from '../errors.js'
 import type { Identity } from '../identity.js'
 import { resolveTarget, type DialTarget, type TargetRules } from './destinations.js'
 import { mayActFor } from './permissions.js'
@@ -37,19 +37,32 @@ export interface AdmissionRequest {
 /** An agent's presence when it is known for sure (undefined while it is not). */
 export type AgentPresence = (extension: string) => { state: string, reason?: string } | undefined
 
+/**
+ * What to do with a transfer to an agent who is on a call: `refuse` (409 XFER_TARGET_BUSY, the
+ * default: the agent list shows who is free, and a second call in a talking agent's ear is rarely
+ * what a call center wants), or `allow` it and let the PBX decide (call waiting rings; a busy phone
+ * fails the dial, and transfer recall brings the customer back).
+ */
+export type BusyTargets = 'refuse' | 'allow'
+
+/** Presence states of an agent who is on a call. */
+const BUSY_STATES: ReadonlySet<string> = new Set(['ringing', 'on_call', 'on_hold', 'in_consultation'])
+
 export class TransferPolicy {
   readonly #directory: AgentDirectory
   readonly #rules: TargetRules
   readonly #authorize: AuthorizeTransfer | undefined
   readonly #log: Logger
   readonly #presence: AgentPresence
+  readonly #busyTargets: BusyTargets
 
-  constructor (directory: AgentDirectory, rules: TargetRules, authorize: AuthorizeTransfer | undefined, log: Logger, presence: AgentPresence = () => undefined) {
+  constructor (directory: AgentDirectory, rules: TargetRules, authorize: AuthorizeTransfer | undefined, log: Logger, presence: AgentPresence = () => undefined, busyTargets: BusyTargets = 'refuse') {
     this.#directory = directory
     this.#rules = rules
     this.#authorize = authorize
     this.#log = log
     this.#presence = presence
+    this.#busyTargets = busyTargets
   }
 
   /** The dial target of an allowed transfer; throws 403 or 422 otherwise. */
@@ -68,6 +81,11 @@ export class TransferPolicy {
     if (presence?.state === 'offline') {
       this.#log.info({ ...what, target, allowed: false, why: `target offline: ${presence.reason ?? 'not registered'}` }, 'transfer decision')
       throw new TargetUnavailableError(targetExtension, presence.reason ?? 'offline')
+    }
+    if (presence !== undefined && this.#busyTargets === 'refuse' && BUSY_STATES.has(presence.state)) {
+      const why = presence.reason ?? presence.state.replace('_', ' ')
+      this.#log.info({ ...what, target, allowed: false, why: `target busy: ${why}` }, 'transfer decision')
+      throw new TargetBusyError(targetExtension, why)
     }
     if (identity !== undefined && this.#authorize !== undefined) {
       const decision = await this.#authorize({ identity, extension, targetExtension, transferType, target })

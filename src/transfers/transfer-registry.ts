@@ -12,9 +12,10 @@ import { isFinal } from './state.js'
 
 function channelsOf (transfer: Transfer): string[] {
   const { agent, peer, consultation, target } = transfer.channels
-  // The consultation's far half is the one that dials the target.
+  // The consultation's far half is the one that dials the target; so is a Local target's (recall).
   const dialer = consultation === undefined ? undefined : localCounterpart(consultation)
-  return [agent, peer, consultation, dialer, target].filter((name): name is string => name !== undefined)
+  const targetDialer = target === undefined ? undefined : localCounterpart(target)
+  return [agent, peer, consultation, dialer, target, targetDialer].filter((name): name is string => name !== undefined)
 }
 
 export class TransferRegistry {

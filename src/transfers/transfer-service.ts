@@ -11,7 +11,7 @@ import { EventEmitter } from 'node:events'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { AgentDirectory } from '../agents/agent-directory.js'
 import type { PbxEvent } from '../asterisk/ami-events.js'
-import { extensionOf, isLocalTo } from '../asterisk/channel-name.js'
+import { extensionOf, isLocalTo, localCounterpart } from '../asterisk/channel-name.js'
 import { silentLogger, type Logger } from '../asterisk/logger.js'
 import type { CallSnapshot, Pbx } from '../asterisk/pbx.js'
 import type { Call } from '../domain/call.js'
@@ -36,12 +36,13 @@ import { awaitConsultation } from './consultation-watch.js'
 import type { DialTarget } from './destinations.js'
 import { checkOutcome, needsCheck, type CheckedInput } from './outcome-check.js'
 import { PhoneTransferDetector, type PhoneTransfer } from './phone-transfers.js'
+import { AGENT_VARIABLE, RECALL_STEPS, TARGET_VARIABLE, usesRecall } from './recall-dialplan.js'
 import { reconcile } from './reconciliation.js'
 import { canCancel, canComplete, isFinal, transition, type TransferInput, type TransferState } from './state.js'
 import { EVENT_FOR_STATE, TransferEvents, type Transfer, type TransferType } from './transfer-events.js'
 import { TransferPolicy } from './transfer-policy.js'
 import { TransferRegistry } from './transfer-registry.js'
-import { interpretEvent } from './tracker.js'
+import { abortInput, interpretEvent } from './tracker.js'
 
 /** How long each state that is not final may last before the transfer is checked and, if stuck, ended. */
 export interface TransferDeadlines {
@@ -80,7 +81,18 @@ export interface TransferServiceOptions {
   maxActive?: number
   /** Quiet time Asterisk needs on an agent's channel before an Atxfer (see atxfer-pacing.ts). */
   atxferQuietMs?: number
+  /** Transfer recall for blind transfers (`recall-dialplan.ts`); without it, a plain Redirect. */
+  recall?: RecallRouting
   logger?: Logger
+}
+
+/** Where blind transfers with recall are sent, and whether that dialplan is in Asterisk now. */
+export interface RecallRouting {
+  context: string
+  /** The fallback destination's name (for the record). */
+  fallback?: string
+  /** Whether the recall dialplan is in Asterisk (added again if it was dropped); false: plain Redirect. */
+  ensure: () => Promise<boolean>
 }
 
 /** What the service needs of the call monitor. */
@@ -130,7 +142,9 @@ const DEADLINE_OF: { readonly [S in TransferState]?: keyof TransferDeadlines } =
   initiated: 'initiatedMs',
   redirected: 'redirectedMs',
   consulting: 'consultingMs',
-  target_answered: 'targetAnsweredMs'
+  target_answered: 'targetAnsweredMs',
+  // The customer rings the agent, then goes to the fallback: like a blind transfer on its way.
+  recalling: 'redirectedMs'
 }
 
 /** Far beyond any call center's simultaneous transfers; a bound on memory, not a business rule. */
@@ -308,7 +322,17 @@ export class TransferService {
 
   /** Cancels an attended transfer: the consultation ends, the agent is back with the customer. */
   async cancel (id: string, identity?: Identity): Promise<Transfer> {
-    return await this.#settle(id, identity, canCancel, async (transfer) => { await this.#pbx.cancelAttendedTransfer(transfer.channels.agent) })
+    return await this.#settle(id, identity, canCancel, async (transfer) => {
+      // The abort that follows is then a cancel, whatever else happens around it (see tracker.ts).
+      const active = this.#registry.activeById(transfer.id)
+      if (active !== undefined) active.cancelRequested = true
+      try {
+        await this.#pbx.cancelAttendedTransfer(transfer.channels.agent)
+      } catch (error) {
+        if (active !== undefined) active.cancelRequested = false
+        throw error
+      }
+    })
   }
 
   async #settle (id: string, identity: Identity | undefined, allowed: (state: TransferState) => boolean, act: (transfer: Transfer) => Promise<void>): Promise<Transfer> {
@@ -381,7 +405,17 @@ export class TransferService {
 
   async #redirect (transfer: ActiveTransfer): Promise<TransferInput> {
     const { exten, context } = transfer.dialTarget
-    await this.#pbx.redirect(transfer.record.channels.peer, exten, context)
+    const { peer } = transfer.record.channels
+    const recall = this.#options.recall
+    if (recall !== undefined && usesRecall(transfer.dialTarget, this.#options.transferContext) && await recall.ensure()) {
+      // The customer dials the target from the recall context, which brings them back when it fails.
+      await this.#pbx.setVariable(peer, TARGET_VARIABLE, exten)
+      await this.#pbx.setVariable(peer, AGENT_VARIABLE, transfer.record.extension)
+      transfer.recall = recall.fallback === undefined ? { context: recall.context } : { context: recall.context, fallback: recall.fallback }
+      await this.#pbx.redirect(peer, RECALL_STEPS.transfer, recall.context)
+    } else {
+      await this.#pbx.redirect(peer, exten, context)
+    }
     return { type: 'redirect_accepted' }
   }
 
@@ -438,8 +472,15 @@ export class TransferService {
       this.#log.info({ transferId: record.id, target: record.targetExtension }, 'agent left before the target answered: the customer now waits for the target')
     }
     if (outcome.reached === true) transfer.reached = true
-    if (outcome.channels?.target !== undefined && (record.channels.target === undefined || outcome.input?.type === 'target_answered')) {
+    if (outcome.targetHungUp === true) transfer.targetHungUp = true
+    const known = record.channels.target
+    // A Local leg (the recall context's dial) gives way to the real leg behind it.
+    if (outcome.channels?.target !== undefined && (known === undefined || localCounterpart(known) !== undefined || outcome.input?.type === 'target_answered')) {
       this.#save(transfer, { ...record, channels: { ...record.channels, target: outcome.channels.target } })
+    }
+    if (outcome.aborted === true) {
+      if (!transfer.confirming) void this.#confirmAbort(transfer)
+      return
     }
     const input = outcome.input
     if (input === undefined) return
@@ -468,7 +509,23 @@ export class TransferService {
     }
   }
 
-  async #confirmOutcome (transfer: ActiveTransfer, input: CheckedInput): Promise<void> {
+  /**
+   * Asterisk ended a consultation: once the bridges show the agent back with the customer, say why
+   * (`abortInput`: a cancel, the target's no-answer timeout, or the target hanging up). Judged then,
+   * not at the first event: the target's Hangup may come just after the agent's Unhold.
+   */
+  async #confirmAbort (transfer: ActiveTransfer): Promise<void> {
+    transfer.confirming = true
+    try {
+      await this.#confirmOutcome(transfer, { type: 'cancelled' }, () => abortInput(transfer.tracked(), Date.now()))
+    } catch (error) {
+      this.#log.error({ err: error, transferId: transfer.id }, 'checking an aborted consultation failed')
+    } finally {
+      transfer.confirming = false
+    }
+  }
+
+  async #confirmOutcome (transfer: ActiveTransfer, input: CheckedInput, meaning: () => TransferInput = () => input): Promise<void> {
     for (let attempt = 0; ; attempt++) {
       // Let every listener of the event that brought the outcome (the call monitor) apply it first.
       if (attempt === 0) await new Promise((resolve) => setImmediate(resolve))
@@ -476,7 +533,7 @@ export class TransferService {
       const look = await this.#snapshotAround(transfer.record).catch(() => undefined)
       const check = look === undefined ? 'not_yet' : checkOutcome(transfer.record.channels, input, look.snapshot)
       if (check !== 'not_yet') {
-        this.#apply(transfer, check === 'confirmed' ? input : { type: 'customer_hung_up' })
+        this.#apply(transfer, check === 'confirmed' ? meaning() : { type: 'customer_hung_up' })
         return
       }
       const fromMemory = look?.fromMemory === true
@@ -486,20 +543,35 @@ export class TransferService {
     // Asterisk reported the outcome but the bridges never showed it (a queue, an unusual dialplan):
     // trust Asterisk's word, but say so.
     this.#log.warn({ transferId: transfer.id, input: input.type }, 'transfer outcome reported by Asterisk but not seen on the bridges')
-    this.#apply(transfer, input)
+    this.#apply(transfer, meaning())
   }
 
   #apply (transfer: ActiveTransfer, input: TransferInput, extra: { error?: Transfer['error'] } = {}): Transfer {
     const { record } = transfer
     if (transfer.disposed) return record
-    const next = transition({ state: record.status }, input)
+    const current = record.failureReason === undefined ? { state: record.status } : { state: record.status, reason: record.failureReason }
+    const next = transition(current, input)
     if (next === undefined) return record
     const updated: Transfer = { ...record, status: next.state, updatedAt: new Date().toISOString() }
     if (next.reason !== undefined) updated.failureReason = next.reason
     if (extra.error !== undefined) updated.error = extra.error
+    if (input.type === 'recalled') updated.recall = input.recall
+    if (updated.status === 'consulting' && transfer.consultingSince === undefined) this.#startConsultingClock(transfer)
     this.#save(transfer, updated)
     this.#announce(updated)
     return updated
+  }
+
+  /**
+   * An unanswered consultation is aborted by Asterisk after the agent channel's atxfernoanswertimeout
+   * (features.conf, or set per channel): read it, to tell that abort from a cancel (`abortInput`).
+   */
+  #startConsultingClock (transfer: ActiveTransfer): void {
+    transfer.consultingSince = Date.now()
+    this.#pbx.getVariable(transfer.record.channels.agent, 'FEATURE(atxfernoanswertimeout)').then((value) => {
+      const seconds = Number.parseFloat(value)
+      if (Number.isFinite(seconds) && seconds > 0) transfer.noAnswerTimeoutMs = seconds * 1000
+    }, () => {})
   }
 
   /** A new transfer in progress: registered, given its first deadline and announced. */

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs'
 import t from 'tap'
 import type { AmiMessage } from '../../src/asterisk/ami-client.js'
 import type { PbxEndpoint } from '../../src/asterisk/ari-client.js'
-import { atxferLine, contextLine, endpointLines, exitStatus, permissionLines } from '../../src/cli/check.js'
+import { atxferLine, contextLine, endpointLines, exitStatus, permissionLines, recallLine } from '../../src/cli/check.js'
 import { allowedActions, permissionReport } from '../../src/cli/permissions.js'
 
 function reportFor (write: string) {
@@ -75,4 +75,12 @@ t.test('no extension online is a warning, not a failure', async (t) => {
 t.test('exit status: 1 as soon as one line fails', async (t) => {
   t.equal(exitStatus([{ status: 'ok', label: 'a', detail: '' }, { status: 'warn', label: 'b', detail: '' }, { status: 'info', label: 'c', detail: '' }]), 0)
   t.equal(exitStatus([{ status: 'ok', label: 'a', detail: '' }, { status: 'fail', label: 'b', detail: '' }]), 1)
+})
+
+t.test('transfer recall: possible when the user may add dialplan (installed or not yet), a warning otherwise', async (t) => {
+  t.match(recallLine(true, true), { status: 'ok', detail: /recall dialplan \(fastify-transfer-recall\) is in Asterisk/ })
+  t.match(recallLine(true, false), { status: 'ok', detail: /adds its recall dialplan \(fastify-transfer-recall\) when it starts/ })
+  const refused = recallLine(false, false)
+  t.match(refused, { status: 'warn', detail: /may not send DialplanExtensionAdd/, hint: /add system to "write"/ })
+  t.equal(exitStatus([refused]), 0, 'transfers still work without recall: not a failure')
 })

@@ -4,7 +4,7 @@ import { EventEmitter } from 'node:events'
 import type { DeviceState, PbxEvent, QueueMember } from '../../src/asterisk/ami-events.js'
 import type { PbxBridge, PbxChannel, PbxEndpoint } from '../../src/asterisk/ari-client.js'
 import { parseChannelName } from '../../src/asterisk/channel-name.js'
-import type { CallSnapshot, Pbx, PbxEvents } from '../../src/asterisk/pbx.js'
+import type { CallSnapshot, DialplanStep, Pbx, PbxEvents } from '../../src/asterisk/pbx.js'
 
 export const CONTEXT = 'from-internal'
 
@@ -106,6 +106,16 @@ export class FakePbx implements Pbx {
 
   async startedAt (): Promise<string> {
     return this.startedAtValue
+  }
+
+  /** Dialplan steps added at runtime (`addDialplanExtension`), in order. */
+  readonly dialplanSteps: DialplanStep[] = []
+  /** When set, `addDialplanExtension` rejects with it (an AMI user without write = system...). */
+  dialplanError: Error | undefined
+
+  async addDialplanExtension (line: DialplanStep): Promise<void> {
+    if (this.dialplanError !== undefined) throw this.dialplanError
+    this.dialplanSteps.push(line)
   }
 
   emit (...events: PbxEvent[]): void {

@@ -94,7 +94,11 @@ t.test(`${CALLS} calls transferred at once: each exactly once, every request ans
     const customer = customerOf.get(agentOf(i)) as string
     const customerId = channels.find((channel) => channel.name === customer)?.id
     const bridge = bridges.find((candidate) => customerId !== undefined && candidate.channels.includes(customerId))
-    if (bridge?.channels.some((id) => (byId.get(id) ?? '').startsWith(`PJSIP/${targetOf(i)}-`)) === true) withTarget.add(i)
+    // With transfer recall the customer dialed the target through a Local pair: follow it to the far half's bridge.
+    const near = bridge?.channels.map((id) => byId.get(id) ?? '').find((name) => /^Local\/.*;1$/.test(name))
+    const farId = near === undefined ? undefined : channels.find((channel) => channel.name === near.replace(/;1$/, ';2'))?.id
+    const far = farId === undefined ? bridge : bridges.find((candidate) => candidate.channels.includes(farId))
+    if (far?.channels.some((id) => (byId.get(id) ?? '').startsWith(`PJSIP/${targetOf(i)}-`)) === true) withTarget.add(i)
   }
   t.equal(withTarget.size, CALLS, 'every customer is still there, with their own target')
   t.equal(channels.filter((channel) => /^PJSIP\/20[0-9][0-9]-/.test(channel.name) && Number(channel.name.slice(6, 10)) < 2100).length, 0, 'every transferring agent left')

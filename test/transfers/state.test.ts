@@ -12,6 +12,8 @@ const inputs: Record<TransferInput['type'], TransferInput> = {
   customer_hung_up: { type: 'customer_hung_up' },
   action_failed: { type: 'action_failed', reason: 'asterisk_refused' },
   delivered: { type: 'delivered' },
+  recall_started: { type: 'recall_started', reason: 'no_answer' },
+  recalled: { type: 'recalled', recall: { to: 'agent' } },
   lost: { type: 'lost', reason: 'asterisk_restarted' }
 }
 
@@ -38,6 +40,10 @@ const allowed: Array<[TransferState, TransferInput['type'], TransferState, strin
   ['target_answered', 'target_hung_up', 'failed', 'target_hung_up'],
   ['target_answered', 'customer_hung_up', 'abandoned'],
   ['redirected', 'delivered', 'answered'],
+  ['redirected', 'recall_started', 'recalling', 'no_answer'],
+  ['recalling', 'recalled', 'failed'],
+  ['recalling', 'customer_hung_up', 'abandoned'],
+  ['recalling', 'lost', 'failed', 'asterisk_restarted'],
   // Every state that is not final can be lost (reconciliation, deadline), with the reason.
   ['initiated', 'lost', 'failed', 'asterisk_restarted'],
   ['redirected', 'lost', 'failed', 'asterisk_restarted'],
@@ -45,7 +51,7 @@ const allowed: Array<[TransferState, TransferInput['type'], TransferState, strin
   ['target_answered', 'lost', 'failed', 'asterisk_restarted']
 ]
 
-const states: TransferState[] = ['initiated', 'redirected', 'answered', 'consulting', 'target_answered', 'completed', 'cancelled', 'failed', 'abandoned']
+const states: TransferState[] = ['initiated', 'redirected', 'recalling', 'answered', 'consulting', 'target_answered', 'completed', 'cancelled', 'failed', 'abandoned']
 
 t.test('every allowed transition leads where the lifecycle says, with the failure reason', async (t) => {
   for (const [from, input, to, reason] of allowed) {
@@ -79,6 +85,13 @@ t.test('the failure reason comes from the input', async (t) => {
   t.same(transition({ state: 'initiated' }, { type: 'action_failed', reason: 'unknown_target' }), { state: 'failed', reason: 'unknown_target' })
   t.same(transition({ state: 'target_answered' }, { type: 'lost', reason: 'deadline_exceeded' }), { state: 'failed', reason: 'deadline_exceeded' })
   t.same(transition({ state: 'redirected' }, { type: 'lost', reason: 'call_ended' }), { state: 'failed', reason: 'call_ended' })
+})
+
+t.test('a recall ends failed with the reason the target failed with, found when it started', async (t) => {
+  const recalling = transition({ state: 'redirected' }, { type: 'recall_started', reason: 'target_busy' })
+  t.same(recalling, { state: 'recalling', reason: 'target_busy' })
+  t.same(transition(recalling as { state: 'recalling', reason: 'target_busy' }, { type: 'recalled', recall: { to: 'fallback', destination: 'sales' } }), { state: 'failed', reason: 'target_busy' })
+  t.same(transition({ state: 'recalling', reason: 'no_answer' }, { type: 'customer_hung_up' }), { state: 'abandoned' }, 'the customer hanging up while it rings back')
 })
 
 t.test('a consultation can be cancelled answered or not, completed only once the target answered', async (t) => {

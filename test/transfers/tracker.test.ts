@@ -1,5 +1,5 @@
 import t from 'tap'
-import { interpretEvent, type TrackedTransfer } from '../../src/transfers/tracker.js'
+import { abortInput, DEFAULT_ATXFER_NO_ANSWER_MS, interpretEvent, type TrackedTransfer } from '../../src/transfers/tracker.js'
 import { AGENT, CUSTOMER, LOCAL_1, LOCAL_2, TARGET_103, attendedTransfer, dialBegin, dialEnd, hangup, hold, newLocal, unhold } from '../helpers/fake-pbx.js'
 
 const OTHER = 'PJSIP/trunk-00000031'
@@ -53,11 +53,11 @@ t.test('attended: without a consultation channel, no dial is the transfer\'s', a
   t.equal(interpretEvent(attended({}), dialEnd(LOCAL_2, TARGET_103, 'ANSWER')), undefined)
 })
 
-t.test('attended: AttendedTransfer from the agent completes on Success once the target answered, cancels otherwise', async (t) => {
+t.test('attended: AttendedTransfer from the agent completes on Success once the target answered, is an abort otherwise', async (t) => {
   const answered = { ...attended(), status: 'target_answered' as const }
   t.same(interpretEvent(answered, attendedTransfer(AGENT, CUSTOMER, LOCAL_1)), { input: { type: 'completed' } })
-  t.same(interpretEvent(answered, attendedTransfer(AGENT, CUSTOMER, LOCAL_1, 'Fail')), { input: { type: 'cancelled' } })
-  t.same(interpretEvent(attended(), attendedTransfer(AGENT, CUSTOMER, LOCAL_1, 'Fail')), { input: { type: 'cancelled' } })
+  t.same(interpretEvent(answered, attendedTransfer(AGENT, CUSTOMER, LOCAL_1, 'Fail')), { aborted: true })
+  t.same(interpretEvent(attended(), attendedTransfer(AGENT, CUSTOMER, LOCAL_1, 'Fail')), { aborted: true })
 })
 
 t.test('attended: Success while the target rings hands the customer over; the target\'s answer completes, its failure fails', async (t) => {
@@ -73,8 +73,8 @@ t.test('AttendedTransfer from someone else, or for a blind transfer, is ignored'
   t.equal(interpretEvent(blind(), attendedTransfer(AGENT, CUSTOMER, LOCAL_1)), undefined)
 })
 
-t.test('the agent\'s Unhold cancels an attended transfer only', async (t) => {
-  t.same(interpretEvent(attended(), unhold(AGENT)), { input: { type: 'cancelled' } })
+t.test('the agent\'s Unhold is the abort of an attended transfer only', async (t) => {
+  t.same(interpretEvent(attended(), unhold(AGENT)), { aborted: true })
   t.equal(interpretEvent(blind(), unhold(AGENT)), undefined)
   t.equal(interpretEvent(attended(), unhold(CUSTOMER)), undefined, 'the customer\'s Unhold')
 })
@@ -86,8 +86,73 @@ t.test('the customer hanging up abandons either type', async (t) => {
 
 t.test('the target leg hanging up, once known', async (t) => {
   t.same(interpretEvent(blind(TARGET_103), hangup(TARGET_103)), { input: { type: 'target_hung_up' } })
-  t.same(interpretEvent(attended({ consultation: LOCAL_1, target: TARGET_103 }), hangup(TARGET_103)), { input: { type: 'target_hung_up' } })
+  const answered: TrackedTransfer = { ...attended({ consultation: LOCAL_1, target: TARGET_103 }), status: 'target_answered' }
+  t.same(interpretEvent(answered, hangup(TARGET_103)), { input: { type: 'target_hung_up' }, targetHungUp: true })
   t.equal(interpretEvent(blind(), hangup(TARGET_103)), undefined, 'a leg nobody recorded')
+})
+
+t.test('attended: a ringing target\'s leg ending is no outcome (the Local\'s DialEnd or the abort says what it was)', async (t) => {
+  t.equal(interpretEvent(attended({ consultation: LOCAL_1, target: TARGET_103 }), hangup(TARGET_103)), undefined)
+})
+
+t.test('attended: the target\'s leg ending after our own cancel is the cancel\'s consequence', async (t) => {
+  const cancelling: TrackedTransfer = { ...attended({ consultation: LOCAL_1, target: TARGET_103 }), status: 'target_answered', cancelRequested: true }
+  t.equal(interpretEvent(cancelling, hangup(TARGET_103)), undefined)
+})
+
+t.test('an aborted consultation: cancelled only when someone cancelled it', async (t) => {
+  const since = 1_000_000
+  const ringing: TrackedTransfer = { ...attended(), consultingSince: since, noAnswerTimeoutMs: 8000 }
+  t.same(abortInput({ ...ringing, cancelRequested: true }, since + 9000), { type: 'cancelled' }, 'the plugin sent CancelAtxfer')
+  t.same(abortInput(ringing, since + 8000), { type: 'target_failed', reason: 'no_answer' }, 'at atxfernoanswertimeout')
+  t.same(abortInput(ringing, since + 7400), { type: 'target_failed', reason: 'no_answer' }, 'timers and events are a little late or early')
+  t.same(abortInput(ringing, since + 3000), { type: 'cancelled' }, 'long before the timeout: the agent\'s abort code from the phone')
+  const unknown: TrackedTransfer = { ...attended(), consultingSince: since }
+  t.same(abortInput(unknown, since + DEFAULT_ATXFER_NO_ANSWER_MS), { type: 'target_failed', reason: 'no_answer' }, 'Asterisk\'s default when the channel\'s value is unknown')
+  t.same(abortInput(unknown, since + 9000), { type: 'cancelled' })
+  const answered: TrackedTransfer = { ...ringing, status: 'target_answered' }
+  t.same(abortInput({ ...answered, targetHungUp: true }, since + 60_000), { type: 'target_hung_up' }, 'the target hung up')
+  t.same(abortInput(answered, since + 60_000), { type: 'cancelled' }, 'answered, then aborted from the agent\'s phone: never no_answer')
+})
+
+const RECALL = { context: 'fastify-transfer-recall', fallback: 'sales-queue' }
+const LOCAL_TARGET_1 = 'Local/201@from-internal-00000007;1'
+const LOCAL_TARGET_2 = 'Local/201@from-internal-00000007;2'
+const TARGET_201 = 'PJSIP/201-00000040'
+const recalled = (status: TrackedTransfer['status'] = 'redirected', fallback = true): TrackedTransfer =>
+  ({ ...blind(LOCAL_TARGET_1), status, recall: fallback ? RECALL : { context: RECALL.context } })
+const step = (exten: string, application: string, context = RECALL.context) =>
+  ({ type: 'newExten' as const, channel: CUSTOMER, uniqueId: 'u', linkedId: 'l', context, exten, application })
+
+t.test('recall: the target\'s failure starts the recall instead of failing the transfer', async (t) => {
+  const failures = { BUSY: 'target_busy', NOANSWER: 'no_answer', CHANUNAVAIL: 'target_unavailable', CONGESTION: 'target_unavailable' }
+  for (const [status, reason] of Object.entries(failures)) {
+    t.same(interpretEvent(recalled(), dialEnd(CUSTOMER, LOCAL_TARGET_1, status)), { input: { type: 'recall_started', reason } }, status)
+  }
+  t.equal(interpretEvent(recalled(), dialEnd(CUSTOMER, LOCAL_TARGET_1, 'CANCEL')), undefined)
+})
+
+t.test('recall: the real target leg is learned from the Local\'s far half, and kept when the Local answers', async (t) => {
+  t.same(interpretEvent(recalled(), dialBegin(LOCAL_TARGET_2, TARGET_201)), { channels: { target: TARGET_201 } })
+  const known: TrackedTransfer = { ...recalled(), channels: { ...recalled().channels, target: TARGET_201 } }
+  t.same(interpretEvent(known, dialEnd(CUSTOMER, LOCAL_TARGET_1, 'ANSWER')), { input: { type: 'target_answered' } })
+})
+
+t.test('recall: the ringing target\'s leg ending is no outcome; the customer\'s Dial decides', async (t) => {
+  const known: TrackedTransfer = { ...recalled(), channels: { ...recalled().channels, target: TARGET_201 } }
+  t.equal(interpretEvent(known, hangup(TARGET_201)), undefined)
+})
+
+t.test('recalling: the agent\'s answer, the fallback, or the end says where the customer went', async (t) => {
+  t.same(interpretEvent(recalled('recalling'), dialEnd(CUSTOMER, 'Local/101@from-internal-00000008;1', 'ANSWER')), { input: { type: 'recalled', recall: { to: 'agent' } } })
+  t.equal(interpretEvent(recalled('recalling'), dialEnd(CUSTOMER, 'Local/101@from-internal-00000008;1', 'NOANSWER')), undefined, 'the agent not answering: the fallback comes next')
+  t.equal(interpretEvent(recalled('recalling'), dialBegin(CUSTOMER, 'Local/101@from-internal-00000008;1')), undefined, 'the recall leg is not the target')
+  t.same(interpretEvent(recalled('recalling'), step('fallback', 'Goto')), { input: { type: 'recalled', recall: { to: 'fallback', destination: 'sales-queue' } } })
+  t.equal(interpretEvent(recalled('recalling', false), step('fallback', 'Goto')), undefined, 'no fallback: on to the end')
+  t.same(interpretEvent(recalled('recalling', false), step('end', 'Hangup')), { input: { type: 'recalled', recall: { to: 'none' } } })
+  t.equal(interpretEvent(recalled('recalling'), step('recall', 'Dial')), undefined)
+  t.equal(interpretEvent(recalled('recalling'), step('fallback', 'Goto', 'another-context')), undefined)
+  t.same(interpretEvent(recalled('recalling'), hangup(CUSTOMER)), { input: { type: 'customer_hung_up' } })
 })
 
 t.test('hangups of the Local halves and of the agent are ignored', async (t) => {

@@ -610,3 +610,77 @@ t.test('stop() removes the service\'s listener; events no longer move transfers'
   pbx.emit(hangup(CUSTOMER))
   t.equal(service.get(id)?.status, 'redirected')
 })
+
+t.test('blind transfer recall', async (t) => {
+  const recall = (present: boolean): TransferServiceOptions['recall'] => ({ context: 'fastify-transfer-recall', fallback: 'sales', ensure: async () => present })
+
+  t.test('the customer is sent to the recall context, target and agent in two channel variables', async (t) => {
+    const { pbx, service } = setup(t, { recall: recall(true) })
+    const transfer = await service.execute(request())
+    t.equal(transfer.status, 'redirected')
+    t.same(pbx.variables.get(CUSTOMER), new Map([['FASTIFY_XFER_TARGET', '102'], ['FASTIFY_XFER_AGENT', '101']]))
+    t.same(pbx.actions().at(-1), { method: 'redirect', args: [CUSTOMER, 'transfer', 'fastify-transfer-recall'] })
+  })
+
+  t.test('the target not answering: recalling, then failed no_answer with where the customer went', async (t) => {
+    const context = setup(t, { recall: recall(true) })
+    const { pbx, service } = context
+    const transfer = await service.execute(request())
+    const local = 'Local/102@from-internal-00000009;1'
+    pbx.emit(dialBegin(CUSTOMER, local), dialBegin('Local/102@from-internal-00000009;2', TARGET_102), dialEnd(CUSTOMER, local, 'NOANSWER'))
+    t.match(service.get(transfer.id), { status: 'recalling', failureReason: 'no_answer', channels: { target: TARGET_102 } })
+    pbx.emit({ type: 'newExten', channel: CUSTOMER, uniqueId: 'u', linkedId: 'l', context: 'fastify-transfer-recall', exten: 'fallback', application: 'Goto' })
+    t.match(service.get(transfer.id), { status: 'failed', failureReason: 'no_answer', recall: { to: 'fallback', destination: 'sales' } })
+    publishedFlow(t, context, [INITIATED, REDIRECTED, 'call:transfer_updated recalling', 'call:ami_transfer_failed failed'])
+  })
+
+  t.test('without the recall dialplan in Asterisk: a plain Redirect to the target, as before', async (t) => {
+    const { pbx, service } = setup(t, { recall: recall(false) })
+    await service.execute(request())
+    t.same(pbx.actions().at(-1), { method: 'redirect', args: [CUSTOMER, '102', CONTEXT] })
+    t.equal(pbx.variables.get(CUSTOMER), undefined)
+  })
+})
+
+t.test('an attended transfer Asterisk aborts', async (t) => {
+  t.test('after the agent channel\'s atxfernoanswertimeout, unanswered: failed no_answer, not cancelled', async (t) => {
+    const pbx = new FakePbx(talking())
+    pbx.variables.set(AGENT, new Map([['FEATURE(atxfernoanswertimeout)', '0.2']]))
+    const service = new TransferService(pbx, { transferContext: CONTEXT, channelTechnology: 'PJSIP', consultationTimeoutMs: 100 })
+    service.start()
+    t.teardown(() => service.stop())
+    pbx.hooks.attendedTransfer = async () => {
+      pbx.snapshotValue = consultation()
+      void pbx.emitLater(...consultationStarts())
+    }
+    const transfer = await service.execute(attendedTo103())
+    await later(250)
+    pbx.snapshotValue = talking()
+    pbx.emit(...consultationCancelled())
+    t.match(await reaches(service, transfer.id, 'failed'), { status: 'failed', failureReason: 'no_answer' })
+  })
+
+  t.test('the same abort early, from the agent\'s phone, is a cancel', async (t) => {
+    const { pbx, service, transfer } = await inConsultation(t, { answered: false })
+    pbx.snapshotValue = talking()
+    pbx.emit(...consultationCancelled())
+    t.equal((await reaches(service, transfer.id, 'cancelled'))?.status, 'cancelled')
+  })
+
+  t.test('the target hanging up after answering: failed target_hung_up, even when its Hangup comes after the Unhold', async (t) => {
+    const { pbx, service, transfer } = await inConsultation(t)
+    pbx.emit(unhold(AGENT))
+    pbx.snapshotValue = talking()
+    pbx.emit(hangup(TARGET_103))
+    t.match(await reaches(service, transfer.id, 'failed'), { status: 'failed', failureReason: 'target_hung_up' })
+  })
+
+  t.test('our cancel stays cancelled though the target\'s leg hangs up before the Unhold', async (t) => {
+    const { pbx, service, transfer } = await inConsultation(t)
+    pbx.hooks.cancelAttendedTransfer = () => {
+      pbx.snapshotValue = talking()
+      void pbx.emitLater(hangup(TARGET_103), unhold(AGENT))
+    }
+    t.equal((await service.cancel(transfer.id)).status, 'cancelled')
+  })
+})

@@ -8,7 +8,7 @@ import { basename, dirname, join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { AmiConnection } from './ami.js'
 import { listEndpoints } from './ari.js'
-import { agents, asteriskRoot, farm, logDir, offlineAgent, pbx, provisionScript } from './testbed.js'
+import { asteriskRoot, farm, logDir, offlineAgent, pbx, provisionScript, registeredExtensions } from './testbed.js'
 import type { InstanceSettings } from './testbed.js'
 
 export interface StartOptions {
@@ -264,11 +264,11 @@ async function readyState (): Promise<ReadyState> {
 }
 
 function isReady (s: ReadyState): boolean {
-  return s.pbxAmi && s.farmAmi && s.ari && agents.every((a) => s.online.includes(a)) && !s.online.includes(offlineAgent)
+  return s.pbxAmi && s.farmAmi && s.ari && registeredExtensions.every((a) => s.online.includes(a)) && !s.online.includes(offlineAgent)
 }
 
 function describe (s: ReadyState): string {
-  const missing = agents.filter((a) => !s.online.includes(a))
+  const missing = registeredExtensions.filter((a) => !s.online.includes(a))
   return [
     `PBX AMI ${pbx.ami.host}:${pbx.ami.port}: ${s.pbxAmi ? 'ok' : 'NOT answering'}`,
     `farm AMI ${farm.ami.host}:${farm.ami.port}: ${s.farmAmi ? 'ok' : 'NOT answering'}`,
@@ -282,7 +282,7 @@ function describe (s: ReadyState): string {
 /**
  * Provisions the root (unless provision: false), stops instances left by an earlier run,
  * starts the PBX and the farm, and resolves once the PBX's AMI and ARI answer, the farm's AMI
- * answers and agents 101..106 are `online` in ARI.
+ * answers and agents 101..106, 201 and 202 are `online` in ARI.
  */
 export async function startTestBed (opts: StartOptions = {}): Promise<TestBedInfo> {
   const log = opts.log ?? noop

@@ -69,6 +69,15 @@ export const farm: InstanceSettings = {
 export const agents = ['101', '102', '103', '104', '105', '106'] as const
 export type AgentExtension = typeof agents[number]
 
+/** Registered like the agents, but its phone rings and is never answered (transfer recall). */
+export const unansweringAgent = '201'
+
+/** Registered like the agents, but its phone answers every call with busy (486). */
+export const busyAgent = '202'
+
+/** Every extension the farm registers: the agents and the two phones that never take a call. */
+export const registeredExtensions = [...agents, unansweringAgent, busyAgent] as const
+
 /** Configured on the PBX (endpoint, hint, dialplan) but never registered: `offline` in ARI. */
 export const offlineAgent = '107'
 
@@ -101,6 +110,8 @@ export const testbed = {
   farm,
   agents,
   offlineAgent,
+  unansweringAgent,
+  busyAgent,
   customers,
   transferContext,
   customerContext,

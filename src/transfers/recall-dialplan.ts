@@ -1,0 +1,93 @@
+/**
+ * The plugin's own dialplan for transfer recall, as the lines AMI `DialplanExtensionAdd` adds, and the
+ * steps the tracker recognises in Asterisk's events. Pure: `recall-installer.ts` sends the lines.
+ *
+ * A blind transfer with recall redirects the customer to `transfer@<context>` instead of the target,
+ * with the target and the agent in two channel variables. The customer then dials the target from
+ * here, so when that Dial ends without an answer (timeout, busy, unreachable) the next step is ours,
+ * not the target dialplan's `Hangup()`: there is no race to win against the dialplan.
+ *
+ *   transfer: Dial(Local/<target>@<transferContext>, <afterMs>); answered -> end, else -> recall
+ *   recall:   agent's device not NOT_INUSE -> fallback; caller name prefixed "R: ";
+ *             Dial(Local/<agent>@<transferContext>, <ringAgentMs>); answered -> end, else -> fallback
+ *   fallback: Goto(<fallback's context>, <fallback's exten>, 1), or end when there is none
+ *   end:      Hangup()  (also where a call answered by the target goes once it is over)
+ */
+
+/** Channel variables set on the customer's channel before the Redirect. */
+export const TARGET_VARIABLE = 'FASTIFY_XFER_TARGET'
+export const AGENT_VARIABLE = 'FASTIFY_XFER_AGENT'
+
+/** The extensions of the recall context: where each step of a recall happens. */
+export const RECALL_STEPS = { transfer: 'transfer', recall: 'recall', fallback: 'fallback', end: 'end' } as const
+
+export const DEFAULT_RECALL_CONTEXT = 'fastify-transfer-recall'
+
+export interface RecallDialplanSettings {
+  /** The context the plugin adds (one per plugin configuration: settings live in its lines). */
+  context: string
+  /** Where targets and agents are dialed. */
+  transferContext: string
+  /** The agents' channel technology, for their device state (`PJSIP/101`). */
+  technology: string
+  /** How long the target may ring. */
+  afterMs: number
+  /** How long the agent's phone rings for the recall. */
+  ringAgentMs: number
+  /** Where the customer goes when the agent is not free or does not answer. */
+  fallback?: { context: string, exten: string }
+}
+
+/**
+ * Whether a blind transfer to this target goes through recall: agents and free extensions of the
+ * transfer context (a phone that may not answer). Named destinations (queues, voicemail, parking...)
+ * take the call by themselves and keep their own dialplan.
+ */
+export function usesRecall (target: { kind: string, context: string }, transferContext: string): boolean {
+  return (target.kind === 'agent' || target.kind === 'free') && target.context === transferContext
+}
+
+export interface DialplanLine {
+  context: string
+  exten: string
+  priority: number
+  application: string
+  data: string
+}
+
+/** Dial's timeout in seconds; fractions are allowed (Asterisk parses it as a time length). */
+function seconds (ms: number): string {
+  return String(Math.round(ms) / 1000)
+}
+
+export function recallDialplan (settings: RecallDialplanSettings): DialplanLine[] {
+  const { context, transferContext, technology, fallback } = settings
+  const { transfer, recall, end } = RECALL_STEPS
+  const answeredOr = (next: string): string => `$["\${DIALSTATUS}" = "ANSWER"]?${end},1:${next},1`
+  const steps: Array<[string, string, string]> = [
+    [transfer, 'Dial', `Local/\${${TARGET_VARIABLE}}@${transferContext},${seconds(settings.afterMs)}`],
+    [transfer, 'GotoIf', answeredOr(recall)],
+    // Not free (on another call, ringing, offline): straight to the fallback.
+    [recall, 'GotoIf', `$["\${DEVICE_STATE(${technology}/\${${AGENT_VARIABLE}})}" != "NOT_INUSE"]?${RECALL_STEPS.fallback},1`],
+    // What the agent's phone shows: this is a call coming back, not a new one.
+    [recall, 'Set', 'CALLERID(name)=R: ${CALLERID(name)}'],
+    [recall, 'Dial', `Local/\${${AGENT_VARIABLE}}@${transferContext},${seconds(settings.ringAgentMs)}`],
+    [recall, 'GotoIf', answeredOr(RECALL_STEPS.fallback)],
+    fallback === undefined
+      ? [RECALL_STEPS.fallback, 'Goto', `${end},1`]
+      : [RECALL_STEPS.fallback, 'Goto', `${fallback.context},${fallback.exten},1`],
+    [end, 'Hangup', '']
+  ]
+  const priorities = new Map<string, number>()
+  return steps.map(([exten, application, data]) => {
+    const priority = (priorities.get(exten) ?? 0) + 1
+    priorities.set(exten, priority)
+    return { context, exten, priority, application, data }
+  })
+}
+
+/** The step of the recall context a dialplan event is at, if it is in that context. */
+export function recallStep (context: string, recallContext: string, exten: string): keyof typeof RECALL_STEPS | undefined {
+  if (context !== recallContext) return undefined
+  return (Object.keys(RECALL_STEPS) as Array<keyof typeof RECALL_STEPS>).find((step) => RECALL_STEPS[step] === exten)
+}

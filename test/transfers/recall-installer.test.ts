@@ -1,0 +1,55 @@
+import t, { type Test } from 'tap'
+import { AsteriskRefusedError } from '../../src/errors.js'
+import { recallDialplan } from '../../src/transfers/recall-dialplan.js'
+import { RecallInstaller } from '../../src/transfers/recall-installer.js'
+import { FakePbx } from '../helpers/fake-pbx.js'
+
+const lines = recallDialplan({ context: 'fastify-transfer-recall', transferContext: 'from-internal', technology: 'PJSIP', afterMs: 20_000, ringAgentMs: 15_000 })
+const later = async (): Promise<void> => await new Promise((resolve) => setImmediate(resolve))
+
+function setup (t: Test): { pbx: FakePbx, installer: RecallInstaller } {
+  const pbx = new FakePbx()
+  const installer = new RecallInstaller(pbx, lines)
+  t.teardown(() => installer.stop())
+  return { pbx, installer }
+}
+
+t.test('adds every line at start, in order', async (t) => {
+  const { pbx, installer } = setup(t)
+  await installer.start()
+  t.same(pbx.dialplanSteps, lines)
+  t.ok(installer.installed)
+})
+
+t.test('adds them again after a Reload event and after an AMI reconnect', async (t) => {
+  const { pbx, installer } = setup(t)
+  await installer.start()
+  pbx.emit({ type: 'reload', module: 'pbx_config' })
+  await later()
+  t.equal(pbx.dialplanSteps.length, lines.length * 2, 'after the Reload')
+  pbx.events.emit('connection', { ami: false, ari: true })
+  t.notOk(installer.installed, 'not known to be there while AMI is down')
+  pbx.events.emit('connection', { ami: true, ari: true })
+  await later()
+  t.equal(pbx.dialplanSteps.length, lines.length * 3, 'after the reconnect')
+  t.ok(installer.installed)
+})
+
+t.test('ensure: asks Asterisk, and adds the context again when a dialplan reload dropped it', async (t) => {
+  const { pbx, installer } = setup(t)
+  await installer.start()
+  pbx.dialplan.add('transfer@fastify-transfer-recall')
+  t.ok(await installer.ensure())
+  t.equal(pbx.dialplanSteps.length, lines.length, 'there: nothing added')
+  pbx.dialplan.delete('transfer@fastify-transfer-recall')
+  t.ok(await installer.ensure())
+  t.equal(pbx.dialplanSteps.length, lines.length * 2, 'gone: added again')
+})
+
+t.test('refused (an AMI user without write = system): not installed, so transfers go without recall', async (t) => {
+  const { pbx, installer } = setup(t)
+  pbx.dialplanError = new AsteriskRefusedError('DialplanExtensionAdd', 'Permission denied')
+  await installer.start()
+  t.notOk(installer.installed)
+  t.notOk(await installer.ensure())
+})
