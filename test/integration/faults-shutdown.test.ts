@@ -4,12 +4,12 @@
 import t from 'tap'
 import { spawn } from 'node:child_process'
 import { once } from 'node:events'
-import { createServer, type AddressInfo } from 'node:net'
 import WebSocket from 'ws'
 import { waitFor } from '../helpers/asterisk/calls.js'
 import { agents, pbx, testbedEnvironment } from '../helpers/asterisk/testbed.js'
 import { startFaultHost } from '../helpers/fault-host.js'
 import { startTcpProxy } from '../helpers/tcp-proxy.js'
+import { freePort } from '../helpers/free-port.js'
 
 /** A feed socket that records how it was closed. */
 async function openFeed (url: string, token: string): Promise<{ closed: Promise<{ code: number, reason: string }> }> {
@@ -20,14 +20,6 @@ async function openFeed (url: string, token: string): Promise<{ closed: Promise<
   socket.on('error', () => {})
   await once(socket, 'open')
   return { closed }
-}
-
-async function freePort (): Promise<number> {
-  const server = createServer()
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const { port } = server.address() as AddressInfo
-  await new Promise<void>((resolve) => server.close(() => resolve()))
-  return port
 }
 
 t.test('fastify.close(): feed sockets closed with 1001, AMI and ARI connections released', async (t) => {

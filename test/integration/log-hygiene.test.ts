@@ -3,7 +3,6 @@
 // and transfers a call: its whole stdout and stderr hold no password and no token. And connecting to
 // ARI prints nothing of swagger-client's "deprecated version of Swagger" notice.
 import { spawn } from 'node:child_process'
-import { createServer, type AddressInfo } from 'node:net'
 import { join } from 'node:path'
 import t from 'tap'
 import WebSocket from 'ws'
@@ -11,16 +10,9 @@ import { ensureClientBuilt } from '../../example-app/client-build.js'
 import { AriClient } from '../../src/asterisk/ari-client.js'
 import { callAgent, hangupAllCalls, waitFor } from '../helpers/asterisk/calls.js'
 import { agents, offlineAgent, pbx, repoRoot, testbedEnvironment } from '../helpers/asterisk/testbed.js'
+import { freePort } from '../helpers/free-port.js'
 
 const SWAGGER_NOTICE = 'deprecated version of Swagger'
-
-async function freePort (): Promise<number> {
-  const server = createServer()
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const { port } = server.address() as AddressInfo
-  await new Promise<void>((resolve) => server.close(() => resolve()))
-  return port
-}
 
 await ensureClientBuilt()
 await hangupAllCalls()
