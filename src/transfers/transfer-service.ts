@@ -210,7 +210,7 @@ export class TransferService {
     this.#pbx.startedAt().then((startedAt) => { this.#asteriskStartedAt ??= startedAt }, () => {})
     const interval = this.#options.reconcileIntervalMs ?? 0
     if (interval > 0) {
-      this.#reconcileTimer = setInterval(() => { void this.reconcileAll('timer') }, interval)
+      this.#reconcileTimer = setInterval(() => { this.reconcileAll('timer').catch(this.#reportFailure('reconciling transfers')) }, interval)
       this.#reconcileTimer.unref()
     }
   }
@@ -605,7 +605,7 @@ export class TransferService {
     const key = DEADLINE_OF[transfer.record.status]
     if (key === undefined) return
     const state = transfer.record.status
-    transfer.armDeadline(this.#deadlines[key], () => { void this.#onDeadline(transfer, state) })
+    transfer.armDeadline(this.#deadlines[key], () => { this.#onDeadline(transfer, state).catch(this.#reportFailure('ending a transfer past its deadline')) })
   }
 
   /** A state outlived its deadline: ask the PBX what became of it; if nothing says, end it. */
@@ -617,6 +617,11 @@ export class TransferService {
     this.#apply(transfer, { type: 'lost', reason: 'deadline_exceeded' })
   }
 
+  /** For work started by a timer or an event: a failure is logged, never an unhandled rejection. */
+  #reportFailure (what: string): (error: unknown) => void {
+    return (error) => { this.#log.error({ err: error }, `${what} failed`) }
+  }
+
   #connected (): boolean {
     const { ami, ari } = this.#pbx.connectionState()
     return ami && ari
@@ -624,7 +629,7 @@ export class TransferService {
 
   #onConnectionChange (state: { ami: boolean, ari: boolean }): void {
     const connected = state.ami && state.ari
-    if (connected && !this.#wasConnected) void this.reconcileAll('reconnect')
+    if (connected && !this.#wasConnected) this.reconcileAll('reconnect').catch(this.#reportFailure('reconciling transfers after a reconnect'))
     this.#wasConnected = connected
   }
 
