@@ -2,7 +2,7 @@
  * Who talks to whom, from a snapshot of channels and bridges. Pure: no I/O, so every shape of call
  * (direct, through Local channels, conference, not yet answered) is unit-tested.
  */
-import { isChannelOf, localCounterpart } from '../asterisk/channel-name.js'
+import { isChannelOf, localCounterpart, parseChannelName } from '../asterisk/channel-name.js'
 import type { PbxBridge, PbxChannel } from '../asterisk/ari-client.js'
 import type { CallSnapshot } from '../asterisk/pbx.js'
 
@@ -83,4 +83,12 @@ export function callerOf (agent: PbxChannel, peer: PbxChannel): { number: string
     : [peer.callerNumber, peer.callerName]
   if (number === '') return undefined
   return name === undefined || name === '' ? { number } : { number, name }
+}
+
+/** The `Local/...;1` half in the same bridge as the named channel: an agent's consultation, if any. */
+export function bridgedLocal (snapshot: CallSnapshot, channelName: string): string | undefined {
+  const channel = snapshot.channels.find((candidate) => candidate.name === channelName)
+  const bridge = channel === undefined ? undefined : bridgeOf(snapshot.bridges, channel.id)
+  const ids = new Set(bridge?.channelIds ?? [])
+  return snapshot.channels.find((candidate) => ids.has(candidate.id) && parseChannelName(candidate.name)?.localHalf === 1)?.name
 }

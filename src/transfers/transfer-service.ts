@@ -30,7 +30,7 @@ import {
 import type { Identity } from '../identity.js'
 import type { ActiveTransfer } from './active-transfer.js'
 import { AtxferPacing } from './atxfer-pacing.js'
-import { bridgedParty, callerOf, findAgentCall, type AgentCall } from './call-topology.js'
+import { bridgedLocal, bridgedParty, callerOf, findAgentCall, type AgentCall } from './call-topology.js'
 import { CHANNEL_RECORD_VARIABLE, decodeChannelRecord, encodeChannelRecord, type ChannelRecord } from './channel-record.js'
 import { awaitConsultation } from './consultation-watch.js'
 import type { DialTarget } from './destinations.js'
@@ -762,12 +762,4 @@ function located (extension: string, call: AgentCall): LocatedCall {
   }
   const caller = callerOf(call.agent, call.peer)
   return { agentChannel: call.agent.name, peerChannel: call.peer.name, bridgeId: call.bridgeId, ...(caller === undefined ? {} : { caller }) }
-}
-
-/** The `Local/...;1` half bridged with the agent's channel: its consultation. */
-function bridgedLocal (snapshot: CallSnapshot, agentChannel: string): string | undefined {
-  const agent = snapshot.channels.find((channel) => channel.name === agentChannel)
-  const bridge = agent === undefined ? undefined : snapshot.bridges.find((candidate) => candidate.channelIds.includes(agent.id))
-  const ids = new Set(bridge?.channelIds ?? [])
-  return snapshot.channels.find((channel) => ids.has(channel.id) && /^Local\/.*;1$/i.test(channel.name))?.name
 }
