@@ -3,6 +3,7 @@
 // the same kind of socket only split into messages. The stream is the test bed's recorded calls replayed
 // by a stand-in AMI server in another thread (bench/lib/ami-stream.ts), so the measured thread does only
 // what the plugin does. Floor and plugin run alternately, ROUNDS times each; the best of each is kept.
+import { EventEmitter } from 'node:events'
 import net from 'node:net'
 import { performance } from 'node:perf_hooks'
 import { Worker } from 'node:worker_threads'
@@ -80,7 +81,8 @@ async function pluginRun (): Promise<Run & { channels: number, pbxEvents: number
     pingIntervalMs: 0
   })
   // No ARI: the monitor starts from an empty PBX and learns everything from the stream.
-  const ari = { ready: true, listChannels: async () => [], listBridges: async () => [], listEndpoints: async () => [] } as unknown as AriClient
+  // An emitter, as the PBX adapter follows ARI's connection events too.
+  const ari = Object.assign(new EventEmitter(), { ready: true, listChannels: async () => [], listBridges: async () => [], listEndpoints: async () => [] }) as unknown as AriClient
   const pbx = new AsteriskPbx(ami, ari)
   await ami.start()
   const services = await startServices(pbx, agents)
