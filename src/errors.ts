@@ -167,3 +167,10 @@ export const TargetBusyError = createError<'XFER_TARGET_BUSY', 409, [string, str
   'Transfer target %s is busy: %s',
   409
 )
+
+/** Several instances share their state on Redis, and Redis cannot be reached now: nothing was done. */
+export const StoreUnavailableError = createError<'XFER_STORE_UNAVAILABLE', 503, [string]>(
+  'XFER_STORE_UNAVAILABLE',
+  'The shared state (Redis) is not reachable, nothing was done: %s. Retry shortly',
+  503
+)

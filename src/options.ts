@@ -5,6 +5,7 @@
 import Type, { type Static } from 'typebox'
 import Value from 'typebox/value'
 import type { AgentSource } from './agents/agent-directory.js'
+import type { RedisSetting } from './store/redis-connections.js'
 import { DEFAULT_MAX_SOCKETS_PER_IDENTITY } from './feed/websocket-feed.js'
 import type { Authenticate } from './identity.js'
 import { Destination } from './transfers/destinations.js'
@@ -82,6 +83,18 @@ export const PluginDataOptions = Type.Object({
   rateLimit: Type.Object({
     max: Type.Integer({ minimum: 1, maximum: 1_000_000, default: RATE_LIMIT_DEFAULTS.max }),
     timeWindowMs: Type.Integer({ minimum: 1000, maximum: 86_400_000, default: RATE_LIMIT_DEFAULTS.timeWindowMs })
+  }, { default: {} }),
+  /** With `redis`: how the instances share it. */
+  sharedState: Type.Object({
+    /** Put before every key: several apps (or environments) can share one Redis. */
+    keyPrefix: Type.String({ pattern: '^[A-Za-z0-9_.:-]{1,64}$', default: 'fastify-asterisk-transfer:' }),
+    /** How long an instance's claim on its transfers lasts unrenewed: how soon another takes over a lost instance's. */
+    leaseMs: Type.Integer({ minimum: 1000, maximum: 600_000, default: 10_000 })
+  }, { default: {} }),
+  /** Liveness and readiness routes for load balancers and orchestrators, outside `prefix` and its authentication. */
+  health: Type.Object({
+    livePath: Type.Union([Type.String({ pattern: '^(/[A-Za-z0-9._~-]+)+$' }), Type.Literal(false)], { default: '/health/live' }),
+    readyPath: Type.Union([Type.String({ pattern: '^(/[A-Za-z0-9._~-]+)+$' }), Type.Literal(false)], { default: '/health/ready' })
   }, { default: {} })
 })
 
@@ -99,7 +112,14 @@ export const MetricsOptions = Type.Object({
 type DataOptions = Static<typeof PluginDataOptions>
 export type ResolvedMetricsOptions = Static<typeof MetricsOptions>
 
-export interface FastifyAsteriskTransferOptions extends Partial<Omit<DataOptions, 'ami' | 'ari' | 'reconnect' | 'feed' | 'idempotency' | 'rateLimit' | 'deadlines' | 'recall'>> {
+export interface FastifyAsteriskTransferOptions extends Partial<Omit<DataOptions, 'ami' | 'ari' | 'reconnect' | 'feed' | 'idempotency' | 'rateLimit' | 'deadlines' | 'recall' | 'sharedState' | 'health'>> {
+  /**
+   * Several instances behind a load balancer share their state on Redis: a URL (`redis://…`), ioredis
+   * options, or the host's own ioredis client (duplicated, never closed). Without it, this process alone.
+   */
+  redis?: RedisSetting
+  sharedState?: Partial<DataOptions['sharedState']>
+  health?: Partial<DataOptions['health']>
   recall?: Partial<DataOptions['recall']> | false
   deadlines?: Partial<DataOptions['deadlines']>
   /** The agents: a list or a function (e.g. the host's user directory); default: Asterisk's endpoints. */
@@ -118,6 +138,7 @@ export interface FastifyAsteriskTransferOptions extends Partial<Omit<DataOptions
 }
 
 export type ResolvedOptions = Omit<DataOptions, 'rateLimit' | 'recall'> & {
+  redis?: RedisSetting
   rateLimit: DataOptions['rateLimit'] | false
   metrics: ResolvedMetricsOptions | false
   recall: DataOptions['recall'] | false
@@ -131,7 +152,7 @@ export type ResolvedOptions = Omit<DataOptions, 'rateLimit' | 'recall'> & {
 const DEFAULT_ACTION_TIMEOUT_MS = 5000
 
 export function resolveOptions (options: FastifyAsteriskTransferOptions): ResolvedOptions {
-  const { authenticate, agents, authorizeTransfer, rateLimit, metrics, recall, ...rest } = options as FastifyAsteriskTransferOptions & Record<string, unknown>
+  const { authenticate, agents, authorizeTransfer, rateLimit, metrics, recall, redis, ...rest } = options as FastifyAsteriskTransferOptions & Record<string, unknown>
   // `false` is taken out before the check, so a wrong limit is named precisely (a union would only say
   // "must be boolean"); it is put back below.
   const data = { ...rest, ...(rateLimit === false ? {} : { rateLimit }), ...(recall === false ? {} : { recall }) }
@@ -160,6 +181,9 @@ export function resolveOptions (options: FastifyAsteriskTransferOptions): Resolv
   if (fallback !== undefined && !Object.hasOwn(withDefaults.destinations, fallback)) {
     throw new Error(`fastify-asterisk-transfer: option "recall.fallback" must name one of the destinations (${Object.keys(withDefaults.destinations).join(', ') || 'none configured'})`)
   }
+  if (redis !== undefined && !isRedisSetting(redis)) {
+    throw new Error('fastify-asterisk-transfer: option "redis" must be a redis:// or rediss:// URL, ioredis options, or an ioredis client')
+  }
   const actionTimeoutMs = withDefaults.actionTimeoutMs ?? DEFAULT_ACTION_TIMEOUT_MS
   return {
     ...withDefaults,
@@ -170,6 +194,7 @@ export function resolveOptions (options: FastifyAsteriskTransferOptions): Resolv
     consultationTimeoutMs: withDefaults.consultationTimeoutMs ?? actionTimeoutMs,
     authenticate,
     ...(agents === undefined ? {} : { agents }),
+    ...(redis === undefined ? {} : { redis }),
     ...(authorizeTransfer === undefined ? {} : { authorizeTransfer })
   }
 }
@@ -194,4 +219,9 @@ function resolveMetrics (metrics: FastifyAsteriskTransferOptions['metrics']): Re
 function isAgentList (value: unknown): boolean {
   return Array.isArray(value) && value.every((agent) =>
     typeof agent === 'object' && agent !== null && typeof (agent as { extension?: unknown }).extension === 'string')
+}
+
+function isRedisSetting (value: unknown): value is RedisSetting {
+  if (typeof value === 'string') return /^rediss?:\/\/\S+$/.test(value)
+  return typeof value === 'object' && value !== null && !Array.isArray(value)
 }

@@ -14,11 +14,15 @@ import { AsteriskPbx } from './asterisk/pbx.js'
 import { CallMonitor } from './calls/call-monitor.js'
 import { withTransfer } from './calls/call-view.js'
 import { AmiLoginError } from './errors.js'
-import { bootFirstId, EventLog, type LoggedEventType } from './feed/event-log.js'
+import type { LoggedEventType } from './feed/event-log.js'
 import { serveMetrics } from './metrics/metrics-route.js'
 import { TransferMetrics } from './metrics/transfer-metrics.js'
 import { resolveOptions, type FastifyAsteriskTransferOptions, type ResolvedOptions } from './options.js'
 import { apiRoutes } from './routes/api.js'
+import { serveHealth } from './routes/health-routes.js'
+import type { FeedPublisher } from './store/feed-publisher.js'
+import type { Leadership } from './store/leadership.js'
+import { createSharedState } from './store/shared-state.js'
 import { createTransfersApi, type AsteriskTransfers } from './transfers-api.js'
 import { recallDialplan } from './transfers/recall-dialplan.js'
 import { RecallInstaller } from './transfers/recall-installer.js'
@@ -67,15 +71,19 @@ async function connectAtStartup (fastify: FastifyInstance, ami: AmiClient, ari: 
   }
 }
 
-/** Everything the services publish goes through one log: the feed and the host app see the same events. */
-function publishToLog (eventLog: EventLog, transfers: TransferService, pbx: AsteriskPbx): void {
+/**
+ * Everything the services publish goes through one log: the feed and the host app see the same events.
+ * A transfer's changes are published by the instance that owns it; what Asterisk alone says (the
+ * connection here, calls and agents below) by the leader only, as every instance sees it.
+ */
+function publishToLog (publisher: FeedPublisher, transfers: TransferService, pbx: AsteriskPbx, leadership: Leadership): void {
   const transferEvents = new Set(Object.values(EVENT_FOR_STATE))
   for (const type of transferEvents) {
     transfers.events.on(type, (transfer) => {
-      eventLog.append(type, transfer, { extensions: transferAudience(transfer) })
+      publisher.publish(type, transfer, { extensions: transferAudience(transfer) })
     })
   }
-  pbx.events.on('connection', (state) => { eventLog.append('asterisk:connection', state, 'everyone') })
+  pbx.events.on('connection', (state) => { if (leadership.isLeader) publisher.publish('asterisk:connection', state, 'everyone') })
 }
 
 /** The recall dialplan's keeper, unless recall is off. */
@@ -99,6 +107,14 @@ async function asteriskTransferPlugin (fastify: FastifyInstance, rawOptions: Fas
   const { ami, ari } = createClients(log, options)
   await connectAtStartup(fastify, ami, ari)
 
+  const shared = createSharedState({
+    ...(options.redis === undefined ? {} : { redis: options.redis }),
+    keyPrefix: options.sharedState.keyPrefix,
+    leaseMs: options.sharedState.leaseMs,
+    idempotencyTtlMs: options.idempotency.ttlMs,
+    feedCapacity: options.feed.capacity,
+    logger: log.child({ component: 'shared-state' })
+  })
   const pbx = new AsteriskPbx(ami, ari, log.child({ component: 'pbx' }))
   const directory = new AgentDirectory(options.agents, pbx, options.channelTechnology)
   const monitor = new CallMonitor(pbx, { technology: options.channelTechnology, logger: log.child({ component: 'calls' }) })
@@ -120,32 +136,37 @@ async function asteriskTransferPlugin (fastify: FastifyInstance, rawOptions: Fas
     ...(recall === undefined || options.recall === false
       ? {}
       : { recall: { context: options.recall.context, ...(options.recall.fallback === undefined ? {} : { fallback: options.recall.fallback }), ensure: async () => await recall.ensure() } }),
+    store: shared.transfers,
+    ...(shared.peers === undefined
+      ? {}
+      : { peers: { send: async (owner, command, timeoutMs) => await shared.peers?.send(owner, command, timeoutMs), leaseRenewMs: Math.floor(options.sharedState.leaseMs / 3) } }),
     logger: log.child({ component: 'transfers' })
   })
   const agents = new AgentService(pbx, options.channelTechnology, directory, agentStatus)
-  const eventLog = new EventLog({
+  const { eventLog, publisher } = await shared.openFeed({
     capacity: options.feed.capacity,
-    // Ids carry the boot time: a client resuming with an id from before a restart is told of the gap.
-    firstId: bootFirstId(),
     // Host handlers run inside append: one that throws must not stop the feed or the service.
     onListenerError: (error, event) => fastify.log.error({ err: error, event: event.envelope.type }, 'an asteriskTransfers event handler threw')
   })
-  publishToLog(eventLog, transfers, pbx)
+  const { leadership } = shared
+  publishToLog(publisher, transfers, pbx, leadership)
   // Following the services before they start: the first events and connections are counted too.
   const metrics = options.metrics === false ? undefined : new TransferMetrics(options.metrics.prefix)
   metrics?.follow({ transfers, pbx })
   monitor.on('call:status', (status) => {
+    if (!leadership.isLeader) return
     const data = status.call === undefined ? status : { ...status, call: withTransfer(status.call, (channel) => transfers.activeOnChannel(channel)) }
-    eventLog.append('call:status', data, { extensions: [status.extension] })
+    publisher.publish('call:status', data, { extensions: [status.extension] })
   })
   transfers.start()
+  await shared.start(async (command) => await transfers.handleRemote(command))
   await recall?.start()
   // Without a first snapshot (ARI down) the monitor retries in the background; lookups use ARI meanwhile.
   await monitor.start().catch((error: unknown) => { log.warn({ err: error }, 'call monitor not built at startup; retrying') })
   // Consultations that a previous run of the host app left in progress are followed again.
   await transfers.restore().catch((error: unknown) => { log.warn({ err: error }, 'consultations in progress not restored at startup') })
   // Every agent needs to know who can take a transfer: agent:status goes to everyone.
-  agentStatus.on('agent:status', (status) => { eventLog.append('agent:status', status, 'everyone') })
+  agentStatus.on('agent:status', (status) => { if (leadership.isLeader) publisher.publish('agent:status', status, 'everyone') })
   await agentStatus.start().catch((error: unknown) => { log.warn({ err: error }, 'agent states not built at startup; retrying') })
 
   fastify.addHook('onClose', async () => {
@@ -153,7 +174,9 @@ async function asteriskTransferPlugin (fastify: FastifyInstance, rawOptions: Fas
     agentStatus.stop()
     recall?.stop()
     monitor.stop()
-    transfers.stop()
+    // Its transfers are handed back first, so another instance takes them over at once.
+    await transfers.stop()
+    await shared.close()
     ari.close()
     await ami.close()
   })
@@ -167,6 +190,13 @@ async function asteriskTransferPlugin (fastify: FastifyInstance, rawOptions: Fas
     onHandlerError: (error, envelope) => fastify.log.error({ err: error, event: envelope.type }, 'an asteriskTransfers event handler failed')
   }))
   if (metrics !== undefined && options.metrics !== false && options.metrics.path !== false) serveMetrics(fastify, options.metrics.path, metrics)
+  serveHealth(fastify, {
+    ...options.health,
+    readiness: () => {
+      const { ami: amiUp, ari: ariUp } = pbx.connectionState()
+      return { ami: amiUp, ari: ariUp, calls: monitor.inSync, ...(shared.distributed ? { redis: shared.available } : {}) }
+    }
+  })
 
   await fastify.register(apiRoutes, {
     prefix: options.prefix,
@@ -181,8 +211,9 @@ async function asteriskTransferPlugin (fastify: FastifyInstance, rawOptions: Fas
       maxBufferedBytes: options.feed.maxBufferedBytes,
       maxSocketsPerIdentity: options.feed.maxSocketsPerIdentity
     },
-    idempotency: options.idempotency,
+    idempotency: { ...options.idempotency, ...(shared.idempotency === undefined ? {} : { store: shared.idempotency }) },
     rateLimit: options.rateLimit,
+    ...(shared.distributed ? { sharedState: shared } : {}),
     ...(metrics === undefined ? {} : { observer: metrics.apiObserver })
   })
 }

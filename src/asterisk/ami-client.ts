@@ -11,6 +11,7 @@
  * - every field is checked before it is written (see ami-values.ts).
  * A fresh socket and parser are made for every connection so no state of a dead socket leaks into the next one.
  */
+import { randomBytes } from 'node:crypto'
 import net from 'node:net'
 import { AmiLoginError, AsteriskRefusedError, AsteriskTimeoutError, AsteriskUnavailableError, ChannelGoneError } from '../errors.js'
 import { AmiParser, type AmiMessage } from './ami-parser.js'
@@ -62,7 +63,12 @@ export class AmiClient extends SafeEmitter<AmiClientEvents> {
   readonly #options: AmiClientOptions
   readonly #log: Logger
   readonly #pending = new Map<string, PendingAction>()
-  readonly #idPrefix = `fat${process.pid}-`
+  /**
+   * Every AMI connection receives the responses to its own actions only, but Asterisk's events that
+   * echo an ActionID (OriginateResponse, the lists' completions) reach every connection: ids must be
+   * unique across the instances of the host app, whose pids repeat from one container to the next.
+   */
+  readonly #idPrefix = `fat${randomBytes(6).toString('hex')}-`
   /** The socket of the current connection (logged in or logging in). */
   #socket: net.Socket | undefined
   #ready = false

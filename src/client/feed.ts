@@ -156,6 +156,11 @@ export class EventFeed {
   #receive (data: unknown): void {
     const envelope = parseEnvelope(data)
     if (envelope === undefined) return
+    if (envelope.type === 'feed:store') {
+      // A notice about this server's link to the shared state, not an event of the log: no id of its own.
+      this.#dispatch(envelope)
+      return
+    }
     if (envelope.type === 'feed:gap') {
       // The events that follow the notice start at oldestAvailable, numbered anew if the server restarted.
       this.#lastId = envelope.data.oldestAvailable - 1

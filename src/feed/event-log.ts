@@ -1,6 +1,7 @@
 /**
  * The feed's memory: the last `capacity` events, numbered firstId + 1, + 2, + 3… in one server process
- * (the plugin starts each process's numbering at its boot time, so ids never repeat across restarts), so a client
+ * (the plugin starts each process's numbering at its boot time, so ids never repeat across restarts), or
+ * numbered by a log shared by several instances (`insert`, see store/redis-feed.ts), so a client
  * that reconnects with the last id it saw gets exactly what it missed, or learns that it missed too much.
  * No sockets here: the WebSocket route subscribes to it.
  */
@@ -16,8 +17,8 @@ export interface StoredEvent {
   readonly json: string
 }
 
-/** Events that are published to everyone who may see them; `feed:gap` and `feed:hello` are per socket, never logged. */
-export type LoggedEventType = Exclude<FeedEventType, 'feed:gap' | 'feed:hello'>
+/** Events that are published to everyone who may see them; `feed:gap`, `feed:hello` and `feed:store` are per socket, never logged. */
+export type LoggedEventType = Exclude<FeedEventType, 'feed:gap' | 'feed:hello' | 'feed:store'>
 
 export interface Backlog {
   /** The buffered events the client has not seen, oldest first. */
@@ -62,15 +63,22 @@ export class EventLog {
   readonly capacity: number
   #now: () => Date
   #onListenerError: EventLogOptions['onListenerError']
-  /** Ids are contiguous, so event `id` lives in slot `(id - firstId - 1) % capacity`: no head or tail to track. */
+  /** A ring of the newest events in id order: `#count` of them, the oldest at `#head`. */
   #slots: Array<StoredEvent | undefined>
-  readonly #firstId: number
+  #head = 0
+  #count = 0
+  /**
+   * The newest id a client may have seen without seeing every event kept here: `firstId` until the
+   * ring drops its first event, then the id of the last event dropped. A client that resumes from an
+   * older id missed something.
+   */
+  #droppedUpTo: number
   #lastId: number
   #listeners = new Set<EventListener>()
 
   constructor ({ capacity = DEFAULT_EVENT_LOG_CAPACITY, now = () => new Date(), onListenerError, firstId = 0 }: EventLogOptions = {}) {
     if (!Number.isSafeInteger(firstId) || firstId < 0) throw new RangeError(`EventLog firstId must be a non-negative integer, got ${String(firstId)}`)
-    this.#firstId = firstId
+    this.#droppedUpTo = firstId
     this.#lastId = firstId
     if (!Number.isSafeInteger(capacity) || capacity < 1) {
       throw new RangeError(`EventLog capacity must be a positive integer, got ${String(capacity)}`)
@@ -88,15 +96,31 @@ export class EventLog {
 
   /** The id of the oldest event still buffered; `lastId + 1` while the log is empty. */
   get oldestId (): number {
-    return Math.max(this.#firstId + 1, this.#lastId - this.capacity + 1)
+    return this.#count === 0 ? this.#lastId + 1 : (this.#at(0) as StoredEvent).envelope.id
   }
 
+  /** Numbers the event itself (one process: the embedded feed) and hands it to the subscribers. */
   append<K extends LoggedEventType>(type: K, data: FeedEventData<K>, audience: Audience): StoredEvent {
-    const id = this.#lastId + 1
-    const envelope = { id, type, timestamp: this.#now().toISOString(), data } as FeedEnvelope
+    const envelope = { id: this.#lastId + 1, type, timestamp: this.#now().toISOString(), data } as FeedEnvelope
+    return this.insert(envelope, audience)
+  }
+
+  /**
+   * Keeps an event numbered elsewhere (a log shared by several instances: ids are increasing but may
+   * skip) and hands it to the subscribers. An id not above `lastId` was kept already and is ignored.
+   */
+  insert (envelope: FeedEnvelope, audience: Audience): StoredEvent {
     const event: StoredEvent = Object.freeze({ envelope, audience, json: JSON.stringify(envelope) })
-    this.#slots[(id - this.#firstId - 1) % this.capacity] = event
-    this.#lastId = id
+    if (envelope.id <= this.#lastId) return event
+    if (this.#count === this.capacity) {
+      this.#droppedUpTo = (this.#at(0) as StoredEvent).envelope.id
+      this.#slots[this.#head] = event
+      this.#head = (this.#head + 1) % this.capacity
+    } else {
+      this.#slots[(this.#head + this.#count) % this.capacity] = event
+      this.#count++
+    }
+    this.#lastId = envelope.id
     this.#notify(event)
     return event
   }
@@ -109,10 +133,10 @@ export class EventLog {
   since (id: number): Backlog {
     const oldest = this.oldestId
     if (id > this.#lastId) {
-      return { events: this.#range(oldest), gap: { since: id, oldestAvailable: oldest } }
+      return { events: this.#from(0), gap: { since: id, oldestAvailable: oldest } }
     }
-    const events = this.#range(Math.max(id + 1, oldest))
-    return id + 1 < oldest ? { events, gap: { since: id, oldestAvailable: oldest } } : { events }
+    const events = this.#from(this.#firstAfter(id))
+    return id < this.#droppedUpTo ? { events, gap: { since: id, oldestAvailable: oldest } } : { events }
   }
 
   /** Calls `listener` synchronously, inside `append`, with every event appended from now on. */
@@ -134,12 +158,25 @@ export class EventLog {
     if (errors.length > 0) throw errors[0]
   }
 
-  #range (fromId: number): StoredEvent[] {
-    const events: StoredEvent[] = []
-    for (let id = fromId; id <= this.#lastId; id++) {
-      const event = this.#slots[(id - this.#firstId - 1) % this.capacity]
-      if (event !== undefined) events.push(event)
+  #at (index: number): StoredEvent | undefined {
+    return this.#slots[(this.#head + index) % this.capacity]
+  }
+
+  /** The index of the first buffered event with an id above `id` (binary search: ids increase). */
+  #firstAfter (id: number): number {
+    let low = 0
+    let high = this.#count
+    while (low < high) {
+      const middle = (low + high) >>> 1
+      if ((this.#at(middle) as StoredEvent).envelope.id <= id) low = middle + 1
+      else high = middle
     }
+    return low
+  }
+
+  #from (index: number): StoredEvent[] {
+    const events: StoredEvent[] = []
+    for (let i = index; i < this.#count; i++) events.push(this.#at(i) as StoredEvent)
     return events
   }
 }

@@ -29,6 +29,15 @@ export const FeedHello = Type.Object({
   lastId: Type.Integer({ minimum: 0 })
 })
 
+/**
+ * Sent to each socket of an instance when its link to the shared state (Redis) goes down or comes back.
+ * While it is down the instance's transfer actions answer 503 and the feed pauses: the events of that
+ * time come, in order, once it is back. Not an event of the log: its id is the newest id when sent.
+ */
+export const FeedStore = Type.Object({
+  connected: Type.Boolean()
+})
+
 /** Every event type and its payload. */
 export const FeedEventPayloads = {
   'call:transfer_initiated': Transfer,
@@ -43,7 +52,8 @@ export const FeedEventPayloads = {
   'agent:status': AgentStatus,
   'asterisk:connection': AsteriskConnection,
   'feed:gap': FeedGap,
-  'feed:hello': FeedHello
+  'feed:hello': FeedHello,
+  'feed:store': FeedStore
 } as const
 
 export type FeedEventType = keyof typeof FeedEventPayloads

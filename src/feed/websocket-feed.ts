@@ -63,6 +63,16 @@ export interface EventFeedOptions {
   /** Open sockets one identity (extension) may hold; one more is closed with 4029. Default 10. */
   maxSocketsPerIdentity?: number
   observer?: FeedObserver
+  /** The instance's link to the shared state: each change is told to every socket (`feed:store`). */
+  store?: FeedStoreEvents
+  /** Whether that link is up now (a socket opened while it is down is told at once). */
+  storeAvailable?: () => boolean
+}
+
+/** The shared state's link events, as the feed listens to them. */
+export interface FeedStoreEvents {
+  on: (event: 'connection', listener: (connected: boolean) => void) => unknown
+  off: (event: 'connection', listener: (connected: boolean) => void) => unknown
 }
 
 /**
@@ -84,7 +94,7 @@ interface Connection {
 }
 
 export const eventFeedRoutes: FastifyPluginAsyncTypebox<EventFeedOptions> = async (fastify, options) => {
-  const { eventLog, heartbeatIntervalMs = 30_000, maxBufferedBytes = 1024 * 1024, maxSocketsPerIdentity = DEFAULT_MAX_SOCKETS_PER_IDENTITY, observer = IGNORED } = options
+  const { eventLog, heartbeatIntervalMs = 30_000, maxBufferedBytes = 1024 * 1024, maxSocketsPerIdentity = DEFAULT_MAX_SOCKETS_PER_IDENTITY, observer = IGNORED, store, storeAvailable } = options
   checkOptions(eventLog, heartbeatIntervalMs, maxBufferedBytes, maxSocketsPerIdentity)
   // An upgrade request refused before the upgrade (401, 400) was answered on its raw socket, which no
   // HTTP timeout watches any more: close it, or a client that ignores the answer keeps it forever.
@@ -96,6 +106,14 @@ export const eventFeedRoutes: FastifyPluginAsyncTypebox<EventFeedOptions> = asyn
   const connections = new Set<Connection>()
   const fanout = new FeedFanout(eventLog)
   fastify.addHook('preClose', async () => { await closeAll(connections) })
+  if (store !== undefined) {
+    const tell = (connected: boolean): void => {
+      const notice = JSON.stringify(storeNotice(eventLog.lastId, connected))
+      for (const { socket } of connections) if (socket.readyState === socket.OPEN) socket.send(notice)
+    }
+    store.on('connection', tell)
+    fastify.addHook('onClose', async () => { store.off('connection', tell) })
+  }
   fastify.addHook('onClose', async () => {
     fanout.close()
     for (const connection of connections) {
@@ -143,6 +161,7 @@ export const eventFeedRoutes: FastifyPluginAsyncTypebox<EventFeedOptions> = asyn
     })
     connections.add(connection)
     observer.opened()
+    if (storeAvailable?.() === false) socket.send(JSON.stringify(storeNotice(eventLog.lastId, false)))
     socket.once('close', () => {
       connections.delete(connection)
       observer.closed()
@@ -233,6 +252,10 @@ function serve (socket: WebSocket, { identity, since, eventLog, fanout, heartbea
     log.debug({ extension: identity.extension, code, reason: reason.toString() }, 'event feed client disconnected')
   })
   return { socket, release }
+}
+
+function storeNotice (lastId: number, connected: boolean): FeedEnvelope<'feed:store'> {
+  return { id: lastId, type: 'feed:store', timestamp: new Date().toISOString(), data: { connected } }
 }
 
 /** Where a socket opened without `since` starts: a client that sees nothing else can still resume from it. */

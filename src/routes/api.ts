@@ -6,9 +6,9 @@ import type { FastifyInstance, FastifyPluginAsync, FastifyRequest } from 'fastif
 import type { AgentService } from '../agents/agent-service.js'
 import type { CallMonitor } from '../calls/call-monitor.js'
 import type { EventLog } from '../feed/event-log.js'
-import { eventFeedRoutes, type FeedObserver } from '../feed/websocket-feed.js'
+import { eventFeedRoutes, type FeedObserver, type FeedStoreEvents } from '../feed/websocket-feed.js'
 import type { Authenticate } from '../identity.js'
-import { RouteNotFoundError } from '../errors.js'
+import { RouteNotFoundError, StoreUnavailableError } from '../errors.js'
 import { serializeRequest } from '../log-redaction.js'
 import { IDEMPOTENCY_DEFAULTS, RATE_LIMIT_DEFAULTS } from '../options.js'
 import type { DestinationMap } from '../transfers/destinations.js'
@@ -42,11 +42,21 @@ export interface ApiRoutesOptions {
   rateLimit?: RateLimitOptions | false
   destinations?: DestinationMap
   observer?: ApiObserver
+  /** Several instances share their state: the routes that need it refuse with 503 while it is unreachable. */
+  sharedState?: SharedStateView
+}
+
+/** What the routes need of the shared state (store/shared-state.ts). */
+export interface SharedStateView {
+  readonly available: boolean
+  /** The Redis client the rate limiter counts on, so every instance counts the same budget. */
+  readonly redis: RateLimitOptions['redis']
+  readonly events: FeedStoreEvents
 }
 
 export const apiRoutes: FastifyPluginAsync<ApiRoutesOptions> = async (api, {
   transfers, monitor, agents, eventLog, authenticate, feed = {}, destinations = {},
-  idempotency = IDEMPOTENCY_DEFAULTS, rateLimit = RATE_LIMIT_DEFAULTS, observer
+  idempotency = IDEMPOTENCY_DEFAULTS, rateLimit = RATE_LIMIT_DEFAULTS, observer, sharedState
 }) => {
   api.setErrorHandler(transferErrorHandler)
   redactRequestLines(api)
@@ -64,11 +74,30 @@ export const apiRoutes: FastifyPluginAsync<ApiRoutesOptions> = async (api, {
   // Both are preHandlers, run in this order. A replay, or a duplicate waiting for the first request's
   // answer, is answered before the rate limit: it sends nothing to Asterisk, so it spends nothing of the
   // budget, and a client retrying after a lost answer is not refused what it already got.
+  if (sharedState !== undefined) refuseWithoutSharedState(api, sharedState)
   replayIdempotentRequests(api, idempotency)
-  if (rateLimit !== false) await limitTransferActions(api, rateLimit)
+  if (rateLimit !== false) await limitTransferActions(api, sharedState?.redis === undefined ? rateLimit : { ...rateLimit, redis: sharedState.redis })
   await api.register(transferRoutes, { transfers, agents, destinations })
   await api.register(callRoutes, { monitor, transferOn: (channel) => transfers.activeOnChannel(channel) })
-  await api.register(eventFeedRoutes, { eventLog, ...feed, ...(observer === undefined ? {} : { observer: observer.feed }) })
+  await api.register(eventFeedRoutes, {
+    eventLog,
+    ...feed,
+    ...(observer === undefined ? {} : { observer: observer.feed }),
+    ...(sharedState === undefined ? {} : { store: sharedState.events, storeAvailable: () => sharedState.available })
+  })
+}
+
+/**
+ * A transfer action (and its idempotency key, its rate budget) needs the shared state: while Redis is
+ * unreachable it is refused at once with 503, before anything is claimed, counted or sent to Asterisk.
+ */
+function refuseWithoutSharedState (api: FastifyInstance, sharedState: SharedStateView): void {
+  api.addHook('preHandler', async (request) => {
+    const { config } = request.routeOptions
+    if ((config.idempotent === true || config.rateLimited === true) && !sharedState.available) {
+      throw new StoreUnavailableError('Redis is not connected')
+    }
+  })
 }
 
 /** Replays and rate-limit refusals, as answered: told by the replay's header and the 429 of a limited route. */

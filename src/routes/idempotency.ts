@@ -5,8 +5,11 @@
  */
 import { createHash } from 'node:crypto'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
-import { IdempotencyKeyReusedError, InvalidInputError } from '../errors.js'
+import { IdempotencyKeyReusedError, InvalidInputError, StoreUnavailableError } from '../errors.js'
 import { identityOf } from '../authentication.js'
+import { IdempotencyStore, type Claim, type IdempotencyKeys, type StoredAnswer } from '../store/idempotency-keys.js'
+
+export { IdempotencyStore, type Claim, type IdempotencyKeys, type StoredAnswer } from '../store/idempotency-keys.js'
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -22,13 +25,8 @@ export interface IdempotencyOptions {
   maxKeys: number
   /** The clock (tests inject one). */
   now?: () => number
-}
-
-/** What a replay sends again. */
-export interface StoredAnswer {
-  statusCode: number
-  headers: Record<string, string>
-  body: string
+  /** Where the keys live: shared by every instance (Redis), or this process's memory (the default). */
+  store?: IdempotencyKeys
 }
 
 /** JSON with object keys sorted at every depth, so `{a, b}` and `{b, a}` read the same. */
@@ -49,92 +47,6 @@ export function fingerprint (value: unknown): string {
   return createHash('sha256').update(canonicalJson(value)).digest('hex')
 }
 
-/**
- * What `claim` found: the key is new (this request acts, then `finish`es), it was used for the same
- * request (its answer, perhaps still to come), or for a different one.
- */
-export type Claim =
-  | { kind: 'first', finish: (answer: StoredAnswer | undefined, keep: boolean) => void }
-  | { kind: 'same', answer: Promise<StoredAnswer | undefined> }
-  | { kind: 'conflict' }
-
-interface Entry {
-  fingerprint: string
-  createdAt: number
-  /** Resolves when the first request answered: `undefined` if it had nothing to share. */
-  answer: Promise<StoredAnswer | undefined>
-}
-
-/**
- * Keys with their answers, in the order they were first used. No timer: expired keys are dropped when
- * the store is next used, and the oldest make room when `maxKeys` is reached.
- */
-export class IdempotencyStore {
-  readonly #entries = new Map<string, Entry>()
-  readonly #ttlMs: number
-  readonly #maxKeys: number
-  readonly #now: () => number
-
-  constructor ({ ttlMs, maxKeys, now = Date.now }: IdempotencyOptions) {
-    this.#ttlMs = ttlMs
-    this.#maxKeys = maxKeys
-    this.#now = now
-  }
-
-  get size (): number {
-    this.#dropExpired()
-    return this.#entries.size
-  }
-
-  /**
-   * Looks the key up and, if it is new, takes it, in one synchronous step: of concurrent requests
-   * with one key, exactly one is `first`; the others get its answer once it is known.
-   */
-  claim (key: string, requestFingerprint: string): Claim {
-    this.#dropExpired()
-    const found = this.#entries.get(key)
-    if (found !== undefined && !this.#expired(found)) {
-      return found.fingerprint === requestFingerprint ? { kind: 'same', answer: found.answer } : { kind: 'conflict' }
-    }
-    this.#entries.delete(key)
-    while (this.#entries.size >= this.#maxKeys) this.#dropOldest()
-    let settle: (answer: StoredAnswer | undefined) => void = () => {}
-    const entry: Entry = {
-      fingerprint: requestFingerprint,
-      createdAt: this.#now(),
-      answer: new Promise((resolve) => { settle = resolve })
-    }
-    this.#entries.set(key, entry)
-    return {
-      kind: 'first',
-      finish: (answer, keep) => {
-        settle(answer)
-        // Nothing to replay is never kept, or later requests would wait on it forever. Only this
-        // entry: the key may have expired meanwhile and been taken again.
-        const kept = keep && answer !== undefined
-        if (!kept && this.#entries.get(key) === entry) this.#entries.delete(key)
-      }
-    }
-  }
-
-  #expired (entry: Entry): boolean {
-    return this.#now() - entry.createdAt >= this.#ttlMs
-  }
-
-  /** Entries are in the order of their creation, so the expired ones are at the front. */
-  #dropExpired (): void {
-    for (const [key, entry] of this.#entries) {
-      if (!this.#expired(entry)) return
-      this.#entries.delete(key)
-    }
-  }
-
-  #dropOldest (): void {
-    const oldest = this.#entries.keys().next()
-    if (oldest.done !== true) this.#entries.delete(oldest.value)
-  }
-}
-
 const KEY_HEADER = 'idempotency-key'
 /** 1 to 255 printable ASCII characters: long enough for a UUID or a ULID with a prefix. */
 const VALID_KEY = /^[\x20-\x7E]{1,255}$/
@@ -147,6 +59,15 @@ const REPLAYED_HEADERS = ['content-type', 'retry-after']
  */
 export function isKept (statusCode: number): boolean {
   return (statusCode >= 200 && statusCode < 300) || (statusCode >= 400 && statusCode < 500 && statusCode !== 429)
+}
+
+/** A store that cannot be reached (Redis down) refuses the request: nothing was done, retry later. */
+async function claimOrRefuse (store: IdempotencyKeys, key: string, print: string): Promise<Claim> {
+  try {
+    return await store.claim(key, print)
+  } catch (error) {
+    throw new StoreUnavailableError((error as Error).message)
+  }
 }
 
 /** The key of the request, `undefined` without one; refuses a malformed key before anything is done. */
@@ -186,14 +107,14 @@ function storedAnswer (reply: FastifyReply, payload: unknown): StoredAnswer | un
  * the answer is stored in onSend, where it is final (serialized, error handler applied).
  */
 export function replayIdempotentRequests (fastify: FastifyInstance, options: IdempotencyOptions): void {
-  const store = new IdempotencyStore(options)
+  const store = options.store ?? new IdempotencyStore(options)
   const finishes = new WeakMap<FastifyRequest, (answer: StoredAnswer | undefined, keep: boolean) => void>()
 
   /** The answer this request must replay, or `undefined` once it holds the key and may act. */
   const answerToReplay = async (request: FastifyRequest, key: string): Promise<StoredAnswer | undefined> => {
     const print = requestFingerprint(request)
     for (;;) {
-      const claim = store.claim(key, print)
+      const claim = await claimOrRefuse(store, key, print)
       if (claim.kind === 'conflict') throw new IdempotencyKeyReusedError()
       if (claim.kind === 'first') {
         finishes.set(request, claim.finish)

@@ -4,6 +4,7 @@
  * Refusals are 429 XFER_RATE_LIMITED in the plugin's error shape, with `Retry-After`.
  */
 import fastifyRateLimit from '@fastify/rate-limit'
+import type { Redis } from 'ioredis'
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import { RateLimitedError } from '../errors.js'
 import { identityOf } from '../authentication.js'
@@ -22,6 +23,8 @@ export interface RateLimitOptions {
   /** Transfer actions (execute, complete and cancel together) one identity may ask per window. */
   max: number
   timeWindowMs: number
+  /** Counts in Redis, shared by every instance (one budget per identity, whichever instance it reaches). */
+  redis?: Redis | undefined
 }
 
 /**
@@ -29,7 +32,7 @@ export interface RateLimitOptions {
  * (the key is the authenticated extension, so agents behind one NAT do not share a budget) and after
  * validation (a malformed request is refused without spending the budget).
  */
-export async function limitTransferActions (fastify: FastifyInstance, { max, timeWindowMs }: RateLimitOptions): Promise<void> {
+export async function limitTransferActions (fastify: FastifyInstance, { max, timeWindowMs, redis }: RateLimitOptions): Promise<void> {
   const limits = {
     max,
     timeWindow: timeWindowMs,
@@ -37,7 +40,10 @@ export async function limitTransferActions (fastify: FastifyInstance, { max, tim
     errorResponseBuilder: (_request: FastifyRequest, { after }: { after: string }) => new RateLimitedError(after)
   }
   // global: false: only the routes given the limiter below are limited, never the feed or the host's routes.
-  await fastify.register(fastifyRateLimit, { global: false, ...limits })
+  // With Redis: counted there, under the plugin's own namespace; a Redis error refuses (skipOnError
+  // false) rather than letting actions through uncounted, and the shared-state check answers 503 first.
+  const store = redis === undefined ? {} : { redis, nameSpace: 'fastify-asterisk-transfer:rate:', skipOnError: false }
+  await fastify.register(fastifyRateLimit, { global: false, ...limits, ...store })
   // One limiter for all the marked routes: an identity has one budget, not one per route.
   const limit = fastify.rateLimit(limits)
   fastify.addHook('preHandler', async function (request, reply) {

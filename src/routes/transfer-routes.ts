@@ -32,9 +32,9 @@ export const transferRoutes: FastifyPluginAsyncTypebox<TransferRoutesOptions> = 
   // dropped properties) whatever options the host app gave Ajv.
   fastify.setValidatorCompiler(TypeBoxValidatorCompiler)
 
-  /** The transfer, if this identity may see it; otherwise it does not exist for them. */
-  const visibleTransfer = (identity: Identity, id: string): Transfer => {
-    const transfer = transfers.get(id)
+  /** The transfer, whichever instance owns it, if this identity may see it; otherwise it does not exist for them. */
+  const visibleTransfer = async (identity: Identity, id: string): Promise<Transfer> => {
+    const transfer = await transfers.find(id)
     if (transfer === undefined || !canSeeTransfer(identity, transfer)) throw new TransferNotFoundError(id)
     return transfer
   }
@@ -63,12 +63,12 @@ export const transferRoutes: FastifyPluginAsyncTypebox<TransferRoutesOptions> = 
     }
   }, async (request) => {
     const identity = identityOf(request)
-    return { transfers: transfers.active().filter((transfer) => canSeeTransfer(identity, transfer)) }
+    return { transfers: (await transfers.list()).filter((transfer) => canSeeTransfer(identity, transfer)) }
   })
 
   fastify.get('/transfers/:id', {
     schema: { operationId: 'getTransfer', summary: 'One transfer, in progress or recently finished', params: TransferId, response: { 200: TransferSchema, ...errorResponses } }
-  }, async (request) => visibleTransfer(identityOf(request), request.params.id))
+  }, async (request) => await visibleTransfer(identityOf(request), request.params.id))
 
   fastify.post('/transfers/:id/complete', {
     config: TRANSFER_ACTION,
@@ -80,7 +80,7 @@ export const transferRoutes: FastifyPluginAsyncTypebox<TransferRoutesOptions> = 
     }
   }, async (request) => {
     const identity = identityOf(request)
-    return await transfers.complete(visibleTransfer(identity, request.params.id).id, identity)
+    return await transfers.complete((await visibleTransfer(identity, request.params.id)).id, identity)
   })
 
   fastify.post('/transfers/:id/cancel', {
@@ -93,7 +93,7 @@ export const transferRoutes: FastifyPluginAsyncTypebox<TransferRoutesOptions> = 
     }
   }, async (request) => {
     const identity = identityOf(request)
-    return await transfers.cancel(visibleTransfer(identity, request.params.id).id, identity)
+    return await transfers.cancel((await visibleTransfer(identity, request.params.id)).id, identity)
   })
 
   fastify.get('/transfers/available-agents', {

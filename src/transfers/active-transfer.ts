@@ -7,6 +7,7 @@
  */
 import type { PbxEvent } from '../asterisk/ami-events.js'
 import type { Transfer } from '../domain/transfer.js'
+import type { StoredTransfer, TransferTracking } from '../store/transfer-store.js'
 import type { DialTarget } from './destinations.js'
 import type { TrackedTransfer } from './tracker.js'
 
@@ -70,6 +71,31 @@ export class ActiveTransfer {
     const events = this.#buffered ?? []
     this.#buffered = undefined
     return events
+  }
+
+  /** Everything another instance needs to go on with it (see store/transfer-store.ts). */
+  stored (): StoredTransfer {
+    const tracking: TransferTracking = {
+      handedOver: this.handedOver,
+      reached: this.reached,
+      cancelRequested: this.cancelRequested,
+      targetHungUp: this.targetHungUp,
+      ...(this.recall === undefined ? {} : { recall: this.recall }),
+      ...(this.consultingSince === undefined ? {} : { consultingSince: this.consultingSince }),
+      ...(this.noAnswerTimeoutMs === undefined ? {} : { noAnswerTimeoutMs: this.noAnswerTimeoutMs })
+    }
+    return { record: this.record, dialTarget: this.dialTarget, tracking }
+  }
+
+  /** Takes up where the previous owner left (a transfer taken over from another instance). */
+  resume (tracking: TransferTracking): void {
+    this.handedOver = tracking.handedOver
+    this.reached = tracking.reached
+    this.cancelRequested = tracking.cancelRequested
+    this.targetHungUp = tracking.targetHungUp
+    this.recall = tracking.recall
+    this.consultingSince = tracking.consultingSince
+    this.noAnswerTimeoutMs = tracking.noAnswerTimeoutMs
   }
 
   /** What the tracker needs to read Asterisk's events for this transfer. */

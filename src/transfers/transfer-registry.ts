@@ -10,7 +10,8 @@ import { ActiveTransfer } from './active-transfer.js'
 import type { DialTarget } from './destinations.js'
 import { isFinal } from './state.js'
 
-function channelsOf (transfer: Transfer): string[] {
+/** Every channel a transfer involves: the ones an event may name, and the ones locked to it. */
+export function channelsOf (transfer: Transfer): string[] {
   const { agent, peer, consultation, target } = transfer.channels
   // The consultation's far half is the one that dials the target; so is a Local target's (recall).
   const dialer = consultation === undefined ? undefined : localCounterpart(consultation)
@@ -79,6 +80,15 @@ export class TransferRegistry {
       ids.add(record.id)
     }
     return transfer
+  }
+
+  /** Forgets a transfer in progress that never started (another instance had its call): no trace of it is kept. */
+  discard (id: string): void {
+    const transfer = this.#active.get(id)
+    if (transfer === undefined) return
+    this.#unindex(transfer.record)
+    transfer.dispose()
+    this.#active.delete(id)
   }
 
   #unindex (transfer: Transfer): void {

@@ -21,6 +21,7 @@ import {
   CallNotBridgedError,
   NoActiveChannelError,
   SameExtensionError,
+  StoreUnavailableError,
   TransferInProgressError,
   TransferNotFoundError,
   TooManyTransfersError,
@@ -28,6 +29,9 @@ import {
   UnknownTargetError
 } from '../errors.js'
 import type { Identity } from '../identity.js'
+import { OwnerGoneError, type RemoteCommand } from '../store/command-bus.js'
+import { MemoryTransferStore } from '../store/memory-transfer-store.js'
+import type { StoredTransfer, TransferStore } from '../store/transfer-store.js'
 import type { ActiveTransfer } from './active-transfer.js'
 import { AtxferPacing } from './atxfer-pacing.js'
 import { bridgedLocal, bridgedParty, callerOf, findAgentCall, type AgentCall } from './call-topology.js'
@@ -41,7 +45,7 @@ import { reconcile } from './reconciliation.js'
 import { canCancel, canComplete, isFinal, transition, type TransferInput, type TransferState } from './state.js'
 import { EVENT_FOR_STATE, TransferEvents, type Transfer, type TransferType } from './transfer-events.js'
 import { TransferPolicy } from './transfer-policy.js'
-import { TransferRegistry } from './transfer-registry.js'
+import { channelsOf, TransferRegistry } from './transfer-registry.js'
 import { abortInput, interpretEvent } from './tracker.js'
 
 /** How long each state that is not final may last before the transfer is checked and, if stuck, ended. */
@@ -83,7 +87,19 @@ export interface TransferServiceOptions {
   atxferQuietMs?: number
   /** Transfer recall for blind transfers (`recall-dialplan.ts`); without it, a plain Redirect. */
   recall?: RecallRouting
+  /** Where transfers are shared with the other instances (default: this process's memory, no others). */
+  store?: TransferStore
+  /** Several instances: how to reach the owner of a transfer, and how often leases are renewed. */
+  peers?: Peers
   logger?: Logger
+}
+
+/** The other instances of the host app, when there are (a shared store on Redis). */
+export interface Peers {
+  /** Sends a request to the instance that owns a transfer; rejects with `OwnerGoneError` if it is gone. */
+  send: (owner: string, command: RemoteCommand, timeoutMs: number) => Promise<unknown>
+  /** How often this instance renews its leases and looks for transfers whose owner is gone. */
+  leaseRenewMs: number
 }
 
 /** Where blind transfers with recall are sent, and whether that dialplan is in Asterisk now. */
@@ -162,6 +178,7 @@ export class TransferService {
   readonly #deadlines: TransferDeadlines
   readonly #maxActive: number
   readonly #registry = new TransferRegistry()
+  readonly #store: TransferStore
   readonly #changes = new EventEmitter<{ changed: [Transfer] }>()
   readonly #phone: PhoneTransferDetector
   readonly #pacing: AtxferPacing
@@ -177,10 +194,13 @@ export class TransferService {
   /** Transfers whose action (Redirect, Atxfer) is in flight: they see every event until it answers. */
   readonly #actionsInFlight = new Set<ActiveTransfer>()
   #reconciling: Promise<void> | undefined
+  #leaseTimer: NodeJS.Timeout | undefined
+  #leasing: Promise<void> | undefined
 
   constructor (pbx: Pbx, options: TransferServiceOptions) {
     this.#pbx = pbx
     this.#options = options
+    this.#store = options.store ?? new MemoryTransferStore('local')
     this.#deadlines = { ...DEFAULT_DEADLINES, ...options.deadlines }
     this.#maxActive = options.maxActive ?? DEFAULT_MAX_ACTIVE
     this.#changes.setMaxListeners(0)
@@ -213,18 +233,43 @@ export class TransferService {
       this.#reconcileTimer = setInterval(() => { this.reconcileAll('timer').catch(this.#reportFailure('reconciling transfers')) }, interval)
       this.#reconcileTimer.unref()
     }
+    const peers = this.#options.peers
+    if (peers !== undefined) {
+      this.#leaseTimer = setInterval(() => { this.keepLeases().catch(this.#reportFailure('renewing transfer leases')) }, peers.leaseRenewMs)
+      this.#leaseTimer.unref()
+    }
   }
 
-  stop (): void {
+  /**
+   * Stops following Asterisk. The transfers in progress are handed back (their leases released), so
+   * that another instance takes them over at once rather than after a lease.
+   */
+  async stop (): Promise<void> {
     this.#pbx.events.off('event', this.#onPbxEvent)
     this.#pbx.events.off('connection', this.#onConnection)
     clearInterval(this.#reconcileTimer)
+    clearInterval(this.#leaseTimer)
     this.#phone.stop()
-    for (const transfer of this.#registry.inProgress()) transfer.dispose()
+    const owned = this.#registry.inProgress()
+    for (const transfer of owned) transfer.dispose()
+    await this.#store.release(owned.map((transfer) => transfer.id)).catch(() => {})
   }
 
+  /** A transfer this instance owns, or finished here recently. */
   get (id: string): Transfer | undefined {
     return this.#registry.get(id)
+  }
+
+  /** A transfer, whichever instance owns it. */
+  async find (id: string): Promise<Transfer | undefined> {
+    const local = this.#registry.get(id)
+    if (local !== undefined) return local
+    return (await this.#shared(async () => await this.#store.get(id)))?.stored.record
+  }
+
+  /** Every transfer in progress, whichever instance owns it. */
+  async list (): Promise<Transfer[]> {
+    return await this.#shared(async () => await this.#store.active())
   }
 
   active (): Transfer[] {
@@ -286,7 +331,7 @@ export class TransferService {
     const busy = this.#registry.activeByChannel(call.peerChannel)[0] ?? this.#registry.activeByChannel(call.agentChannel)[0]
     if (busy !== undefined) throw Object.assign(new TransferInProgressError(busy.id), { transferId: busy.id })
     if (this.#registry.activeCount >= this.#maxActive) throw new TooManyTransfersError(this.#maxActive)
-    const transfer = this.#open(newTransfer({
+    const record = newTransfer({
       type: request.transferType,
       origin: 'plugin',
       extension,
@@ -296,7 +341,14 @@ export class TransferService {
       ...(target.destination === undefined ? {} : { destination: target.destination }),
       ...(request.note === undefined ? {} : { note: request.note }),
       ...(call.caller === undefined ? {} : { caller: call.caller })
-    }), target)
+    })
+    // The call is taken in the shared store first: of two instances asked for one call, one wins.
+    const claimed = await this.#shared(async () => await this.#store.open({ record, dialTarget: target, tracking: { ...NEW_TRACKING } }, channelsOf(record), this.#maxActive))
+    if (!claimed.ok) {
+      if ('busyWith' in claimed) throw Object.assign(new TransferInProgressError(claimed.busyWith), { transferId: claimed.busyWith })
+      throw new TooManyTransfersError(this.#maxActive)
+    }
+    const transfer = this.#open(record, target)
     transfer.beginAction()
     this.#actionsInFlight.add(transfer)
     try {
@@ -317,7 +369,7 @@ export class TransferService {
    * with the target. Before the answer it is refused (cancel, or wait for `target_answered`).
    */
   async complete (id: string, identity?: Identity): Promise<Transfer> {
-    return await this.#settle(id, identity, canComplete, async (transfer) => { await this.#pbx.hangup(transfer.channels.agent) })
+    return await this.#settle(id, identity, canComplete, async (transfer) => { await this.#pbx.hangup(transfer.channels.agent) }, 'complete')
   }
 
   /** Cancels an attended transfer: the consultation ends, the agent is back with the customer. */
@@ -332,10 +384,119 @@ export class TransferService {
         if (active !== undefined) active.cancelRequested = false
         throw error
       }
+      this.#persist(active)
+    }, 'cancel')
+  }
+
+  /**
+   * A transfer this instance does not own: its owner acts (it alone follows the calls), asked through
+   * the peers; a transfer whose owner is gone is taken over and acted on here (undefined: go on
+   * locally). Refusals that need no owner (unknown, not allowed, not in a state for it) are made here.
+   */
+  async #elsewhere (id: string, identity: Identity | undefined, allowed: (state: TransferState) => boolean, action: string): Promise<Transfer | undefined> {
+    const peers = this.#options.peers
+    if (peers === undefined) return undefined
+    const found = await this.#shared(async () => await this.#store.get(id))
+    if (found === undefined) throw new TransferNotFoundError(id)
+    const { record } = found.stored
+    if (identity !== undefined) this.#policy.assertMayAct(identity, record.extension)
+    if (isFinal(record.status) || record.type !== 'attended' || !allowed(record.status)) throw new TransferStateError(id, describeState(record))
+    if (found.owner !== undefined && found.owner !== this.#store.instanceId) {
+      try {
+        return await peers.send(found.owner, { action, transferId: id, ...(identity === undefined ? {} : { identity }) }, this.#settleTimeoutMs() + this.#options.consultationTimeoutMs) as Transfer
+      } catch (error) {
+        if (!(error instanceof OwnerGoneError)) throw error
+        this.#log.warn({ transferId: id, owner: found.owner }, 'the instance that owned the transfer is gone; taking it over')
+      }
+    }
+    const taken = await this.#shared(async () => await this.#store.takeOver(id))
+    if (taken === undefined) {
+      // Another instance was faster, or the owner's lease has not run out yet: it is not ours to act on.
+      throw Object.assign(new StoreUnavailableError(`transfer ${id} is being taken over by another instance`), { transferId: id })
+    }
+    await this.#adopt(taken)
+    return undefined
+  }
+
+  /** Answers a request another instance sent for a transfer this one owns. */
+  async handleRemote (command: RemoteCommand): Promise<Transfer> {
+    switch (command.action) {
+      case 'complete': return await this.complete(command.transferId, command.identity)
+      case 'cancel': return await this.cancel(command.transferId, command.identity)
+      default: throw new TransferStateError(command.transferId, `unknown action ${command.action}`)
+    }
+  }
+
+  /** Renews this instance's leases and takes over the transfers whose owner is gone. */
+  async keepLeases (): Promise<void> {
+    if (this.#leasing !== undefined) return await this.#leasing
+    this.#leasing = this.#keepLeases().finally(() => { this.#leasing = undefined })
+    return await this.#leasing
+  }
+
+  async #keepLeases (): Promise<void> {
+    const owned = this.#registry.inProgress().map((transfer) => ({ id: transfer.id, channels: channelsOf(transfer.record) }))
+    for (const id of await this.#store.renew(owned)) this.#lose(id)
+    // Taken over only by an instance that sees the PBX: it must check the transfer's calls first.
+    if (!this.#connected()) return
+    for (const id of await this.#store.orphans()) {
+      const stored = await this.#store.takeOver(id)
+      if (stored !== undefined) await this.#adopt(stored)
+    }
+  }
+
+  /** Another instance owns it now (this one lost its lease): it stops following it, without a word. */
+  #lose (id: string): void {
+    this.#log.warn({ transferId: id }, 'another instance took this transfer over; no longer followed here')
+    this.#registry.discard(id)
+  }
+
+  /**
+   * Goes on with a transfer another instance owned: registered here under its id, with what its owner
+   * knew, checked against the PBX (what happened while nobody followed it is applied), then followed.
+   * Not announced again: clients saw its state from the previous owner.
+   */
+  async #adopt (stored: StoredTransfer): Promise<void> {
+    const existing = this.#registry.activeById(stored.record.id)
+    if (existing !== undefined) return
+    const transfer = this.#registry.save(stored.record, stored.dialTarget)
+    if (transfer === undefined) return
+    transfer.resume(stored.tracking)
+    this.#armDeadline(transfer)
+    this.#log.info({ transferId: transfer.id, status: transfer.record.status }, 'transfer taken over from an instance that is gone')
+    await this.#reconcileOne(transfer, false).catch((error: unknown) => {
+      this.#log.warn({ err: error, transferId: transfer.id }, 'checking a transfer taken over failed')
     })
   }
 
-  async #settle (id: string, identity: Identity | undefined, allowed: (state: TransferState) => boolean, act: (transfer: Transfer) => Promise<void>): Promise<Transfer> {
+  /** Runs a step on the shared store; its failure (Redis unreachable) is the client's 503, nothing done. */
+  async #shared<T> (step: () => Promise<T>): Promise<T> {
+    try {
+      return await step()
+    } catch (error) {
+      if ((error as { code?: string }).code?.startsWith('XFER_') === true) throw error
+      throw new StoreUnavailableError((error as Error).message)
+    }
+  }
+
+  /** Records the transfer's latest state for the other instances (queued while Redis is down). */
+  #persist (transfer: ActiveTransfer | undefined): void {
+    if (transfer === undefined) return
+    const stored = transfer.stored()
+    this.#store.save(stored, channelsOf(stored.record)).then((saved) => {
+      if (!saved && !isFinal(stored.record.status)) this.#lose(stored.record.id)
+    }, (error: unknown) => { this.#log.warn({ err: error, transferId: stored.record.id }, 'a transfer could not be recorded in the shared store') })
+  }
+
+  #settleTimeoutMs (): number {
+    return this.#options.settleTimeoutMs ?? Math.max(this.#options.consultationTimeoutMs, 5000)
+  }
+
+  async #settle (id: string, identity: Identity | undefined, allowed: (state: TransferState) => boolean, act: (transfer: Transfer) => Promise<void>, action: string): Promise<Transfer> {
+    if (this.#registry.get(id) === undefined) {
+      const remote = await this.#elsewhere(id, identity, allowed, action)
+      if (remote !== undefined) return remote
+    }
     const record = this.#registry.get(id)
     if (record === undefined) throw new TransferNotFoundError(id)
     if (identity !== undefined) this.#policy.assertMayAct(identity, record.extension)
@@ -361,7 +522,7 @@ export class TransferService {
 
   /** Resolves when the transfer is over; `signal` stops waiting (the action itself failed). */
   #waitForFinal (id: string, signal: AbortSignal): Promise<Transfer> {
-    const timeoutMs = this.#options.settleTimeoutMs ?? Math.max(this.#options.consultationTimeoutMs, 5000)
+    const timeoutMs = this.#settleTimeoutMs()
     return new Promise((resolve, reject) => {
       const stop = (): void => {
         clearTimeout(timer)
@@ -586,6 +747,7 @@ export class TransferService {
   #save (transfer: ActiveTransfer, record: Transfer): void {
     const stateChanged = record.status !== transfer.record.status
     this.#registry.save(record)
+    this.#persist(transfer)
     if (isFinal(record.status)) this.#forgetOnChannel(record)
     else if (stateChanged) this.#armDeadline(transfer)
   }
@@ -720,27 +882,51 @@ export class TransferService {
       channels: { agent: agentChannel, peer, consultation },
       updatedAt: new Date().toISOString()
     }
+    // Another instance of the host app may follow it already: then its call is taken.
+    const claimed = await this.#store.open({ record, dialTarget: target, tracking: { ...NEW_TRACKING } }, channelsOf(record), this.#maxActive)
+    if (!claimed.ok) return undefined
     const transfer = this.#open(record, target)
     await this.#reconcileOne(transfer, false)
     this.#log.info({ transferId: record.id, agent: agentChannel }, 'consultation found on the agent\'s channel after a restart; followed again')
     return transfer.record
   }
 
-  /** A transfer the phone started by itself (transfer key, SIP REFER): reported like ours. */
+  /**
+   * A transfer the phone started by itself (transfer key, SIP REFER): reported like ours. Every
+   * instance sees it; the one that takes its call in the shared store reports it, and a call another
+   * instance already transfers (its Atxfer looks like the phone's own) is left to that instance. Events
+   * that come meanwhile are kept and replayed.
+   */
   #adoptPhoneTransfer (phone: PhoneTransfer): void {
     if (this.#registry.activeCount >= this.#maxActive) {
       this.#log.warn({ extension: phone.extension, max: this.#maxActive }, 'phone transfer not followed: too many transfers in progress')
       return
     }
-    const transfer = this.#open(newTransfer({
+    const record = newTransfer({
       type: phone.type,
       origin: 'phone',
       extension: phone.extension,
       targetExtension: phone.targetExtension,
       requestedBy: phone.extension,
       channels: phone.channels
-    }), { exten: phone.targetExtension, context: this.#options.transferContext, kind: 'free' })
-    for (const input of phone.inputs) this.#apply(transfer, input)
+    })
+    const dialTarget: DialTarget = { exten: phone.targetExtension, context: this.#options.transferContext, kind: 'free' }
+    const pending = this.#registry.save(record, dialTarget) as ActiveTransfer
+    pending.beginAction()
+    this.#store.open({ record, dialTarget, tracking: { ...NEW_TRACKING } }, channelsOf(record), this.#maxActive).then((claimed) => {
+      if (!claimed.ok) {
+        this.#registry.discard(record.id)
+        this.#log.debug({ extension: phone.extension, claimed }, 'phone transfer followed by another instance')
+        return
+      }
+      this.#armDeadline(pending)
+      this.#announce(record)
+      for (const input of phone.inputs) this.#apply(pending, input)
+      for (const event of pending.endAction()) this.#track(pending, event)
+    }, (error: unknown) => {
+      this.#registry.discard(record.id)
+      this.#log.warn({ err: error, extension: phone.extension }, 'phone transfer not followed: the shared store is not reachable')
+    })
   }
 }
 
@@ -750,6 +936,8 @@ function describeState (transfer: Transfer): string {
   if (transfer.status === 'consulting') return `consulting: ${transfer.targetExtension} has not answered yet (cancel, or complete once it answers)`
   return `attended and ${transfer.status}`
 }
+
+const NEW_TRACKING = { handedOver: false, reached: false, cancelRequested: false, targetHungUp: false } as const
 
 function newTransfer (fields: Omit<Transfer, 'id' | 'status' | 'createdAt' | 'updatedAt'>): Transfer {
   const now = new Date().toISOString()

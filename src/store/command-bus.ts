@@ -1,0 +1,126 @@
+/**
+ * Requests between instances: a complete or cancel that reaches an instance which does not own the
+ * transfer is sent to its owner, which acts (it alone follows the transfer's calls) and answers. Over
+ * Redis pub/sub: each instance listens on `inbox:<instance id>`; answers come back to the asker's inbox.
+ * A request nobody receives (its owner is gone) fails at once with `OwnerGoneError`, so the asker can
+ * take the transfer over instead of waiting.
+ */
+import { randomUUID } from 'node:crypto'
+import type { Redis } from 'ioredis'
+import { silentLogger, type Logger } from '../asterisk/logger.js'
+import type { Identity } from '../identity.js'
+
+export interface RemoteCommand {
+  action: string
+  transferId: string
+  identity?: Identity
+}
+
+/** An error as it crosses instances: what the route needs to answer with it. */
+export interface RemoteError {
+  message: string
+  code?: string
+  statusCode?: number
+  transferId?: string
+}
+
+type Message =
+  | { kind: 'request', requestId: string, replyTo: string, command: RemoteCommand }
+  | { kind: 'reply', requestId: string, result?: unknown, error?: RemoteError }
+
+export class OwnerGoneError extends Error {
+  override name = 'OwnerGoneError'
+}
+
+export type CommandHandler = (command: RemoteCommand) => Promise<unknown>
+
+export class CommandBus {
+  readonly #publisher: Redis
+  readonly #subscriber: Redis
+  readonly #prefix: string
+  readonly #instanceId: string
+  readonly #log: Logger
+  readonly #pending = new Map<string, { resolve: (value: unknown) => void, reject: (error: Error) => void, timer: NodeJS.Timeout }>()
+  #handler: CommandHandler | undefined
+
+  constructor (options: { publisher: Redis, subscriber: Redis, prefix: string, instanceId: string, logger?: Logger }) {
+    this.#publisher = options.publisher
+    this.#subscriber = options.subscriber
+    this.#prefix = options.prefix
+    this.#instanceId = options.instanceId
+    this.#log = options.logger ?? silentLogger
+    this.#subscriber.on('message', (channel: string, text: string) => { this.#receive(channel, text) })
+  }
+
+  async start (handler: CommandHandler): Promise<void> {
+    this.#handler = handler
+    // Queued by the subscriber's connection when Redis is down; ioredis subscribes again on reconnect.
+    await this.#subscriber.subscribe(this.#inbox(this.#instanceId)).catch((error: unknown) => {
+      this.#log.warn({ err: error }, 'not listening to other instances yet; retrying with the Redis connection')
+    })
+  }
+
+  /** Sends `command` to `owner` and resolves with its answer; rejects with its error, or on timeout. */
+  async send (owner: string, command: RemoteCommand, timeoutMs: number): Promise<unknown> {
+    const requestId = randomUUID()
+    const answer = new Promise<unknown>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.#pending.delete(requestId)
+        reject(Object.assign(new Error(`instance ${owner} did not answer ${command.action} of transfer ${command.transferId} within ${timeoutMs} ms`), { code: 'XFER_ASTERISK_TIMEOUT', statusCode: 504 }))
+      }, timeoutMs)
+      this.#pending.set(requestId, { resolve, reject, timer })
+    })
+    const message: Message = { kind: 'request', requestId, replyTo: this.#instanceId, command }
+    const receivers = await this.#publisher.publish(this.#inbox(owner), JSON.stringify(message)).catch((error: unknown) => {
+      this.#settle(requestId, undefined, error as Error)
+      return -1
+    })
+    if (receivers === 0) this.#settle(requestId, undefined, new OwnerGoneError(`instance ${owner} is gone`))
+    return await answer
+  }
+
+  stop (): void {
+    for (const [requestId] of this.#pending) this.#settle(requestId, undefined, new Error('shutting down'))
+    this.#handler = undefined
+  }
+
+  #inbox (instanceId: string): string {
+    return `${this.#prefix}inbox:${instanceId}`
+  }
+
+  #receive (channel: string, text: string): void {
+    if (channel !== this.#inbox(this.#instanceId)) return
+    let message: Message
+    try {
+      message = JSON.parse(text) as Message
+    } catch {
+      return
+    }
+    if (message.kind === 'reply') {
+      const error = message.error === undefined ? undefined : Object.assign(new Error(message.error.message), message.error)
+      this.#settle(message.requestId, message.result, error)
+      return
+    }
+    const handler = this.#handler
+    if (handler === undefined) return
+    const reply = (body: Omit<Extract<Message, { kind: 'reply' }>, 'kind' | 'requestId'>): void => {
+      const answer: Message = { kind: 'reply', requestId: message.requestId, ...body }
+      this.#publisher.publish(this.#inbox(message.replyTo), JSON.stringify(answer)).catch((error: unknown) => {
+        this.#log.warn({ err: error }, 'an answer to another instance could not be sent')
+      })
+    }
+    handler(message.command).then((result) => { reply({ result }) }, (error: unknown) => {
+      const { message: text, code, statusCode, transferId } = error as Error & RemoteError
+      reply({ error: { message: text, ...(code === undefined ? {} : { code }), ...(statusCode === undefined ? {} : { statusCode }), ...(typeof transferId === 'string' ? { transferId } : {}) } })
+    })
+  }
+
+  #settle (requestId: string, result: unknown, error: Error | undefined): void {
+    const pending = this.#pending.get(requestId)
+    if (pending === undefined) return
+    this.#pending.delete(requestId)
+    clearTimeout(pending.timer)
+    if (error === undefined) pending.resolve(result)
+    else pending.reject(error)
+  }
+}

@@ -1,0 +1,215 @@
+/**
+ * The transfer store on Redis, shared by every instance. Keys (under the prefix):
+ * - `xfer:<id>`: the stored transfer (JSON); kept `finishedTtlMs` once it is over;
+ * - `xfers:active`: the ids of the transfers in progress;
+ * - `owner:<id>`: the owning instance, with a lease its owner renews;
+ * - `call:<channel>`: the transfer a channel belongs to, with the same lease.
+ * Every step that reads and writes is one Lua script, so two instances can never both take a call or
+ * both take over a transfer. Keys built inside the scripts tie it to one Redis (not a cluster).
+ */
+import type { Redis } from 'ioredis'
+import type { Transfer } from '../domain/transfer.js'
+import { isFinal } from '../transfers/state.js'
+import type { FoundTransfer, OpenResult, StoredTransfer, TransferStore } from './transfer-store.js'
+
+/** KEYS: active set, record, owner, call locks… ARGV: record JSON, instance, lease ms, max active, id. */
+const OPEN = `
+for i = 4, #KEYS do
+  local holder = redis.call('GET', KEYS[i])
+  if holder and holder ~= ARGV[5] then return {'busy', holder} end
+end
+if redis.call('SCARD', KEYS[1]) >= tonumber(ARGV[4]) then return {'full'} end
+for i = 4, #KEYS do redis.call('SET', KEYS[i], ARGV[5], 'PX', ARGV[3]) end
+redis.call('SET', KEYS[2], ARGV[1])
+redis.call('SET', KEYS[3], ARGV[2], 'PX', ARGV[3])
+redis.call('SADD', KEYS[1], ARGV[5])
+return {'ok'}
+`
+
+/**
+ * KEYS: active set, record, owner, call locks… ARGV: record JSON, instance, lease ms, id, final (1/0),
+ * finished ttl ms. Refused (0) when another instance owns the transfer now.
+ */
+const SAVE = `
+local owner = redis.call('GET', KEYS[3])
+if owner and owner ~= ARGV[2] then return 0 end
+if ARGV[5] == '1' then
+  redis.call('SET', KEYS[2], ARGV[1], 'PX', ARGV[6])
+  redis.call('SREM', KEYS[1], ARGV[4])
+  redis.call('DEL', KEYS[3])
+  for i = 4, #KEYS do
+    if redis.call('GET', KEYS[i]) == ARGV[4] then redis.call('DEL', KEYS[i]) end
+  end
+else
+  redis.call('SET', KEYS[2], ARGV[1])
+  redis.call('SADD', KEYS[1], ARGV[4])
+  redis.call('SET', KEYS[3], ARGV[2], 'PX', ARGV[3])
+  for i = 4, #KEYS do redis.call('SET', KEYS[i], ARGV[4], 'PX', ARGV[3]) end
+end
+return 1
+`
+
+/** KEYS: owner, call locks… ARGV: instance, lease ms, id. 0 when another instance owns it now. */
+const RENEW = `
+local owner = redis.call('GET', KEYS[1])
+if owner and owner ~= ARGV[1] then return 0 end
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+for i = 2, #KEYS do
+  local holder = redis.call('GET', KEYS[i])
+  if not holder or holder == ARGV[3] then redis.call('SET', KEYS[i], ARGV[3], 'PX', ARGV[2]) end
+end
+return 1
+`
+
+/** KEYS: active set. ARGV: key prefix. The ids in progress whose owner key is gone. */
+const ORPHANS = `
+local orphans = {}
+for _, id in ipairs(redis.call('SMEMBERS', KEYS[1])) do
+  if redis.call('EXISTS', ARGV[1] .. 'owner:' .. id) == 0 then table.insert(orphans, id) end
+end
+return orphans
+`
+
+/** KEYS: active set, record, owner. ARGV: instance, lease ms, id. The record when taken over, else nil. */
+const TAKE_OVER = `
+if redis.call('SISMEMBER', KEYS[1], ARGV[3]) == 0 then return nil end
+if not redis.call('SET', KEYS[3], ARGV[1], 'NX', 'PX', ARGV[2]) then return nil end
+return redis.call('GET', KEYS[2])
+`
+
+/** KEYS: owner keys. ARGV: instance. Deletes the ones this instance holds. */
+const RELEASE = `
+for i = 1, #KEYS do
+  if redis.call('GET', KEYS[i]) == ARGV[1] then redis.call('DEL', KEYS[i]) end
+end
+return 1
+`
+
+/** KEYS: active set. ARGV: key prefix. Every record in progress. */
+const ACTIVE = `
+local records = {}
+for _, id in ipairs(redis.call('SMEMBERS', KEYS[1])) do
+  local record = redis.call('GET', ARGV[1] .. 'xfer:' .. id)
+  if record then table.insert(records, record) end
+end
+return records
+`
+
+interface Scripts {
+  xferOpen: (count: number, ...keysAndArgs: Array<string | number>) => Promise<string[]>
+  xferSave: (count: number, ...keysAndArgs: Array<string | number>) => Promise<number>
+  xferRenew: (count: number, ...keysAndArgs: Array<string | number>) => Promise<number>
+  xferOrphans: (count: number, ...keysAndArgs: Array<string | number>) => Promise<string[]>
+  xferTakeOver: (count: number, ...keysAndArgs: Array<string | number>) => Promise<string | null>
+  xferRelease: (count: number, ...keysAndArgs: Array<string | number>) => Promise<number>
+  xferActive: (count: number, ...keysAndArgs: Array<string | number>) => Promise<string[]>
+}
+
+function withScripts (client: Redis): Redis & Scripts {
+  const scripts = { xferOpen: OPEN, xferSave: SAVE, xferRenew: RENEW, xferOrphans: ORPHANS, xferTakeOver: TAKE_OVER, xferRelease: RELEASE, xferActive: ACTIVE }
+  for (const [name, lua] of Object.entries(scripts)) {
+    if (!(name in client)) client.defineCommand(name, { lua })
+  }
+  return client as Redis & Scripts
+}
+
+export interface RedisTransferStoreOptions {
+  instanceId: string
+  /** The request path's connection (fails at once while Redis is down). */
+  commands: Redis
+  /** The owner's writes (queued while Redis is down, sent in order). */
+  writes: Redis
+  prefix: string
+  /** How long an owner's claim lasts without renewal: how soon a lost instance's transfers are taken over. */
+  leaseMs: number
+  /** How long a finished record stays readable (`GET /transfers/:id`). */
+  finishedTtlMs: number
+}
+
+export class RedisTransferStore implements TransferStore {
+  readonly instanceId: string
+  readonly #commands: Redis & Scripts
+  readonly #writes: Redis & Scripts
+  readonly #prefix: string
+  readonly #leaseMs: number
+  readonly #finishedTtlMs: number
+
+  constructor (options: RedisTransferStoreOptions) {
+    this.instanceId = options.instanceId
+    this.#commands = withScripts(options.commands)
+    this.#writes = withScripts(options.writes)
+    this.#prefix = options.prefix
+    this.#leaseMs = options.leaseMs
+    this.#finishedTtlMs = options.finishedTtlMs
+  }
+
+  async open (stored: StoredTransfer, channels: readonly string[], maxActive: number): Promise<OpenResult> {
+    const { id } = stored.record
+    const keys = [this.#key('xfers:active'), this.#record(id), this.#owner(id), ...channels.map((channel) => this.#call(channel))]
+    const [answer, holder] = await this.#commands.xferOpen(keys.length, ...keys, JSON.stringify(stored), this.instanceId, this.#leaseMs, maxActive, id)
+    if (answer === 'busy') return { ok: false, busyWith: holder as string }
+    if (answer === 'full') return { ok: false, full: true }
+    return { ok: true }
+  }
+
+  async save (stored: StoredTransfer, channels: readonly string[]): Promise<boolean> {
+    const { id } = stored.record
+    const keys = [this.#key('xfers:active'), this.#record(id), this.#owner(id), ...channels.map((channel) => this.#call(channel))]
+    const final = isFinal(stored.record.status) ? '1' : '0'
+    const saved = await this.#writes.xferSave(keys.length, ...keys, JSON.stringify(stored), this.instanceId, this.#leaseMs, id, final, this.#finishedTtlMs)
+    return saved === 1
+  }
+
+  async get (id: string): Promise<FoundTransfer | undefined> {
+    const [record, owner] = await this.#commands.mget(this.#record(id), this.#owner(id))
+    if (record === null || record === undefined) return undefined
+    return { stored: JSON.parse(record) as StoredTransfer, owner: owner ?? undefined }
+  }
+
+  async active (): Promise<Transfer[]> {
+    const records = await this.#commands.xferActive(1, this.#key('xfers:active'), this.#prefix)
+    return records.map((json) => (JSON.parse(json) as StoredTransfer).record)
+  }
+
+  async renew (owned: ReadonlyArray<{ id: string, channels: readonly string[] }>): Promise<string[]> {
+    if (owned.length === 0) return []
+    const pipeline = this.#commands.pipeline() as ReturnType<Redis['pipeline']> & { xferRenew: (...args: Array<string | number>) => unknown }
+    for (const { id, channels } of owned) {
+      const keys = [this.#owner(id), ...channels.map((channel) => this.#call(channel))]
+      pipeline.xferRenew(keys.length, ...keys, this.instanceId, this.#leaseMs, id)
+    }
+    const results = (await pipeline.exec()) ?? []
+    return owned.filter((_, index) => results[index]?.[1] === 0).map(({ id }) => id)
+  }
+
+  async orphans (): Promise<string[]> {
+    return await this.#commands.xferOrphans(1, this.#key('xfers:active'), this.#prefix)
+  }
+
+  async takeOver (id: string): Promise<StoredTransfer | undefined> {
+    const record = await this.#commands.xferTakeOver(3, this.#key('xfers:active'), this.#record(id), this.#owner(id), this.instanceId, this.#leaseMs, id)
+    return record === null ? undefined : JSON.parse(record) as StoredTransfer
+  }
+
+  async release (ids: readonly string[]): Promise<void> {
+    if (ids.length === 0) return
+    const keys = ids.map((id) => this.#owner(id))
+    await this.#writes.xferRelease(keys.length, ...keys, this.instanceId)
+  }
+
+  #key (name: string): string {
+    return `${this.#prefix}${name}`
+  }
+
+  #record (id: string): string {
+    return `${this.#prefix}xfer:${id}`
+  }
+
+  #owner (id: string): string {
+    return `${this.#prefix}owner:${id}`
+  }
+
+  #call (channel: string): string {
+    return `${this.#prefix}call:${channel}`
+  }
+}

@@ -1,0 +1,64 @@
+/**
+ * Where the transfers in progress are known to every instance of the host app: their records, which
+ * instance owns each (tracks its calls and publishes its changes, under a lease it renews), and the
+ * per-call lock that keeps two transfers off one call. In one process it is memory
+ * (`memory-transfer-store.ts`); with several, Redis (`redis-transfer-store.ts`).
+ */
+import type { Transfer } from '../domain/transfer.js'
+import type { DialTarget } from '../transfers/destinations.js'
+
+/** What an owner knows of a transfer beyond its record, so that another instance can take it over. */
+export interface TransferTracking {
+  handedOver: boolean
+  reached: boolean
+  cancelRequested: boolean
+  targetHungUp: boolean
+  recall?: { context: string, fallback?: string }
+  consultingSince?: number
+  noAnswerTimeoutMs?: number
+}
+
+export interface StoredTransfer {
+  record: Transfer
+  dialTarget: DialTarget
+  tracking: TransferTracking
+}
+
+export type OpenResult =
+  | { ok: true }
+  /** A channel of the call belongs to this transfer in progress. */
+  | { ok: false, busyWith: string }
+  /** The cap on transfers in progress is reached. */
+  | { ok: false, full: true }
+
+export interface FoundTransfer {
+  stored: StoredTransfer
+  /** The instance that owns it now; undefined when nobody does (its owner is gone, or it is over). */
+  owner: string | undefined
+}
+
+export interface TransferStore {
+  /** This instance, as owners are named. */
+  readonly instanceId: string
+  /**
+   * Registers a new transfer owned by this instance and locks its channels, in one step: refused when
+   * one of them is locked by another transfer in progress, or when `maxActive` transfers are.
+   */
+  open: (stored: StoredTransfer, channels: readonly string[], maxActive: number) => Promise<OpenResult>
+  /**
+   * Stores the owner's latest state; its channels are locked to it (new ones too). A final record
+   * releases them and leaves the transfers in progress. False when another instance owns it now.
+   */
+  save: (stored: StoredTransfer, channels: readonly string[]) => Promise<boolean>
+  get: (id: string) => Promise<FoundTransfer | undefined>
+  /** Every transfer in progress, whoever owns it. */
+  active: () => Promise<Transfer[]>
+  /** Renews this instance's leases; the ids it no longer owns (another instance took them). */
+  renew: (owned: ReadonlyArray<{ id: string, channels: readonly string[] }>) => Promise<string[]>
+  /** Transfers in progress that no instance owns: their owner stopped renewing. */
+  orphans: () => Promise<string[]>
+  /** Takes an orphan over; its state, or undefined when it is owned (another instance was faster) or over. */
+  takeOver: (id: string) => Promise<StoredTransfer | undefined>
+  /** Gives up this instance's leases (a graceful stop: others take its transfers over at once). */
+  release: (ids: readonly string[]) => Promise<void>
+}
