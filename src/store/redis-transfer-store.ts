@@ -70,10 +70,15 @@ end
 return orphans
 `
 
-/** KEYS: active set, record, owner. ARGV: instance, lease ms, id. The record when taken over, else nil. */
+/**
+ * KEYS: active set, record, owner. ARGV: instance, lease ms, id, gone owner ('' if none). The record
+ * when taken over, else nil.
+ */
 const TAKE_OVER = `
 if redis.call('SISMEMBER', KEYS[1], ARGV[3]) == 0 then return nil end
-if not redis.call('SET', KEYS[3], ARGV[1], 'NX', 'PX', ARGV[2]) then return nil end
+local owner = redis.call('GET', KEYS[3])
+if owner and owner ~= ARGV[4] then return nil end
+redis.call('SET', KEYS[3], ARGV[1], 'PX', ARGV[2])
 return redis.call('GET', KEYS[2])
 `
 
@@ -186,8 +191,8 @@ export class RedisTransferStore implements TransferStore {
     return await this.#commands.xferOrphans(1, this.#key('xfers:active'), this.#prefix)
   }
 
-  async takeOver (id: string): Promise<StoredTransfer | undefined> {
-    const record = await this.#commands.xferTakeOver(3, this.#key('xfers:active'), this.#record(id), this.#owner(id), this.instanceId, this.#leaseMs, id)
+  async takeOver (id: string, from = ''): Promise<StoredTransfer | undefined> {
+    const record = await this.#commands.xferTakeOver(3, this.#key('xfers:active'), this.#record(id), this.#owner(id), this.instanceId, this.#leaseMs, id, from)
     return record === null ? undefined : JSON.parse(record) as StoredTransfer
   }
 

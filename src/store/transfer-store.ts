@@ -57,8 +57,11 @@ export interface TransferStore {
   renew: (owned: ReadonlyArray<{ id: string, channels: readonly string[] }>) => Promise<string[]>
   /** Transfers in progress that no instance owns: their owner stopped renewing. */
   orphans: () => Promise<string[]>
-  /** Takes an orphan over; its state, or undefined when it is owned (another instance was faster) or over. */
-  takeOver: (id: string) => Promise<StoredTransfer | undefined>
+  /**
+   * Takes an orphan over; its state, or undefined when it is owned (another instance was faster) or over.
+   * With `from`: also when `from` still holds it, known to be gone (it no longer listens to its peers).
+   */
+  takeOver: (id: string, from?: string) => Promise<StoredTransfer | undefined>
   /** Gives up this instance's leases (a graceful stop: others take its transfers over at once). */
   release: (ids: readonly string[]) => Promise<void>
 }

@@ -401,15 +401,17 @@ export class TransferService {
     const { record } = found.stored
     if (identity !== undefined) this.#policy.assertMayAct(identity, record.extension)
     if (isFinal(record.status) || record.type !== 'attended' || !allowed(record.status)) throw new TransferStateError(id, describeState(record))
+    let goneOwner: string | undefined
     if (found.owner !== undefined && found.owner !== this.#store.instanceId) {
       try {
         return await peers.send(found.owner, { action, transferId: id, ...(identity === undefined ? {} : { identity }) }, this.#settleTimeoutMs() + this.#options.consultationTimeoutMs) as Transfer
       } catch (error) {
         if (!(error instanceof OwnerGoneError)) throw error
         this.#log.warn({ transferId: id, owner: found.owner }, 'the instance that owned the transfer is gone; taking it over')
+        goneOwner = found.owner
       }
     }
-    const taken = await this.#shared(async () => await this.#store.takeOver(id))
+    const taken = await this.#shared(async () => await this.#store.takeOver(id, goneOwner))
     if (taken === undefined) {
       // Another instance was faster, or the owner's lease has not run out yet: it is not ours to act on.
       throw Object.assign(new StoreUnavailableError(`transfer ${id} is being taken over by another instance`), { transferId: id })
@@ -911,9 +913,18 @@ export class TransferService {
       channels: phone.channels
     })
     const dialTarget: DialTarget = { exten: phone.targetExtension, context: this.#options.transferContext, kind: 'free' }
+    const claim = this.#store.open({ record, dialTarget, tracking: { ...NEW_TRACKING } }, channelsOf(record), this.#maxActive)
+    if (this.#options.peers === undefined) {
+      // One instance: its store is this process's memory, in step with the registry (the channels are
+      // not tracked), so the transfer is followed at once, before the next event.
+      claim.catch(() => {})
+      const transfer = this.#open(record, dialTarget)
+      for (const input of phone.inputs) this.#apply(transfer, input)
+      return
+    }
     const pending = this.#registry.save(record, dialTarget) as ActiveTransfer
     pending.beginAction()
-    this.#store.open({ record, dialTarget, tracking: { ...NEW_TRACKING } }, channelsOf(record), this.#maxActive).then((claimed) => {
+    claim.then((claimed) => {
       if (!claimed.ok) {
         this.#registry.discard(record.id)
         this.#log.debug({ extension: phone.extension, claimed }, 'phone transfer followed by another instance')
