@@ -145,3 +145,16 @@ t.test('busyTargets: refuse by default, allow on request, nothing else', async (
   t.equal(resolveOptions({ ...valid(), busyTargets: 'allow' }).busyTargets, 'allow')
   assertRejectsOption(t, withOption((options) => { options.busyTargets = 'sometimes' }), 'busyTargets', 'an unknown value')
 })
+
+t.test('redis: a URL, options or a client; anything else is refused by name; shared-state defaults', async (t) => {
+  t.equal(resolveOptions(valid()).redis, undefined, 'no Redis: one process, nothing to configure')
+  t.equal(resolveOptions({ ...valid(), redis: 'redis://127.0.0.1:6379/2' }).redis, 'redis://127.0.0.1:6379/2')
+  t.same(resolveOptions({ ...valid(), redis: { host: 'cache', port: 6380 } }).redis, { host: 'cache', port: 6380 })
+  for (const redis of ['http://cache:6379', '', 42, ['redis://a']]) {
+    t.throws(() => resolveOptions({ ...valid(), redis: redis as never }), /option "redis" must be/, JSON.stringify(redis))
+  }
+  t.same(resolveOptions(valid()).sharedState, { keyPrefix: 'fastify-asterisk-transfer:', leaseMs: 10_000 })
+  t.throws(() => resolveOptions({ ...valid(), sharedState: { leaseMs: 10 } }), /option "sharedState.leaseMs"/)
+  t.same(resolveOptions(valid()).health, { livePath: '/health/live', readyPath: '/health/ready' })
+  t.same(resolveOptions({ ...valid(), health: { readyPath: false } }).health, { livePath: '/health/live', readyPath: false })
+})

@@ -401,7 +401,8 @@ export class TransferService {
     const { record } = found.stored
     if (identity !== undefined) this.#policy.assertMayAct(identity, record.extension)
     if (isFinal(record.status) || record.type !== 'attended' || !allowed(record.status)) throw new TransferStateError(id, describeState(record))
-    let goneOwner: string | undefined
+    // Recorded as this instance's but not followed here (it lost track of it): taken back like a gone owner's.
+    let goneOwner = found.owner === this.#store.instanceId ? found.owner : undefined
     if (found.owner !== undefined && found.owner !== this.#store.instanceId) {
       try {
         return await peers.send(found.owner, { action, transferId: id, ...(identity === undefined ? {} : { identity }) }, this.#settleTimeoutMs() + this.#options.consultationTimeoutMs) as Transfer
