@@ -152,7 +152,7 @@ async function asteriskTransferPlugin (fastify: FastifyInstance, rawOptions: Fas
   publishToLog(publisher, transfers, pbx, leadership)
   // Following the services before they start: the first events and connections are counted too.
   const metrics = options.metrics === false ? undefined : new TransferMetrics(options.metrics.prefix)
-  metrics?.follow({ transfers, pbx })
+  metrics?.follow({ transfers, pbx, ...(shared.distributed ? { shared } : {}) })
   monitor.on('call:status', (status) => {
     if (!leadership.isLeader) return
     const data = status.call === undefined ? status : { ...status, call: withTransfer(status.call, (channel) => transfers.activeOnChannel(channel)) }

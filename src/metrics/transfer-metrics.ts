@@ -29,6 +29,8 @@ const OUTCOME_BUCKETS = [0.5, 1, 2, 5, 10, 30, 60, 120, 300, 600, 1800, 3600]
 export interface MetricsSources {
   transfers: { events: TransferEvents, notices: EventEmitter<TransferNotices> }
   pbx: { events: EventEmitter<PbxEvents>, connectionState: () => { ami: boolean, ari: boolean } }
+  /** With several instances: the link to the shared state (Redis). */
+  shared?: { available: boolean, events: EventEmitter<{ connection: [boolean] }> }
 }
 
 type Link = 'ami' | 'ari'
@@ -49,8 +51,10 @@ export class TransferMetrics {
   readonly #reconciled: Counter<'input'>
   readonly #detach: Array<() => void> = []
   #connectionState: () => { ami: boolean, ari: boolean } = () => ({ ami: false, ari: false })
+  readonly #prefix: string
 
   constructor (prefix = DEFAULT_METRICS_PREFIX) {
+    this.#prefix = prefix
     const registers = [this.registry]
     const name = (suffix: string): string => `${prefix}${suffix}`
     this.#started = new Counter({ name: name('transfers_started_total'), help: 'Transfers started, by type and origin (plugin: asked through the API; phone: the phone\'s own transfer key)', labelNames: ['type', 'origin'], registers })
@@ -84,7 +88,8 @@ export class TransferMetrics {
   }
 
   /** Subscribes to the services; `stop` unsubscribes. */
-  follow ({ transfers, pbx }: MetricsSources): void {
+  follow ({ transfers, pbx, shared }: MetricsSources): void {
+    if (shared !== undefined) this.#followShared(shared)
     this.#connectionState = () => pbx.connectionState()
     const onTransfer = (transfer: Transfer): void => { this.#onTransfer(transfer) }
     for (const type of new Set(Object.values(EVENT_FOR_STATE))) {
@@ -116,6 +121,20 @@ export class TransferMetrics {
 
   stop (): void {
     for (const detach of this.#detach.splice(0)) detach()
+  }
+
+  /** Redis's link: a gauge read at scrape time, and its reconnects (a first connection is not one). */
+  #followShared (shared: NonNullable<MetricsSources['shared']>): void {
+    const registers = [this.registry]
+    new Gauge({ name: `${this.#prefix}redis_connected`, help: 'Whether this instance reaches the shared state on Redis (1) or not (0)', registers, collect () { this.set(shared.available ? 1 : 0) } })
+    const reconnects = new Counter({ name: `${this.#prefix}redis_reconnects_total`, help: 'Connections to Redis regained after being lost', registers })
+    let ever = shared.available
+    const onConnection = (up: boolean): void => {
+      if (up && ever) reconnects.inc()
+      if (up) ever = true
+    }
+    shared.events.on('connection', onConnection)
+    this.#detach.push(() => { shared.events.off('connection', onConnection) })
   }
 
   /** What the routes and the feed report. */

@@ -140,3 +140,18 @@ t.test('two instances in one process keep their own counts; stop unsubscribes', 
   t.equal(a.events.listenerCount('call:transfer_initiated'), 0)
   t.equal(a.pbxEvents.listenerCount('event'), 0)
 })
+
+t.test('with several instances: Redis\'s link as a gauge and its reconnects', async (t) => {
+  const metrics = new TransferMetrics('x_')
+  const shared = { available: true, events: new EventEmitter<{ connection: [boolean] }>() }
+  metrics.follow({ transfers: { events: new TransferEvents(), notices: new EventEmitter() }, pbx: { events: new EventEmitter(), connectionState: () => ({ ami: true, ari: true }) }, shared })
+  const scrape = async (): Promise<string> => (await metrics.scrape()).body
+  t.match(await scrape(), /^x_redis_connected 1$/m)
+  shared.available = false
+  shared.events.emit('connection', false)
+  t.match(await scrape(), /^x_redis_connected 0$/m)
+  shared.available = true
+  shared.events.emit('connection', true)
+  t.match(await scrape(), /^x_redis_reconnects_total 1$/m)
+  metrics.stop()
+})
