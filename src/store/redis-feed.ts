@@ -37,6 +37,8 @@ export interface RedisFeedOptions {
   writes: Redis
   /** The blocking reads (a connection of their own). */
   reader: Redis
+  /** Reads at start-up, which fail at once while Redis is down (default: the reader). */
+  commands?: Redis
   prefix: string
   /** Events kept in the stream (about: Redis trims by whole nodes). */
   capacity: number
@@ -46,6 +48,7 @@ export interface RedisFeedOptions {
 export class RedisFeed implements FeedPublisher {
   readonly #writes: Redis & Scripts
   readonly #reader: Redis
+  readonly #commands: Redis
   readonly #stream: string
   readonly #counter: string
   readonly #capacity: number
@@ -57,6 +60,7 @@ export class RedisFeed implements FeedPublisher {
     if (!('feedAppend' in options.writes)) options.writes.defineCommand('feedAppend', { numberOfKeys: 2, lua: APPEND })
     this.#writes = options.writes as Redis & Scripts
     this.#reader = options.reader
+    this.#commands = options.commands ?? options.reader
     this.#stream = `${options.prefix}feed`
     this.#counter = `${options.prefix}feed:seq`
     this.#capacity = options.capacity
@@ -75,10 +79,12 @@ export class RedisFeed implements FeedPublisher {
    */
   async history (): Promise<{ firstId: number, events: Array<{ envelope: FeedEnvelope, audience: Audience }> }> {
     try {
-      const newest = await this.#reader.xrevrange(this.#stream, '+', '-', 'COUNT', this.#capacity) as StreamEntry[]
+      // Not the reader's connection, which would wait for Redis as long as it takes: the start of the
+      // host app must not.
+      const newest = await this.#commands.xrevrange(this.#stream, '+', '-', 'COUNT', this.#capacity) as StreamEntry[]
       const events = newest.reverse().map(parseEntry)
       if (events.length > 0) return { firstId: (events[0] as { envelope: FeedEnvelope }).envelope.id - 1, events }
-      const counter = await this.#reader.get(this.#counter)
+      const counter = await this.#commands.get(this.#counter)
       return { firstId: counter === null ? bootFirstId() : Number(counter), events: [] }
     } catch (error) {
       this.#log.warn({ err: error }, 'shared feed not read at startup; catching up once Redis is reachable')

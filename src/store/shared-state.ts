@@ -102,7 +102,7 @@ class RedisState implements SharedState {
     this.idempotency = new RedisIdempotencyStore({ commands, writes, prefix, ttlMs: options.idempotencyTtlMs })
     this.leadership = new RedisLeadership(commands, { prefix, instanceId: this.instanceId, leaseMs: options.leaseMs, logger })
     this.peers = new CommandBus({ publisher: commands, subscriber, prefix, instanceId: this.instanceId, logger })
-    this.#feed = new RedisFeed({ writes, reader, prefix, capacity: options.feedCapacity, logger })
+    this.#feed = new RedisFeed({ writes, reader, commands, prefix, capacity: options.feedCapacity, logger })
     // Redis back: this instance may lead again at once rather than at its next renewal.
     this.#connections.events.on('connection', (up) => { if (up) void this.leadership.claim() })
   }
@@ -131,7 +131,8 @@ class RedisState implements SharedState {
   async start (handler: CommandHandler): Promise<void> {
     await this.#connections.start()
     await this.leadership.claim()
-    await this.peers.start(handler)
+    // Subscribed once Redis is reachable (ioredis queues it, and subscribes again after each reconnect).
+    void this.peers.start(handler)
   }
 
   async close (): Promise<void> {
