@@ -27,7 +27,9 @@ import { createTransfersApi, type AsteriskTransfers } from './transfers-api.js'
 import { recallDialplan } from './transfers/recall-dialplan.js'
 import { RecallInstaller } from './transfers/recall-installer.js'
 import { TransferPolicy } from './transfers/transfer-policy.js'
+import { TransferMirror } from './transfers/transfer-mirror.js'
 import { TransferService } from './transfers/transfer-service.js'
+import type { Transfer } from './domain/transfer.js'
 import { EVENT_FOR_STATE } from './transfers/transfer-events.js'
 import { transferAudience } from './transfers/transfer-visibility.js'
 
@@ -150,12 +152,15 @@ async function asteriskTransferPlugin (fastify: FastifyInstance, rawOptions: Fas
   })
   const { leadership } = shared
   publishToLog(publisher, transfers, pbx, leadership)
+  // Which transfer a channel is in, whichever instance owns it: for the calls' views.
+  const mirror = new TransferMirror(eventLog)
+  const transferOn = (channel: string): Transfer | undefined => transfers.activeOnChannel(channel) ?? mirror.onChannel(channel)
   // Following the services before they start: the first events and connections are counted too.
   const metrics = options.metrics === false ? undefined : new TransferMetrics(options.metrics.prefix)
   metrics?.follow({ transfers, pbx, ...(shared.distributed ? { shared } : {}) })
   monitor.on('call:status', (status) => {
     if (!leadership.isLeader) return
-    const data = status.call === undefined ? status : { ...status, call: withTransfer(status.call, (channel) => transfers.activeOnChannel(channel)) }
+    const data = status.call === undefined ? status : { ...status, call: withTransfer(status.call, transferOn) }
     publisher.publish('call:status', data, { extensions: [status.extension] })
   })
   transfers.start()
@@ -174,6 +179,7 @@ async function asteriskTransferPlugin (fastify: FastifyInstance, rawOptions: Fas
     agentStatus.stop()
     recall?.stop()
     monitor.stop()
+    mirror.stop()
     // Its transfers are handed back first, so another instance takes them over at once.
     await transfers.stop()
     await shared.close()
@@ -204,6 +210,7 @@ async function asteriskTransferPlugin (fastify: FastifyInstance, rawOptions: Fas
     monitor,
     agents,
     eventLog,
+    transferOn,
     authenticate: options.authenticate,
     destinations: options.destinations,
     feed: {

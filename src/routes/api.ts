@@ -13,6 +13,7 @@ import { serializeRequest } from '../log-redaction.js'
 import { IDEMPOTENCY_DEFAULTS, RATE_LIMIT_DEFAULTS } from '../options.js'
 import type { DestinationMap } from '../transfers/destinations.js'
 import type { TransferService } from '../transfers/transfer-service.js'
+import type { Transfer } from '../domain/transfer.js'
 import { requireIdentity } from '../authentication.js'
 import { callRoutes } from './call-routes.js'
 import { transferErrorHandler } from './error-handler.js'
@@ -42,6 +43,8 @@ export interface ApiRoutesOptions {
   rateLimit?: RateLimitOptions | false
   destinations?: DestinationMap
   observer?: ApiObserver
+  /** The transfer a channel is in, whichever instance owns it (default: the ones this instance owns). */
+  transferOn?: (channel: string) => Transfer | undefined
   /** Several instances share their state: the routes that need it refuse with 503 while it is unreachable. */
   sharedState?: SharedStateView
 }
@@ -56,7 +59,8 @@ export interface SharedStateView {
 
 export const apiRoutes: FastifyPluginAsync<ApiRoutesOptions> = async (api, {
   transfers, monitor, agents, eventLog, authenticate, feed = {}, destinations = {},
-  idempotency = IDEMPOTENCY_DEFAULTS, rateLimit = RATE_LIMIT_DEFAULTS, observer, sharedState
+  idempotency = IDEMPOTENCY_DEFAULTS, rateLimit = RATE_LIMIT_DEFAULTS, observer, sharedState,
+  transferOn = (channel) => transfers.activeOnChannel(channel)
 }) => {
   api.setErrorHandler(transferErrorHandler)
   redactRequestLines(api)
@@ -78,7 +82,7 @@ export const apiRoutes: FastifyPluginAsync<ApiRoutesOptions> = async (api, {
   replayIdempotentRequests(api, idempotency)
   if (rateLimit !== false) await limitTransferActions(api, sharedState?.redis === undefined ? rateLimit : { ...rateLimit, redis: sharedState.redis })
   await api.register(transferRoutes, { transfers, agents, destinations })
-  await api.register(callRoutes, { monitor, transferOn: (channel) => transfers.activeOnChannel(channel) })
+  await api.register(callRoutes, { monitor, transferOn })
   await api.register(eventFeedRoutes, {
     eventLog,
     ...feed,

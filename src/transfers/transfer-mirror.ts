@@ -1,0 +1,51 @@
+/**
+ * Every instance's view of the transfers in progress, whichever instance owns them, kept from the feed
+ * (every transfer change is an event of the shared log, read by every instance): which transfer a
+ * channel is in, for the calls' views (`call:status`, `GET /calls`). In one process it holds what the
+ * service holds; with several it also holds the others'. A view, never a decision: the call lock in the
+ * shared store decides who may transfer a call.
+ */
+import type { Transfer } from '../domain/transfer.js'
+import type { EventLog } from '../feed/event-log.js'
+import { EVENT_FOR_STATE } from './transfer-events.js'
+import { channelsOf } from './transfer-registry.js'
+import { isFinal } from './state.js'
+
+const TRANSFER_EVENTS: ReadonlySet<string> = new Set(Object.values(EVENT_FOR_STATE))
+
+export class TransferMirror {
+  readonly #byId = new Map<string, Transfer>()
+  readonly #byChannel = new Map<string, string>()
+  readonly #unsubscribe: () => void
+
+  constructor (eventLog: EventLog) {
+    this.#unsubscribe = eventLog.subscribe(({ envelope }) => {
+      if (TRANSFER_EVENTS.has(envelope.type)) this.#apply(envelope.data as Transfer)
+    })
+  }
+
+  /** The transfer in progress a channel is part of, as the feed last told. */
+  onChannel (channel: string): Transfer | undefined {
+    const id = this.#byChannel.get(channel)
+    return id === undefined ? undefined : this.#byId.get(id)
+  }
+
+  stop (): void {
+    this.#unsubscribe()
+    this.#byId.clear()
+    this.#byChannel.clear()
+  }
+
+  #apply (transfer: Transfer): void {
+    const previous = this.#byId.get(transfer.id)
+    if (previous !== undefined) {
+      for (const channel of channelsOf(previous)) if (this.#byChannel.get(channel) === transfer.id) this.#byChannel.delete(channel)
+    }
+    if (isFinal(transfer.status)) {
+      this.#byId.delete(transfer.id)
+      return
+    }
+    this.#byId.set(transfer.id, transfer)
+    for (const channel of channelsOf(transfer)) this.#byChannel.set(channel, transfer.id)
+  }
+}
