@@ -165,6 +165,8 @@ async function asteriskTransferPlugin (fastify: FastifyInstance, rawOptions: Fas
   })
   transfers.start()
   await shared.start(async (command) => await transfers.handleRemote(command))
+  // Redis back, perhaps without its data: this instance's transfers are recorded there again.
+  shared.events.on('connection', (up) => { if (up) transfers.recordAll() })
   await recall?.start()
   // Without a first snapshot (ARI down) the monitor retries in the background; lookups use ARI meanwhile.
   await monitor.start().catch((error: unknown) => { log.warn({ err: error }, 'call monitor not built at startup; retrying') })

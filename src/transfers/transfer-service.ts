@@ -430,6 +430,14 @@ export class TransferService {
     }
   }
 
+  /**
+   * Records every transfer this instance owns in the shared store again: after Redis comes back, which
+   * may have lost its data (a restart without persistence), so the other instances know them again.
+   */
+  recordAll (): void {
+    for (const transfer of this.#registry.inProgress()) this.#persist(transfer)
+  }
+
   /** Renews this instance's leases and takes over the transfers whose owner is gone. */
   async keepLeases (): Promise<void> {
     if (this.#leasing !== undefined) return await this.#leasing

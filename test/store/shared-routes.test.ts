@@ -122,3 +122,21 @@ t.test('without Redis: 503 XFER_STORE_UNAVAILABLE and nothing sent to Asterisk',
   a.state.available = true
   t.equal((await execute(a.app, 'key-1')).statusCode, 200, 'the retry acts once Redis is back')
 })
+
+t.test('Redis losing its data: the owner records its transfers again and the others find them', async (t) => {
+  const prefix = `routes${++prefixCount}:`
+  const a = await instance(t, 'A', prefix)
+  const b = await instance(t, 'B', prefix)
+  const started = await execute(a.app)
+  t.equal(started.statusCode, 200)
+  const { id } = started.json() as { id: string }
+  const flusher = new Redis(server.url)
+  await flusher.flushall()
+  flusher.disconnect()
+  const read = async (): Promise<number> => (await b.app.inject({ url: `/api/transfers/${id}`, headers: { authorization: 'Bearer 101' } })).statusCode
+  t.equal(await read(), 404, 'gone with the data')
+  a.transfers.recordAll()
+  for (let i = 0; i < 50 && await read() !== 200; i++) await new Promise((resolve) => setTimeout(resolve, 20))
+  t.equal(await read(), 200, 'known again')
+  t.equal((await execute(b.app)).statusCode, 409, 'and its call is locked again')
+})
