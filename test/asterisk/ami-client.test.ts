@@ -154,6 +154,21 @@ t.test('actions', async (t) => {
     t.equal((await second).value, 'b')
   })
 
+  t.test('ActionIDs differ between clients of one process: instances in containers share pids', async (t) => {
+    const { server, client } = await connected(t)
+    const other = newClient(server.port)
+    t.teardown(async () => await other.close())
+    await other.start()
+    server.script('Getvar', { Response: 'Success', Value: '1' })
+    await client.action({ Action: 'Getvar', Variable: 'A' })
+    await other.action({ Action: 'Getvar', Variable: 'A' })
+    const ids = server.actionsAfterLogin().map((action) => action.actionId)
+    t.equal(ids.length, 2)
+    const prefixOf = (id: string | undefined): string => (id ?? '').replace(/\d+$/, '')
+    t.not(prefixOf(ids[0]), prefixOf(ids[1]), 'each client numbers its actions under its own random prefix')
+    t.notMatch(ids[0] ?? '', `fat${process.pid}-`, 'not the pid, which repeats from one container to the next')
+  })
+
   t.test('an Error response rejects with XFER_ASTERISK_REFUSED and Asterisk\'s message', async (t) => {
     const { server, client } = await connected(t)
     server.script('Originate', { Response: 'Error', Message: 'Extension does not exist.' })
