@@ -141,7 +141,13 @@ async function asteriskTransferPlugin (fastify: FastifyInstance, rawOptions: Fas
     store: shared.transfers,
     ...(shared.peers === undefined
       ? {}
-      : { peers: { send: async (owner, command, timeoutMs) => await shared.peers?.send(owner, command, timeoutMs), leaseRenewMs: Math.floor(options.sharedState.leaseMs / 3) } }),
+      : {
+          peers: {
+            send: async (owner, command, timeoutMs) => await shared.peers?.send(owner, command, timeoutMs),
+            leaseRenewMs: Math.floor(options.sharedState.leaseMs / 3),
+            available: () => shared.available
+          }
+        }),
     logger: log.child({ component: 'transfers' })
   })
   const agents = new AgentService(pbx, options.channelTechnology, directory, agentStatus)

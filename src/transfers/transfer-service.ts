@@ -100,6 +100,8 @@ export interface Peers {
   send: (owner: string, command: RemoteCommand, timeoutMs: number) => Promise<unknown>
   /** How often this instance renews its leases and looks for transfers whose owner is gone. */
   leaseRenewMs: number
+  /** Whether the shared store is reachable now: while it is not, there is nothing to renew or take over. */
+  available?: () => boolean
 }
 
 /** Where blind transfers with recall are sent, and whether that dialplan is in Asterisk now. */
@@ -446,6 +448,7 @@ export class TransferService {
   }
 
   async #keepLeases (): Promise<void> {
+    if (this.#options.peers?.available?.() === false) return
     const owned = this.#registry.inProgress().map((transfer) => ({ id: transfer.id, channels: channelsOf(transfer.record) }))
     for (const id of await this.#store.renew(owned)) this.#lose(id)
     // Taken over only by an instance that sees the PBX: it must check the transfer's calls first.
