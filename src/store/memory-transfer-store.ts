@@ -1,6 +1,7 @@
 /**
  * The transfer store of a single instance: plain maps. Every transfer is this instance's, so there is
- * nothing to renew, nothing orphaned and nothing to take over.
+ * nothing to renew, nothing orphaned and nothing to take over; and the one process sees its own
+ * transfers end, so a phone's transfer needs no grace after them (`PHONE_GRACE_MS`).
  */
 import type { Transfer } from '../domain/transfer.js'
 import { isFinal } from '../transfers/state.js'
@@ -18,6 +19,7 @@ export class MemoryTransferStore implements TransferStore {
 
   async open (stored: StoredTransfer, channels: readonly string[], maxActive: number): Promise<OpenResult> {
     const { id } = stored.record
+    if (this.#active.has(id)) return { ok: false, busyWith: id }
     for (const channel of channels) {
       const holder = this.#lockedBy.get(channel)
       if (holder !== undefined && holder !== id) return { ok: false, busyWith: holder }

@@ -10,13 +10,19 @@
 import type { Redis } from 'ioredis'
 import type { Transfer } from '../domain/transfer.js'
 import { isFinal } from '../transfers/state.js'
-import type { FoundTransfer, OpenResult, StoredTransfer, TransferStore } from './transfer-store.js'
+import { PHONE_GRACE_MS, type FoundTransfer, type OpenResult, type StoredTransfer, type TransferStore } from './transfer-store.js'
 
-/** KEYS: active set, record, owner, call locks… ARGV: record JSON, instance, lease ms, max active, id. */
+/**
+ * KEYS: active set, record, owner, call locks… ARGV: record JSON, instance, lease ms, max active, id,
+ * origin. A lock left by a finished transfer (kept PHONE_GRACE_MS) stops only a phone's transfer.
+ */
 const OPEN = `
+if redis.call('EXISTS', KEYS[2]) == 1 then return {'busy', ARGV[5]} end
 for i = 4, #KEYS do
   local holder = redis.call('GET', KEYS[i])
-  if holder and holder ~= ARGV[5] then return {'busy', holder} end
+  if holder and holder ~= ARGV[5] and (ARGV[6] == 'phone' or redis.call('SISMEMBER', KEYS[1], holder) == 1) then
+    return {'busy', holder}
+  end
 end
 if redis.call('SCARD', KEYS[1]) >= tonumber(ARGV[4]) then return {'full'} end
 for i = 4, #KEYS do redis.call('SET', KEYS[i], ARGV[5], 'PX', ARGV[3]) end
@@ -28,7 +34,7 @@ return {'ok'}
 
 /**
  * KEYS: active set, record, owner, call locks… ARGV: record JSON, instance, lease ms, id, final (1/0),
- * finished ttl ms. Refused (0) when another instance owns the transfer now.
+ * finished ttl ms, phone grace ms. Refused (0) when another instance owns the transfer now.
  */
 const SAVE = `
 local owner = redis.call('GET', KEYS[3])
@@ -38,7 +44,7 @@ if ARGV[5] == '1' then
   redis.call('SREM', KEYS[1], ARGV[4])
   redis.call('DEL', KEYS[3])
   for i = 4, #KEYS do
-    if redis.call('GET', KEYS[i]) == ARGV[4] then redis.call('DEL', KEYS[i]) end
+    if redis.call('GET', KEYS[i]) == ARGV[4] then redis.call('PEXPIRE', KEYS[i], ARGV[7]) end
   end
 else
   redis.call('SET', KEYS[2], ARGV[1])
@@ -151,7 +157,7 @@ export class RedisTransferStore implements TransferStore {
   async open (stored: StoredTransfer, channels: readonly string[], maxActive: number): Promise<OpenResult> {
     const { id } = stored.record
     const keys = [this.#key('xfers:active'), this.#record(id), this.#owner(id), ...channels.map((channel) => this.#call(channel))]
-    const [answer, holder] = await this.#commands.xferOpen(keys.length, ...keys, JSON.stringify(stored), this.instanceId, this.#leaseMs, maxActive, id)
+    const [answer, holder] = await this.#commands.xferOpen(keys.length, ...keys, JSON.stringify(stored), this.instanceId, this.#leaseMs, maxActive, id, stored.record.origin)
     if (answer === 'busy') return { ok: false, busyWith: holder as string }
     if (answer === 'full') return { ok: false, full: true }
     return { ok: true }
@@ -161,7 +167,7 @@ export class RedisTransferStore implements TransferStore {
     const { id } = stored.record
     const keys = [this.#key('xfers:active'), this.#record(id), this.#owner(id), ...channels.map((channel) => this.#call(channel))]
     const final = isFinal(stored.record.status) ? '1' : '0'
-    const saved = await this.#writes.xferSave(keys.length, ...keys, JSON.stringify(stored), this.instanceId, this.#leaseMs, id, final, this.#finishedTtlMs)
+    const saved = await this.#writes.xferSave(keys.length, ...keys, JSON.stringify(stored), this.instanceId, this.#leaseMs, id, final, this.#finishedTtlMs, PHONE_GRACE_MS)
     return saved === 1
   }
 

@@ -37,12 +37,21 @@ export interface FoundTransfer {
   owner: string | undefined
 }
 
+/**
+ * How long a finished transfer's calls stay locked against a phone's own transfer: every instance sees
+ * Asterisk's event that ends a transfer (an AttendedTransfer), and one that does not own it would
+ * otherwise take it, an instant after its owner let go of the call, for a transfer the phone made.
+ */
+export const PHONE_GRACE_MS = 5000
+
 export interface TransferStore {
   /** This instance, as owners are named. */
   readonly instanceId: string
   /**
    * Registers a new transfer owned by this instance and locks its channels, in one step: refused when
-   * one of them is locked by another transfer in progress, or when `maxActive` transfers are.
+   * the transfer is known already (another instance rebuilt or took it over), when one of its channels
+   * is locked by another transfer in progress (shared by several instances, for a phone's own transfer:
+   * or one that ended within `PHONE_GRACE_MS`), or when `maxActive` transfers are.
    */
   open: (stored: StoredTransfer, channels: readonly string[], maxActive: number) => Promise<OpenResult>
   /**

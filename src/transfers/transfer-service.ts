@@ -271,6 +271,7 @@ export class TransferService {
 
   /** Every transfer in progress, whichever instance owns it. */
   async list (): Promise<Transfer[]> {
+    if (this.#options.peers === undefined) return this.#registry.active()
     return await this.#shared(async () => await this.#store.active())
   }
 

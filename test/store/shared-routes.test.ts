@@ -34,7 +34,10 @@ async function instance (t: Test, name: string, prefix: string, rateLimit: { max
   const commands = connect()
   await new Promise((resolve) => commands.once('ready', resolve))
   const pbx = new FakePbx(snapshotOf([CUSTOMER, AGENT]))
-  const bus = new CommandBus({ publisher: commands, subscriber: connect(), prefix, instanceId: name })
+  // A subscription waits for its connection (as the plugin's own subscriber connection does).
+  const subscriber = new Redis(server.url, { maxRetriesPerRequest: null })
+  t.teardown(() => { subscriber.disconnect() })
+  const bus = new CommandBus({ publisher: commands, subscriber, prefix, instanceId: name })
   const transfers = new TransferService(pbx, {
     transferContext: 'from-internal',
     channelTechnology: 'PJSIP',
