@@ -3,18 +3,14 @@
 // loopback port with no persistence, and stopped, killed or restarted on the same port on demand.
 import { spawn, type ChildProcess } from 'node:child_process'
 import { once } from 'node:events'
-import { existsSync, mkdirSync, mkdtempSync, openSync, closeSync, readFileSync, rmSync, writeSync } from 'node:fs'
+import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { Redis } from 'ioredis'
-import { repoRoot } from './asterisk/testbed.js'
 import { freePort } from './free-port.js'
 
 export const redisServerBinary = '/usr/bin/redis-server'
-
-/** Where the servers' output goes (kept for failed runs; ignored by git). */
-const logDir = join(repoRoot, 'test-artifacts')
 
 async function run (command: string, args: string[]): Promise<{ code: number | null, output: string }> {
   const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } })
@@ -48,7 +44,7 @@ export interface RedisServer {
   readonly port: number
   /** redis://127.0.0.1:<port> */
   readonly url: string
-  /** The server's console output, for failure messages. */
+  /** The server's console output (removed when the test process exits). */
   readonly logFile: string
   /** True while the process runs. */
   running: () => boolean
@@ -81,10 +77,10 @@ async function answersPing (port: number): Promise<boolean> {
 /** Starts a redis-server of its own on a free loopback port (or `port`), empty, saving nothing to disk. */
 export async function startRedis (opts: { port?: number, readyTimeoutMs?: number } = {}): Promise<RedisServer> {
   await ensureRedisServer()
-  mkdirSync(logDir, { recursive: true })
   const port = opts.port ?? await freePort()
   const dir = mkdtempSync(join(tmpdir(), 'redis-test-'))
-  const logFile = join(logDir, `redis-${port}.log`)
+  // In its working directory, removed when the test process exits: failures quote its last lines.
+  const logFile = join(dir, 'redis-server.log')
   const readyTimeoutMs = opts.readyTimeoutMs ?? 10_000
   let child: ChildProcess | undefined
   let exited: Promise<unknown> = Promise.resolve()
