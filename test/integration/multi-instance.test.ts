@@ -2,7 +2,8 @@
 // a call center behind a load balancer relies on. A transfer started on one is completed or cancelled
 // on the other; an Idempotency-Key and the per-call lock hold across both; the feed is one log whose
 // ids mean the same on both; an instance killed mid-consultation is taken over; a phone's own transfer
-// is reported once; both restarted one after the other lose nothing; Redis down is answered with 503.
+// is reported once; both restarted one after the other lose nothing; Redis down is answered with 503,
+// and Redis back empty loses nothing.
 import t, { type Test } from 'tap'
 import { withAmi } from '../helpers/asterisk/ami.js'
 import { listChannels } from '../helpers/asterisk/ari.js'
@@ -269,26 +270,36 @@ t.test('rolling restart of A, then B, mid-consultation: the transfer completes a
   t.same(events, ATTENDED_COMPLETED, `and each once: ${seen.filter((event) => dataOf(event).id === id).map(describe).join(', ')}`)
 })
 
-t.test('Redis killed: transfer actions answer 503 XFER_STORE_UNAVAILABLE; Redis back: they work again', async (t) => {
-  const call = await callAgent('106', 'customer4')
+t.test('Redis killed: actions answer 503 XFER_STORE_UNAVAILABLE; Redis back, empty: the consultation in progress completes, new transfers work', async (t) => {
+  const onA = await feed(t, a, 'super')
+  const consulting = await callAgent('106', 'customer4')
+  const id = startedId(await execute(a, '106', { targetExtension: '103', transferType: 'attended' }))
+  await onA.waitFor('103 answering', ofTransfer(id, 'target_answered'))
+  const call = await callAgent('104', 'customer3')
   t.teardown(async () => { if (!redis.running()) await redis.restart() })
+
   await redis.kill()
   await waitFor(async () => await a.readiness() === 503 && await b.readiness() === 503, 10_000, 'A and B not ready without Redis')
   for (const app of [a, b]) {
-    const refused = await execute(app, '106', { targetExtension: '103', transferType: 'attended' })
+    const refused = await execute(app, '104', { targetExtension: '105', transferType: 'attended' })
     t.equal(refused.statusCode, 503, `${app.name}: ${refused.body}`)
     t.equal(refused.json().code, 'XFER_STORE_UNAVAILABLE', `${app.name}'s code`)
   }
   t.same(await bridgePeersOf(call.customerChannel.id), [call.agentChannel.name], 'the call untouched')
-  t.equal(await legsOf('103'), 0, 'no consultation started')
+  t.equal(await legsOf('105'), 0, 'no consultation started')
 
+  // It comes back with nothing in it (it saves nothing): the instances record their transfers again.
   await redis.restart()
   await waitFor(async () => await a.readiness() === 200 && await b.readiness() === 200, 20_000, 'A and B ready again')
-  const started = await execute(b, '106', { targetExtension: '103', transferType: 'attended' })
-  const id = startedId(started)
-  t.equal(started.json().status, 'consulting')
-  await waitFor(async () => await statusOn(a, id) === 'target_answered', 10_000, 'A seeing 103 answer')
-  const cancelled = await act(a, '106', id, 'cancel')
+  await waitFor(async () => await statusOn(b, id) === 'target_answered', 10_000, 'B knowing the consultation again')
+  const completed = await act(b, '106', id, 'complete')
+  t.equal(completed.statusCode, 200, completed.body)
+  t.equal(completed.json().status, 'completed')
+  t.ok((await bridgePeersOf(consulting.customerChannel.id)).some(isLegOf('103')), 'the consulted customer talks to 103')
+
+  const next = startedId(await execute(b, '104', { targetExtension: '105', transferType: 'attended' }))
+  await waitFor(async () => await statusOn(a, next) === 'target_answered', 10_000, 'A seeing 105 answer')
+  const cancelled = await act(a, '104', next, 'cancel')
   t.equal(cancelled.statusCode, 200, cancelled.body)
   t.same(await bridgePeersOf(call.customerChannel.id), [call.agentChannel.name], 'the agent is back with the customer')
 })
