@@ -63,27 +63,18 @@ export interface AppProcess {
 
 export const tokenOf = (who: string): string => who === 'super' ? supervisorToken : agentToken(who)
 
-async function statusOf (url: string): Promise<{ status: number, body: string }> {
-  try {
-    const response = await fetch(url, { signal: AbortSignal.timeout(2000) })
-    return { status: response.status, body: await response.text() }
-  } catch {
-    return { status: 0, body: '' }
-  }
-}
-
 /**
- * Whether the app is ready for requests: `GET /health/ready` answers 200 (AMI, ARI and Redis
- * connected, the calls known). An app whose plugin has no readiness route yet (404) counts as ready
- * once `/health` says AMI and ARI are connected.
+ * `GET /health/ready`'s status code, 0 when nothing answers: 200 once AMI, ARI and Redis are connected
+ * and the calls known, as a load balancer asks.
  */
-async function isReady (baseUrl: string): Promise<boolean> {
-  const ready = await statusOf(`${baseUrl}/health/ready`)
-  if (ready.status !== 404) return ready.status === 200
-  const health = await statusOf(`${baseUrl}/health`)
-  if (health.status !== 200) return false
-  const { asterisk } = JSON.parse(health.body) as { asterisk: { ami: boolean, ari: boolean } }
-  return asterisk.ami && asterisk.ari
+async function readinessOf (baseUrl: string): Promise<number> {
+  try {
+    const response = await fetch(`${baseUrl}/health/ready`, { signal: AbortSignal.timeout(2000) })
+    await response.body?.cancel()
+    return response.status
+  } catch {
+    return 0
+  }
 }
 
 /** Starts an instance of the example app on a free port and resolves once it is ready. */
@@ -125,7 +116,7 @@ export async function startApp (options: AppOptions): Promise<AppProcess> {
     child = started
     exited = new Promise((resolve) => { started.once('exit', (code) => resolve(code)) })
     const deadline = Date.now() + readyTimeoutMs
-    while (!await isReady(baseUrl)) {
+    while (await readinessOf(baseUrl) !== 200) {
       if (!running()) throw new Error(`app ${options.name} exited at start (${String(started.exitCode ?? started.signalCode)}); ${logFile}:\n${logTail()}`)
       if (Date.now() > deadline) {
         started.kill('SIGKILL')
@@ -163,7 +154,7 @@ export async function startApp (options: AppOptions): Promise<AppProcess> {
       response.headers.forEach((value, name) => { headers[name] = value })
       return { statusCode: response.status, headers, body, json: () => JSON.parse(body) }
     },
-    readiness: async () => (await statusOf(`${baseUrl}/health/ready`)).status,
+    readiness: async () => await readinessOf(baseUrl),
     kill: async () => {
       if (!running()) return
       child?.kill('SIGKILL')
