@@ -37,7 +37,9 @@ export async function buildApp (config: ExampleConfig, options: BuildAppOptions 
       authenticate,
       // Prometheus scrapes GET /metrics (counts only, no call data; put it behind the network's rules).
       metrics: true,
-      ...(config.agents === undefined ? {} : { agents: config.agents.map((extension) => ({ extension })) })
+      ...(config.agents === undefined ? {} : { agents: config.agents.map((extension) => ({ extension })) }),
+      // Several instances behind a load balancer share transfers, idempotency keys and the feed there.
+      ...(config.redisUrl === undefined ? {} : { redis: config.redisUrl })
     })
     app.get('/health', {
       schema: {

@@ -16,6 +16,8 @@ const EnvSchema = Type.Object({
   AUTH_TOKENS: Type.String({ minLength: 1 }),
   /** The agents, comma-separated; unset: every endpoint Asterisk knows, trunks and customers included. */
   AGENT_EXTENSIONS: Type.Optional(Type.String()),
+  /** Shared state for several instances of the app; unset: everything in this process's memory. */
+  REDIS_URL: Type.Optional(Type.String({ pattern: '^rediss?://' })),
   LOG_LEVEL: Type.Union([Type.Literal('fatal'), Type.Literal('error'), Type.Literal('warn'), Type.Literal('info'), Type.Literal('debug'), Type.Literal('trace'), Type.Literal('silent')], { default: 'info' })
 })
 
@@ -31,6 +33,8 @@ export interface ExampleConfig {
   tokens: Map<string, Identity>
   /** The call center's agent extensions, when given; otherwise the plugin asks Asterisk for its endpoints. */
   agents?: string[]
+  /** Where the instances of the app share their state, when several run; otherwise in memory. */
+  redisUrl?: string
 }
 
 /** The routes' extension pattern: what is not an extension here could not be transferred to either. */
@@ -75,6 +79,7 @@ export function readConfig (environment: NodeJS.ProcessEnv): ExampleConfig {
     tokens: new Map()
   }
   if (env.AGENT_EXTENSIONS !== undefined) config.agents = agentExtensions(env.AGENT_EXTENSIONS, problems)
+  if (env.REDIS_URL !== undefined) config.redisUrl = env.REDIS_URL
   try {
     config.tokens = parseAuthTokens(env.AUTH_TOKENS)
   } catch (error) {

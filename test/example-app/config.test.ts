@@ -36,3 +36,14 @@ t.test('what is not an extension is named, along with every other problem', asyn
   t.match(message, /AGENT_EXTENSIONS: "1 02", "", "103\nAction: Hangup" not an extension/)
   t.match(message, /PORT must be a port number/)
 })
+
+t.test('REDIS_URL: passed on when set; unset or empty, the app keeps its state in memory', async (t) => {
+  t.equal(readConfig({ ...base, REDIS_URL: 'redis://127.0.0.1:6390' }).redisUrl, 'redis://127.0.0.1:6390')
+  t.equal(readConfig({ ...base, REDIS_URL: 'rediss://cache.internal:6380/2' }).redisUrl, 'rediss://cache.internal:6380/2')
+  t.equal(readConfig(base).redisUrl, undefined)
+  t.equal(readConfig({ ...base, REDIS_URL: '' }).redisUrl, undefined)
+})
+
+t.test('a REDIS_URL that is not a redis:// or rediss:// URL is named', async (t) => {
+  t.match(problemsOf({ ...base, REDIS_URL: 'http://127.0.0.1:6379' }), /REDIS_URL must match pattern/)
+})

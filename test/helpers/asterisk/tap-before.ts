@@ -1,9 +1,11 @@
-// tap `before` program: starts the real-Asterisk test bed once before all test files.
+// tap `before` program: starts the real-Asterisk test bed once before all test files (and installs
+// Debian's redis-server when missing, for the tests that start their own).
 // The instances run detached and outlive this process; tap-after.ts stops them. A test bed that is
 // already running from the same configuration (another test run on this machine) is shared, and only
 // the run that started it stops it.
 import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
+import { ensureRedisServer } from '../redis-process.js'
 import { startTestBed } from './asterisk-process.js'
 import { logDir } from './testbed.js'
 
@@ -15,6 +17,8 @@ const log = (m: string): void => { process.stderr.write(`# asterisk testbed: ${m
 const ownerFile = join(logDir, 'owner')
 
 try {
+  // The tests of several app instances sharing state run their own redis-server (Debian's package).
+  await ensureRedisServer(log)
   const info = await startTestBed({ log, reuse: true })
   if (!info.reused) writeFileSync(ownerFile, String(process.ppid))
   log(`up (provision ${info.provisionMs} ms, start ${info.readyMs} ms, total ${info.totalMs} ms${info.reused ? ', reused' : ''})`)
