@@ -9,7 +9,7 @@ import { isChannelOf } from '../asterisk/channel-name.js'
 import type { Pbx } from '../asterisk/pbx.js'
 import { bridgedParty } from '../transfers/call-topology.js'
 import { isFinal, type TransferState } from '../transfers/state.js'
-import { EVENT_FOR_STATE, type Transfer, type TransferEventName, type TransferEvents } from '../transfers/transfer-events.js'
+import { TRANSFER_EVENTS, type Transfer, type TransferEventName, type TransferEvents } from '../transfers/transfer-events.js'
 import { TransferService } from '../transfers/transfer-service.js'
 import { PROGRAM, type Command } from './arguments.js'
 import { describeAmiFailure, describeAriFailure, openConnection, type Problem } from './connection.js'
@@ -120,7 +120,7 @@ class TransferWatch {
 
   constructor (events: TransferEvents, onEvent: (event: TransferEventName, transfer: Transfer) => void) {
     this.#events = events
-    for (const event of new Set(Object.values(EVENT_FOR_STATE))) {
+    for (const event of TRANSFER_EVENTS) {
       const listener = (transfer: Transfer): void => {
         // The service also reports transfers the phones make themselves: only ours is followed.
         if (transfer.origin !== 'plugin') return

@@ -96,6 +96,34 @@ export const transferRoutes: FastifyPluginAsyncTypebox<TransferRoutesOptions> = 
     return await transfers.cancel((await visibleTransfer(identity, request.params.id)).id, identity)
   })
 
+  fastify.post('/transfers/:id/swap', {
+    config: TRANSFER_ACTION,
+    schema: {
+      operationId: 'swapTransfer',
+      summary: 'Swap during an attended transfer: the agent goes over to the customer while the target waits, or back to the target ' +
+        '(once the target answered; answers when the bridges show it, with talkingTo)',
+      params: TransferId,
+      response: { 200: TransferSchema, ...errorResponses }
+    }
+  }, async (request) => {
+    const identity = identityOf(request)
+    return await transfers.swap((await visibleTransfer(identity, request.params.id)).id, identity)
+  })
+
+  fastify.post('/transfers/:id/three-way', {
+    config: TRANSFER_ACTION,
+    schema: {
+      operationId: 'threeWayTransfer',
+      summary: 'Three-way during an attended transfer: customer, agent and target in one call (once the target answered); ' +
+        'then complete (the agent leaves) or cancel (the target is dropped)',
+      params: TransferId,
+      response: { 200: TransferSchema, ...errorResponses }
+    }
+  }, async (request) => {
+    const identity = identityOf(request)
+    return await transfers.threeWay((await visibleTransfer(identity, request.params.id)).id, identity)
+  })
+
   fastify.get('/transfers/available-agents', {
     schema: {
       operationId: 'listAvailableAgents',
