@@ -197,8 +197,8 @@ export function dialEnd (from: string, to: string, dialStatus: string): PbxEvent
   return { type: 'dialEnd', channel: from, destChannel: to, destUniqueId: `u-${to}`, dialStatus }
 }
 
-export function attendedTransfer (transferer: string, transferee: string, target: string, result = 'Success'): PbxEvent {
-  return { type: 'attendedTransfer', result, transferer, transferee, target, destType: 'Bridge' }
+export function attendedTransfer (transferer: string, transferee: string, target: string, result = 'Success', destType = 'Bridge'): PbxEvent {
+  return { type: 'attendedTransfer', result, transferer, transferee, target, destType }
 }
 
 export function blindTransfer (transferer: string, transferee: string, exten: string, result = 'Success'): PbxEvent {

@@ -183,7 +183,7 @@ t.test('blind: a destination that answers by itself delivers the transfer; a con
 const answered = (fields: Partial<TrackedTransfer> = {}): TrackedTransfer =>
   ({ ...attended({ consultation: LOCAL_1, target: TARGET_103 }), status: 'target_answered', talkingTo: 'target', ...fields })
 
-const threeWayEvent = { ...attendedTransfer(AGENT, CUSTOMER, LOCAL_1), destType: 'Threeway' } as const
+const threeWayEvent = attendedTransfer(AGENT, CUSTOMER, LOCAL_1, 'Success', 'Threeway')
 
 t.test('swap: the agent held then resumed, once the target answered, is a swap to the other side', async (t) => {
   t.same(interpretEvent(answered(), hold(AGENT)), { agentHeld: true }, 'Asterisk\'s swap holds the agent first')
