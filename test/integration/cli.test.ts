@@ -126,6 +126,21 @@ t.test('transfer attended 101 -> 103 --complete: 101 leaves, the customer is wit
   t.notOk(peers.some(isLegOf('101')))
 })
 
+t.test('transfer attended 101 -> 103 --swap --three-way --complete: to the customer, all three, then 101 leaves', async (t) => {
+  const call = await callAgent('101')
+  const run = await cli(['transfer', 'attended', '--from', '101', '--to', '103', '--swap', '--three-way', '--complete'])
+  t.equal(run.code, 0, 'exit 0', { output: run.stdout + run.stderr })
+  t.same(events(run), [
+    ['initiated', 'call:transfer_initiated'],
+    ['consulting', 'call:ami_attended_transfer_started'],
+    ['target_answered', 'call:transfer_updated'],
+    ['target_answered', 'call:transfer_swapped'],
+    ['three_way', 'call:transfer_three_way'],
+    ['completed', 'call:ami_attended_transfer_completed']
+  ])
+  t.ok((await bridgePeersOf(call.customerChannel.id)).some(isLegOf('103')), 'the customer is with 103')
+})
+
 t.test('transfer attended 101 -> 103 alone: reports consulting, exits 0 and leaves the consultation up', async (t) => {
   const call = await callAgent('101')
   const run = await cli(['transfer', 'attended', '--from', '101', '--to', '103'])
