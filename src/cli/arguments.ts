@@ -77,6 +77,8 @@ Checks, one line each, what transfers need from Asterisk:
     reported too but not required. AMI cannot tell its read permissions: manager.conf must give this
     user read = call (transfers follow the call events).
   - the atxfer feature code (features.conf [featuremap]); attended transfers do nothing without it
+  - the swap and three-way digits (features.conf [general] atxferswap, atxferthreeway); a warning
+    without them (only swap and three-way need them)
   - the transfer context exists in the dialplan
   - which extensions are online (registered) and offline
 
