@@ -48,6 +48,7 @@ t.test('check: everything transfers need is there; 101-106, 201 and 202 online, 
   t.match(run.stdout, /^\[ok\] +ARI: http:\/\/127\.0\.0\.1:18088/m)
   t.match(run.stdout, /^\[ok\] +AMI permissions: Redirect, Atxfer, CancelAtxfer, Hangup, Getvar allowed$/m)
   t.match(run.stdout, /^\[ok\] +atxfer feature code: \*2$/m)
+  t.match(run.stdout, /^\[ok\] +swap and three-way digits: atxferswap \*4, atxferthreeway \*3$/m)
   t.match(run.stdout, /^\[ok\] +transfer context: from-internal exists/m)
   t.match(run.stdout, /^\[ok\] +transfer recall: DialplanExtensionAdd allowed; the (recall dialplan \(fastify-transfer-recall\) is in Asterisk|plugin adds its recall dialplan)/m)
   const online = /^\[ok\] +extensions online \(PJSIP\): (.*)$/m.exec(run.stdout)?.[1]?.split(', ')
