@@ -62,6 +62,17 @@ async function panelShows (...texts: Array<string | RegExp>): Promise<void> {
   }, texts.map((text): [string, boolean] => typeof text === 'string' ? [text, false] : [text.source, true]))
 }
 
+/** The target's radio button once the list offers it as available. */
+async function offeredTarget (extension: string): Promise<ReturnType<Page['getByRole']>> {
+  const target = page.getByRole('radio', { name: `${extension} (available)` })
+  await waitFor(async () => {
+    // The list follows the feed; a click on Refresh covers an agent freed by a hangup just before.
+    if (await target.count() === 0) await page.getByRole('button', { name: 'Refresh targets' }).click()
+    return await target.count() > 0
+  }, UI_TIMEOUT_MS, `${extension} offered as a target`, 500)
+  return target
+}
+
 async function screenshot (name: string): Promise<void> {
   await mkdir(ARTIFACTS, { recursive: true })
   await page.screenshot({ path: join(ARTIFACTS, name), fullPage: true })
@@ -129,12 +140,7 @@ t.test('attended transfer to 103 by keyboard, then Cancel: the call is back in t
   const customerNumber = (await page.locator('#calls dd').first().textContent()) ?? ''
   t.match(customerNumber, /^\+?\d+$/, 'the panel shows who the agent talks with')
 
-  const target = page.getByRole('radio', { name: '103 (available)' })
-  await waitFor(async () => {
-    // The list follows the feed; a click on Refresh covers an agent freed by the hangup above.
-    if (await target.count() === 0) await page.getByRole('button', { name: 'Refresh targets' }).click()
-    return await target.count() > 0
-  }, UI_TIMEOUT_MS, '103 offered as a target', 500)
+  const target = await offeredTarget('103')
   await target.focus()
   await page.keyboard.press('Space')
   t.ok(await target.isChecked(), 'Space picks the target')
@@ -226,11 +232,7 @@ t.test('attended transfer to 103, then Swap, Swap back and Three-way by keyboard
   await hangupAllCalls()
   const call = await callAgent('101', 'customer2')
   await panelShows(call.agentChannel.name, call.customerChannel.name)
-  const target = page.getByRole('radio', { name: '103 (available)' })
-  await waitFor(async () => {
-    if (await target.count() === 0) await page.getByRole('button', { name: 'Refresh targets' }).click()
-    return await target.count() > 0
-  }, UI_TIMEOUT_MS, '103 offered as a target', 500)
+  const target = await offeredTarget('103')
   await target.check()
   await page.getByRole('button', { name: 'Attended transfer' }).click()
 
