@@ -174,3 +174,14 @@ export const StoreUnavailableError = createError<'XFER_STORE_UNAVAILABLE', 503, 
   'The shared state (Redis) is not reachable, nothing was done: %s. Retry shortly',
   503
 )
+
+/**
+ * A swap or three-way needs Asterisk's feature digits for it (features.conf `[general]`), which the
+ * plugin presses for the agent: none are set, or they are not DTMF digits.
+ */
+export const FeatureNotConfiguredError = createError<'XFER_FEATURE_NOT_CONFIGURED', 409, [string, string, string, string]>(
+  'XFER_FEATURE_NOT_CONFIGURED',
+  'Asterisk has no usable digits for the %s feature on channel %s (it answered "%s"): set it in features.conf [general], ' +
+    'e.g. "%s", then reload features (module reload features)',
+  409
+)

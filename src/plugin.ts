@@ -30,7 +30,7 @@ import { TransferPolicy } from './transfers/transfer-policy.js'
 import { TransferMirror } from './transfers/transfer-mirror.js'
 import { TransferService } from './transfers/transfer-service.js'
 import type { Transfer } from './domain/transfer.js'
-import { EVENT_FOR_STATE } from './transfers/transfer-events.js'
+import { TRANSFER_EVENTS } from './transfers/transfer-events.js'
 import { transferAudience } from './transfers/transfer-visibility.js'
 
 declare module 'fastify' {
@@ -79,8 +79,7 @@ async function connectAtStartup (fastify: FastifyInstance, ami: AmiClient, ari: 
  * connection here, calls and agents below) by the leader only, as every instance sees it.
  */
 function publishToLog (publisher: FeedPublisher, transfers: TransferService, pbx: AsteriskPbx, leadership: Leadership): void {
-  const transferEvents = new Set(Object.values(EVENT_FOR_STATE))
-  for (const type of transferEvents) {
+  for (const type of TRANSFER_EVENTS) {
     transfers.events.on(type, (transfer) => {
       publisher.publish(type, transfer, { extensions: transferAudience(transfer) })
     })

@@ -20,13 +20,16 @@ const TOKEN_KEY = 'agent-console-token'
 /** @type {Record<Call['state'], string>} */
 const CALL_STATES = { ringing: 'ringing', up: 'talking', on_hold: 'on hold', in_consultation: 'consulting (customer on hold)' }
 /** Attended transfers in these states can be completed or cancelled. */
-const CONSULTING = new Set(['initiated', 'consulting', 'target_answered'])
+const CONSULTING = new Set(['initiated', 'consulting', 'target_answered', 'three_way'])
+/** Attended transfers in these states can be completed: the target answered (and may be in a three-way). */
+const ANSWERED = new Set(['target_answered', 'three_way'])
 /** A transfer to me in these states is still on its way: my phone rings, or is about to. */
 const INCOMING = new Set(['initiated', 'redirected', 'consulting'])
 /** @type {FeedEventType[]} */
 const TRANSFER_EVENTS = [
   'call:transfer_initiated', 'call:ami_transfer_complete', 'call:ami_transfer_failed', 'call:ami_attended_transfer_started',
-  'call:ami_attended_transfer_completed', 'call:ami_attended_transfer_cancelled', 'call:transfer_updated'
+  'call:ami_attended_transfer_completed', 'call:ami_attended_transfer_cancelled', 'call:transfer_swapped', 'call:transfer_three_way',
+  'call:transfer_updated'
 ]
 
 /**
@@ -67,11 +70,15 @@ const ui = {
   incomingCaller: byId('incoming-caller', HTMLElement),
   incomingNote: byId('incoming-note', HTMLElement),
   consultationCustomer: byId('consultation-customer', HTMLElement),
+  consultationCustomerRole: byId('consultation-customer-role', HTMLElement),
   consultationTarget: byId('consultation-target', HTMLElement),
+  consultationTargetRole: byId('consultation-target-role', HTMLElement),
   consultation: byId('consultation', HTMLDivElement),
   consultationText: byId('consultation-text', HTMLParagraphElement),
   complete: byId('complete-transfer', HTMLButtonElement),
   cancel: byId('cancel-transfer', HTMLButtonElement),
+  swap: byId('swap-transfer', HTMLButtonElement),
+  threeWay: byId('three-way-transfer', HTMLButtonElement),
   actionMessage: byId('action-message', HTMLParagraphElement),
   log: byId('event-log', HTMLOListElement)
 }
@@ -244,17 +251,34 @@ function renderActions () {
   ui.complete.disabled = state.busy
   // Completing is refused until the target answers. aria-disabled rather than disabled: the button
   // keeps the focus it was given, and pressing it early explains instead of doing nothing.
-  ui.complete.setAttribute('aria-disabled', String(consultation?.status !== 'target_answered'))
+  ui.complete.setAttribute('aria-disabled', String(!ANSWERED.has(consultation?.status ?? '')))
   ui.cancel.disabled = state.busy
-  if (consultation !== undefined) {
-    ui.consultationCustomer.textContent = callerText(consultation.caller)
-    ui.consultationTarget.textContent = consultation.status === 'target_answered'
-      ? consultation.targetExtension
-      : `${consultation.targetExtension} (ringing)`
-    ui.consultationText.textContent = consultation.status === 'target_answered'
-      ? `${consultation.targetExtension} answered: talk to them, then complete or cancel.`
-      : `Calling ${consultation.targetExtension}… (the customer is on hold)`
+  // Swap and three-way once the target answered, while Asterisk's attended transfer runs (a three-way ends it).
+  for (const button of [ui.swap, ui.threeWay]) {
+    button.disabled = state.busy
+    button.setAttribute('aria-disabled', String(consultation?.status !== 'target_answered'))
   }
+  if (consultation !== undefined) renderParties(consultation)
+}
+
+/** Who is in the consultation, and whom the agent talks to (`talkingTo`). @param {Transfer} consultation */
+function renderParties (consultation) {
+  const target = consultation.targetExtension
+  const answered = consultation.status === 'target_answered'
+  const roles = consultation.status === 'three_way'
+    ? ['In the call', 'In the call']
+    : consultation.talkingTo === 'customer' && answered ? ['Talking to', 'Waiting'] : ['On hold', 'Talking to']
+  ui.consultationCustomerRole.textContent = roles[0] ?? ''
+  ui.consultationTargetRole.textContent = roles[1] ?? ''
+  ui.consultationCustomer.textContent = callerText(consultation.caller)
+  ui.consultationTarget.textContent = answered || consultation.status === 'three_way' ? target : `${target} (ringing)`
+  ui.consultationText.textContent = consultation.status === 'three_way'
+    ? `Three-way call: the customer, you and ${target}. Complete to leave them together, or cancel to drop ${target}.`
+    : !answered
+        ? `Calling ${target}… (the customer is on hold)`
+        : consultation.talkingTo === 'customer'
+          ? `You are back with the customer; ${target} waits. Swap to go back to ${target}, or complete or cancel.`
+          : `${target} answered: talk to them, then complete or cancel (or swap, or three-way).`
 }
 
 function render () {
@@ -287,7 +311,8 @@ function showAsterisk ({ ami, ari }) {
 /** @param {Transfer} transfer */
 function describeTransfer (transfer) {
   const reason = transfer.failureReason === undefined ? '' : ` (${transfer.failureReason.replaceAll('_', ' ')})`
-  return `${transfer.type} transfer of ${transfer.extension}'s call to ${transfer.targetExtension}: ${transfer.status.replace('_', ' ')}${reason}`
+  const talking = transfer.status === 'target_answered' && transfer.talkingTo !== undefined ? ` (talking to the ${transfer.talkingTo})` : ''
+  return `${transfer.type} transfer of ${transfer.extension}'s call to ${transfer.targetExtension}: ${transfer.status.replace('_', ' ')}${talking}${reason}`
 }
 
 /** @param {Transfer} transfer @returns {Tone} */
@@ -299,11 +324,11 @@ function toneOf (transfer) {
 // ---- state from the server ----------------------------------------------------------------------
 
 /** How far along its life a transfer is: of two copies stamped in the same millisecond, the further one is newer. */
-const PROGRESS = { initiated: 0, redirected: 1, consulting: 1, target_answered: 2 }
+const PROGRESS = { initiated: 0, redirected: 1, consulting: 1, target_answered: 2, three_way: 3 }
 
 /** @param {Transfer} transfer */
 function progressOf (transfer) {
-  return PROGRESS[/** @type {keyof typeof PROGRESS} */ (transfer.status)] ?? 3
+  return PROGRESS[/** @type {keyof typeof PROGRESS} */ (transfer.status)] ?? 4
 }
 
 /**
@@ -415,8 +440,11 @@ function followFeed (client) {
 
 // ---- actions ------------------------------------------------------------------------------------
 
-/** @param {() => Promise<Transfer>} action */
-async function act (action) {
+/**
+ * @param {() => Promise<Transfer>} action
+ * @param {HTMLElement} [returnTo] where the focus goes back to (the pressed button was disabled meanwhile)
+ */
+async function act (action, returnTo = ui.complete) {
   state.busy = true
   renderActions()
   try {
@@ -429,7 +457,7 @@ async function act (action) {
     state.busy = false
     renderActions()
     // The button pressed was disabled while waiting, which took the focus away: give it a place to go.
-    if (document.activeElement === document.body) (ui.consultation.hidden ? ui.callTitle : ui.complete).focus()
+    if (document.activeElement === document.body) (ui.consultation.hidden ? ui.callTitle : returnTo).focus()
   }
 }
 
@@ -454,7 +482,7 @@ async function finishConsultation (action) {
   const client = state.client
   const consultation = currentConsultation()
   if (client === undefined || consultation === undefined) return
-  if (action === 'complete' && consultation.status !== 'target_answered') {
+  if (action === 'complete' && !ANSWERED.has(consultation.status)) {
     showTone(ui.actionMessage, `${consultation.targetExtension} has not answered yet: complete once they answer, or cancel.`, 'bad')
     return
   }
@@ -464,6 +492,28 @@ async function finishConsultation (action) {
     if (handle !== undefined) return action === 'complete' ? await handle.complete() : await handle.cancel()
     return action === 'complete' ? await client.completeTransfer(consultation.id) : await client.cancelTransfer(consultation.id)
   })
+}
+
+/**
+ * Swap or three-way, once the target answered; before, or in a three-way, it explains instead.
+ * @param {'swap' | 'threeWay'} action
+ */
+async function controlConsultation (action) {
+  const client = state.client
+  const consultation = currentConsultation()
+  if (client === undefined || consultation === undefined) return
+  if (consultation.status !== 'target_answered') {
+    const why = consultation.status === 'three_way'
+      ? 'You are in a three-way: complete to leave the customer with the target, or cancel to drop the target.'
+      : `${consultation.targetExtension} has not answered yet: swap or three-way once they answer.`
+    showTone(ui.actionMessage, why, 'bad')
+    return
+  }
+  const handle = state.handle?.transfer.id === consultation.id ? state.handle : undefined
+  await act(async () => {
+    if (handle !== undefined) return action === 'swap' ? await handle.swap() : await handle.threeWay()
+    return action === 'swap' ? await client.swapTransfer(consultation.id) : await client.threeWayTransfer(consultation.id)
+  }, action === 'swap' ? ui.swap : ui.complete)
 }
 
 // ---- signing in and out ---------------------------------------------------------------------------
@@ -551,6 +601,8 @@ ui.blind.addEventListener('click', () => { void transfer('blind') })
 ui.attended.addEventListener('click', () => { void transfer('attended') })
 ui.complete.addEventListener('click', () => { void finishConsultation('complete') })
 ui.cancel.addEventListener('click', () => { void finishConsultation('cancel') })
+ui.swap.addEventListener('click', () => { void controlConsultation('swap') })
+ui.threeWay.addEventListener('click', () => { void controlConsultation('threeWay') })
 ui.refreshTargets.addEventListener('click', () => { void refreshTargets() })
 setInterval(() => {
   for (const node of ui.calls.querySelectorAll('[data-since]')) {

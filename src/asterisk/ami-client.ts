@@ -52,8 +52,8 @@ interface PendingAction {
   items?: AmiMessage[]
 }
 
-/** The texts Asterisk answers with when the named channel is gone (Redirect, Atxfer, Hangup...). */
-const CHANNEL_GONE = /channel does not exist|channel specified does not exist|no such channel/i
+/** The texts Asterisk answers with when the named channel is gone (Redirect, Atxfer, Hangup, PlayDTMF...). */
+const CHANNEL_GONE = /channel does not exist|channel specified does not exist|no such channel|channel not found/i
 
 function text (value: AmiMessage[string]): string | undefined {
   return typeof value === 'string' ? value : undefined

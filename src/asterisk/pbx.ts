@@ -42,6 +42,11 @@ export interface Pbx {
   /** Ends an attended transfer's consultation: the agent goes back to the customer (AMI CancelAtxfer). */
   cancelAttendedTransfer (channel: string): Promise<void>
   hangup (channel: string): Promise<void>
+  /**
+   * Plays DTMF digits into Asterisk as if the channel's own phone sent them (AMI PlayDTMF with
+   * `Receive: true`, one action per digit): the bridge's feature codes act on them.
+   */
+  pressDigits (channel: string, digits: string): Promise<void>
   /** Sets a variable on a channel (AMI Setvar): what the plugin must find again after its own restart. */
   setVariable (channel: string, name: string, value: string): Promise<void>
   /** A channel's variable (AMI Getvar); `''` when it is not set. */
@@ -59,6 +64,9 @@ export interface DialplanStep {
   application: string
   data: string
 }
+
+/** How long each pressed digit lasts. */
+const PRESS_MS = 120
 
 export class AsteriskPbx implements Pbx {
   /**
@@ -151,6 +159,14 @@ export class AsteriskPbx implements Pbx {
   async hangup (channel: string): Promise<void> {
     // Cause 16, Normal Clearing: the agent left the call, which is what completes an attended transfer.
     await this.#ami.action({ Action: 'Hangup', Channel: channel, Cause: 16 })
+  }
+
+  async pressDigits (channel: string, digits: string): Promise<void> {
+    // Without Receive, Asterisk would play the digits to the phone instead; 120 ms is a keypress that
+    // every feature detector reads, and the digits go one by one, in order, as a phone sends them.
+    for (const digit of digits) {
+      await this.#ami.action({ Action: 'PlayDTMF', Channel: channel, Digit: digit, Duration: PRESS_MS, Receive: 'true' })
+    }
   }
 
   async setVariable (channel: string, name: string, value: string): Promise<void> {

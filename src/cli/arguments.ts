@@ -10,6 +10,8 @@ import { Extension } from '../domain/transfer.js'
 export type TransferKind = 'blind' | 'attended'
 /** What an attended transfer does once the consultation is up: complete it, cancel it, or leave it up. */
 export type AfterConsultation = 'complete' | 'cancel' | 'leave'
+/** What an attended transfer does once the target answered, before that: swap (each --swap once), then three-way. */
+export type ConsultationStep = 'swap' | 'three_way'
 
 export type Command =
   | { name: 'help', text: string }
@@ -21,6 +23,8 @@ export type Command =
     from: string
     to: string
     after: AfterConsultation
+    /** In order, once the target answered and before `after`. */
+    steps: ConsultationStep[]
     timeoutMs: number
     envFile?: string
   }
@@ -73,6 +77,8 @@ Checks, one line each, what transfers need from Asterisk:
     reported too but not required. AMI cannot tell its read permissions: manager.conf must give this
     user read = call (transfers follow the call events).
   - the atxfer feature code (features.conf [featuremap]); attended transfers do nothing without it
+  - the swap and three-way digits (features.conf [general] atxferswap, atxferthreeway); a warning
+    without them (only swap and three-way need them)
   - the transfer context exists in the dialplan
   - which extensions are online (registered) and offline
 
@@ -91,12 +97,19 @@ and the outcome verified on Asterisk (who is bridged with whom).
                             stays with --to
                --cancel     waits for --to to answer, then cancels: --from is back with the customer
                (neither)    reports the consultation and exits 0, leaving it up
+             and before that, once --to answered:
+               --swap       --from goes over to the customer while --to waits; given twice, back
+                            to --to (each --swap is one swap)
+               --three-way  the customer, --from and --to in one call (after the swaps); then
+                            --complete: --from leaves; --cancel: --to is dropped
 
 Options:
   --from <ext>        the agent whose call is transferred
   --to <ext>          the target extension (dialed in TRANSFER_CONTEXT)
   --complete          attended only: complete once the target answered
   --cancel            attended only: cancel once the target answered
+  --swap              attended only: swap between the customer and the target (repeatable)
+  --three-way         attended only: join the customer, the agent and the target
   --timeout <s>       how long to wait for Asterisk's outcome, in seconds (default ${DEFAULT_TIMEOUT_S})
   --env-file <path>   read the variables below from this file (default: ./.env when it exists)
   -h, --help          show this help
@@ -117,6 +130,8 @@ const TRANSFER_OPTIONS = {
   to: { type: 'string' },
   complete: { type: 'boolean' },
   cancel: { type: 'boolean' },
+  swap: { type: 'boolean', multiple: true },
+  'three-way': { type: 'boolean' },
   timeout: { type: 'string' }
 } as const satisfies ParseArgsConfig['options']
 
@@ -175,10 +190,12 @@ function parseTransfer (args: string[]): Command {
   if (from === to) throw new UsageError(`--from and --to are both ${from}: a call cannot be transferred to its own extension`, hint)
   if (values.complete === true && values.cancel === true) throw new UsageError('--complete and --cancel exclude each other', hint)
   const after: AfterConsultation = values.complete === true ? 'complete' : values.cancel === true ? 'cancel' : 'leave'
-  if (kind === 'blind' && after !== 'leave') {
-    throw new UsageError(`--${after} is for attended transfers: a blind transfer is over once the target answers`, hint)
+  const steps: ConsultationStep[] = [...(values.swap ?? []).map((): ConsultationStep => 'swap'), ...(values['three-way'] === true ? ['three_way' as const] : [])]
+  if (kind === 'blind') {
+    const attendedOnly = after !== 'leave' ? `--${after}` : steps.length > 0 ? (steps[0] === 'swap' ? '--swap' : '--three-way') : undefined
+    if (attendedOnly !== undefined) throw new UsageError(`${attendedOnly} is for attended transfers: a blind transfer is over once the target answers`, hint)
   }
-  return withEnvFile({ name: 'transfer' as const, kind, from, to, after, timeoutMs: checkTimeout(values.timeout) }, values['env-file'])
+  return withEnvFile({ name: 'transfer' as const, kind, from, to, after, steps, timeoutMs: checkTimeout(values.timeout) }, values['env-file'])
 }
 
 /** The command `args` (process.argv without node and the script) asks for. */

@@ -11,6 +11,7 @@ import { extensionList, statusLines, type Printer } from './output.js'
 import { describeAmiFailure, describeAriFailure, openConnection, type AsteriskConnection } from './connection.js'
 import type { ConnectionSettings } from './environment.js'
 import { allowedActions, permissionReport, writeClassesFor, type PermissionReport } from './permissions.js'
+import { usableDigits } from '../transfers/consultation-controls.js'
 import { DEFAULT_RECALL_CONTEXT, RECALL_STEPS } from '../transfers/recall-dialplan.js'
 
 export interface CheckLine {
@@ -68,6 +69,14 @@ export function atxferLine (code: string): CheckLine {
     : line('ok', 'atxfer feature code', code)
 }
 
+/** The digits swap and three-way press for the agent (features.conf [general]); without them only those two fail. */
+export function consultationControlsLine (swap: string, threeWay: string): CheckLine {
+  const missing = [['atxferswap', swap, '*4'], ['atxferthreeway', threeWay, '*3']].filter(([, digits]) => usableDigits(digits ?? '') === undefined)
+  if (missing.length === 0) return line('ok', 'swap and three-way digits', `atxferswap ${swap}, atxferthreeway ${threeWay}`)
+  return line('warn', 'swap and three-way digits', `${missing.map(([option]) => option).join(' and ')} not usable: swap or three-way answer 409 XFER_FEATURE_NOT_CONFIGURED`,
+    `set them in features.conf [general], e.g. ${missing.map(([option, , example]) => `${option ?? ''} => ${example ?? ''}`).join(', ')}, then reload features (module reload features)`)
+}
+
 export function contextLine (context: string, exists: boolean): CheckLine {
   return exists
     ? line('ok', 'transfer context', `${context} exists in the dialplan`)
@@ -120,6 +129,8 @@ async function amiLines (connection: AsteriskConnection, settings: ConnectionSet
   // Getvar without a channel evaluates functions on a dummy channel: FEATUREMAP and DIALPLAN_EXISTS
   // both answer that way on Asterisk 22 (checked on 22.10).
   lines.push(await getvar(ami, 'FEATUREMAP(atxfer)').then(atxferLine, (error: unknown) => unanswered('atxfer feature code', error)))
+  lines.push(await Promise.all([getvar(ami, 'FEATURE(atxferswap)'), getvar(ami, 'FEATURE(atxferthreeway)')])
+    .then(([swap, threeWay]) => consultationControlsLine(swap, threeWay), (error: unknown) => unanswered('swap and three-way digits', error)))
   lines.push(await getvar(ami, `DIALPLAN_EXISTS(${settings.transferContext})`)
     .then((value) => contextLine(settings.transferContext, value === '1'), (error: unknown) => unanswered('transfer context', error)))
   if (allowed !== undefined) {

@@ -87,7 +87,10 @@ export function describeTransfer (transfer: Transfer): string {
     case 'consulting':
       return `consultation call to ${targetExtension} started${channels.consultation === undefined ? '' : ` (${channels.consultation})`}; the customer is on hold`
     case 'target_answered':
+      if (transfer.talkingTo === 'customer') return `${extension} is back with the customer; ${targetExtension} waits in the consultation`
       return `${targetExtension} answered the consultation${channels.target === undefined ? '' : ` (${channels.target})`}`
+    case 'three_way':
+      return `three-way call: the customer, ${extension} and ${targetExtension} talk together`
     case 'answered':
       return `${targetExtension} answered: the customer is with ${channels.target ?? targetExtension}`
     case 'completed':
@@ -132,6 +135,9 @@ export function outcomeSummary (transfer: Transfer): string {
     case 'target_answered':
       return `${extension} is in consultation with ${targetExtension} while the customer is on hold; left up: ` +
         `${extension} hangs up to hand the customer over, or cancels from the phone`
+    case 'three_way':
+      return `the customer, ${extension} and ${targetExtension} are in a three-way call; left up: ` +
+        `${extension} hangs up to hand the customer over`
     case 'failed':
       return `${transfer.failureReason ?? 'unknown reason'}${transfer.error === undefined ? '' : ` (${transfer.error.code}: ${transfer.error.message})`}`
     default:

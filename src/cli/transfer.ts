@@ -9,7 +9,7 @@ import { isChannelOf } from '../asterisk/channel-name.js'
 import type { Pbx } from '../asterisk/pbx.js'
 import { bridgedParty } from '../transfers/call-topology.js'
 import { isFinal, type TransferState } from '../transfers/state.js'
-import { EVENT_FOR_STATE, type Transfer, type TransferEventName, type TransferEvents } from '../transfers/transfer-events.js'
+import { TRANSFER_EVENTS, type Transfer, type TransferEventName, type TransferEvents } from '../transfers/transfer-events.js'
 import { TransferService } from '../transfers/transfer-service.js'
 import { PROGRAM, type Command } from './arguments.js'
 import { describeAmiFailure, describeAriFailure, openConnection, type Problem } from './connection.js'
@@ -58,6 +58,8 @@ export function hintFor (code: string, command: TransferCommand, settings: Conne
     XFER_ASTERISK_UNAVAILABLE: `the connection to Asterisk dropped: run ${PROGRAM} check`,
     XFER_ASTERISK_TIMEOUT: 'Asterisk did not report an outcome in time: try a longer --timeout, and look at Asterisk\'s log',
     XFER_UNSAFE_AMI_VALUE: 'extensions may only hold digits, letters, *, #, +, _ and -',
+    XFER_FEATURE_NOT_CONFIGURED: 'set atxferswap and atxferthreeway in features.conf [general] (Asterisk\'s defaults: *4 and *3), then: module reload features',
+    XFER_TRANSFER_STATE: `the transfer could not do that in its state: swap and three-way need ${to} to have answered, and no swap after a three-way`,
     target_busy: `${to} is busy`,
     no_answer: `${to} did not answer (the Dial timeout, or features.conf atxfernoanswertimeout for attended transfers)`,
     target_unavailable: `${to} is not registered or not reachable: ${PROGRAM} check lists the extensions online`,
@@ -73,6 +75,8 @@ export function wantedStates (command: TransferCommand): TransferState[] {
   if (command.kind === 'blind') return ['answered']
   if (command.after === 'complete') return ['completed']
   if (command.after === 'cancel') return ['cancelled']
+  if (command.steps.at(-1) === 'three_way') return ['three_way']
+  if (command.steps.length > 0) return ['target_answered']
   return ['consulting', 'target_answered']
 }
 
@@ -120,7 +124,7 @@ class TransferWatch {
 
   constructor (events: TransferEvents, onEvent: (event: TransferEventName, transfer: Transfer) => void) {
     this.#events = events
-    for (const event of new Set(Object.values(EVENT_FOR_STATE))) {
+    for (const event of TRANSFER_EVENTS) {
       const listener = (transfer: Transfer): void => {
         // The service also reports transfers the phones make themselves: only ours is followed.
         if (transfer.origin !== 'plugin') return
@@ -171,11 +175,11 @@ async function followAttended (service: TransferService, watch: TransferWatch, t
   if (isFinal(transfer.status)) return watch.latest ?? transfer
   // Left up: the outcome is the consultation as Asterisk started it (the target may answer a moment
   // later, or already have); only an end that came meanwhile is news.
-  if (command.after === 'leave') return watch.latest !== undefined && isFinal(watch.latest.status) ? watch.latest : transfer
+  if (command.after === 'leave' && command.steps.length === 0) return watch.latest !== undefined && isFinal(watch.latest.status) ? watch.latest : transfer
   printers.out.waiting(`waiting for ${command.to} to answer the consultation`)
   const answered = await watch.until((state) => state === 'target_answered' || isFinal(state), deadline)
   if (answered !== undefined && isFinal(answered.status)) return answered
-  if (answered === undefined && command.after === 'complete') {
+  if (answered === undefined && (command.after === 'complete' || command.steps.length > 0)) {
     // Completing now would hand the customer to a phone nobody answered: cancel instead, so the
     // customer is back with the agent rather than left on hold.
     printers.out.waiting(`${command.to} did not answer: cancelling the consultation`)
@@ -183,7 +187,13 @@ async function followAttended (service: TransferService, watch: TransferWatch, t
     throw new TransferFailure('XFER_ASTERISK_TIMEOUT',
       `${command.to} did not answer the consultation within ${seconds(command.timeoutMs)}; it was cancelled and ${command.from} is back with the customer`)
   }
-  printers.out.waiting(command.after === 'complete' ? `completing: ${command.from} leaves the call` : 'cancelling the consultation')
+  for (const step of command.steps) {
+    printers.out.waiting(step === 'swap' ? 'swapping' : `three-way: joining the customer, ${command.from} and ${command.to}`)
+    const now = step === 'swap' ? await service.swap(transfer.id) : await service.threeWay(transfer.id)
+    if (isFinal(now.status)) return now
+  }
+  if (command.after === 'leave') return watch.latest ?? transfer
+  printers.out.waiting(command.after === 'complete' ? `completing: ${command.from} leaves the call` : `cancelling: ${command.steps.includes('three_way') ? `${command.to} is dropped` : 'the consultation ends'}`)
   return command.after === 'complete' ? await service.complete(transfer.id) : await service.cancel(transfer.id)
 }
 

@@ -35,6 +35,13 @@ export interface TransferClient {
   /** Completes an attended transfer by id (one the phone started itself, seen on the feed, too). */
   completeTransfer: (id: string, options?: TransferActionOptions) => Promise<Transfer>
   cancelTransfer: (id: string, options?: TransferActionOptions) => Promise<Transfer>
+  /**
+   * Swaps an attended transfer whose target answered: the agent goes over to the customer while the
+   * target waits, or back (`talkingTo` says whom the agent talks to). 409 before the answer.
+   */
+  swapTransfer: (id: string, options?: TransferActionOptions) => Promise<Transfer>
+  /** Customer, agent and target in one call (`three_way`); then complete (agent leaves) or cancel (target dropped). */
+  threeWayTransfer: (id: string, options?: TransferActionOptions) => Promise<Transfer>
   getTransfer: (id: string) => Promise<Transfer>
   /** Transfers in progress the caller may see. */
   getTransfers: () => Promise<TransferList>
@@ -70,16 +77,22 @@ export function createTransferClient (options: TransferClientOptions): TransferC
     await act(transferPath(id, '/complete'), idempotencyKey)
   const cancelTransfer: TransferClient['cancelTransfer'] = async (id, { idempotencyKey } = {}) =>
     await act(transferPath(id, '/cancel'), idempotencyKey)
+  const swapTransfer: TransferClient['swapTransfer'] = async (id, { idempotencyKey } = {}) =>
+    await act(transferPath(id, '/swap'), idempotencyKey)
+  const threeWayTransfer: TransferClient['threeWayTransfer'] = async (id, { idempotencyKey } = {}) =>
+    await act(transferPath(id, '/three-way'), idempotencyKey)
   const getTransfer: TransferClient['getTransfer'] = async (id) => await request<Transfer>('GET', transferPath(id))
 
   return {
     transferCall,
     attendedTransfer: async (targetExtension, callOptions) => attendedTransferHandle(
       await transferCall(targetExtension, 'attended', callOptions),
-      { complete: completeTransfer, cancel: cancelTransfer, get: getTransfer }
+      { complete: completeTransfer, cancel: cancelTransfer, swap: swapTransfer, threeWay: threeWayTransfer, get: getTransfer }
     ),
     completeTransfer,
     cancelTransfer,
+    swapTransfer,
+    threeWayTransfer,
     getTransfer,
     getTransfers: async () => await request<TransferList>('GET', '/transfers'),
     getAvailableAgents: async () => await request<AvailableAgentsResponse>('GET', '/transfers/available-agents'),

@@ -40,6 +40,8 @@ export const TransferStatus = Type.Union([
   Type.Literal('recalling'),
   Type.Literal('consulting'),
   Type.Literal('target_answered'),
+  /** Attended: customer, agent and target in one call (the agent's three-way feature). */
+  Type.Literal('three_way'),
   Type.Literal('completed'),
   Type.Literal('cancelled'),
   Type.Literal('failed'),
@@ -73,6 +75,12 @@ export const Recall = Type.Object({
   destination: Type.Optional(Type.String())
 })
 
+/**
+ * Whom the agent talks to during an attended transfer: the target (consulting), the customer (after a
+ * swap, the target waiting), or both (three-way).
+ */
+export const TalkingTo = Type.Union([Type.Literal('target'), Type.Literal('customer'), Type.Literal('both')])
+
 export const Transfer = Type.Object({
   id: Type.String(),
   type: TransferType,
@@ -89,6 +97,8 @@ export const Transfer = Type.Object({
   requestedBy: Type.String(),
   /** Blind, failed: where the customer went instead of the target (see `Recall`). */
   recall: Type.Optional(Recall),
+  /** Attended, while the consultation lasts: whom the agent talks to (see `TalkingTo`). */
+  talkingTo: Type.Optional(TalkingTo),
   /** The named destination (queue, voicemail...) when the target is one. */
   destination: Type.Optional(Type.String()),
   /** The requester's note for the target (screen pop). */
@@ -114,3 +124,4 @@ export type TransferState = Static<typeof TransferStatus>
 export type FailureReason = Static<typeof FailureReason>
 export type TransferCaller = Static<typeof TransferCaller>
 export type Recall = Static<typeof Recall>
+export type TalkingTo = Static<typeof TalkingTo>

@@ -46,6 +46,10 @@ export const FeedEventPayloads = {
   'call:ami_attended_transfer_started': Transfer,
   'call:ami_attended_transfer_completed': Transfer,
   'call:ami_attended_transfer_cancelled': Transfer,
+  /** Attended: the agent went over to the customer or back to the target (`talkingTo` says which). */
+  'call:transfer_swapped': Transfer,
+  /** Attended: customer, agent and target are in one call (`three_way`). */
+  'call:transfer_three_way': Transfer,
   /** Any other change of a transfer's status: answered, target_answered, abandoned. */
   'call:transfer_updated': Transfer,
   'call:status': CallStatus,

@@ -92,6 +92,7 @@ export class TransferMetrics {
     if (shared !== undefined) this.#followShared(shared)
     this.#connectionState = () => pbx.connectionState()
     const onTransfer = (transfer: Transfer): void => { this.#onTransfer(transfer) }
+    // State changes only: a swap keeps the state (target_answered), and must not count as a second answer.
     for (const type of new Set(Object.values(EVENT_FOR_STATE))) {
       transfers.events.on(type, onTransfer)
       this.#detach.push(() => { transfers.events.off(type, onTransfer) })

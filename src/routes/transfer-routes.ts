@@ -70,31 +70,44 @@ export const transferRoutes: FastifyPluginAsyncTypebox<TransferRoutesOptions> = 
     schema: { operationId: 'getTransfer', summary: 'One transfer, in progress or recently finished', params: TransferId, response: { 200: TransferSchema, ...errorResponses } }
   }, async (request) => await visibleTransfer(identityOf(request), request.params.id))
 
-  fastify.post('/transfers/:id/complete', {
-    config: TRANSFER_ACTION,
-    schema: {
+  /** What can be done to one attended transfer in progress: each with the same rights, retries, limit and answer. */
+  const consultationActions: Array<{ action: string, operationId: string, summary: string, run: (id: string, identity: Identity) => Promise<Transfer> }> = [
+    {
+      action: 'complete',
       operationId: 'completeTransfer',
       summary: 'Complete an attended transfer: the agent leaves, the customer stays with the target',
-      params: TransferId,
-      response: { 200: TransferSchema, ...errorResponses }
-    }
-  }, async (request) => {
-    const identity = identityOf(request)
-    return await transfers.complete((await visibleTransfer(identity, request.params.id)).id, identity)
-  })
-
-  fastify.post('/transfers/:id/cancel', {
-    config: TRANSFER_ACTION,
-    schema: {
+      run: async (id, identity) => await transfers.complete(id, identity)
+    },
+    {
+      action: 'cancel',
       operationId: 'cancelTransfer',
       summary: 'Cancel an attended transfer: the consultation ends, the agent is back with the customer',
-      params: TransferId,
-      response: { 200: TransferSchema, ...errorResponses }
+      run: async (id, identity) => await transfers.cancel(id, identity)
+    },
+    {
+      action: 'swap',
+      operationId: 'swapTransfer',
+      summary: 'Swap during an attended transfer: the agent goes over to the customer while the target waits, or back to the target ' +
+        '(once the target answered; answers when the bridges show it, with talkingTo)',
+      run: async (id, identity) => await transfers.swap(id, identity)
+    },
+    {
+      action: 'three-way',
+      operationId: 'threeWayTransfer',
+      summary: 'Three-way during an attended transfer: customer, agent and target in one call (once the target answered); ' +
+        'then complete (the agent leaves) or cancel (the target is dropped)',
+      run: async (id, identity) => await transfers.threeWay(id, identity)
     }
-  }, async (request) => {
-    const identity = identityOf(request)
-    return await transfers.cancel((await visibleTransfer(identity, request.params.id)).id, identity)
-  })
+  ]
+  for (const { action, operationId, summary, run } of consultationActions) {
+    fastify.post(`/transfers/:id/${action}`, {
+      config: TRANSFER_ACTION,
+      schema: { operationId, summary, params: TransferId, response: { 200: TransferSchema, ...errorResponses } }
+    }, async (request) => {
+      const identity = identityOf(request)
+      return await run((await visibleTransfer(identity, request.params.id)).id, identity)
+    })
+  }
 
   fastify.get('/transfers/available-agents', {
     schema: {

@@ -32,6 +32,8 @@ export class ActiveTransfer {
   noAnswerTimeoutMs: number | undefined
   /** Attended: the target's leg hung up after answering. */
   targetHungUp = false
+  /** Attended, target answered: Asterisk held the agent, the first step of a swap. */
+  agentHeld = false
   /** Events seen while its action (Redirect, Atxfer) is in flight, replayed once its answer is known. */
   #buffered: PbxEvent[] | undefined
   #deadline: NodeJS.Timeout | undefined
@@ -110,6 +112,8 @@ export class ActiveTransfer {
       reached: this.reached,
       cancelRequested: this.cancelRequested,
       targetHungUp: this.targetHungUp,
+      agentHeld: this.agentHeld,
+      ...(this.record.talkingTo === undefined ? {} : { talkingTo: this.record.talkingTo }),
       ...(this.recall === undefined ? {} : { recall: this.recall }),
       ...(this.consultingSince === undefined ? {} : { consultingSince: this.consultingSince }),
       ...(this.noAnswerTimeoutMs === undefined ? {} : { noAnswerTimeoutMs: this.noAnswerTimeoutMs })

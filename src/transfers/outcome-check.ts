@@ -16,7 +16,7 @@ export interface OutcomeChannels {
 }
 
 /** Outcomes that are checked on the bridges before they are applied. */
-export type CheckedInput = Extract<TransferInput, { type: 'completed' | 'cancelled' | 'target_answered' }>
+export type CheckedInput = Extract<TransferInput, { type: 'completed' | 'cancelled' | 'target_answered' | 'swapped' | 'three_way' }>
 
 export type OutcomeCheck =
   /** The bridges show it. */
@@ -26,13 +26,28 @@ export type OutcomeCheck =
   /** Not (yet) visible: channels may still be moving between bridges. */
   | 'not_yet'
 
-/** Completed and cancelled always; answered only for a blind transfer (an attended one's answer is the consultation). */
+/**
+ * Completed, cancelled, swapped and three-way always; answered only for a blind transfer (an attended
+ * one's answer is the consultation).
+ */
 export function needsCheck (type: TransferType, input: TransferInput): input is CheckedInput {
-  return input.type === 'completed' || input.type === 'cancelled' || (input.type === 'target_answered' && type === 'blind')
+  switch (input.type) {
+    case 'completed':
+    case 'cancelled':
+    case 'swapped':
+    case 'three_way':
+      return true
+    case 'target_answered':
+      return type === 'blind'
+    default:
+      return false
+  }
 }
 
 export function checkOutcome (channels: OutcomeChannels, input: CheckedInput, snapshot: CallSnapshot): OutcomeCheck {
   if (!snapshot.channels.some((channel) => channel.name === channels.peer)) return 'customer_gone'
+  if (input.type === 'three_way') return inThreeWay(channels, snapshot) ? 'confirmed' : 'not_yet'
+  if (input.type === 'swapped') return agentWith(channels, input.talkingTo, snapshot) ? 'confirmed' : 'not_yet'
   const party = bridgedParty(snapshot, channels.peer)?.name
   if (party === undefined) return 'not_yet'
   // Cancelled means the agent is back with the customer.
@@ -40,4 +55,28 @@ export function checkOutcome (channels: OutcomeChannels, input: CheckedInput, sn
   // Answered or completed: the customer is with the target's leg (any leg but the agent's when it is not known yet).
   const withTarget = channels.target === undefined ? party !== channels.agent : party === channels.target
   return withTarget ? 'confirmed' : 'not_yet'
+}
+
+/**
+ * A swap's picture: the agent with the customer (the target waits alone in the consultation), or with
+ * the target's leg (through the consultation's Local pair) while the customer waits alone.
+ */
+function agentWith (channels: OutcomeChannels, side: 'customer' | 'target', snapshot: CallSnapshot): boolean {
+  const customerParty = bridgedParty(snapshot, channels.peer)?.name
+  if (side === 'customer') return customerParty === channels.agent
+  if (customerParty === channels.agent) return false
+  const agentParty = bridgedParty(snapshot, channels.agent)?.name
+  if (agentParty === undefined || agentParty === channels.peer) return false
+  return channels.target === undefined || agentParty === channels.target
+}
+
+/**
+ * A three-way's picture: customer and agent share a bridge with a third party (the target's leg, or the
+ * consultation's Local half until Asterisk optimises the pair away).
+ */
+function inThreeWay (channels: OutcomeChannels, snapshot: CallSnapshot): boolean {
+  const idOf = (name: string): string | undefined => snapshot.channels.find((channel) => channel.name === name)?.id
+  const [peer, agent] = [idOf(channels.peer), idOf(channels.agent)]
+  if (peer === undefined || agent === undefined) return false
+  return snapshot.bridges.some((bridge) => bridge.channelIds.includes(peer) && bridge.channelIds.includes(agent) && bridge.channelIds.length >= 3)
 }

@@ -8,7 +8,8 @@
  * - Blind, redirected: the customer bridged with another party than the agent is `answered`.
  * - Attended: the agent gone and the customer bridged with someone else is `completed`; the agent
  *   back with the customer and no consultation left is `cancelled`; the target's leg bridged with the
- *   consultation while it was still `consulting` is `target_answered`.
+ *   consultation while it was still `consulting` is `target_answered`. A three-way the same way: the
+ *   agent gone is `completed`, the agent alone with the customer (the target gone) is `cancelled`.
  * - Anything else is still going on as far as the bridges show: no change.
  */
 import type { CallSnapshot } from '../asterisk/pbx.js'
@@ -30,7 +31,7 @@ export function reconcile (transfer: TrackedTransfer, snapshot: CallSnapshot, co
   if (transfer.type === 'blind') {
     return transfer.status === 'redirected' && party !== undefined && party !== agent ? { type: 'target_answered' } : undefined
   }
-  if (transfer.status !== 'consulting' && transfer.status !== 'target_answered') return undefined
+  if (transfer.status !== 'consulting' && transfer.status !== 'target_answered' && transfer.status !== 'three_way') return undefined
   if (!names.has(agent)) return party !== undefined ? { type: 'completed' } : undefined
   const consultationAlive = consultation !== undefined && (names.has(consultation) || names.has(localCounterpart(consultation) ?? ''))
   if (party === agent && !consultationAlive) return { type: 'cancelled' }

@@ -7,6 +7,8 @@
  *              redirected -> recalling -> failed (the target did not take the call; transfer recall
  *              brings the customer back to the agent or to the fallback: the failure keeps its reason)
  *   attended:  initiated -> consulting -> target_answered -> completed | cancelled
+ *              target_answered -> target_answered (swapped: the agent goes to the customer or back)
+ *              target_answered -> three_way -> completed (the agent left) | cancelled (the target left)
  *   failures:  initiated | redirected | consulting | target_answered -> failed (with a reason)
  *   any state that is not final -> abandoned when the customer hangs up, failed when it is lost
  *     (its calls gone while the plugin could not see them, or past its deadline)
@@ -14,6 +16,9 @@
 import type { FailureReason, Recall, TransferState } from '../domain/transfer.js'
 
 export type { FailureReason, TransferState }
+
+/** Whom a swap leaves the agent with. */
+export type SwapSide = 'customer' | 'target'
 
 /** Why a target did not take the call. */
 export type TargetFailure = 'target_busy' | 'no_answer' | 'target_unavailable'
@@ -32,6 +37,10 @@ export type TransferInput =
   /** The consultation ended and the agent is back with the customer. */
   | { type: 'cancelled' }
   | { type: 'customer_hung_up' }
+  /** Attended, target answered: the agent went over to the customer or back to the target. */
+  | { type: 'swapped', talkingTo: SwapSide }
+  /** Attended: customer, agent and target are in one call. */
+  | { type: 'three_way' }
   | { type: 'action_failed', reason: 'unknown_target' | 'asterisk_refused' | 'timed_out' }
   /** Blind: the customer reached a destination that answers without a dial (voicemail, an IVR, a queue). */
   | { type: 'delivered' }
@@ -82,7 +91,20 @@ const TRANSITIONS: { readonly [S in TransferState]?: Partial<Record<TransferInpu
     customer_hung_up: 'abandoned',
     lost: 'failed'
   },
-  target_answered: { completed: 'completed', cancelled: 'cancelled', target_hung_up: 'failed', customer_hung_up: 'abandoned', lost: 'failed' }
+  target_answered: {
+    completed: 'completed',
+    cancelled: 'cancelled',
+    swapped: 'target_answered',
+    three_way: 'three_way',
+    target_hung_up: 'failed',
+    customer_hung_up: 'abandoned',
+    lost: 'failed'
+  },
+  // The agent leaving hands the customer to the target (completed); the target leaving, whether the
+  // agent dropped them or they hung up, leaves the customer with the agent, as a cancel does: in a
+  // three-way everyone has talked, so the target leaving is how the consultation normally ends, not a
+  // failed transfer.
+  three_way: { completed: 'completed', cancelled: 'cancelled', customer_hung_up: 'abandoned', lost: 'failed' }
 }
 
 function failureReason (input: TransferInput): FailureReason | undefined {
@@ -113,10 +135,22 @@ export function transition (status: TransferStatus, input: TransferInput): Trans
  * would hand the customer to a phone nobody answered, and lose them if nobody does.
  */
 export function canComplete (state: TransferState): boolean {
+  return state === 'target_answered' || state === 'three_way'
+}
+
+/** Whether an agent may cancel it: during the consultation, answered or not, and in a three-way (the target is dropped). */
+export function canCancel (state: TransferState): boolean {
+  return state === 'consulting' || state === 'target_answered' || state === 'three_way'
+}
+
+/**
+ * Whether an agent may swap or start a three-way: once the target answered, while Asterisk's attended
+ * transfer still runs (a three-way ends it: from there the agent leaves or drops the target).
+ */
+export function canSwap (state: TransferState): boolean {
   return state === 'target_answered'
 }
 
-/** Whether an agent may cancel it: during the consultation, answered or not. */
-export function canCancel (state: TransferState): boolean {
-  return state === 'consulting' || state === 'target_answered'
+export function canThreeWay (state: TransferState): boolean {
+  return state === 'target_answered'
 }

@@ -21,6 +21,13 @@
  *   within `atxfernoanswertimeout` (failed `no_answer`) and when the target hangs up (failed
  *   `target_hung_up`): `abortInput` tells which. A ringing target's leg ending is no outcome by
  *   itself: the Local's `DialEnd` (busy, unavailable) or the abort that follows says what it was.
+ * - attended, target answered: Asterisk's swap holds the agent, moves them to the other bridge and
+ *   unholds them; an abort never holds first. So the agent's `Hold` then `Unhold` is a swap (checked
+ *   on the bridges: a phone that merely held and resumed shows no change), an `Unhold` alone an abort.
+ *   While the agent talks with the customer (swapped), the target's leg ending is the abort: Asterisk
+ *   sends no `Unhold` then, the agent is already with the customer;
+ * - attended: `AttendedTransfer` Success with `DestType: Threeway` is a three-way; from there the
+ *   agent's `Hangup` completes (the customer stays with the target) and the target's cancels;
  * Pure: the caller applies the returned input to `state.ts`, after checking answered, completed and
  * cancelled on the bridges (`outcome-check.ts`): an `AttendedTransfer` Fail also comes when the
  * customer hangs up while the target rings, just before the customer's `Hangup`.
@@ -29,6 +36,7 @@ import type { PbxEvent } from '../asterisk/ami-events.js'
 import { localCounterpart } from '../asterisk/channel-name.js'
 import { recallStep } from './recall-dialplan.js'
 import type { TargetFailure, TransferInput, TransferState } from './state.js'
+import { swapSide, type TalkingTo } from './talking-to.js'
 import type { TransferType } from './transfer-events.js'
 
 /** Asterisk's default `atxfernoanswertimeout` (features.conf), when the channel's value is not known. */
@@ -56,6 +64,10 @@ export interface TrackedTransfer {
   noAnswerTimeoutMs?: number
   /** Attended: the target's leg hung up after answering. */
   targetHungUp?: boolean
+  /** Attended: whom the agent talks to (see `talking-to.ts`). */
+  talkingTo?: TalkingTo
+  /** Attended, target answered: Asterisk held the agent, the first step of a swap. */
+  agentHeld?: boolean
 }
 
 export interface TrackerOutcome {
@@ -73,6 +85,8 @@ export interface TrackerOutcome {
   aborted?: true
   /** Attended: the target's leg hung up after it answered (see `TrackedTransfer.targetHungUp`). */
   targetHungUp?: true
+  /** Attended: the agent is now held (a swap began) or no longer (see `TrackedTransfer.agentHeld`). */
+  agentHeld?: boolean
 }
 
 /**
@@ -169,6 +183,8 @@ export function abortInput (transfer: TrackedTransfer, now: number): TransferInp
 /** The target's leg hung up: an outcome only once it answered, and not as the consequence of our cancel. */
 function targetHangupOutcome (transfer: TrackedTransfer): TrackerOutcome | undefined {
   if (transfer.type === 'attended') {
+    // Swapped to the customer, the agent is there already: Asterisk's abort sends no Unhold.
+    if (transfer.status === 'target_answered' && transfer.talkingTo === 'customer') return { aborted: true, targetHungUp: true }
     if (transfer.status !== 'target_answered' || transfer.cancelRequested === true) return undefined
     return { input: { type: 'target_hung_up' }, targetHungUp: true }
   }
@@ -185,6 +201,7 @@ export function interpretEvent (transfer: TrackedTransfer, event: PbxEvent): Tra
   if (event.type === 'newExten') return deliveryOutcome(transfer, event)
   if (event.type === 'hangup') {
     if (event.channel === peer) return { input: transfer.reached === true ? { type: 'delivered' } : { type: 'customer_hung_up' } }
+    if (transfer.status === 'three_way') return threeWayHangup(transfer, event.channel)
     // Local halves are ignored: Asterisk hangs them up when it optimises them away, not only at the end.
     if (target !== undefined && event.channel === target) return targetHangupOutcome(transfer)
     return undefined
@@ -192,9 +209,27 @@ export function interpretEvent (transfer: TrackedTransfer, event: PbxEvent): Tra
   if (transfer.type === 'attended') {
     if (event.type === 'attendedTransfer' && event.transferer === agent) {
       if (event.result !== 'Success') return { aborted: true }
+      if (event.destType === 'Threeway') return { input: { type: 'three_way' } }
       return transfer.status === 'consulting' ? { handedOver: true } : { input: { type: 'completed' } }
     }
-    if (event.type === 'unhold' && event.channel === agent) return { aborted: true }
+    if ((event.type === 'hold' || event.type === 'unhold') && event.channel === agent) return agentHoldOutcome(transfer, event.type)
   }
   return dialOutcome(transfer, event)
+}
+
+/** In a three-way (Asterisk's attended transfer is over): whoever leaves decides. */
+function threeWayHangup (transfer: TrackedTransfer, channel: string): TrackerOutcome | undefined {
+  if (channel === transfer.channels.agent) return { input: { type: 'completed' } }
+  if (channel === transfer.channels.target) return { input: { type: 'cancelled' } }
+  return undefined
+}
+
+/** The agent held or resumed: a swap (held first), an abort (resumed alone), or nothing (a three-way). */
+function agentHoldOutcome (transfer: TrackedTransfer, type: 'hold' | 'unhold'): TrackerOutcome | undefined {
+  if (transfer.status === 'three_way') return undefined
+  if (type === 'hold') return transfer.status === 'target_answered' ? { agentHeld: true } : undefined
+  if (transfer.status === 'target_answered' && transfer.agentHeld === true) {
+    return { agentHeld: false, input: { type: 'swapped', talkingTo: swapSide(transfer.talkingTo) } }
+  }
+  return { aborted: true }
 }

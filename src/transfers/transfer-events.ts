@@ -4,7 +4,7 @@
  */
 import { EventEmitter } from 'node:events'
 import type { Transfer } from '../domain/transfer.js'
-import type { TransferState } from './state.js'
+import type { TransferInput, TransferState } from './state.js'
 
 export type { Transfer }
 export type TransferType = Transfer['type']
@@ -17,6 +17,10 @@ export interface TransferEventMap {
   'call:ami_attended_transfer_started': Transfer
   'call:ami_attended_transfer_completed': Transfer
   'call:ami_attended_transfer_cancelled': Transfer
+  /** Attended: the agent went over to the customer or back to the target (see `talkingTo`). */
+  'call:transfer_swapped': Transfer
+  /** Attended: customer, agent and target are in one call. */
+  'call:transfer_three_way': Transfer
   /** Any other change: answered, target_answered, recalling, abandoned. */
   'call:transfer_updated': Transfer
 }
@@ -34,7 +38,16 @@ export const EVENT_FOR_STATE: Record<TransferState, TransferEventName> = {
   answered: 'call:transfer_updated',
   recalling: 'call:transfer_updated',
   target_answered: 'call:transfer_updated',
+  three_way: 'call:transfer_three_way',
   abandoned: 'call:transfer_updated'
+}
+
+/** Every event a transfer may publish (subscribe to these to see them all). */
+export const TRANSFER_EVENTS: readonly TransferEventName[] = [...new Set(Object.values(EVENT_FOR_STATE)), 'call:transfer_swapped']
+
+/** The event that announces a change: the new state's, except for a swap, which keeps the state. */
+export function eventFor (status: TransferState, input?: TransferInput): TransferEventName {
+  return input?.type === 'swapped' ? 'call:transfer_swapped' : EVENT_FOR_STATE[status]
 }
 
 type EmitterMap = { [K in TransferEventName]: [TransferEventMap[K]] }

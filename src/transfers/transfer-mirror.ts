@@ -7,11 +7,12 @@
  */
 import type { Transfer } from '../domain/transfer.js'
 import type { EventLog } from '../feed/event-log.js'
-import { EVENT_FOR_STATE } from './transfer-events.js'
+import { TRANSFER_EVENTS as EVENTS } from './transfer-events.js'
 import { channelsOf } from './transfer-registry.js'
 import { isFinal } from './state.js'
 
-const TRANSFER_EVENTS: ReadonlySet<string> = new Set(Object.values(EVENT_FOR_STATE))
+// Every event a transfer publishes, swaps included (they change whom the agent talks to).
+const TRANSFER_EVENTS: ReadonlySet<string> = new Set(EVENTS)
 
 export class TransferMirror {
   readonly #byId = new Map<string, Transfer>()

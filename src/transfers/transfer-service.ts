@@ -38,12 +38,14 @@ import { bridgedLocal, bridgedParty, callerOf, findAgentCall, type AgentCall } f
 import { CHANNEL_RECORD_VARIABLE, decodeChannelRecord, encodeChannelRecord, type ChannelRecord } from './channel-record.js'
 import { awaitConsultation } from './consultation-watch.js'
 import type { DialTarget } from './destinations.js'
+import { cancelConsultation, controlSettled, pressControl, type ConsultationControl } from './consultation-controls.js'
 import { checkOutcome, needsCheck, type CheckedInput } from './outcome-check.js'
 import { PhoneTransferDetector, type PhoneTransfer } from './phone-transfers.js'
 import { AGENT_VARIABLE, RECALL_STEPS, TARGET_VARIABLE, usesRecall } from './recall-dialplan.js'
 import { reconcile } from './reconciliation.js'
-import { canCancel, canComplete, isFinal, transition, type TransferInput, type TransferState } from './state.js'
-import { EVENT_FOR_STATE, TransferEvents, type Transfer, type TransferType } from './transfer-events.js'
+import { canCancel, canComplete, canSwap, canThreeWay, isFinal, transition, type TransferInput, type TransferState } from './state.js'
+import { talkingToAfter } from './talking-to.js'
+import { eventFor, TransferEvents, type Transfer, type TransferType } from './transfer-events.js'
 import { TransferPolicy } from './transfer-policy.js'
 import { channelsOf, TransferRegistry } from './transfer-registry.js'
 import { abortInput, interpretEvent } from './tracker.js'
@@ -161,6 +163,7 @@ const DEADLINE_OF: { readonly [S in TransferState]?: keyof TransferDeadlines } =
   redirected: 'redirectedMs',
   consulting: 'consultingMs',
   target_answered: 'targetAnsweredMs',
+  three_way: 'targetAnsweredMs',
   // The customer rings the agent, then goes to the fallback: like a blind transfer on its way.
   recalling: 'redirectedMs'
 }
@@ -382,7 +385,7 @@ export class TransferService {
       const active = this.#registry.activeById(transfer.id)
       if (active !== undefined) active.cancelRequested = true
       try {
-        await this.#pbx.cancelAttendedTransfer(transfer.channels.agent)
+        await cancelConsultation(this.#pbx, transfer)
       } catch (error) {
         if (active !== undefined) active.cancelRequested = false
         throw error
@@ -429,6 +432,8 @@ export class TransferService {
     switch (command.action) {
       case 'complete': return await this.complete(command.transferId, command.identity)
       case 'cancel': return await this.cancel(command.transferId, command.identity)
+      case 'swap': return await this.swap(command.transferId, command.identity)
+      case 'three_way': return await this.threeWay(command.transferId, command.identity)
       default: throw new TransferStateError(command.transferId, `unknown action ${command.action}`)
     }
   }
@@ -507,7 +512,28 @@ export class TransferService {
     return this.#options.settleTimeoutMs ?? Math.max(this.#options.consultationTimeoutMs, 5000)
   }
 
-  async #settle (id: string, identity: Identity | undefined, allowed: (state: TransferState) => boolean, act: (transfer: Transfer) => Promise<void>, action: string): Promise<Transfer> {
+  /** Swaps the agent between the customer and the target, once the target answered (`consultation-controls.ts`). */
+  async swap (id: string, identity?: Identity): Promise<Transfer> {
+    return await this.#control(id, identity, 'swap', canSwap)
+  }
+
+  /** Brings customer, agent and target into one call, once the target answered. */
+  async threeWay (id: string, identity?: Identity): Promise<Transfer> {
+    return await this.#control(id, identity, 'three_way', canThreeWay)
+  }
+
+  async #control (id: string, identity: Identity | undefined, control: ConsultationControl, allowed: (state: TransferState) => boolean): Promise<Transfer> {
+    return await this.#settle(id, identity, allowed, async (transfer) => { await pressControl(this.#pbx, transfer.channels.agent, control) },
+      control, (before, now) => controlSettled(control, before, now))
+  }
+
+  /**
+   * Acts on a transfer in consultation and waits until it `settled` (by default: it is over). Refused
+   * without acting when the transfer is not in a state `allowed`, or another action on it is under way;
+   * a transfer another instance owns is acted on there (`action` names it).
+   */
+  async #settle (id: string, identity: Identity | undefined, allowed: (state: TransferState) => boolean, act: (transfer: Transfer) => Promise<void>, action: string,
+    settled: (before: Transfer, now: Transfer) => boolean = (_, now) => isFinal(now.status)): Promise<Transfer> {
     if (this.#registry.get(id) === undefined) {
       const remote = await this.#elsewhere(id, identity, allowed, action)
       if (remote !== undefined) return remote
@@ -517,11 +543,11 @@ export class TransferService {
     if (identity !== undefined) this.#policy.assertMayAct(identity, record.extension)
     const transfer = this.#registry.activeById(id)
     if (transfer === undefined || record.type !== 'attended' || !allowed(record.status)) throw new TransferStateError(id, describeState(record))
-    if (transfer.settling) throw new TransferStateError(id, 'already being completed or cancelled')
+    if (transfer.settling) throw new TransferStateError(id, 'already being completed, cancelled, swapped or joined')
     transfer.settling = true
     try {
       const abandon = new AbortController()
-      const finished = this.#waitForFinal(id, abandon.signal)
+      const finished = this.#waitFor(id, (now) => settled(record, now), abandon.signal)
       finished.catch(() => {})
       try {
         await act(record)
@@ -535,8 +561,8 @@ export class TransferService {
     }
   }
 
-  /** Resolves when the transfer is over; `signal` stops waiting (the action itself failed). */
-  #waitForFinal (id: string, signal: AbortSignal): Promise<Transfer> {
+  /** Resolves when the transfer is `done`; `signal` stops waiting (the action itself failed). */
+  #waitFor (id: string, done: (transfer: Transfer) => boolean, signal: AbortSignal): Promise<Transfer> {
     const timeoutMs = this.#settleTimeoutMs()
     return new Promise((resolve, reject) => {
       const stop = (): void => {
@@ -545,7 +571,7 @@ export class TransferService {
         signal.removeEventListener('abort', onAbort)
       }
       const onChange = (transfer: Transfer): void => {
-        if (transfer.id !== id || !isFinal(transfer.status)) return
+        if (transfer.id !== id || !done(transfer)) return
         stop()
         resolve(transfer)
       }
@@ -649,6 +675,7 @@ export class TransferService {
     }
     if (outcome.reached === true) transfer.reached = true
     if (outcome.targetHungUp === true) transfer.targetHungUp = true
+    if (outcome.agentHeld !== undefined) transfer.agentHeld = outcome.agentHeld
     const known = record.channels.target
     // A Local leg (the recall context's dial) gives way to the real leg behind it.
     if (outcome.channels?.target !== undefined && (known === undefined || localCounterpart(known) !== undefined || outcome.input?.type === 'target_answered')) {
@@ -716,6 +743,8 @@ export class TransferService {
       if (attempt + 1 >= (fromMemory ? MEMORY_CONFIRM_ATTEMPTS : CONFIRM_ATTEMPTS)) break
       await sleep(fromMemory ? MEMORY_CONFIRM_INTERVAL_MS : CONFIRM_INTERVAL_MS)
     }
+    // A swap the bridges never showed did not happen: the agent's phone held and resumed the call.
+    if (input.type === 'swapped') return
     // Asterisk reported the outcome but the bridges never showed it (a queue, an unusual dialplan):
     // trust Asterisk's word, but say so.
     this.#log.warn({ transferId: transfer.id, input: input.type }, 'transfer outcome reported by Asterisk but not seen on the bridges')
@@ -732,9 +761,12 @@ export class TransferService {
     if (next.reason !== undefined) updated.failureReason = next.reason
     if (extra.error !== undefined) updated.error = extra.error
     if (input.type === 'recalled') updated.recall = input.recall
+    const talkingTo = talkingToAfter(record.type, record.talkingTo, input, next.state)
+    if (talkingTo === undefined) delete updated.talkingTo
+    else updated.talkingTo = talkingTo
     if (updated.status === 'consulting' && transfer.consultingSince === undefined) this.#startConsultingClock(transfer)
     this.#save(transfer, updated)
-    this.#announce(updated)
+    this.#announce(updated, input)
     return updated
   }
 
@@ -767,8 +799,8 @@ export class TransferService {
     else if (stateChanged) this.#armDeadline(transfer)
   }
 
-  #announce (record: Transfer): void {
-    this.events.emit(EVENT_FOR_STATE[record.status], record)
+  #announce (record: Transfer, input?: TransferInput): void {
+    this.events.emit(eventFor(record.status, input), record)
     this.#changes.emit('changed', record)
   }
 

@@ -89,3 +89,21 @@ t.test('snapshot and endpoints come from ARI', async (t) => {
   t.same(await pbx.snapshot(), { channels: [channel], bridges: [bridge] })
   t.same(await pbx.endpoints(), [endpoint])
 })
+
+t.test('pressDigits sends one PlayDTMF with Receive: true per digit, in order', async (t) => {
+  const { server, pbx } = await setup(t)
+  await pbx.pressDigits(AGENT, '*4')
+  const played = server.actions.filter((action) => action.get('Action') === 'PlayDTMF')
+    .map((action) => Object.fromEntries(action.headers.filter(([key]) => key.toLowerCase() !== 'actionid')))
+  t.same(played, [
+    { Action: 'PlayDTMF', Channel: AGENT, Digit: '*', Duration: '120', Receive: 'true' },
+    { Action: 'PlayDTMF', Channel: AGENT, Digit: '4', Duration: '120', Receive: 'true' }
+  ])
+})
+
+t.test('pressDigits stops at the first digit Asterisk refuses (the channel is gone)', async (t) => {
+  const { server, pbx } = await setup(t)
+  server.script('PlayDTMF', { Response: 'Error', Message: 'Channel not found' })
+  await t.rejects(pbx.pressDigits(AGENT, '*3'), { code: 'XFER_CHANNEL_GONE' })
+  t.equal(server.actions.filter((action) => action.get('Action') === 'PlayDTMF').length, 1)
+})

@@ -49,13 +49,20 @@ t.test('check, with and without --env-file', async (t) => {
 
 t.test('transfer blind with the default timeout', async (t) => {
   t.same(transfer('blind', '--from', '101', '--to', '102'),
-    { name: 'transfer', kind: 'blind', from: '101', to: '102', after: 'leave', timeoutMs: DEFAULT_TIMEOUT_S * 1000 })
+    { name: 'transfer', kind: 'blind', from: '101', to: '102', after: 'leave', steps: [], timeoutMs: DEFAULT_TIMEOUT_S * 1000 })
 })
 
 t.test('transfer attended: --complete, --cancel, neither; options in any order', async (t) => {
   t.match(transfer('attended', '--from', '101', '--to', '103', '--complete'), { kind: 'attended', after: 'complete' })
   t.match(transfer('--cancel', 'attended', '--to', '103', '--from', '101'), { kind: 'attended', after: 'cancel', from: '101', to: '103' })
   t.match(transfer('attended', '--from', '101', '--to', '103'), { after: 'leave' })
+})
+
+t.test('transfer attended: --swap (each one swap) then --three-way, before --complete, --cancel or neither', async (t) => {
+  t.match(transfer('attended', '--from', '101', '--to', '103', '--swap'), { after: 'leave', steps: ['swap'] })
+  t.match(transfer('attended', '--from', '101', '--to', '103', '--swap', '--swap', '--cancel'), { after: 'cancel', steps: ['swap', 'swap'] })
+  t.match(transfer('attended', '--three-way', '--from', '101', '--swap', '--to', '103', '--complete'), { after: 'complete', steps: ['swap', 'three_way'] }, 'the three-way last, whatever the order')
+  t.match(transfer('attended', '--from', '101', '--to', '103'), { steps: [] })
 })
 
 t.test('--timeout in seconds, decimals allowed', async (t) => {
@@ -86,6 +93,9 @@ t.test('usage errors', async (t) => {
   usageError(t, ['transfer', 'blind', '--from', '101', '--to', '102', '--complete'], /--complete is for attended transfers/)
   usageError(t, ['transfer', 'blind', '--from', '101', '--to', '102', '--cancel'], /--cancel is for attended transfers/)
   usageError(t, ['transfer', 'attended', '--from', '101', '--to', '102', '--complete', '--cancel'], /exclude each other/)
+  usageError(t, ['transfer', 'blind', '--from', '101', '--to', '102', '--swap'], /--swap is for attended transfers/)
+  usageError(t, ['transfer', 'blind', '--from', '101', '--to', '102', '--three-way'], /--three-way is for attended transfers/)
+  usageError(t, ['transfer', 'attended', '--from', '101', '--to', '102', '--three-way=yes'], /--three-way/)
   for (const timeout of ['0', '-1', 'soon', '', '601', 'Infinity']) {
     usageError(t, ['transfer', 'blind', '--from', '101', '--to', '102', `--timeout=${timeout}`], /--timeout .* is not a number of seconds/)
   }

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs'
 import t from 'tap'
 import type { AmiMessage } from '../../src/asterisk/ami-client.js'
 import type { PbxEndpoint } from '../../src/asterisk/ari-client.js'
-import { atxferLine, contextLine, endpointLines, exitStatus, permissionLines, recallLine } from '../../src/cli/check.js'
+import { atxferLine, consultationControlsLine, contextLine, endpointLines, exitStatus, permissionLines, recallLine } from '../../src/cli/check.js'
 import { allowedActions, permissionReport } from '../../src/cli/permissions.js'
 
 function reportFor (write: string) {
@@ -83,4 +83,10 @@ t.test('transfer recall: possible when the user may add dialplan (installed or n
   const refused = recallLine(false, false)
   t.match(refused, { status: 'warn', detail: /may not send DialplanExtensionAdd/, hint: /add system to "write"/ })
   t.equal(exitStatus([refused]), 0, 'transfers still work without recall: not a failure')
+})
+
+t.test('swap and three-way digits: ok with both, a warning naming what to set without', async (t) => {
+  t.same(consultationControlsLine('*4', '*3'), { status: 'ok', label: 'swap and three-way digits', detail: 'atxferswap *4, atxferthreeway *3' })
+  t.match(consultationControlsLine('', '*3'), { status: 'warn', detail: /^atxferswap not usable/, hint: /features\.conf \[general\], e\.g\. atxferswap => \*4, then/ })
+  t.match(consultationControlsLine('', ''), { status: 'warn', detail: /atxferswap and atxferthreeway/, hint: /atxferswap => \*4, atxferthreeway => \*3/ })
 })

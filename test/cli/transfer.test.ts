@@ -12,7 +12,7 @@ const settings = {
 }
 
 function command (overrides: Partial<TransferCommand> = {}): TransferCommand {
-  return { name: 'transfer', kind: 'blind', from: '101', to: '102', after: 'leave', timeoutMs: 30_000, ...overrides }
+  return { name: 'transfer', kind: 'blind', from: '101', to: '102', after: 'leave', steps: [], timeoutMs: 30_000, ...overrides }
 }
 
 const transfer = transferFixture
@@ -22,6 +22,9 @@ t.test('the state each command asks for', async (t) => {
   t.same(wantedStates(command({ kind: 'attended', after: 'complete' })), ['completed'])
   t.same(wantedStates(command({ kind: 'attended', after: 'cancel' })), ['cancelled'])
   t.same(wantedStates(command({ kind: 'attended' })), ['consulting', 'target_answered'])
+  t.same(wantedStates(command({ kind: 'attended', steps: ['swap'] })), ['target_answered'], 'left up after a swap')
+  t.same(wantedStates(command({ kind: 'attended', steps: ['swap', 'three_way'] })), ['three_way'], 'left up in a three-way')
+  t.same(wantedStates(command({ kind: 'attended', steps: ['three_way'], after: 'cancel' })), ['cancelled'])
 })
 
 t.test('who the customer must be bridged with', async (t) => {

@@ -216,6 +216,31 @@ t.test('attendedTransfer: a handle whose complete, cancel and refresh act on tha
   t.equal(api.requests[3]?.headers['content-type'], undefined, 'no body, so no JSON content type for Fastify to refuse')
 })
 
+t.test('swap and three-way: POST /swap and /three-way with a fresh Idempotency-Key, on the client and the handle', async (t) => {
+  const id = transferFixture().id
+  const api = await startFakeApi(t, (api) => {
+    api.post('/transfers/execute', async () => transferFixture({ type: 'attended', status: 'consulting' }))
+    api.post('/transfers/:id/swap', async () => transferFixture({ type: 'attended', status: 'target_answered', talkingTo: 'customer' }))
+    api.post('/transfers/:id/three-way', async () => transferFixture({ type: 'attended', status: 'three_way', talkingTo: 'both' }))
+  })
+  const client = clientOf(api.baseUrl)
+  t.equal((await client.swapTransfer(id)).talkingTo, 'customer')
+  t.equal((await client.threeWayTransfer(id, { idempotencyKey: 'join-1' })).status, 'three_way')
+  const handle = await client.attendedTransfer('103')
+  t.equal((await handle.swap()).talkingTo, 'customer')
+  t.equal((await handle.threeWay()).status, 'three_way')
+  t.equal(handle.transfer.talkingTo, 'both', 'the handle keeps the latest answer')
+  t.same(api.requests.map((request) => `${request.method} ${request.url}`), [
+    `POST /api/transfers/${id}/swap`,
+    `POST /api/transfers/${id}/three-way`,
+    'POST /api/transfers/execute',
+    `POST /api/transfers/${id}/swap`,
+    `POST /api/transfers/${id}/three-way`
+  ])
+  t.ok(UUID.test(String(api.requests[0]?.headers['idempotency-key'])))
+  t.equal(api.requests[1]?.headers['idempotency-key'], 'join-1')
+})
+
 t.test('options are checked when the client is created', async (t) => {
   const base = { baseUrl: 'http://127.0.0.1:3000', token: TOKEN }
   t.throws(() => createTransferClient({ baseUrl: 'http://127.0.0.1:3000' }), /token: give either token or getToken/)

@@ -1,7 +1,7 @@
 // The agent console in a real headless Chromium, on the real Asterisk 22 test bed: agent 101 signs in,
 // sees the customer's call, transfers it blind to 102 (the PBX bridges the customer with 102), then
 // starts an attended transfer of a new call to 103 by keyboard and cancels it (the customer is back
-// with 101). Needs Debian's chromium at /usr/bin/chromium (scripts/install-browser.sh).
+// with 101), swaps, swaps back and joins all three in a three-way by keyboard before completing. Needs Debian's chromium at /usr/bin/chromium (scripts/install-browser.sh).
 import { existsSync } from 'node:fs'
 import { mkdir } from 'node:fs/promises'
 import { join } from 'node:path'
@@ -60,6 +60,17 @@ async function panelShows (...texts: Array<string | RegExp>): Promise<void> {
     const text = document.querySelector('#calls')?.textContent ?? ''
     return wanted.every(([source, isPattern]) => isPattern ? new RegExp(source).test(text) : text.includes(source))
   }, texts.map((text): [string, boolean] => typeof text === 'string' ? [text, false] : [text.source, true]))
+}
+
+/** The target's radio button once the list offers it as available. */
+async function offeredTarget (extension: string): Promise<ReturnType<Page['getByRole']>> {
+  const target = page.getByRole('radio', { name: `${extension} (available)` })
+  await waitFor(async () => {
+    // The list follows the feed; a click on Refresh covers an agent freed by a hangup just before.
+    if (await target.count() === 0) await page.getByRole('button', { name: 'Refresh targets' }).click()
+    return await target.count() > 0
+  }, UI_TIMEOUT_MS, `${extension} offered as a target`, 500)
+  return target
 }
 
 async function screenshot (name: string): Promise<void> {
@@ -129,12 +140,7 @@ t.test('attended transfer to 103 by keyboard, then Cancel: the call is back in t
   const customerNumber = (await page.locator('#calls dd').first().textContent()) ?? ''
   t.match(customerNumber, /^\+?\d+$/, 'the panel shows who the agent talks with')
 
-  const target = page.getByRole('radio', { name: '103 (available)' })
-  await waitFor(async () => {
-    // The list follows the feed; a click on Refresh covers an agent freed by the hangup above.
-    if (await target.count() === 0) await page.getByRole('button', { name: 'Refresh targets' }).click()
-    return await target.count() > 0
-  }, UI_TIMEOUT_MS, '103 offered as a target', 500)
+  const target = await offeredTarget('103')
   await target.focus()
   await page.keyboard.press('Space')
   t.ok(await target.isChecked(), 'Space picks the target')
@@ -220,6 +226,50 @@ t.test('Complete while the target still rings explains and asks nothing of the s
   await logEntry(/call:ami_attended_transfer_cancelled.*to 105: cancelled/).waitFor()
   await waitFor(async () => (await bridgePeersOf(call.customerChannel.id)).includes(call.agentChannel.name), 10_000, 'the customer back with 101')
   t.pass('on the PBX the customer talks to 101 again')
+})
+
+t.test('attended transfer to 103, then Swap, Swap back and Three-way by keyboard, then Complete: the customer ends with 103', async (t) => {
+  await hangupAllCalls()
+  const call = await callAgent('101', 'customer2')
+  await panelShows(call.agentChannel.name, call.customerChannel.name)
+  const target = await offeredTarget('103')
+  await target.check()
+  await page.getByRole('button', { name: 'Attended transfer' }).click()
+
+  const consultation = page.locator('#consultation')
+  await consultation.getByText('103 answered').waitFor()
+  const role = async (party: 'customer' | 'target'): Promise<string | null> => await page.locator(`#consultation-${party}-role`).textContent()
+  const focused = async (): Promise<string | null | undefined> => await page.evaluate(() => document.activeElement?.textContent)
+  t.same([await role('customer'), await role('target')], ['On hold', 'Talking to'])
+
+  await consultation.getByRole('button', { name: 'Swap' }).focus()
+  await page.keyboard.press('Enter')
+  await consultation.getByText('You are back with the customer').waitFor()
+  t.same([await role('customer'), await role('target')], ['Talking to', 'Waiting'], 'the panel says whom 101 talks to')
+  t.equal(await focused(), 'Swap', 'the focus stays on Swap, to swap back')
+  t.same(await bridgePeersOf(call.customerChannel.id), [call.agentChannel.name], 'on the PBX the customer talks to 101')
+  await logEntry(/call:transfer_swapped.*talking to the customer/).waitFor()
+
+  await page.keyboard.press('Enter')
+  await consultation.getByText('103 answered').waitFor()
+  t.ok((await bridgePeersOf(call.agentChannel.id)).some(isLegOf('103')), 'swapped back: 101 talks to 103 on the PBX')
+
+  await page.keyboard.press('Tab')
+  t.equal(await focused(), 'Three-way', 'Tab reaches Three-way')
+  await page.keyboard.press('Enter')
+  await consultation.getByText('Three-way call').waitFor()
+  await logEntry('call:transfer_three_way').waitFor()
+  t.same([await role('customer'), await role('target')], ['In the call', 'In the call'])
+  const peers = await bridgePeersOf(call.customerChannel.id)
+  t.ok(peers.includes(call.agentChannel.name) && peers.some(isLegOf('103')), `customer, 101 and 103 in one call on the PBX: ${peers.join(', ')}`)
+  t.equal(await consultation.getByRole('button', { name: 'Swap' }).getAttribute('aria-disabled'), 'true', 'no swap in a three-way')
+  await screenshot('console-three-way.png')
+
+  await consultation.getByRole('button', { name: 'Complete transfer' }).click()
+  await logEntry(/call:ami_attended_transfer_completed.*to 103: completed/).waitFor()
+  await consultation.waitFor({ state: 'hidden' })
+  await waitFor(async () => (await bridgePeersOf(call.customerChannel.id)).some(isLegOf('103')), 10_000, 'the customer bridged with 103')
+  t.pass('101 left: on the PBX the customer talks to 103')
 })
 
 t.test('a note for the target: 102\'s console shows the incoming transfer, its note and caller, while 102 rings', async (t) => {

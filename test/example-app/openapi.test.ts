@@ -87,7 +87,9 @@ t.test('/docs/json is an OpenAPI 3 document of the plugin\'s routes, with bearer
     'GET /health',
     'POST /api/transfers/execute',
     'POST /api/transfers/{id}/cancel',
-    'POST /api/transfers/{id}/complete'
+    'POST /api/transfers/{id}/complete',
+    'POST /api/transfers/{id}/swap',
+    'POST /api/transfers/{id}/three-way'
   ], 'the plugin\'s HTTP routes and /health; not the console\'s files or its own routes, not the docs')
   t.match(document.info, { description: /WebSocket at `GET \/api\/events`/ }, 'the feed, which @fastify/websocket hides, is named in the description')
   t.same(operations.get('GET /health')?.security, [], '/health is public')
@@ -115,7 +117,9 @@ t.test('every operation has a stable operationId, for client generators', async 
     'GET /health': 'getHealth',
     'POST /api/transfers/execute': 'executeTransfer',
     'POST /api/transfers/{id}/cancel': 'cancelTransfer',
-    'POST /api/transfers/{id}/complete': 'completeTransfer'
+    'POST /api/transfers/{id}/complete': 'completeTransfer',
+    'POST /api/transfers/{id}/swap': 'swapTransfer',
+    'POST /api/transfers/{id}/three-way': 'threeWayTransfer'
   })
 })
 

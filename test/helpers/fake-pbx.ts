@@ -13,9 +13,9 @@ export interface PbxCall { method: string, args: unknown[] }
 /** Runs when an action is called, before it resolves: may emit events at once or later, or throw. */
 export type ActionHook = (...args: string[]) => void | Promise<void>
 
-export type HookedAction = 'redirect' | 'attendedTransfer' | 'cancelAttendedTransfer' | 'hangup'
+export type HookedAction = 'redirect' | 'attendedTransfer' | 'cancelAttendedTransfer' | 'hangup' | 'pressDigits'
 
-const ACTIONS: ReadonlySet<string> = new Set<HookedAction>(['redirect', 'attendedTransfer', 'cancelAttendedTransfer', 'hangup'])
+const ACTIONS: ReadonlySet<string> = new Set<HookedAction>(['redirect', 'attendedTransfer', 'cancelAttendedTransfer', 'hangup', 'pressDigits'])
 
 export class FakePbx implements Pbx {
   readonly events = new EventEmitter<PbxEvents>()
@@ -87,6 +87,10 @@ export class FakePbx implements Pbx {
 
   async hangup (channel: string): Promise<void> {
     await this.#act('hangup', channel)
+  }
+
+  async pressDigits (channel: string, digits: string): Promise<void> {
+    await this.#act('pressDigits', channel, digits)
   }
 
   /** Channel variables set through `setVariable`, by channel then name (not in `calls`: they move no call). */
@@ -193,8 +197,8 @@ export function dialEnd (from: string, to: string, dialStatus: string): PbxEvent
   return { type: 'dialEnd', channel: from, destChannel: to, destUniqueId: `u-${to}`, dialStatus }
 }
 
-export function attendedTransfer (transferer: string, transferee: string, target: string, result = 'Success'): PbxEvent {
-  return { type: 'attendedTransfer', result, transferer, transferee, target, destType: 'Bridge' }
+export function attendedTransfer (transferer: string, transferee: string, target: string, result = 'Success', destType = 'Bridge'): PbxEvent {
+  return { type: 'attendedTransfer', result, transferer, transferee, target, destType }
 }
 
 export function blindTransfer (transferer: string, transferee: string, exten: string, result = 'Success'): PbxEvent {
@@ -266,6 +270,18 @@ export const scenes = {
   consultation: (legs: CallLegs): CallSnapshot => {
     const [local1, local2] = consultationHalves(legs)
     return snapshotOf([legs.customer], [legs.agent, local1], [local2, legs.target])
+  },
+  /** A swap during the consultation: the agent with the customer, the target alone with Local;2. */
+  swappedToCustomer: (legs: CallLegs): CallSnapshot => {
+    const [local1, local2] = consultationHalves(legs)
+    return snapshotOf([legs.customer, legs.agent], [local1], [local2, legs.target])
+  },
+  /** A three-way once Asterisk optimised the Local pair away: the three in one bridge. */
+  threeWay: ({ agent, customer, target }: CallLegs): CallSnapshot => snapshotOf([customer, agent, target]),
+  /** A three-way just after the merge: the consultation's Local;1 still stands for the target. */
+  threeWayThroughLocal: (legs: CallLegs): CallSnapshot => {
+    const [local1, local2] = consultationHalves(legs)
+    return snapshotOf([legs.customer, legs.agent, local1], [local2, legs.target])
   },
   /** After an attended transfer: the customer with Local;1, whose other half is with the target. */
   customerWithTargetThroughLocal: (legs: CallLegs): CallSnapshot => {

@@ -141,7 +141,9 @@ function idCorpus (): HostileRequest[] {
   const routes: Array<[HostileRequest['method'], (id: string) => string]> = [
     ['GET', (id) => `/transfers/${id}`],
     ['POST', (id) => `/transfers/${id}/complete`],
-    ['POST', (id) => `/transfers/${id}/cancel`]
+    ['POST', (id) => `/transfers/${id}/cancel`],
+    ['POST', (id) => `/transfers/${id}/swap`],
+    ['POST', (id) => `/transfers/${id}/three-way`]
   ]
   return routes.flatMap(([method, path]) => [
     ...BAD_IDS.map((id): HostileRequest => ({ name: `${method} ${path(':id')}: id ${id.slice(0, 30)}`, method, path: path(id), statusCode: 400, code: 'XFER_INVALID_INPUT' })),
@@ -176,6 +178,8 @@ function tokenCorpus (): HostileRequest[] {
     ['POST', '/transfers/execute', blind('103')],
     ['POST', `/transfers/${UNKNOWN_ID}/complete`, undefined],
     ['POST', `/transfers/${UNKNOWN_ID}/cancel`, undefined],
+    ['POST', `/transfers/${UNKNOWN_ID}/swap`, undefined],
+    ['POST', `/transfers/${UNKNOWN_ID}/three-way`, undefined],
     ['GET', '/transfers', undefined],
     ['GET', `/transfers/${UNKNOWN_ID}`, undefined],
     ['GET', '/transfers/available-agents', undefined],

@@ -48,6 +48,7 @@ t.test('check: everything transfers need is there; 101-106, 201 and 202 online, 
   t.match(run.stdout, /^\[ok\] +ARI: http:\/\/127\.0\.0\.1:18088/m)
   t.match(run.stdout, /^\[ok\] +AMI permissions: Redirect, Atxfer, CancelAtxfer, Hangup, Getvar allowed$/m)
   t.match(run.stdout, /^\[ok\] +atxfer feature code: \*2$/m)
+  t.match(run.stdout, /^\[ok\] +swap and three-way digits: atxferswap \*4, atxferthreeway \*3$/m)
   t.match(run.stdout, /^\[ok\] +transfer context: from-internal exists/m)
   t.match(run.stdout, /^\[ok\] +transfer recall: DialplanExtensionAdd allowed; the (recall dialplan \(fastify-transfer-recall\) is in Asterisk|plugin adds its recall dialplan)/m)
   const online = /^\[ok\] +extensions online \(PJSIP\): (.*)$/m.exec(run.stdout)?.[1]?.split(', ')
@@ -124,6 +125,21 @@ t.test('transfer attended 101 -> 103 --complete: 101 leaves, the customer is wit
     return names.some(isLegOf('103')) && names
   }, 5000, 'the customer bridged with 103')
   t.notOk(peers.some(isLegOf('101')))
+})
+
+t.test('transfer attended 101 -> 103 --swap --three-way --complete: to the customer, all three, then 101 leaves', async (t) => {
+  const call = await callAgent('101')
+  const run = await cli(['transfer', 'attended', '--from', '101', '--to', '103', '--swap', '--three-way', '--complete'])
+  t.equal(run.code, 0, 'exit 0', { output: run.stdout + run.stderr })
+  t.same(events(run), [
+    ['initiated', 'call:transfer_initiated'],
+    ['consulting', 'call:ami_attended_transfer_started'],
+    ['target_answered', 'call:transfer_updated'],
+    ['target_answered', 'call:transfer_swapped'],
+    ['three_way', 'call:transfer_three_way'],
+    ['completed', 'call:ami_attended_transfer_completed']
+  ])
+  t.ok((await bridgePeersOf(call.customerChannel.id)).some(isLegOf('103')), 'the customer is with 103')
 })
 
 t.test('transfer attended 101 -> 103 alone: reports consulting, exits 0 and leaves the consultation up', async (t) => {

@@ -4,7 +4,7 @@ import type { CallSnapshot } from '../../src/asterisk/pbx.js'
 import { AsteriskUnavailableError } from '../../src/errors.js'
 import { resolveOptions } from '../../src/options.js'
 import { IdempotencyStore, canonicalJson, fingerprint, isKept, type Claim, type StoredAnswer } from '../../src/routes/idempotency.js'
-import { FakePbx, scenes, sequences, snapshotOf } from '../helpers/fake-pbx.js'
+import { FakePbx, hold, scenes, sequences, snapshotOf, unhold } from '../helpers/fake-pbx.js'
 import { mountApi } from '../helpers/api-host.js'
 
 // 101 and 102 each talk to a customer; 101 transfers to 103.
@@ -316,6 +316,24 @@ for (const route of ['complete', 'cancel'] as const) {
     t.equal(pbx.count(action), 1)
   })
 }
+
+t.test('swap with one key twice: the digits pressed once, the swapped transfer again (a second swap would swap back)', async (t) => {
+  const host = await setup(t)
+  const { app, pbx } = host
+  const id = await inConsultation(t, host)
+  await pbx.setVariable(CALL_101.agent, 'FEATURE(atxferswap)', '*4')
+  pbx.hooks.pressDigits = () => {
+    pbx.snapshotValue = scenes.swappedToCustomer(CALL_101)
+    void pbx.emitLater(hold(CALL_101.agent), unhold(CALL_101.agent))
+  }
+  const first = await post(app, '101', `/api/transfers/${id}/swap`, 'key-swap')
+  t.equal(first.statusCode, 200, first.body)
+  t.match(first.json(), { id, talkingTo: 'customer' })
+  const replay = await post(app, '101', `/api/transfers/${id}/swap`, 'key-swap')
+  sameAnswer(t, replay, first, 'replay')
+  t.equal(replay.headers['idempotency-replayed'], 'true')
+  t.equal(pbx.count('pressDigits'), 1)
+})
 
 t.test('one key on another route or another transfer is another request', async (t) => {
   const { app } = await setup(t)

@@ -76,6 +76,16 @@ t.test('execute, complete and cancel share the budget', async (t) => {
   t.equal(limited.json().code, 'XFER_RATE_LIMITED')
 })
 
+t.test('swap and three-way share the same budget', async (t) => {
+  const { app } = await setup(t, { max: 2, timeWindowMs: 60_000 })
+  const id = '00000000-0000-0000-0000-00000000000a'
+  t.equal((await app.inject({ method: 'POST', url: `/api/transfers/${id}/swap`, headers: as('101') })).statusCode, 404)
+  t.equal((await app.inject({ method: 'POST', url: `/api/transfers/${id}/three-way`, headers: as('101') })).statusCode, 404)
+  const limited = await app.inject({ method: 'POST', url: `/api/transfers/${id}/swap`, headers: as('101') })
+  t.equal(limited.statusCode, 429)
+  t.equal(limited.json().code, 'XFER_RATE_LIMITED')
+})
+
 t.test('GET routes are not limited', async (t) => {
   const { app, execute } = await setup(t, { max: 1, timeWindowMs: 60_000 })
   await execute('101')

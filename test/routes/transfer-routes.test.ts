@@ -9,7 +9,7 @@ import type { Identity } from '../../src/identity.js'
 import { apiRoutes } from '../../src/routes/api.js'
 import type { Transfer } from '../../src/routes/schemas.js'
 import { TransferService } from '../../src/transfers/transfer-service.js'
-import { CONTEXT, FakePbx, dialEnd, scenes, sequences, snapshotOf } from '../helpers/fake-pbx.js'
+import { CONTEXT, FakePbx, attendedTransfer, dialEnd, hold, scenes, sequences, snapshotOf, unhold } from '../helpers/fake-pbx.js'
 
 // Agents 101 and 102 each talk to a customer; 102, 103 and 104 exist in the dialplan.
 const CALL_101 = { agent: 'PJSIP/101-0000002a', customer: 'PJSIP/trunk-00000001', target: 'PJSIP/103-0000002d' }
@@ -331,4 +331,51 @@ t.test('the host app\'s own routes keep their error handling and need no identit
   t.equal(boom.statusCode, 500)
   t.not(boom.json().code, 'XFER_INTERNAL')
   t.equal(boom.json().message, 'host failure', 'Fastify\'s default handler, not the plugin\'s')
+})
+
+t.test('POST /transfers/:id/swap and /three-way: 200 once the bridges show it, with whom the agent talks to', async (t) => {
+  const api = await setup(t)
+  const transfer = await consultation101(api)
+  await api.pbx.setVariable(CALL_101.agent, 'FEATURE(atxferswap)', '*4')
+  await api.pbx.setVariable(CALL_101.agent, 'FEATURE(atxferthreeway)', '*3')
+  api.pbx.hooks.pressDigits = (_channel, digits) => {
+    if (digits === '*4') {
+      api.pbx.snapshotValue = scenes.swappedToCustomer(CALL_101)
+      api.pbx.emit(hold(CALL_101.agent), unhold(CALL_101.agent))
+    } else {
+      api.pbx.snapshotValue = scenes.threeWay(CALL_101)
+      api.pbx.emit(attendedTransfer(CALL_101.agent, CALL_101.customer, 'Local/103@from-internal-00000000;1', 'Success', 'Threeway'))
+    }
+  }
+  const swap = await api.post(agent('101'), `/transfers/${transfer.id}/swap`)
+  t.equal(swap.statusCode, 200, swap.body)
+  t.match(swap.json(), { id: transfer.id, status: 'target_answered', talkingTo: 'customer' })
+  const threeWay = await api.post(supervisor, `/transfers/${transfer.id}/three-way`)
+  t.equal(threeWay.statusCode, 200, threeWay.body)
+  t.match(threeWay.json(), { id: transfer.id, status: 'three_way', talkingTo: 'both' })
+  t.same(api.pbx.actions().slice(-2), [{ method: 'pressDigits', args: [CALL_101.agent, '*4'] }, { method: 'pressDigits', args: [CALL_101.agent, '*3'] }])
+})
+
+t.test('swap and three-way refused like complete and cancel, and when Asterisk has no digits for them; nothing pressed', async (t) => {
+  const api = await setup(t)
+  const attended = await consultation101(api)
+  const blind = (await api.execute(agent('102'), blindTo('104'))).json()
+  const cases: Array<[Who, string, number, string]> = [
+    [anonymous, `/transfers/${attended.id}/swap`, 401, 'XFER_UNAUTHENTICATED'],
+    [agent('102'), `/transfers/${attended.id}/swap`, 404, 'XFER_TRANSFER_NOT_FOUND'],
+    [agent('101'), `/transfers/${UNKNOWN_ID}/three-way`, 404, 'XFER_TRANSFER_NOT_FOUND'],
+    [agent('101'), '/transfers/1234/three-way', 400, 'XFER_INVALID_INPUT'],
+    [agent('103'), `/transfers/${attended.id}/three-way`, 403, 'XFER_FORBIDDEN'],
+    [agent('102'), `/transfers/${blind.id as string}/swap`, 409, 'XFER_TRANSFER_STATE'],
+    [agent('102'), `/transfers/${blind.id as string}/three-way`, 409, 'XFER_TRANSFER_STATE'],
+    // The fake PBX's channel has no FEATURE(...) values: as a features.conf without them.
+    [agent('101'), `/transfers/${attended.id}/swap`, 409, 'XFER_FEATURE_NOT_CONFIGURED'],
+    [agent('101'), `/transfers/${attended.id}/three-way`, 409, 'XFER_FEATURE_NOT_CONFIGURED']
+  ]
+  for (const [who, path, statusCode, code] of cases) {
+    const response = await api.post(who, path)
+    t.equal(response.statusCode, statusCode, `${path}: ${code}`)
+    t.match(response.json(), { statusCode, code })
+  }
+  t.same(methods(api.pbx), ['attendedTransfer', 'redirect'], 'nothing pressed')
 })

@@ -34,3 +34,11 @@ t.test('attended: the agent gone while the target still rings (handed over) is n
   const handedOver = { channels: snapshotOf([CUSTOMER, LOCAL_1]).channels, bridges: snapshotOf([CUSTOMER, LOCAL_1]).bridges }
   t.equal(reconcile(attended('consulting'), handedOver, { restarted: false }), undefined)
 })
+
+t.test('a three-way: the agent gone is completed, the target gone (the agent with the customer) is cancelled', async (t) => {
+  const threeWay: TrackedTransfer = { type: 'attended', status: 'three_way', channels: { agent: AGENT, peer: CUSTOMER, consultation: LOCAL_1, target: TARGET_103 } }
+  const legs = { agent: AGENT, customer: CUSTOMER, target: TARGET_103 }
+  t.equal(reconcile(threeWay, scenes.threeWay(legs), { restarted: false }), undefined, 'still three')
+  t.same(reconcile(threeWay, scenes.customerWithTarget(legs), { restarted: false }), { type: 'completed' })
+  t.same(reconcile(threeWay, scenes.talking(legs), { restarted: false }), { type: 'cancelled' })
+})

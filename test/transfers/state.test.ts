@@ -1,5 +1,5 @@
 import t from 'tap'
-import { canCancel, canComplete, isFinal, transition, type TransferInput, type TransferState } from '../../src/transfers/state.js'
+import { canCancel, canComplete, canSwap, canThreeWay, isFinal, transition, type TransferInput, type TransferState } from '../../src/transfers/state.js'
 
 const inputs: Record<TransferInput['type'], TransferInput> = {
   redirect_accepted: { type: 'redirect_accepted' },
@@ -14,7 +14,9 @@ const inputs: Record<TransferInput['type'], TransferInput> = {
   delivered: { type: 'delivered' },
   recall_started: { type: 'recall_started', reason: 'no_answer' },
   recalled: { type: 'recalled', recall: { to: 'agent' } },
-  lost: { type: 'lost', reason: 'asterisk_restarted' }
+  lost: { type: 'lost', reason: 'asterisk_restarted' },
+  swapped: { type: 'swapped', talkingTo: 'customer' },
+  three_way: { type: 'three_way' }
 }
 
 /** Every transition the machine allows; every other (state, input) pair must be refused. */
@@ -39,6 +41,14 @@ const allowed: Array<[TransferState, TransferInput['type'], TransferState, strin
   ['target_answered', 'cancelled', 'cancelled'],
   ['target_answered', 'target_hung_up', 'failed', 'target_hung_up'],
   ['target_answered', 'customer_hung_up', 'abandoned'],
+  // A swap changes whom the agent talks to, not where the transfer is.
+  ['target_answered', 'swapped', 'target_answered'],
+  ['target_answered', 'three_way', 'three_way'],
+  // From a three-way: the agent leaves (completed), the target leaves (cancelled), the customer hangs up.
+  ['three_way', 'completed', 'completed'],
+  ['three_way', 'cancelled', 'cancelled'],
+  ['three_way', 'customer_hung_up', 'abandoned'],
+  ['three_way', 'lost', 'failed', 'asterisk_restarted'],
   ['redirected', 'delivered', 'answered'],
   ['redirected', 'recall_started', 'recalling', 'no_answer'],
   ['recalling', 'recalled', 'failed'],
@@ -51,7 +61,7 @@ const allowed: Array<[TransferState, TransferInput['type'], TransferState, strin
   ['target_answered', 'lost', 'failed', 'asterisk_restarted']
 ]
 
-const states: TransferState[] = ['initiated', 'redirected', 'recalling', 'answered', 'consulting', 'target_answered', 'completed', 'cancelled', 'failed', 'abandoned']
+const states: TransferState[] = ['initiated', 'redirected', 'recalling', 'answered', 'consulting', 'target_answered', 'three_way', 'completed', 'cancelled', 'failed', 'abandoned']
 
 t.test('every allowed transition leads where the lifecycle says, with the failure reason', async (t) => {
   for (const [from, input, to, reason] of allowed) {
@@ -95,6 +105,11 @@ t.test('a recall ends failed with the reason the target failed with, found when 
 })
 
 t.test('a consultation can be cancelled answered or not, completed only once the target answered', async (t) => {
-  t.same(states.filter(canCancel), ['consulting', 'target_answered'])
-  t.same(states.filter(canComplete), ['target_answered'])
+  t.same(states.filter(canCancel), ['consulting', 'target_answered', 'three_way'])
+  t.same(states.filter(canComplete), ['target_answered', 'three_way'])
+})
+
+t.test('swap and three-way only once the target answered, while Asterisk\'s attended transfer runs', async (t) => {
+  t.same(states.filter(canSwap), ['target_answered'])
+  t.same(states.filter(canThreeWay), ['target_answered'])
 })

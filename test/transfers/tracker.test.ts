@@ -179,3 +179,40 @@ t.test('blind: a destination that answers by itself delivers the transfer; a con
   t.same(interpretEvent({ ...queue, reached: true }, hangup(CUSTOMER)), { input: { type: 'delivered' } }, 'hanging up while waiting in the queue: delivered, not abandoned')
   t.same(interpretEvent(queue, hangup(CUSTOMER)), { input: { type: 'customer_hung_up' } }, 'before reaching the queue: abandoned')
 })
+
+const answered = (fields: Partial<TrackedTransfer> = {}): TrackedTransfer =>
+  ({ ...attended({ consultation: LOCAL_1, target: TARGET_103 }), status: 'target_answered', talkingTo: 'target', ...fields })
+
+const threeWayEvent = attendedTransfer(AGENT, CUSTOMER, LOCAL_1, 'Success', 'Threeway')
+
+t.test('swap: the agent held then resumed, once the target answered, is a swap to the other side', async (t) => {
+  t.same(interpretEvent(answered(), hold(AGENT)), { agentHeld: true }, 'Asterisk\'s swap holds the agent first')
+  t.same(interpretEvent(answered({ agentHeld: true }), unhold(AGENT)), { agentHeld: false, input: { type: 'swapped', talkingTo: 'customer' } })
+  t.same(interpretEvent(answered({ agentHeld: true, talkingTo: 'customer' }), unhold(AGENT)), { agentHeld: false, input: { type: 'swapped', talkingTo: 'target' } }, 'and back')
+  t.same(interpretEvent(answered(), unhold(AGENT)), { aborted: true }, 'resumed without a hold: Asterisk\'s abort')
+  t.equal(interpretEvent(attended(), hold(AGENT)), undefined, 'while the target rings, the hold is the consultation\'s own')
+  t.equal(interpretEvent(answered(), hold(CUSTOMER)), undefined, 'only the agent\'s')
+})
+
+t.test('swapped to the customer, the target hanging up is the abort (Asterisk sends no Unhold then)', async (t) => {
+  t.same(interpretEvent(answered({ talkingTo: 'customer' }), hangup(TARGET_103)), { aborted: true, targetHungUp: true })
+  t.same(interpretEvent(answered({ talkingTo: 'customer', cancelRequested: true }), hangup(TARGET_103)), { aborted: true, targetHungUp: true }, 'also after our cancel (abortInput says cancelled)')
+  t.same(abortInput(answered({ talkingTo: 'customer', cancelRequested: true, targetHungUp: true }), Date.now()), { type: 'cancelled' })
+  t.same(abortInput(answered({ talkingTo: 'customer', targetHungUp: true }), Date.now()), { type: 'target_hung_up' })
+})
+
+t.test('three-way: AttendedTransfer with DestType Threeway', async (t) => {
+  t.same(interpretEvent(answered(), threeWayEvent), { input: { type: 'three_way' } })
+  t.same(interpretEvent(answered({ talkingTo: 'customer' }), threeWayEvent), { input: { type: 'three_way' } }, 'from either side')
+})
+
+t.test('in a three-way: the agent leaving completes, the target leaving cancels, the customer leaving abandons', async (t) => {
+  const threeWay = answered({ status: 'three_way', talkingTo: 'both' })
+  t.same(interpretEvent(threeWay, hangup(AGENT)), { input: { type: 'completed' } })
+  t.same(interpretEvent(threeWay, hangup(TARGET_103)), { input: { type: 'cancelled' } })
+  t.same(interpretEvent(threeWay, hangup(CUSTOMER)), { input: { type: 'customer_hung_up' } })
+  t.equal(interpretEvent(threeWay, hangup(LOCAL_1)), undefined, 'the Local pair optimised away')
+  t.equal(interpretEvent(threeWay, unhold(AGENT)), undefined, 'no attended transfer runs any more: nothing to abort')
+  t.equal(interpretEvent(threeWay, hold(AGENT)), undefined)
+  t.equal(interpretEvent(answered(), hangup(AGENT)), undefined, 'before the three-way, the agent\'s hangup is read from AttendedTransfer')
+})
