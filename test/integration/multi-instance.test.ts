@@ -221,6 +221,23 @@ t.test('A killed mid-consultation: B takes the transfer over and completes it; i
   t.same(transferEvents(onB.received, id), ATTENDED_COMPLETED, 'every event once, in order, across the takeover')
 })
 
+t.test('A killed mid-consultation, nobody asks: B takes the transfer over when its lease runs out and reports what happened meanwhile', async (t) => {
+  const onB = await feed(t, b, 'super')
+  t.teardown(async () => { if (!a.running()) await a.restart() })
+  const call = await callAgent('101')
+  const id = startedId(await execute(a, '101', { targetExtension: '103', transferType: 'attended' }))
+  await onB.waitFor('103 answering', ofTransfer(id, 'target_answered'))
+  await a.kill()
+  const killedAt = performance.now()
+  // The agent leaves while nobody follows the transfer: Asterisk joins the customer and 103.
+  await hangup(call.agentChannel.id)
+  await onB.waitFor('completed, reported by B', ofTransfer(id, 'completed'), 30_000)
+  t.comment(`B reported the completion ${Math.round(performance.now() - killedAt)} ms after A was killed (ownership lease 10 s)`)
+  t.ok((await bridgePeersOf(call.customerChannel.id)).some(isLegOf('103')), 'the customer talks to 103')
+  t.same(transferEvents(onB.received, id), ATTENDED_COMPLETED, 'every event once, in order, across the takeover')
+  t.equal(await statusOn(b, id), 'completed')
+})
+
 t.test('a phone\'s own attended transfer appears once on the feed, under one id on A and B', async (t) => {
   const [onA, onB] = [await feed(t, a, 'super'), await feed(t, b, 'super')]
   const call = await callAgent('101')
