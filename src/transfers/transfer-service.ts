@@ -661,9 +661,12 @@ export class TransferService {
     this.#phone.observe(event)
   }
 
-  #concernedBy (event: PbxEvent): Set<ActiveTransfer> {
+  #concernedBy (event: PbxEvent): Iterable<ActiveTransfer> {
     const channels = 'channel' in event && event.channel !== undefined ? [event.channel] : []
     if (event.type === 'attendedTransfer') channels.push(event.transferer)
+    // The common case, no action in flight and one channel: the registry's answer (a fresh array) as is,
+    // without a Set per event.
+    if (this.#actionsInFlight.size === 0 && channels.length <= 1) return channels[0] === undefined ? [] : this.#registry.activeByChannel(channels[0])
     // A transfer whose action is in flight keeps every event, to replay it once the action answered
     // (which channels matter may only be known then: the consultation's).
     const concerned = new Set(this.#actionsInFlight)
