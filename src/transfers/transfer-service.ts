@@ -154,9 +154,12 @@ export interface LocatedCall {
 /** How often, and how far apart, an outcome is checked on the PBX (Local channels may still be moving). */
 const CONFIRM_ATTEMPTS = 6
 const CONFIRM_INTERVAL_MS = 250
-/** From the monitor's memory a look costs nothing: look often, for as long in all. */
+/**
+ * From the monitor's memory a look costs nothing, and what it shows changes only with an event: look
+ * again after the next event (the bridge that shows the outcome usually comes a moment after the event
+ * that reported it), at least this often, for as long in all.
+ */
 const MEMORY_CONFIRM_INTERVAL_MS = 20
-const MEMORY_CONFIRM_ATTEMPTS = (CONFIRM_ATTEMPTS * CONFIRM_INTERVAL_MS) / MEMORY_CONFIRM_INTERVAL_MS
 
 const DEADLINE_OF: { readonly [S in TransferState]?: keyof TransferDeadlines } = {
   initiated: 'initiatedMs',
@@ -739,6 +742,7 @@ export class TransferService {
   }
 
   async #confirmOutcome (transfer: ActiveTransfer, input: CheckedInput, meaning: () => TransferInput = () => input): Promise<void> {
+    const deadline = Date.now() + CONFIRM_ATTEMPTS * CONFIRM_INTERVAL_MS
     for (let attempt = 0; ; attempt++) {
       // Let every listener of the event that brought the outcome (the call monitor) apply it first.
       if (attempt === 0) await new Promise((resolve) => setImmediate(resolve))
@@ -750,8 +754,8 @@ export class TransferService {
         return
       }
       const fromMemory = look?.fromMemory === true
-      if (attempt + 1 >= (fromMemory ? MEMORY_CONFIRM_ATTEMPTS : CONFIRM_ATTEMPTS)) break
-      await sleep(fromMemory ? MEMORY_CONFIRM_INTERVAL_MS : CONFIRM_INTERVAL_MS)
+      if (fromMemory ? Date.now() >= deadline : attempt + 1 >= CONFIRM_ATTEMPTS) break
+      await (fromMemory ? this.#nextEventOr(MEMORY_CONFIRM_INTERVAL_MS) : sleep(CONFIRM_INTERVAL_MS))
     }
     // A swap the bridges never showed did not happen: the agent's phone held and resumed the call.
     if (input.type === 'swapped') return
@@ -759,6 +763,23 @@ export class TransferService {
     // trust Asterisk's word, but say so.
     this.#log.warn({ transferId: transfer.id, input: input.type }, 'transfer outcome reported by Asterisk but not seen on the bridges')
     this.#apply(transfer, meaning())
+  }
+
+  /** Resolves once the next PBX event has been applied by every listener (the call monitor), or after `ms`. */
+  #nextEventOr (ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const done = (): void => {
+        clearTimeout(timer)
+        this.#pbx.events.off('event', onEvent)
+        resolve()
+      }
+      const onEvent = (): void => {
+        this.#pbx.events.off('event', onEvent)
+        setImmediate(done)
+      }
+      const timer = setTimeout(done, ms)
+      this.#pbx.events.on('event', onEvent)
+    })
   }
 
   #apply (transfer: ActiveTransfer, input: TransferInput, extra: { error?: Transfer['error'] } = {}): Transfer {
