@@ -1,5 +1,6 @@
 // Worker thread of bench/feed-fanout.ts: opens the softphone sockets, so their memory is not counted
 // in the server's heap, and records when each event reached its last intended socket.
+import { readFileSync } from 'node:fs'
 import { parentPort, workerData } from 'node:worker_threads'
 import WebSocket from 'ws'
 
@@ -8,6 +9,15 @@ const { url, tokens, events } = workerData
 const received = new Uint32Array(events + 1)
 const lastAt = new Float64Array(events + 1)
 const now = () => performance.timeOrigin + performance.now()
+/** This thread's scheduler times in ms (Linux; see threadTimes in lib/common.ts). */
+function times () {
+  try {
+    const [cpu, waiting] = readFileSync('/proc/thread-self/schedstat', 'utf8').trim().split(' ').map(Number)
+    return { cpuMs: cpu / 1e6, waitingMs: waiting / 1e6 }
+  } catch {
+    return { cpuMs: Number.NaN, waitingMs: Number.NaN }
+  }
+}
 
 const sockets = await Promise.all(tokens.map((token) => new Promise((resolve, reject) => {
   const socket = new WebSocket(url, { headers: { authorization: `Bearer ${token}` } })
@@ -27,7 +37,7 @@ parentPort.postMessage({ type: 'connected' })
 
 parentPort.on('message', (message) => {
   if (message.type === 'report') {
-    parentPort.postMessage({ type: 'report', received: Array.from(received), lastAt: Array.from(lastAt) })
+    parentPort.postMessage({ type: 'report', received: Array.from(received), lastAt: Array.from(lastAt), times: times() })
   } else if (message.type === 'close') {
     for (const socket of sockets) socket.terminate()
     parentPort.close()

@@ -12,7 +12,7 @@ import { EventLog } from '../src/feed/event-log.js'
 import type { Identity } from '../src/identity.js'
 import { buildApi } from '../test/helpers/api-host.js'
 import { FakePbx } from '../test/helpers/fake-pbx.js'
-import { check, heapUsed, newResult, percentile, round, writeResult } from './lib/common.js'
+import { check, heapUsed, newResult, percentile, round, threadTimes, writeResult, type ThreadTimes } from './lib/common.js'
 
 const SOCKET_COUNTS = [10, 100, 500]
 const EVENTS = 5000
@@ -37,7 +37,7 @@ async function authenticate (request: FastifyRequest): Promise<Identity | null> 
   return token.startsWith('super-') ? { extension: token, role: 'supervisor' } : { extension: token, role: 'agent' }
 }
 
-interface WorkerReport { received: number[], lastAt: number[] }
+interface WorkerReport { received: number[], lastAt: number[], times: ThreadTimes }
 
 function ask<T> (worker: Worker, message: object, answer: string): Promise<T> {
   return new Promise((resolve) => {
@@ -128,6 +128,8 @@ async function scenario (sockets: number, rate?: number, events = EVENTS): Promi
   for (let id = 1; id <= events; id++) expected[id] = id % BROADCAST_EVERY === 0 ? sockets : 1 + supervisors
   const totalDeliveries = expected.reduce((sum, count) => sum + count, 0)
 
+  const clientBefore = (await ask<WorkerReport>(worker, { type: 'report' }, 'report')).times
+  const serverBefore = threadTimes()
   const started = now()
   let id = 1
   while (id <= events) {
@@ -159,6 +161,11 @@ async function scenario (sockets: number, rate?: number, events = EVENTS): Promi
   const latencies = Array.from({ length: events }, (_, index) => (report.lastAt[index + 1] ?? 0) - (appendedAt[index + 1] ?? 0)).sort((a, b) => a - b)
   const lastDelivery = Math.max(...report.lastAt.slice(1))
   const totalMs = lastDelivery - started
+  // The server's thread until the last delivery (the report polling adds a little), the clients' thread.
+  const serverAfter = threadTimes()
+  const serverCpuMs = (serverAfter?.cpuMs ?? Number.NaN) - (serverBefore?.cpuMs ?? Number.NaN)
+  const serverWaitingMs = (serverAfter?.waitingMs ?? Number.NaN) - (serverBefore?.waitingMs ?? Number.NaN)
+  const clientCpuMs = report.times.cpuMs - clientBefore.cpuMs
 
   const heapAfter = await heapUsed()
   worker.postMessage({ type: 'close' })
@@ -176,6 +183,11 @@ async function scenario (sockets: number, rate?: number, events = EVENTS): Promi
     latencyP50Ms: round(percentile(latencies, 0.5)),
     latencyP99Ms: round(percentile(latencies, 0.99)),
     latencyMaxMs: round(latencies.at(-1) ?? Number.NaN),
+    serverCpuMs: round(serverCpuMs),
+    serverCpuMicrosecondsPerDelivery: round((serverCpuMs * 1000) / totalDeliveries),
+    serverCpuShare: round(serverCpuMs / totalMs),
+    serverWaitingForCpuShare: round(serverWaitingMs / totalMs),
+    clientsCpuShare: round(clientCpuMs / totalMs),
     heapGrowthMiB: round((heapAfter - heapBefore) / 2 ** 20)
   }
 }
@@ -220,6 +232,7 @@ result.targets.push(
 result.notes.push(
   `Rows with eventsPerSecond 0: ${EVENTS} events in bursts of ${BURST}, as fast as the server goes. The last row: ${STEADY.rate} events/s for ${STEADY.seconds} s. One event in ${BROADCAST_EVERY} (agent:status) goes to every socket, the others to one agent and the supervisors (${SUPERVISOR_SHARE * 100} % of the sockets).`,
   'Latency: from the append (steady row: from the moment the event was due) to the last intended socket receiving the event. heapGrowthMiB: the server\'s heap after GC at the end of the row minus at its start, sockets open.',
+  'serverCpuMs: time the server\'s thread ran on a core (Linux schedstat) from the first append to the last delivery; serverCpuShare, clientsCpuShare: the server\'s and the clients\' thread\'s CPU time over that wall time; serverWaitingForCpuShare: the time the server\'s thread was ready to run but waited for a core taken by other processes. A high latency with a CPU share well under 1 and a large waiting share is the shared machine, not the feed\'s work.',
   `Memory: the event log full (${eventLogMemory.capacity} events) holds ${eventLogMemory.heapKiB} KiB of heap, ${eventLogMemory.bytesPerEvent} bytes per event; each connected socket ${socketMemory.heapPerSocketKiB} KiB of the server's heap (slope over ${socketMemory.sockets} sockets).`
 )
 ;(result as unknown as Record<string, unknown>).memory = { eventLog: eventLogMemory, sockets: socketMemory }

@@ -8,6 +8,7 @@ import { parentPort, workerData } from 'node:worker_threads'
 const stream = Buffer.from(workerData.stream)
 const END = Buffer.from('Event: UserEvent\r\nPrivilege: user,all\r\nUserEvent: BenchEnd\r\n\r\n')
 const CHUNK = 64 * 1024
+const MESSAGE_END = Buffer.from('\r\n\r\n')
 const sockets = new Set()
 
 function answer (socket, block) {
@@ -33,11 +34,21 @@ const server = net.createServer((socket) => {
   sockets.add(socket)
 })
 
+/**
+ * Writes the stream in chunks of about CHUNK bytes, each cut after a whole message. The plugin sends
+ * actions while the stream plays (CoreStatus at start, Getvar on the phones' transfers) and `answer`
+ * writes their responses between two chunks: Asterisk never writes a response inside an event, and a
+ * chunk cut in the middle of a message would splice the response into that event (the event loses
+ * fields, the action never gets its answer).
+ */
 async function play (socket) {
-  for (let offset = 0; offset < stream.length; offset += CHUNK) {
-    if (!socket.write(stream.subarray(offset, offset + CHUNK))) {
-      await new Promise((resolve) => socket.once('drain', resolve))
-    }
+  for (let offset = 0; offset < stream.length;) {
+    let boundary = offset + CHUNK >= stream.length ? stream.length : stream.lastIndexOf(MESSAGE_END, offset + CHUNK)
+    if (boundary < offset) boundary = stream.indexOf(MESSAGE_END, offset) // a message longer than CHUNK
+    const end = boundary === -1 || boundary >= stream.length ? stream.length : boundary + MESSAGE_END.length
+    const more = socket.write(stream.subarray(offset, end))
+    offset = end
+    if (!more) await new Promise((resolve) => socket.once('drain', resolve))
   }
   socket.write(END)
 }

@@ -1,6 +1,6 @@
 // What every benchmark shares: the machine it ran on, a heap measured after garbage collection,
 // percentiles, and one results format (bench/results/<name>.json and .md) with the targets met or missed.
-import { writeFileSync } from 'node:fs'
+import { readFileSync, writeFileSync } from 'node:fs'
 import { cpus, totalmem } from 'node:os'
 
 export interface Machine {
@@ -61,6 +61,27 @@ export async function heapUsed (): Promise<number> {
     await new Promise((resolve) => setTimeout(resolve, 20))
   }
   return process.memoryUsage().heapUsed
+}
+
+export interface ThreadTimes {
+  /** Time the thread ran on a core. */
+  cpuMs: number
+  /** Time the thread was ready to run but waited for a core (taken by other processes). */
+  waitingMs: number
+}
+
+/**
+ * The calling thread's scheduler times, from Linux's /proc/thread-self/schedstat (nanoseconds); undefined
+ * elsewhere. On a machine shared with other jobs, wall-clock latency includes the time a thread waited
+ * for a core: these two numbers tell the work from the wait.
+ */
+export function threadTimes (): ThreadTimes | undefined {
+  try {
+    const [cpu = Number.NaN, waiting = Number.NaN] = readFileSync('/proc/thread-self/schedstat', 'utf8').trim().split(' ').map(Number)
+    return { cpuMs: cpu / 1e6, waitingMs: waiting / 1e6 }
+  } catch {
+    return undefined
+  }
 }
 
 /** A correctness check inside a benchmark: failing it fails the benchmark (exit code), a missed target does not. */

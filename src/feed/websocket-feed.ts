@@ -4,6 +4,7 @@
  * gets what it missed (`?since=<last id seen>`), then every new event its identity may see.
  */
 import type { IncomingMessage } from 'node:http'
+import type { Socket } from 'node:net'
 import websocket from '@fastify/websocket'
 import type { FastifyBaseLogger, FastifyRequest } from 'fastify'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
@@ -16,6 +17,7 @@ import type { Backlog, EventLog, StoredEvent } from './event-log.js'
 import type { FeedEnvelope } from './event-schemas.js'
 import { canSee } from '../domain/visibility.js'
 import { FeedFanout } from './fanout.js'
+import { frameOf, frameWriter, textFrame, TurnBatch, type FrameWriter } from './frame-writer.js'
 import { SocketCount } from './socket-count.js'
 
 /**
@@ -35,6 +37,7 @@ export const TOO_MANY_SOCKETS_CLOSE_REASON = 'too many feed sockets for this ide
 /** RFC 6455 "unsupported data": the feed is one-way, a client message is a broken client. */
 export const CLIENT_MESSAGE_CLOSE_CODE = 1003
 export const DEFAULT_MAX_SOCKETS_PER_IDENTITY = 10
+export const DEFAULT_FLUSH_INTERVAL_MS = 5
 /** RFC 6455 "going away": the server shuts down; reconnect with `?since=` to another instance or later. */
 const SHUTDOWN_CLOSE_CODE = 1001
 /** How long a shutdown waits for clients to answer the close handshake before cutting their sockets. */
@@ -62,6 +65,11 @@ export interface EventFeedOptions {
   maxBufferedBytes?: number
   /** Open sockets one identity (extension) may hold; one more is closed with 4029. Default 10. */
   maxSocketsPerIdentity?: number
+  /**
+   * The least time between two writes of the queued messages to the sockets (see frame-writer.ts): a
+   * quiet feed is written at once, a busy one in batches at most this often. Default 5 ms.
+   */
+  flushIntervalMs?: number
   observer?: FeedObserver
   /** The instance's link to the shared state: each change is told to every socket (`feed:store`). */
   store?: FeedStoreEvents
@@ -94,8 +102,8 @@ interface Connection {
 }
 
 export const eventFeedRoutes: FastifyPluginAsyncTypebox<EventFeedOptions> = async (fastify, options) => {
-  const { eventLog, heartbeatIntervalMs = 30_000, maxBufferedBytes = 1024 * 1024, maxSocketsPerIdentity = DEFAULT_MAX_SOCKETS_PER_IDENTITY, observer = IGNORED, store, storeAvailable } = options
-  checkOptions(eventLog, heartbeatIntervalMs, maxBufferedBytes, maxSocketsPerIdentity)
+  const { eventLog, heartbeatIntervalMs = 30_000, maxBufferedBytes = 1024 * 1024, maxSocketsPerIdentity = DEFAULT_MAX_SOCKETS_PER_IDENTITY, flushIntervalMs = DEFAULT_FLUSH_INTERVAL_MS, observer = IGNORED, store, storeAvailable } = options
+  checkOptions(eventLog, heartbeatIntervalMs, maxBufferedBytes, maxSocketsPerIdentity, flushIntervalMs)
   // An upgrade request refused before the upgrade (401, 400) was answered on its raw socket, which no
   // HTTP timeout watches any more: close it, or a client that ignores the answer keeps it forever.
   // @fastify/websocket does so only for requests that passed its own onRequest hook, which the
@@ -105,6 +113,7 @@ export const eventFeedRoutes: FastifyPluginAsyncTypebox<EventFeedOptions> = asyn
   })
   const connections = new Set<Connection>()
   const fanout = new FeedFanout(eventLog)
+  const batch = new TurnBatch(flushIntervalMs)
   fastify.addHook('preClose', async () => { await closeAll(connections) })
   if (store !== undefined) {
     const tell = (connected: boolean): void => {
@@ -144,12 +153,14 @@ export const eventFeedRoutes: FastifyPluginAsyncTypebox<EventFeedOptions> = asyn
         return
       }
       socket.once('close', () => { sockets.release(identity.extension) })
-      openFeed(socket, identity, (request.query as Static<typeof EventsQuery>).since, request.log)
+      // The TCP connection ws writes to: Node hands the upgraded request's own socket to ws.
+      openFeed(socket, request.raw.socket as Socket | undefined, identity, (request.query as Static<typeof EventsQuery>).since, request.log)
     }
   })
 
-  const openFeed = (socket: WebSocket, identity: Identity, since: string | undefined, log: FastifyBaseLogger): void => {
+  const openFeed = (socket: WebSocket, tcp: Socket | undefined, identity: Identity, since: string | undefined, log: FastifyBaseLogger): void => {
     const connection = serve(socket, {
+      writer: frameWriter(socket, tcp, batch),
       identity,
       since: since === undefined ? undefined : Number(since),
       eventLog,
@@ -186,7 +197,7 @@ function cameAsUpgrade (request: IncomingMessage): boolean {
   return (request as IncomingMessage & { upgrade?: boolean }).upgrade === true
 }
 
-function checkOptions (eventLog: EventLog | undefined, heartbeatIntervalMs: number, maxBufferedBytes: number, maxSocketsPerIdentity: number): void {
+function checkOptions (eventLog: EventLog | undefined, heartbeatIntervalMs: number, maxBufferedBytes: number, maxSocketsPerIdentity: number, flushIntervalMs: number): void {
   if (eventLog === undefined) throw new TypeError('eventFeedRoutes: the eventLog option is required')
   if (!Number.isFinite(heartbeatIntervalMs) || heartbeatIntervalMs <= 0) {
     throw new RangeError(`eventFeedRoutes: heartbeatIntervalMs must be a positive number, got ${String(heartbeatIntervalMs)}`)
@@ -197,9 +208,14 @@ function checkOptions (eventLog: EventLog | undefined, heartbeatIntervalMs: numb
   if (!Number.isSafeInteger(maxSocketsPerIdentity) || maxSocketsPerIdentity < 1) {
     throw new RangeError(`eventFeedRoutes: maxSocketsPerIdentity must be a positive integer, got ${String(maxSocketsPerIdentity)}`)
   }
+  if (!Number.isFinite(flushIntervalMs) || flushIntervalMs < 0) {
+    throw new RangeError(`eventFeedRoutes: flushIntervalMs must be a non-negative number, got ${String(flushIntervalMs)}`)
+  }
 }
 
 interface ServeOptions {
+  /** Writes pre-framed messages in batches; undefined: each message through ws (see frame-writer.ts). */
+  writer: FrameWriter | undefined
   identity: Identity
   since: number | undefined
   eventLog: EventLog
@@ -211,9 +227,9 @@ interface ServeOptions {
 }
 
 /** Replays the backlog, then streams live events, to one socket until it closes. */
-function serve (socket: WebSocket, { identity, since, eventLog, fanout, heartbeatIntervalMs, maxBufferedBytes, log, observer }: ServeOptions): Connection {
+function serve (socket: WebSocket, { writer, identity, since, eventLog, fanout, heartbeatIntervalMs, maxBufferedBytes, log, observer }: ServeOptions): Connection {
   log.debug({ extension: identity.extension, role: identity.role, since }, 'event feed client connected')
-  const sender = createSender(socket, maxBufferedBytes, observer.delivered, () => {
+  const sender = createSender(socket, writer, maxBufferedBytes, observer.delivered, () => {
     log.warn({ extension: identity.extension, bufferedBytes: socket.bufferedAmount, maxBufferedBytes }, 'closing event feed client: slow consumer')
     observer.slowConsumer()
     // The heartbeat goes on: a client that stopped reading does not answer pings either, and is cut
@@ -227,7 +243,7 @@ function serve (socket: WebSocket, { identity, since, eventLog, fanout, heartbea
   const deliver = (event: StoredEvent): void => {
     if (event.envelope.id <= handledId) return
     handledId = event.envelope.id
-    if (canSee(identity, event.audience)) sender.send(event.json)
+    if (canSee(identity, event.audience)) sender.sendEvent(event)
   }
   // Subscribed before the backlog is read, so no event falls between the two. The fanout hands over
   // only what this identity may see; the backlog is filtered here.
@@ -274,7 +290,10 @@ function replay (backlog: Backlog, lastId: number, send: (json: string) => void,
 }
 
 interface Sender {
+  /** A message of this socket's own (hello, gap notice). */
   send: (json: string) => void
+  /** A logged event: framed once for every socket that gets it. */
+  sendEvent: (event: StoredEvent) => void
   /** Runs `sendBacklog`, whose messages are exempt from the limit until the socket has drained them. */
   replay: (sendBacklog: () => void) => void
 }
@@ -284,23 +303,47 @@ interface Sender {
  * closed with SLOW_CONSUMER_CLOSE_CODE instead of the server buffering without end. A replay is bounded
  * by the log's capacity and may be larger than the limit: a client catching up is not a slow consumer,
  * so the replayed bytes are allowed on top of the limit until the socket first gets back under it.
+ * With a `writer`, the messages of the current event-loop turn are held back as one batch (at most
+ * FLUSH_BYTES): those are not the client's backlog, so they do not count towards the limit.
  */
-function createSender (socket: WebSocket, maxBufferedBytes: number, onSent: () => void, onSlowConsumer: () => void): Sender {
+function createSender (socket: WebSocket, writer: FrameWriter | undefined, maxBufferedBytes: number, onSent: () => void, onSlowConsumer: () => void): Sender {
   let replaying = false
   let replayAllowance = 0
-  const send = (json: string): void => {
-    if (socket.readyState !== socket.OPEN) return
+  /** Whether one more message of `bytes` may be sent; closes the socket of a slow consumer. */
+  const mayAdd = (bytes: number): boolean => {
+    if (socket.readyState !== socket.OPEN) return false
+    const unsent = socket.bufferedAmount - (writer?.batched ?? 0)
     if (replaying) {
-      replayAllowance += Buffer.byteLength(json)
-    } else if (socket.bufferedAmount <= maxBufferedBytes) {
+      replayAllowance += bytes
+    } else if (unsent <= maxBufferedBytes) {
       replayAllowance = 0
-    } else if (socket.bufferedAmount > maxBufferedBytes + replayAllowance) {
+    } else if (unsent > maxBufferedBytes + replayAllowance) {
       // Checked before adding more: a socket holds at most the limit (plus its replay) and one message.
       onSlowConsumer()
       socket.close(SLOW_CONSUMER_CLOSE_CODE, SLOW_CONSUMER_CLOSE_REASON)
+      return false
+    }
+    return true
+  }
+  const send = (json: string): void => {
+    if (writer === undefined) {
+      if (!mayAdd(Buffer.byteLength(json))) return
+      socket.send(json)
+    } else {
+      const frame = textFrame(json)
+      if (!mayAdd(frame.length)) return
+      writer.write(frame)
+    }
+    onSent()
+  }
+  const sendEvent = (event: StoredEvent): void => {
+    if (writer === undefined) {
+      send(event.json)
       return
     }
-    socket.send(json)
+    const frame = frameOf(event)
+    if (!mayAdd(frame.length)) return
+    writer.write(frame)
     onSent()
   }
   const replay = (sendBacklog: () => void): void => {
@@ -311,7 +354,7 @@ function createSender (socket: WebSocket, maxBufferedBytes: number, onSent: () =
       replaying = false
     }
   }
-  return { send, replay }
+  return { send, sendEvent, replay }
 }
 
 /**

@@ -41,6 +41,8 @@ interface HeldAgent {
   /** The call the agent's channel belongs to: its consultation channel is created in the same call. */
   linkedId: string
   heldAt: number
+  /** Order of the holds (a channel held again without an unhold keeps its first place). */
+  order: number
   peer: Promise<string | undefined>
   /** The peer once known: by the time the consultation channel appears it nearly always is. */
   knownPeer?: string
@@ -49,6 +51,12 @@ interface HeldAgent {
 export class PhoneTransferDetector {
   readonly #options: PhoneTransferDetectorOptions
   readonly #held = new Map<string, HeldAgent>()
+  /**
+   * The same agents by the call they are in (linkedid; '' when Asterisk did not name it): a consultation
+   * channel looks at the agents of its own call, not at every agent on hold on the PBX.
+   */
+  readonly #heldByCall = new Map<string, Map<string, HeldAgent>>()
+  #holds = 0
 
   constructor (options: PhoneTransferDetectorOptions) {
     this.#options = options
@@ -64,7 +72,7 @@ export class PhoneTransferDetector {
         break
       case 'unhold':
       case 'hangup':
-        this.#held.delete(event.channel)
+        this.#release(event.channel)
         break
       case 'newChannel':
         this.#consultation(event.channel, event.linkedId)
@@ -78,6 +86,16 @@ export class PhoneTransferDetector {
 
   stop (): void {
     this.#held.clear()
+    this.#heldByCall.clear()
+  }
+
+  #release (channel: string): void {
+    const held = this.#held.get(channel)
+    if (held === undefined) return
+    this.#held.delete(channel)
+    const call = this.#heldByCall.get(held.linkedId)
+    call?.delete(channel)
+    if (call?.size === 0) this.#heldByCall.delete(held.linkedId)
   }
 
   #blind (event: Extract<PbxEvent, { type: 'blindTransfer' }>): void {
@@ -96,9 +114,14 @@ export class PhoneTransferDetector {
   #hold (channel: string, linkedId: string): void {
     const extension = extensionOf(channel, this.#options.technology)
     if (extension === undefined || this.#options.isTracked(channel)) return
-    const held: HeldAgent = { extension, linkedId, heldAt: Date.now(), peer: this.#options.peerOf(channel).catch(() => undefined) }
+    const order = this.#held.get(channel)?.order ?? ++this.#holds
+    this.#release(channel)
+    const held: HeldAgent = { extension, linkedId, heldAt: Date.now(), order, peer: this.#options.peerOf(channel).catch(() => undefined) }
     void held.peer.then((peer) => { if (peer !== undefined) held.knownPeer = peer })
     this.#held.set(channel, held)
+    let call = this.#heldByCall.get(linkedId)
+    if (call === undefined) this.#heldByCall.set(linkedId, call = new Map())
+    call.set(channel, held)
   }
 
   /**
@@ -108,11 +131,10 @@ export class PhoneTransferDetector {
   #consultation (channel: string, linkedId: string): void {
     const parsed = parseChannelName(channel)
     if (parsed?.localHalf !== 1 || this.#options.isOwnConsultation(channel)) return
-    const sameCall = (held: HeldAgent): boolean => linkedId === '' || held.linkedId === '' || held.linkedId === linkedId
-    const agent = [...this.#held].filter(([, held]) => Date.now() - held.heldAt < HOLD_WINDOW_MS && sameCall(held)).pop()
+    const agent = this.#latestHeld(linkedId)
     if (agent === undefined) return
     const [agentChannel, held] = agent
-    this.#held.delete(agentChannel)
+    this.#release(agentChannel)
     const report = (peer: string | undefined): void => {
       if (peer === undefined || this.#options.isTracked(agentChannel)) return
       this.#options.onTransfer({
@@ -126,6 +148,22 @@ export class PhoneTransferDetector {
     // Synchronously when possible, so the events right after (the dial to the target) find the transfer.
     if (held.knownPeer !== undefined) report(held.knownPeer)
     else held.peer.then(report).catch(() => { /* the transfer is not reported: as if the agent had no peer */ })
+  }
+
+  /**
+   * The agent put on hold last, within the window, in the call `linkedId` or in an unnamed call; any
+   * agent when the consultation's own call is unnamed (Asterisk 22 always names it).
+   */
+  #latestHeld (linkedId: string): [string, HeldAgent] | undefined {
+    const candidates = linkedId === '' ? [this.#held] : [this.#heldByCall.get(linkedId), this.#heldByCall.get('')]
+    const now = Date.now()
+    let latest: [string, HeldAgent] | undefined
+    for (const agents of candidates) {
+      for (const entry of agents ?? []) {
+        if (now - entry[1].heldAt < HOLD_WINDOW_MS && (latest === undefined || entry[1].order > latest[1].order)) latest = entry
+      }
+    }
+    return latest
   }
 
   #attendedDone (event: Extract<PbxEvent, { type: 'attendedTransfer' }>): void {

@@ -154,9 +154,12 @@ export interface LocatedCall {
 /** How often, and how far apart, an outcome is checked on the PBX (Local channels may still be moving). */
 const CONFIRM_ATTEMPTS = 6
 const CONFIRM_INTERVAL_MS = 250
-/** From the monitor's memory a look costs nothing: look often, for as long in all. */
+/**
+ * From the monitor's memory a look costs nothing, and what it shows changes only with an event: look
+ * again after the next event (the bridge that shows the outcome usually comes a moment after the event
+ * that reported it), at least this often, for as long in all.
+ */
 const MEMORY_CONFIRM_INTERVAL_MS = 20
-const MEMORY_CONFIRM_ATTEMPTS = (CONFIRM_ATTEMPTS * CONFIRM_INTERVAL_MS) / MEMORY_CONFIRM_INTERVAL_MS
 
 const DEADLINE_OF: { readonly [S in TransferState]?: keyof TransferDeadlines } = {
   initiated: 'initiatedMs',
@@ -609,10 +612,17 @@ export class TransferService {
     const { exten, context } = transfer.dialTarget
     const { peer } = transfer.record.channels
     const recall = this.#options.recall
-    if (recall !== undefined && usesRecall(transfer.dialTarget, this.#options.transferContext) && await recall.ensure()) {
-      // The customer dials the target from the recall context, which brings them back when it fails.
-      await this.#pbx.setVariable(peer, TARGET_VARIABLE, exten)
-      await this.#pbx.setVariable(peer, AGENT_VARIABLE, transfer.record.extension)
+    // The customer dials the target from the recall context, which brings them back when it fails. The
+    // check that the context is there and the variables it reads go out together: one AMI round trip
+    // before the Redirect instead of three (the variables are read by nothing else, so a plain Redirect
+    // after a failed check leaves nothing wrong behind).
+    const ready = recall !== undefined && usesRecall(transfer.dialTarget, this.#options.transferContext) &&
+      (await Promise.all([
+        recall.ensure(),
+        this.#pbx.setVariable(peer, TARGET_VARIABLE, exten),
+        this.#pbx.setVariable(peer, AGENT_VARIABLE, transfer.record.extension)
+      ]))[0]
+    if (recall !== undefined && ready) {
       transfer.recall = recall.fallback === undefined ? { context: recall.context } : { context: recall.context, fallback: recall.fallback }
       await this.#pbx.redirect(peer, RECALL_STEPS.transfer, recall.context)
     } else {
@@ -654,9 +664,12 @@ export class TransferService {
     this.#phone.observe(event)
   }
 
-  #concernedBy (event: PbxEvent): Set<ActiveTransfer> {
+  #concernedBy (event: PbxEvent): Iterable<ActiveTransfer> {
     const channels = 'channel' in event && event.channel !== undefined ? [event.channel] : []
     if (event.type === 'attendedTransfer') channels.push(event.transferer)
+    // The common case, no action in flight and one channel: the registry's answer (a fresh array) as is,
+    // without a Set per event.
+    if (this.#actionsInFlight.size === 0 && channels.length <= 1) return channels[0] === undefined ? [] : this.#registry.activeByChannel(channels[0])
     // A transfer whose action is in flight keeps every event, to replay it once the action answered
     // (which channels matter may only be known then: the consultation's).
     const concerned = new Set(this.#actionsInFlight)
@@ -729,6 +742,7 @@ export class TransferService {
   }
 
   async #confirmOutcome (transfer: ActiveTransfer, input: CheckedInput, meaning: () => TransferInput = () => input): Promise<void> {
+    const deadline = Date.now() + CONFIRM_ATTEMPTS * CONFIRM_INTERVAL_MS
     for (let attempt = 0; ; attempt++) {
       // Let every listener of the event that brought the outcome (the call monitor) apply it first.
       if (attempt === 0) await new Promise((resolve) => setImmediate(resolve))
@@ -740,8 +754,8 @@ export class TransferService {
         return
       }
       const fromMemory = look?.fromMemory === true
-      if (attempt + 1 >= (fromMemory ? MEMORY_CONFIRM_ATTEMPTS : CONFIRM_ATTEMPTS)) break
-      await sleep(fromMemory ? MEMORY_CONFIRM_INTERVAL_MS : CONFIRM_INTERVAL_MS)
+      if (fromMemory ? Date.now() >= deadline : attempt + 1 >= CONFIRM_ATTEMPTS) break
+      await (fromMemory ? this.#nextEventOr(MEMORY_CONFIRM_INTERVAL_MS) : sleep(CONFIRM_INTERVAL_MS))
     }
     // A swap the bridges never showed did not happen: the agent's phone held and resumed the call.
     if (input.type === 'swapped') return
@@ -749,6 +763,23 @@ export class TransferService {
     // trust Asterisk's word, but say so.
     this.#log.warn({ transferId: transfer.id, input: input.type }, 'transfer outcome reported by Asterisk but not seen on the bridges')
     this.#apply(transfer, meaning())
+  }
+
+  /** Resolves once the next PBX event has been applied by every listener (the call monitor), or after `ms`. */
+  #nextEventOr (ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const done = (): void => {
+        clearTimeout(timer)
+        this.#pbx.events.off('event', onEvent)
+        resolve()
+      }
+      const onEvent = (): void => {
+        this.#pbx.events.off('event', onEvent)
+        setImmediate(done)
+      }
+      const timer = setTimeout(done, ms)
+      this.#pbx.events.on('event', onEvent)
+    })
   }
 
   #apply (transfer: ActiveTransfer, input: TransferInput, extra: { error?: Transfer['error'] } = {}): Transfer {

@@ -31,8 +31,8 @@ interface Feed {
 }
 
 interface SetupOptions extends Partial<EventFeedOptions> {
-  /** Register @fastify/websocket at the root, as a host app that serves its own WebSockets does. */
-  hostWebsocket?: boolean
+  /** Register @fastify/websocket at the root, as a host app that serves its own WebSockets does ('deflate': with permessage-deflate). */
+  hostWebsocket?: boolean | 'deflate'
 }
 
 /** The feed mounted as the plugin mounts its routes: under a prefix, after `requireIdentity`. */
@@ -41,7 +41,7 @@ async function setup (t: Test, { hostWebsocket = false, ...options }: SetupOptio
   const logs: Feed['logs'] = []
   const stream = new Writable({ write (line, _encoding, done) { logs.push(JSON.parse(String(line))); done() } })
   const app = Fastify({ logger: { level: 'debug', stream } })
-  if (hostWebsocket) await app.register(websocket)
+  if (hostWebsocket !== false) await app.register(websocket, hostWebsocket === 'deflate' ? { options: { perMessageDeflate: true } } : {})
   await app.register(async (routes) => {
     // Like the plugin's routes context; the host's Ajv is exercised by the hostWebsocket setup.
     if (!hostWebsocket) {
@@ -190,6 +190,30 @@ t.test('an event is serialised once, however many sockets receive it', async (t)
   t.equal(calls, 1)
   await until('the event on every socket', () => clients.every((client) => client.raw.length === 1))
   for (const client of clients) t.equal(client.raw[0], json)
+})
+
+t.test('a burst in one turn arrives as one message per event, byte for byte, whatever the frame length', async (t) => {
+  const { url, eventLog } = await setup(t)
+  const clients = [await connect(t, url(), agent('101')), await connect(t, url(), supervisor)]
+  // Reasons that put the envelope around each frame-length boundary of RFC 6455 (125/126 bytes, 64 KiB),
+  // past the batch size written at once, and in multi-byte UTF-8.
+  const base = Buffer.byteLength(eventLog.append('agent:status', { extension: '101', state: 'paused', reason: '' }, { extensions: ['101'] }).json)
+  const sizes = [125, 126, 127, 65_535, 65_536, 65_537, 200_000]
+  const reasons = [...sizes.map((size) => 'r'.repeat(Math.max(0, size - base))), 'é€😀'.repeat(50), '']
+  const sent = [eventLog.since(0).events[0]?.json as string]
+  for (const reason of reasons) sent.push(eventLog.append('agent:status', { extension: '101', state: 'paused', reason }, { extensions: ['101'] }).json)
+  t.same(sent.slice(1, 1 + sizes.length).map((json) => Buffer.byteLength(json)), sizes, 'the envelopes have the boundary lengths')
+  await until('every event on both sockets', () => clients.every((client) => client.raw.length === sent.length))
+  for (const client of clients) t.same(client.raw, sent, 'the same messages, in order')
+})
+
+t.test('with permessage-deflate negotiated the feed sends through ws (compressed), in order', async (t) => {
+  const { url, eventLog } = await setup(t, { hostWebsocket: 'deflate' })
+  const a = await connect(t, url(), agent('101'), { perMessageDeflate: true })
+  t.match(a.ws.extensions, /permessage-deflate/, 'negotiated')
+  const ids = Array.from({ length: 50 }, () => appendStatus(eventLog, '101', 'everyone', 'x'.repeat(2000)))
+  await flush(eventLog, [a])
+  t.same(a.ids(), [...ids, eventLog.lastId])
 })
 
 t.test('resuming with ?since= replays exactly the missed visible events in order, then goes on live', async (t) => {
@@ -391,7 +415,8 @@ t.test('options are checked at registration', async (t) => {
   const cases: Array<[Partial<EventFeedOptions>, RegExp]> = [
     [{}, /eventLog option is required/],
     [{ eventLog: new EventLog(), heartbeatIntervalMs: 0 }, /heartbeatIntervalMs must be a positive number/],
-    [{ eventLog: new EventLog(), maxBufferedBytes: -1 }, /maxBufferedBytes must be a non-negative number/]
+    [{ eventLog: new EventLog(), maxBufferedBytes: -1 }, /maxBufferedBytes must be a non-negative number/],
+    [{ eventLog: new EventLog(), flushIntervalMs: Number.NaN }, /flushIntervalMs must be a non-negative number/]
   ]
   for (const [options, message] of cases) {
     const app = Fastify()

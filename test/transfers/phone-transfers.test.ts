@@ -204,3 +204,33 @@ t.test('a Local channel of another call (a queue dialing a member through Local)
   detector.observe(newLocal('103'))
   t.same(reported, [attendedReport], 'the agent\'s own consultation, which comes next, still is')
 })
+
+t.test('agents on hold in other calls, held later, are not paired with a call\'s consultation; an unnamed call still is a candidate', async (t) => {
+  const { detector, reported } = setup()
+  await held(detector)
+  // Many agents on hold in their own calls after 101 (customers waiting on hold across the floor).
+  for (let index = 0; index < 50; index++) {
+    detector.observe({ ...hold(`PJSIP/3${String(index).padStart(2, '0')}-000001${String(index).padStart(2, '0')}`), linkedId: `other-call-${index}` } as PbxEvent)
+  }
+  await settle()
+  detector.observe(newLocal('103'))
+  t.same(reported, [attendedReport], '101, the agent of this call')
+  // An agent whose call Asterisk did not name, held last: taken for the next consultation of any call.
+  const unnamed = 'PJSIP/104-00000077'
+  detector.observe({ ...hold(unnamed), linkedId: '' } as PbxEvent)
+  await settle()
+  detector.observe({ ...newLocal('105'), linkedId: 'other-call-3' } as PbxEvent)
+  t.equal(reported.length, 2)
+  t.equal(reported[1]?.channels.agent, unnamed, 'the latest hold among the call\'s agents and the unnamed ones')
+})
+
+t.test('within one call the agent held last is paired; one held again without an Unhold keeps its first place', async (t) => {
+  const { detector, reported } = setup()
+  const second = 'PJSIP/104-00000031'
+  detector.observe(hold(AGENT))
+  detector.observe(hold(second))
+  detector.observe(hold(AGENT))
+  await settle()
+  detector.observe(newLocal('103'))
+  t.equal(reported[0]?.channels.agent, second)
+})

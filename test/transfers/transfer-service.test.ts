@@ -636,9 +636,30 @@ t.test('blind transfer recall', async (t) => {
 
   t.test('without the recall dialplan in Asterisk: a plain Redirect to the target, as before', async (t) => {
     const { pbx, service } = setup(t, { recall: recall(false) })
-    await service.execute(request())
+    const transfer = await service.execute(request())
     t.same(pbx.actions().at(-1), { method: 'redirect', args: [CUSTOMER, '102', CONTEXT] })
-    t.equal(pbx.variables.get(CUSTOMER), undefined)
+    t.equal(pbx.actions().filter((action) => action.method === 'redirect').length, 1, 'one Redirect, the plain one')
+    t.equal(transfer.recall, undefined, 'no recall on the transfer')
+  })
+
+  t.test('the recall check and its two variables go out together, before the Redirect', async (t) => {
+    let ensureCalls = 0
+    const { pbx, service } = setup(t, {
+      recall: {
+        context: 'fastify-transfer-recall',
+        ensure: async () => {
+          ensureCalls++
+          // Asked while the variables are already on their way: nothing waits for the check to start them.
+          t.same([...(pbx.variables.get(CUSTOMER)?.keys() ?? [])], [], 'the variables not yet set when the check starts')
+          await new Promise((resolve) => setTimeout(resolve, 20))
+          t.same([...(pbx.variables.get(CUSTOMER)?.keys() ?? [])], ['FASTIFY_XFER_TARGET', 'FASTIFY_XFER_AGENT'], 'set while the check was in flight')
+          return true
+        }
+      }
+    })
+    await service.execute(request())
+    t.equal(ensureCalls, 1)
+    t.same(pbx.actions().at(-1), { method: 'redirect', args: [CUSTOMER, 'transfer', 'fastify-transfer-recall'] })
   })
 })
 
