@@ -8,7 +8,7 @@ import { CallMonitor } from '../src/calls/call-monitor.js'
 import { TransferService } from '../src/transfers/transfer-service.js'
 import { FakePbx } from '../test/helpers/fake-pbx.js'
 import { check, newResult, percentile, round, writeResult } from './lib/common.js'
-import { answered, syntheticCall, type SyntheticCall } from './lib/synthetic-calls.js'
+import { answered, syntheticCall, type SyntheticCall } from '../test/helpers/synthetic-calls.js'
 
 const CHANNEL_COUNTS = process.env.BENCH_LOOKUP_CHANNELS?.split(",").map(Number) ?? [100, 1000, 10_000]
 const LOOKUPS = 20_000

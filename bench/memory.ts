@@ -9,7 +9,7 @@ import type { CallSnapshot } from '../src/asterisk/pbx.js'
 import { FakePbx } from '../test/helpers/fake-pbx.js'
 import { check, heapUsed, newResult, round, writeResult } from './lib/common.js'
 import { startServices, type Services } from './lib/services.js'
-import { answered, redirectedTo, syntheticCall, transferredHungUp, type SyntheticCall } from './lib/synthetic-calls.js'
+import { answered, redirectedTo, syntheticCall, transferredHungUp, type SyntheticCall } from '../test/helpers/synthetic-calls.js'
 
 const CALLS = Number(process.env.BENCH_MEMORY_CALLS ?? 200_000)
 const WARM_UP = 5000

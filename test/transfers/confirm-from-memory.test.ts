@@ -4,7 +4,7 @@ import t from 'tap'
 import type { PbxEvent } from '../../src/asterisk/ami-events.js'
 import { CallMonitor } from '../../src/calls/call-monitor.js'
 import { TransferService } from '../../src/transfers/transfer-service.js'
-import { answered, redirectedTo, syntheticCall } from '../../bench/lib/synthetic-calls.js'
+import { answered, redirectedTo, syntheticCall } from '../helpers/synthetic-calls.js'
 import { FakePbx } from '../helpers/fake-pbx.js'
 
 const turn = async (): Promise<void> => await new Promise((resolve) => setImmediate(resolve))
