@@ -40,7 +40,7 @@ type Body = Record<string, unknown>
 const execute = async (app: AppProcess, who: string, body: Body, headers?: Record<string, string>): Promise<AppResponse> =>
   await app.as(who, { method: 'POST', url: '/api/transfers/execute', payload: body, headers })
 
-const act = async (app: AppProcess, who: string, id: string, action: 'complete' | 'cancel'): Promise<AppResponse> =>
+const act = async (app: AppProcess, who: string, id: string, action: 'complete' | 'cancel' | 'swap' | 'three-way'): Promise<AppResponse> =>
   await app.as(who, { method: 'POST', url: `/api/transfers/${id}/${action}` })
 
 /** The id of the transfer a successful execute started; throws with the answer otherwise. */
@@ -110,6 +110,26 @@ t.test('an attended transfer executed on A is completed on B', async (t) => {
   t.equal(completed.json().status, 'completed')
   t.ok((await bridgePeersOf(call.customerChannel.id)).some(isLegOf('103')), 'the customer talks to 103')
   t.equal(await statusOn(a, id), 'completed', 'A knows it is completed')
+})
+
+t.test('swap and three-way asked on B of a transfer A owns, then complete on B', async (t) => {
+  const onA = await feed(t, a, 'super')
+  const call = await callAgent('101')
+  const id = startedId(await execute(a, '101', { targetExtension: '103', transferType: 'attended' }))
+  await onA.waitFor('103 answering', ofTransfer(id, 'target_answered'))
+  const swapped = await act(b, '101', id, 'swap')
+  t.equal(swapped.statusCode, 200, swapped.body)
+  t.match(swapped.json(), { status: 'target_answered', talkingTo: 'customer' })
+  t.same(await bridgePeersOf(call.customerChannel.id), [call.agentChannel.name], 'the customer talks with the agent')
+  const joined = await act(b, '101', id, 'three-way')
+  t.equal(joined.statusCode, 200, joined.body)
+  t.match(joined.json(), { status: 'three_way', talkingTo: 'both' })
+  const peers = await bridgePeersOf(call.customerChannel.id)
+  t.ok(peers.includes(call.agentChannel.name) && peers.some(isLegOf('103')), 'customer, agent and 103 in one call')
+  const completed = await act(b, '101', id, 'complete')
+  t.equal(completed.statusCode, 200, completed.body)
+  t.equal(completed.json().status, 'completed')
+  t.ok((await bridgePeersOf(call.customerChannel.id)).some(isLegOf('103')), 'the customer stays with 103')
 })
 
 t.test('an attended transfer executed on A is cancelled on B: A\'s agent is back with the customer', async (t) => {
