@@ -12,10 +12,11 @@ import { CallMonitor } from '../src/calls/call-monitor.js'
 import { findAgentCall } from '../src/transfers/call-topology.js'
 import { TransferService } from '../src/transfers/transfer-service.js'
 import { listChannels } from '../test/helpers/asterisk/ari.js'
-import { startTestBed, stopTestBed } from '../test/helpers/asterisk/asterisk-process.js'
-import { callAgent, hangupAllCalls, waitFor } from '../test/helpers/asterisk/calls.js'
+import { startTestBed } from '../test/helpers/asterisk/asterisk-process.js'
+import { callAgent, waitFor } from '../test/helpers/asterisk/calls.js'
 import { pbx as settings } from '../test/helpers/asterisk/testbed.js'
 import { check, newResult, percentile, round, writeResult } from './lib/common.js'
+import { measureAtLevels } from './lib/levels.js'
 import { RawAmi } from './lib/raw-ami.js'
 
 const BACKGROUND = [0, 100, 1000, 2000]
@@ -93,20 +94,16 @@ async function hangupAllCallsExceptBackground (): Promise<void> {
 }
 
 const result = newResult('lookup-ari', { backgroundChannels: BACKGROUND, ariLookups: ARI_LOOKUPS, memoryLookups: MEMORY_LOOKUPS })
-try {
-  for (const channels of BACKGROUND) {
-    result.rows.push(await level(channels))
-    log(`${channels} background channels done`)
+await measureAtLevels(result, BACKGROUND, level, {
+  raw,
+  reused: bed.reused,
+  log,
+  close: async () => {
+    monitor.stop()
+    ari.close()
+    await ami.close()
   }
-} finally {
-  await raw.action({ Action: 'Hangup', Channel: '/^Local\\/wait@bench-background/' }).catch(() => undefined)
-  await hangupAllCalls().catch(() => undefined)
-  monitor.stop()
-  ari.close()
-  await ami.close()
-  raw.close()
-  if (!bed.reused) await stopTestBed({ log })
-}
+})
 const last = result.rows.at(-1) as Record<string, number>
 result.ratios = { [`ARI lookup over memory lookup at ${last.backgroundChannels} channels`]: last.ariOverMemory as number }
 result.targets.push({ name: `memory lookup on the real PBX, ${last.backgroundChannels} background channels`, target: '< 50 µs', measured: `${last.memoryLookupMedianUs} µs`, met: (last.memoryLookupMedianUs as number) < 50 })

@@ -18,10 +18,11 @@ import { performance } from 'node:perf_hooks'
 import asteriskTransfer, { type Identity } from '../src/index.js'
 import type { AmiMessage } from '../src/asterisk/ami-parser.js'
 import { listChannels } from '../test/helpers/asterisk/ari.js'
-import { startTestBed, stopTestBed } from '../test/helpers/asterisk/asterisk-process.js'
+import { startTestBed } from '../test/helpers/asterisk/asterisk-process.js'
 import { callAgent, hangupAllCalls, waitFor } from '../test/helpers/asterisk/calls.js'
 import { pbx as settings, transferContext } from '../test/helpers/asterisk/testbed.js'
 import { check, newResult, percentile, round, threadTimes, writeResult } from './lib/common.js'
+import { measureAtLevels } from './lib/levels.js'
 import { RawAmi } from './lib/raw-ami.js'
 
 const BACKGROUND = (process.env.BENCH_BACKGROUND ?? '0,2000').split(',').map(Number)
@@ -228,19 +229,15 @@ async function level (channels: number): Promise<Record<string, number>> {
 }
 
 const result = newResult('transfer-pbx', { backgroundChannels: BACKGROUND, blindRuns: BLIND_RUNS, attendedRuns: ATTENDED_RUNS })
-try {
-  for (const channels of BACKGROUND) {
-    result.rows.push(await level(channels))
-    log(`${channels} background channels done`)
+await measureAtLevels(result, BACKGROUND, level, {
+  raw,
+  reused: bed.reused,
+  log,
+  close: async () => {
+    keptAlive.destroy()
+    await app.close()
   }
-} finally {
-  await raw.action({ Action: 'Hangup', Channel: '/^Local\\/wait@bench-background/' }).catch(() => undefined)
-  await hangupAllCalls().catch(() => undefined)
-  keptAlive.destroy()
-  await app.close()
-  raw.close()
-  if (!bed.reused) await stopTestBed({ log })
-}
+})
 
 const first = result.rows[0] as Record<string, number>
 const last = result.rows.at(-1) as Record<string, number>

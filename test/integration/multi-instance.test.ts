@@ -99,12 +99,20 @@ const ATTENDED_COMPLETED = [
 
 // ---------------------------------------------------------------------------------------- scenarios
 
-// These two wait on A's feed (A started the transfer) so that they check the action on B alone.
-t.test('an attended transfer executed on A is completed on B', async (t) => {
+/**
+ * 101 in a call, an attended transfer to `target` started on A and answered. Waited for on A's feed (A
+ * started the transfer), so that what follows checks the action on B alone.
+ */
+async function consultationOnA (t: Test, target: string): Promise<{ call: Awaited<ReturnType<typeof callAgent>>, id: string }> {
   const onA = await feed(t, a, 'super')
   const call = await callAgent('101')
-  const id = startedId(await execute(a, '101', { targetExtension: '103', transferType: 'attended' }))
-  await onA.waitFor('103 answering', ofTransfer(id, 'target_answered'))
+  const id = startedId(await execute(a, '101', { targetExtension: target, transferType: 'attended' }))
+  await onA.waitFor(`${target} answering`, ofTransfer(id, 'target_answered'))
+  return { call, id }
+}
+
+t.test('an attended transfer executed on A is completed on B', async (t) => {
+  const { call, id } = await consultationOnA(t, '103')
   const completed = await act(b, '101', id, 'complete')
   t.equal(completed.statusCode, 200, completed.body)
   t.equal(completed.json().status, 'completed')
@@ -113,10 +121,7 @@ t.test('an attended transfer executed on A is completed on B', async (t) => {
 })
 
 t.test('swap and three-way asked on B of a transfer A owns, then complete on B', async (t) => {
-  const onA = await feed(t, a, 'super')
-  const call = await callAgent('101')
-  const id = startedId(await execute(a, '101', { targetExtension: '103', transferType: 'attended' }))
-  await onA.waitFor('103 answering', ofTransfer(id, 'target_answered'))
+  const { call, id } = await consultationOnA(t, '103')
   const swapped = await act(b, '101', id, 'swap')
   t.equal(swapped.statusCode, 200, swapped.body)
   t.match(swapped.json(), { status: 'target_answered', talkingTo: 'customer' })
@@ -133,10 +138,7 @@ t.test('swap and three-way asked on B of a transfer A owns, then complete on B',
 })
 
 t.test('an attended transfer executed on A is cancelled on B: A\'s agent is back with the customer', async (t) => {
-  const onA = await feed(t, a, 'super')
-  const call = await callAgent('101')
-  const id = startedId(await execute(a, '101', { targetExtension: '104', transferType: 'attended' }))
-  await onA.waitFor('104 answering', ofTransfer(id, 'target_answered'))
+  const { call, id } = await consultationOnA(t, '104')
   const cancelled = await act(b, '101', id, 'cancel')
   t.equal(cancelled.statusCode, 200, cancelled.body)
   t.equal(cancelled.json().status, 'cancelled')
