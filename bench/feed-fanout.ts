@@ -12,7 +12,7 @@ import { EventLog } from '../src/feed/event-log.js'
 import type { Identity } from '../src/identity.js'
 import { buildApi } from '../test/helpers/api-host.js'
 import { FakePbx } from '../test/helpers/fake-pbx.js'
-import { check, heapUsed, newResult, percentile, round, threadTimes, writeResult, type ThreadTimes } from './lib/common.js'
+import { heapUsed, newResult, percentile, round, threadTimes, writeResult, type ThreadTimes } from './lib/common.js'
 
 const SOCKET_COUNTS = [10, 100, 500]
 const EVENTS = 5000
