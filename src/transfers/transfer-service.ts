@@ -171,6 +171,10 @@ const DEADLINE_OF: { readonly [S in TransferState]?: keyof TransferDeadlines } =
   recalling: 'redirectedMs'
 }
 
+/** How often, and how far apart, Asterisk's start time is asked before giving up. */
+const STARTED_AT_ATTEMPTS = 4
+const STARTED_AT_RETRY_MS = 500
+
 /** Far beyond any call center's simultaneous transfers; a bound on memory, not a business rule. */
 const DEFAULT_MAX_ACTIVE = 10_000
 
@@ -235,7 +239,7 @@ export class TransferService {
     this.#pbx.events.on('event', this.#onPbxEvent)
     this.#pbx.events.on('connection', this.#onConnection)
     this.#wasConnected = this.#connected()
-    this.#pbx.startedAt().then((startedAt) => { this.#asteriskStartedAt ??= startedAt }, () => {})
+    this.#readStartedAt().then((startedAt) => { this.#asteriskStartedAt ??= startedAt }, () => {})
     const interval = this.#options.reconcileIntervalMs ?? 0
     if (interval > 0) {
       this.#reconcileTimer = setInterval(() => { this.reconcileAll('timer').catch(this.#reportFailure('reconciling transfers')) }, interval)
@@ -879,7 +883,14 @@ export class TransferService {
    * monitor is being rebuilt); on the timer it answers from the monitor's memory when in sync.
    */
   async reconcileAll (why: 'reconnect' | 'timer' = 'timer'): Promise<void> {
-    if (this.#reconciling !== undefined) return await this.#reconciling
+    const running = this.#reconciling
+    if (running !== undefined) {
+      // A timer pass that began before the link dropped cannot know Asterisk restarted: a reconnect
+      // runs its own pass after it, rather than taking that pass's answer.
+      if (why === 'timer') return await running
+      await running.catch(() => {})
+      return await this.reconcileAll(why)
+    }
     this.#reconciling = this.#reconcileAll(why).finally(() => { this.#reconciling = undefined })
     return await this.#reconciling
   }
@@ -912,11 +923,29 @@ export class TransferService {
   }
 
   async #asteriskRestarted (): Promise<boolean> {
-    const startedAt = await this.#pbx.startedAt().catch(() => undefined)
+    const startedAt = await this.#readStartedAt()
     if (startedAt === undefined) return false
     const restarted = this.#asteriskStartedAt !== undefined && startedAt !== this.#asteriskStartedAt
     this.#asteriskStartedAt = startedAt
     return restarted
+  }
+
+  /**
+   * Asterisk's start time (AMI CoreStatus), asked a few times: just after a reconnect an Asterisk still
+   * starting may not answer yet, and without it a restart would be taken for calls that ended.
+   */
+  async #readStartedAt (): Promise<string | undefined> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.#pbx.startedAt()
+      } catch (error) {
+        if (attempt >= STARTED_AT_ATTEMPTS) {
+          this.#log.warn({ err: error }, 'Asterisk\'s start time could not be read: a restart may be reported as calls ended')
+          return undefined
+        }
+        await sleep(STARTED_AT_RETRY_MS)
+      }
+    }
   }
 
   /**

@@ -47,6 +47,49 @@ t.test('Asterisk restarted during a blind transfer: failed with asterisk_restart
   t.same(service.active(), [])
 })
 
+t.test('Asterisk restarted and slow to tell its start time: still asterisk_restarted, not call_ended', async (t) => {
+  const { pbx, service } = setup(t)
+  await later(5)
+  const transfer = await service.execute(blindTo102)
+  pbx.startedAtValue = '2024-04-01 11:00:00'
+  pbx.snapshotValue = { channels: [], bridges: [] }
+  // The first two CoreStatus after the reconnect fail, as an Asterisk still starting may answer.
+  let refusals = 2
+  const startedAt = pbx.startedAt.bind(pbx)
+  pbx.startedAt = async () => {
+    if (refusals-- > 0) throw new Error('Asterisk is not fully booted')
+    return await startedAt()
+  }
+  reconnect(pbx)
+  t.equal(await settled(service, transfer.id, 4000), 'failed')
+  t.match(service.get(transfer.id), { failureReason: 'asterisk_restarted' })
+})
+
+t.test('a reconnect during a timer pass runs its own pass: a restart is not missed', async (t) => {
+  const { pbx, service } = setup(t)
+  await later(5)
+  const transfer = await service.execute(blindTo102)
+  // A timer pass whose look at the PBX (as it was before the cut) is slow to come back.
+  let release: () => void = () => {}
+  const slowSnapshot = new Promise<void>((resolve) => { release = resolve })
+  const snapshot = pbx.snapshot.bind(pbx)
+  pbx.snapshot = async () => {
+    const before = await snapshot()
+    pbx.snapshot = snapshot
+    await slowSnapshot
+    return before
+  }
+  const timerPass = service.reconcileAll('timer')
+  pbx.startedAtValue = '2024-04-01 11:00:00'
+  pbx.snapshotValue = { channels: [], bridges: [] }
+  const reconnectPass = service.reconcileAll('reconnect')
+  release()
+  await timerPass
+  await reconnectPass
+  t.equal(await settled(service, transfer.id), 'failed')
+  t.match(service.get(transfer.id), { failureReason: 'asterisk_restarted' })
+})
+
 t.test('a cut without a restart during which the call ended: failed with call_ended', async (t) => {
   const { pbx, service } = setup(t)
   await later(5)
