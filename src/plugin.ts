@@ -8,6 +8,7 @@ import fp from 'fastify-plugin'
 import { AgentDirectory } from './agents/agent-directory.js'
 import { AgentService } from './agents/agent-service.js'
 import { AgentStatusService } from './agents/agent-status.js'
+import { PublishedAgentStatuses } from './agents/published-agent-statuses.js'
 import { AmiClient } from './asterisk/ami-client.js'
 import { AriClient } from './asterisk/ari-client.js'
 import { AsteriskPbx } from './asterisk/pbx.js'
@@ -179,6 +180,11 @@ async function asteriskTransferPlugin (fastify: FastifyInstance, rawOptions: Fas
   await transfers.restore().catch((error: unknown) => { log.warn({ err: error }, 'consultations in progress not restored at startup') })
   // Every agent needs to know who can take a transfer: agent:status goes to everyone.
   agentStatus.on('agent:status', (status) => { if (leadership.isLeader) publisher.publish('agent:status', status, 'everyone') })
+  // Elected after a leader that died: what changed while nobody published is published now.
+  const publishedAgents = new PublishedAgentStatuses(eventLog)
+  leadership.onElected(() => {
+    for (const status of publishedAgents.changedIn(agentStatus.all())) publisher.publish('agent:status', status, 'everyone')
+  })
   await agentStatus.start().catch((error: unknown) => { log.warn({ err: error }, 'agent states not built at startup; retrying') })
 
   fastify.addHook('onClose', async () => {
@@ -187,6 +193,7 @@ async function asteriskTransferPlugin (fastify: FastifyInstance, rawOptions: Fas
     recall?.stop()
     monitor.stop()
     mirror.stop()
+    publishedAgents.stop()
     // Its transfers are handed back first, so another instance takes them over at once.
     await transfers.stop()
     await shared.close()

@@ -104,6 +104,11 @@ export class AgentStatusService extends EventEmitter<AgentStatusEvents> {
     return this.#sync.inSync
   }
 
+  /** Every followed agent's state now (none before the first build). */
+  all (): AgentStatus[] {
+    return [...this.#statuses?.values() ?? []]
+  }
+
   /** The agent's state now, from memory: O(1). Also answers for extensions the last build did not list. */
   statusOf (extension: string): AgentStatus {
     return this.#statuses?.get(extension) ?? this.#evaluate(extension)

@@ -10,10 +10,12 @@ import { silentLogger, type Logger } from '../asterisk/logger.js'
 
 export interface Leadership {
   readonly isLeader: boolean
+  /** Calls `listener` each time this instance becomes the leader after another one (not at its start). */
+  onElected: (listener: () => void) => void
   stop: () => Promise<void>
 }
 
-export const SOLE_LEADER: Leadership = { isLeader: true, stop: async () => {} }
+export const SOLE_LEADER: Leadership = { isLeader: true, onElected: () => {}, stop: async () => {} }
 
 /** KEYS: leader. ARGV: instance, lease ms. The holder after the attempt. */
 const CLAIM = `
@@ -44,6 +46,8 @@ export class RedisLeadership implements Leadership {
   readonly #timer: NodeJS.Timeout
   /** When this instance last held the lease, as Redis confirmed: it leads until that lease runs out. */
   #heldSince: number | undefined
+  readonly #electedListeners: Array<() => void> = []
+  #claimedOnce = false
 
   constructor (client: Redis, options: { prefix: string, instanceId: string, leaseMs: number, logger?: Logger }) {
     if (!('leaderClaim' in client)) client.defineCommand('leaderClaim', { numberOfKeys: 1, lua: CLAIM })
@@ -72,7 +76,14 @@ export class RedisLeadership implements Leadership {
       // Redis unreachable: the lease held runs out by itself (isLeader reads its age).
     }
     if (this.isLeader !== before) this.#log.info({ leader: this.isLeader }, this.isLeader ? 'this instance now publishes Asterisk\'s own events' : 'another instance publishes Asterisk\'s own events')
+    // Elected later than at the start: the leader before may have left events unpublished.
+    if (this.isLeader && !before && this.#claimedOnce) for (const listener of this.#electedListeners) listener()
+    this.#claimedOnce = true
     return this.isLeader
+  }
+
+  onElected (listener: () => void): void {
+    this.#electedListeners.push(listener)
   }
 
   async stop (): Promise<void> {

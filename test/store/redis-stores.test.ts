@@ -181,9 +181,14 @@ t.test('one leader at a time; another takes over when it stops', async (t) => {
   await b.claim()
   t.equal(a.isLeader, true)
   t.equal(b.isLeader, false)
+  let elected = 0
+  b.onElected(() => { elected++ })
   await a.stop()
   await b.claim()
   t.equal(b.isLeader, true, 'a leader that stops hands over at once')
+  t.equal(elected, 1, 'the new leader is told, to publish what the old one may have left')
+  await b.claim()
+  t.equal(elected, 1, 'a renewal is no election')
 })
 
 t.test('requests reach the owner and come back with its answer or error; a gone owner is told at once', async (t) => {

@@ -1,0 +1,37 @@
+/**
+ * What the feed last said of each agent. Only the leader publishes `agent:status`; a leader that dies
+ * leaves the changes of its last moments (up to one lease) unpublished. The instance elected next
+ * compares its own view with what the feed last said and publishes the differences, so softphones
+ * catch up without a flood: agents the feed said nothing of lately are left as they are.
+ */
+import type { AgentStatus } from '../domain/agent-state.js'
+import type { EventLog } from '../feed/event-log.js'
+
+export class PublishedAgentStatuses {
+  readonly #last = new Map<string, AgentStatus>()
+  readonly #unsubscribe: () => void
+
+  constructor (eventLog: EventLog) {
+    for (const { envelope } of eventLog.since(0).events) this.#remember(envelope)
+    this.#unsubscribe = eventLog.subscribe(({ envelope }) => { this.#remember(envelope) })
+  }
+
+  /** The statuses in `current` that differ from what the feed last said of the same agent. */
+  changedIn (current: readonly AgentStatus[]): AgentStatus[] {
+    return current.filter((status) => {
+      const last = this.#last.get(status.extension)
+      return last !== undefined && (last.state !== status.state || last.reason !== status.reason)
+    })
+  }
+
+  stop (): void {
+    this.#unsubscribe()
+    this.#last.clear()
+  }
+
+  #remember (envelope: { type: string, data: unknown }): void {
+    if (envelope.type !== 'agent:status') return
+    const status = envelope.data as AgentStatus
+    this.#last.set(status.extension, status)
+  }
+}
