@@ -737,7 +737,7 @@ export class TransferService {
   async #confirmAbort (transfer: ActiveTransfer): Promise<void> {
     transfer.confirming = true
     try {
-      await this.#confirmOutcome(transfer, { type: 'cancelled' }, () => abortInput(transfer.tracked(), Date.now()))
+      await this.#confirmOutcome(transfer, { type: 'cancelled' }, () => abortInput(transfer.tracked(), Date.now()), 'interval')
     } catch (error) {
       this.#log.error({ err: error, transferId: transfer.id }, 'checking an aborted consultation failed')
     } finally {
@@ -745,7 +745,11 @@ export class TransferService {
     }
   }
 
-  async #confirmOutcome (transfer: ActiveTransfer, input: CheckedInput, meaning: () => TransferInput = () => input): Promise<void> {
+  /**
+   * `pace`: from memory, look again after the next event (fast), or every 20 ms (an abort: the
+   * target's Hangup that says why may come just after the bridges show the agent back, and is waited for).
+   */
+  async #confirmOutcome (transfer: ActiveTransfer, input: CheckedInput, meaning: () => TransferInput = () => input, pace: 'next_event' | 'interval' = 'next_event'): Promise<void> {
     const deadline = Date.now() + CONFIRM_ATTEMPTS * CONFIRM_INTERVAL_MS
     for (let attempt = 0; ; attempt++) {
       // Let every listener of the event that brought the outcome (the call monitor) apply it first.
@@ -759,7 +763,7 @@ export class TransferService {
       }
       const fromMemory = look?.fromMemory === true
       if (fromMemory ? Date.now() >= deadline : attempt + 1 >= CONFIRM_ATTEMPTS) break
-      await (fromMemory ? this.#nextEventOr(MEMORY_CONFIRM_INTERVAL_MS) : sleep(CONFIRM_INTERVAL_MS))
+      await (!fromMemory ? sleep(CONFIRM_INTERVAL_MS) : pace === 'interval' ? sleep(MEMORY_CONFIRM_INTERVAL_MS) : this.#nextEventOr(MEMORY_CONFIRM_INTERVAL_MS))
     }
     // A swap the bridges never showed did not happen: the agent's phone held and resumed the call.
     if (input.type === 'swapped') return
