@@ -222,11 +222,9 @@ t.test('a softphone on B sees A\'s transfer once, in order; gone a while, it res
 })
 
 t.test('A killed mid-consultation: B takes the transfer over and completes it; its events reach the feed once', async (t) => {
-  const [onA, onB] = [await feed(t, a, 'super'), await feed(t, b, 'super')]
+  const onB = await feed(t, b, 'super')
   t.teardown(async () => { if (!a.running()) await a.restart() })
-  const call = await callAgent('101')
-  const id = startedId(await execute(a, '101', { targetExtension: '103', transferType: 'attended' }))
-  await onA.waitFor('103 answering', ofTransfer(id, 'target_answered'))
+  const { call, id } = await consultationOnA(t, '103')
   await a.kill()
   const killedAt = performance.now()
   // B takes over once A's ownership lease has expired; until then it may refuse (503, or 409).
@@ -246,9 +244,7 @@ t.test('A killed mid-consultation: B takes the transfer over and completes it; i
 t.test('A killed mid-consultation, nobody asks: B takes the transfer over when its lease runs out and reports what happened meanwhile', async (t) => {
   const onB = await feed(t, b, 'super')
   t.teardown(async () => { if (!a.running()) await a.restart() })
-  const call = await callAgent('101')
-  const id = startedId(await execute(a, '101', { targetExtension: '103', transferType: 'attended' }))
-  await onB.waitFor('103 answering', ofTransfer(id, 'target_answered'))
+  const { call, id } = await consultationOnA(t, '103')
   await a.kill()
   const killedAt = performance.now()
   // The agent leaves while nobody follows the transfer: Asterisk joins the customer and 103.
