@@ -202,6 +202,15 @@ export class TransferService {
   #reconcileTimer: NodeJS.Timeout | undefined
   /** Asterisk's start time as last seen: another one after a reconnect means it restarted. */
   #asteriskStartedAt: string | undefined
+  /**
+   * When the link was last lost before a restart of Asterisk was found: a transfer created before it had
+   * its calls on the Asterisk that died. Kept, because the pass that found the restart may not settle
+   * every transfer (a look at the PBX failed, an action was in flight), and a later pass or deadline must
+   * still say asterisk_restarted rather than call_ended.
+   */
+  #restartedBefore: number | undefined
+  /** When the link to Asterisk was last lost. */
+  #linkLostAt: number | undefined
   #wasConnected = true
   /** Transfers whose action (Redirect, Atxfer) is in flight: they see every event until it answers. */
   readonly #actionsInFlight = new Set<ActiveTransfer>()
@@ -877,6 +886,7 @@ export class TransferService {
 
   #onConnectionChange (state: { ami: boolean, ari: boolean }): void {
     const connected = state.ami && state.ari
+    if (!connected && this.#wasConnected) this.#linkLostAt = Date.now()
     if (connected && !this.#wasConnected) this.reconcileAll('reconnect').catch(this.#reportFailure('reconciling transfers after a reconnect'))
     this.#wasConnected = connected
   }
@@ -919,7 +929,7 @@ export class TransferService {
   async #reconcileOne (transfer: ActiveTransfer, restarted: boolean, fresh?: CallSnapshot): Promise<void> {
     const snapshot = fresh ?? (await this.#snapshotAround(transfer.record)).snapshot
     if (transfer.disposed) return
-    const input = reconcile(transfer.tracked(), snapshot, { restarted })
+    const input = reconcile(transfer.tracked(), snapshot, { restarted: restarted || this.#predatesRestart(transfer) })
     if (input === undefined) return
     this.#log.info({ transferId: transfer.id, status: transfer.record.status, input: input.type }, 'transfer reconciled with the PBX')
     this.notices.emit('reconciled', { transferId: transfer.id, status: transfer.record.status, input: input.type })
@@ -931,7 +941,13 @@ export class TransferService {
     if (startedAt === undefined) return false
     const restarted = this.#asteriskStartedAt !== undefined && startedAt !== this.#asteriskStartedAt
     this.#asteriskStartedAt = startedAt
+    if (restarted) this.#restartedBefore = this.#linkLostAt ?? Date.now()
     return restarted
+  }
+
+  /** Whether the transfer began on an Asterisk that has restarted since. */
+  #predatesRestart (transfer: ActiveTransfer): boolean {
+    return this.#restartedBefore !== undefined && Date.parse(transfer.record.createdAt) <= this.#restartedBefore
   }
 
   /**

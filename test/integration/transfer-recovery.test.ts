@@ -153,7 +153,7 @@ t.test('Asterisk killed and restarted mid-consultation and mid-blind-transfer: b
   await setAgentAnswerDelay(0)
   for (const id of [attended.json().id, blind.json().id]) {
     const ended = await waitForStatus(host, id, 'failed', 15_000)
-    t.equal(ended.failureReason, 'asterisk_restarted', `${String(ended.type)} transfer`)
+    t.equal(ended.failureReason, 'asterisk_restarted', `${String(ended.type)} transfer: ${JSON.stringify(ended)}`)
   }
   t.same((await host.as('super', { method: 'GET', url: '/api/transfers' })).json().transfers, [], 'nothing left in progress')
   const calls = await waitFor(async () => {

@@ -90,6 +90,27 @@ t.test('a reconnect during a timer pass runs its own pass: a restart is not miss
   t.match(service.get(transfer.id), { failureReason: 'asterisk_restarted' })
 })
 
+t.test('Asterisk restarted and the reconnect pass could not look at the PBX: the next pass still says asterisk_restarted', async (t) => {
+  const { pbx, service } = setup(t)
+  await later(5)
+  const transfer = await service.execute(blindTo102)
+  pbx.startedAtValue = '2024-04-01 11:00:00'
+  pbx.snapshotValue = { channels: [], bridges: [] }
+  // ARI is not answering yet when the reconnect pass looks: it settles nothing.
+  let refusals = 2
+  const snapshot = pbx.snapshot.bind(pbx)
+  pbx.snapshot = async () => {
+    if (refusals-- > 0) throw new Error('ARI is not answering yet')
+    return await snapshot()
+  }
+  reconnect(pbx)
+  await later(20)
+  t.equal(service.get(transfer.id)?.status, 'redirected', 'the reconnect pass left it as it was')
+  await service.reconcileAll('timer')
+  t.equal(await settled(service, transfer.id), 'failed')
+  t.match(service.get(transfer.id), { failureReason: 'asterisk_restarted' })
+})
+
 t.test('a cut without a restart during which the call ended: failed with call_ended', async (t) => {
   const { pbx, service } = setup(t)
   await later(5)
