@@ -9,6 +9,7 @@ import { AgentDirectory } from './agents/agent-directory.js'
 import { AgentService } from './agents/agent-service.js'
 import { AgentStatusService } from './agents/agent-status.js'
 import { PublishedAgentStatuses } from './agents/published-agent-statuses.js'
+import { PublishedCallStatuses } from './calls/published-call-statuses.js'
 import { AmiClient } from './asterisk/ami-client.js'
 import { AriClient } from './asterisk/ari-client.js'
 import { AsteriskPbx } from './asterisk/pbx.js'
@@ -169,6 +170,15 @@ async function asteriskTransferPlugin (fastify: FastifyInstance, rawOptions: Fas
     const data = status.call === undefined ? status : { ...status, call: withTransfer(status.call, transferOn) }
     publisher.publish('call:status', data, { extensions: [status.extension] })
   })
+  // Elected after a leader that died: the calls that changed while nobody published are published now.
+  // Only from a monitor in sync: one being rebuilt knows no calls yet, and would end every call the feed
+  // has live (its rebuild publishes its own changes once done).
+  const publishedCalls = new PublishedCallStatuses(eventLog)
+  leadership.onElected(() => {
+    if (!monitor.inSync) return
+    const current = monitor.allCalls().map((call) => withTransfer(call, transferOn))
+    for (const status of publishedCalls.differences(current)) publisher.publish('call:status', status, { extensions: [status.extension] })
+  })
   transfers.start()
   await shared.start(async (command) => await transfers.handleRemote(command))
   // Redis back, perhaps without its data: this instance's transfers are recorded there again.
@@ -194,6 +204,7 @@ async function asteriskTransferPlugin (fastify: FastifyInstance, rawOptions: Fas
     monitor.stop()
     mirror.stop()
     publishedAgents.stop()
+    publishedCalls.stop()
     // Its transfers are handed back first, so another instance takes them over at once.
     await transfers.stop()
     await shared.close()

@@ -30,7 +30,7 @@ export interface MetricsSources {
   transfers: { events: TransferEvents, notices: EventEmitter<TransferNotices> }
   pbx: { events: EventEmitter<PbxEvents>, connectionState: () => { ami: boolean, ari: boolean } }
   /** With several instances: the link to the shared state (Redis). */
-  shared?: { available: boolean, events: EventEmitter<{ connection: [boolean] }> }
+  shared?: { available: boolean, events: EventEmitter<{ connection: [boolean] }>, leadership: { isLeader: boolean } }
 }
 
 type Link = 'ami' | 'ari'
@@ -128,6 +128,7 @@ export class TransferMetrics {
   #followShared (shared: NonNullable<MetricsSources['shared']>): void {
     const registers = [this.registry]
     new Gauge({ name: `${this.#prefix}redis_connected`, help: 'Whether this instance reaches the shared state on Redis (1) or not (0)', registers, collect () { this.set(shared.available ? 1 : 0) } })
+    new Gauge({ name: `${this.#prefix}leader`, help: 'Whether this instance is the one that publishes Asterisk\'s own events (call:status, agent:status) (1) or not (0)', registers, collect () { this.set(shared.leadership.isLeader ? 1 : 0) } })
     const reconnects = new Counter({ name: `${this.#prefix}redis_reconnects_total`, help: 'Connections to Redis regained after being lost', registers })
     let ever = shared.available
     const onConnection = (up: boolean): void => {

@@ -256,6 +256,34 @@ t.test('A killed mid-consultation, nobody asks: B takes the transfer over when i
   t.equal(await statusOn(b, id), 'completed')
 })
 
+/** Whether `app` is the instance that publishes Asterisk's own events now (its `leader` metric). */
+const leads = async (app: AppProcess): Promise<boolean> =>
+  /^asterisk_transfer_leader 1$/m.test((await app.as('super', { method: 'GET', url: '/metrics' })).body)
+
+t.test('A, the leader, killed: a call that ends before B is elected is still reported ended on the feed', async (t) => {
+  t.teardown(async () => { if (!a.running()) await a.restart() })
+  // A must be the leader: B stopped gracefully hands the lease over (and starts again as a follower).
+  if (!(await leads(a))) {
+    await b.stop()
+    await b.restart()
+    await waitFor(async () => await leads(a), 15_000, 'A elected')
+  }
+  t.notOk(await leads(b), 'B follows')
+  const onB = await feed(t, b, 'super')
+  const ofAgent = (check: (data: { ended?: boolean, call?: { state?: string } }) => boolean) => (event: FeedEnvelope): boolean =>
+    event.type === 'call:status' && dataOf(event).extension === '101' && check(event.data as { ended?: boolean, call?: { state?: string } })
+  const call = await callAgent('101')
+  await onB.waitFor('101\'s call up, published by A', ofAgent((data) => data.call?.state === 'up'))
+  await a.kill()
+  const killedAt = performance.now()
+  // The customer hangs up while nobody publishes: B sees it but is not the leader yet.
+  await hangup(call.customerChannel.id)
+  await onB.waitFor('101\'s call ended, published by B once elected', ofAgent((data) => data.ended === true), 30_000)
+  t.comment(`B published the call's end ${Math.round(performance.now() - killedAt)} ms after A was killed (leadership lease 10 s)`)
+  t.ok(await leads(b), 'B leads now')
+  t.equal(logged(onB.received).filter(ofAgent((data) => data.ended === true)).length, 1, 'the end reported once')
+})
+
 t.test('a phone\'s own attended transfer appears once on the feed, under one id on A and B', async (t) => {
   const [onA, onB] = [await feed(t, a, 'super'), await feed(t, b, 'super')]
   const call = await callAgent('101')

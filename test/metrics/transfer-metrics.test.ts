@@ -141,9 +141,9 @@ t.test('two instances in one process keep their own counts; stop unsubscribes', 
   t.equal(a.pbxEvents.listenerCount('event'), 0)
 })
 
-t.test('with several instances: Redis\'s link as a gauge and its reconnects', async (t) => {
+t.test('with several instances: Redis\'s link as a gauge and its reconnects, and whether this instance leads', async (t) => {
   const metrics = new TransferMetrics('x_')
-  const shared = { available: true, events: new EventEmitter<{ connection: [boolean] }>() }
+  const shared = { available: true, events: new EventEmitter<{ connection: [boolean] }>(), leadership: { isLeader: false } }
   metrics.follow({ transfers: { events: new TransferEvents(), notices: new EventEmitter() }, pbx: { events: new EventEmitter(), connectionState: () => ({ ami: true, ari: true }) }, shared })
   const scrape = async (): Promise<string> => (await metrics.scrape()).body
   t.match(await scrape(), /^x_redis_connected 1$/m)
@@ -153,5 +153,8 @@ t.test('with several instances: Redis\'s link as a gauge and its reconnects', as
   shared.available = true
   shared.events.emit('connection', true)
   t.match(await scrape(), /^x_redis_reconnects_total 1$/m)
+  t.match(await scrape(), /^x_leader 0$/m)
+  shared.leadership.isLeader = true
+  t.match(await scrape(), /^x_leader 1$/m)
   metrics.stop()
 })
