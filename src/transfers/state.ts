@@ -9,6 +9,8 @@
  *   attended:  initiated -> consulting -> target_answered -> completed | cancelled
  *              target_answered -> target_answered (swapped: the agent goes to the customer or back)
  *              target_answered -> three_way -> completed (the agent left) | cancelled (the target left)
+ *              consulting -> three_way (the agent's phone pressed three-way while the target rang: the
+ *              customer joins the agent, the target joins both when answering)
  *   failures:  initiated | redirected | consulting | target_answered -> failed (with a reason)
  *   any state that is not final -> abandoned when the customer hangs up, failed when it is lost
  *     (its calls gone while the plugin could not see them, or past its deadline)
@@ -87,6 +89,8 @@ const TRANSITIONS: { readonly [S in TransferState]?: Partial<Record<TransferInpu
     // The agent may hang up while the target still rings: Asterisk then hands the customer over.
     completed: 'completed',
     cancelled: 'cancelled',
+    // Asterisk's three-way works while the target rings too (from the phone's own feature key).
+    three_way: 'three_way',
     action_failed: 'failed',
     customer_hung_up: 'abandoned',
     lost: 'failed'

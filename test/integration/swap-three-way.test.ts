@@ -3,7 +3,9 @@
 // change. Swap there and back; three-way, then the agent leaves (the customer stays with the target) or
 // the target leaves (the customer stays with the agent); refused on a blind or finished transfer.
 import t, { type Test } from 'tap'
+import { withAmi } from '../helpers/asterisk/ami.js'
 import { bridgePeersOf, callAgent, channelExists, hangup, hangupAllCalls, setAgentAnswerDelay, waitFor, type CustomerCall } from '../helpers/asterisk/calls.js'
+import { pbx } from '../helpers/asterisk/testbed.js'
 import { connectFeed, type FeedClient } from '../helpers/feed-client.js'
 import { startTransferHost } from '../helpers/transfer-host.js'
 import type { FeedEnvelope, Transfer } from '../../src/index.js'
@@ -158,4 +160,32 @@ t.test('swap or three-way while 103 still rings: 409, nothing sent', async (t) =
   await refusedWithoutAction(t, transfer.id)
   t.equal((await post(`/${transfer.id}/cancel`)).json().status, 'cancelled')
   t.notOk(agentA.received.some(ofTransfer(transfer.id, 'target_answered')), '103 never answered')
+})
+
+t.test('the agent\'s phone presses three-way while 103 still rings: three_way at once, 103 joins both on answering; the agent leaves: completed', async (t) => {
+  const agentA = await feed(t)
+  const call = await callAgent('101')
+  await setAgentAnswerDelay(3)
+  t.teardown(async () => { await setAgentAnswerDelay(0) })
+  const started = await host.as('101', { method: 'POST', url: '/api/transfers/execute', payload: { targetExtension: '103', transferType: 'attended' } })
+  const transfer = started.json<Transfer>()
+  t.equal(transfer.status, 'consulting', started.body)
+  // The phone's own feature key, as the agent presses it (not the plugin's route, which waits for the answer).
+  await withAmi(pbx.ami, async (ami) => {
+    for (const digit of '*3') await ami.action({ Action: 'PlayDTMF', Channel: call.agentChannel.name, Digit: digit, Duration: 120, Receive: 'true' })
+  })
+  const threeWay = await agentA.waitFor('three-way on the feed', ofTransfer(transfer.id, 'three_way'))
+  t.equal((threeWay.data as Transfer).talkingTo, 'both')
+  t.same(await bridgePeersOf(call.customerChannel.id).then((peers) => peers.includes(call.agentChannel.name)), true, 'the customer is back with the agent while 103 rings')
+  await waitFor(async () => (await bridgePeersOf(call.customerChannel.id)).some(isLegOf('103')), 10_000, '103 answered and joined')
+  t.equal((await host.as('super', { method: 'GET', url: `/api/transfers/${transfer.id}` })).json().status, 'three_way', 'still a three-way once 103 answered')
+  await hangup(call.agentChannel.id)
+  await agentA.waitFor('completed', ofTransfer(transfer.id, 'completed'))
+  t.same((await bridgePeersOf(call.customerChannel.id)).filter(isLegOf('103')).length, 1, 'the customer talks with 103')
+  t.same(transferEvents(agentA, transfer.id), [
+    'call:transfer_initiated:initiated:-',
+    'call:ami_attended_transfer_started:consulting:target',
+    'call:transfer_three_way:three_way:both',
+    'call:ami_attended_transfer_completed:completed:-'
+  ], 'never reported answered as a consultation: it is a three-way from the start')
 })

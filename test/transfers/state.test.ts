@@ -37,6 +37,7 @@ const allowed: Array<[TransferState, TransferInput['type'], TransferState, strin
   ['consulting', 'cancelled', 'cancelled'],
   ['consulting', 'action_failed', 'failed', 'asterisk_refused'],
   ['consulting', 'customer_hung_up', 'abandoned'],
+  ['consulting', 'three_way', 'three_way'],
   ['target_answered', 'completed', 'completed'],
   ['target_answered', 'cancelled', 'cancelled'],
   ['target_answered', 'target_hung_up', 'failed', 'target_hung_up'],
