@@ -5,13 +5,15 @@
  * outcome is declared only once the bridges agree. Pure: the service takes the snapshots.
  */
 import type { CallSnapshot } from '../asterisk/pbx.js'
-import { bridgedParty } from './call-topology.js'
+import { bridgedLocal, bridgedParty } from './call-topology.js'
 import type { TransferInput } from './state.js'
 import type { TransferType } from './transfer-events.js'
 
 export interface OutcomeChannels {
   agent: string
   peer: string
+  /** The consultation's Local half: the target's side while the target still rings. */
+  consultation?: string
   target?: string
 }
 
@@ -65,6 +67,8 @@ function agentWith (channels: OutcomeChannels, side: 'customer' | 'target', snap
   const customerParty = bridgedParty(snapshot, channels.peer)?.name
   if (side === 'customer') return customerParty === channels.agent
   if (customerParty === channels.agent) return false
+  // With the consultation's Local half: the target's side, ringing or answered.
+  if (channels.consultation !== undefined && bridgedLocal(snapshot, channels.agent) === channels.consultation) return true
   const agentParty = bridgedParty(snapshot, channels.agent)?.name
   if (agentParty === undefined || agentParty === channels.peer) return false
   return channels.target === undefined || agentParty === channels.target

@@ -11,6 +11,8 @@
  *              target_answered -> three_way -> completed (the agent left) | cancelled (the target left)
  *              consulting -> three_way (the agent's phone pressed three-way while the target rang: the
  *              customer joins the agent, the target joins both when answering)
+ *              consulting -> consulting (swapped: the agent's phone went back to the customer while the
+ *              target rings, or back to the ringing target)
  *   failures:  initiated | redirected | consulting | target_answered -> failed (with a reason)
  *   any state that is not final -> abandoned when the customer hangs up, failed when it is lost
  *     (its calls gone while the plugin could not see them, or past its deadline)
@@ -89,8 +91,10 @@ const TRANSITIONS: { readonly [S in TransferState]?: Partial<Record<TransferInpu
     // The agent may hang up while the target still rings: Asterisk then hands the customer over.
     completed: 'completed',
     cancelled: 'cancelled',
-    // Asterisk's three-way works while the target rings too (from the phone's own feature key).
+    // Asterisk's three-way works while the target rings too (from the phone's own feature key), and
+    // so does its swap: the agent goes back to the customer while the target keeps ringing, and back.
     three_way: 'three_way',
+    swapped: 'consulting',
     action_failed: 'failed',
     customer_hung_up: 'abandoned',
     lost: 'failed'

@@ -83,6 +83,12 @@ export interface TrackerOutcome {
    * bridges show it, `abortInput` says why.
    */
   aborted?: true
+  /**
+   * Attended, the target ringing: the agent is back with the customer, as after an abort, but it may be
+   * the agent's phone swapping to the customer while the target keeps ringing: the consultation's
+   * channel outliving the move tells which.
+   */
+  mayBeSwap?: true
   /** Attended: the target's leg hung up after it answered (see `TrackedTransfer.targetHungUp`). */
   targetHungUp?: true
   /** Attended: the agent is now held (a swap began) or no longer (see `TrackedTransfer.agentHeld`). */
@@ -185,6 +191,9 @@ function targetHangupOutcome (transfer: TrackedTransfer): TrackerOutcome | undef
   if (transfer.type === 'attended') {
     // Swapped to the customer, the agent is there already: Asterisk's abort sends no Unhold.
     if (transfer.status === 'target_answered' && transfer.talkingTo === 'customer') return { aborted: true, targetHungUp: true }
+    // The same while the target still rang (the agent's phone swapped, then aborted, or the target
+    // never answered): the ringing leg ends with the consultation.
+    if (transfer.status === 'consulting' && transfer.talkingTo === 'customer') return { aborted: true }
     if (transfer.status !== 'target_answered' || transfer.cancelRequested === true) return undefined
     return { input: { type: 'target_hung_up' }, targetHungUp: true }
   }
@@ -227,9 +236,17 @@ function threeWayHangup (transfer: TrackedTransfer, channel: string): TrackerOut
 /** The agent held or resumed: a swap (held first), an abort (resumed alone), or nothing (a three-way). */
 function agentHoldOutcome (transfer: TrackedTransfer, type: 'hold' | 'unhold'): TrackerOutcome | undefined {
   if (transfer.status === 'three_way') return undefined
-  if (type === 'hold') return transfer.status === 'target_answered' ? { agentHeld: true } : undefined
+  if (type === 'hold') {
+    if (transfer.status === 'target_answered') return { agentHeld: true }
+    // Swapped to the customer while the target rings, the swap back to the ringing target holds the
+    // agent and moves them; no Unhold follows.
+    if (transfer.status === 'consulting' && transfer.talkingTo === 'customer') return { input: { type: 'swapped', talkingTo: 'target' } }
+    return undefined
+  }
   if (transfer.status === 'target_answered' && transfer.agentHeld === true) {
     return { agentHeld: false, input: { type: 'swapped', talkingTo: swapSide(transfer.talkingTo) } }
   }
+  // While the target rings, Asterisk's swap (to the customer) unholds the agent just as an abort does.
+  if (transfer.status === 'consulting' && transfer.talkingTo !== 'customer' && transfer.cancelRequested !== true) return { aborted: true, mayBeSwap: true }
   return { aborted: true }
 }

@@ -160,6 +160,12 @@ const CONFIRM_INTERVAL_MS = 250
  * that reported it), at least this often, for as long in all.
  */
 const MEMORY_CONFIRM_INTERVAL_MS = 20
+/**
+ * How long the consultation's channel must outlive the agent's Unhold, while the target rings, to be a
+ * swap rather than an abort: Asterisk hangs it up in the same instant as it moves the agent back when
+ * it aborts, so this is a margin for a busy machine, and the delay before such a swap is reported.
+ */
+const SWAP_WHILE_RINGING_MS = 500
 
 const DEADLINE_OF: { readonly [S in TransferState]?: keyof TransferDeadlines } = {
   initiated: 'initiatedMs',
@@ -708,7 +714,7 @@ export class TransferService {
       this.#save(transfer, { ...record, channels: { ...record.channels, target: outcome.channels.target } })
     }
     if (outcome.aborted === true) {
-      if (!transfer.confirming) void this.#confirmAbort(transfer)
+      if (!transfer.confirming) void (outcome.mayBeSwap === true ? this.#abortOrSwap(transfer) : this.#confirmAbort(transfer))
       return
     }
     const input = outcome.input
@@ -751,6 +757,36 @@ export class TransferService {
       this.#log.error({ err: error, transferId: transfer.id }, 'checking an aborted consultation failed')
     } finally {
       transfer.confirming = false
+    }
+  }
+
+  /**
+   * The agent was unheld while the target rang: Asterisk aborted the consultation (its Local channel
+   * hangs up in the same instant) or the agent's phone swapped to the customer while the target keeps
+   * ringing (the Local channel stays). Looked at until the consultation's channel is gone (an abort,
+   * judged as any) or has outlived the move by SWAP_WHILE_RINGING_MS with the agent back with the
+   * customer (a swap). Events go on being applied meanwhile: the target may answer in between.
+   */
+  async #abortOrSwap (transfer: ActiveTransfer): Promise<void> {
+    const decideAt = Date.now() + SWAP_WHILE_RINGING_MS
+    let swapped = false
+    for (;;) {
+      await sleep(MEMORY_CONFIRM_INTERVAL_MS)
+      if (transfer.disposed || transfer.confirming) return
+      const look = await this.#snapshotAround(transfer.record).catch(() => undefined)
+      const { consultation } = transfer.record.channels
+      if (look === undefined || consultation === undefined || !look.snapshot.channels.some((channel) => channel.name === consultation)) break
+      if (Date.now() >= decideAt) {
+        swapped = checkOutcome(transfer.record.channels, { type: 'swapped', talkingTo: 'customer' }, look.snapshot) === 'confirmed'
+        break
+      }
+    }
+    if (transfer.disposed || transfer.confirming) return
+    if (swapped) {
+      this.#log.info({ transferId: transfer.id }, 'the agent\'s phone swapped to the customer while the target rings')
+      this.#apply(transfer, { type: 'swapped', talkingTo: 'customer' })
+    } else {
+      await this.#confirmAbort(transfer)
     }
   }
 

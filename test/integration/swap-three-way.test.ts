@@ -10,7 +10,8 @@ import { connectFeed, type FeedClient } from '../helpers/feed-client.js'
 import { startTransferHost } from '../helpers/transfer-host.js'
 import type { FeedEnvelope, Transfer } from '../../src/index.js'
 
-const host = await startTransferHost()
+// More transfer actions by agent 101 in this file than the default rate budget allows: not its topic.
+const host = await startTransferHost({ rateLimit: false })
 t.teardown(host.close)
 await hangupAllCalls()
 t.afterEach(async () => { await hangupAllCalls() })
@@ -171,9 +172,7 @@ t.test('the agent\'s phone presses three-way while 103 still rings: three_way at
   const transfer = started.json<Transfer>()
   t.equal(transfer.status, 'consulting', started.body)
   // The phone's own feature key, as the agent presses it (not the plugin's route, which waits for the answer).
-  await withAmi(pbx.ami, async (ami) => {
-    for (const digit of '*3') await ami.action({ Action: 'PlayDTMF', Channel: call.agentChannel.name, Digit: digit, Duration: 120, Receive: 'true' })
-  })
+  await phonePresses(call, '*3')
   const threeWay = await agentA.waitFor('three-way on the feed', ofTransfer(transfer.id, 'three_way'))
   t.equal((threeWay.data as Transfer).talkingTo, 'both')
   t.same(await bridgePeersOf(call.customerChannel.id).then((peers) => peers.includes(call.agentChannel.name)), true, 'the customer is back with the agent while 103 rings')
@@ -188,4 +187,73 @@ t.test('the agent\'s phone presses three-way while 103 still rings: three_way at
     'call:transfer_three_way:three_way:both',
     'call:ami_attended_transfer_completed:completed:-'
   ], 'never reported answered as a consultation: it is a three-way from the start')
+})
+
+/** The agent's phone presses `digits` (its own feature keys, not the plugin's routes). */
+async function phonePresses (call: CustomerCall, digits: string): Promise<void> {
+  await withAmi(pbx.ami, async (ami) => {
+    for (const digit of digits) await ami.action({ Action: 'PlayDTMF', Channel: call.agentChannel.name, Digit: digit, Duration: 120, Receive: 'true' })
+  })
+}
+
+/** A customer call to 101 and an attended transfer to 103, whose phone answers after `answerAfterS`. */
+async function ringingConsultation (t: Test, answerAfterS: number): Promise<{ call: CustomerCall, transfer: Transfer, agentA: FeedClient }> {
+  const agentA = await feed(t)
+  const call = await callAgent('101')
+  await setAgentAnswerDelay(answerAfterS)
+  t.teardown(async () => { await setAgentAnswerDelay(0) })
+  const started = await host.as('101', { method: 'POST', url: '/api/transfers/execute', payload: { targetExtension: '103', transferType: 'attended' } })
+  const transfer = started.json<Transfer>()
+  t.equal(transfer.status, 'consulting', started.body)
+  return { call, transfer, agentA }
+}
+
+const swappedTo = (id: string, side: string) => (event: FeedEnvelope): boolean =>
+  event.type === 'call:transfer_swapped' && (event.data as Transfer).id === id && (event.data as Transfer).talkingTo === side
+
+t.test('the agent\'s phone swaps to the customer while 103 rings: still a consultation; 103 answers and waits; complete hands the customer over', async (t) => {
+  const { call, transfer, agentA } = await ringingConsultation(t, 3)
+  await phonePresses(call, '*4')
+  const swapped = await agentA.waitFor('swapped to the customer', swappedTo(transfer.id, 'customer'))
+  t.equal((swapped.data as Transfer).status, 'consulting', '103 still rings')
+  t.same(await bridgePeersOf(call.customerChannel.id), [call.agentChannel.name], 'the agent talks with the customer')
+  const answered = await agentA.waitFor('103 answered', ofTransfer(transfer.id, 'target_answered'), 10_000)
+  t.equal((answered.data as Transfer).talkingTo, 'customer', '103 waits while the agent talks with the customer')
+  const complete = await post(`/${transfer.id}/complete`)
+  t.equal(complete.statusCode, 200, complete.body)
+  t.equal(complete.json().status, 'completed')
+  t.ok((await bridgePeersOf(call.customerChannel.id)).some(isLegOf('103')), 'the customer talks with 103')
+  await agentA.waitFor('completed on the feed', ofTransfer(transfer.id, 'completed'))
+  t.same(transferEvents(agentA, transfer.id), [
+    'call:transfer_initiated:initiated:-',
+    'call:ami_attended_transfer_started:consulting:target',
+    'call:transfer_swapped:consulting:customer',
+    'call:transfer_updated:target_answered:customer',
+    'call:ami_attended_transfer_completed:completed:-'
+  ], 'never reported cancelled')
+})
+
+t.test('the agent\'s phone swaps to the customer and back while 103 rings; then cancel: cancelled, the agent with the customer', async (t) => {
+  const { call, transfer, agentA } = await ringingConsultation(t, 8)
+  await phonePresses(call, '*4')
+  await agentA.waitFor('swapped to the customer', swappedTo(transfer.id, 'customer'))
+  await phonePresses(call, '*4')
+  const back = await agentA.waitFor('swapped back to 103', swappedTo(transfer.id, 'target'))
+  t.equal((back.data as Transfer).status, 'consulting')
+  t.same(await bridgePeersOf(call.customerChannel.id), [], 'the customer waits alone again')
+  const cancel = await post(`/${transfer.id}/cancel`)
+  t.equal(cancel.statusCode, 200, cancel.body)
+  t.equal(cancel.json().status, 'cancelled')
+  t.same(await bridgePeersOf(call.customerChannel.id), [call.agentChannel.name])
+})
+
+t.test('the agent\'s phone swaps to the customer while 103 rings; then cancel while it rings: cancelled, 103 stops ringing', async (t) => {
+  const { call, transfer, agentA } = await ringingConsultation(t, 8)
+  await phonePresses(call, '*4')
+  await agentA.waitFor('swapped to the customer', swappedTo(transfer.id, 'customer'))
+  const cancel = await post(`/${transfer.id}/cancel`)
+  t.equal(cancel.statusCode, 200, cancel.body)
+  t.equal(cancel.json().status, 'cancelled')
+  t.same(await bridgePeersOf(call.customerChannel.id), [call.agentChannel.name], 'the agent stays with the customer')
+  await waitFor(async () => !(await channelExists(transfer.channels.consultation ?? '')), 5000, 'the consultation hung up')
 })

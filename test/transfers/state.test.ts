@@ -38,6 +38,7 @@ const allowed: Array<[TransferState, TransferInput['type'], TransferState, strin
   ['consulting', 'action_failed', 'failed', 'asterisk_refused'],
   ['consulting', 'customer_hung_up', 'abandoned'],
   ['consulting', 'three_way', 'three_way'],
+  ['consulting', 'swapped', 'consulting'],
   ['target_answered', 'completed', 'completed'],
   ['target_answered', 'cancelled', 'cancelled'],
   ['target_answered', 'target_hung_up', 'failed', 'target_hung_up'],

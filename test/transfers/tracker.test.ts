@@ -73,8 +73,8 @@ t.test('AttendedTransfer from someone else, or for a blind transfer, is ignored'
   t.equal(interpretEvent(blind(), attendedTransfer(AGENT, CUSTOMER, LOCAL_1)), undefined)
 })
 
-t.test('the agent\'s Unhold is the abort of an attended transfer only', async (t) => {
-  t.same(interpretEvent(attended(), unhold(AGENT)), { aborted: true })
+t.test('the agent\'s Unhold is the abort of an attended transfer only (while the target rings, maybe a swap)', async (t) => {
+  t.same(interpretEvent(attended(), unhold(AGENT)), { aborted: true, mayBeSwap: true })
   t.equal(interpretEvent(blind(), unhold(AGENT)), undefined)
   t.equal(interpretEvent(attended(), unhold(CUSTOMER)), undefined, 'the customer\'s Unhold')
 })
@@ -199,6 +199,16 @@ t.test('swapped to the customer, the target hanging up is the abort (Asterisk se
   t.same(interpretEvent(answered({ talkingTo: 'customer', cancelRequested: true }), hangup(TARGET_103)), { aborted: true, targetHungUp: true }, 'also after our cancel (abortInput says cancelled)')
   t.same(abortInput(answered({ talkingTo: 'customer', cancelRequested: true, targetHungUp: true }), Date.now()), { type: 'cancelled' })
   t.same(abortInput(answered({ talkingTo: 'customer', targetHungUp: true }), Date.now()), { type: 'target_hung_up' })
+})
+
+t.test('while the target rings: the agent\'s Unhold may be an abort or the phone\'s swap to the customer; the swap back holds the agent', async (t) => {
+  const ringing = (fields: Partial<TrackedTransfer> = {}): TrackedTransfer => ({ ...attended({ consultation: LOCAL_1, target: TARGET_103 }), status: 'consulting', talkingTo: 'target', ...fields })
+  t.same(interpretEvent(ringing(), unhold(AGENT)), { aborted: true, mayBeSwap: true }, 'told apart by whether the consultation outlives it')
+  t.same(interpretEvent(ringing({ cancelRequested: true }), unhold(AGENT)), { aborted: true }, 'after our cancel: the abort')
+  t.same(interpretEvent(ringing({ talkingTo: 'customer' }), hold(AGENT)), { input: { type: 'swapped', talkingTo: 'target' } }, 'back to the ringing target: no Unhold follows')
+  t.same(interpretEvent(ringing({ talkingTo: 'customer' }), hangup(TARGET_103)), { aborted: true }, 'swapped to the customer, the ringing leg ending is the abort')
+  t.equal(interpretEvent(ringing(), hangup(TARGET_103)), undefined, 'with the agent on the consultation, the Local\'s DialEnd or the abort says what it was')
+  t.same(interpretEvent(ringing(), threeWayEvent), { input: { type: 'three_way' } }, 'a three-way while the target rings')
 })
 
 t.test('three-way: AttendedTransfer with DestType Threeway', async (t) => {
