@@ -30,6 +30,14 @@ const DELIVERY_TIMEOUT_MS = 120_000
 
 const now = (): number => performance.timeOrigin + performance.now()
 
+/**
+ * For studying the feed (not used by `npm run bench`): FEED_FLUSH_MS sets the feed's flushIntervalMs
+ * (default 5 ms); FEED_STEADY_ONLY=1 runs only the steady row (after the warm-up), e.g. under
+ * `node --cpu-prof`.
+ */
+const FLUSH_INTERVAL_MS = process.env.FEED_FLUSH_MS === undefined ? undefined : Number(process.env.FEED_FLUSH_MS)
+const STEADY_ONLY = process.env.FEED_STEADY_ONLY === '1'
+
 /** `Bearer 2000` is agent 2000, `Bearer super-1` a supervisor. */
 async function authenticate (request: FastifyRequest): Promise<Identity | null> {
   const token = /^Bearer (\S+)$/.exec(request.headers.authorization ?? '')?.[1]
@@ -52,7 +60,7 @@ function ask<T> (worker: Worker, message: object, answer: string): Promise<T> {
 }
 
 async function startServer (eventLog: EventLog): Promise<{ app: FastifyInstance, address: string }> {
-  const { app } = await buildApi(new FakePbx(), { eventLog, authenticate })
+  const { app } = await buildApi(new FakePbx(), { eventLog, authenticate, ...(FLUSH_INTERVAL_MS === undefined ? {} : { feed: { flushIntervalMs: FLUSH_INTERVAL_MS } }) })
   return { app, address: await app.listen({ host: '127.0.0.1', port: 0 }) }
 }
 
@@ -149,6 +157,7 @@ async function scenario (sockets: number, rate?: number, events = EVENTS): Promi
     else await new Promise((resolve) => setTimeout(resolve, 5))
   }
   const appendMs = now() - started
+  { const st = (globalThis as any).flushStats; if (st) process.stdout.write(`flushes ${st.n} sockets/flush ${(st.sockets/st.n).toFixed(0)} avg ms ${(st.ms/st.n).toFixed(1)} max ${st.max.toFixed(1)} hist(10ms) ${st.hist}\n`); (globalThis as any).flushStats = undefined }
 
   let report: WorkerReport
   const deadline = Date.now() + DELIVERY_TIMEOUT_MS
@@ -179,6 +188,7 @@ async function scenario (sockets: number, rate?: number, events = EVENTS): Promi
   const serverCpuMs = (serverAfter?.cpuMs ?? Number.NaN) - (serverBefore?.cpuMs ?? Number.NaN)
   const serverWaitingMs = (serverAfter?.waitingMs ?? Number.NaN) - (serverBefore?.waitingMs ?? Number.NaN)
   const clientCpuMs = report.times.cpuMs - clientBefore.cpuMs
+  const clientWaitingMs = report.times.waitingMs - clientBefore.waitingMs
 
   const heapAfter = await heapUsed()
   worker.postMessage({ type: 'close' })
@@ -202,6 +212,7 @@ async function scenario (sockets: number, rate?: number, events = EVENTS): Promi
     serverCpuShare: round(serverCpuMs / totalMs),
     serverWaitingForCpuShare: round(serverWaitingMs / totalMs),
     clientsCpuShare: round(clientCpuMs / totalMs),
+    clientsWaitingForCpuShare: round(clientWaitingMs / totalMs),
     heapGrowthMiB: round((heapAfter - heapBefore) / 2 ** 20)
   }
 }
@@ -223,24 +234,26 @@ async function eventLogHeap (): Promise<Record<string, number>> {
 
 // Memory first, while the heap holds nothing else.
 const eventLogMemory = await eventLogHeap()
-const socketMemory = await socketHeap(250)
+const socketMemory = STEADY_ONLY ? { sockets: 0, heapPerSocketKiB: Number.NaN } : await socketHeap(250)
 // A first, unmeasured pass: the first sockets and events pay for compiling and loading code.
 await scenario(SOCKET_COUNTS[0] as number)
 const scenarios = []
-for (const sockets of SOCKET_COUNTS) {
+for (const sockets of STEADY_ONLY ? [] : SOCKET_COUNTS) {
   scenarios.push(await scenario(sockets))
   process.stdout.write(`${sockets} sockets done\n`)
 }
 const steady = await scenario(STEADY.sockets, STEADY.rate, STEADY.rate * STEADY.seconds)
 process.stdout.write(`${STEADY.sockets} sockets at ${STEADY.rate} events/s done\n`)
-const smallest = scenarios[0] as Record<string, number>
-const largest = scenarios.at(-1) as Record<string, number>
-const result = newResult('feed-fanout', { events: EVENTS, burst: BURST, broadcastEvery: BROADCAST_EVERY, supervisorShare: SUPERVISOR_SHARE, steady: STEADY })
+const smallest = scenarios[0]
+const largest = scenarios.at(-1)
+const result = newResult('feed-fanout', { events: EVENTS, burst: BURST, broadcastEvery: BROADCAST_EVERY, supervisorShare: SUPERVISOR_SHARE, steady: STEADY, flushIntervalMs: FLUSH_INTERVAL_MS ?? 'default' })
 result.rows.push(...scenarios, steady)
-result.ratios = {
-  /** Cost of one delivery with the most sockets over the fewest: 1 means fan-out scales linearly. */
-  [`cost per delivery, ${largest.sockets} over ${smallest.sockets} sockets`]: round((largest.microsecondsPerDelivery as number) / (smallest.microsecondsPerDelivery as number)),
-  [`p99 latency, ${largest.sockets} over ${smallest.sockets} sockets`]: round((largest.latencyP99Ms as number) / (smallest.latencyP99Ms as number))
+if (smallest !== undefined && largest !== undefined) {
+  result.ratios = {
+    /** Cost of one delivery with the most sockets over the fewest: 1 means fan-out scales linearly. */
+    [`cost per delivery, ${largest.sockets} over ${smallest.sockets} sockets`]: round((largest.microsecondsPerDelivery as number) / (smallest.microsecondsPerDelivery as number)),
+    [`p99 latency, ${largest.sockets} over ${smallest.sockets} sockets`]: round((largest.latencyP99Ms as number) / (smallest.latencyP99Ms as number))
+  }
 }
 result.targets.push(
   { name: `p99 latency, ${STEADY.sockets} sockets at ${STEADY.rate} events/s`, target: `< ${TARGET_P99_MS} ms`, measured: `${steady.latencyP99Ms} ms`, met: (steady.latencyP99Ms as number) < TARGET_P99_MS },
@@ -249,7 +262,7 @@ result.targets.push(
 result.notes.push(
   `Rows with eventsPerSecond 0: ${EVENTS} events in bursts of ${BURST}, as fast as the server goes. The last row: ${STEADY.rate} events/s for ${STEADY.seconds} s. One event in ${BROADCAST_EVERY} (agent:status) goes to every socket, the others to one agent and the supervisors (${SUPERVISOR_SHARE * 100} % of the sockets).`,
   'Latency: from the append (steady row: from the moment the event was due) to the last intended socket receiving the event. heapGrowthMiB: the server\'s heap after GC at the end of the row minus at its start, sockets open.',
-  'serverCpuMs: time the server\'s thread ran on a core (Linux schedstat) from the first append to the last delivery; serverCpuShare, clientsCpuShare: the server\'s and the clients\' thread\'s CPU time over that wall time; serverWaitingForCpuShare: the time the server\'s thread was ready to run but waited for a core taken by other processes. A high latency with a CPU share well under 1 and a large waiting share is the shared machine, not the feed\'s work.',
+  'serverCpuMs: time the server\'s thread ran on a core (Linux schedstat) from the first append to the last delivery; serverCpuShare, clientsCpuShare: the server\'s and the clients\' thread\'s CPU time over that wall time; serverWaitingForCpuShare, clientsWaitingForCpuShare: the time each thread was ready to run but waited for a core taken by another thread or process. A high latency with a CPU share well under 1 and a large waiting share is the shared machine, not the feed\'s work.',
   `Steady row, latency of the events due in each second (p50 / p99 / max ms): ${latencyBySecond.map(({ second, p50Ms, p99Ms, maxMs }) => `${second}: ${p50Ms} / ${p99Ms} / ${maxMs}`).join(', ')}.`,
   `Memory: the event log full (${eventLogMemory.capacity} events) holds ${eventLogMemory.heapKiB} KiB of heap, ${eventLogMemory.bytesPerEvent} bytes per event; each connected socket ${socketMemory.heapPerSocketKiB} KiB of the server's heap (slope over ${socketMemory.sockets} sockets).`
 )
