@@ -12,7 +12,7 @@ import { EventLog } from '../src/feed/event-log.js'
 import type { Identity } from '../src/identity.js'
 import { buildApi } from '../test/helpers/api-host.js'
 import { FakePbx } from '../test/helpers/fake-pbx.js'
-import { heapUsed, newResult, percentile, round, threadTimes, writeResult, type ThreadTimes } from './lib/common.js'
+import { check, heapUsed, newResult, percentile, round, threadTimes, writeResult, type ThreadTimes } from './lib/common.js'
 
 const SOCKET_COUNTS = [10, 100, 500]
 const EVENTS = 5000
@@ -30,6 +30,14 @@ const DELIVERY_TIMEOUT_MS = 120_000
 
 const now = (): number => performance.timeOrigin + performance.now()
 
+/**
+ * For studying the feed (not used by `npm run bench`): FEED_FLUSH_MS sets the feed's flushIntervalMs
+ * (default 5 ms); FEED_STEADY_ONLY=1 runs only the steady row (after the warm-up), e.g. under
+ * `node --cpu-prof`.
+ */
+const FLUSH_INTERVAL_MS = process.env.FEED_FLUSH_MS === undefined ? undefined : Number(process.env.FEED_FLUSH_MS)
+const STEADY_ONLY = process.env.FEED_STEADY_ONLY === '1'
+
 /** `Bearer 2000` is agent 2000, `Bearer super-1` a supervisor. */
 async function authenticate (request: FastifyRequest): Promise<Identity | null> {
   const token = /^Bearer (\S+)$/.exec(request.headers.authorization ?? '')?.[1]
@@ -37,7 +45,7 @@ async function authenticate (request: FastifyRequest): Promise<Identity | null> 
   return token.startsWith('super-') ? { extension: token, role: 'supervisor' } : { extension: token, role: 'agent' }
 }
 
-interface WorkerReport { received: number[], lastAt: number[], times: ThreadTimes }
+interface WorkerReport { received: number[], lastAt: number[], times: ThreadTimes, failures: string[] }
 
 function ask<T> (worker: Worker, message: object, answer: string): Promise<T> {
   return new Promise((resolve) => {
@@ -52,14 +60,18 @@ function ask<T> (worker: Worker, message: object, answer: string): Promise<T> {
 }
 
 async function startServer (eventLog: EventLog): Promise<{ app: FastifyInstance, address: string }> {
-  const { app } = await buildApi(new FakePbx(), { eventLog, authenticate })
+  const { app } = await buildApi(new FakePbx(), { eventLog, authenticate, ...(FLUSH_INTERVAL_MS === undefined ? {} : { feed: { flushIntervalMs: FLUSH_INTERVAL_MS } }) })
   return { app, address: await app.listen({ host: '127.0.0.1', port: 0 }) }
 }
 
-/** Opens one socket per token in a worker thread; resolves once all are open. */
-async function openSockets (address: string, tokens: string[], events = EVENTS): Promise<Worker> {
+/**
+ * Opens one socket per token in a worker thread; resolves once all are open. The first `agents` tokens
+ * are the agents events are addressed to (appendEvent), the others supervisors: the worker checks that
+ * each socket gets exactly what its identity may see.
+ */
+async function openSockets (address: string, tokens: string[], events = EVENTS, agents = tokens.length): Promise<Worker> {
   const worker = new Worker(new URL('./feed-clients.mjs', import.meta.url), {
-    workerData: { url: `${address.replace(/^http/, 'ws')}/api/events`, tokens, events }
+    workerData: { url: `${address.replace(/^http/, 'ws')}/api/events`, tokens, events, agents, broadcastEvery: BROADCAST_EVERY }
   })
   await new Promise<void>((resolve, reject) => {
     worker.once('error', reject)
@@ -119,7 +131,7 @@ async function scenario (sockets: number, rate?: number, events = EVENTS): Promi
   const eventLog = new EventLog()
   const { app, address } = await startServer(eventLog)
 
-  const worker = await openSockets(address, tokens, events)
+  const worker = await openSockets(address, tokens, events, agents.length)
   const heapBefore = await heapUsed()
 
   // Each event's audience: one agent (round robin) or everyone; supervisors see all.
@@ -145,20 +157,30 @@ async function scenario (sockets: number, rate?: number, events = EVENTS): Promi
     else await new Promise((resolve) => setTimeout(resolve, 5))
   }
   const appendMs = now() - started
+  { const st = (globalThis as any).flushStats; if (st) process.stdout.write(`flushes ${st.n} sockets/flush ${(st.sockets/st.n).toFixed(0)} avg ms ${(st.ms/st.n).toFixed(1)} max ${st.max.toFixed(1)} hist(10ms) ${st.hist}\n`); (globalThis as any).flushStats = undefined }
 
   let report: WorkerReport
   const deadline = Date.now() + DELIVERY_TIMEOUT_MS
   for (;;) {
     report = await ask<WorkerReport>(worker, { type: 'report' }, 'report')
+    check(report.failures.length === 0, `${sockets} sockets: ${report.failures.join('; ')}`)
     const delivered = report.received.reduce((sum, count) => sum + count, 0)
     if (delivered >= totalDeliveries) break
     if (Date.now() > deadline) throw new Error(`${sockets} sockets: ${delivered} of ${totalDeliveries} deliveries after ${DELIVERY_TIMEOUT_MS} ms`)
     await new Promise((resolve) => setTimeout(resolve, 50))
   }
   for (let id = 1; id <= events; id++) {
-    if (report.received[id] !== expected[id]) throw new Error(`event ${id}: ${report.received[id]} deliveries, expected ${expected[id]}: a socket got what it may not see, or missed one`)
+    check(report.received[id] === expected[id], `event ${id}: ${report.received[id]} deliveries, expected ${expected[id]}: a socket got what it may not see, or missed one`)
   }
-  const latencies = Array.from({ length: events }, (_, index) => (report.lastAt[index + 1] ?? 0) - (appendedAt[index + 1] ?? 0)).sort((a, b) => a - b)
+  const latencyOf = (id: number): number => (report.lastAt[id] ?? 0) - (appendedAt[id] ?? 0)
+  const latencies = Array.from({ length: events }, (_, index) => latencyOf(index + 1)).sort((a, b) => a - b)
+  // Steady: the latency of the events due in each second, to tell a start-up transient or a stall of
+  // the machine from a steady backlog.
+  const bySecond = rate === undefined ? [] : Array.from({ length: Math.ceil(events / rate) }, (_, second) => {
+    const ids = Array.from({ length: rate }, (_, index) => second * rate + index + 1).filter((id) => id <= events)
+    const sorted = ids.map(latencyOf).sort((a, b) => a - b)
+    return { second, p50Ms: round(percentile(sorted, 0.5)), p99Ms: round(percentile(sorted, 0.99)), maxMs: round(sorted.at(-1) ?? Number.NaN) }
+  })
   const lastDelivery = Math.max(...report.lastAt.slice(1))
   const totalMs = lastDelivery - started
   // The server's thread until the last delivery (the report polling adds a little), the clients' thread.
@@ -166,10 +188,12 @@ async function scenario (sockets: number, rate?: number, events = EVENTS): Promi
   const serverCpuMs = (serverAfter?.cpuMs ?? Number.NaN) - (serverBefore?.cpuMs ?? Number.NaN)
   const serverWaitingMs = (serverAfter?.waitingMs ?? Number.NaN) - (serverBefore?.waitingMs ?? Number.NaN)
   const clientCpuMs = report.times.cpuMs - clientBefore.cpuMs
+  const clientWaitingMs = report.times.waitingMs - clientBefore.waitingMs
 
   const heapAfter = await heapUsed()
   worker.postMessage({ type: 'close' })
   await app.close()
+  if (bySecond.length > 0) latencyBySecond.push(...bySecond)
   return {
     sockets,
     supervisors,
@@ -188,9 +212,13 @@ async function scenario (sockets: number, rate?: number, events = EVENTS): Promi
     serverCpuShare: round(serverCpuMs / totalMs),
     serverWaitingForCpuShare: round(serverWaitingMs / totalMs),
     clientsCpuShare: round(clientCpuMs / totalMs),
+    clientsWaitingForCpuShare: round(clientWaitingMs / totalMs),
     heapGrowthMiB: round((heapAfter - heapBefore) / 2 ** 20)
   }
 }
+
+/** The steady row's latency per second of the run (filled by `scenario`). */
+const latencyBySecond: Array<Record<string, number>> = []
 
 /** Heap of the event log once full, with events like the ones above. */
 async function eventLogHeap (): Promise<Record<string, number>> {
@@ -206,24 +234,26 @@ async function eventLogHeap (): Promise<Record<string, number>> {
 
 // Memory first, while the heap holds nothing else.
 const eventLogMemory = await eventLogHeap()
-const socketMemory = await socketHeap(250)
+const socketMemory = STEADY_ONLY ? { sockets: 0, heapPerSocketKiB: Number.NaN } : await socketHeap(250)
 // A first, unmeasured pass: the first sockets and events pay for compiling and loading code.
 await scenario(SOCKET_COUNTS[0] as number)
 const scenarios = []
-for (const sockets of SOCKET_COUNTS) {
+for (const sockets of STEADY_ONLY ? [] : SOCKET_COUNTS) {
   scenarios.push(await scenario(sockets))
   process.stdout.write(`${sockets} sockets done\n`)
 }
 const steady = await scenario(STEADY.sockets, STEADY.rate, STEADY.rate * STEADY.seconds)
 process.stdout.write(`${STEADY.sockets} sockets at ${STEADY.rate} events/s done\n`)
-const smallest = scenarios[0] as Record<string, number>
-const largest = scenarios.at(-1) as Record<string, number>
-const result = newResult('feed-fanout', { events: EVENTS, burst: BURST, broadcastEvery: BROADCAST_EVERY, supervisorShare: SUPERVISOR_SHARE, steady: STEADY })
+const smallest = scenarios[0]
+const largest = scenarios.at(-1)
+const result = newResult('feed-fanout', { events: EVENTS, burst: BURST, broadcastEvery: BROADCAST_EVERY, supervisorShare: SUPERVISOR_SHARE, steady: STEADY, flushIntervalMs: FLUSH_INTERVAL_MS ?? 'default' })
 result.rows.push(...scenarios, steady)
-result.ratios = {
-  /** Cost of one delivery with the most sockets over the fewest: 1 means fan-out scales linearly. */
-  [`cost per delivery, ${largest.sockets} over ${smallest.sockets} sockets`]: round((largest.microsecondsPerDelivery as number) / (smallest.microsecondsPerDelivery as number)),
-  [`p99 latency, ${largest.sockets} over ${smallest.sockets} sockets`]: round((largest.latencyP99Ms as number) / (smallest.latencyP99Ms as number))
+if (smallest !== undefined && largest !== undefined) {
+  result.ratios = {
+    /** Cost of one delivery with the most sockets over the fewest: 1 means fan-out scales linearly. */
+    [`cost per delivery, ${largest.sockets} over ${smallest.sockets} sockets`]: round((largest.microsecondsPerDelivery as number) / (smallest.microsecondsPerDelivery as number)),
+    [`p99 latency, ${largest.sockets} over ${smallest.sockets} sockets`]: round((largest.latencyP99Ms as number) / (smallest.latencyP99Ms as number))
+  }
 }
 result.targets.push(
   { name: `p99 latency, ${STEADY.sockets} sockets at ${STEADY.rate} events/s`, target: `< ${TARGET_P99_MS} ms`, measured: `${steady.latencyP99Ms} ms`, met: (steady.latencyP99Ms as number) < TARGET_P99_MS },
@@ -232,8 +262,10 @@ result.targets.push(
 result.notes.push(
   `Rows with eventsPerSecond 0: ${EVENTS} events in bursts of ${BURST}, as fast as the server goes. The last row: ${STEADY.rate} events/s for ${STEADY.seconds} s. One event in ${BROADCAST_EVERY} (agent:status) goes to every socket, the others to one agent and the supervisors (${SUPERVISOR_SHARE * 100} % of the sockets).`,
   'Latency: from the append (steady row: from the moment the event was due) to the last intended socket receiving the event. heapGrowthMiB: the server\'s heap after GC at the end of the row minus at its start, sockets open.',
-  'serverCpuMs: time the server\'s thread ran on a core (Linux schedstat) from the first append to the last delivery; serverCpuShare, clientsCpuShare: the server\'s and the clients\' thread\'s CPU time over that wall time; serverWaitingForCpuShare: the time the server\'s thread was ready to run but waited for a core taken by other processes. A high latency with a CPU share well under 1 and a large waiting share is the shared machine, not the feed\'s work.',
+  'serverCpuMs: time the server\'s thread ran on a core (Linux schedstat) from the first append to the last delivery; serverCpuShare, clientsCpuShare: the server\'s and the clients\' thread\'s CPU time over that wall time; serverWaitingForCpuShare, clientsWaitingForCpuShare: the time each thread was ready to run but waited for a core taken by another thread or process. A high latency with a CPU share well under 1 and a large waiting share is the shared machine, not the feed\'s work.',
+  `Steady row, latency of the events due in each second (p50 / p99 / max ms): ${latencyBySecond.map(({ second, p50Ms, p99Ms, maxMs }) => `${second}: ${p50Ms} / ${p99Ms} / ${maxMs}`).join(', ')}.`,
   `Memory: the event log full (${eventLogMemory.capacity} events) holds ${eventLogMemory.heapKiB} KiB of heap, ${eventLogMemory.bytesPerEvent} bytes per event; each connected socket ${socketMemory.heapPerSocketKiB} KiB of the server's heap (slope over ${socketMemory.sockets} sockets).`
 )
 ;(result as unknown as Record<string, unknown>).memory = { eventLog: eventLogMemory, sockets: socketMemory }
+;(result as unknown as Record<string, unknown>).latencyBySecond = latencyBySecond
 writeResult(result, 'Feed fan-out')

@@ -36,7 +36,7 @@ export interface ApiRoutesOptions {
   agents: AgentService
   eventLog: EventLog
   authenticate: Authenticate
-  feed?: { heartbeatIntervalMs?: number, maxBufferedBytes?: number, maxSocketsPerIdentity?: number }
+  feed?: { heartbeatIntervalMs?: number, maxBufferedBytes?: number, maxSocketsPerIdentity?: number, flushIntervalMs?: number }
   /** Replays of the transfer actions for a repeated `Idempotency-Key`. */
   idempotency?: IdempotencyOptions
   /** Per-identity limit of the transfer actions; `false`: none. */
