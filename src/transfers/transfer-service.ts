@@ -770,10 +770,13 @@ export class TransferService {
   async #abortOrSwap (transfer: ActiveTransfer): Promise<void> {
     const decideAt = Date.now() + SWAP_WHILE_RINGING_MS
     let swapped = false
+    // Without the call monitor in sync a look is a full listing of ARI: fewer of them.
+    let pause = MEMORY_CONFIRM_INTERVAL_MS
     for (;;) {
-      await sleep(MEMORY_CONFIRM_INTERVAL_MS)
+      await sleep(pause)
       if (transfer.disposed || transfer.confirming) return
       const look = await this.#snapshotAround(transfer.record).catch(() => undefined)
+      pause = look?.fromMemory === false ? CONFIRM_INTERVAL_MS : MEMORY_CONFIRM_INTERVAL_MS
       const { consultation } = transfer.record.channels
       if (look === undefined || consultation === undefined || !look.snapshot.channels.some((channel) => channel.name === consultation)) break
       if (Date.now() >= decideAt) {
