@@ -85,6 +85,15 @@ export function callerOf (agent: PbxChannel, peer: PbxChannel): { number: string
   return name === undefined || name === '' ? { number } : { number, name }
 }
 
+/** The other channels in the named channel's bridge (none when it is not bridged). */
+export function bridgeMates (snapshot: CallSnapshot, channelName: string): PbxChannel[] {
+  const channel = snapshot.channels.find((candidate) => candidate.name === channelName)
+  const bridge = channel === undefined ? undefined : bridgeOf(snapshot.bridges, channel.id)
+  if (channel === undefined || bridge === undefined) return []
+  const ids = new Set(bridge.channelIds)
+  return snapshot.channels.filter((candidate) => candidate.id !== channel.id && ids.has(candidate.id))
+}
+
 /** The `Local/...;1` half in the same bridge as the named channel: an agent's consultation, if any. */
 export function bridgedLocal (snapshot: CallSnapshot, channelName: string): string | undefined {
   const channel = snapshot.channels.find((candidate) => candidate.name === channelName)

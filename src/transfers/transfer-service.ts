@@ -34,7 +34,7 @@ import { MemoryTransferStore } from '../store/memory-transfer-store.js'
 import type { StoredTransfer, TransferStore } from '../store/transfer-store.js'
 import type { ActiveTransfer } from './active-transfer.js'
 import { AtxferPacing } from './atxfer-pacing.js'
-import { bridgedLocal, bridgedParty, callerOf, findAgentCall, type AgentCall } from './call-topology.js'
+import { bridgedLocal, bridgeMates, bridgedParty, callerOf, findAgentCall, type AgentCall } from './call-topology.js'
 import { CHANNEL_RECORD_VARIABLE, decodeChannelRecord, encodeChannelRecord, type ChannelRecord } from './channel-record.js'
 import { awaitConsultation } from './consultation-watch.js'
 import type { DialTarget } from './destinations.js'
@@ -1017,9 +1017,11 @@ export class TransferService {
     const calls = lookup?.inSync === true ? lookup.allCalls?.() ?? [] : []
     const restored: Transfer[] = []
     for (const call of calls) {
-      // In a consultation the agent's channel shares a bridge with a Local half. (Not its hold state:
-      // a monitor built from ARI after a restart does not know who is on hold.)
-      if (lookup === undefined || bridgedLocal(lookup.snapshotOf(call.extension), call.channel) === undefined) continue
+      // In a consultation the agent's channel shares a bridge with a Local half; in a three-way, with
+      // two others. (Not its hold state: a monitor built from ARI after a restart does not know who is
+      // on hold.)
+      const around = lookup?.snapshotOf(call.extension)
+      if (around === undefined || (bridgedLocal(around, call.channel) === undefined && bridgeMates(around, call.channel).length < 2)) continue
       if (this.#registry.activeByChannel(call.channel).length > 0) continue
       const value = await this.#pbx.getVariable(call.channel, CHANNEL_RECORD_VARIABLE).catch(() => '')
       const saved = decodeChannelRecord(value)
@@ -1034,26 +1036,26 @@ export class TransferService {
     const extension = extensionOf(agentChannel, this.#options.channelTechnology)
     if (extension !== saved.extension) return undefined
     const { snapshot } = await this.#snapshotAround({ channels: { agent: agentChannel, peer: saved.peer } })
-    // The agent talks with the consultation's near half; the customer holds, in a bridge of its own.
-    const consultation = bridgedLocal(snapshot, agentChannel)
-    const customerHere = snapshot.channels.some((channel) => channel.name === saved.peer)
-    if (consultation === undefined || !customerHere || bridgedParty(snapshot, saved.peer)?.name === agentChannel) return undefined
+    // A three-way first: its bridge holds a Local half too, until Asterisk optimises the pair away.
+    const found = threeWayOf(snapshot, agentChannel, saved.peer) ?? consultationOf(snapshot, agentChannel, saved.peer)
+    if (found === undefined) return undefined
     const target = this.#policy.targetFor(saved.destination ?? saved.targetExtension)
     const { peer, ...fields } = saved
     const record: Transfer = {
       ...fields,
       type: 'attended',
-      status: 'consulting',
+      status: found.status,
       origin: 'plugin',
-      channels: { agent: agentChannel, peer, consultation },
+      channels: { agent: agentChannel, peer, ...found.channels },
       updatedAt: new Date().toISOString()
     }
+    if (found.status === 'three_way') record.talkingTo = 'both'
     // Another instance of the host app may follow it already: then its call is taken.
     const claimed = await this.#store.open({ record, dialTarget: target, tracking: { ...NEW_TRACKING } }, channelsOf(record), this.#maxActive)
     if (!claimed.ok) return undefined
     const transfer = this.#open(record, target)
     await this.#reconcileOne(transfer, false)
-    this.#log.info({ transferId: record.id, agent: agentChannel }, 'consultation found on the agent\'s channel after a restart; followed again')
+    this.#log.info({ transferId: record.id, agent: agentChannel, status: record.status }, 'consultation found on the agent\'s channel after a restart; followed again')
     return transfer.record
   }
 
@@ -1125,4 +1127,26 @@ function located (extension: string, call: AgentCall): LocatedCall {
   }
   const caller = callerOf(call.agent, call.peer)
   return { agentChannel: call.agent.name, peerChannel: call.peer.name, bridgeId: call.bridgeId, ...(caller === undefined ? {} : { caller }) }
+}
+
+/** A consultation: the agent talks with the consultation's near half; the customer holds, in a bridge of its own. */
+function consultationOf (snapshot: CallSnapshot, agent: string, peer: string): { status: 'consulting', channels: { consultation: string } } | undefined {
+  const consultation = bridgedLocal(snapshot, agent)
+  const customerHere = snapshot.channels.some((channel) => channel.name === peer)
+  if (consultation === undefined || !customerHere || bridgedParty(snapshot, peer)?.name === agent) return undefined
+  return { status: 'consulting', channels: { consultation } }
+}
+
+/**
+ * A three-way: customer and agent in one bridge with a third party, the target's leg or the
+ * consultation's near half (until Asterisk optimises the Local pair away; the target is then behind it).
+ */
+function threeWayOf (snapshot: CallSnapshot, agent: string, peer: string): { status: 'three_way', channels: { consultation?: string, target?: string } } | undefined {
+  const mates = bridgeMates(snapshot, agent)
+  const third = mates.find((channel) => channel.name !== peer)
+  if (mates.length !== 2 || third === undefined || !mates.some((channel) => channel.name === peer)) return undefined
+  const far = localCounterpart(third.name)
+  if (far === undefined) return { status: 'three_way', channels: { target: third.name } }
+  const target = bridgedParty(snapshot, far)?.name
+  return { status: 'three_way', channels: target === undefined ? { consultation: third.name } : { consultation: third.name, target } }
 }

@@ -5,7 +5,7 @@ import t from 'tap'
 import { withAmi } from '../helpers/asterisk/ami.js'
 import { listChannels } from '../helpers/asterisk/ari.js'
 import { killPbx, startPbx } from '../helpers/asterisk/asterisk-process.js'
-import { bridgePeersOf, callAgent, hangupAllCalls, setAgentAnswerDelay, waitFor } from '../helpers/asterisk/calls.js'
+import { bridgePeersOf, callAgent, hangup, hangupAllCalls, setAgentAnswerDelay, waitFor } from '../helpers/asterisk/calls.js'
 import { farm, pbx, transferContext } from '../helpers/asterisk/testbed.js'
 import { connectFeed } from '../helpers/feed-client.js'
 import { startTransferHost, type TransferHost } from '../helpers/transfer-host.js'
@@ -110,6 +110,23 @@ t.test('the host app restarted during a consultation: cancel works afterwards to
   t.equal(cancelled.statusCode, 200, cancelled.body)
   t.equal(cancelled.json().status, 'cancelled')
   t.same(await bridgePeersOf(call.customerChannel.id), [call.agentChannel.name], 'the agent is back with the customer')
+})
+
+t.test('the host app restarted during a three-way: found again as a three-way; the agent leaves: completed', async (t) => {
+  const first = await startTransferHost()
+  const call = await callAgent('101')
+  const id = String((await execute(first, { targetExtension: '104', transferType: 'attended' })).json().id)
+  await waitForStatus(first, id, 'target_answered')
+  const joined = await first.as('101', { method: 'POST', url: `/api/transfers/${id}/three-way` })
+  t.equal(joined.json().status, 'three_way', joined.body)
+  await first.close()
+  const second = await startTransferHost()
+  t.teardown(second.close)
+  const found = await waitForStatus(second, id, 'three_way')
+  t.equal(found.talkingTo, 'both', JSON.stringify(found))
+  await hangup(call.agentChannel.id)
+  await waitForStatus(second, id, 'completed')
+  t.ok((await bridgePeersOf(call.customerChannel.id)).some(isLegOf('104')), 'the customer talks with 104')
 })
 
 t.test('a queue dialing its member through Local while an agent\'s phone makes its own attended transfer: one transfer, no phantom', async (t) => {
