@@ -11,6 +11,7 @@ import { AgentStatusService } from './agents/agent-status.js'
 import { PublishedAgentStatuses } from './agents/published-agent-statuses.js'
 import { PublishedCallStatuses } from './calls/published-call-statuses.js'
 import { AmiClient } from './asterisk/ami-client.js'
+import { PBX_EVENT_NAMES } from './asterisk/ami-events.js'
 import { AriClient } from './asterisk/ari-client.js'
 import { AsteriskPbx } from './asterisk/pbx.js'
 import { CallMonitor } from './calls/call-monitor.js'
@@ -47,6 +48,8 @@ function createClients (log: FastifyBaseLogger, options: ResolvedOptions): { ami
     actionTimeoutMs: options.actionTimeoutMs,
     reconnect: options.reconnect,
     pingIntervalMs: options.amiPingIntervalMs,
+    // Its one listener is the PBX adapter: the events it does not map are not worth parsing.
+    events: PBX_EVENT_NAMES,
     logger: log.child({ component: 'ami' })
   })
   const ari = new AriClient({

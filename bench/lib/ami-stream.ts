@@ -6,7 +6,7 @@
 // Privilege, Timestamp), and each call the events the plugin ignores (Newexten, VarSet...), so the bytes
 // parsed per event are those of the real thing.
 import type { AmiMessage } from '../../src/asterisk/ami-client.js'
-import { parsePbxEvent } from '../../src/asterisk/ami-events.js'
+import { PBX_EVENT_NAMES, parsePbxEvent } from '../../src/asterisk/ami-events.js'
 import * as traces from '../../test/calls/fixtures/asterisk-traces.js'
 
 type Fields = Record<string, string>
@@ -134,7 +134,9 @@ export interface AmiStream {
   bytes: Buffer
   /** Every AMI event in the stream. */
   events: number
-  /** The events the plugin maps to a PbxEvent (the others it reads and drops). */
+  /** The events of the names the plugin maps (PBX_EVENT_NAMES); the others it drops unread. */
+  namedEvents: number
+  /** The events the plugin maps to a PbxEvent (a Newexten without an application maps to nothing). */
   usedEvents: number
   /** Channels Asterisk would have once the stream is through: the legs of the calls left up. */
   liveChannels: number
@@ -145,9 +147,11 @@ export interface AmiStream {
 export function buildAmiStream ({ calls, concurrent, leftUp }: AmiStreamOptions): AmiStream {
   const frames: string[] = []
   let usedEvents = 0
+  let namedEvents = 0
   const add = (fields: Fields): void => {
     for (const message of [complete(fields), ...companions(fields)]) {
       frames.push(frame(message))
+      if (PBX_EVENT_NAMES.has(message.event?.toLowerCase() ?? '')) namedEvents++
       if (parsePbxEvent(message as AmiMessage) !== undefined) usedEvents++
     }
   }
@@ -169,5 +173,5 @@ export function buildAmiStream ({ calls, concurrent, leftUp }: AmiStreamOptions)
       }
     }
   }
-  return { bytes: Buffer.from(frames.join(''), 'utf8'), events: frames.length, usedEvents, liveChannels: 2 * leftUp, agents: concurrent }
+  return { bytes: Buffer.from(frames.join(''), 'utf8'), events: frames.length, namedEvents, usedEvents, liveChannels: 2 * leftUp, agents: concurrent }
 }

@@ -31,6 +31,12 @@ export interface AmiClientOptions {
   reconnect: BackoffOptions
   /** How often a `Ping` checks that the connection is alive; 0 disables it. */
   pingIntervalMs: number
+  /**
+   * The events emitted as `event`, by lowercased name (default: every event). Any other event is
+   * dropped unread, which saves parsing events nobody listens to, except while a list action is
+   * answered: its items may be events of any name.
+   */
+  events?: ReadonlySet<string>
   logger?: Logger
 }
 
@@ -74,6 +80,8 @@ export class AmiClient extends SafeEmitter<AmiClientEvents> {
   #ready = false
   #closing = false
   #nextId = 0
+  /** List actions sent and not settled: while there is one, every event is read. */
+  #listsPending = 0
   #failedAttempts = 0
   #reconnectTimer: NodeJS.Timeout | undefined
   #pingTimer: NodeJS.Timeout | undefined
@@ -144,6 +152,7 @@ export class AmiClient extends SafeEmitter<AmiClientEvents> {
         this.#settle(id, new AsteriskTimeoutError(`AMI ${action}`, this.#options.actionTimeoutMs))
       }, this.#options.actionTimeoutMs)
       this.#pending.set(id, { action, channel, resolve, reject, timer, isList })
+      if (isList) this.#listsPending++
       socket.write(formatAction(fields, id))
     })
   }
@@ -192,6 +201,7 @@ export class AmiClient extends SafeEmitter<AmiClientEvents> {
     const pending = this.#pending.get(id)
     if (pending === undefined) return
     this.#pending.delete(id)
+    if (pending.isList) this.#listsPending--
     clearTimeout(pending.timer)
     if (error !== undefined) pending.reject(error)
     else pending.resolve(value)
@@ -241,7 +251,7 @@ export class AmiClient extends SafeEmitter<AmiClientEvents> {
         if (socket !== this.#socket) return
         if (!settled && text(message.actionid) === loginId && message.response !== undefined) onLogin(message)
         else this.#onMessage(message)
-      })
+      }, { skipEvent: this.#eventSkipper() })
       socket.on('data', (chunk: string) => { parser.push(chunk) })
       socket.on('error', (error) => { lastError = error })
       socket.on('close', () => {
@@ -252,6 +262,13 @@ export class AmiClient extends SafeEmitter<AmiClientEvents> {
         socket.write(formatAction({ Action: 'Login', Username: username, Secret: password, Events: 'on' }, loginId))
       })
     })
+  }
+
+  /** Whether an event of this name (as written) can be dropped unread; undefined when every event is read. */
+  #eventSkipper (): ((name: string) => boolean) | undefined {
+    const events = this.#options.events
+    if (events === undefined) return undefined
+    return (name) => this.#listsPending === 0 && !events.has(name.toLowerCase())
   }
 
   #onClose (socket: net.Socket, error: Error | undefined): void {

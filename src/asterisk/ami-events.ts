@@ -52,8 +52,6 @@ export type PbxEvent =
    * `PeerStatus: Unreachable` (and `ContactStatus: Removed`).
    */
   | { type: 'peerStatus', peer: string, registered: boolean }
-  /** Asterisk reloaded a module (`dialplan reload`, `module reload`, `reload`): runtime dialplan is gone. */
-  | { type: 'reload', module: string }
   /** A queue member was added, removed, paused or unpaused, or its device changed state. */
   | ({ type: QueueMemberEventType } & QueueMember)
 
@@ -90,12 +88,8 @@ function knownNumber (value: string): string {
   return value === '<unknown>' ? '' : value
 }
 
-function channelRef (message: AmiMessage, prefix = ''): ChannelRef {
-  return {
-    channel: field(message, `${prefix}channel`),
-    uniqueId: field(message, `${prefix}uniqueid`),
-    linkedId: field(message, `${prefix}linkedid`)
-  }
+function channelRef (message: AmiMessage): ChannelRef {
+  return { channel: field(message, 'channel'), uniqueId: field(message, 'uniqueid'), linkedId: field(message, 'linkedid') }
 }
 
 /** PeerStatus words meaning the endpoint can (true) or cannot (false) be reached; others say nothing. */
@@ -126,113 +120,115 @@ export function parseQueueMember (message: AmiMessage): QueueMember {
 
 type QueueMemberEventType = 'queueMemberAdded' | 'queueMemberRemoved' | 'queueMemberPause' | 'queueMemberStatus'
 
-const QUEUE_MEMBER_EVENTS: ReadonlyMap<string, QueueMemberEventType> = new Map([
-  ['queuememberadded', 'queueMemberAdded'],
-  ['queuememberremoved', 'queueMemberRemoved'],
-  ['queuememberpause', 'queueMemberPause'],
-  ['queuememberstatus', 'queueMemberStatus']
-])
-
 // An event that names no device, queue or member, or a PeerStatus that says nothing about reachability
 // (`Unknown`), cannot be applied to anyone: undefined, like the events the plugin does not use.
 
-function deviceStateChange (message: AmiMessage): PbxEvent | undefined {
-  const device = parseDeviceState(message)
-  return device.device === '' ? undefined : { type: 'deviceStateChange', ...device }
+function queueMemberEvent (type: QueueMemberEventType): (message: AmiMessage) => PbxEvent | undefined {
+  return (message) => {
+    const member = parseQueueMember(message)
+    return member.queue === '' || member.interface === '' ? undefined : { type, ...member }
+  }
 }
 
-function peerStatus (message: AmiMessage): PbxEvent | undefined {
-  const peer = field(message, 'peer')
-  const registered = PEER_REGISTERED.get(field(message, 'peerstatus').toLowerCase())
-  return peer === '' || registered === undefined ? undefined : { type: 'peerStatus', peer, registered }
+function bridgeEvent (type: 'bridgeEnter' | 'bridgeLeave'): (message: AmiMessage) => PbxEvent {
+  return (message) => ({
+    type,
+    channel: field(message, 'channel'),
+    uniqueId: field(message, 'uniqueid'),
+    linkedId: field(message, 'linkedid'),
+    bridgeId: field(message, 'bridgeuniqueid'),
+    bridgeNumChannels: Number(field(message, 'bridgenumchannels')) || 0
+  })
 }
 
-function queueMemberEvent (message: AmiMessage): PbxEvent | undefined {
-  const type = QUEUE_MEMBER_EVENTS.get(field(message, 'event').toLowerCase())
-  if (type === undefined) return undefined
-  const member = parseQueueMember(message)
-  return member.queue === '' || member.interface === '' ? undefined : { type, ...member }
-}
+/**
+ * How each event the plugin uses is read, by its lowercased name. The one list of those names: the AMI
+ * client drops every other event unread (PBX_EVENT_NAMES). Each object is written out field by field, in
+ * one order per type, rather than spread from parts: the monitor receives every event of the PBX.
+ */
+const PARSERS: ReadonlyMap<string, (message: AmiMessage) => PbxEvent | undefined> = new Map<string, (message: AmiMessage) => PbxEvent | undefined>([
+  ['newchannel', (message) => ({
+    type: 'newChannel',
+    channel: field(message, 'channel'),
+    uniqueId: field(message, 'uniqueid'),
+    linkedId: field(message, 'linkedid'),
+    exten: field(message, 'exten'),
+    context: field(message, 'context'),
+    state: field(message, 'channelstatedesc'),
+    callerNumber: knownNumber(field(message, 'calleridnum')),
+    callerName: knownNumber(field(message, 'calleridname')),
+    connectedNumber: knownNumber(field(message, 'connectedlinenum')),
+    connectedName: knownNumber(field(message, 'connectedlinename'))
+  })],
+  ['newstate', (message) => ({ type: 'newState', ...channelRef(message), state: field(message, 'channelstatedesc') })],
+  ['hold', (message) => ({ type: 'hold', ...channelRef(message) })],
+  ['unhold', (message) => ({ type: 'unhold', ...channelRef(message) })],
+  ['hangup', (message) => ({ type: 'hangup', ...channelRef(message), cause: field(message, 'cause-txt') || field(message, 'cause') })],
+  // Without an application there is nothing to learn from the step.
+  ['newexten', (message) => field(message, 'application') === ''
+    ? undefined
+    : { type: 'newExten', ...channelRef(message), context: field(message, 'context'), exten: field(message, 'extension') || field(message, 'exten'), application: field(message, 'application') }],
+  ['dialbegin', (message) => ({
+    type: 'dialBegin',
+    channel: optional(message, 'channel'),
+    destChannel: field(message, 'destchannel'),
+    destUniqueId: field(message, 'destuniqueid'),
+    destExten: field(message, 'destexten'),
+    dialString: field(message, 'dialstring')
+  })],
+  ['dialend', (message) => ({
+    type: 'dialEnd',
+    channel: optional(message, 'channel'),
+    destChannel: field(message, 'destchannel'),
+    destUniqueId: field(message, 'destuniqueid'),
+    dialStatus: field(message, 'dialstatus')
+  })],
+  ['bridgeenter', bridgeEvent('bridgeEnter')],
+  ['bridgeleave', bridgeEvent('bridgeLeave')],
+  ['attendedtransfer', (message) => ({
+    type: 'attendedTransfer',
+    result: field(message, 'result'),
+    transferer: field(message, 'origtransfererchannel'),
+    transferee: optional(message, 'transfereechannel'),
+    target: optional(message, 'transfertargetchannel') ?? optional(message, 'secondtransfererchannel'),
+    destType: field(message, 'desttype')
+  })],
+  ['blindtransfer', (message) => ({
+    type: 'blindTransfer',
+    result: field(message, 'result'),
+    transferer: field(message, 'transfererchannel'),
+    transferee: optional(message, 'transfereechannel'),
+    exten: field(message, 'extension'),
+    context: field(message, 'context')
+  })],
+  ['reload', (message) => ({ type: 'reload', module: field(message, 'module') })],
+  ['newconnectedline', (message) => ({
+    type: 'newConnectedLine',
+    ...channelRef(message),
+    connectedNumber: knownNumber(field(message, 'connectedlinenum')),
+    connectedName: knownNumber(field(message, 'connectedlinename'))
+  })],
+  ['devicestatechange', (message) => {
+    const device = parseDeviceState(message)
+    return device.device === '' ? undefined : { type: 'deviceStateChange', ...device }
+  }],
+  ['peerstatus', (message) => {
+    const peer = field(message, 'peer')
+    const registered = PEER_REGISTERED.get(field(message, 'peerstatus').toLowerCase())
+    return peer === '' || registered === undefined ? undefined : { type: 'peerStatus', peer, registered }
+  }],
+  ['queuememberadded', queueMemberEvent('queueMemberAdded')],
+  ['queuememberremoved', queueMemberEvent('queueMemberRemoved')],
+  ['queuememberpause', queueMemberEvent('queueMemberPause')],
+  ['queuememberstatus', queueMemberEvent('queueMemberStatus')]
+])
+
+/**
+ * The lowercased names of the events parsePbxEvent may map to something; every other event maps to
+ * undefined, so a reader that feeds only parsePbxEvent need not parse them at all.
+ */
+export const PBX_EVENT_NAMES: ReadonlySet<string> = new Set(PARSERS.keys())
 
 export function parsePbxEvent (message: AmiMessage): PbxEvent | undefined {
-  switch (field(message, 'event').toLowerCase()) {
-    case 'newchannel':
-      return {
-        type: 'newChannel',
-        ...channelRef(message),
-        exten: field(message, 'exten'),
-        context: field(message, 'context'),
-        state: field(message, 'channelstatedesc'),
-        callerNumber: knownNumber(field(message, 'calleridnum')),
-        callerName: knownNumber(field(message, 'calleridname')),
-        connectedNumber: knownNumber(field(message, 'connectedlinenum')),
-        connectedName: knownNumber(field(message, 'connectedlinename'))
-      }
-    case 'newstate':
-      return { type: 'newState', ...channelRef(message), state: field(message, 'channelstatedesc') }
-    case 'hold':
-      return { type: 'hold', ...channelRef(message) }
-    case 'unhold':
-      return { type: 'unhold', ...channelRef(message) }
-    case 'hangup':
-      return { type: 'hangup', ...channelRef(message), cause: field(message, 'cause-txt') || field(message, 'cause') }
-    case 'newexten':
-      // Without an application there is nothing to learn from the step.
-      return field(message, 'application') === '' ? undefined : { type: 'newExten', ...channelRef(message), context: field(message, 'context'), exten: field(message, 'extension') || field(message, 'exten'), application: field(message, 'application') }
-    case 'dialbegin':
-      return {
-        type: 'dialBegin',
-        channel: optional(message, 'channel'),
-        destChannel: field(message, 'destchannel'),
-        destUniqueId: field(message, 'destuniqueid'),
-        destExten: field(message, 'destexten'),
-        dialString: field(message, 'dialstring')
-      }
-    case 'dialend':
-      return {
-        type: 'dialEnd',
-        channel: optional(message, 'channel'),
-        destChannel: field(message, 'destchannel'),
-        destUniqueId: field(message, 'destuniqueid'),
-        dialStatus: field(message, 'dialstatus')
-      }
-    case 'bridgeenter':
-    case 'bridgeleave':
-      return {
-        type: field(message, 'event').toLowerCase() === 'bridgeenter' ? 'bridgeEnter' : 'bridgeLeave',
-        ...channelRef(message),
-        bridgeId: field(message, 'bridgeuniqueid'),
-        bridgeNumChannels: Number(field(message, 'bridgenumchannels')) || 0
-      }
-    case 'attendedtransfer':
-      return {
-        type: 'attendedTransfer',
-        result: field(message, 'result'),
-        transferer: field(message, 'origtransfererchannel'),
-        transferee: optional(message, 'transfereechannel'),
-        target: optional(message, 'transfertargetchannel') ?? optional(message, 'secondtransfererchannel'),
-        destType: field(message, 'desttype')
-      }
-    case 'blindtransfer':
-      return {
-        type: 'blindTransfer',
-        result: field(message, 'result'),
-        transferer: field(message, 'transfererchannel'),
-        transferee: optional(message, 'transfereechannel'),
-        exten: field(message, 'extension'),
-        context: field(message, 'context')
-      }
-    case 'reload':
-      return { type: 'reload', module: field(message, 'module') }
-    case 'newconnectedline':
-      return { type: 'newConnectedLine', ...channelRef(message), connectedNumber: knownNumber(field(message, 'connectedlinenum')), connectedName: knownNumber(field(message, 'connectedlinename')) }
-    case 'devicestatechange':
-      return deviceStateChange(message)
-    case 'peerstatus':
-      return peerStatus(message)
-    case 'reload':
-      return { type: 'reload', module: field(message, 'module') }
-    default:
-      return queueMemberEvent(message)
-  }
+  return PARSERS.get(field(message, 'event').toLowerCase())?.(message)
 }

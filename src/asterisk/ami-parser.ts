@@ -23,17 +23,29 @@ const CONTENT_KEY = 'content'
 /** Lowercased keys are cached: AMI uses a small vocabulary, so this saves a string per line. */
 const KEY_CACHE_LIMIT = 2000
 
+export interface AmiParserOptions {
+  /**
+   * Asked with the name of each event (the value of `Event:` on a message's first line, as written):
+   * true drops the message unread up to its blank line, and `onMessage` never sees it.
+   */
+  skipEvent?: (name: string) => boolean
+}
+
 export class AmiParser {
   readonly #onMessage: (message: AmiMessage) => void
+  readonly #skipEvent: ((name: string) => boolean) | undefined
   readonly #keys = new Map<string, string>()
   /** The end of the last chunk after its last line end: the start of a line still arriving. */
   #partialLine = ''
   #message: MutableMessage | undefined
+  /** Inside a message that `skipEvent` dropped: lines are passed over up to its blank line. */
+  #skipping = false
   #greeting: string | undefined
   #firstLine = true
 
-  constructor (onMessage: (message: AmiMessage) => void) {
+  constructor (onMessage: (message: AmiMessage) => void, options: AmiParserOptions = {}) {
     this.#onMessage = onMessage
+    this.#skipEvent = options.skipEvent
   }
 
   /** The greeting line of the connection, once received (`Asterisk Call Manager/9.0.0`). */
@@ -47,7 +59,8 @@ export class AmiParser {
     let start = 0
     for (let end = data.indexOf('\n'); end !== -1; end = data.indexOf('\n', start)) {
       const lineEnd = end > start && data.charCodeAt(end - 1) === 13 ? end - 1 : end
-      this.#line(data, start, lineEnd)
+      if (!this.#skipping) this.#line(data, start, lineEnd)
+      else if (lineEnd === start) this.#skipping = false
       start = end + 1
     }
     this.#partialLine = start === 0 ? data : data.slice(start)
@@ -67,9 +80,9 @@ export class AmiParser {
       if (message !== undefined) this.#onMessage(message)
       return
     }
-    const message = this.#message ?? (this.#message = {})
     const colon = data.indexOf(':', start)
     if (colon === -1 || colon >= end) {
+      const message = this.#message ?? (this.#message = {})
       const content = message[CONTENT_KEY]
       message[CONTENT_KEY] = typeof content === 'string' ? `${content}\n${data.slice(start, end)}` : data.slice(start, end)
       return
@@ -78,6 +91,14 @@ export class AmiParser {
     let valueStart = colon + 1
     if (valueStart < end && data.charCodeAt(valueStart) === 32) valueStart++
     const value = data.slice(valueStart, end)
+    if (this.#message === undefined) {
+      if (key === 'event' && this.#skipEvent?.(value) === true) {
+        this.#skipping = true
+        return
+      }
+      this.#message = {}
+    }
+    const message = this.#message
     if (key === '__proto__') return
     if (VARIABLE_KEYS.has(key)) {
       const equals = value.indexOf('=')

@@ -299,6 +299,40 @@ t.test('lists', async (t) => {
   })
 })
 
+t.test('events option: only the events of those names are emitted, the others are dropped unread', async (t) => {
+  const { server, client } = await connected(t, { events: new Set(['hold', 'newstate']) })
+  const emitted: AmiMessage[] = []
+  client.on('event', (message) => emitted.push(message))
+  server.send({ Event: 'VarSet', Channel: AGENT, Variable: 'DIALSTATUS', Value: '' })
+  server.send({ Event: 'Hold', Channel: AGENT })
+  server.send({ Event: 'Newexten', Channel: AGENT, Application: 'Dial' })
+  server.send({ Event: 'NewState', Channel: AGENT, ChannelStateDesc: 'Up' })
+  t.ok(await eventually(() => emitted.length >= 2))
+  await sleep(20)
+  t.same(emitted.map((message) => message.event), ['Hold', 'NewState'], 'names matched case-insensitively')
+})
+
+t.test('events option: a list answered with events of other names still gets every item, and events arriving meanwhile are emitted', async (t) => {
+  const { server, client } = await connected(t, { events: new Set(['hold']) })
+  const item = (device: string): Record<string, string> => ({ Event: 'DeviceStateChange', Device: device, State: 'NOT_INUSE' })
+  server.script('DeviceStateList', 'hold')
+  const emitted: AmiMessage[] = []
+  client.on('event', (message) => emitted.push(message))
+  const listed = client.list({ Action: 'DeviceStateList' })
+  const action = await server.nextAction('DeviceStateList')
+  const [start, first, second, complete] = listAnswer([item('PJSIP/101'), item('PJSIP/102')], 'DeviceStateListComplete')
+  server.answer(action, [start ?? {}, first ?? {}])
+  server.send({ Event: 'Hold', Channel: AGENT })
+  server.answer(action, [second ?? {}, complete ?? {}])
+  t.same((await listed).map((message) => message.device), ['PJSIP/101', 'PJSIP/102'])
+  // Once the list is complete, events of other names are dropped again.
+  server.send({ Event: 'DeviceStateChange', Device: 'PJSIP/103', State: 'INUSE' })
+  server.send({ Event: 'Hold', Channel: 'PJSIP/102-00000030' })
+  t.ok(await eventually(() => emitted.length >= 2))
+  await sleep(20)
+  t.same(emitted.map((message) => [message.event, message.channel]), [['Hold', AGENT], ['Hold', 'PJSIP/102-00000030']])
+})
+
 t.test('unsolicited events are emitted as `event`, keys lowercased', async (t) => {
   const { server, client } = await connected(t)
   const received = next(client, 'event')

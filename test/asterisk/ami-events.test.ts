@@ -1,6 +1,6 @@
 import t from 'tap'
 import type { AmiMessage } from '../../src/asterisk/ami-client.js'
-import { parsePbxEvent } from '../../src/asterisk/ami-events.js'
+import { PBX_EVENT_NAMES, parsePbxEvent } from '../../src/asterisk/ami-events.js'
 
 /** Parses an AMI event block the way asterisk-manager does: one `Key: value` a line, keys lowercased. */
 function ami (block: string): AmiMessage {
@@ -379,5 +379,18 @@ t.test('a QueueMember* event without a queue or an interface maps to undefined',
 t.test('ContactStatus (one contact of an endpoint) and the other queue events map to undefined', async (t) => {
   for (const name of ['ContactStatus', 'QueueCallerJoin', 'QueueMemberRinginuse', 'QueueParams', 'ExtensionStatus']) {
     t.equal(parsePbxEvent(ami(`Event: ${name}\nQueue: sales\nInterface: PJSIP/105\nDevice: PJSIP/105\nPeer: PJSIP/105`)), undefined, name)
+  }
+})
+
+t.test('PBX_EVENT_NAMES lists exactly the events that map to something', async (t) => {
+  // Every field any of them reads, so that none maps to undefined for lack of one.
+  const full = (name: string): AmiMessage => ({
+    event: name, channel: 'PJSIP/101-0000002a', uniqueid: '1.1', linkedid: '1.1', application: 'Dial', device: 'PJSIP/101',
+    state: 'INUSE', peer: 'PJSIP/101', peerstatus: 'Reachable', queue: 'sales', interface: 'PJSIP/101'
+  })
+  for (const name of PBX_EVENT_NAMES) t.not(parsePbxEvent(full(name)), undefined, name)
+  for (const name of ['VarSet', 'Newcallerid', 'BridgeCreate', 'ContactStatus', 'QueueParams', 'UserEvent', 'OriginateResponse']) {
+    t.notOk(PBX_EVENT_NAMES.has(name.toLowerCase()), name)
+    t.equal(parsePbxEvent(full(name)), undefined, name)
   }
 })

@@ -78,3 +78,41 @@ t.test('many messages in one chunk come out in order', async (t) => {
   const { messages } = parse(stream)
   t.same(messages.map((message) => message.n), Array.from({ length: 500 }, (_, index) => String(index)))
 })
+
+t.test('skipEvent: an event it names is dropped up to its blank line; the next message is read whole', async (t) => {
+  const asked: string[] = []
+  const messages: AmiMessage[] = []
+  const parser = new AmiParser((message) => messages.push(message), { skipEvent: (name) => { asked.push(name); return name === 'VarSet' } })
+  parser.push(`Event: VarSet\r\nChannel: PJSIP/101-0000002a\r\nVariable: X\r\nValue: 1\r\n\r\n${NEWSTATE}`)
+  t.same(messages, [EXPECTED])
+  t.same(asked, ['VarSet', 'Newstate'], 'asked once per event, with the name as written')
+})
+
+t.test('skipEvent is asked of events only, on their first line: responses and other lines are read', async (t) => {
+  const asked: string[] = []
+  const messages: AmiMessage[] = []
+  const parser = new AmiParser((message) => messages.push(message), { skipEvent: (name) => { asked.push(name); return true } })
+  parser.push('Response: Success\r\nActionID: a-1\r\nEvent: Unusual\r\n\r\nPrivilege: call,all\r\nEvent: Late\r\n\r\n')
+  t.same(asked, [])
+  t.same(messages, [{ response: 'Success', actionid: 'a-1', event: 'Unusual' }, { privilege: 'call,all', event: 'Late' }])
+})
+
+t.test('a stream with skipped events, cut at every possible place, gives the messages of the whole stream without them', async (t) => {
+  const varSet = 'Event: VarSet\r\nPrivilege: dialplan,all\r\nChannel: PJSIP/101-0000002a\r\nVariable: DIALSTATUS\r\nValue: \r\n\r\n'
+  const bareLf = 'Event: VarSet\nVariable: X\n\nEvent: Hold\nChannel: PJSIP/101-0000002a\nUniqueid: 1.1\n\n'
+  const stream = `Asterisk Call Manager/9.0.0\r\n${varSet}${NEWSTATE}${varSet}${varSet}Response: Success\r\nActionID: a-1\r\nMessage: Pong\r\n\r\n${bareLf}${varSet}`
+  const unfiltered = parse(stream).messages.filter((message) => message.event !== 'VarSet')
+  t.equal(unfiltered.length, 3)
+  const skipping = (...chunks: string[]): AmiMessage[] => {
+    const messages: AmiMessage[] = []
+    const parser = new AmiParser((message) => messages.push(message), { skipEvent: (name) => name === 'VarSet' })
+    for (const chunk of chunks) parser.push(chunk)
+    return messages
+  }
+  t.same(skipping(stream), unfiltered)
+  for (let cut = 1; cut < stream.length; cut++) {
+    const messages = skipping(stream.slice(0, cut), stream.slice(cut))
+    if (JSON.stringify(messages) !== JSON.stringify(unfiltered)) t.fail(`cut at ${cut}: ${JSON.stringify(messages)}`)
+  }
+  t.same(skipping(...stream.split('')), unfiltered, 'one character at a time')
+})
