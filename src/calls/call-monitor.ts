@@ -62,7 +62,7 @@ export class CallMonitor extends EventEmitter<CallMonitorEvents> {
     this.#sync = new SnapshotSync({
       pbx,
       takeSnapshot: async () => await pbx.snapshot(),
-      apply: (events) => { this.#publish(events.flatMap((event) => this.#registry.apply(event))) },
+      apply: (events) => { this.#publish(events.length === 1 ? this.#registry.apply(events[0] as PbxEvent) : events.flatMap((event) => this.#registry.apply(event))) },
       reset: (snapshot, buffered) => { this.#reset(snapshot, buffered) },
       retry: options.retry,
       logger: this.#log,
@@ -122,6 +122,8 @@ export class CallMonitor extends EventEmitter<CallMonitorEvents> {
   }
 
   #publish (changes: CallChange[]): void {
+    // Most events change no agent's call: nothing to publish, and nothing to allocate for it.
+    if (changes.length === 0) return
     for (const { extension, uniqueId, call } of changes) {
       const status: CallStatus = call === undefined ? { extension, uniqueId, ended: true } : { extension, uniqueId, call, ended: false }
       this.emit('call:status', status)

@@ -22,6 +22,8 @@ interface LiveChannel {
   held: boolean
   /** The agent extension this channel is a leg of; undefined for Local channels and other technologies. */
   extension: string | undefined
+  /** For a half of a Local channel, the other half's name (worked out once: every walk asks). */
+  counterpart: string | undefined
   bridgeId: string | undefined
   /** When the call started (see `startedAt`), worked out once. */
   startedAt: string
@@ -95,23 +97,6 @@ function changesOnlyItsChannel (event: PbxEvent): boolean {
   return event.type === 'newState' || event.type === 'hold' || event.type === 'unhold' || event.type === 'newConnectedLine'
 }
 
-function sameCall (a: Call | undefined, b: Call | undefined): boolean {
-  return a === undefined || b === undefined ? a === b : sameFields(a, b)
-}
-
-/** Same keys and values, objects compared field by field (a Call nests its peer one level down). */
-function sameFields (a: object, b: object): boolean {
-  const keys = Object.keys(a)
-  if (keys.length !== Object.keys(b).length) return false
-  for (const key of keys) {
-    const x: unknown = (a as Record<string, unknown>)[key]
-    const y: unknown = (b as Record<string, unknown>)[key]
-    if (x === y) continue
-    if (typeof x !== 'object' || typeof y !== 'object' || x === null || y === null || !sameFields(x, y)) return false
-  }
-  return true
-}
-
 export class CallRegistry {
   readonly #technology: string
   readonly #now: () => Date
@@ -129,6 +114,10 @@ export class CallRegistry {
   readonly #calls = new Map<string, Call>()
   /** Agent extension -> how many of its calls are in each state: what its availability needs, in O(1). */
   readonly #states = new Map<string, Map<CallState, number>>()
+  /** Scratch space of the walks (`#walk`), reused: the registry is fed every event of the PBX. */
+  readonly #walked = new Set<string>()
+  readonly #toWalk: string[] = []
+  readonly #candidates = new Set<string>()
 
   constructor (options: CallRegistryOptions = {}) {
     this.#technology = (options.technology ?? 'PJSIP').toLowerCase()
@@ -146,20 +135,22 @@ export class CallRegistry {
     if (changesOnlyItsChannel(event)) return this.#applyToItsChannel(subject, event)
     // A call can only change if the event's channel is, before or after the event, linked to it
     // through bridges and Local pairs: compare the agent calls of those neighbourhoods only.
-    const candidates = this.#agentChannelsAround(subject)
+    const candidates = this.#candidates
+    candidates.clear()
+    this.#addAgentChannelsAround(subject, candidates)
     this.#mutate(event)
-    for (const id of this.#agentChannelsAround(subject)) candidates.add(id)
-    return this.#update(candidates)
+    this.#addAgentChannelsAround(subject, candidates)
+    const changes: CallChange[] = []
+    for (const id of candidates) this.#updateOne(id, changes)
+    return changes
   }
 
   #applyToItsChannel (subject: string, event: PbxEvent): CallChange[] {
     const live = this.#channels.get(subject)
-    if (live?.extension === undefined) {
-      this.#mutate(event)
-      return []
-    }
     this.#mutate(event)
-    return this.#update([subject])
+    const changes: CallChange[] = []
+    if (live?.extension !== undefined) this.#updateOne(subject, changes)
+    return changes
   }
 
   /**
@@ -291,7 +282,15 @@ export class CallRegistry {
 
   #addChannel (channel: PbxChannel, linkedId: string): void {
     const extension = extensionOf(channel.name, this.#technology)
-    this.#channels.set(channel.id, { channel, linkedId, held: false, extension, bridgeId: undefined, startedAt: startedAt(channel.id, channel.createdAt) })
+    this.#channels.set(channel.id, {
+      channel,
+      linkedId,
+      held: false,
+      extension,
+      counterpart: localCounterpart(channel.name),
+      bridgeId: undefined,
+      startedAt: startedAt(channel.id, channel.createdAt)
+    })
     this.#byName.set(channel.name, channel.id)
     if (extension === undefined) return
     const ids = this.#byExtension.get(extension) ?? new Set<string>()
@@ -335,24 +334,36 @@ export class CallRegistry {
   /** The channel and everything reachable from it through bridges and Local pairs. */
   #linkedChannels (start: string): Set<string> {
     const found = new Set<string>()
-    const queue = [start]
+    this.#walk(start, found)
+    return found
+  }
+
+  /** Adds to `found` the channel and everything reachable from it through bridges and Local pairs. */
+  #walk (start: string, found: Set<string>): void {
+    const queue = this.#toWalk
+    queue.length = 0
+    queue.push(start)
     for (let id = queue.pop(); id !== undefined; id = queue.pop()) {
       const live = this.#channels.get(id)
       if (live === undefined || found.has(id)) continue
       found.add(id)
-      const counterpart = this.#byName.get(localCounterpart(live.channel.name) ?? '')
+      const counterpart = live.counterpart === undefined ? undefined : this.#byName.get(live.counterpart)
       if (counterpart !== undefined) queue.push(counterpart)
-      if (live.bridgeId !== undefined) queue.push(...this.#bridges.get(live.bridgeId)?.members ?? [])
+      const members = live.bridgeId === undefined ? undefined : this.#bridges.get(live.bridgeId)?.members
+      if (members !== undefined) for (const member of members) queue.push(member)
     }
-    return found
   }
 
   #agentChannelIds (): Set<string> {
     return new Set([...this.#byExtension.values()].flatMap((ids) => [...ids]))
   }
 
-  #agentChannelsAround (start: string): Set<string> {
-    return new Set([...this.#linkedChannels(start)].filter((id) => this.#channels.get(id)?.extension !== undefined))
+  /** Adds to `into` the agent channels linked to `start` (itself included) through bridges and Local pairs. */
+  #addAgentChannelsAround (start: string, into: Set<string>): void {
+    const walked = this.#walked
+    walked.clear()
+    this.#walk(start, walked)
+    for (const id of walked) if (this.#channels.get(id)?.extension !== undefined) into.add(id)
   }
 
   /**
@@ -361,23 +372,25 @@ export class CallRegistry {
    */
   #update (ids: Iterable<string>): CallChange[] {
     const changes: CallChange[] = []
-    for (const id of ids) {
-      const was = this.#calls.get(id)
-      const live = this.#channels.get(id)
-      const now = live?.extension === undefined ? undefined : this.#callOf(live)
-      if (sameCall(was, now)) continue
-      if (was !== undefined) this.#countState(was, -1)
-      if (now === undefined) {
-        this.#calls.delete(id)
-      } else {
-        this.#calls.set(id, now)
-        this.#countState(now, 1)
-      }
-      const change: CallChange = { extension: (now ?? was as Call).extension, uniqueId: id }
-      if (now !== undefined) change.call = now
-      changes.push(change)
-    }
+    for (const id of ids) this.#updateOne(id, changes)
     return changes
+  }
+
+  /** Works out again the call of one agent channel, keeps it, and adds it to `changes` if it changed. */
+  #updateOne (id: string, changes: CallChange[]): void {
+    const was = this.#calls.get(id)
+    const live = this.#channels.get(id)
+    const now = live?.extension === undefined ? undefined : this.#callOf(live, was)
+    if (now === was) return
+    if (now?.state !== was?.state) {
+      if (was !== undefined) this.#countState(was, -1)
+      if (now !== undefined) this.#countState(now, 1)
+    }
+    if (now === undefined) this.#calls.delete(id)
+    else this.#calls.set(id, now)
+    const change: CallChange = { extension: (now ?? was as Call).extension, uniqueId: id }
+    if (now !== undefined) change.call = now
+    changes.push(change)
   }
 
   #countState ({ extension, state }: Call, delta: 1 | -1): void {
@@ -389,20 +402,20 @@ export class CallRegistry {
     if (counts.size === 0) this.#states.delete(extension)
   }
 
-  #callOf (live: LiveChannel): Call {
+  /** The call of an agent channel now: `was` itself when nothing in it changed. */
+  #callOf (live: LiveChannel, was: Call | undefined): Call {
     const { channel } = live
-    const call: Call = {
-      extension: live.extension as string,
-      channel: channel.name,
-      uniqueId: channel.id,
-      linkedId: live.linkedId,
-      state: this.#stateOf(live),
-      startedAt: live.startedAt
-    }
-    const peer = this.#peerOf(live)?.channel
+    const extension = live.extension as string
+    const state = this.#stateOf(live)
+    const peerName = this.#peerOf(live)?.channel.name
     // The agent's connected line is Asterisk's own answer to "whose number is on the other end"; it
     // follows answers and transfers (NewConnectedLine), where the peer channel's caller id may not.
-    if (peer !== undefined) call.peer = Object.freeze({ channel: peer.name, number: channel.connectedNumber })
+    const number = channel.connectedNumber
+    const samePeer = was?.peer === undefined ? peerName === undefined : was.peer.channel === peerName && was.peer.number === number
+    if (was !== undefined && samePeer && was.state === state && was.linkedId === live.linkedId && was.extension === extension &&
+      was.channel === channel.name && was.uniqueId === channel.id && was.startedAt === live.startedAt) return was
+    const call: Call = { extension, channel: channel.name, uniqueId: channel.id, linkedId: live.linkedId, state, startedAt: live.startedAt }
+    if (peerName !== undefined) call.peer = samePeer && was?.peer !== undefined ? was.peer : Object.freeze({ channel: peerName, number })
     // Shared by every reader until the call changes: nobody may change it in place.
     return Object.freeze(call)
   }
@@ -420,9 +433,8 @@ export class CallRegistry {
       let other: LiveChannel | undefined
       for (const id of members) if (id !== near.channel.id) other = this.#channels.get(id)
       if (other === undefined) return undefined
-      const counterpartName = localCounterpart(other.channel.name)
-      if (counterpartName === undefined) return other
-      const counterpart = this.#channels.get(this.#byName.get(counterpartName) ?? '')
+      if (other.counterpart === undefined) return other
+      const counterpart = this.#channels.get(this.#byName.get(other.counterpart) ?? '')
       if (counterpart === undefined) return undefined
       near = counterpart
     }
@@ -443,8 +455,8 @@ export class CallRegistry {
   #isConsulting (live: LiveChannel): boolean {
     const members = live.bridgeId === undefined ? undefined : this.#bridges.get(live.bridgeId)?.members
     for (const id of members ?? []) {
-      const name = this.#channels.get(id)?.channel.name ?? ''
-      if (parseChannelName(name)?.localHalf === 1 && this.#byName.has(localCounterpart(name) ?? '')) return true
+      const member = this.#channels.get(id)
+      if (member?.counterpart !== undefined && this.#byName.has(member.counterpart) && parseChannelName(member.channel.name)?.localHalf === 1) return true
     }
     return false
   }

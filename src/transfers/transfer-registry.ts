@@ -19,6 +19,8 @@ export function channelsOf (transfer: Transfer): string[] {
   return [agent, peer, consultation, dialer, target, targetDialer].filter((name): name is string => name !== undefined)
 }
 
+const NONE: readonly ActiveTransfer[] = Object.freeze([])
+
 export class TransferRegistry {
   readonly #active = new Map<string, ActiveTransfer>()
   readonly #activeByChannel = new Map<string, Set<string>>()
@@ -39,9 +41,10 @@ export class TransferRegistry {
   }
 
   /** Active transfers involving this channel (agent, customer, consultation or target leg). */
-  activeByChannel (channel: string): ActiveTransfer[] {
+  activeByChannel (channel: string): readonly ActiveTransfer[] {
     const ids = this.#activeByChannel.get(channel)
-    return ids === undefined ? [] : [...ids].map((id) => this.#active.get(id) as ActiveTransfer)
+    // Most channels of a busy PBX are in no transfer: asked for every event, the answer allocates nothing.
+    return ids === undefined ? NONE : [...ids].map((id) => this.#active.get(id) as ActiveTransfer)
   }
 
   active (): Transfer[] {

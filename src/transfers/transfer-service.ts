@@ -686,7 +686,7 @@ export class TransferService {
   #concernedBy (event: PbxEvent): Iterable<ActiveTransfer> {
     const channels = 'channel' in event && event.channel !== undefined ? [event.channel] : []
     if (event.type === 'attendedTransfer') channels.push(event.transferer)
-    // The common case, no action in flight and one channel: the registry's answer (a fresh array) as is,
+    // The common case, no action in flight and one channel: the registry's answer (never changed here) as is,
     // without a Set per event.
     if (this.#actionsInFlight.size === 0 && channels.length <= 1) return channels[0] === undefined ? [] : this.#registry.activeByChannel(channels[0])
     // A transfer whose action is in flight keeps every event, to replay it once the action answered
