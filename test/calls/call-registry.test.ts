@@ -391,3 +391,22 @@ t.test('the calls handed out are frozen: a reader cannot change what the next re
   t.ok(Object.isFrozen(call))
   t.ok(Object.isFrozen(call?.peer))
 })
+
+t.test('an event that leaves a call as it was hands out the same call object, and one that changes it a new one', async (t) => {
+  const registry = registryAfter(callTo101)
+  const [call] = registry.callsOf('101')
+  const agent = call?.channel ?? ''
+  const uniqueId = call?.uniqueId ?? ''
+  const linkedId = call?.linkedId ?? ''
+  // Up again, and the bridge the call is already in: nothing to report, nothing copied.
+  t.same(registry.apply({ type: 'newState', channel: agent, uniqueId, linkedId, state: 'Up' }), [])
+  t.equal(registry.callsOf('101')[0], call)
+  const [held] = registry.apply({ type: 'hold', channel: agent, uniqueId, linkedId })
+  t.not(held?.call, call)
+  t.equal(held?.call?.state, 'on_hold')
+  t.equal(held?.call?.peer, call?.peer, 'the unchanged peer is shared')
+  t.same(registry.callStatesOf('101'), ['on_hold'])
+  const [unheld] = registry.apply({ type: 'unhold', channel: agent, uniqueId, linkedId })
+  t.same(unheld?.call, call)
+  t.same(registry.callStatesOf('101'), ['up'])
+})
