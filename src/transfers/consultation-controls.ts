@@ -30,7 +30,23 @@ export function usableDigits (value: string): string | undefined {
 
 /** Reads the control's digits on the agent's channel and presses them for the agent. */
 export async function pressControl (pbx: Pick<Pbx, 'getVariable' | 'pressDigits'>, agentChannel: string, control: ConsultationControl): Promise<void> {
-  const { option, example } = FEATURES[control]
+  await pressFeature(pbx, agentChannel, FEATURES[control])
+}
+
+/**
+ * Ends the consultation for a complete: the agent leaves, the customer stays with the target. With the
+ * agent on the target's side (or in a three-way) by hanging the agent up, as the agent's phone would.
+ * With the agent swapped to the customer, hanging up would take the customer's call down too (seen on
+ * Asterisk 22: the customer was hung up in 2 of 4 tries): Asterisk's own complete digits
+ * (`atxfercomplete`) are pressed instead, which hand the customer to the target and hang the agent up.
+ */
+export async function completeConsultation (pbx: Pick<Pbx, 'getVariable' | 'pressDigits' | 'hangup'>, transfer: Transfer): Promise<void> {
+  const { agent } = transfer.channels
+  if (transfer.status === 'three_way' || transfer.talkingTo !== 'customer') return await pbx.hangup(agent)
+  await pressFeature(pbx, agent, { option: 'atxfercomplete', example: 'atxfercomplete => *2' })
+}
+
+async function pressFeature (pbx: Pick<Pbx, 'getVariable' | 'pressDigits'>, agentChannel: string, { option, example }: { option: string, example: string }): Promise<void> {
   const value = await pbx.getVariable(agentChannel, `FEATURE(${option})`)
   const digits = usableDigits(value)
   if (digits === undefined) throw new FeatureNotConfiguredError(option, agentChannel, value, example)

@@ -38,7 +38,7 @@ import { bridgedLocal, bridgeMates, bridgedParty, callerOf, findAgentCall, type 
 import { CHANNEL_RECORD_VARIABLE, decodeChannelRecord, encodeChannelRecord, type ChannelRecord } from './channel-record.js'
 import { awaitConsultation } from './consultation-watch.js'
 import type { DialTarget } from './destinations.js'
-import { cancelConsultation, controlSettled, pressControl, type ConsultationControl } from './consultation-controls.js'
+import { cancelConsultation, completeConsultation, controlSettled, pressControl, type ConsultationControl } from './consultation-controls.js'
 import { checkOutcome, needsCheck, type CheckedInput } from './outcome-check.js'
 import { PhoneTransferDetector, type PhoneTransfer } from './phone-transfers.js'
 import { AGENT_VARIABLE, RECALL_STEPS, TARGET_VARIABLE, usesRecall } from './recall-dialplan.js'
@@ -397,7 +397,7 @@ export class TransferService {
    * with the target. Before the answer it is refused (cancel, or wait for `target_answered`).
    */
   async complete (id: string, identity?: Identity): Promise<Transfer> {
-    return await this.#settle(id, identity, canComplete, async (transfer) => { await this.#pbx.hangup(transfer.channels.agent) }, 'complete')
+    return await this.#settle(id, identity, canComplete, async (transfer) => { await completeConsultation(this.#pbx, transfer) }, 'complete')
   }
 
   /** Cancels an attended transfer: the consultation ends, the agent is back with the customer. */

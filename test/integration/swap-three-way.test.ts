@@ -71,6 +71,20 @@ t.test('swap there and back: the agent goes to the customer while 103 waits, the
   t.ok((await bridgePeersOf(call.customerChannel.id)).some(isLegOf('103')), 'after the swaps, complete still hands the customer to 103')
 })
 
+t.test('swapped to the customer, complete hands the customer to 103 and never drops them (3 times: hanging the agent up there dropped the customer in 2 of 4 tries)', async (t) => {
+  for (let attempt = 1; attempt <= 3; attempt++) {
+    const { call, transfer, agentA } = await consultation(t)
+    t.equal((await post(`/${transfer.id}/swap`)).json().talkingTo, 'customer')
+    const complete = await post(`/${transfer.id}/complete`)
+    t.equal(complete.statusCode, 200, complete.body)
+    t.equal(complete.json().status, 'completed', `attempt ${attempt}`)
+    t.ok(await channelExists(call.customerChannel.id), `attempt ${attempt}: the customer is still there`)
+    t.ok((await bridgePeersOf(call.customerChannel.id)).some(isLegOf('103')), `attempt ${attempt}: the customer talks with 103`)
+    await agentA.close()
+    await hangupAllCalls()
+  }
+})
+
 t.test('swapped to the customer, cancel drops 103: the agent stays with the customer', async (t) => {
   const { call, transfer } = await consultation(t)
   t.equal((await post(`/${transfer.id}/swap`)).json().talkingTo, 'customer')

@@ -42,6 +42,7 @@ async function inConsultation (t: Test): Promise<{ pbx: FakePbx, service: Transf
   while (service.get(id)?.status !== 'target_answered') await new Promise((resolve) => setTimeout(resolve, 5))
   await pbx.setVariable(AGENT, 'FEATURE(atxferswap)', '*4')
   await pbx.setVariable(AGENT, 'FEATURE(atxferthreeway)', '*3')
+  await pbx.setVariable(AGENT, 'FEATURE(atxfercomplete)', '*2')
   return { pbx, service, transfer: service.get(id) as Transfer, published }
 }
 
@@ -84,11 +85,15 @@ t.test('swap or three-way before the target answered, or twice at once: 409, not
   await t.rejects(service.threeWay(transfer.id), { code: 'XFER_TRANSFER_STATE', message: /already being/ })
   await first
   t.equal(pressed(pbx).length, 1)
-  pbx.hooks.hangup = () => { pbx.snapshotValue = scenes.customerWithTargetThroughLocal(TO_103); pbx.emit(...sequences.agentLeaves(TO_103)) }
+  // Swapped to the customer: hanging the agent up would take the customer's call down with it, so the
+  // complete presses Asterisk's own complete digits instead.
+  pbx.hooks.pressDigits = () => { pbx.snapshotValue = scenes.customerWithTargetThroughLocal(TO_103); pbx.emit(...sequences.agentLeaves(TO_103)) }
   t.equal((await service.complete(transfer.id)).status, 'completed')
+  t.same(pressed(pbx).at(-1), [AGENT, '*2'], 'atxfercomplete pressed for the agent')
+  t.notOk(pbx.actions().some((action) => action.method === 'hangup'), 'the agent is not hung up')
   await t.rejects(service.swap(transfer.id), { code: 'XFER_TRANSFER_STATE' })
   await t.rejects(service.threeWay(transfer.id), { code: 'XFER_TRANSFER_STATE' })
-  t.equal(pressed(pbx).length, 1)
+  t.equal(pressed(pbx).length, 2)
 })
 
 t.test('the agent\'s phone holding and resuming (no swap on the bridges) changes nothing; an Unhold alone is still an abort', async (t) => {
