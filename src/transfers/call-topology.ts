@@ -96,8 +96,5 @@ export function bridgeMates (snapshot: CallSnapshot, channelName: string): PbxCh
 
 /** The `Local/...;1` half in the same bridge as the named channel: an agent's consultation, if any. */
 export function bridgedLocal (snapshot: CallSnapshot, channelName: string): string | undefined {
-  const channel = snapshot.channels.find((candidate) => candidate.name === channelName)
-  const bridge = channel === undefined ? undefined : bridgeOf(snapshot.bridges, channel.id)
-  const ids = new Set(bridge?.channelIds ?? [])
-  return snapshot.channels.find((candidate) => ids.has(candidate.id) && parseChannelName(candidate.name)?.localHalf === 1)?.name
+  return bridgeMates(snapshot, channelName).find((candidate) => parseChannelName(candidate.name)?.localHalf === 1)?.name
 }

@@ -73,7 +73,7 @@ t.test('AttendedTransfer from someone else, or for a blind transfer, is ignored'
   t.equal(interpretEvent(blind(), attendedTransfer(AGENT, CUSTOMER, LOCAL_1)), undefined)
 })
 
-t.test('the agent\'s Unhold is the abort of an attended transfer only (while the target rings, maybe a swap)', async (t) => {
+t.test('the agent\'s Unhold is an abort for attended transfers alone (while the target rings, maybe a swap)', async (t) => {
   t.same(interpretEvent(attended(), unhold(AGENT)), { aborted: true, mayBeSwap: true })
   t.equal(interpretEvent(blind(), unhold(AGENT)), undefined)
   t.equal(interpretEvent(attended(), unhold(CUSTOMER)), undefined, 'the customer\'s Unhold')

@@ -47,19 +47,31 @@ t.test('Asterisk restarted during a blind transfer: failed with asterisk_restart
   t.same(service.active(), [])
 })
 
-t.test('Asterisk restarted and slow to tell its start time: still asterisk_restarted, not call_ended', async (t) => {
+/** A blind transfer in progress, then Asterisk restarted: another start time, and every call gone. */
+async function blindThenRestart (t: Test): Promise<{ pbx: FakePbx, service: TransferService, id: string }> {
   const { pbx, service } = setup(t)
-  await later(5)
-  const transfer = await service.execute(blindTo102)
+  await later(5) // the service learns Asterisk's start time
+  const { id } = await service.execute(blindTo102)
   pbx.startedAtValue = '2024-04-01 11:00:00'
   pbx.snapshotValue = { channels: [], bridges: [] }
-  // The first two CoreStatus after the reconnect fail, as an Asterisk still starting may answer.
-  let refusals = 2
-  const startedAt = pbx.startedAt.bind(pbx)
-  pbx.startedAt = async () => {
-    if (refusals-- > 0) throw new Error('Asterisk is not fully booted')
-    return await startedAt()
+  return { pbx, service, id }
+}
+
+/** The first `times` calls of the PBX's `method` fail with `why`, as a PBX still starting may answer. */
+function refuseFirst (pbx: FakePbx, method: 'startedAt' | 'snapshot', times: number, why: string): void {
+  let refusals = times
+  const original = pbx[method].bind(pbx) as () => Promise<never>
+  pbx[method] = async () => {
+    if (refusals-- > 0) throw new Error(why)
+    return await original()
   }
+}
+
+t.test('Asterisk restarted and slow to tell its start time: still asterisk_restarted, not call_ended', async (t) => {
+  const { pbx, service, id } = await blindThenRestart(t)
+  const transfer = { id }
+  // The first two CoreStatus after the reconnect fail, as an Asterisk still starting may answer.
+  refuseFirst(pbx, 'startedAt', 2, 'Asterisk is not fully booted')
   reconnect(pbx)
   t.equal(await settled(service, transfer.id, 4000), 'failed')
   t.match(service.get(transfer.id), { failureReason: 'asterisk_restarted' })
@@ -91,18 +103,10 @@ t.test('a reconnect during a timer pass runs its own pass: a restart is not miss
 })
 
 t.test('Asterisk restarted and the reconnect pass could not look at the PBX: the next pass still says asterisk_restarted', async (t) => {
-  const { pbx, service } = setup(t)
-  await later(5)
-  const transfer = await service.execute(blindTo102)
-  pbx.startedAtValue = '2024-04-01 11:00:00'
-  pbx.snapshotValue = { channels: [], bridges: [] }
+  const { pbx, service, id } = await blindThenRestart(t)
+  const transfer = { id }
   // ARI is not answering yet when the reconnect pass looks: it settles nothing.
-  let refusals = 2
-  const snapshot = pbx.snapshot.bind(pbx)
-  pbx.snapshot = async () => {
-    if (refusals-- > 0) throw new Error('ARI is not answering yet')
-    return await snapshot()
-  }
+  refuseFirst(pbx, 'snapshot', 2, 'ARI is not answering yet')
   reconnect(pbx)
   await later(20)
   t.equal(service.get(transfer.id)?.status, 'redirected', 'the reconnect pass left it as it was')
