@@ -34,6 +34,8 @@ export class ActiveTransfer {
   targetHungUp = false
   /** Attended, target answered: Asterisk held the agent, the first step of a swap. */
   agentHeld = false
+  /** Attended, target answered: who left the consultation's bridges first (see `TrackedTransfer.firstToLeave`). */
+  firstToLeave: 'agent' | 'target' | undefined
   /** Events seen while its action (Redirect, Atxfer) is in flight, replayed once its answer is known. */
   #buffered: PbxEvent[] | undefined
   #deadline: NodeJS.Timeout | undefined
@@ -113,6 +115,7 @@ export class ActiveTransfer {
       cancelRequested: this.cancelRequested,
       targetHungUp: this.targetHungUp,
       agentHeld: this.agentHeld,
+      ...(this.firstToLeave === undefined ? {} : { firstToLeave: this.firstToLeave }),
       ...(this.record.talkingTo === undefined ? {} : { talkingTo: this.record.talkingTo }),
       ...(this.recall === undefined ? {} : { recall: this.recall }),
       ...(this.consultingSince === undefined ? {} : { consultingSince: this.consultingSince }),

@@ -68,6 +68,13 @@ export interface TrackedTransfer {
   talkingTo?: TalkingTo
   /** Attended, target answered: Asterisk held the agent, the first step of a swap. */
   agentHeld?: boolean
+  /**
+   * Attended, talking with the answered target: who left the consultation's bridges first since the
+   * agent and the target were last bridged. Asterisk publishes bridge moves in the order they happen, so
+   * this is the cause of an abort: the target (it hung up) or the agent (the phone's abort digits). The
+   * target's `Hangup` is no such witness: it may come after the agent's `Unhold` in either case.
+   */
+  firstToLeave?: 'agent' | 'target'
 }
 
 export interface TrackerOutcome {
@@ -93,6 +100,8 @@ export interface TrackerOutcome {
   targetHungUp?: true
   /** Attended: the agent is now held (a swap began) or no longer (see `TrackedTransfer.agentHeld`). */
   agentHeld?: boolean
+  /** Attended: who left first (see `TrackedTransfer.firstToLeave`); null: both are bridged again. */
+  firstToLeave?: 'agent' | 'target' | null
 }
 
 /**
@@ -180,10 +189,30 @@ function recallOutcome (transfer: TrackedTransfer, event: PbxEvent): TrackerOutc
  */
 export function abortInput (transfer: TrackedTransfer, now: number): TransferInput {
   if (transfer.cancelRequested === true) return { type: 'cancelled' }
-  if (transfer.status === 'target_answered') return transfer.targetHungUp === true ? { type: 'target_hung_up' } : { type: 'cancelled' }
+  if (transfer.status === 'target_answered') return targetLeft(transfer) ? { type: 'target_hung_up' } : { type: 'cancelled' }
   const timeout = transfer.noAnswerTimeoutMs ?? DEFAULT_ATXFER_NO_ANSWER_MS
   const rang = transfer.consultingSince === undefined ? 0 : now - transfer.consultingSince
   return rang >= timeout - NO_ANSWER_TOLERANCE_MS ? { type: 'target_failed', reason: 'no_answer' } : { type: 'cancelled' }
+}
+
+/** Whether the answered target ended the consultation: it left first, or (no move seen) it hung up. */
+function targetLeft (transfer: TrackedTransfer): boolean {
+  if (transfer.firstToLeave !== undefined) return transfer.firstToLeave === 'target'
+  return transfer.targetHungUp === true
+}
+
+/**
+ * Attended, the agent talking with the answered target: the first of the two to leave a bridge says
+ * who ended the consultation (`TrackedTransfer.firstToLeave`). The count starts again when the target
+ * enters another bridge (its Local optimised away) and after a swap (`agentHoldOutcome`); not when the
+ * agent enters the customer's bridge: an abort does that too.
+ */
+function consultationMoveOutcome (transfer: TrackedTransfer, event: Extract<PbxEvent, { type: 'bridgeEnter' | 'bridgeLeave' }>): TrackerOutcome | undefined {
+  if (transfer.status !== 'target_answered' || transfer.talkingTo === 'customer') return undefined
+  const { agent, target } = transfer.channels
+  if (event.type === 'bridgeEnter') return event.channel === target && transfer.firstToLeave !== undefined ? { firstToLeave: null } : undefined
+  const who = event.channel === agent ? 'agent' : event.channel === target ? 'target' : undefined
+  return who !== undefined && transfer.firstToLeave === undefined ? { firstToLeave: who } : undefined
 }
 
 /** The target's leg hung up: an outcome only once it answered, and not as the consequence of our cancel. */
@@ -191,6 +220,8 @@ function targetHangupOutcome (transfer: TrackedTransfer): TrackerOutcome | undef
   if (transfer.type === 'attended') {
     // Swapped to the customer, the agent is there already: Asterisk's abort sends no Unhold.
     if (transfer.status === 'target_answered' && transfer.talkingTo === 'customer') return { aborted: true, targetHungUp: true }
+    // The agent left first (the phone's abort): the target's leg ends as its consequence.
+    if (transfer.status === 'target_answered' && transfer.firstToLeave === 'agent') return { aborted: true }
     // The same while the target still rang (the agent's phone swapped, then aborted, or the target
     // never answered): the ringing leg ends with the consultation.
     if (transfer.status === 'consulting' && transfer.talkingTo === 'customer') return { aborted: true }
@@ -216,6 +247,7 @@ export function interpretEvent (transfer: TrackedTransfer, event: PbxEvent): Tra
     return undefined
   }
   if (transfer.type === 'attended') {
+    if (event.type === 'bridgeEnter' || event.type === 'bridgeLeave') return consultationMoveOutcome(transfer, event)
     if (event.type === 'attendedTransfer' && event.transferer === agent) {
       if (event.result !== 'Success') return { aborted: true }
       if (event.destType === 'Threeway') return { input: { type: 'three_way' } }
@@ -244,7 +276,7 @@ function agentHoldOutcome (transfer: TrackedTransfer, type: 'hold' | 'unhold'): 
     return undefined
   }
   if (transfer.status === 'target_answered' && transfer.agentHeld === true) {
-    return { agentHeld: false, input: { type: 'swapped', talkingTo: swapSide(transfer.talkingTo) } }
+    return { agentHeld: false, firstToLeave: null, input: { type: 'swapped', talkingTo: swapSide(transfer.talkingTo) } }
   }
   // While the target rings, Asterisk's swap (to the customer) unholds the agent just as an abort does.
   if (transfer.status === 'consulting' && transfer.talkingTo !== 'customer' && transfer.cancelRequested !== true) return { aborted: true, mayBeSwap: true }

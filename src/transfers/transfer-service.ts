@@ -708,6 +708,7 @@ export class TransferService {
     if (outcome.reached === true) transfer.reached = true
     if (outcome.targetHungUp === true) transfer.targetHungUp = true
     if (outcome.agentHeld !== undefined) transfer.agentHeld = outcome.agentHeld
+    if (outcome.firstToLeave !== undefined) transfer.firstToLeave = outcome.firstToLeave ?? undefined
     const known = record.channels.target
     // A Local leg (the recall context's dial) gives way to the real leg behind it.
     if (outcome.channels?.target !== undefined && (known === undefined || localCounterpart(known) !== undefined || outcome.input?.type === 'target_answered')) {

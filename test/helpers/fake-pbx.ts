@@ -256,6 +256,30 @@ export const sequences = {
       bridgeLeave(local1, 'b2'), dialEnd(local2, legs.target, 'CANCEL'), hangup(local2), hangup(legs.target)
     ]
   },
+  /**
+   * The answered target hangs up: its leg leaves the dial's bridge first, the agent is moved back to the
+   * customer and unheld; the target's own Hangup may come last (seen on Asterisk 22, 1 time in 4).
+   * `lateTargetHangup` leaves that Hangup out, for the caller to send later.
+   */
+  targetHangsUp: (legs: CallLegs, { lateTargetHangup = false } = {}): PbxEvent[] => {
+    const [local1, local2] = consultationHalves(legs)
+    return [
+      bridgeLeave(legs.target, 'b3'), bridgeLeave(local2, 'b3'), hangup(local2), bridgeLeave(local1, 'b2'),
+      bridgeLeave(legs.agent, 'b2'), bridgeEnter(legs.agent, 'b1'), unhold(legs.agent), hangup(local1),
+      ...(lateTargetHangup ? [] : [hangup(legs.target)])
+    ]
+  },
+  /**
+   * The agent's phone aborts an answered consultation (atxferabort): the agent leaves first, back with
+   * the customer and unheld; then Asterisk hangs up the consultation, the target's leg last (seen on Asterisk 22).
+   */
+  phoneAbortsAnswered: (legs: CallLegs): PbxEvent[] => {
+    const [local1, local2] = consultationHalves(legs)
+    return [
+      bridgeLeave(legs.agent, 'b2'), bridgeEnter(legs.agent, 'b1'), unhold(legs.agent), bridgeLeave(local1, 'b2'),
+      hangup(local1), bridgeLeave(local2, 'b3'), bridgeLeave(legs.target, 'b3'), hangup(legs.target), hangup(local2)
+    ]
+  },
   /** CancelAtxfer: the agent back with the customer, Unhold, then the consultation's channels go. No AttendedTransfer. */
   consultationCancelled: (legs: CallLegs): PbxEvent[] => {
     const [local1, local2] = consultationHalves(legs)

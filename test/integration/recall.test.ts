@@ -137,18 +137,39 @@ t.test('attended to a phone nobody answers: Asterisk gives up after atxfernoansw
   t.same(await bridgePeersOf(call.customerChannel.id), [call.agentChannel.name], 'the customer is back with 101')
 })
 
-t.test('the target hanging up during the consultation: failed target_hung_up', async (t) => {
+// Asterisk reports the target's Hangup after the agent's Unhold about 1 time in 4: several rounds.
+t.test('the target hanging up during the consultation: failed target_hung_up, four times out of four', async (t) => {
   const agent = await feed(t, '101')
-  const call = await callAgent('101')
-  const transfer = await execute('101', { targetExtension: '103', transferType: 'attended' })
-  const answered = await agent.waitFor('target answered', ofTransfer(transfer.id, 'target_answered'))
-  const target = (answered.data as Transfer).channels.target
-  t.match(target, /^PJSIP\/103-/)
-  await hangup(target as string)
-  const failed = await agent.waitFor('failed', (event) => (event.data as { id?: string }).id === transfer.id &&
-    ['failed', 'cancelled'].includes((event.data as { status: string }).status))
-  t.match(failed.data, { status: 'failed', failureReason: 'target_hung_up' })
-  await waitFor(async () => (await bridgePeersOf(call.customerChannel.id)).includes(call.agentChannel.name), 5000, 'the customer back with 101')
+  for (let round = 1; round <= 4; round++) {
+    const call = await callAgent('101')
+    const transfer = await execute('101', { targetExtension: '103', transferType: 'attended' })
+    const answered = await agent.waitFor('target answered', ofTransfer(transfer.id, 'target_answered'))
+    const target = (answered.data as Transfer).channels.target
+    t.match(target, /^PJSIP\/103-/)
+    await hangup(target as string)
+    const ended = await agent.waitFor('failed', (event) => (event.data as { id?: string }).id === transfer.id &&
+      ['failed', 'cancelled'].includes((event.data as { status: string }).status))
+    t.match(ended.data, { status: 'failed', failureReason: 'target_hung_up' }, `round ${round}`)
+    await waitFor(async () => (await bridgePeersOf(call.customerChannel.id)).includes(call.agentChannel.name), 5000, 'the customer back with 101')
+    await hangupAllCalls()
+  }
+})
+
+t.test('the agent\'s phone aborting the answered consultation (atxferabort, *1): cancelled, though 103\'s leg hangs up too', async (t) => {
+  const agent = await feed(t, '101')
+  for (let round = 1; round <= 2; round++) {
+    const call = await callAgent('101')
+    const transfer = await execute('101', { targetExtension: '103', transferType: 'attended' })
+    await agent.waitFor('target answered', ofTransfer(transfer.id, 'target_answered'))
+    await withAmi(pbx.ami, async (ami) => {
+      for (const digit of '*1') await ami.action({ Action: 'PlayDTMF', Channel: call.agentChannel.name, Digit: digit, Duration: 120, Receive: 'true' })
+    })
+    const ended = await agent.waitFor('cancelled', (event) => (event.data as { id?: string }).id === transfer.id &&
+      ['failed', 'cancelled'].includes((event.data as { status: string }).status))
+    t.match(ended.data, { status: 'cancelled' }, `round ${round}`)
+    t.same(await bridgePeersOf(call.customerChannel.id), [call.agentChannel.name], 'the customer back with 101')
+    await hangupAllCalls()
+  }
 })
 
 t.test('the agent\'s cancel while the target rings stays cancelled', async (t) => {

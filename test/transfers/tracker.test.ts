@@ -1,6 +1,6 @@
 import t from 'tap'
 import { abortInput, DEFAULT_ATXFER_NO_ANSWER_MS, interpretEvent, type TrackedTransfer } from '../../src/transfers/tracker.js'
-import { AGENT, CUSTOMER, LOCAL_1, LOCAL_2, TARGET_103, attendedTransfer, dialBegin, dialEnd, hangup, hold, newLocal, unhold } from '../helpers/fake-pbx.js'
+import { AGENT, CUSTOMER, LOCAL_1, LOCAL_2, TARGET_103, attendedTransfer, bridgeEnter, bridgeLeave, dialBegin, dialEnd, hangup, hold, newLocal, unhold } from '../helpers/fake-pbx.js'
 
 const OTHER = 'PJSIP/trunk-00000031'
 
@@ -115,6 +115,22 @@ t.test('an aborted consultation: cancelled only when someone cancelled it', asyn
   t.same(abortInput(answered, since + 60_000), { type: 'cancelled' }, 'answered, then aborted from the agent\'s phone: never no_answer')
 })
 
+t.test('attended, target answered: who leaves a bridge first says who ended the consultation', async (t) => {
+  const answered: TrackedTransfer = { ...attended({ consultation: LOCAL_1, target: TARGET_103 }), status: 'target_answered', talkingTo: 'target' }
+  t.same(interpretEvent(answered, bridgeLeave(TARGET_103, 'b3')), { firstToLeave: 'target' }, 'the target hung up')
+  t.same(interpretEvent(answered, bridgeLeave(AGENT, 'b2')), { firstToLeave: 'agent' }, 'the agent moved: an abort or a swap')
+  t.equal(interpretEvent({ ...answered, firstToLeave: 'target' }, bridgeLeave(AGENT, 'b2')), undefined, 'only the first counts')
+  t.equal(interpretEvent(answered, bridgeLeave(LOCAL_2, 'b3')), undefined, 'not the Local halves')
+  t.same(interpretEvent({ ...answered, firstToLeave: 'target' }, bridgeEnter(TARGET_103, 'b2')), { firstToLeave: null }, 'the target moved (its Local optimised away): counted again')
+  t.equal(interpretEvent({ ...answered, firstToLeave: 'agent' }, bridgeEnter(AGENT, 'b1')), undefined, 'the agent back with the customer: an abort does that too')
+  t.match(interpretEvent({ ...answered, firstToLeave: 'agent', agentHeld: true }, unhold(AGENT)), { firstToLeave: null, input: { type: 'swapped' } }, 'after a swap: counted again')
+  t.equal(interpretEvent({ ...answered, talkingTo: 'customer' }, bridgeLeave(AGENT, 'b1')), undefined, 'swapped to the customer: the target\'s Hangup decides')
+  t.equal(interpretEvent(attended({ consultation: LOCAL_1, target: TARGET_103 }), bridgeLeave(AGENT, 'b2')), undefined, 'while the target rings')
+  t.same(interpretEvent({ ...answered, firstToLeave: 'agent' }, hangup(TARGET_103)), { aborted: true }, 'the target\'s leg ending after the agent left is the abort\'s consequence')
+  t.same(abortInput({ ...answered, firstToLeave: 'target' }, Date.now()), { type: 'target_hung_up' }, 'the Hangup not seen yet')
+  t.same(abortInput({ ...answered, firstToLeave: 'agent', targetHungUp: true }, Date.now()), { type: 'cancelled' }, 'the phone\'s abort, the Hangup that followed notwithstanding')
+})
+
 const RECALL = { context: 'fastify-transfer-recall', fallback: 'sales-queue' }
 const LOCAL_TARGET_1 = 'Local/201@from-internal-00000007;1'
 const LOCAL_TARGET_2 = 'Local/201@from-internal-00000007;2'
@@ -187,8 +203,8 @@ const threeWayEvent = attendedTransfer(AGENT, CUSTOMER, LOCAL_1, 'Success', 'Thr
 
 t.test('swap: the agent held then resumed, once the target answered, is a swap to the other side', async (t) => {
   t.same(interpretEvent(answered(), hold(AGENT)), { agentHeld: true }, 'Asterisk\'s swap holds the agent first')
-  t.same(interpretEvent(answered({ agentHeld: true }), unhold(AGENT)), { agentHeld: false, input: { type: 'swapped', talkingTo: 'customer' } })
-  t.same(interpretEvent(answered({ agentHeld: true, talkingTo: 'customer' }), unhold(AGENT)), { agentHeld: false, input: { type: 'swapped', talkingTo: 'target' } }, 'and back')
+  t.same(interpretEvent(answered({ agentHeld: true }), unhold(AGENT)), { agentHeld: false, firstToLeave: null, input: { type: 'swapped', talkingTo: 'customer' } })
+  t.same(interpretEvent(answered({ agentHeld: true, talkingTo: 'customer' }), unhold(AGENT)), { agentHeld: false, firstToLeave: null, input: { type: 'swapped', talkingTo: 'target' } }, 'and back')
   t.same(interpretEvent(answered(), unhold(AGENT)), { aborted: true }, 'resumed without a hold: Asterisk\'s abort')
   t.equal(interpretEvent(attended(), hold(AGENT)), undefined, 'while the target rings, the hold is the consultation\'s own')
   t.equal(interpretEvent(answered(), hold(CUSTOMER)), undefined, 'only the agent\'s')

@@ -696,6 +696,24 @@ t.test('an attended transfer Asterisk aborts', async (t) => {
     t.match(await reaches(service, transfer.id, 'failed'), { status: 'failed', failureReason: 'target_hung_up' })
   })
 
+  t.test('the target hanging up, as Asterisk 22 reports it with the Hangup last and late: failed target_hung_up', async (t) => {
+    const { pbx, service, transfer } = await inConsultation(t)
+    await reaches(service, transfer.id, 'target_answered')
+    pbx.snapshotValue = talking()
+    pbx.emit(...sequences.targetHangsUp(TO_103, { lateTargetHangup: true }))
+    await later(100)
+    pbx.emit(hangup(TARGET_103))
+    t.match(await reaches(service, transfer.id, 'failed'), { status: 'failed', failureReason: 'target_hung_up' }, 'its leg left the bridge before the agent did')
+  })
+
+  t.test('the agent\'s phone aborting an answered consultation is a cancel, though the target\'s Hangup follows at once', async (t) => {
+    const { pbx, service, transfer } = await inConsultation(t)
+    await reaches(service, transfer.id, 'target_answered')
+    pbx.snapshotValue = talking()
+    pbx.emit(...sequences.phoneAbortsAnswered(TO_103))
+    t.match(await reaches(service, transfer.id, 'cancelled'), { status: 'cancelled' }, 'the agent left the consultation first')
+  })
+
   t.test('our cancel stays cancelled though the target\'s leg hangs up before the Unhold', async (t) => {
     const { pbx, service, transfer } = await inConsultation(t)
     pbx.hooks.cancelAttendedTransfer = () => {
