@@ -141,7 +141,7 @@ async function asteriskTransferPlugin (fastify: FastifyInstance, rawOptions: Fas
     deadlines: options.deadlines,
     ...(recall === undefined || options.recall === false
       ? {}
-      : { recall: { context: options.recall.context, ...(options.recall.fallback === undefined ? {} : { fallback: options.recall.fallback }), ensure: async () => await recall.ensure() } }),
+      : { recall: { context: options.recall.context, ...(options.recall.fallback === undefined ? {} : { fallback: options.recall.fallback }), ensure: async () => await recall.ensure(), linesInFront: () => recall.linesInFront(), refusedInFront: (error: Error) => { recall.refusedInFront(error) } } }),
     store: shared.transfers,
     ...(shared.peers === undefined
       ? {}

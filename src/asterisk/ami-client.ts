@@ -118,6 +118,26 @@ export class AmiClient extends SafeEmitter<AmiClientEvents> {
     return response as AmiMessage
   }
 
+  /**
+   * Sends several actions in one write and answers each on its own promise. Asterisk runs one session's
+   * actions one after another, in the order written, so each is done before the next starts: a chain
+   * that needs an order costs one round trip, not one per action. None is sent if one is unsafe.
+   */
+  inOrder (actions: readonly AmiFields[]): Array<Promise<AmiMessage>> {
+    try {
+      for (const fields of actions) assertSafeAmiFields(fields)
+    } catch (error) {
+      return actions.map(() => Promise.reject(error))
+    }
+    const socket = this.#socket
+    socket?.cork()
+    try {
+      return actions.map(async (fields) => await this.action(fields))
+    } finally {
+      socket?.uncork()
+    }
+  }
+
   /** Sends a list action (CoreShowChannels, BridgeInfo, QueueStatus...) and resolves with its items. */
   async list (fields: AmiFields): Promise<AmiMessage[]> {
     return await this.#send(fields, true)

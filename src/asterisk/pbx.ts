@@ -5,6 +5,7 @@
  */
 import type { EventEmitter } from 'node:events'
 import type { AmiClient } from './ami-client.js'
+import type { AmiFields } from './ami-values.js'
 import { AsteriskRefusedError } from '../errors.js'
 import { parseDeviceState, parsePbxEvent, parseQueueMember, type DeviceState, type PbxEvent, type QueueMember } from './ami-events.js'
 import type { AriClient, PbxBridge, PbxChannel, PbxEndpoint } from './ari-client.js'
@@ -55,6 +56,18 @@ export interface Pbx {
   startedAt (): Promise<string>
   /** Adds (or replaces) one dialplan step at runtime (AMI DialplanExtensionAdd; needs write `system`). */
   addDialplanExtension (line: DialplanStep): Promise<void>
+  /**
+   * Sets `setup.variables` on `channel`, adds (or replaces) `setup.dialplan`, then sends `channel` to
+   * `exten@context`, all written together: Asterisk runs them in that order, so the Redirect finds the
+   * variables and the dialplan in place, for one round trip. Rejects as the Redirect would; a step
+   * refused while the Redirect went through is returned (`setupRefused`).
+   */
+  redirectAfterSetup (channel: string, exten: string, context: string, setup: RedirectSetup): Promise<{ setupRefused?: Error }>
+}
+
+export interface RedirectSetup {
+  variables: Readonly<Record<string, string>>
+  dialplan: readonly DialplanStep[]
 }
 
 export interface DialplanStep {
@@ -148,6 +161,19 @@ export class AsteriskPbx implements Pbx {
     await this.#ami.action({ Action: 'Redirect', Channel: channel, Exten: exten, Context: context, Priority: 1 })
   }
 
+  async redirectAfterSetup (channel: string, exten: string, context: string, setup: RedirectSetup): Promise<{ setupRefused?: Error }> {
+    const steps: AmiFields[] = [
+      ...Object.entries(setup.variables).map(([name, value]) => ({ Action: 'Setvar', Channel: channel, Variable: name, Value: value })),
+      ...setup.dialplan.map(dialplanExtensionAdd)
+    ]
+    const answers = this.#ami.inOrder([...steps, { Action: 'Redirect', Channel: channel, Exten: exten, Context: context, Priority: 1 }])
+    const redirect = answers.pop() as Promise<unknown>
+    const settled = await Promise.allSettled(answers)
+    await redirect
+    const refused = settled.find((answer): answer is PromiseRejectedResult => answer.status === 'rejected')
+    return refused === undefined ? {} : { setupRefused: refused.reason instanceof Error ? refused.reason : new Error(String(refused.reason)) }
+  }
+
   async attendedTransfer (channel: string, exten: string, context: string): Promise<void> {
     await this.#ami.action({ Action: 'Atxfer', Channel: channel, Exten: exten, Context: context })
   }
@@ -179,19 +205,24 @@ export class AsteriskPbx implements Pbx {
   }
 
   async addDialplanExtension (line: DialplanStep): Promise<void> {
-    await this.#ami.action({
-      Action: 'DialplanExtensionAdd',
-      Context: line.context,
-      Extension: line.exten,
-      Priority: line.priority,
-      Application: line.application,
-      ApplicationData: line.data,
-      Replace: 'yes'
-    })
+    await this.#ami.action(dialplanExtensionAdd(line))
   }
 
   async startedAt (): Promise<string> {
     const response = await this.#ami.action({ Action: 'CoreStatus' })
     return `${String(response.corestartupdate ?? '')} ${String(response.corestartuptime ?? '')}`
+  }
+}
+
+/** Adds `line`, replacing the step already at its priority (a re-add is no error). */
+function dialplanExtensionAdd (line: DialplanStep): AmiFields {
+  return {
+    Action: 'DialplanExtensionAdd',
+    Context: line.context,
+    Extension: line.exten,
+    Priority: line.priority,
+    Application: line.application,
+    ApplicationData: line.data,
+    Replace: 'yes'
   }
 }

@@ -2,8 +2,9 @@
  * Keeps the recall dialplan (`recall-dialplan.ts`) in Asterisk. Extensions added over AMI live only in
  * memory: a `dialplan reload`, a `reload` or a restart drops them. So they are added at start, again
  * after every AMI reconnect and after every `Reload` event. The CLI's `dialplan reload` sends no event
- * at all (checked on 22.10: only `module reload pbx_config` does), so before each use the context is
- * also checked (`ensure`) and added again when it is gone. When it cannot be added, blind transfers
+ * at all (checked on 22.10: only `module reload pbx_config` does), so each Redirect into the context
+ * carries its lines in front (`linesInFront`), or, until Asterisk has taken them once, the context is
+ * checked first (`ensure`) and added again when it is gone. When it cannot be added, blind transfers
  * go the old way (a plain Redirect, no recall), never to a context that does not exist.
  */
 import type { PbxEvent } from '../asterisk/ami-events.js'
@@ -50,6 +51,21 @@ export class RecallInstaller {
   stop (): void {
     this.#pbx.events.off('event', this.#onEvent)
     this.#pbx.events.off('connection', this.#onConnection)
+  }
+
+  /**
+   * The lines to write in front of a Redirect into the context (`Pbx.redirectAfterSetup`), once
+   * Asterisk has taken them from this AMI user: added again each time, they are there whatever
+   * reloaded the dialplan, at no round trip of their own. Undefined before that: `ensure` first.
+   */
+  linesInFront (): readonly DialplanLine[] | undefined {
+    return this.#installed ? this.#lines : undefined
+  }
+
+  /** A line written in front of a Redirect was refused: until the next install, `ensure` first. */
+  refusedInFront (error: Error): void {
+    this.#installed = false
+    this.#log.error({ err: error }, 'transfer recall dialplan refused in front of a Redirect: checked before the next one')
   }
 
   /**

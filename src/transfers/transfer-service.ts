@@ -13,7 +13,7 @@ import { AgentDirectory } from '../agents/agent-directory.js'
 import type { PbxEvent } from '../asterisk/ami-events.js'
 import { extensionOf, isLocalTo, localCounterpart } from '../asterisk/channel-name.js'
 import { silentLogger, type Logger } from '../asterisk/logger.js'
-import type { CallSnapshot, Pbx } from '../asterisk/pbx.js'
+import type { CallSnapshot, DialplanStep, Pbx } from '../asterisk/pbx.js'
 import type { Call } from '../domain/call.js'
 import type { TransferCaller } from '../domain/transfer.js'
 import {
@@ -113,6 +113,10 @@ export interface RecallRouting {
   fallback?: string
   /** Whether the recall dialplan is in Asterisk (added again if it was dropped); false: plain Redirect. */
   ensure: () => Promise<boolean>
+  /** Its lines, to write in front of the Redirect, once Asterisk is known to take them (undefined: `ensure`). */
+  linesInFront?: () => readonly DialplanStep[] | undefined
+  /** A line written in front of a Redirect was refused. */
+  refusedInFront?: (error: Error) => void
 }
 
 /** What the service needs of the call monitor. */
@@ -631,21 +635,31 @@ export class TransferService {
     const { exten, context } = transfer.dialTarget
     const { peer } = transfer.record.channels
     const recall = this.#options.recall
-    // The customer dials the target from the recall context, which brings them back when it fails. The
-    // check that the context is there and the variables it reads go out together: one AMI round trip
-    // before the Redirect instead of three (the variables are read by nothing else, so a plain Redirect
-    // after a failed check leaves nothing wrong behind).
-    const ready = recall !== undefined && usesRecall(transfer.dialTarget, this.#options.transferContext) &&
-      (await Promise.all([
-        recall.ensure(),
-        this.#pbx.setVariable(peer, TARGET_VARIABLE, exten),
-        this.#pbx.setVariable(peer, AGENT_VARIABLE, transfer.record.extension)
-      ]))[0]
-    if (recall !== undefined && ready) {
-      transfer.recall = recall.fallback === undefined ? { context: recall.context } : { context: recall.context, fallback: recall.fallback }
+    if (recall === undefined || !usesRecall(transfer.dialTarget, this.#options.transferContext)) {
+      await this.#pbx.redirect(peer, exten, context)
+      return { type: 'redirect_accepted' }
+    }
+    // The customer dials the target from the recall context, which brings them back when it fails. It
+    // reads two variables, and the context may have been dropped by a reload nobody announced: both are
+    // written in front of the Redirect, which Asterisk runs after them, in one round trip.
+    const variables = { [TARGET_VARIABLE]: exten, [AGENT_VARIABLE]: transfer.record.extension }
+    const lines = recall.linesInFront?.()
+    // Until Asterisk has taken the lines once, check the context first (the variables go along: they are
+    // read by nothing else, so a plain Redirect after a failed check leaves nothing wrong behind).
+    const ready = lines !== undefined || (await Promise.all([
+      recall.ensure(),
+      ...Object.entries(variables).map(async ([name, value]) => { await this.#pbx.setVariable(peer, name, value) })
+    ]))[0]
+    if (!ready) {
+      await this.#pbx.redirect(peer, exten, context)
+      return { type: 'redirect_accepted' }
+    }
+    transfer.recall = recall.fallback === undefined ? { context: recall.context } : { context: recall.context, fallback: recall.fallback }
+    if (lines === undefined) {
       await this.#pbx.redirect(peer, RECALL_STEPS.transfer, recall.context)
     } else {
-      await this.#pbx.redirect(peer, exten, context)
+      const { setupRefused } = await this.#pbx.redirectAfterSetup(peer, RECALL_STEPS.transfer, recall.context, { variables, dialplan: lines })
+      if (setupRefused !== undefined) recall.refusedInFront?.(setupRefused)
     }
     return { type: 'redirect_accepted' }
   }

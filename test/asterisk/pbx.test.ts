@@ -107,3 +107,45 @@ t.test('pressDigits stops at the first digit Asterisk refuses (the channel is go
   await t.rejects(pbx.pressDigits(AGENT, '*3'), { code: 'XFER_CHANNEL_GONE' })
   t.equal(server.actions.filter((action) => action.get('Action') === 'PlayDTMF').length, 1)
 })
+
+const RECALL_LINES = [
+  { context: 'fastify-transfer-recall', exten: 'transfer', priority: 1, application: 'Dial', data: 'Local/${FASTIFY_XFER_TARGET}@from-internal,20' },
+  { context: 'fastify-transfer-recall', exten: 'end', priority: 1, application: 'Hangup', data: '' }
+]
+
+t.test('redirectAfterSetup writes the variables, the dialplan and the Redirect at once, in that order: one round trip', async (t) => {
+  const { server, pbx } = await setup(t)
+  // Nothing answered until the Redirect has arrived: no action waited for the one before it.
+  server.script('Setvar', 'hold')
+  server.script('DialplanExtensionAdd', 'hold')
+  const from = server.actions.length
+  const sent = pbx.redirectAfterSetup(AGENT, 'transfer', 'fastify-transfer-recall', { variables: { FASTIFY_XFER_TARGET: '102', FASTIFY_XFER_AGENT: '101' }, dialplan: RECALL_LINES })
+  await server.nextAction('Redirect', from)
+  const received = server.actions.slice(from).map((action) => Object.fromEntries(action.headers.filter(([key]) => key.toLowerCase() !== 'actionid')))
+  t.same(received, [
+    { Action: 'Setvar', Channel: AGENT, Variable: 'FASTIFY_XFER_TARGET', Value: '102' },
+    { Action: 'Setvar', Channel: AGENT, Variable: 'FASTIFY_XFER_AGENT', Value: '101' },
+    { Action: 'DialplanExtensionAdd', Context: 'fastify-transfer-recall', Extension: 'transfer', Priority: '1', Application: 'Dial', ApplicationData: 'Local/${FASTIFY_XFER_TARGET}@from-internal,20', Replace: 'yes' },
+    { Action: 'DialplanExtensionAdd', Context: 'fastify-transfer-recall', Extension: 'end', Priority: '1', Application: 'Hangup', ApplicationData: '', Replace: 'yes' },
+    { Action: 'Redirect', Channel: AGENT, Exten: 'transfer', Context: 'fastify-transfer-recall', Priority: '1' }
+  ])
+  for (const action of [...server.held]) server.answer(action, { Response: 'Success' })
+  t.same(await sent, {}, 'every step taken')
+})
+
+t.test('redirectAfterSetup: a refused dialplan line with the Redirect done is returned; the Redirect refused rejects', async (t) => {
+  const { server, pbx } = await setup(t)
+  server.script('DialplanExtensionAdd', { Response: 'Error', Message: 'Permission denied' })
+  const { setupRefused } = await pbx.redirectAfterSetup(AGENT, 'transfer', 'fastify-transfer-recall', { variables: {}, dialplan: RECALL_LINES })
+  t.match(setupRefused?.message, /Permission denied/)
+  server.script('Redirect', { Response: 'Error', Message: 'Channel not found' })
+  await t.rejects(pbx.redirectAfterSetup(AGENT, 'transfer', 'fastify-transfer-recall', { variables: {}, dialplan: RECALL_LINES }), { code: 'XFER_CHANNEL_GONE' })
+})
+
+t.test('redirectAfterSetup sends nothing at all when one step carries a line break', async (t) => {
+  const { server, pbx } = await setup(t)
+  const from = server.actions.length
+  await t.rejects(pbx.redirectAfterSetup(AGENT, 'transfer', 'fastify-transfer-recall', { variables: { FASTIFY_XFER_TARGET: '102\r\nAction: Hangup' }, dialplan: RECALL_LINES }))
+  await new Promise((resolve) => setTimeout(resolve, 50))
+  t.same(server.actions.slice(from).map((action) => action.name), [], 'not even the steps before it')
+})

@@ -4,7 +4,7 @@ import { EventEmitter } from 'node:events'
 import type { DeviceState, PbxEvent, QueueMember } from '../../src/asterisk/ami-events.js'
 import type { PbxBridge, PbxChannel, PbxEndpoint } from '../../src/asterisk/ari-client.js'
 import { parseChannelName } from '../../src/asterisk/channel-name.js'
-import type { CallSnapshot, DialplanStep, Pbx, PbxEvents } from '../../src/asterisk/pbx.js'
+import type { CallSnapshot, DialplanStep, Pbx, PbxEvents, RedirectSetup } from '../../src/asterisk/pbx.js'
 
 export const CONTEXT = 'from-internal'
 
@@ -120,6 +120,15 @@ export class FakePbx implements Pbx {
   async addDialplanExtension (line: DialplanStep): Promise<void> {
     if (this.dialplanError !== undefined) throw this.dialplanError
     this.dialplanSteps.push(line)
+  }
+
+  /** As Asterisk runs them: the variables set, the steps added, then the Redirect (recorded as `redirect`). */
+  async redirectAfterSetup (channel: string, exten: string, context: string, setup: RedirectSetup): Promise<{ setupRefused?: Error }> {
+    for (const [name, value] of Object.entries(setup.variables)) await this.setVariable(channel, name, value)
+    let setupRefused: Error | undefined
+    for (const line of setup.dialplan) await this.addDialplanExtension(line).catch((error: Error) => { setupRefused ??= error })
+    await this.redirect(channel, exten, context)
+    return setupRefused === undefined ? {} : { setupRefused }
   }
 
   emit (...events: PbxEvent[]): void {

@@ -53,3 +53,14 @@ t.test('refused (an AMI user without write = system): not installed, so transfer
   t.notOk(installer.installed)
   t.notOk(await installer.ensure())
 })
+
+t.test('linesInFront: the lines once Asterisk took them, none before or after a refusal in front of a Redirect', async (t) => {
+  const { installer } = setup(t)
+  t.equal(installer.linesInFront(), undefined, 'not installed yet: ensure first')
+  await installer.start()
+  t.same(installer.linesInFront(), lines)
+  installer.refusedInFront(new AsteriskRefusedError('DialplanExtensionAdd', 'Permission denied'))
+  t.equal(installer.linesInFront(), undefined)
+  t.ok(await installer.ensure(), 'checked and added again')
+  t.same(installer.linesInFront(), lines)
+})

@@ -661,6 +661,30 @@ t.test('blind transfer recall', async (t) => {
     t.equal(ensureCalls, 1)
     t.same(pbx.actions().at(-1), { method: 'redirect', args: [CUSTOMER, 'transfer', 'fastify-transfer-recall'] })
   })
+
+  t.test('once Asterisk took the lines: written in front of the Redirect, no check first; a refusal is reported', async (t) => {
+    const lines = [{ context: 'fastify-transfer-recall', exten: 'transfer', priority: 1, application: 'Dial', data: 'Local/x' }]
+    const refusals: Error[] = []
+    let ensureCalls = 0
+    const { pbx, service } = setup(t, {
+      recall: {
+        context: 'fastify-transfer-recall',
+        ensure: async () => { ensureCalls++; return true },
+        linesInFront: () => lines,
+        refusedInFront: (error) => { refusals.push(error) }
+      }
+    })
+    const transfer = await service.execute(request())
+    t.equal(ensureCalls, 0, 'no round trip of its own')
+    t.same(pbx.dialplanSteps, lines)
+    t.same(pbx.variables.get(CUSTOMER), new Map([['FASTIFY_XFER_TARGET', '102'], ['FASTIFY_XFER_AGENT', '101']]))
+    t.same(pbx.actions().at(-1), { method: 'redirect', args: [CUSTOMER, 'transfer', 'fastify-transfer-recall'] })
+    t.same(refusals, [])
+    pbx.emit(hangup(CUSTOMER))
+    pbx.dialplanError = new Error('Permission denied')
+    t.equal((await service.execute(request())).status, 'redirected', 'the Redirect itself went through')
+    t.equal(refusals.length, 1, 'the refused line reported, for the next transfer to check first')
+  })
 })
 
 t.test('an attended transfer Asterisk aborts', async (t) => {
