@@ -91,6 +91,29 @@ t.test('blind to a phone nobody answers: after afterMs the customer rings back a
   t.notOk((await listChannels()).some((channel) => isLegOf(unansweringAgent)(channel.name)), '201 stopped ringing')
 })
 
+// Every recall Redirect writes the context's lines again (Replace) in front of it, while other customers
+// are inside that context, in the middle of its Dial: they must not notice.
+t.test('a customer ringing in the recall context is not disturbed by the lines written again for other transfers', async (t) => {
+  const agent = await feed(t, '101')
+  const call = await callAgent('101')
+  const waiting = await execute('101', { targetExtension: unansweringAgent, transferType: 'blind' })
+  await waitFor(async () => (await listChannels()).some((channel) => isLegOf(unansweringAgent)(channel.name)), 5000, '201 ringing')
+  const second = await callAgent('102', 'customer2')
+  const agent2 = await feed(t, '102')
+  const stillRinging = async (): Promise<boolean> => (await host.as('101', { method: 'GET', url: `/api/transfers/${waiting.id}` })).json().status === 'redirected'
+  let rewrites = 0
+  while (rewrites < 3 && await stillRinging()) {
+    const bounced = await execute('102', { targetExtension: busyAgent, transferType: 'blind' })
+    rewrites++
+    await agent2.waitFor(`round ${rewrites} recalled`, ofTransfer(bounced.id, 'failed'))
+    await waitFor(async () => (await bridgePeersOf(second.customerChannel.id)).some(isLegOf('102')), 5000, 'customer2 back with 102')
+  }
+  t.ok(rewrites >= 1, `${rewrites} rewrites of the context while the first customer rang 201`)
+  const failed = await agent.waitFor('failed, recalled', ofTransfer(waiting.id, 'failed'), AFTER_MS + 10_000)
+  t.match(failed.data, { failureReason: 'no_answer', recall: { to: 'agent' } })
+  await waitFor(async () => (await bridgePeersOf(call.customerChannel.id)).some(isLegOf('101')), 5000, 'the first customer back with 101')
+})
+
 t.test('blind to a phone nobody answers while the agent is on another call: the customer goes to the fallback queue', async (t) => {
   const agent = await feed(t, '101')
   const call = await callAgent('101')
