@@ -1,7 +1,7 @@
 import { once } from 'node:events'
 import net from 'node:net'
 import t, { type Test } from 'tap'
-import { AmiClient, type AmiClientOptions, type AmiMessage } from '../../src/asterisk/ami-client.js'
+import { AmiClient, eventNameFilter, type AmiClientOptions, type AmiMessage } from '../../src/asterisk/ami-client.js'
 import { FakeAmiServer, listAnswer, type FakeAmiServerOptions } from '../helpers/fake-ami-server.js'
 
 const AGENT = 'PJSIP/101-0000002a'
@@ -331,6 +331,43 @@ t.test('events option: a list answered with events of other names still gets eve
   t.ok(await eventually(() => emitted.length >= 2))
   await sleep(20)
   t.same(emitted.map((message) => [message.event, message.channel]), [['Hold', AGENT], ['Hold', 'PJSIP/102-00000030']])
+})
+
+t.test('events option: Asterisk is asked, after every login, to send only those events (one AMI Filter each)', async (t) => {
+  const { server, client } = await connected(t, { events: new Set(['hold', 'newstate']) })
+  const filters = (): string[] => server.actions.filter((action) => action.name === 'filter').map((action) => `${action.get('Operation') ?? ''} ${action.get('Filter') ?? ''}`)
+  t.ok(await eventually(() => filters().length === 2))
+  t.same(filters(), ['Add ^Event: [Hh][Oo][Ll][Dd][[:space:]]', 'Add ^Event: [Nn][Ee][Ww][Ss][Tt][Aa][Tt][Ee][[:space:]]'])
+  server.drop()
+  t.ok(await eventually(() => filters().length === 4), 'asked again on the new session')
+  t.ok(client.ready)
+})
+
+t.test('events option: a refused Filter (no write = system) is said once per login; the client works on', async (t) => {
+  const server = await FakeAmiServer.start()
+  server.script('Filter', { Response: 'Error', Message: 'Permission denied' })
+  const said: string[] = []
+  const client = newClient(server.port, { events: new Set(['hold', 'newstate']), logger: { debug: () => {}, info: (_: object, message?: string) => { said.push(message ?? '') }, warn: () => {}, error: () => {} } })
+  t.teardown(async () => { await client.close(); await server.close() })
+  await client.start()
+  t.ok(await eventually(() => said.some((message) => /not filtered at Asterisk/.test(message))))
+  await sleep(20)
+  t.equal(said.filter((message) => /not filtered at Asterisk/.test(message)).length, 1)
+  t.equal((await client.action({ Action: 'Ping' })).response, 'Success')
+})
+
+t.test('without the events option nothing is filtered at Asterisk', async (t) => {
+  const { server } = await connected(t)
+  await sleep(20)
+  t.equal(server.actions.filter((action) => action.name === 'filter').length, 0)
+})
+
+t.test('eventNameFilter: the name in any case, ending there', async (t) => {
+  const filter = new RegExp(eventNameFilter('hangup').replace('[[:space:]]', '\\s'))
+  t.ok(filter.test('Event: Hangup\r\nChannel: x'))
+  t.ok(filter.test('Event: HANGUP\r\n'))
+  t.notOk(filter.test('Event: HangupRequest\r\n'), 'not a longer name')
+  t.notOk(filter.test('Event: VarSet\r\nValue: Event: Hangup\r\n'), 'only the event\'s own name, at the start')
 })
 
 t.test('unsolicited events are emitted as `event`, keys lowercased', async (t) => {

@@ -8,12 +8,15 @@ export interface AmiRecordingProxy {
   actions: () => string[]
   /** Everything written through the proxy, as text: what a test proves never reached Asterisk. */
   written: () => string
+  /** Everything Asterisk sent back through the proxy, as text. */
+  read: () => string
   close: () => Promise<void>
 }
 
 export async function startAmiRecordingProxy (target: { host: string, port: number }): Promise<AmiRecordingProxy> {
   const actions: string[] = []
   let written = ''
+  let read = ''
   const sockets = new Set<Socket>()
   const server: Server = createServer((client) => {
     const upstream = connect(target.port, target.host)
@@ -30,7 +33,10 @@ export async function startAmiRecordingProxy (target: { host: string, port: numb
       }
       upstream.write(chunk)
     })
-    upstream.on('data', (chunk) => client.write(chunk))
+    upstream.on('data', (chunk) => {
+      read += chunk.toString('utf8')
+      client.write(chunk)
+    })
     const end = (): void => { client.destroy(); upstream.destroy() }
     client.on('close', end).on('error', end)
     upstream.on('close', end).on('error', end)
@@ -40,6 +46,7 @@ export async function startAmiRecordingProxy (target: { host: string, port: numb
     port: (server.address() as AddressInfo).port,
     actions: () => [...actions],
     written: () => written,
+    read: () => read,
     close: async () => {
       for (const socket of sockets) socket.destroy()
       await new Promise<void>((resolve) => server.close(() => resolve()))
