@@ -27,7 +27,7 @@ import { RawAmi } from './lib/raw-ami.js'
 
 const BACKGROUND = (process.env.BENCH_BACKGROUND ?? '0,2000').split(',').map(Number)
 /** Blind transfers per level through the plugin, and as many raw Redirects. */
-const BLIND_RUNS = Number(process.env.BENCH_BLIND_RUNS ?? 20)
+const BLIND_RUNS = Number(process.env.BENCH_BLIND_RUNS ?? 50)
 /** Attended transfers per level completed, and as many cancelled. */
 const ATTENDED_RUNS = Number(process.env.BENCH_ATTENDED_RUNS ?? 5)
 const TARGET_MEDIAN_OVERHEAD_MS = 2
