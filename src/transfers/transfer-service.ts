@@ -11,7 +11,7 @@ import { EventEmitter } from 'node:events'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { AgentDirectory } from '../agents/agent-directory.js'
 import type { PbxEvent } from '../asterisk/ami-events.js'
-import { extensionOf, isLocalTo, localCounterpart } from '../asterisk/channel-name.js'
+import { extensionOf, isLocalTo, localCounterpart, parseChannelName } from '../asterisk/channel-name.js'
 import { silentLogger, type Logger } from '../asterisk/logger.js'
 import type { CallSnapshot, DialplanStep, Pbx } from '../asterisk/pbx.js'
 import type { Call } from '../domain/call.js'
@@ -128,6 +128,8 @@ export interface CallLookup {
   snapshotAround?: (names: readonly string[]) => CallSnapshot
   /** Every agent call (to find consultations left by a previous run of the host app). */
   allCalls?: () => Call[]
+  /** Every channel and bridge it knows (once, at a restore: a consultation swapped away from). */
+  snapshot?: () => CallSnapshot
 }
 
 export interface TransferRequest {
@@ -1044,15 +1046,44 @@ export class TransferService {
       const transfer = await this.#rebuild(call.channel, saved)
       if (transfer !== undefined) restored.push(transfer)
     }
+    return [...restored, ...await this.#restoreSwappedAway(calls)]
+  }
+
+  /**
+   * A consultation the agent swapped away from (back with the customer, the target held) looks like an
+   * ordinary call from the agent's side; what gives it away is the consultation's near half, alone in
+   * its bridge while it waits for the agent. Only when such a half exists are agents' channels asked,
+   * and only those of agents talking with one other party.
+   */
+  async #restoreSwappedAway (calls: readonly Call[]): Promise<Transfer[]> {
+    const lookup = this.#calls
+    const everything = lookup?.snapshot?.()
+    if (lookup === undefined || everything === undefined) return []
+    const waiting = new Set(loneConsultationHalves(everything))
+    const restored: Transfer[] = []
+    for (const call of calls) {
+      if (waiting.size === 0) break
+      if (this.#registry.activeByChannel(call.channel).length > 0) continue
+      const mates = bridgeMates(lookup.snapshotOf(call.extension), call.channel)
+      if (mates.length !== 1) continue
+      const saved = decodeChannelRecord(await this.#pbx.getVariable(call.channel, CHANNEL_RECORD_VARIABLE).catch(() => ''))
+      if (saved === undefined || saved.peer !== mates[0]?.name || this.#registry.get(saved.id) !== undefined) continue
+      const { exten, context } = this.#policy.targetFor(saved.destination ?? saved.targetExtension)
+      const half = [...waiting].find((name) => isLocalTo(name, exten, context))
+      if (half === undefined) continue
+      waiting.delete(half)
+      const transfer = await this.#rebuild(call.channel, saved, swappedAwayFrom(everything, half))
+      if (transfer !== undefined) restored.push(transfer)
+    }
     return restored
   }
 
-  async #rebuild (agentChannel: string, saved: ChannelRecord): Promise<Transfer | undefined> {
+  async #rebuild (agentChannel: string, saved: ChannelRecord, known?: FoundConsultation): Promise<Transfer | undefined> {
     const extension = extensionOf(agentChannel, this.#options.channelTechnology)
     if (extension !== saved.extension) return undefined
     const { snapshot } = await this.#snapshotAround({ channels: { agent: agentChannel, peer: saved.peer } })
     // A three-way first: its bridge holds a Local half too, until Asterisk optimises the pair away.
-    const found = threeWayOf(snapshot, agentChannel, saved.peer) ?? consultationOf(snapshot, agentChannel, saved.peer)
+    const found: FoundConsultation | undefined = known ?? threeWayOf(snapshot, agentChannel, saved.peer) ?? consultationOf(snapshot, agentChannel, saved.peer)
     if (found === undefined) return undefined
     const target = this.#policy.targetFor(saved.destination ?? saved.targetExtension)
     const { peer, ...fields } = saved
@@ -1065,6 +1096,7 @@ export class TransferService {
       updatedAt: new Date().toISOString()
     }
     if (found.status === 'three_way') record.talkingTo = 'both'
+    if (found.talkingTo !== undefined) record.talkingTo = found.talkingTo
     // Another instance of the host app may follow it already: then its call is taken.
     const claimed = await this.#store.open({ record, dialTarget: target, tracking: { ...NEW_TRACKING } }, channelsOf(record), this.#maxActive)
     if (!claimed.ok) return undefined
@@ -1142,6 +1174,32 @@ function located (extension: string, call: AgentCall): LocatedCall {
   }
   const caller = callerOf(call.agent, call.peer)
   return { agentChannel: call.agent.name, peerChannel: call.peer.name, bridgeId: call.bridgeId, ...(caller === undefined ? {} : { caller }) }
+}
+
+/** A consultation or three-way found on the bridges after a restart. */
+interface FoundConsultation {
+  status: 'consulting' | 'target_answered' | 'three_way'
+  channels: { consultation?: string, target?: string }
+  talkingTo?: 'customer'
+}
+
+/** Near halves of consultations (Local ;1) alone in their bridge: held while their agent is elsewhere. */
+function loneConsultationHalves (snapshot: CallSnapshot): string[] {
+  const nameOf = new Map(snapshot.channels.map((channel) => [channel.id, channel.name]))
+  return snapshot.bridges
+    .filter((bridge) => bridge.channelIds.length === 1)
+    .map((bridge) => nameOf.get(bridge.channelIds[0] as string))
+    .filter((name): name is string => name !== undefined && parseChannelName(name)?.localHalf === 1 &&
+      snapshot.channels.some((channel) => channel.name === localCounterpart(name)))
+}
+
+/** A consultation the agent swapped away from: the target answered when its leg is bridged with the far half. */
+function swappedAwayFrom (snapshot: CallSnapshot, half: string): FoundConsultation {
+  const far = localCounterpart(half) as string
+  const target = bridgedParty(snapshot, far)?.name
+  return target === undefined
+    ? { status: 'consulting', channels: { consultation: half }, talkingTo: 'customer' }
+    : { status: 'target_answered', channels: { consultation: half, target }, talkingTo: 'customer' }
 }
 
 /** A consultation: the agent talks with the consultation's near half; the customer holds, in a bridge of its own. */

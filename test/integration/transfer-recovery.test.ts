@@ -129,6 +129,25 @@ t.test('the host app restarted during a three-way: found again as a three-way; t
   t.ok((await bridgePeersOf(call.customerChannel.id)).some(isLegOf('104')), 'the customer talks with 104')
 })
 
+t.test('the host app restarted while the agent had swapped back to the customer: found again, swapped; swap back and complete work', async (t) => {
+  const first = await startTransferHost({ rateLimit: false })
+  const call = await callAgent('101')
+  const id = String((await execute(first, { targetExtension: '104', transferType: 'attended' })).json().id)
+  await waitForStatus(first, id, 'target_answered')
+  const swapped = await first.as('101', { method: 'POST', url: `/api/transfers/${id}/swap` })
+  t.equal(swapped.json().talkingTo, 'customer', swapped.body)
+  await first.close()
+  const second = await startTransferHost({ rateLimit: false })
+  t.teardown(second.close)
+  const found = await waitForStatus(second, id, 'target_answered')
+  t.match(found, { talkingTo: 'customer', channels: { agent: call.agentChannel.name, peer: call.customerChannel.name } }, JSON.stringify(found))
+  const back = await second.as('101', { method: 'POST', url: `/api/transfers/${id}/swap` })
+  t.equal(back.json().talkingTo, 'target', back.body)
+  const completed = await second.as('101', { method: 'POST', url: `/api/transfers/${id}/complete` })
+  t.equal(completed.json().status, 'completed', completed.body)
+  await waitFor(async () => (await bridgePeersOf(call.customerChannel.id)).some(isLegOf('104')), 5000, 'the customer talks with 104')
+})
+
 t.test('a queue dialing its member through Local while an agent\'s phone makes its own attended transfer: one transfer, no phantom', async (t) => {
   const host = await startTransferHost()
   t.teardown(host.close)

@@ -208,6 +208,50 @@ t.test('an attended transfer leaves its record on the agent\'s channel, and a ne
   t.equal(await service.restore().then((found) => found.length), 0, 'found once, not twice')
 })
 
+t.test('a consultation the agent swapped away from (back with the customer) is found again by its lone held half', async (t) => {
+  const first = setup(t)
+  first.pbx.hooks.attendedTransfer = async () => {
+    first.pbx.snapshotValue = scenes.consultation(TO_103)
+    void first.pbx.emitLater(...sequences.consultationStarts(TO_103), ...sequences.targetAnswers(TO_103))
+  }
+  const transfer = await first.service.execute(attendedTo103)
+  first.service.stop()
+
+  const pbx = first.pbx
+  const calls: Call[] = [{ extension: '101', channel: AGENT, uniqueId: AGENT, linkedId: AGENT, state: 'up', startedAt: '' }]
+  let snapshot = scenes.swappedToCustomer(TO_103)
+  let asked = 0
+  const getVariable = pbx.getVariable.bind(pbx)
+  pbx.getVariable = async (channel, name) => { asked++; return await getVariable(channel, name) }
+  const service = new TransferService(pbx, {
+    transferContext: CONTEXT,
+    channelTechnology: 'PJSIP',
+    consultationTimeoutMs: 100,
+    calls: { inSync: true, snapshotOf: () => snapshot, snapshotAround: () => snapshot, allCalls: () => calls, snapshot: () => snapshot }
+  })
+  service.start()
+  t.teardown(() => service.stop())
+  const restored = await service.restore()
+  t.equal(restored.length, 1)
+  t.match(service.get(transfer.id), { status: 'target_answered', talkingTo: 'customer', channels: { agent: AGENT, peer: CUSTOMER, consultation: LOCAL_1, target: TARGET_103 } })
+  t.equal(await service.restore().then((found) => found.length), 0, 'found once, not twice')
+
+  // An ordinary call and no lone half: nobody's channel is even asked.
+  service.stop()
+  snapshot = scenes.talking(TO_103)
+  const fresh = new TransferService(pbx, {
+    transferContext: CONTEXT,
+    channelTechnology: 'PJSIP',
+    consultationTimeoutMs: 100,
+    calls: { inSync: true, snapshotOf: () => snapshot, snapshotAround: () => snapshot, allCalls: () => calls, snapshot: () => snapshot }
+  })
+  fresh.start()
+  t.teardown(() => fresh.stop())
+  asked = 0
+  t.same(await fresh.restore(), [])
+  t.equal(asked, 0, 'no Getvar without a held consultation half')
+})
+
 t.test('the transfers in progress are bounded: past maxActive a new one is refused with 503, nothing sent', async (t) => {
   const { pbx, service } = setup(t, { maxActive: 1 })
   await service.execute(blindTo102)
