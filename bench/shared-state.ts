@@ -120,8 +120,8 @@ try {
   const localLog = new EventLog({ capacity: 1000 })
   const local = await deliverAll((index) => { localLog.append('asterisk:connection', { ami: true, ari: index % 2 === 0 }, 'everyone') }, localLog)
   const connect = (): Redis => { const client = new Redis(server.url, { maxRetriesPerRequest: null }); client.on('error', () => {}); clients.push(client); return client }
-  const publisherFeed = new RedisFeed({ writes: connect(), reader: connect(), prefix: 'feedbench:', capacity: 1000 })
-  const servingFeed = new RedisFeed({ writes: connect(), reader: connect(), prefix: 'feedbench:', capacity: 1000 })
+  const publisherFeed = new RedisFeed({ writes: connect(), reader: connect(), prefix: 'feedbench:', instanceId: 'publisher', capacity: 1000 })
+  const servingFeed = new RedisFeed({ writes: connect(), reader: connect(), prefix: 'feedbench:', instanceId: 'serving', capacity: 1000 })
   const servingLog = new EventLog({ capacity: 1000, firstId: (await servingFeed.history()).firstId })
   servingFeed.follow(servingLog)
   const viaRedis = await deliverAll((index) => { publisherFeed.publish('asterisk:connection', { ami: true, ari: index % 2 === 0 }, 'everyone') }, servingLog)

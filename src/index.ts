@@ -3,7 +3,7 @@ import { fastifyAsteriskTransfer } from './plugin.js'
 
 export default fastifyAsteriskTransfer
 export { fastifyAsteriskTransfer }
-export type { AsteriskTransfers } from './transfers-api.js'
+export type { AsteriskTransfers, OnOptions } from './transfers-api.js'
 export type { FastifyAsteriskTransferOptions } from './options.js'
 export type { Identity, Role, Authenticate } from './identity.js'
 export type { TransferEventMap, TransferEventName, Transfer, TransferType } from './transfers/transfer-events.js'

@@ -19,11 +19,20 @@ export interface AsteriskTransfers {
   activeTransfers (): Transfer[]
   getChannelForExtension (extension: string): Promise<LocatedCall>
   availableAgents (caller?: string): Promise<AvailableAgent[]>
-  /** Subscribes to one type of event; returns the function that unsubscribes. */
-  on<K extends LoggedEventType> (type: K, handler: (data: FeedEventData<K>, envelope: FeedEnvelope<K>) => void | Promise<void>): () => void
+  /**
+   * Subscribes to one type of event; returns the function that unsubscribes. With several instances on
+   * Redis a handler runs once per event across them, on the instance that published it (a call history
+   * gets one row, not one per instance); `everyInstance: true` runs it on each instance, for every event.
+   */
+  on<K extends LoggedEventType> (type: K, handler: (data: FeedEventData<K>, envelope: FeedEnvelope<K>) => void | Promise<void>, options?: OnOptions): () => void
   connectionState (): { ami: boolean, ari: boolean }
   /** The plugin's Prometheus registry when `metrics` is on (to merge into the host's, or serve elsewhere). */
   readonly metrics: Registry | undefined
+}
+
+export interface OnOptions {
+  /** Run on every instance for every event, not once on the instance that published it. Default false. */
+  everyInstance?: boolean
 }
 
 export interface TransfersApiParts {
@@ -45,9 +54,10 @@ export function createTransfersApi ({ transfers, agents, pbx, eventLog, onHandle
     activeTransfers: () => transfers.active(),
     getChannelForExtension: async (extension) => await transfers.getChannelForExtension(extension),
     availableAgents: async (caller) => await agents.available(caller),
-    on (type, handler) {
-      return eventLog.subscribe(({ envelope }) => {
-        if (envelope.type !== type) return
+    on (type, handler, options = {}) {
+      const everyInstance = options.everyInstance === true
+      return eventLog.subscribe(({ envelope, local }) => {
+        if (envelope.type !== type || (!local && !everyInstance)) return
         // An async handler's rejection would otherwise be unhandled: reported like a handler that throws.
         const result: unknown = handler(envelope.data as never, envelope as never)
         if (result instanceof Promise) result.catch((error: unknown) => { onHandlerError(error, envelope) })

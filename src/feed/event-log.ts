@@ -15,6 +15,11 @@ export interface StoredEvent {
   readonly audience: Audience
   /** The envelope serialised once at append, sent as is to every socket that may see it. */
   readonly json: string
+  /**
+   * Published by this process (always, in one process); false for one another instance published into
+   * a shared log: host handlers run once per event, where it was published.
+   */
+  readonly local: boolean
 }
 
 /** Events that are published to everyone who may see them; `feed:gap`, `feed:hello` and `feed:store` are per socket, never logged. */
@@ -109,8 +114,8 @@ export class EventLog {
    * Keeps an event numbered elsewhere (a log shared by several instances: ids are increasing but may
    * skip) and hands it to the subscribers. An id not above `lastId` was kept already and is ignored.
    */
-  insert (envelope: FeedEnvelope, audience: Audience): StoredEvent {
-    const event: StoredEvent = Object.freeze({ envelope, audience, json: JSON.stringify(envelope) })
+  insert (envelope: FeedEnvelope, audience: Audience, local = true): StoredEvent {
+    const event: StoredEvent = Object.freeze({ envelope, audience, json: JSON.stringify(envelope), local })
     if (envelope.id <= this.#lastId) return event
     if (this.#count === this.capacity) {
       this.#droppedUpTo = (this.#at(0) as StoredEvent).envelope.id

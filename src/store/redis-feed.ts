@@ -15,19 +15,19 @@ import { bootFirstId, type Audience, type EventLog, type LoggedEventType } from 
 import type { FeedEnvelope, FeedEventData } from '../feed/event-schemas.js'
 import type { FeedPublisher } from './feed-publisher.js'
 
-/** KEYS: stream, counter. ARGV: max length, type, timestamp, data JSON, audience JSON, first id if new. */
+/** KEYS: stream, counter. ARGV: max length, type, timestamp, data JSON, audience JSON, first id if new, publishing instance. */
 const APPEND = `
 local seq = redis.call('INCR', KEYS[2])
 if seq == 1 then
   seq = tonumber(ARGV[6]) + 1
   redis.call('SET', KEYS[2], seq)
 end
-redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], seq .. '-0', 't', ARGV[2], 'ts', ARGV[3], 'd', ARGV[4], 'a', ARGV[5])
+redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], seq .. '-0', 't', ARGV[2], 'ts', ARGV[3], 'd', ARGV[4], 'a', ARGV[5], 'o', ARGV[7])
 return seq
 `
 
 interface Scripts {
-  feedAppend: (stream: string, counter: string, maxLength: number, type: string, timestamp: string, data: string, audience: string, firstId: number) => Promise<number>
+  feedAppend: (stream: string, counter: string, maxLength: number, type: string, timestamp: string, data: string, audience: string, firstId: number, origin: string) => Promise<number>
 }
 
 type StreamEntry = [id: string, fields: string[]]
@@ -40,6 +40,8 @@ export interface RedisFeedOptions {
   /** Reads at start-up, which fail at once while Redis is down (default: the reader). */
   commands?: Redis
   prefix: string
+  /** This instance: each event carries who published it, so host handlers run where it was published. */
+  instanceId: string
   /** Events kept in the stream (about: Redis trims by whole nodes). */
   capacity: number
   logger?: Logger
@@ -53,6 +55,7 @@ export class RedisFeed implements FeedPublisher {
   readonly #counter: string
   readonly #capacity: number
   readonly #log: Logger
+  readonly #instanceId: string
   #eventLog: EventLog | undefined
   #reading = false
 
@@ -64,12 +67,13 @@ export class RedisFeed implements FeedPublisher {
     this.#stream = `${options.prefix}feed`
     this.#counter = `${options.prefix}feed:seq`
     this.#capacity = options.capacity
+    this.#instanceId = options.instanceId
     this.#log = options.logger ?? silentLogger
   }
 
   publish<K extends LoggedEventType>(type: K, data: FeedEventData<K>, audience: Audience): void {
     const timestamp = new Date().toISOString()
-    this.#writes.feedAppend(this.#stream, this.#counter, this.#capacity, type, timestamp, JSON.stringify(data), JSON.stringify(audience), bootFirstId())
+    this.#writes.feedAppend(this.#stream, this.#counter, this.#capacity, type, timestamp, JSON.stringify(data), JSON.stringify(audience), bootFirstId(), this.#instanceId)
       .catch((error: unknown) => { this.#log.error({ err: error, type }, 'an event could not be appended to the shared feed') })
   }
 
@@ -77,7 +81,7 @@ export class RedisFeed implements FeedPublisher {
    * Where this instance's event log starts: the id before the oldest event still in the stream, with
    * those events to keep (oldest first). Without Redis now: a boot id, and the reader catches up later.
    */
-  async history (): Promise<{ firstId: number, events: Array<{ envelope: FeedEnvelope, audience: Audience }> }> {
+  async history (): Promise<{ firstId: number, events: Array<{ envelope: FeedEnvelope, audience: Audience, origin: string | undefined }> }> {
     try {
       // Not the reader's connection, which would wait for Redis as long as it takes: the start of the
       // host app must not.
@@ -118,15 +122,15 @@ export class RedisFeed implements FeedPublisher {
       }
       for (const [, entries] of answer ?? []) {
         for (const entry of entries) {
-          const { envelope, audience } = parseEntry(entry)
-          eventLog.insert(envelope, audience)
+          const { envelope, audience, origin } = parseEntry(entry)
+          eventLog.insert(envelope, audience, origin === this.#instanceId)
         }
       }
     }
   }
 }
 
-function parseEntry ([id, fields]: StreamEntry): { envelope: FeedEnvelope, audience: Audience } {
+function parseEntry ([id, fields]: StreamEntry): { envelope: FeedEnvelope, audience: Audience, origin: string | undefined } {
   const field: Record<string, string> = {}
   for (let i = 0; i + 1 < fields.length; i += 2) field[fields[i] as string] = fields[i + 1] as string
   const envelope = {
@@ -135,5 +139,5 @@ function parseEntry ([id, fields]: StreamEntry): { envelope: FeedEnvelope, audie
     timestamp: field.ts,
     data: JSON.parse(field.d ?? 'null')
   } as FeedEnvelope
-  return { envelope, audience: JSON.parse(field.a ?? '"everyone"') as Audience }
+  return { envelope, audience: JSON.parse(field.a ?? '"everyone"') as Audience, origin: field.o }
 }

@@ -102,7 +102,7 @@ class RedisState implements SharedState {
     this.idempotency = new RedisIdempotencyStore({ commands, writes, prefix, ttlMs: options.idempotencyTtlMs })
     this.leadership = new RedisLeadership(commands, { prefix, instanceId: this.instanceId, leaseMs: options.leaseMs, logger })
     this.peers = new CommandBus({ publisher: commands, subscriber, prefix, instanceId: this.instanceId, logger })
-    this.#feed = new RedisFeed({ writes, reader, commands, prefix, capacity: options.feedCapacity, logger })
+    this.#feed = new RedisFeed({ writes, reader, commands, prefix, instanceId: this.instanceId, capacity: options.feedCapacity, logger })
     // Redis back: this instance may lead again at once rather than at its next renewal.
     this.#connections.events.on('connection', (up) => { if (up) void this.leadership.claim() })
   }
@@ -123,7 +123,8 @@ class RedisState implements SharedState {
     await this.#connections.start()
     const history = await this.#feed.history()
     const eventLog = new EventLog({ ...options, firstId: history.firstId })
-    for (const { envelope, audience } of history.events) eventLog.insert(envelope, audience)
+    // Events from before this instance started: nobody's handlers here run for them.
+    for (const { envelope, audience } of history.events) eventLog.insert(envelope, audience, false)
     this.#feed.follow(eventLog)
     return { eventLog, publisher: this.#feed }
   }

@@ -98,15 +98,17 @@ t.test('a customer ringing in the recall context is not disturbed by the lines w
   const call = await callAgent('101')
   const waiting = await execute('101', { targetExtension: unansweringAgent, transferType: 'blind' })
   await waitFor(async () => (await listChannels()).some((channel) => isLegOf(unansweringAgent)(channel.name)), 5000, '201 ringing')
-  const second = await callAgent('102', 'customer2')
   const agent2 = await feed(t, '102')
   const stillRinging = async (): Promise<boolean> => (await host.as('101', { method: 'GET', url: `/api/transfers/${waiting.id}` })).json().status === 'redirected'
   let rewrites = 0
+  // Each on a call of its own: where a bounced customer goes (back to 102, or to the fallback while
+  // 102's phone still shows busy) is not what this test is about.
   while (rewrites < 3 && await stillRinging()) {
+    const second = await callAgent('102', 'customer2')
     const bounced = await execute('102', { targetExtension: busyAgent, transferType: 'blind' })
     rewrites++
     await agent2.waitFor(`round ${rewrites} recalled`, ofTransfer(bounced.id, 'failed'))
-    await waitFor(async () => (await bridgePeersOf(second.customerChannel.id)).some(isLegOf('102')), 5000, 'customer2 back with 102')
+    await hangup(second.customerChannel.id)
   }
   t.ok(rewrites >= 1, `${rewrites} rewrites of the context while the first customer rang 201`)
   const failed = await agent.waitFor('failed, recalled', ofTransfer(waiting.id, 'failed'), AFTER_MS + 10_000)

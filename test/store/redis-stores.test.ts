@@ -135,8 +135,8 @@ t.test('an answer not kept frees the key for the retry', async (t) => {
 
 t.test('the shared feed: one order and one numbering for every instance, kept across restarts', async (t) => {
   const prefix = freshPrefix()
-  const feedA = new RedisFeed({ writes: client(), reader: client(), prefix, capacity: 1000 })
-  const feedB = new RedisFeed({ writes: client(), reader: client(), prefix, capacity: 1000 })
+  const feedA = new RedisFeed({ writes: client(), reader: client(), prefix, instanceId: 'A', capacity: 1000 })
+  const feedB = new RedisFeed({ writes: client(), reader: client(), prefix, instanceId: 'B', capacity: 1000 })
   const logA = new EventLog({ capacity: 1000, firstId: (await feedA.history()).firstId })
   const logB = new EventLog({ capacity: 1000, firstId: (await feedB.history()).firstId })
   feedA.follow(logA)
@@ -155,14 +155,18 @@ t.test('the shared feed: one order and one numbering for every instance, kept ac
   t.same(logB.since(0).events.map((event) => event.json), logA.since(0).events.map((event) => event.json), 'the same envelopes')
   const middle = idsA[59] as number
   t.same(logB.since(middle).events.map((event) => event.envelope.id), idsA.slice(60), 'a client resumes on another instance with exactly what it missed')
+  const publishers = (log: EventLog): string[] => log.since(0).events.filter((event) => event.local).map((event) => event.envelope.type)
+  t.same(new Set(publishers(logA)), new Set(['asterisk:connection']), 'A knows the events it published itself')
+  t.same(new Set(publishers(logB)), new Set(['agent:status']), 'and B its own: host handlers run there only')
+  t.equal(publishers(logA).length + publishers(logB).length, 100, 'each event local to exactly one instance')
 
-  const restarted = new RedisFeed({ writes: client(), reader: client(), prefix, capacity: 30 })
+  const restarted = new RedisFeed({ writes: client(), reader: client(), prefix, instanceId: 'A2', capacity: 30 })
   const history = await restarted.history()
   t.equal(history.events.length, 30, 'a new instance starts with the newest events')
   t.equal(history.firstId, (idsA[70] as number) - 1)
 
   await client().flushall()
-  const afterLoss = new RedisFeed({ writes: client(), reader: client(), prefix, capacity: 30 })
+  const afterLoss = new RedisFeed({ writes: client(), reader: client(), prefix, instanceId: 'C', capacity: 30 })
   const logC = new EventLog({ capacity: 30, firstId: (await afterLoss.history()).firstId })
   afterLoss.follow(logC)
   t.teardown(() => { afterLoss.stop() })
