@@ -1059,20 +1059,30 @@ export class TransferService {
     const lookup = this.#calls
     const everything = lookup?.snapshot?.()
     if (lookup === undefined || everything === undefined) return []
-    const waiting = new Set(loneConsultationHalves(everything))
-    const restored: Transfer[] = []
+    const waiting = loneConsultationHalves(everything)
+    if (waiting.length === 0) return []
+    // Every agent whose record could own each half, first: a record left behind by a transfer that ended
+    // while no host followed it could claim another agent's half. A half two records could own is left.
+    const owners = new Map<string, Array<{ channel: string, saved: ChannelRecord }>>()
     for (const call of calls) {
-      if (waiting.size === 0) break
       if (this.#registry.activeByChannel(call.channel).length > 0) continue
       const mates = bridgeMates(lookup.snapshotOf(call.extension), call.channel)
       if (mates.length !== 1) continue
       const saved = decodeChannelRecord(await this.#pbx.getVariable(call.channel, CHANNEL_RECORD_VARIABLE).catch(() => ''))
       if (saved === undefined || saved.peer !== mates[0]?.name || this.#registry.get(saved.id) !== undefined) continue
       const { exten, context } = this.#policy.targetFor(saved.destination ?? saved.targetExtension)
-      const half = [...waiting].find((name) => isLocalTo(name, exten, context))
-      if (half === undefined) continue
-      waiting.delete(half)
-      const transfer = await this.#rebuild(call.channel, saved, swappedAwayFrom(everything, half))
+      for (const half of waiting.filter((name) => isLocalTo(name, exten, context))) {
+        owners.set(half, [...(owners.get(half) ?? []), { channel: call.channel, saved }])
+      }
+    }
+    const restored: Transfer[] = []
+    for (const [half, candidates] of owners) {
+      const [owner] = candidates
+      if (candidates.length !== 1 || owner === undefined) {
+        this.#log.warn({ half, agents: candidates.map((candidate) => candidate.channel) }, 'a held consultation several agents\' records could own: not followed again')
+        continue
+      }
+      const transfer = await this.#rebuild(owner.channel, owner.saved, swappedAwayFrom(everything, half))
       if (transfer !== undefined) restored.push(transfer)
     }
     return restored

@@ -252,6 +252,39 @@ t.test('a consultation the agent swapped away from (back with the customer) is f
   t.equal(asked, 0, 'no Getvar without a held consultation half')
 })
 
+t.test('a held consultation half two agents\' records could own (one left behind by an ended transfer) is not followed', async (t) => {
+  const first = setup(t)
+  first.pbx.hooks.attendedTransfer = async () => {
+    first.pbx.snapshotValue = scenes.consultation(TO_103)
+    void first.pbx.emitLater(...sequences.consultationStarts(TO_103), ...sequences.targetAnswers(TO_103))
+  }
+  const transfer = await first.service.execute(attendedTo103)
+  first.service.stop()
+  const pbx = first.pbx
+  // Agent 102 talks with another customer and still carries the record of a transfer to 103 that ended
+  // while no host followed it.
+  const OTHER_AGENT = 'PJSIP/102-00000040'
+  const OTHER_CUSTOMER = 'PJSIP/trunk-00000041'
+  pbx.variables.set(OTHER_AGENT, new Map([[CHANNEL_RECORD_VARIABLE, encodeChannelRecord({ ...transfer, id: '00000000-0000-4000-8000-000000000001', extension: '102', requestedBy: '102', peer: OTHER_CUSTOMER })]]))
+  const swapped = scenes.swappedToCustomer(TO_103)
+  const other = snapshotOf([OTHER_CUSTOMER, OTHER_AGENT])
+  const snapshot = { channels: [...swapped.channels, ...other.channels], bridges: [...swapped.bridges, ...other.bridges.map((bridge) => ({ ...bridge, id: 'b-other' }))] }
+  const calls: Call[] = [
+    { extension: '101', channel: AGENT, uniqueId: AGENT, linkedId: AGENT, state: 'up', startedAt: '' },
+    { extension: '102', channel: OTHER_AGENT, uniqueId: OTHER_AGENT, linkedId: OTHER_AGENT, state: 'up', startedAt: '' }
+  ]
+  const service = new TransferService(pbx, {
+    transferContext: CONTEXT,
+    channelTechnology: 'PJSIP',
+    consultationTimeoutMs: 100,
+    calls: { inSync: true, snapshotOf: (extension) => extension === '102' ? other : swapped, snapshotAround: () => snapshot, allCalls: () => calls, snapshot: () => snapshot }
+  })
+  service.start()
+  t.teardown(() => service.stop())
+  t.same(await service.restore(), [], 'neither: it cannot be told whose it is')
+  t.equal(service.get(transfer.id), undefined)
+})
+
 t.test('the transfers in progress are bounded: past maxActive a new one is refused with 503, nothing sent', async (t) => {
   const { pbx, service } = setup(t, { maxActive: 1 })
   await service.execute(blindTo102)
