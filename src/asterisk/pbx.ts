@@ -166,10 +166,10 @@ export class AsteriskPbx implements Pbx {
       ...Object.entries(setup.variables).map(([name, value]) => ({ Action: 'Setvar', Channel: channel, Variable: name, Value: value })),
       ...setup.dialplan.map(dialplanExtensionAdd)
     ]
-    const answers = this.#ami.inOrder([...steps, { Action: 'Redirect', Channel: channel, Exten: exten, Context: context, Priority: 1 }])
-    const redirect = answers.pop() as Promise<unknown>
-    const settled = await Promise.allSettled(answers)
-    await redirect
+    // Every answer awaited together: none is left rejected without a handler while another is awaited.
+    const settled = await Promise.allSettled(this.#ami.inOrder([...steps, { Action: 'Redirect', Channel: channel, Exten: exten, Context: context, Priority: 1 }]))
+    const redirect = settled.pop()
+    if (redirect?.status === 'rejected') throw redirect.reason
     const refused = settled.find((answer): answer is PromiseRejectedResult => answer.status === 'rejected')
     return refused === undefined ? {} : { setupRefused: refused.reason instanceof Error ? refused.reason : new Error(String(refused.reason)) }
   }

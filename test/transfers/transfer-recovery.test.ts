@@ -3,8 +3,9 @@
 import t, { type Test } from 'tap'
 import type { PbxEvent } from '../../src/asterisk/ami-events.js'
 import type { Call } from '../../src/domain/call.js'
+import type { Transfer } from '../../src/domain/transfer.js'
 import { CHANNEL_RECORD_VARIABLE, encodeChannelRecord } from '../../src/transfers/channel-record.js'
-import { TransferService, type TransferServiceOptions } from '../../src/transfers/transfer-service.js'
+import { TransferService, type CallLookup, type TransferServiceOptions } from '../../src/transfers/transfer-service.js'
 import { AGENT, CONTEXT, CUSTOMER, FakePbx, LOCAL_1, TARGET_102, TARGET_103, dialBegin, scenes, sequences, snapshotOf } from '../helpers/fake-pbx.js'
 
 const TO_102 = { agent: AGENT, customer: CUSTOMER, target: TARGET_102 }
@@ -172,29 +173,35 @@ t.test('a blind transfer reaching voicemail is answered (delivered), not left to
   t.equal(service.get(transfer.id)?.status, 'answered')
 })
 
-t.test('an attended transfer leaves its record on the agent\'s channel, and a new service finds the consultation again', async (t) => {
+/** A first service starts an attended transfer 101 -> 103, answered, then stops: the host app going down. */
+async function consultationLeftBehind (t: Test): Promise<{ pbx: FakePbx, transfer: Transfer }> {
   const first = setup(t)
   first.pbx.hooks.attendedTransfer = async () => {
     first.pbx.snapshotValue = scenes.consultation(TO_103)
     void first.pbx.emitLater(...sequences.consultationStarts(TO_103), ...sequences.targetAnswers(TO_103))
   }
   const transfer = await first.service.execute(attendedTo103)
-  const saved = first.pbx.variables.get(AGENT)?.get(CHANNEL_RECORD_VARIABLE)
-  t.equal(saved, encodeChannelRecord({ ...transfer, peer: CUSTOMER }), 'the record is on the agent\'s channel')
   first.service.stop()
+  return { pbx: first.pbx, transfer }
+}
 
-  // The host app restarts: a new service, the same PBX, the monitor in sync with the consultation.
-  const pbx = first.pbx
-  const calls: Call[] = [{ extension: '101', channel: AGENT, uniqueId: AGENT, linkedId: AGENT, state: 'in_consultation', startedAt: '' }]
-  const snapshot = scenes.consultation(TO_103)
-  const service = new TransferService(pbx, {
-    transferContext: CONTEXT,
-    channelTechnology: 'PJSIP',
-    consultationTimeoutMs: 100,
-    calls: { inSync: true, snapshotOf: () => snapshot, snapshotAround: () => snapshot, allCalls: () => calls }
-  })
+/** The restarted host app's service: the same PBX, a call monitor in sync answering from `calls`. */
+function restartedService (t: Test, pbx: FakePbx, calls: CallLookup): TransferService {
+  const service = new TransferService(pbx, { transferContext: CONTEXT, channelTechnology: 'PJSIP', consultationTimeoutMs: 100, calls })
   service.start()
   t.teardown(() => service.stop())
+  return service
+}
+
+t.test('an attended transfer leaves its record on the agent\'s channel, and a new service finds the consultation again', async (t) => {
+  const { pbx, transfer } = await consultationLeftBehind(t)
+  const saved = pbx.variables.get(AGENT)?.get(CHANNEL_RECORD_VARIABLE)
+  t.equal(saved, encodeChannelRecord({ ...transfer, peer: CUSTOMER }), 'the record is on the agent\'s channel')
+
+  // The host app restarts: a new service, the same PBX, the monitor in sync with the consultation.
+  const calls: Call[] = [{ extension: '101', channel: AGENT, uniqueId: AGENT, linkedId: AGENT, state: 'in_consultation', startedAt: '' }]
+  const snapshot = scenes.consultation(TO_103)
+  const service = restartedService(t, pbx, { inSync: true, snapshotOf: () => snapshot, snapshotAround: () => snapshot, allCalls: () => calls })
   const restored = await service.restore()
   t.equal(restored.length, 1)
   t.match(service.get(transfer.id), { id: transfer.id, type: 'attended', status: 'target_answered', channels: { agent: AGENT, peer: CUSTOMER, consultation: LOCAL_1 } })
@@ -209,28 +216,14 @@ t.test('an attended transfer leaves its record on the agent\'s channel, and a ne
 })
 
 t.test('a consultation the agent swapped away from (back with the customer) is found again by its lone held half', async (t) => {
-  const first = setup(t)
-  first.pbx.hooks.attendedTransfer = async () => {
-    first.pbx.snapshotValue = scenes.consultation(TO_103)
-    void first.pbx.emitLater(...sequences.consultationStarts(TO_103), ...sequences.targetAnswers(TO_103))
-  }
-  const transfer = await first.service.execute(attendedTo103)
-  first.service.stop()
-
-  const pbx = first.pbx
+  const { pbx, transfer } = await consultationLeftBehind(t)
   const calls: Call[] = [{ extension: '101', channel: AGENT, uniqueId: AGENT, linkedId: AGENT, state: 'up', startedAt: '' }]
   let snapshot = scenes.swappedToCustomer(TO_103)
   let asked = 0
   const getVariable = pbx.getVariable.bind(pbx)
   pbx.getVariable = async (channel, name) => { asked++; return await getVariable(channel, name) }
-  const service = new TransferService(pbx, {
-    transferContext: CONTEXT,
-    channelTechnology: 'PJSIP',
-    consultationTimeoutMs: 100,
-    calls: { inSync: true, snapshotOf: () => snapshot, snapshotAround: () => snapshot, allCalls: () => calls, snapshot: () => snapshot }
-  })
-  service.start()
-  t.teardown(() => service.stop())
+  const lookup: CallLookup = { inSync: true, snapshotOf: () => snapshot, snapshotAround: () => snapshot, allCalls: () => calls, snapshot: () => snapshot }
+  const service = restartedService(t, pbx, lookup)
   const restored = await service.restore()
   t.equal(restored.length, 1)
   t.match(service.get(transfer.id), { status: 'target_answered', talkingTo: 'customer', channels: { agent: AGENT, peer: CUSTOMER, consultation: LOCAL_1, target: TARGET_103 } })
@@ -239,28 +232,14 @@ t.test('a consultation the agent swapped away from (back with the customer) is f
   // An ordinary call and no lone half: nobody's channel is even asked.
   service.stop()
   snapshot = scenes.talking(TO_103)
-  const fresh = new TransferService(pbx, {
-    transferContext: CONTEXT,
-    channelTechnology: 'PJSIP',
-    consultationTimeoutMs: 100,
-    calls: { inSync: true, snapshotOf: () => snapshot, snapshotAround: () => snapshot, allCalls: () => calls, snapshot: () => snapshot }
-  })
-  fresh.start()
-  t.teardown(() => fresh.stop())
+  const fresh = restartedService(t, pbx, lookup)
   asked = 0
   t.same(await fresh.restore(), [])
   t.equal(asked, 0, 'no Getvar without a held consultation half')
 })
 
 t.test('a held consultation half two agents\' records could own (one left behind by an ended transfer) is not followed', async (t) => {
-  const first = setup(t)
-  first.pbx.hooks.attendedTransfer = async () => {
-    first.pbx.snapshotValue = scenes.consultation(TO_103)
-    void first.pbx.emitLater(...sequences.consultationStarts(TO_103), ...sequences.targetAnswers(TO_103))
-  }
-  const transfer = await first.service.execute(attendedTo103)
-  first.service.stop()
-  const pbx = first.pbx
+  const { pbx, transfer } = await consultationLeftBehind(t)
   // Agent 102 talks with another customer and still carries the record of a transfer to 103 that ended
   // while no host followed it.
   const OTHER_AGENT = 'PJSIP/102-00000040'
@@ -273,14 +252,7 @@ t.test('a held consultation half two agents\' records could own (one left behind
     { extension: '101', channel: AGENT, uniqueId: AGENT, linkedId: AGENT, state: 'up', startedAt: '' },
     { extension: '102', channel: OTHER_AGENT, uniqueId: OTHER_AGENT, linkedId: OTHER_AGENT, state: 'up', startedAt: '' }
   ]
-  const service = new TransferService(pbx, {
-    transferContext: CONTEXT,
-    channelTechnology: 'PJSIP',
-    consultationTimeoutMs: 100,
-    calls: { inSync: true, snapshotOf: (extension) => extension === '102' ? other : swapped, snapshotAround: () => snapshot, allCalls: () => calls, snapshot: () => snapshot }
-  })
-  service.start()
-  t.teardown(() => service.stop())
+  const service = restartedService(t, pbx, { inSync: true, snapshotOf: (extension) => extension === '102' ? other : swapped, snapshotAround: () => snapshot, allCalls: () => calls, snapshot: () => snapshot })
   t.same(await service.restore(), [], 'neither: it cannot be told whose it is')
   t.equal(service.get(transfer.id), undefined)
 })
