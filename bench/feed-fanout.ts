@@ -157,7 +157,6 @@ async function scenario (sockets: number, rate?: number, events = EVENTS): Promi
     else await new Promise((resolve) => setTimeout(resolve, 5))
   }
   const appendMs = now() - started
-  { const st = (globalThis as any).flushStats; if (st) process.stdout.write(`flushes ${st.n} sockets/flush ${(st.sockets/st.n).toFixed(0)} avg ms ${(st.ms/st.n).toFixed(1)} max ${st.max.toFixed(1)} hist(10ms) ${st.hist}\n`); (globalThis as any).flushStats = undefined }
 
   let report: WorkerReport
   const deadline = Date.now() + DELIVERY_TIMEOUT_MS

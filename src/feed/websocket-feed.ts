@@ -66,8 +66,9 @@ export interface EventFeedOptions {
   /** Open sockets one identity (extension) may hold; one more is closed with 4029. Default 10. */
   maxSocketsPerIdentity?: number
   /**
-   * The least time between two writes of the queued messages to the sockets (see frame-writer.ts): a
-   * quiet feed is written at once, a busy one in batches at most this often. Default 5 ms.
+   * The least time between the starts of two rounds of writing the queued messages to the sockets
+   * (see frame-writer.ts): a quiet feed is written at once, a busy one in batches at most this often.
+   * Default 5 ms.
    */
   flushIntervalMs?: number
   observer?: FeedObserver

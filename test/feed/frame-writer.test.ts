@@ -51,6 +51,27 @@ t.test('TurnBatch: the flushes asked for in one turn run once, together, after i
   t.same(ran, ['a', 'b'], 'each once')
 })
 
+/** Holds the thread for `ms`, as writing to many sockets does. */
+function busyFor (ms: number): void {
+  const until = performance.now() + ms
+  while (performance.now() < until);
+}
+
+t.test('TurnBatch: a long round yields to the event loop between slices; a flush asked for meanwhile joins its end', async (t) => {
+  // A minimum interval far longer than the test: a flush that waited for a new round would not run.
+  const batch = new TurnBatch(60_000, 5)
+  const ran: string[] = []
+  for (const name of ['a', 'b', 'c', 'd', 'e', 'f']) batch.later(() => { ran.push(name); busyFor(3) })
+  await new Promise((resolve) => setImmediate(resolve))
+  t.ok(ran.length > 0 && ran.length < 6, `the first slice ran some and yielded (${ran.join('')})`)
+  let otherWork = false
+  setImmediate(() => { otherWork = true })
+  batch.later(() => ran.push('late'))
+  for (let turn = 0; turn < 20 && ran.length < 7; turn++) await new Promise((resolve) => setImmediate(resolve))
+  t.ok(otherWork, 'other work ran between slices')
+  t.same(ran, ['a', 'b', 'c', 'd', 'e', 'f', 'late'], 'each once, in order, the late one in the same round')
+})
+
 t.test('TurnBatch: with a minimum interval, a flush soon after the last one waits for it; a later one does not', async (t) => {
   const batch = new TurnBatch(300)
   const ran: number[] = []
