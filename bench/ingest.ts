@@ -2,7 +2,7 @@
 // (call monitor, agent states, transfer tracking, event log), compared with the floor: the same bytes over
 // the same kind of socket only split into messages. The stream is the test bed's recorded calls replayed
 // by a stand-in AMI server in another thread (bench/lib/ami-stream.ts), so the measured thread does only
-// what the plugin does. Floor and plugin run alternately, ROUNDS times each; the best of each is kept.
+// what the plugin does. Floor, the AMI client alone and the plugin run in turn, ROUNDS times each; the best of each is kept.
 import { EventEmitter } from 'node:events'
 import net from 'node:net'
 import { performance } from 'node:perf_hooks'
@@ -70,9 +70,8 @@ async function floorRun (): Promise<Run> {
   return run
 }
 
-/** The plugin: AmiClient -> AsteriskPbx -> the services, as the plugin wires them. */
-async function pluginRun (): Promise<Run & { amiEvents: number, channels: number, pbxEvents: number, published: number, transfers: number }> {
-  const ami = new AmiClient({
+function amiClient (): AmiClient {
+  return new AmiClient({
     host: '127.0.0.1',
     port,
     username: 'bench',
@@ -83,6 +82,31 @@ async function pluginRun (): Promise<Run & { amiEvents: number, channels: number
     // As the plugin asks, and the end marker.
     events: new Set([...PBX_EVENT_NAMES, 'userevent'])
   })
+}
+
+/**
+ * The plugin's AMI client alone: the socket read, parsed into messages (the events the plugin does not
+ * map dropped unread) and emitted, applied to nothing. Between the floor and the plugin: what reading
+ * AMI costs, apart from what the plugin does with it.
+ */
+async function clientRun (): Promise<Run & { amiEvents: number }> {
+  const ami = amiClient()
+  await ami.start()
+  let amiEvents = 0
+  const done = new Promise<number>((resolve) => {
+    ami.on('event', (message) => {
+      if (message.userevent === 'BenchEnd') resolve(stream.events)
+      else amiEvents++
+    })
+  })
+  const run = await timed(play, done)
+  await ami.close()
+  return { ...run, amiEvents }
+}
+
+/** The plugin: AmiClient -> AsteriskPbx -> the services, as the plugin wires them. */
+async function pluginRun (): Promise<Run & { amiEvents: number, channels: number, pbxEvents: number, published: number, transfers: number }> {
+  const ami = amiClient()
   // No ARI: the monitor starts from an empty PBX and learns everything from the stream.
   // An emitter, as the PBX adapter follows ARI's connection events too.
   const ari = Object.assign(new EventEmitter(), { ready: true, listChannels: async () => [], listBridges: async () => [], listEndpoints: async () => [] }) as unknown as AriClient
@@ -121,22 +145,28 @@ function checkPlugin (run: Awaited<ReturnType<typeof pluginRun>>, expected: AmiS
 
 // One unmeasured round of each first: code loading and compilation.
 await floorRun()
+await clientRun()
 await pluginRun()
 const floors: Run[] = []
+const clients: Run[] = []
 const plugins: Array<Awaited<ReturnType<typeof pluginRun>>> = []
 for (let index = 0; index < ROUNDS; index++) {
   const floor = await floorRun()
   check(floor.events === stream.events, `the floor split ${floor.events} messages, the stream has ${stream.events}`)
   floors.push(floor)
+  const client = await clientRun()
+  check(client.amiEvents === stream.namedEvents, `the AMI client alone passed on ${client.amiEvents} events, the stream has ${stream.namedEvents} of the names the plugin maps`)
+  clients.push(client)
   const plugin = await pluginRun()
   checkPlugin(plugin, stream)
   plugins.push(plugin)
-  process.stdout.write(`round ${index + 1}: floor ${Math.round(floor.events / floor.seconds)}/s, plugin ${Math.round(plugin.events / plugin.seconds)}/s\n`)
+  process.stdout.write(`round ${index + 1}: floor ${Math.round(floor.events / floor.seconds)}/s, AMI client ${Math.round(client.events / client.seconds)}/s, plugin ${Math.round(plugin.events / plugin.seconds)}/s\n`)
 }
 server.postMessage({ type: 'close' })
 
 const best = <T extends Run>(runs: T[]): T => runs.reduce((a, b) => (b.seconds < a.seconds ? b : a))
 const floor = best(floors)
+const client = best(clients)
 const plugin = best(plugins)
 const rate = (run: Run): number => Math.round(run.events / run.seconds)
 const result = newResult('ingest', { calls: CALLS, concurrentCalls: CONCURRENT, callsLeftUp: LEFT_UP, rounds: ROUNDS, streamBytes: stream.bytes.length, events: stream.events, eventsUsed: stream.usedEvents, eventsNamed: stream.namedEvents })
@@ -148,8 +178,8 @@ const row = (name: string, run: Run): Record<string, number | string> => ({
   microsecondsPerEvent: round((run.seconds * 1e6) / run.events),
   mainThreadBusy: round(run.eventLoopUtilization)
 })
-result.rows.push(row('floor (split only)', floor), row('plugin (parse + apply)', plugin))
-result.ratios = { pluginOverFloor: round(rate(plugin) / rate(floor)) }
+result.rows.push(row('floor (split only)', floor), row('AMI client (parse, nothing applied)', client), row('plugin (parse + apply)', plugin))
+result.ratios = { pluginOverFloor: round(rate(plugin) / rate(floor)), clientOverFloor: round(rate(client) / rate(floor)), pluginOverClient: round(rate(plugin) / rate(client)) }
 result.targets.push(
   { name: 'events/s on one core', target: `>= ${TARGET_EVENTS_PER_SECOND}`, measured: String(rate(plugin)), met: rate(plugin) >= TARGET_EVENTS_PER_SECOND },
   { name: 'share of the floor', target: `>= ${TARGET_FLOOR_SHARE}`, measured: String(result.ratios.pluginOverFloor), met: (result.ratios.pluginOverFloor ?? 0) >= TARGET_FLOOR_SHARE }

@@ -24,6 +24,7 @@ import { pbx as settings, transferContext } from '../test/helpers/asterisk/testb
 import { check, newResult, percentile, round, threadTimes, writeResult } from './lib/common.js'
 import { measureAtLevels } from './lib/levels.js'
 import { RawAmi } from './lib/raw-ami.js'
+import { RemoteClient } from './lib/remote-client.js'
 
 const BACKGROUND = (process.env.BENCH_BACKGROUND ?? '0,2000').split(',').map(Number)
 /** Blind transfers per level through the plugin, and as many raw Redirects. */
@@ -48,7 +49,16 @@ await app.register(asteriskTransfer, {
   rateLimit: false,
   authenticate: (request) => identities[request.headers.authorization?.replace(/^Bearer /, '') ?? ''] ?? null
 })
+// The HTTP floor: an empty route of the same server, asked by the same client the same way.
+app.get('/bench/empty', async () => ({}))
+// The request's time inside the server, from Fastify's first hook to the answer written.
+const serverStarted = new WeakMap<object, number>()
+let lastServerMs = Number.NaN
+app.addHook('onRequest', async (request) => { serverStarted.set(request, performance.now()) })
+app.addHook('onResponse', async (request) => { lastServerMs = performance.now() - (serverStarted.get(request) ?? Number.NaN) })
 const baseUrl = await app.listen({ port: 0, host: '127.0.0.1' })
+/** The timed requests come from another thread, as from a softphone backend elsewhere (bench/lib/remote-client.ts). */
+const remote = await RemoteClient.start(settings.ami)
 
 /** Published outcomes, by transfer id and state, stamped when the plugin published them. */
 const published = new Map<string, number>()
@@ -61,16 +71,17 @@ const outcome = async (id: string, status: string): Promise<number> =>
 /** One kept-alive HTTP connection, as a softphone backend would hold: the request, not the client, is timed. */
 const keptAlive = new http.Agent({ keepAlive: true, maxSockets: 1 })
 
-interface Timed { ms: number, cpuMs: number, waitingMs: number }
+interface Timed { cpuMs: number, waitingMs: number }
 
-/** Runs `action`, timing it and this thread's CPU time and wait for a core meanwhile (the plugin, the HTTP client and the raw socket all run on it). */
+/**
+ * Runs `action` (timed by the client's thread) with this thread's CPU time and wait for a core
+ * meanwhile: the plugin's thread, which runs nothing of the clients.
+ */
 async function timed<T> (action: () => Promise<T>): Promise<T & Timed> {
   const before = threadTimes()
-  const started = performance.now()
   const value = await action()
-  const ms = performance.now() - started
   const after = threadTimes()
-  return { ...value, ms, cpuMs: (after?.cpuMs ?? Number.NaN) - (before?.cpuMs ?? Number.NaN), waitingMs: (after?.waitingMs ?? Number.NaN) - (before?.waitingMs ?? Number.NaN) }
+  return { ...value, cpuMs: (after?.cpuMs ?? Number.NaN) - (before?.cpuMs ?? Number.NaN), waitingMs: (after?.waitingMs ?? Number.NaN) - (before?.waitingMs ?? Number.NaN) }
 }
 
 async function api (method: string, path: string, body?: object): Promise<{ status: number, json: Record<string, unknown>, ms: number }> {
@@ -148,9 +159,9 @@ function bridgedAgain (customer: string): (event: AmiMessage) => boolean {
   }
 }
 
-interface Samples { plugin: number[], raw: number[], pluginCpu: number[], rawCpu: number[], waiting: number[], answered: number[], answeredAfterCustomer: number[], answeredAfterBridged: number[], completed: number[], cancelled: number[] }
+interface Samples { plugin: number[], raw: number[], httpFloor: number[], server: number[], pluginCpu: number[], rawCpu: number[], waiting: number[], answered: number[], answeredAfterCustomer: number[], answeredAfterBridged: number[], completed: number[], cancelled: number[] }
 
-const noSamples = (): Samples => ({ plugin: [], raw: [], pluginCpu: [], rawCpu: [], waiting: [], answered: [], answeredAfterCustomer: [], answeredAfterBridged: [], completed: [], cancelled: [] })
+const noSamples = (): Samples => ({ plugin: [], raw: [], httpFloor: [], server: [], pluginCpu: [], rawCpu: [], waiting: [], answered: [], answeredAfterCustomer: [], answeredAfterBridged: [], completed: [], cancelled: [] })
 
 async function blindThroughPlugin (samples: Samples): Promise<void> {
   const { customer } = await freshCall()
@@ -159,9 +170,10 @@ async function blindThroughPlugin (samples: Samples): Promise<void> {
   // Asterisk passes 102's answer on to the customer's leg first).
   const customerAnswered = stamp((event) => event.event === 'DialEnd' && text(event.dialstatus) === 'ANSWER' && text(event.channel) === customer)
   const bridged = stamp(bridgedAgain(customer))
-  const response = await timed(async () => await api('POST', '/transfers/execute', { extension: '101', targetExtension: '102', transferType: 'blind' }))
+  const response = await timed(async () => await remote.http(`${baseUrl}/api/transfers/execute`, 'POST', 'Bearer token-super', { extension: '101', targetExtension: '102', transferType: 'blind' }))
   check(response.status === 200, `execute answered ${response.status}: ${JSON.stringify(response.json)}`)
   samples.plugin.push(response.ms)
+  samples.server.push(lastServerMs)
   samples.pluginCpu.push(response.cpuMs)
   samples.waiting.push(response.waitingMs)
   const asteriskAt = await answered
@@ -177,12 +189,16 @@ async function blindThroughPlugin (samples: Samples): Promise<void> {
 async function blindRaw (samples: Samples): Promise<void> {
   const { customer } = await freshCall()
   const answered = raw.nextEvent(isTargetAnswer, 30_000)
-  const { message: response, ms, cpuMs } = await timed(async () => ({ message: await raw.action({ Action: 'Redirect', Channel: customer, Exten: '102', Context: transferContext, Priority: 1 }) }))
+  const { message: response, ms, cpuMs } = await timed(async () => await remote.amiAction({ Action: 'Redirect', Channel: customer, Exten: '102', Context: transferContext, Priority: 1 }))
   samples.raw.push(ms)
   samples.rawCpu.push(cpuMs)
   check(response.response === 'Success', `Redirect refused: ${String(response.message)}`)
   await answered
   await hangupCalls()
+  await new Promise((resolve) => setTimeout(resolve, 20))
+  const empty = await remote.http(`${baseUrl}/bench/empty`, 'GET', '')
+  check(empty.status === 200, `the empty route answered ${empty.status}`)
+  samples.httpFloor.push(empty.ms)
 }
 
 async function attended (samples: Samples, end: 'complete' | 'cancel'): Promise<void> {
@@ -234,6 +250,9 @@ async function level (channels: number): Promise<Record<string, number>> {
     overheadMedianMs: round(percentile(sorted(samples.plugin), 0.5) - percentile(sorted(samples.raw), 0.5)),
     overheadP99Ms: round(percentile(sorted(samples.plugin), 0.99) - percentile(sorted(samples.raw), 0.99)),
     overheadMaxPairedMs: round(Math.max(...overhead)),
+    httpFloorMedianMs: p(samples.httpFloor, 0.5),
+    overheadOverHttpFloorMedianMs: round(percentile(sorted(samples.plugin), 0.5) - percentile(sorted(samples.raw), 0.5) - percentile(sorted(samples.httpFloor), 0.5)),
+    executeInServerMedianMs: p(samples.server, 0.5),
     executeCpuMedianMs: p(samples.pluginCpu, 0.5),
     executeWaitingForCpuMedianMs: p(samples.waiting, 0.5),
     rawRedirectCpuMedianMs: p(samples.rawCpu, 0.5),
@@ -253,6 +272,7 @@ await measureAtLevels(result, BACKGROUND, level, {
   reused: bed.reused,
   log,
   close: async () => {
+    await remote.close()
     keptAlive.destroy()
     await app.close()
   }
@@ -282,7 +302,7 @@ for (const key of ['answeredAfterAsteriskMedianMs', 'answeredAfterCustomerDialEn
 }
 result.notes.push(
   'Real Asterisk 22 (the test bed): customer1 calls agent 101 through the phone farm, whose phones answer at once; background channels are Local pairs waiting in [bench-background]. Each transfer is a fresh call; plugin and raw runs alternate.',
-  `execute*: POST /api/transfers/execute (blind, 101's customer to 102, recall on as by default) over HTTP on 127.0.0.1 (a kept-alive connection) to the plugin in this process, until the answer (median and p99 of ${BLIND_RUNS}). rawRedirect*: an AMI Redirect of the same kind of call to 102 written on a bare TCP socket, until Asterisk's response. overhead*: the difference of the two at the same percentile; overheadMaxPairedMs: the largest difference between the n-th fastest of each. executeCpuMedianMs: CPU time of this process's main thread during a request (the plugin, and the HTTP client's share), rawRedirectCpuMedianMs the same for the raw Redirect, executeWaitingForCpuMedianMs: the time that thread was ready to run but waited for a core taken by other processes (Linux schedstat): on a shared machine it is a large part of the wall time.`,
+  `execute*: POST /api/transfers/execute (blind, 101's customer to 102, recall on as by default) from a client in another thread of this process (as a softphone backend on another machine: nothing of it runs on the plugin's thread) over HTTP on 127.0.0.1 (a kept-alive connection) to the plugin, until the answer (median and p99 of ${BLIND_RUNS}). rawRedirect*: an AMI Redirect of the same kind of call to 102 written on a bare TCP socket by the same client thread (logged in with Events: off), until Asterisk's response. overhead*: the difference of the two at the same percentile; overheadMaxPairedMs: the largest difference between the n-th fastest of each. httpFloorMedianMs: a GET of an empty route on the same server by the same client (after each raw Redirect): the HTTP round trip between the two threads, which the raw Redirect has none of; overheadOverHttpFloorMedianMs: the median overhead less that floor. executeInServerMedianMs: the execute request inside the server, from Fastify's onRequest to its onResponse (the answer written), Asterisk's round trip included. executeCpuMedianMs: CPU time of the plugin's thread during a request, rawRedirectCpuMedianMs the same for the raw Redirect, executeWaitingForCpuMedianMs: the time that thread was ready to run but waited for a core taken by other processes (Linux schedstat): on a shared machine it is a large part of the wall time.`,
   `*AfterAsterisk*: from Asterisk's deciding event on a bare AMI socket in this process (the DialEnd ANSWER of 102's leg; for completed the first of the agent's Hangup and AttendedTransfer Success; for cancelled the first of the agent's Unhold and AttendedTransfer Fail) to the plugin publishing answered / completed / cancelled (${ATTENDED_RUNS} attended transfers each completed and cancelled per level). answeredAfterCustomerDialEnd: from the customer's own DialEnd ANSWER, the event the plugin decides on (with recall the customer dials 102 through a Local pair, and Asterisk passes the answer on to the customer's leg first). answeredAfterBridgeEnter: from the BridgeEnter that puts the customer's new bridge at two channels, the moment the bridges show the outcome (the plugin declares it only then): what is left is the plugin's own time, while the time from DialEnd to that BridgeEnter is Asterisk's.`
 )
 writeResult(result, 'Transfers on the real PBX: overhead and time to a confirmed outcome')

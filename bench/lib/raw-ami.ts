@@ -25,12 +25,13 @@ export class RawAmi {
     socket.on('data', (chunk: string) => { parser.push(chunk) })
   }
 
-  static async connect (settings: { host: string, port: number, username: string, password: string }): Promise<RawAmi> {
+  /** `events: false` logs in with `Events: off`: the connection gets the responses to its actions only. */
+  static async connect (settings: { host: string, port: number, username: string, password: string }, { events = true } = {}): Promise<RawAmi> {
     const socket = net.connect(settings.port, settings.host)
     socket.setNoDelay(true)
     await new Promise((resolve, reject) => { socket.once('connect', resolve); socket.once('error', reject) })
     const ami = new RawAmi(socket)
-    const login = await ami.action({ Action: 'Login', Username: settings.username, Secret: settings.password, Events: 'on' })
+    const login = await ami.action({ Action: 'Login', Username: settings.username, Secret: settings.password, Events: events ? 'on' : 'off' })
     if (login.response !== 'Success') throw new Error(`AMI login refused: ${String(login.message)}`)
     return ami
   }
