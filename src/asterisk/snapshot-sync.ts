@@ -45,6 +45,8 @@ export class SnapshotSync<S, E extends PbxEvent = PbxEvent> {
   #built = false
   #failedAttempts = 0
   #retryTimer: NodeJS.Timeout | undefined
+  /** Told when the state is in sync again (true), or when the sync stops (false). */
+  readonly #syncWaiters = new Set<(inSync: boolean) => void>()
 
   constructor (options: SnapshotSyncOptions<S, E>) {
     this.#pbx = options.pbx
@@ -70,6 +72,26 @@ export class SnapshotSync<S, E extends PbxEvent = PbxEvent> {
   }
 
   /**
+   * Resolves true once the state is in sync: at once if it is, or when the snapshot under way lands. False
+   * at once when none is under way (AMI down, a failed one waiting for its retry), and false when it
+   * fails, the sync stops, or `timeoutMs` passes: a reader waits for the one rebuild under way instead of
+   * asking the PBX itself, and never for a retry that may be long in coming.
+   */
+  async whenInSync (timeoutMs: number): Promise<boolean> {
+    if (this.inSync) return true
+    if (!this.#running || this.#buffer === undefined) return false
+    return await new Promise((resolve) => {
+      const done = (inSync: boolean): void => {
+        clearTimeout(timer)
+        this.#syncWaiters.delete(done)
+        resolve(inSync)
+      }
+      const timer = setTimeout(() => { done(this.inSync) }, timeoutMs)
+      this.#syncWaiters.add(done)
+    })
+  }
+
+  /**
    * Subscribes to the PBX's events and builds the state from a snapshot. Rejects when that first
    * snapshot fails, and keeps retrying in the background until it succeeds or `stop()`.
    */
@@ -90,6 +112,7 @@ export class SnapshotSync<S, E extends PbxEvent = PbxEvent> {
     this.#retryTimer = undefined
     this.#buffer = undefined
     this.#rebuildAgain = false
+    this.#tellWaiters()
   }
 
   readonly #onEvent = (event: PbxEvent): void => {
@@ -126,6 +149,7 @@ export class SnapshotSync<S, E extends PbxEvent = PbxEvent> {
       // Keep the last known state, moved on by what happened meanwhile, until a snapshot succeeds.
       this.#apply(buffer)
       this.#scheduleRetry(error)
+      this.#tellWaiters()
       throw error
     }
     if (this.#buffer !== buffer) return
@@ -136,7 +160,15 @@ export class SnapshotSync<S, E extends PbxEvent = PbxEvent> {
     if (this.#rebuildAgain) {
       this.#rebuildAgain = false
       await this.#rebuild()
+      return
     }
+    this.#tellWaiters()
+  }
+
+  /** Tells the readers waiting for the rebuild how it ended: in sync, or not (failed, stopped). */
+  #tellWaiters (): void {
+    const inSync = this.inSync
+    for (const waiter of [...this.#syncWaiters]) waiter(inSync)
   }
 
   #scheduleRetry (error: unknown): void {

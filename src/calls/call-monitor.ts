@@ -90,6 +90,11 @@ export class CallMonitor extends EventEmitter<CallMonitorEvents> {
     return this.#sync.inSync
   }
 
+  /** True once the calls are in sync (at once if they are), false if not within `timeoutMs`. */
+  async whenInSync (timeoutMs: number): Promise<boolean> {
+    return await this.#sync.whenInSync(timeoutMs)
+  }
+
   callsOf (extension: string): Call[] {
     return this.#registry.callsOf(extension)
   }

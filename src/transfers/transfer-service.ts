@@ -122,6 +122,8 @@ export interface RecallRouting {
 /** What the service needs of the call monitor. */
 export interface CallLookup {
   readonly inSync: boolean
+  /** True once in sync (at once if it is), false if not within `timeoutMs`. */
+  whenInSync?: (timeoutMs: number) => Promise<boolean>
   /** The channels and bridges of one extension's calls. */
   snapshotOf: (extension: string) => CallSnapshot
   /** The named channels and everything bridged with them. */
@@ -166,6 +168,10 @@ const CONFIRM_INTERVAL_MS = 250
  * that reported it), at least this often, for as long in all.
  */
 const MEMORY_CONFIRM_INTERVAL_MS = 20
+/** How long a lookup that memory cannot answer yet waits for the events on their way. */
+const EVENTS_ON_THE_WAY_MS = 250
+/** How long a lookup waits for the call monitor's rebuild (after an AMI reconnect) before asking ARI. */
+const SYNC_WAIT_MS = 2000
 /**
  * How long the consultation's channel must outlive the agent's Unhold, while the target rings, to be a
  * swap rather than an abort: Asterisk hangs it up in the same instant as it moves the agent back when
@@ -317,17 +323,47 @@ export class TransferService {
 
   /** The agent's active, two-party call: its channel and the real party bridged with it. */
   async getChannelForExtension (extension: string): Promise<LocatedCall> {
-    return this.#locateFromMemory(extension) ?? this.#locate(extension, await this.#pbx.snapshot())
+    const now = this.#locateFromMemory(extension)
+    if (now !== undefined) return now
+    // The monitor mirrors every channel and bridge: it answers, not a listing of the whole PBX (at
+    // 2,000 channels ARI takes 40 to 360 ms for one and Asterisk works for it). Out of sync, it is
+    // rebuilt from one snapshot after a reconnect; that rebuild is waited for. Only while AMI stays
+    // down (no events, so no memory) is ARI listed, the one source left.
+    if (this.#calls === undefined || !(await this.#inSyncSoon())) return this.#locate(extension, await this.#pbx.snapshot())
+    // A call whose events are still on their way (its bridge formed a moment ago): looked at again
+    // after each event, for a short while; then memory's answer stands (no call, or not bridged).
+    const deadline = performance.now() + EVENTS_ON_THE_WAY_MS
+    for (;;) {
+      const call = findAgentCall(this.#calls.snapshotOf(extension), this.#options.channelTechnology, extension)
+      if (call?.peer !== undefined && call.bridgeId !== undefined) return located(extension, call)
+      const left = deadline - performance.now()
+      if (left <= 0) {
+        if (call === undefined) throw new NoActiveChannelError(extension)
+        return located(extension, call)
+      }
+      await this.#nextEventOr(left)
+      if (!this.#calls.inSync) return await this.getChannelForExtension(extension)
+    }
   }
 
-  /**
-   * The call from the monitor's memory, when it is in sync and knows a bridged call. Otherwise (a call
-   * whose events are still on their way, say) undefined, and ARI, the source of truth, is asked.
-   */
+  /** The call from the monitor's memory, when it is in sync and knows a bridged call; otherwise undefined. */
   #locateFromMemory (extension: string): LocatedCall | undefined {
     if (this.#calls?.inSync !== true) return undefined
     const call = findAgentCall(this.#calls.snapshotOf(extension), this.#options.channelTechnology, extension)
     return call?.peer === undefined || call.bridgeId === undefined ? undefined : located(extension, call)
+  }
+
+  /**
+   * Whether the call monitor answers for the PBX: in sync now, or again within SYNC_WAIT_MS (after an
+   * AMI reconnect it is rebuilt from one snapshot, which readers wait for rather than take their own).
+   * While AMI is down there is no rebuild to wait for.
+   */
+  async #inSyncSoon (): Promise<boolean> {
+    const calls = this.#calls
+    if (calls === undefined) return false
+    if (calls.inSync) return true
+    if (!this.#pbx.connectionState().ami) return false
+    return await (calls.whenInSync?.(SYNC_WAIT_MS) ?? Promise.resolve(false))
   }
 
   #locate (extension: string, snapshot: CallSnapshot): LocatedCall {
@@ -336,16 +372,16 @@ export class TransferService {
     return located(extension, call)
   }
 
-  /** The calls around a channel: from the monitor's memory when it is in sync, else asked of ARI. */
+  /** The calls around a channel: from the monitor's memory (waiting for a rebuild under way), else asked of ARI. */
   async #snapshotFor (channel: string): Promise<CallSnapshot> {
     const extension = extensionOf(channel, this.#options.channelTechnology)
-    return this.#calls?.inSync === true && extension !== undefined ? this.#calls.snapshotOf(extension) : await this.#pbx.snapshot()
+    return extension !== undefined && this.#calls !== undefined && await this.#inSyncSoon() ? this.#calls.snapshotOf(extension) : await this.#pbx.snapshot()
   }
 
-  /** The PBX around a transfer's channels: from memory when the monitor is in sync, else from ARI. */
+  /** The PBX around a transfer's channels: from memory (waiting for a rebuild under way), else from ARI. */
   async #snapshotAround (transfer: Pick<Transfer, 'channels'>): Promise<{ snapshot: CallSnapshot, fromMemory: boolean }> {
     const around = this.#calls?.snapshotAround
-    if (this.#calls?.inSync === true && around !== undefined) {
+    if (around !== undefined && this.#calls !== undefined && await this.#inSyncSoon()) {
       const { agent, peer, consultation, target } = transfer.channels
       const names = [agent, peer, consultation, target].filter((name): name is string => name !== undefined)
       return { snapshot: around.call(this.#calls, names), fromMemory: true }
@@ -974,7 +1010,9 @@ export class TransferService {
     if (why === 'reconnect') await this.restore().catch((error: unknown) => { this.#log.warn({ err: error }, 'restoring consultations from Asterisk failed') })
     const transfers = this.#registry.inProgress().filter((transfer) => !transfer.actionInFlight && !transfer.confirming)
     if (transfers.length === 0) return
-    const fresh = why === 'reconnect' ? await this.#pbx.snapshot().catch(() => undefined) : undefined
+    // After a reconnect the call monitor is rebuilt from a fresh snapshot: each transfer is checked
+    // against it, as soon as it is there. A listing of its own only if it does not come.
+    const fresh = why === 'reconnect' && !(await this.#inSyncSoon()) ? await this.#pbx.snapshot().catch(() => undefined) : undefined
     for (const transfer of transfers) {
       await this.#reconcileOne(transfer, restarted, fresh).catch((error: unknown) => {
         this.#log.warn({ err: error, transferId: transfer.id }, 'reconciling a transfer failed')

@@ -274,3 +274,35 @@ t.test('a snapshot that failed is taken again as soon as ARI comes back, not at 
   t.same(log, ['apply []', 'reset s1 []'])
   t.ok(sync.inSync)
 })
+
+t.test('whenInSync: at once when in sync, once the rebuild lands; false when none is under way, it fails, or the sync stops', async (t) => {
+  const { pbx, sync } = setup(t)
+  t.equal(await sync.whenInSync(10), false, 'not started: false')
+  await started(pbx, sync)
+  t.equal(await sync.whenInSync(0), true, 'in sync: true at once')
+
+  pbx.setAmi(false)
+  t.equal(await sync.whenInSync(60_000), false, 'AMI down: false at once, no rebuild under way')
+  pbx.setAmi(true)
+  const waiting = sync.whenInSync(60_000)
+  let answer: boolean | undefined
+  void waiting.then((inSync) => { answer = inSync })
+  await tick()
+  t.equal(answer, undefined, 'still waiting while the snapshot is in flight')
+  await pbx.answer('s2')
+  t.equal(await waiting, true, 'true once the rebuild landed')
+
+  pbx.setAmi(false)
+  pbx.setAmi(true)
+  const failed = sync.whenInSync(60_000)
+  await pbx.fail()
+  t.equal(await failed, false, 'false when the snapshot fails')
+  t.equal(await sync.whenInSync(60_000), false, 'and at once while its retry waits')
+
+  await pbx.answer('s3').catch(() => {})
+  pbx.setAmi(false)
+  pbx.setAmi(true)
+  const stopped = sync.whenInSync(60_000)
+  sync.stop()
+  t.equal(await stopped, false, 'false when the sync stops')
+})

@@ -9,6 +9,7 @@ import { AsteriskPbx } from '../../src/asterisk/pbx.js'
 import { CallMonitor, type AgentCalls } from '../../src/calls/call-monitor.js'
 import { CallStatus, type Call } from '../../src/feed/event-schemas.js'
 import { findAgentCall } from '../../src/transfers/call-topology.js'
+import { TransferService } from '../../src/transfers/transfer-service.js'
 import { listBridges, listChannels } from '../helpers/asterisk/ari.js'
 import { bridgePeersOf, callAgent, hangup, hangupAllCalls, waitFor } from '../helpers/asterisk/calls.js'
 import { pbx as testbed, transferContext } from '../helpers/asterisk/testbed.js'
@@ -148,6 +149,42 @@ t.test('a hangup removes the call and publishes ended: true', async (t) => {
   t.same(agentCalls.filter((entry) => entry.extension === '101').at(-1), { extension: '101', calls: [] })
   await waitUntilMatchesAri('after the hangup')
   t.equal(monitor.channelCount, 0)
+})
+
+t.test("the transfer service finds an agent's call in the monitor's memory, never by listing the PBX", async (t) => {
+  // The PBX as the service sees it, with its full listings counted.
+  let listings = 0
+  const snapshot = async (): ReturnType<AsteriskPbx['snapshot']> => { listings++; return await pbx.snapshot() }
+  const counted = new Proxy(pbx, {
+    get: (target, key) => {
+      if (key === 'snapshot') return snapshot
+      const value: unknown = Reflect.get(target, key, target)
+      return typeof value === 'function' ? value.bind(target) : value
+    }
+  })
+  const transfers = new TransferService(counted, { transferContext, channelTechnology: 'PJSIP', consultationTimeoutMs: 5000, calls: monitor })
+
+  await t.rejects(transfers.getChannelForExtension('101'), { code: 'XFER_NO_ACTIVE_CHANNEL' }, 'no call: answered from memory')
+  // Asked the moment the call is bridged on the PBX (the helper saw it through ARI): its events may
+  // still be on their way to the monitor.
+  const call = await callAgent('101')
+  const found = await transfers.getChannelForExtension('101')
+  t.equal(found.agentChannel, call.agentChannel.name)
+  t.equal(found.peerChannel, call.customerChannel.name, 'the customer, as the bridge has it')
+  t.equal(listings, 0, 'neither lookup listed the PBX')
+
+  // While AMI is down the monitor has no events: ARI, the one source left, is listed.
+  await proxy.cut({ refuse: true })
+  await waitFor(() => !monitor.inSync, 5000, 'the monitor to notice AMI is gone')
+  t.equal((await transfers.getChannelForExtension('101')).peerChannel, call.customerChannel.name, 'found while AMI is down')
+  t.ok(listings >= 1, `listed while AMI was down (${listings})`)
+  // Back: a lookup during the rebuild waits for it, and lists nothing of its own.
+  listings = 0
+  await proxy.restore()
+  await waitFor(() => pbx.connectionState().ami, 10_000, 'AMI back')
+  t.equal((await transfers.getChannelForExtension('101')).peerChannel, call.customerChannel.name, 'found after the reconnect')
+  t.ok(monitor.inSync, 'from the rebuilt memory')
+  t.equal(listings, 0, 'no listing of its own after the reconnect')
 })
 
 t.test('after the AMI connection is cut and restored the monitor rebuilds and matches ARI again', async (t) => {

@@ -98,21 +98,27 @@ t.test('AMI stalled (open socket, no bytes): the keep-alive notices, treats it a
   t.same(await waitUntilCallsMatchAri(h, 'after the stall'), [], 'the call that ended meanwhile is gone')
 })
 
-t.test('ARI cut: everything that needs ARI answers 503 at once; ARI back by itself, announced on the feed', async (t) => {
+t.test('ARI cut: calls are found in memory and a blind transfer goes through on AMI alone; ARI back by itself, announced on the feed', async (t) => {
   const h = await host(t, { actionTimeoutMs: LONG_ACTION_TIMEOUT_MS, ariPingIntervalMs: 300 })
   await h.ari.cut({ refuse: true })
   const down = await h.waitForConnection({ ami: true, ari: false })
 
-  // 104 has no call the monitor knows of: the plugin asks ARI, the source of truth, before answering 404.
+  // The call monitor follows AMI's events: it stays in sync, and answers for the calls without ARI.
   const refused = await timed(async () => await execute(h, '104', { targetExtension: '102', transferType: 'blind' }))
-  t.equal(refused.answer.statusCode, 503, refused.answer.body)
-  t.equal(refused.answer.json().code, 'XFER_ASTERISK_UNAVAILABLE')
+  t.equal(refused.answer.statusCode, 404, refused.answer.body)
+  t.equal(refused.answer.json().code, 'XFER_NO_ACTIVE_CHANNEL', '104 has no call: memory says so, no ARI needed')
   t.ok(refused.ms < WELL_BEFORE_TIMEOUT_MS, `answered in ${Math.round(refused.ms)} ms, not at the ${LONG_ACTION_TIMEOUT_MS} ms timeout`)
+  const call = await callAgent('101')
+  const transfer = await execute(h, '101', { targetExtension: '102', transferType: 'blind' })
+  t.equal(transfer.statusCode, 200, transfer.body)
+  t.match(transfer.json(), { status: 'redirected', channels: { agent: call.agentChannel.name, peer: call.customerChannel.name } }, 'a call placed during the cut, transferred without ARI')
+  await waitFor(() => h.app.asteriskTransfers.getTransfer(String(transfer.json().id))?.status === 'answered', 10_000, 'the transfer answered, confirmed from memory')
 
   await h.ari.restore()
   await h.waitForConnection({ ami: true, ari: true }, down.id)
-  const answered = await execute(h, '104', { targetExtension: '102', transferType: 'blind' })
-  t.equal(answered.statusCode, 404, 'ARI answers again: 104 has no call')
+  // 102 now talks with the customer transferred above: a free target.
+  const answered = await execute(h, '104', { targetExtension: '103', transferType: 'blind' })
+  t.equal(answered.statusCode, 404, 'ARI back: 104 still has no call')
   t.equal(answered.json().code, 'XFER_NO_ACTIVE_CHANNEL')
 })
 
