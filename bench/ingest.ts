@@ -182,7 +182,9 @@ result.rows.push(row('floor (split only)', floor), row('AMI client (parse, nothi
 result.ratios = { pluginOverFloor: round(rate(plugin) / rate(floor)), clientOverFloor: round(rate(client) / rate(floor)), pluginOverClient: round(rate(plugin) / rate(client)) }
 result.targets.push(
   { name: 'events/s on one core', target: `>= ${TARGET_EVENTS_PER_SECOND}`, measured: String(rate(plugin)), met: rate(plugin) >= TARGET_EVENTS_PER_SECOND },
-  { name: 'share of the floor', target: `>= ${TARGET_FLOOR_SHARE}`, measured: String(result.ratios.pluginOverFloor), met: (result.ratios.pluginOverFloor ?? 0) >= TARGET_FLOOR_SHARE }
+  { name: 'share of the floor', target: `>= ${TARGET_FLOOR_SHARE}`, measured: String(result.ratios.pluginOverFloor), met: (result.ratios.pluginOverFloor ?? 0) >= TARGET_FLOOR_SHARE },
+  // The parser's part alone: what the issue asked to fix if asterisk-manager's parser was the bottleneck.
+  { name: 'share of the floor, the AMI client alone (parsing)', target: `>= ${TARGET_FLOOR_SHARE}`, measured: String(result.ratios.clientOverFloor), met: (result.ratios.clientOverFloor ?? 0) >= TARGET_FLOOR_SHARE }
 )
 result.notes.push(
   `${stream.events} AMI events (${Math.round(stream.bytes.length / stream.events)} bytes each on average, ${stream.usedEvents} of them used by the plugin, ${stream.namedEvents} of the names it maps; it drops the others unread) from ${CALLS} recorded calls, ${CONCURRENT} at a time, then ${LEFT_UP} calls left up; written by a stand-in AMI server in another thread over 127.0.0.1.`,
