@@ -4,6 +4,7 @@
  * sends `AttendedTransfer` Fail *before* the customer's `Hangup`, which reads like a cancel. So an
  * outcome is declared only once the bridges agree. Pure: the service takes the snapshots.
  */
+import { localCounterpart } from '../asterisk/channel-name.js'
 import type { CallSnapshot } from '../asterisk/pbx.js'
 import { bridgedLocal, bridgedParty } from './call-topology.js'
 import type { TransferInput } from './state.js'
@@ -54,8 +55,13 @@ export function checkOutcome (channels: OutcomeChannels, input: CheckedInput, sn
   if (party === undefined) return 'not_yet'
   // Cancelled means the agent is back with the customer.
   if (input.type === 'cancelled') return party === channels.agent ? 'confirmed' : 'not_yet'
-  // Answered or completed: the customer is with the target's leg (any leg but the agent's when it is not known yet).
-  const withTarget = channels.target === undefined ? party !== channels.agent : party === channels.target
+  // Answered or completed: the customer is with the target's leg (any leg but the agent's when it is not
+  // known). A Local half as the target stands for whoever is behind it: the bridged party is followed
+  // through Local pairs, so it is never the half itself. It is what the tracker keeps when the far
+  // half's Dial reached it before the customer's own DialBegin named the half (seen on a busy PBX, about
+  // one blind transfer with recall in fifty): the answer was then confirmed only at the deadline.
+  const target = channels.target === undefined || localCounterpart(channels.target) !== undefined ? undefined : channels.target
+  const withTarget = target === undefined ? party !== channels.agent : party === target
   return withTarget ? 'confirmed' : 'not_yet'
 }
 

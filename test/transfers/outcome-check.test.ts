@@ -33,6 +33,15 @@ t.test('completed', async (t) => {
   t.equal(checkOutcome({ agent: AGENT, peer: CUSTOMER }, completed, scenes.talking(TO_103)), 'not_yet')
 })
 
+t.test('blind answered with a Local half as the target (its far half dialled before the customer\'s DialBegin named it): whoever is behind it', async (t) => {
+  const answered = { type: 'target_answered' } as const
+  const throughLocal = { agent: AGENT, peer: CUSTOMER, target: LOCAL_1 }
+  t.equal(checkOutcome(throughLocal, answered, snapshotOf([CUSTOMER, LOCAL_1], [LOCAL_2, TARGET_103])), 'confirmed', 'through the Local pair')
+  t.equal(checkOutcome(throughLocal, answered, snapshotOf([CUSTOMER, TARGET_103])), 'confirmed', 'after Asterisk optimised the pair away')
+  t.equal(checkOutcome(throughLocal, answered, scenes.talking(TO_103)), 'not_yet', 'still with the agent')
+  t.equal(checkOutcome(throughLocal, answered, snapshotOf([CUSTOMER], [AGENT])), 'not_yet', 'the customer alone')
+})
+
 t.test('swapped to the customer: the agent with the customer, the target waiting', async (t) => {
   const toCustomer = { type: 'swapped', talkingTo: 'customer' } as const
   t.equal(checkOutcome(channels, toCustomer, scenes.swappedToCustomer(TO_103)), 'confirmed')
