@@ -154,6 +154,15 @@ t.test('recall: the real target leg is learned from the Local\'s far half, and k
   t.same(interpretEvent(known, dialEnd(CUSTOMER, LOCAL_TARGET_1, 'ANSWER')), { input: { type: 'target_answered' } })
 })
 
+t.test('recall: the far half\'s Dial before the customer\'s DialBegin leaves the Local half as the target (the outcome check follows it)', async (t) => {
+  // The order seen on a busy PBX: the Local's far half runs its Dial on its own thread.
+  const unknown: TrackedTransfer = { ...recalled(), channels: { agent: AGENT, peer: CUSTOMER } }
+  t.equal(interpretEvent(unknown, dialBegin(LOCAL_TARGET_2, TARGET_201)), undefined, 'the far half is not known to be this transfer\'s yet')
+  t.same(interpretEvent(unknown, dialBegin(CUSTOMER, LOCAL_TARGET_1)), { channels: { target: LOCAL_TARGET_1 } })
+  const named: TrackedTransfer = { ...unknown, channels: { ...unknown.channels, target: LOCAL_TARGET_1 } }
+  t.same(interpretEvent(named, dialEnd(CUSTOMER, LOCAL_TARGET_1, 'ANSWER')), { input: { type: 'target_answered' }, channels: { target: LOCAL_TARGET_1 } })
+})
+
 t.test('recall: the ringing target\'s leg ending is no outcome; the customer\'s Dial decides', async (t) => {
   const known: TrackedTransfer = { ...recalled(), channels: { ...recalled().channels, target: TARGET_201 } }
   t.equal(interpretEvent(known, hangup(TARGET_201)), undefined)
