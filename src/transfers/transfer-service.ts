@@ -859,6 +859,7 @@ export class TransferService {
       const look = await this.#snapshotAround(transfer.record).catch(() => undefined)
       const check = look === undefined ? 'not_yet' : checkOutcome(transfer.record.channels, input, look.snapshot)
       if (check !== 'not_yet') {
+        if (check === 'confirmed' && look !== undefined && (input.type === 'target_answered' || input.type === 'completed')) this.#learnLegBehindLocal(transfer, look.snapshot)
         this.#apply(transfer, check === 'confirmed' ? meaning() : { type: 'customer_hung_up' })
         return
       }
@@ -872,6 +873,19 @@ export class TransferService {
     // trust Asterisk's word, but say so.
     this.#log.warn({ transferId: transfer.id, input: input.type }, 'transfer outcome reported by Asterisk but not seen on the bridges')
     this.#apply(transfer, meaning())
+  }
+
+  /**
+   * A Local half kept as the target (the far half's dial reached the plugin before the customer's own
+   * DialBegin named the half) gives way, once the answer is confirmed, to the leg the bridges show
+   * behind it: clients are told the phone that took the call, not a Local channel.
+   */
+  #learnLegBehindLocal (transfer: ActiveTransfer, snapshot: CallSnapshot): void {
+    const { channels } = transfer.record
+    if (channels.target === undefined || localCounterpart(channels.target) === undefined) return
+    const behind = bridgedParty(snapshot, channels.peer)?.name
+    if (behind === undefined || behind === channels.agent || localCounterpart(behind) !== undefined) return
+    this.#save(transfer, { ...transfer.record, channels: { ...channels, target: behind } })
   }
 
   /** Resolves once the next PBX event has been applied by every listener (the call monitor), or after `ms`. */
