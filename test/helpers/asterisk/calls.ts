@@ -229,13 +229,19 @@ async function farmChannelCount (): Promise<number> {
 /** Hangs up every PJSIP and Local channel on the PBX and on the farm and waits until none is left. */
 export async function hangupAllCalls (opts: { timeoutMs?: number } = {}): Promise<void> {
   const timeoutMs = opts.timeoutMs ?? 10_000
-  const hangupAll = async (settings: typeof pbx.ami): Promise<void> => {
+  const hangupAll = async (settings: typeof pbx.ami, channels = '/^(PJSIP|Local)/'): Promise<void> => {
     await withAmi(settings, async (ami) => {
-      const res: AmiMessage = await ami.send({ Action: 'Hangup', Channel: '/^(PJSIP|Local)/', Cause: 16 })
+      const res: AmiMessage = await ami.send({ Action: 'Hangup', Channel: channels, Cause: 16 })
       const r = (field(res, 'response') ?? '').toLowerCase()
       if (r !== 'success') throw new AmiError(`Hangup /regex/ failed: ${field(res, 'message') ?? r}`, res)
     })
   }
+  // The Local channels (a consultation's halves, a recall's dial) first, and only then the phones:
+  // Asterisk 22 crashed (bridge_basic.c, "Unexpected stimulus 'Transfer Target Hangup' received in
+  // attended transfer state 'Blond Non-Final'", then a failed assertion and a segfault) when an
+  // attended transfer's agent and its consultation were hung up in the same instant.
+  await hangupAll(pbx.ami, '/^Local/')
+  await waitFor(async () => (await listChannels()).every((channel) => !channel.name.startsWith('Local/')), 2000, 'the Local channels gone', 50).catch(() => undefined)
   await Promise.all([hangupAll(pbx.ami), hangupAll(farm.ami)])
   let last = ''
   await waitFor(async () => {
