@@ -84,6 +84,18 @@ function amiClient (): AmiClient {
   })
 }
 
+/** Counts the events `ami` passes on; `done` resolves at the stream's end marker. */
+function countUntilEnd (ami: AmiClient): { done: Promise<number>, count: () => number } {
+  let count = 0
+  const done = new Promise<number>((resolve) => {
+    ami.on('event', (message) => {
+      if (message.userevent === 'BenchEnd') resolve(stream.events)
+      else count++
+    })
+  })
+  return { done, count: () => count }
+}
+
 /**
  * The plugin's AMI client alone: the socket read, parsed into messages (the events the plugin does not
  * map dropped unread) and emitted, applied to nothing. Between the floor and the plugin: what reading
@@ -92,14 +104,9 @@ function amiClient (): AmiClient {
 async function clientRun (): Promise<Run & { amiEvents: number }> {
   const ami = amiClient()
   await ami.start()
-  let amiEvents = 0
-  const done = new Promise<number>((resolve) => {
-    ami.on('event', (message) => {
-      if (message.userevent === 'BenchEnd') resolve(stream.events)
-      else amiEvents++
-    })
-  })
-  const run = await timed(play, done)
+  const passedOn = countUntilEnd(ami)
+  const run = await timed(play, passedOn.done)
+  const amiEvents = passedOn.count()
   await ami.close()
   return { ...run, amiEvents }
 }
@@ -115,14 +122,9 @@ async function pluginRun (): Promise<Run & { amiEvents: number, channels: number
   const services = await startServices(pbx, agents)
   let pbxEvents = 0
   pbx.events.on('event', () => { pbxEvents++ })
-  let amiEvents = 0
-  const done = new Promise<number>((resolve) => {
-    ami.on('event', (message) => {
-      if (message.userevent === 'BenchEnd') resolve(stream.events)
-      else amiEvents++
-    })
-  })
-  const run = await timed(play, done)
+  const passedOn = countUntilEnd(ami)
+  const run = await timed(play, passedOn.done)
+  const amiEvents = passedOn.count()
   const result = {
     ...run,
     amiEvents,

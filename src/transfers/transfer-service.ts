@@ -363,7 +363,7 @@ export class TransferService {
     if (calls === undefined) return false
     if (calls.inSync) return true
     if (!this.#pbx.connectionState().ami) return false
-    return await (calls.whenInSync?.(SYNC_WAIT_MS) ?? Promise.resolve(false))
+    return (await calls.whenInSync?.(SYNC_WAIT_MS)) ?? false
   }
 
   #locate (extension: string, snapshot: CallSnapshot): LocatedCall {

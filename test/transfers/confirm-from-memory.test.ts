@@ -1,6 +1,6 @@
 // An outcome confirmed from the call monitor's memory: the bridge that shows it comes a moment after the
 // event that reported it, and the confirmation follows that bridge's event, not a fixed delay.
-import t from 'tap'
+import t, { type Test } from 'tap'
 import type { PbxEvent } from '../../src/asterisk/ami-events.js'
 import { CallMonitor } from '../../src/calls/call-monitor.js'
 import { TransferService } from '../../src/transfers/transfer-service.js'
@@ -9,7 +9,8 @@ import { FakePbx } from '../helpers/fake-pbx.js'
 
 const turn = async (): Promise<void> => await new Promise((resolve) => setImmediate(resolve))
 
-t.test('blind: answered right after the BridgeEnter that shows the customer with the target', async (t) => {
+/** A started call monitor and transfer service on a fake PBX where 5001 exists; `emit` plays Asterisk's events. */
+async function setUp (t: Test): Promise<{ pbx: FakePbx, service: TransferService, emit: (events: PbxEvent[]) => void }> {
   const pbx = new FakePbx()
   pbx.dialplan.add('5001@from-internal')
   const monitor = new CallMonitor(pbx)
@@ -19,6 +20,11 @@ t.test('blind: answered right after the BridgeEnter that shows the customer with
   service.start()
   t.teardown(() => service.stop())
   const emit = (events: PbxEvent[]): void => { for (const event of events) pbx.events.emit('event', event) }
+  return { pbx, service, emit }
+}
+
+t.test('blind: answered right after the BridgeEnter that shows the customer with the target', async (t) => {
+  const { pbx, service, emit } = await setUp(t)
 
   const call = syntheticCall(1, '2001')
   emit(answered(call))
@@ -36,15 +42,7 @@ t.test('blind: answered right after the BridgeEnter that shows the customer with
 })
 
 t.test('blind through a Local pair whose far half dialled first: answered at the BridgeEnter, told with the leg behind the pair', async (t) => {
-  const pbx = new FakePbx()
-  pbx.dialplan.add('5001@from-internal')
-  const monitor = new CallMonitor(pbx)
-  await monitor.start()
-  t.teardown(() => monitor.stop())
-  const service = new TransferService(pbx, { transferContext: 'from-internal', channelTechnology: 'PJSIP', consultationTimeoutMs: 1000, calls: monitor })
-  service.start()
-  t.teardown(() => service.stop())
-  const emit = (events: PbxEvent[]): void => { for (const event of events) pbx.events.emit('event', event) }
+  const { pbx, service, emit } = await setUp(t)
 
   const call = syntheticCall(2, '2002')
   const start = answered(call)
