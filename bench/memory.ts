@@ -101,7 +101,7 @@ check(services.monitor.channelCount === 0, `${services.monitor.channelCount} cha
 check(services.transfers.active().length === 0, `${services.transfers.active().length} transfers still active`)
 services.stop()
 
-const growth = (result.rows.at(-1)?.growthMiB as number)
+const growth = result.rows.at(-1)?.growthMiB as number
 result.ratios = { callsPerSecond: Math.round(CALLS / seconds) }
 result.targets.push({ name: `heap growth over ${CALLS} calls`, target: `< ${TARGET_GROWTH_MIB} MiB`, measured: `${growth} MiB`, met: growth < TARGET_GROWTH_MIB })
 result.notes.push(

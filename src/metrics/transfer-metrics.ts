@@ -169,4 +169,3 @@ export class TransferMetrics {
     this.#outcomeSeconds.observe({ type, outcome: status }, seconds)
   }
 }
-
