@@ -16,7 +16,7 @@ import { TransferService, type TransferServiceOptions } from '../../src/transfer
 import { FakeCluster, type ClusterInstance } from '../helpers/fake-cluster.js'
 import {
   AGENT, CONTEXT, CUSTOMER, FakePbx, LOCAL_1, LOCAL_2, TARGET_102, TARGET_103,
-  attendedTransfer, blindTransfer, channel, dialBegin, dialEnd, hangup, hold, scenes, sequences, snapshotOf, unhold
+  attendedTransfer, blindTransfer, dialBegin, dialEnd, hangup, hold, scenes, sequences, snapshotOf, unhold
 } from '../helpers/fake-pbx.js'
 
 const TO_103 = { agent: AGENT, customer: CUSTOMER, target: TARGET_103 }
