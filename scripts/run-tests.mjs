@@ -7,8 +7,8 @@
 // folders; `--coverage` among them measures its coverage too.
 //
 // Coverage is tap's own (V8's, reported through c8): a summary for the run and the figures of each
-// folder, with no minimum to reach. It is for reading, not a gate. The real-PBX phase runs without it:
-// what it covers the unit phase should, and it is slow enough as it is.
+// folder, with no minimum to reach: it is for reading, not a gate. The real-PBX phase runs without it:
+// its tests race a real Asterisk, and coverage slows every process.
 //
 // Counts each test (a `t.test` in a file) once; a file that fails outside any test (a crash, a
 // timeout, a failing assertion at top level) counts as one failure more, and a skipped or todo test
@@ -91,9 +91,9 @@ function printCoverageByFolder () {
   }
 }
 
-const args = process.argv.slice(2)
-const coverageAsked = args.includes('--coverage')
-const named = args.filter((arg) => arg !== '--coverage')
+const argv = process.argv.slice(2)
+const coverageAsked = argv.includes('--coverage')
+const named = argv.filter((arg) => arg !== '--coverage')
 const phases = named.length > 0
   ? [{ args: named, env: {}, coverage: coverageAsked }]
   : (() => {
