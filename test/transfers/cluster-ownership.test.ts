@@ -16,7 +16,7 @@ import { TransferService, type TransferServiceOptions } from '../../src/transfer
 import { FakeCluster, type ClusterInstance } from '../helpers/fake-cluster.js'
 import {
   AGENT, CONTEXT, CUSTOMER, FakePbx, LOCAL_1, LOCAL_2, TARGET_102, TARGET_103,
-  attendedTransfer, blindTransfer, dialBegin, dialEnd, hangup, hold, scenes, sequences, snapshotOf, unhold
+  attendedTransfer, blindTransfer, channel, dialBegin, dialEnd, hangup, hold, scenes, sequences, snapshotOf, unhold
 } from '../helpers/fake-pbx.js'
 
 const TO_103 = { agent: AGENT, customer: CUSTOMER, target: TARGET_103 }
@@ -346,6 +346,48 @@ t.test('what the owner knew travels with the record: a blind transfer sent throu
   t.match(b.service.get(id), { status: 'recalling', failureReason: 'no_answer' }, 'the customer comes back: recalling, not failed')
   world.pbx.emit({ type: 'newExten', channel: CUSTOMER, uniqueId: 'u', linkedId: 'l', context: 'fastify-transfer-recall', exten: 'fallback', application: 'Goto' })
   t.match(b.service.get(id), { status: 'failed', failureReason: 'no_answer', recall: { to: 'fallback', destination: 'sales' } }, 'and goes to A\'s fallback')
+})
+
+t.test('what the owner knew travels with the record: the agent had left while 103 rang, so its answer completes the transfer', async (t) => {
+  const world = new World(t)
+  const a = world.member('A')
+  const { id } = await world.consultation(a, { answered: false })
+  // The customer with the consultation's near half; the agent's leg stays until 103 answers; 103 rings.
+  const handedOver = snapshotOf([CUSTOMER, LOCAL_1])
+  world.pbx.snapshotValue = { channels: [...handedOver.channels, channel(AGENT, AGENT), channel(LOCAL_2, LOCAL_2), channel(TARGET_103, TARGET_103, 'Ringing')], bridges: handedOver.bridges }
+  world.pbx.emit(...sequences.agentLeavesWhileTargetRings(TO_103))
+  await until(() => world.cluster.get(id)?.stored.tracking.handedOver === true)
+  t.equal(world.cluster.get(id)?.stored.tracking.handedOver, true, 'A recorded that Asterisk handed the customer over')
+  a.instance.crash()
+  await a.service.stop()
+  world.cluster.expireLeasesOf('A')
+  const b = world.member('B')
+  await b.service.keepLeases()
+  t.equal(b.service.get(id)?.status, 'consulting', 'taken over, still ringing')
+  world.pbx.snapshotValue = scenes.customerWithTargetThroughLocal(TO_103)
+  world.pbx.emit(...sequences.targetAnswers(TO_103), hangup(AGENT))
+  t.equal((await reaches(b, id, 'completed')).status, 'completed', 'completed, not target_answered: B knew the agent had left')
+})
+
+t.test('a transfer taken over has its calls locked to it again at once: nobody else takes them meanwhile', async (t) => {
+  const world = new World(t)
+  const a = world.member('A')
+  const { id } = await world.consultation(a)
+  a.instance.crash()
+  await a.service.stop()
+  world.cluster.expireLeasesOf('A')
+  const b = world.member('B')
+  const c = world.member('C')
+  await b.service.keepLeases()
+  t.equal(world.cluster.ownerOf(id), 'B')
+  await until(() => world.cluster.lockOf(AGENT) !== undefined, 500)
+  t.same([AGENT, CUSTOMER, LOCAL_1, LOCAL_2, TARGET_103].map((name) => world.cluster.lockOf(name)), [id, id, id, id, id], 'its calls are its again')
+  // B completes it before its next renewal: C must not take Asterisk's AttendedTransfer for a phone's own.
+  world.scriptAttended()
+  t.equal((await b.service.complete(id)).status, 'completed')
+  await later(20)
+  t.same(c.published, [], 'C followed nothing')
+  t.same(c.instance.store.calls.filter((call) => call === 'save'), [], 'nor wrote anything')
 })
 
 t.test('refusals made without the owner: nothing sent, the owner keeps it', async (t) => {
