@@ -90,6 +90,8 @@ export const Transfer = Type.Object({
   error: Type.Optional(Type.Object({ code: Type.String(), message: Type.String() })),
   /** `plugin`: asked through this API; `phone`: the phone's own transfer key or a SIP REFER. */
   origin: Type.Union([Type.Literal('plugin'), Type.Literal('phone')]),
+  /** The Asterisk server the agent's call is on: its name in the pool (`default` for a single Asterisk). */
+  server: Type.Optional(Type.String()),
   /** The agent extension whose call is transferred. */
   extension: Type.String(),
   targetExtension: Type.String(),

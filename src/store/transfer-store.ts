@@ -4,20 +4,11 @@
  * per-call lock that keeps two transfers off one call. In one process it is memory
  * (`memory-transfer-store.ts`); with several, Redis (`redis-transfer-store.ts`).
  */
+import type { TransferTracking } from '../domain/tracking.js'
 import type { Transfer } from '../domain/transfer.js'
 import type { DialTarget } from '../transfers/destinations.js'
 
-/** What an owner knows of a transfer beyond its record, so that another instance can take it over. */
-export interface TransferTracking {
-  handedOver: boolean
-  reached: boolean
-  cancelRequested: boolean
-  targetHungUp: boolean
-  recall?: { context: string, fallback?: string }
-  consultingSince?: number
-  noAnswerTimeoutMs?: number
-}
-
+/** A transfer as the shared store keeps it: its record, where it dials, and the facts that survive a takeover. */
 export interface StoredTransfer {
   record: Transfer
   dialTarget: DialTarget
