@@ -17,6 +17,11 @@ export class MemoryTransferStore implements TransferStore {
     this.instanceId = instanceId
   }
 
+  /**
+   * Invariant: the checks and the locks below run in one synchronous step, before this function's first
+   * `await` (it has none): two claims started in the same tick cannot both pass, which is what keeps one
+   * transfer per call on a single instance (test/store/memory-transfer-store.test.ts fails otherwise).
+   */
   async open (stored: StoredTransfer, channels: readonly string[], maxActive: number): Promise<OpenResult> {
     const { id } = stored.record
     if (this.#active.has(id)) return { ok: false, busyWith: id }

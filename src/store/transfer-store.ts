@@ -42,7 +42,9 @@ export interface TransferStore {
    * Registers a new transfer owned by this instance and locks its channels, in one step: refused when
    * the transfer is known already (another instance rebuilt or took it over), when one of its channels
    * is locked by another transfer in progress (shared by several instances, for a phone's own transfer:
-   * or one that ended within `PHONE_GRACE_MS`), or when `maxActive` transfers are.
+   * or one that ended within `PHONE_GRACE_MS`), or when `maxActive` transfers are. Atomic against
+   * other claims: checked and locked in one step (one synchronous step in memory, one script in Redis),
+   * so of two claims of one call started at once, one wins.
    */
   open: (stored: StoredTransfer, channels: readonly string[], maxActive: number) => Promise<OpenResult>
   /**
