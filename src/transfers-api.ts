@@ -50,8 +50,8 @@ export function createTransfersApi ({ transfers, agents, pbx, eventLog, onHandle
     transfer: async (request) => await transfers.execute(request),
     complete: async (id) => await transfers.complete(id),
     cancel: async (id) => await transfers.cancel(id),
-    getTransfer: (id) => transfers.get(id),
-    activeTransfers: () => transfers.active(),
+    getTransfer: (id) => transfers.getHere(id),
+    activeTransfers: () => transfers.activeHere(),
     getChannelForExtension: async (extension) => await transfers.getChannelForExtension(extension),
     availableAgents: async (caller) => await agents.available(caller),
     on (type, handler, options = {}) {

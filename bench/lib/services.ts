@@ -28,7 +28,7 @@ export async function startServices (pbx: Pbx, agents: readonly string[]): Promi
     transfers.events.on(type, (transfer) => { eventLog.append(type, transfer, { extensions: transferAudience(transfer) }) })
   }
   monitor.on('call:status', (status) => {
-    const data = status.call === undefined ? status : { ...status, call: withTransfer(status.call, (channel) => transfers.activeOnChannel(channel)) }
+    const data = status.call === undefined ? status : { ...status, call: withTransfer(status.call, (channel) => transfers.activeHereOnChannel(channel)) }
     eventLog.append('call:status', data, { extensions: [status.extension] })
   })
   agentStatus.on('agent:status', (status) => { eventLog.append('agent:status', status, 'everyone') })

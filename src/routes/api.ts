@@ -60,7 +60,7 @@ export interface SharedStateView {
 export const apiRoutes: FastifyPluginAsync<ApiRoutesOptions> = async (api, {
   transfers, monitor, agents, eventLog, authenticate, feed = {}, destinations = {},
   idempotency = IDEMPOTENCY_DEFAULTS, rateLimit = RATE_LIMIT_DEFAULTS, observer, sharedState,
-  transferOn = (channel) => transfers.activeOnChannel(channel)
+  transferOn = (channel) => transfers.activeHereOnChannel(channel)
 }) => {
   api.setErrorHandler(transferErrorHandler)
   redactRequestLines(api)

@@ -112,30 +112,30 @@ export class TransferService {
   }
 
   /** A transfer this instance follows, or finished here recently. */
-  get (id: string): Transfer | undefined {
+  getHere (id: string): Transfer | undefined {
     return this.#ledger.get(id)
   }
 
   /** A transfer, whichever instance owns it. */
-  async find (id: string): Promise<Transfer | undefined> {
+  async findAnywhere (id: string): Promise<Transfer | undefined> {
     const local = this.#ledger.get(id)
     if (local !== undefined) return local
     return (await this.#ledger.shared(async () => await this.#ledger.store.get(id)))?.stored.record
   }
 
   /** Every transfer in progress, whichever instance owns it. */
-  async list (): Promise<Transfer[]> {
+  async listAnywhere (): Promise<Transfer[]> {
     if (this.#ownership === undefined) return this.#ledger.activeRecords()
     return await this.#ledger.shared(async () => await this.#ledger.store.active())
   }
 
   /** The transfers in progress this instance follows. */
-  active (): Transfer[] {
+  activeHere (): Transfer[] {
     return this.#ledger.activeRecords()
   }
 
   /** The transfer in progress that involves this channel (of the single server), if any. */
-  activeOnChannel (channel: string): Transfer | undefined {
+  activeHereOnChannel (channel: string): Transfer | undefined {
     return this.#ledger.activeOn(this.#engine.server, channel)[0]?.record
   }
 

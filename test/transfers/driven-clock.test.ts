@@ -25,9 +25,9 @@ t.test('a blind transfer on its way is ended exactly when its redirected deadlin
   pbx.snapshotValue = { channels: snapshotOf([CUSTOMER]).channels, bridges: [] }
   pbx.emit(dialBegin(CUSTOMER, TARGET_102))
   await clock.advance(3_600_000 - 1)
-  t.equal(service.get(transfer.id)?.status, 'redirected', 'one millisecond before the deadline')
+  t.equal(service.getHere(transfer.id)?.status, 'redirected', 'one millisecond before the deadline')
   await clock.advance(1)
-  t.match(service.get(transfer.id), { status: 'failed', failureReason: 'deadline_exceeded', updatedAt: new Date(clock.now()).toISOString() })
+  t.match(service.getHere(transfer.id), { status: 'failed', failureReason: 'deadline_exceeded', updatedAt: new Date(clock.now()).toISOString() })
 })
 
 t.test('the reconciliation timer checks at its interval, not before', async (t) => {
@@ -35,7 +35,7 @@ t.test('the reconciliation timer checks at its interval, not before', async (t) 
   const transfer = await service.execute(blindTo102)
   pbx.snapshotValue = { channels: [], bridges: [] }
   await clock.advance(29_999)
-  t.equal(service.get(transfer.id)?.status, 'redirected')
+  t.equal(service.getHere(transfer.id)?.status, 'redirected')
   await clock.advance(1)
-  t.match(service.get(transfer.id), { status: 'failed', failureReason: 'call_ended' })
+  t.match(service.getHere(transfer.id), { status: 'failed', failureReason: 'call_ended' })
 })
