@@ -37,9 +37,8 @@ import type { MomentaryTracking, TransferTracking } from '../domain/tracking.js'
 import type { Transfer } from '../domain/transfer.js'
 import { localCounterpart } from '../asterisk/channel-name.js'
 import { recallStep } from './recall-dialplan.js'
-import type { TargetFailure, TransferInput, TransferState } from './state.js'
-import { swapSide, type TalkingTo } from './talking-to.js'
-import type { TransferType } from './transfer-events.js'
+import type { TargetFailure, TransferInput } from './state.js'
+import { swapSide } from './talking-to.js'
 
 /** Asterisk's default `atxfernoanswertimeout` (features.conf), when the channel's value is not known. */
 export const DEFAULT_ATXFER_NO_ANSWER_MS = 15_000

@@ -9,8 +9,16 @@ import type { StoredTransfer } from '../../src/store/transfer-store.js'
 
 function stored (id: string, status: Transfer['status'] = 'initiated'): StoredTransfer {
   const record: Transfer = {
-    id, type: 'blind', status, origin: 'plugin', extension: '101', targetExtension: '102', requestedBy: '101',
-    channels: { agent: 'PJSIP/101-00000001', peer: 'PJSIP/trunk-00000002' }, createdAt: '', updatedAt: ''
+    id,
+    type: 'blind',
+    status,
+    origin: 'plugin',
+    extension: '101',
+    targetExtension: '102',
+    requestedBy: '101',
+    channels: { agent: 'PJSIP/101-00000001', peer: 'PJSIP/trunk-00000002' },
+    createdAt: '',
+    updatedAt: ''
   }
   return { record, dialTarget: { exten: '102', context: 'from-internal', kind: 'agent' }, tracking: freshTracking() }
 }

@@ -6,8 +6,16 @@ import { AGENT, CUSTOMER, hangup } from '../helpers/fake-pbx.js'
 import { ManualClock } from '../helpers/manual-clock.js'
 
 const record: Transfer = {
-  id: 't1', type: 'attended', status: 'consulting', origin: 'plugin', extension: '101', targetExtension: '103', requestedBy: '101',
-  channels: { agent: AGENT, peer: CUSTOMER }, createdAt: '', updatedAt: ''
+  id: 't1',
+  type: 'attended',
+  status: 'consulting',
+  origin: 'plugin',
+  extension: '101',
+  targetExtension: '103',
+  requestedBy: '101',
+  channels: { agent: AGENT, peer: CUSTOMER },
+  createdAt: '',
+  updatedAt: ''
 }
 const newTransfer = (): ActiveTransfer => new ActiveTransfer(record, 'default', { exten: '103', context: 'from-internal', kind: 'agent' })
 

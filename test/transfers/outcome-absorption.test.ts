@@ -8,8 +8,16 @@ import { AGENT, CUSTOMER, LOCAL_1, LOCAL_2, TARGET_102, TARGET_103 } from '../he
 function transfer (type: Transfer['type'], status: Transfer['status'], channels: Partial<Transfer['channels']> = {}, confirming = false): AbsorbingTransfer {
   return {
     record: {
-      id: 't1', type, status, origin: 'plugin', extension: '101', targetExtension: '103', requestedBy: '101',
-      channels: { agent: AGENT, peer: CUSTOMER, ...channels }, createdAt: '', updatedAt: ''
+      id: 't1',
+      type,
+      status,
+      origin: 'plugin',
+      extension: '101',
+      targetExtension: '103',
+      requestedBy: '101',
+      channels: { agent: AGENT, peer: CUSTOMER, ...channels },
+      createdAt: '',
+      updatedAt: ''
     },
     tracking: freshTracking(),
     momentary: { agentHeld: false },

@@ -9,8 +9,16 @@ import { AGENT, CUSTOMER } from '../helpers/fake-pbx.js'
 
 function found (owner: string | undefined, status: Transfer['status'] = 'target_answered', type: Transfer['type'] = 'attended'): FoundTransfer {
   const record: Transfer = {
-    id: 't1', type, status, origin: 'plugin', extension: '101', targetExtension: '103', requestedBy: '101',
-    channels: { agent: AGENT, peer: CUSTOMER }, createdAt: '', updatedAt: ''
+    id: 't1',
+    type,
+    status,
+    origin: 'plugin',
+    extension: '101',
+    targetExtension: '103',
+    requestedBy: '101',
+    channels: { agent: AGENT, peer: CUSTOMER },
+    createdAt: '',
+    updatedAt: ''
   }
   return { stored: { record, dialTarget: { exten: '103', context: 'from-internal', kind: 'agent' }, tracking: freshTracking() }, owner }
 }
