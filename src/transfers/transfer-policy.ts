@@ -3,7 +3,7 @@
  * call, where the target leads (agent, named destination, or free dialing), and the host app's own
  * business rules (`authorizeTransfer`). Every decision is logged with who, what and why.
  */
-import type { Logger } from '../asterisk/logger.js'
+import type { Logger } from '../support/logger.js'
 import type { AgentDirectory } from '../agents/agent-directory.js'
 import { ForbiddenError, TargetBusyError, TargetUnavailableError, TransferDeniedError, UnknownTargetError } from '../errors.js'
 import type { Identity } from '../identity.js'

@@ -1,7 +1,7 @@
 import t, { type Test } from 'tap'
 import { AgentDirectory } from '../../src/agents/agent-directory.js'
 import type { PbxEvent } from '../../src/asterisk/ami-events.js'
-import { silentLogger } from '../../src/asterisk/logger.js'
+import { silentLogger } from '../../src/support/logger.js'
 import type { CallSnapshot } from '../../src/asterisk/pbx.js'
 import { AsteriskRefusedError, AsteriskTimeoutError, ChannelGoneError } from '../../src/errors.js'
 import type { TransferState } from '../../src/transfers/state.js'
