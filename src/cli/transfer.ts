@@ -8,13 +8,13 @@ import { EventEmitter } from 'node:events'
 import { isChannelOf } from '../asterisk/channel-name.js'
 import type { Pbx } from '../asterisk/pbx.js'
 import { bridgedParty } from '../transfers/call-topology.js'
-import { isFinal, type TransferState } from '../transfers/state.js'
 import { TRANSFER_EVENTS, type Transfer, type TransferEventName, type TransferEvents } from '../transfers/transfer-events.js'
 import { TransferService } from '../transfers/transfer-service.js'
 import { PROGRAM, type Command } from './arguments.js'
 import { describeAmiFailure, describeAriFailure, openConnection, type Problem } from './connection.js'
 import type { ConnectionSettings } from './environment.js'
 import { errorLines, eventLine, outcomeLines, statusLines, type Printer } from './output.js'
+import { isFinal, type TransferStatus } from '../domain/transfer.js'
 
 export type TransferCommand = Extract<Command, { name: 'transfer' }>
 
@@ -71,7 +71,7 @@ export function hintFor (code: string, command: TransferCommand, settings: Conne
 }
 
 /** The state the command asked for: anything else is a failure. */
-export function wantedStates (command: TransferCommand): TransferState[] {
+export function wantedStates (command: TransferCommand): TransferStatus[] {
   if (command.kind === 'blind') return ['answered']
   if (command.after === 'complete') return ['completed']
   if (command.after === 'cancel') return ['cancelled']
@@ -138,7 +138,7 @@ class TransferWatch {
   }
 
   /** Resolves with the transfer once `accept` takes its status, or undefined at the deadline. */
-  async until (accept: (state: TransferState) => boolean, deadline: number): Promise<Transfer | undefined> {
+  async until (accept: (state: TransferStatus) => boolean, deadline: number): Promise<Transfer | undefined> {
     if (this.latest !== undefined && accept(this.latest.status)) return this.latest
     return await new Promise((resolve) => {
       const finish = (value: Transfer | undefined): void => {

@@ -11,12 +11,10 @@
  */
 import { Counter, Gauge, Histogram, Registry } from 'prom-client'
 import type { PbxEvents } from '../asterisk/pbx.js'
-import type { Transfer } from '../domain/transfer.js'
+import { type Transfer, isFinal } from '../domain/transfer.js'
 import type { EventEmitter } from 'node:events'
 import type { ApiObserver } from '../routes/api.js'
-import { isFinal } from '../transfers/state.js'
-import type { TransferEvents } from '../transfers/transfer-events.js'
-import { EVENT_FOR_STATE } from '../transfers/transfer-events.js'
+import { type TransferEvents, EVENT_FOR_STATE } from '../transfers/transfer-events.js'
 import type { TransferNotices } from '../transfers/transfer-service.js'
 
 export const DEFAULT_METRICS_PREFIX = 'asterisk_transfer_'

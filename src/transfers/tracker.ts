@@ -35,9 +35,10 @@
 import type { PbxEvent } from '../asterisk/ami-events.js'
 import { localCounterpart } from '../asterisk/channel-name.js'
 import { recallStep } from './recall-dialplan.js'
-import type { TargetFailure, TransferInput, TransferState } from './state.js'
+import type { TargetFailure, TransferInput } from './state.js'
 import { swapSide, type TalkingTo } from './talking-to.js'
 import type { TransferType } from './transfer-events.js'
+import type { TransferStatus } from '../domain/transfer.js'
 
 /** Asterisk's default `atxfernoanswertimeout` (features.conf), when the channel's value is not known. */
 export const DEFAULT_ATXFER_NO_ANSWER_MS = 15_000
@@ -46,7 +47,7 @@ const NO_ANSWER_TOLERANCE_MS = 750
 
 export interface TrackedTransfer {
   type: TransferType
-  status: TransferState
+  status: TransferStatus
   channels: { agent: string, peer: string, consultation?: string, target?: string }
   /** The target rings several legs (a queue): only the answer counts, not each leg's failure. */
   multiLeg?: boolean

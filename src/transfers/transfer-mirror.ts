@@ -5,11 +5,10 @@
  * service holds; with several it also holds the others'. A view, never a decision: the call lock in the
  * shared store decides who may transfer a call.
  */
-import type { Transfer } from '../domain/transfer.js'
+import { type Transfer, isFinal } from '../domain/transfer.js'
 import type { EventLog } from '../feed/event-log.js'
 import { TRANSFER_EVENTS as EVENTS } from './transfer-events.js'
 import { channelsOf } from './transfer-registry.js'
-import { isFinal } from './state.js'
 
 // Every event a transfer publishes, swaps included (they change whom the agent talks to).
 const TRANSFER_EVENTS: ReadonlySet<string> = new Set(EVENTS)

@@ -5,10 +5,9 @@
  * record) and disposed here (`save` of its final record): its timers and buffers go with it.
  */
 import { localCounterpart } from '../asterisk/channel-name.js'
-import type { Transfer } from '../domain/transfer.js'
+import { type Transfer, isFinal } from '../domain/transfer.js'
 import { ActiveTransfer } from './active-transfer.js'
 import type { DialTarget } from './destinations.js'
-import { isFinal } from './state.js'
 
 /** Every channel a transfer involves: the ones an event may name, and the ones locked to it. */
 export function channelsOf (transfer: Transfer): string[] {

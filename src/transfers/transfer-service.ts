@@ -15,7 +15,7 @@ import { extensionOf, isLocalTo, localCounterpart, parseChannelName } from '../a
 import { silentLogger, type Logger } from '../support/logger.js'
 import type { CallSnapshot, DialplanStep, Pbx } from '../asterisk/pbx.js'
 import type { Call } from '../domain/call.js'
-import type { TransferCaller } from '../domain/transfer.js'
+import { isFinal, type TransferCaller, type TransferStatus as TransferState } from '../domain/transfer.js'
 import {
   AsteriskTimeoutError,
   CallNotBridgedError,
@@ -43,7 +43,7 @@ import { checkOutcome, needsCheck, type CheckedInput } from './outcome-check.js'
 import { PhoneTransferDetector, type PhoneTransfer } from './phone-transfers.js'
 import { AGENT_VARIABLE, RECALL_STEPS, TARGET_VARIABLE, usesRecall } from './recall-dialplan.js'
 import { reconcile } from './reconciliation.js'
-import { canCancel, canComplete, canSwap, canThreeWay, isFinal, transition, type TransferInput, type TransferState } from './state.js'
+import { canCancel, canComplete, canSwap, canThreeWay, transition, type TransferInput } from './state.js'
 import { talkingToAfter } from './talking-to.js'
 import { eventFor, TransferEvents, type Transfer, type TransferType } from './transfer-events.js'
 import { TransferPolicy } from './transfer-policy.js'
