@@ -8,13 +8,13 @@ import { EventEmitter } from 'node:events'
 import { isChannelOf } from '../asterisk/channel-name.js'
 import type { Pbx } from '../asterisk/pbx.js'
 import { bridgedParty } from '../transfers/call-topology.js'
-import { TRANSFER_EVENTS, type Transfer, type TransferEventName, type TransferEvents } from '../transfers/transfer-events.js'
+import { TRANSFER_EVENTS, type TransferEventName, type TransferEvents } from '../transfers/transfer-events.js'
 import { TransferService } from '../transfers/transfer-service.js'
 import { PROGRAM, type Command } from './arguments.js'
 import { describeAmiFailure, describeAriFailure, openConnection, type Problem } from './connection.js'
 import type { ConnectionSettings } from './environment.js'
 import { errorLines, eventLine, outcomeLines, statusLines, type Printer } from './output.js'
-import { isFinal, type TransferStatus } from '../domain/transfer.js'
+import { isFinal, type TransferStatus, type Transfer } from '../domain/transfer.js'
 
 export type TransferCommand = Extract<Command, { name: 'transfer' }>
 

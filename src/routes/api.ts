@@ -11,7 +11,6 @@ import type { Authenticate } from '../identity.js'
 import { RouteNotFoundError, StoreUnavailableError } from '../errors.js'
 import { serializeRequest } from '../log-redaction.js'
 import { IDEMPOTENCY_DEFAULTS, RATE_LIMIT_DEFAULTS } from '../options.js'
-import type { DestinationMap } from '../transfers/destinations.js'
 import type { TransferService } from '../transfers/transfer-service.js'
 import type { Transfer } from '../domain/transfer.js'
 import { requireIdentity } from '../authentication.js'
@@ -20,6 +19,7 @@ import { transferErrorHandler } from './error-handler.js'
 import { replayIdempotentRequests, type IdempotencyOptions } from './idempotency.js'
 import { limitTransferActions, type RateLimitOptions } from './rate-limit.js'
 import { transferRoutes } from './transfer-routes.js'
+import type { DestinationMap } from '../domain/destination.js'
 
 /** Counts for operators (metrics), told what the routes and the feed did. */
 export interface ApiObserver {

@@ -5,7 +5,7 @@
  * (`memory-transfer-store.ts`); with several, Redis (`redis-transfer-store.ts`).
  */
 import type { Transfer } from '../domain/transfer.js'
-import type { DialTarget } from '../transfers/destinations.js'
+import type { DialTarget } from '../domain/destination.js'
 
 /** What an owner knows of a transfer beyond its record, so that another instance can take it over. */
 export interface TransferTracking {

@@ -8,8 +8,8 @@
 import type { PbxEvent } from '../asterisk/ami-events.js'
 import type { Transfer } from '../domain/transfer.js'
 import type { StoredTransfer, TransferTracking } from '../store/transfer-store.js'
-import type { DialTarget } from './destinations.js'
 import type { TrackedTransfer } from './tracker.js'
+import type { DialTarget } from '../domain/destination.js'
 
 export class ActiveTransfer {
   record: Transfer

@@ -8,7 +8,7 @@ import { localCounterpart } from '../asterisk/channel-name.js'
 import type { CallSnapshot } from '../asterisk/pbx.js'
 import { bridgedLocal, bridgedParty } from './call-topology.js'
 import type { TransferInput } from './state.js'
-import type { TransferType } from './transfer-events.js'
+import type { TransferType } from '../domain/transfer.js'
 
 export interface OutcomeChannels {
   agent: string

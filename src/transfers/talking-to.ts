@@ -3,9 +3,8 @@
  * from the start of the consultation, the customer or the target again after each swap, both in a
  * three-way, and nobody the transfer speaks for once it is over. Pure.
  */
-import { type TalkingTo, isFinal, type TransferStatus } from '../domain/transfer.js'
+import { type TalkingTo, isFinal, type TransferStatus, type TransferType } from '../domain/transfer.js'
 import { type TransferInput } from './state.js'
-import type { TransferType } from './transfer-events.js'
 
 export type { TalkingTo }
 

@@ -37,8 +37,7 @@ import { localCounterpart } from '../asterisk/channel-name.js'
 import { recallStep } from './recall-dialplan.js'
 import type { TargetFailure, TransferInput } from './state.js'
 import { swapSide, type TalkingTo } from './talking-to.js'
-import type { TransferType } from './transfer-events.js'
-import type { TransferStatus } from '../domain/transfer.js'
+import type { TransferStatus, TransferType } from '../domain/transfer.js'
 
 /** Asterisk's default `atxfernoanswertimeout` (features.conf), when the channel's value is not known. */
 export const DEFAULT_ATXFER_NO_ANSWER_MS = 15_000

@@ -6,8 +6,6 @@ import { EventEmitter } from 'node:events'
 import type { Transfer, TransferStatus } from '../domain/transfer.js'
 import type { TransferInput } from './state.js'
 
-export type { Transfer }
-export type TransferType = Transfer['type']
 
 export interface TransferEventMap {
   'call:transfer_initiated': Transfer

@@ -7,9 +7,10 @@ import type { Logger } from '../support/logger.js'
 import type { AgentDirectory } from '../agents/agent-directory.js'
 import { ForbiddenError, TargetBusyError, TargetUnavailableError, TransferDeniedError, UnknownTargetError } from '../errors.js'
 import type { Identity } from '../identity.js'
-import { resolveTarget, type DialTarget, type TargetRules } from './destinations.js'
+import { resolveTarget, type TargetRules } from './destinations.js'
 import { mayActFor } from './permissions.js'
-import type { TransferType } from './transfer-events.js'
+import { type DialTarget } from '../domain/destination.js'
+import type { TransferType } from '../domain/transfer.js'
 
 export interface AuthorizationContext {
   identity: Identity

@@ -7,7 +7,7 @@
 import { localCounterpart } from '../asterisk/channel-name.js'
 import { type Transfer, isFinal } from '../domain/transfer.js'
 import { ActiveTransfer } from './active-transfer.js'
-import type { DialTarget } from './destinations.js'
+import type { DialTarget } from '../domain/destination.js'
 
 /** Every channel a transfer involves: the ones an event may name, and the ones locked to it. */
 export function channelsOf (transfer: Transfer): string[] {

@@ -15,7 +15,7 @@ import { extensionOf, isLocalTo, localCounterpart, parseChannelName } from '../a
 import { silentLogger, type Logger } from '../support/logger.js'
 import type { CallSnapshot, DialplanStep, Pbx } from '../asterisk/pbx.js'
 import type { Call } from '../domain/call.js'
-import { isFinal, type TransferCaller, type TransferStatus as TransferState } from '../domain/transfer.js'
+import { isFinal, type TransferCaller, type TransferStatus as TransferState, type Transfer, type TransferType } from '../domain/transfer.js'
 import {
   AsteriskTimeoutError,
   CallNotBridgedError,
@@ -37,7 +37,6 @@ import { AtxferPacing } from './atxfer-pacing.js'
 import { bridgedLocal, bridgeMates, bridgedParty, callerOf, findAgentCall, type AgentCall } from './call-topology.js'
 import { CHANNEL_RECORD_VARIABLE, decodeChannelRecord, encodeChannelRecord, type ChannelRecord } from './channel-record.js'
 import { awaitConsultation } from './consultation-watch.js'
-import type { DialTarget } from './destinations.js'
 import { cancelConsultation, completeConsultation, controlSettled, pressControl, type ConsultationControl } from './consultation-controls.js'
 import { checkOutcome, needsCheck, type CheckedInput } from './outcome-check.js'
 import { PhoneTransferDetector, type PhoneTransfer } from './phone-transfers.js'
@@ -45,10 +44,11 @@ import { AGENT_VARIABLE, RECALL_STEPS, TARGET_VARIABLE, usesRecall } from './rec
 import { reconcile } from './reconciliation.js'
 import { canCancel, canComplete, canSwap, canThreeWay, transition, type TransferInput } from './state.js'
 import { talkingToAfter } from './talking-to.js'
-import { eventFor, TransferEvents, type Transfer, type TransferType } from './transfer-events.js'
+import { eventFor, TransferEvents } from './transfer-events.js'
 import { TransferPolicy } from './transfer-policy.js'
 import { channelsOf, TransferRegistry } from './transfer-registry.js'
 import { abortInput, interpretEvent } from './tracker.js'
+import type { DialTarget } from '../domain/destination.js'
 
 /** How long each state that is not final may last before the transfer is checked and, if stuck, ended. */
 export interface TransferDeadlines {

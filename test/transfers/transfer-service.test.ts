@@ -4,11 +4,11 @@ import type { PbxEvent } from '../../src/asterisk/ami-events.js'
 import { silentLogger } from '../../src/support/logger.js'
 import type { CallSnapshot } from '../../src/asterisk/pbx.js'
 import { AsteriskRefusedError, AsteriskTimeoutError, ChannelGoneError } from '../../src/errors.js'
-import { EVENT_FOR_STATE, type Transfer, type TransferEventName } from '../../src/transfers/transfer-events.js'
+import { EVENT_FOR_STATE, type TransferEventName } from '../../src/transfers/transfer-events.js'
 import { TransferPolicy } from '../../src/transfers/transfer-policy.js'
 import { TransferService, type TransferRequest, type TransferServiceOptions } from '../../src/transfers/transfer-service.js'
 import { AGENT, CONTEXT, CUSTOMER, FakePbx, LOCAL_1, LOCAL_2, TARGET_102, TARGET_103, attendedTransfer, blindTransfer, channel, dialBegin, dialEnd, hangup, hold, newLocal, scenes, sequences, snapshotOf, unhold } from '../helpers/fake-pbx.js'
-import type { TransferStatus } from '../../src/domain/transfer.js'
+import type { TransferStatus, Transfer } from '../../src/domain/transfer.js'
 
 const TO_102 = { agent: AGENT, customer: CUSTOMER, target: TARGET_102 }
 const TO_103 = { agent: AGENT, customer: CUSTOMER, target: TARGET_103 }
