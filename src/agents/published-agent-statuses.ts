@@ -5,7 +5,7 @@
  * catch up without a flood: agents the feed said nothing of lately are left as they are.
  */
 import type { AgentStatus } from '../domain/agent-state.js'
-import type { EventLog } from '../feed/event-log.js'
+import type { EventLog } from '../domain/event-log.js'
 
 export class PublishedAgentStatuses {
   readonly #last = new Map<string, AgentStatus>()

@@ -6,7 +6,7 @@
  * that is over, or miss one that began. Calls that ended are forgotten: it holds the live calls only.
  */
 import type { Call, CallStatus } from '../domain/call.js'
-import type { EventLog } from '../feed/event-log.js'
+import type { EventLog } from '../domain/event-log.js'
 
 export class PublishedCallStatuses {
   /** By `extension uniqueId`: a call is one agent's channel. */

@@ -13,9 +13,10 @@ import type { WebSocket } from 'ws'
 import { identityOf } from '../authentication.js'
 import { UpgradeRequiredError } from '../errors.js'
 import type { Identity } from '../identity.js'
-import type { Backlog, EventLog, StoredEvent } from './event-log.js'
-import type { FeedEnvelope } from './event-schemas.js'
+import type { Backlog, EventLog, StoredEvent } from '../domain/event-log.js'
+import type { FeedEnvelope } from '../domain/feed-events.js'
 import { canSee } from '../domain/visibility.js'
+import type { FeedObserver } from '../metrics/api-observer.js'
 import { FeedFanout } from './fanout.js'
 import { frameOf, frameWriter, textFrame, TurnBatch, type FrameWriter } from './frame-writer.js'
 import { SocketCount } from './socket-count.js'
@@ -47,15 +48,6 @@ const SHUTDOWN_GRACE_MS = 1000
  * (over it, ws closes the socket with 1009 before reading the rest).
  */
 export const MAX_CLIENT_MESSAGE_BYTES = 4096
-
-/** Counts for operators (metrics): told of sockets, sends and slow consumers; it cannot change them. */
-export interface FeedObserver {
-  opened: () => void
-  closed: () => void
-  /** One event (or replayed event) sent to one socket. */
-  delivered: () => void
-  slowConsumer: () => void
-}
 
 export interface EventFeedOptions {
   eventLog: EventLog

@@ -6,7 +6,7 @@
  * shared store decides who may transfer a call.
  */
 import { type Transfer, isFinal } from '../domain/transfer.js'
-import type { EventLog } from '../feed/event-log.js'
+import type { EventLog } from '../domain/event-log.js'
 import { TRANSFER_EVENTS as EVENTS } from './transfer-events.js'
 import { channelsOf } from './transfer-registry.js'
 

@@ -10,7 +10,7 @@ import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify'
 import t, { type Test } from 'tap'
 import { WebSocket } from 'ws'
 import { TOO_MANY_SOCKETS_CLOSE_CODE as CLIENT_TOO_MANY_SOCKETS } from '../../src/client/feed.js'
-import { EventLog } from '../../src/feed/event-log.js'
+import { EventLog } from '../../src/domain/event-log.js'
 import {
   CLIENT_MESSAGE_CLOSE_CODE,
   MAX_CLIENT_MESSAGE_BYTES,
