@@ -8,6 +8,7 @@ import { EventEmitter } from 'node:events'
 import { isChannelOf } from '../asterisk/channel-name.js'
 import type { Pbx } from '../asterisk/pbx.js'
 import { bridgedParty } from '../transfers/call-topology.js'
+import { partyShowsOutcome } from '../transfers/outcome-check.js'
 import { TRANSFER_EVENTS, type TransferEventName, type TransferEvents } from '../transfers/transfer-events.js'
 import { TransferService } from '../transfers/transfer-service.js'
 import { PROGRAM, type Command } from './arguments.js'
@@ -98,7 +99,11 @@ export interface Expectation {
   matches: (channelName: string) => boolean
 }
 
-/** Who the customer must be bridged with after this outcome; nothing to check while a consultation is up. */
+/**
+ * Who the customer must be bridged with after this outcome; nothing to check while a consultation is up.
+ * The rule is the service's own (transfers/outcome-check.ts); the tool asks one thing more when the
+ * events named no leg of the target: that the customer is with a leg of the extension it asked for.
+ */
 export function expectedPartner (transfer: Transfer, technology: string): Expectation | undefined {
   const { channels, targetExtension, extension } = transfer
   switch (transfer.status) {
@@ -106,10 +111,10 @@ export function expectedPartner (transfer: Transfer, technology: string): Expect
     case 'completed':
       // The target's own leg when the events named it (a queue member may answer for the queue).
       return channels.target === undefined
-        ? { who: targetExtension, matches: (name) => isChannelOf(name, technology, targetExtension) }
-        : { who: `${targetExtension} (${channels.target})`, matches: (name) => name === channels.target }
+        ? { who: targetExtension, matches: (name) => partyShowsOutcome(channels, 'completed', name) && isChannelOf(name, technology, targetExtension) }
+        : { who: `${targetExtension} (${channels.target})`, matches: (name) => partyShowsOutcome(channels, 'completed', name) }
     case 'cancelled':
-      return { who: `${extension} (${channels.agent})`, matches: (name) => name === channels.agent }
+      return { who: `${extension} (${channels.agent})`, matches: (name) => partyShowsOutcome(channels, 'cancelled', name) }
     default:
       return undefined
   }
