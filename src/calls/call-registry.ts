@@ -80,7 +80,7 @@ export class CallRegistry {
 
   /** The calls of one agent extension (usually one); looks only at that extension's channels. */
   callsOf (extension: string): Call[] {
-    const ids = this.#live.legsOf(extension)
+    const ids = this.#live.agentChannelIdsOf(extension)
     if (ids === undefined) return []
     return [...ids].map((id) => this.#calls.get(id) as Call)
   }
@@ -108,7 +108,7 @@ export class CallRegistry {
    */
   snapshotOf (extension: string): CallSnapshot {
     const ids = new Set<string>()
-    for (const id of this.#live.legsOf(extension) ?? []) {
+    for (const id of this.#live.agentChannelIdsOf(extension) ?? []) {
       if (!ids.has(id)) for (const linked of this.#live.linkedChannels(id)) ids.add(linked)
     }
     return this.#live.snapshotOf(ids)

@@ -120,8 +120,8 @@ export class LiveChannels {
     return this.#byName.get(name)
   }
 
-  /** The uniqueids of one agent extension's legs. */
-  legsOf (extension: string): ReadonlySet<string> | undefined {
+  /** The uniqueids of one agent extension's channels (its legs). */
+  agentChannelIdsOf (extension: string): ReadonlySet<string> | undefined {
     return this.#byExtension.get(extension)
   }
 
