@@ -133,7 +133,7 @@ async function pluginRun (): Promise<Run & { amiEvents: number, channels: number
     published: services.eventLog.lastId,
     transfers: services.transfers.active().length
   }
-  services.stop()
+  await services.stop()
   await ami.close()
   return result
 }

@@ -99,9 +99,9 @@ for (let done = 0; done < CALLS; done += SAMPLE_EVERY) {
 const seconds = (performance.now() - started) / 1000
 check(services.monitor.channelCount === 0, `${services.monitor.channelCount} channels left after every call hung up`)
 check(services.transfers.active().length === 0, `${services.transfers.active().length} transfers still active`)
-services.stop()
+await services.stop()
 
-const growth = (result.rows.at(-1)?.growthMiB as number)
+const growth = result.rows.at(-1)?.growthMiB as number
 result.ratios = { callsPerSecond: Math.round(CALLS / seconds) }
 result.targets.push({ name: `heap growth over ${CALLS} calls`, target: `< ${TARGET_GROWTH_MIB} MiB`, measured: `${growth} MiB`, met: growth < TARGET_GROWTH_MIB })
 result.notes.push(

@@ -15,7 +15,7 @@ export interface Services {
   agentStatus: AgentStatusService
   transfers: TransferService
   eventLog: EventLog
-  stop: () => void
+  stop: () => Promise<void>
 }
 
 export async function startServices (pbx: Pbx, agents: readonly string[]): Promise<Services> {
@@ -35,10 +35,10 @@ export async function startServices (pbx: Pbx, agents: readonly string[]): Promi
   transfers.start()
   await monitor.start()
   await agentStatus.start()
-  const stop = (): void => {
+  const stop = async (): Promise<void> => {
     agentStatus.stop()
     monitor.stop()
-    transfers.stop()
+    await transfers.stop()
   }
   return { monitor, agentStatus, transfers, eventLog, stop }
 }

@@ -11,7 +11,6 @@
  * list over HTTP first).
  */
 import { EventEmitter } from 'node:events'
-import type { PbxEvent } from '../asterisk/ami-events.js'
 import type { BackoffOptions } from '../client/backoff.js'
 import { silentLogger, type Logger } from '../support/logger.js'
 import type { Pbx } from '../asterisk/pbx.js'

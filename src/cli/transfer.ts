@@ -284,7 +284,7 @@ export async function runTransfer (command: TransferCommand, settings: Connectio
   } finally {
     out.done()
     watch.stop()
-    service.stop()
+    await service.stop()
     await connection.close()
   }
 }

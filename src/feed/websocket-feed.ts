@@ -160,7 +160,6 @@ function onSocketError (this: unknown, error: Error, socket: WebSocket, request:
   if (socket.readyState === socket.OPEN) socket.terminate()
 }
 
-
 /** Node sets `upgrade` on requests it hands to the server's `upgrade` listeners (not in its typings). */
 function cameAsUpgrade (request: IncomingMessage): boolean {
   return (request as IncomingMessage & { upgrade?: boolean }).upgrade === true

@@ -133,7 +133,9 @@ export class TransferMetrics {
   /** Redis's link: a gauge read at scrape time, and its reconnects (a first connection is not one). */
   #followShared (shared: NonNullable<MetricsSources['shared']>): void {
     const registers = [this.registry]
+    // eslint-disable-next-line no-new -- prom-client registers a metric in its constructor; the registry keeps it
     new Gauge({ name: `${this.#prefix}redis_connected`, help: 'Whether this instance reaches the shared state on Redis (1) or not (0)', registers, collect () { this.set(shared.available ? 1 : 0) } })
+    // eslint-disable-next-line no-new -- the same: registered by its constructor
     new Gauge({ name: `${this.#prefix}leader`, help: 'Whether this instance is the one that publishes Asterisk\'s own events (call:status, agent:status) (1) or not (0)', registers, collect () { this.set(shared.leadership.isLeader ? 1 : 0) } })
     const reconnects = new Counter({ name: `${this.#prefix}redis_reconnects_total`, help: 'Connections to Redis regained after being lost', registers })
     let ever = shared.available
@@ -175,4 +177,3 @@ export class TransferMetrics {
     this.#outcomeSeconds.observe({ type, outcome: status }, seconds)
   }
 }
-

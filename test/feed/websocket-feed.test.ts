@@ -225,6 +225,7 @@ t.test('resuming with ?since= replays exactly the missed visible events in order
   // the boundary between the two falls somewhere in the middle.
   let appending = true
   const producer = (async () => {
+    // eslint-disable-next-line no-unmodified-loop-condition -- the test body clears `appending` between two awaits
     for (let i = 0; appending; i++) {
       appendStatus(eventLog, ['101', '102', '103'][i % 3] ?? '101', i % 5 === 0 ? 'everyone' : undefined)
       await new Promise((resolve) => setImmediate(resolve))

@@ -40,7 +40,7 @@ export async function buildApi (pbx: FakePbx, options: Partial<ApiRoutesOptions>
   })
   await app.ready()
   const close = async (): Promise<void> => {
-    transfers.stop()
+    await transfers.stop()
     await app.close()
   }
   return { app, transfers, close }

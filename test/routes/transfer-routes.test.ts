@@ -50,7 +50,7 @@ async function setup (t: Test): Promise<Api> {
   await app.ready()
   transfers.start()
   t.teardown(async () => {
-    transfers.stop()
+    await transfers.stop()
     await app.close()
   })
   return {

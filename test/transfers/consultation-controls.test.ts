@@ -33,7 +33,7 @@ async function inConsultation (t: Test): Promise<{ pbx: FakePbx, service: Transf
   const published: string[] = []
   for (const name of TRANSFER_EVENTS) service.events.on(name, (transfer) => { published.push(`${name as TransferEventName} ${transfer.status} ${transfer.talkingTo ?? '-'}`) })
   service.start()
-  t.teardown(() => { service.stop() })
+  t.teardown(() => service.stop())
   pbx.hooks.attendedTransfer = async () => {
     pbx.snapshotValue = scenes.consultation(TO_103)
     void pbx.emitLater(...sequences.consultationStarts(TO_103), ...sequences.targetAnswers(TO_103))

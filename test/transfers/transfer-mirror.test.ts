@@ -5,9 +5,16 @@ import { TransferMirror } from '../../src/transfers/transfer-mirror.js'
 
 const now = new Date().toISOString()
 const transfer = (status: Transfer['status'], consultation?: string): Transfer => ({
-  id: 't1', type: 'attended', status, origin: 'plugin', extension: '101', targetExtension: '103', requestedBy: '101',
+  id: 't1',
+  type: 'attended',
+  status,
+  origin: 'plugin',
+  extension: '101',
+  targetExtension: '103',
+  requestedBy: '101',
   channels: { agent: 'PJSIP/101-1', peer: 'PJSIP/trunk-2', ...(consultation === undefined ? {} : { consultation }) },
-  createdAt: now, updatedAt: now
+  createdAt: now,
+  updatedAt: now
 })
 
 t.test('follows the feed: channels of transfers in progress, whoever published them; gone once final', async (t) => {

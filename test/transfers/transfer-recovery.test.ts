@@ -181,7 +181,7 @@ async function consultationLeftBehind (t: Test): Promise<{ pbx: FakePbx, transfe
     void first.pbx.emitLater(...sequences.consultationStarts(TO_103), ...sequences.targetAnswers(TO_103))
   }
   const transfer = await first.service.execute(attendedTo103)
-  first.service.stop()
+  await first.service.stop()
   return { pbx: first.pbx, transfer }
 }
 
@@ -230,7 +230,7 @@ t.test('a consultation the agent swapped away from (back with the customer) is f
   t.equal(await service.restore().then((found) => found.length), 0, 'found once, not twice')
 
   // An ordinary call and no lone half: nobody's channel is even asked.
-  service.stop()
+  await service.stop()
   snapshot = scenes.talking(TO_103)
   const fresh = restartedService(t, pbx, lookup)
   asked = 0

@@ -605,7 +605,7 @@ t.test('transfers the phones make by themselves', async (t) => {
 t.test('stop() removes the service\'s listener; events no longer move transfers', async (t) => {
   const { pbx, service } = setup(t)
   const { id } = await service.execute(request())
-  service.stop()
+  await service.stop()
   t.equal(pbx.events.listenerCount('event'), 0)
   pbx.emit(hangup(CUSTOMER))
   t.equal(service.get(id)?.status, 'redirected')
@@ -674,7 +674,7 @@ t.test('blind transfer recall', async (t) => {
         refusedInFront: (error) => { refusals.push(error) }
       }
     })
-    const transfer = await service.execute(request())
+    await service.execute(request())
     t.equal(ensureCalls, 0, 'no round trip of its own')
     t.same(pbx.dialplanSteps, lines)
     t.same(pbx.variables.get(CUSTOMER), new Map([['FASTIFY_XFER_TARGET', '102'], ['FASTIFY_XFER_AGENT', '101']]))
