@@ -6,10 +6,10 @@ import type { Registry } from 'prom-client'
 import type { AgentService } from './agents/agent-service.js'
 import type { AvailableAgent } from './agents/available-agents.js'
 import type { Pbx } from './asterisk/pbx.js'
-import type { EventLog, LoggedEventType } from './feed/event-log.js'
-import type { FeedEnvelope, FeedEventData } from './feed/event-schemas.js'
-import type { Transfer } from './transfers/transfer-events.js'
+import type { EventLog, LoggedEventType } from './domain/event-log.js'
+import type { FeedEnvelope, FeedEventData } from './domain/feed-events.js'
 import type { LocatedCall, TransferRequest, TransferService } from './transfers/transfer-service.js'
+import type { Transfer } from './domain/transfer.js'
 
 export interface AsteriskTransfers {
   transfer (request: TransferRequest): Promise<Transfer>

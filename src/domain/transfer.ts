@@ -122,8 +122,15 @@ export const Transfer = Type.Object({
 
 export type Transfer = Static<typeof Transfer>
 export type TransferType = Static<typeof TransferType>
-export type TransferState = Static<typeof TransferStatus>
+export type TransferStatus = Static<typeof TransferStatus>
 export type FailureReason = Static<typeof FailureReason>
 export type TransferCaller = Static<typeof TransferCaller>
 export type Recall = Static<typeof Recall>
 export type TalkingTo = Static<typeof TalkingTo>
+
+const FINAL: ReadonlySet<TransferStatus> = new Set(['answered', 'completed', 'cancelled', 'failed', 'abandoned'])
+
+/** Whether a transfer is over: nothing moves it on from there (see transfers/state.ts). */
+export function isFinal (status: TransferStatus): boolean {
+  return FINAL.has(status)
+}

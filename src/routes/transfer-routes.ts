@@ -5,12 +5,12 @@ import { TypeBoxValidatorCompiler, type FastifyPluginAsyncTypebox } from '@fasti
 import type { AgentService } from '../agents/agent-service.js'
 import { TransferNotFoundError } from '../errors.js'
 import type { Identity } from '../identity.js'
-import type { DestinationMap } from '../transfers/destinations.js'
 import { canSeeTransfer } from '../transfers/transfer-visibility.js'
-import type { Transfer } from '../transfers/transfer-events.js'
 import type { TransferService } from '../transfers/transfer-service.js'
 import { identityOf } from '../authentication.js'
 import { AvailableAgentsQuery, AvailableAgentsResponse, ExecuteTransferBody, Transfer as TransferSchema, TransferId, TransferList, errorResponses } from './schemas.js'
+import type { DestinationMap } from '../domain/destination.js'
+import type { Transfer } from '../domain/transfer.js'
 
 export interface TransferRoutesOptions {
   transfers: TransferService

@@ -3,8 +3,7 @@
  * nothing to renew, nothing orphaned and nothing to take over; and the one process sees its own
  * transfers end, so a phone's transfer needs no grace after them (`PHONE_GRACE_MS`).
  */
-import type { Transfer } from '../domain/transfer.js'
-import { isFinal } from '../transfers/state.js'
+import { type Transfer, isFinal } from '../domain/transfer.js'
 import type { FoundTransfer, OpenResult, StoredTransfer, TransferStore } from './transfer-store.js'
 
 export class MemoryTransferStore implements TransferStore {

@@ -6,7 +6,7 @@
  */
 import type { TransferTracking } from '../domain/tracking.js'
 import type { Transfer } from '../domain/transfer.js'
-import type { DialTarget } from '../transfers/destinations.js'
+import type { DialTarget } from '../domain/destination.js'
 
 /** A transfer as the shared store keeps it: its record, where it dials, and the facts that survive a takeover. */
 export interface StoredTransfer {

@@ -24,8 +24,8 @@ import type { Transfer } from '../domain/transfer.js'
 import { freshTracking, type MomentaryTracking, type TransferTracking } from '../domain/tracking.js'
 import type { StoredTransfer } from '../store/transfer-store.js'
 import type { CancelTimer, Clock } from '../support/clock.js'
-import type { DialTarget } from './destinations.js'
 import type { TrackedTransfer } from './tracker.js'
+import type { DialTarget } from '../domain/destination.js'
 
 /** A piece of work under way on a transfer; `end` finishes it (a second call does nothing). */
 export interface UnderWay {

@@ -5,7 +5,7 @@
  * owner is gone is taken over by an instance that sees its PBX, checked against the PBX and followed
  * from there. With one instance (no peers) everything is this instance's and nothing here runs.
  */
-import type { Logger } from '../asterisk/logger.js'
+import type { Logger } from '../support/logger.js'
 import type { Transfer } from '../domain/transfer.js'
 import { StoreUnavailableError, TransferNotFoundError, TransferStateError } from '../errors.js'
 import type { Identity } from '../identity.js'
@@ -16,7 +16,7 @@ import type { ActiveTransfer } from './active-transfer.js'
 import { describeState, type ConsultationAction } from './consultation-actions.js'
 import { routeRequest } from './request-routing.js'
 import type { Peers } from './service-options.js'
-import type { TransferState } from './state.js'
+import type { TransferStatus } from '../domain/transfer.js'
 import type { TransferLedger } from './transfer-ledger.js'
 import type { TransferPolicy } from './transfer-policy.js'
 import { channelKeysOf } from './transfer-registry.js'
@@ -66,7 +66,7 @@ export class ClusterOwnership {
    * the peers, and its answer is returned; a transfer whose owner is gone is taken over, and undefined
    * says to act here. Refusals that need no owner (unknown, not allowed, not in a state for it) are made here.
    */
-  async elsewhere (id: string, identity: Identity | undefined, allowed: (state: TransferState) => boolean, action: ConsultationAction): Promise<Transfer | undefined> {
+  async elsewhere (id: string, identity: Identity | undefined, allowed: (state: TransferStatus) => boolean, action: ConsultationAction): Promise<Transfer | undefined> {
     const ledger = this.#ledger
     const found = await ledger.shared(async () => await ledger.store.get(id))
     if (found === undefined) throw new TransferNotFoundError(id)

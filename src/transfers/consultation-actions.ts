@@ -9,14 +9,15 @@ import type { Transfer } from '../domain/transfer.js'
 import { TransferNotFoundError, TransferStateError } from '../errors.js'
 import type { Identity } from '../identity.js'
 import { cancelConsultation, completeConsultation, controlSettled, pressControl, type ConsultationControl } from './consultation-controls.js'
-import { canCancel, canComplete, canSwap, canThreeWay, isFinal, type TransferState } from './state.js'
+import { isFinal, type TransferStatus } from '../domain/transfer.js'
+import { canCancel, canComplete, canSwap, canThreeWay } from './state.js'
 import type { TransferLedger } from './transfer-ledger.js'
 import type { TransferPolicy } from './transfer-policy.js'
 
 export type ConsultationAction = 'complete' | 'cancel' | ConsultationControl
 
 /** In which states each action may be asked. */
-export const ALLOWED: Record<ConsultationAction, (state: TransferState) => boolean> = {
+export const ALLOWED: Record<ConsultationAction, (state: TransferStatus) => boolean> = {
   complete: canComplete,
   cancel: canCancel,
   swap: canSwap,

@@ -6,7 +6,7 @@
  * (`restore-topology.ts`). Only the channels of agents who may be in a consultation are asked.
  */
 import { extensionOf, isLocalTo } from '../asterisk/channel-name.js'
-import type { Logger } from '../asterisk/logger.js'
+import type { Logger } from '../support/logger.js'
 import type { Pbx } from '../asterisk/pbx.js'
 import type { Call } from '../domain/call.js'
 import type { Transfer } from '../domain/transfer.js'

@@ -7,7 +7,7 @@
  */
 import type { PbxEvent } from '../asterisk/ami-events.js'
 import { isLocalTo } from '../asterisk/channel-name.js'
-import type { Logger } from '../asterisk/logger.js'
+import type { Logger } from '../support/logger.js'
 import type { ActiveTransfer, InFlight } from './active-transfer.js'
 import { absorbOutcome } from './outcome-absorption.js'
 import type { OutcomeConfirmer } from './outcome-confirmer.js'

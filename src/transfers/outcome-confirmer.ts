@@ -4,7 +4,7 @@
  * come for outcomes that did not happen (an `AttendedTransfer` Fail when the customer hangs up). A few
  * looks are allowed; a customer who is gone turns the outcome into abandoned.
  */
-import type { Logger } from '../asterisk/logger.js'
+import type { Logger } from '../support/logger.js'
 import type { CallSnapshot } from '../asterisk/pbx.js'
 import type { Clock } from '../support/clock.js'
 import type { ActiveTransfer } from './active-transfer.js'

@@ -3,7 +3,7 @@
  * and whether Asterisk restarted meanwhile (its start time changed across a reconnect). A transfer
  * created before such a restart had its calls on the Asterisk that died (`restart-verdict.ts`).
  */
-import type { Logger } from '../asterisk/logger.js'
+import type { Logger } from '../support/logger.js'
 import type { Pbx } from '../asterisk/pbx.js'
 import type { Clock } from '../support/clock.js'
 import { predatesRestart, restarted } from './restart-verdict.js'

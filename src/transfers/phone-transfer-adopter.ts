@@ -6,11 +6,11 @@
  * the claim is pending are kept and replayed.
  */
 import type { PbxEvent } from '../asterisk/ami-events.js'
-import type { Logger } from '../asterisk/logger.js'
+import type { Logger } from '../support/logger.js'
 import { freshTracking } from '../domain/tracking.js'
 import type { CallLocator } from './call-locator.js'
 import { bridgedParty } from './call-topology.js'
-import type { DialTarget } from './destinations.js'
+import type { DialTarget } from '../domain/destination.js'
 import type { EventRouter } from './event-router.js'
 import { PhoneTransferDetector, type PhoneTransfer } from './phone-transfers.js'
 import type { TransferLedger } from './transfer-ledger.js'

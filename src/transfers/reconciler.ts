@@ -4,14 +4,14 @@
  * when a state outlives its deadline. After a reconnect it first learns whether Asterisk restarted
  * (`pbx-health.ts`) and follows again the consultations a previous run of the host app left.
  */
-import type { Logger } from '../asterisk/logger.js'
+import type { Logger } from '../support/logger.js'
 import type { CallSnapshot, Pbx } from '../asterisk/pbx.js'
 import type { CancelTimer, Clock } from '../support/clock.js'
 import type { ActiveTransfer } from './active-transfer.js'
 import type { CallLocator } from './call-locator.js'
 import type { PbxHealth } from './pbx-health.js'
 import { reconcile } from './reconciliation.js'
-import type { TransferState } from './state.js'
+import type { TransferStatus } from '../domain/transfer.js'
 import type { TransferLedger } from './transfer-ledger.js'
 
 export type ReconcileCause = 'reconnect' | 'timer'
@@ -100,7 +100,7 @@ export class Reconciler {
   }
 
   /** A state outlived its deadline: ask the PBX what became of it; if nothing says, end it. */
-  async onDeadline (transfer: ActiveTransfer, state: TransferState): Promise<void> {
+  async onDeadline (transfer: ActiveTransfer, state: TransferStatus): Promise<void> {
     if (transfer.disposed || transfer.record.status !== state) return
     await this.reconcileOne(transfer, false).catch(() => {})
     if (transfer.disposed || transfer.record.status !== state) return

@@ -3,9 +3,8 @@
  * the instance that owns it, or here after taking it over. Pure: `cluster-ownership.ts` acts on it.
  * A transfer over, or not in a state for the action, is refused here without asking its owner.
  */
-import { isFinal } from './state.js'
 import type { FoundTransfer } from '../store/transfer-store.js'
-import type { TransferState } from './state.js'
+import { isFinal, type TransferStatus } from '../domain/transfer.js'
 
 export type Route =
   /** Refused here: over, not attended, or not in a state for the action. */
@@ -18,7 +17,7 @@ export type Route =
    */
   | { kind: 'take_over', from?: string }
 
-export function routeRequest (found: FoundTransfer, instanceId: string, allowed: (state: TransferState) => boolean): Route {
+export function routeRequest (found: FoundTransfer, instanceId: string, allowed: (state: TransferStatus) => boolean): Route {
   const { record } = found.stored
   if (isFinal(record.status) || record.type !== 'attended' || !allowed(record.status)) return { kind: 'refuse' }
   if (found.owner === undefined) return { kind: 'take_over' }

@@ -3,15 +3,14 @@
  * shared store and the peers), a request, and what it answers and notices.
  */
 import type { Call } from '../domain/call.js'
-import type { TransferCaller } from '../domain/transfer.js'
+import type { TransferCaller, TransferStatus, TransferType } from '../domain/transfer.js'
 import type { Identity } from '../identity.js'
 import type { CallSnapshot, DialplanStep } from '../asterisk/pbx.js'
-import type { Logger } from '../asterisk/logger.js'
+import type { Logger } from '../support/logger.js'
 import type { RemoteCommand } from '../store/command-bus.js'
 import type { TransferStore } from '../store/transfer-store.js'
 import type { Clock } from '../support/clock.js'
-import type { TransferInput, TransferState } from './state.js'
-import type { TransferType } from './transfer-events.js'
+import type { TransferInput } from './state.js'
 import type { TransferPolicy } from './transfer-policy.js'
 
 /** How long each state that is not final may last before the transfer is checked and, if stuck, ended. */
@@ -116,7 +115,7 @@ export interface TransferRequest {
 /** What the service notices besides a transfer's changes (for operators: metrics, alerts). */
 export interface TransferNotices {
   /** A check against the PBX corrected a transfer: the input it applied (`lost`, `customer_hung_up`, `delivered`...). */
-  reconciled: [{ transferId: string, status: TransferState, input: TransferInput['type'] }]
+  reconciled: [{ transferId: string, status: TransferStatus, input: TransferInput['type'] }]
 }
 
 export interface LocatedCall {

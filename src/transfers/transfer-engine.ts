@@ -8,7 +8,7 @@
  *   request   -> TransferStarter / ConsultationActions -> Pbx (AMI)
  */
 import type { PbxEvent } from '../asterisk/ami-events.js'
-import type { Logger } from '../asterisk/logger.js'
+import type { Logger } from '../support/logger.js'
 import type { Pbx } from '../asterisk/pbx.js'
 import type { Transfer } from '../domain/transfer.js'
 import type { Clock } from '../support/clock.js'
@@ -24,7 +24,7 @@ import { PbxHealth } from './pbx-health.js'
 import { PhoneTransferAdopter } from './phone-transfer-adopter.js'
 import { Reconciler } from './reconciler.js'
 import type { CallLookup, RecallRouting } from './service-options.js'
-import { isFinal, type TransferState } from './state.js'
+import { isFinal, type TransferStatus } from '../domain/transfer.js'
 import { TransferStarter } from './transfer-starter.js'
 import type { TransferLedger } from './transfer-ledger.js'
 import type { TransferPolicy } from './transfer-policy.js'
@@ -124,7 +124,7 @@ export class TransferEngine {
   }
 
   /** One of the server's transfers stayed in `state` past its deadline. */
-  deadline (transfer: ActiveTransfer, state: TransferState): void {
+  deadline (transfer: ActiveTransfer, state: TransferStatus): void {
     this.reconciler.onDeadline(transfer, state).catch(this.#reportFailure('ending a transfer past its deadline'))
   }
 

@@ -10,21 +10,21 @@
  */
 import { randomUUID } from 'node:crypto'
 import { EventEmitter } from 'node:events'
-import type { Logger } from '../asterisk/logger.js'
-import type { Transfer } from '../domain/transfer.js'
+import type { Logger } from '../support/logger.js'
+import { isFinal, type Transfer, type TransferStatus } from '../domain/transfer.js'
 import type { TransferTracking } from '../domain/tracking.js'
 import { AsteriskTimeoutError, StoreUnavailableError } from '../errors.js'
 import type { OpenResult, StoredTransfer, TransferStore } from '../store/transfer-store.js'
 import type { Clock } from '../support/clock.js'
 import type { ActiveTransfer } from './active-transfer.js'
-import type { DialTarget } from './destinations.js'
+import type { DialTarget } from '../domain/destination.js'
 import { nextRecord } from './record-transition.js'
 import type { TransferDeadlines, TransferNotices } from './service-options.js'
-import { isFinal, type TransferInput, type TransferState } from './state.js'
+import type { TransferInput } from './state.js'
 import { eventFor, TransferEvents } from './transfer-events.js'
 import { channelKeysOf, TransferRegistry } from './transfer-registry.js'
 
-const DEADLINE_OF: { readonly [S in TransferState]?: keyof TransferDeadlines } = {
+const DEADLINE_OF: { readonly [S in TransferStatus]?: keyof TransferDeadlines } = {
   initiated: 'initiatedMs',
   redirected: 'redirectedMs',
   consulting: 'consultingMs',
@@ -39,7 +39,7 @@ export interface LedgerHooks {
   /** The transfer is about to enter `record`'s state: its PBX's follow-ups (read a timeout, clear a channel record). */
   entering: (transfer: ActiveTransfer, record: Transfer) => void
   /** The transfer stayed in `state` past its deadline. */
-  deadline: (transfer: ActiveTransfer, state: TransferState) => void
+  deadline: (transfer: ActiveTransfer, state: TransferStatus) => void
 }
 
 export interface LedgerOptions {

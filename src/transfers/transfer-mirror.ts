@@ -5,14 +5,11 @@
  * service holds; with several it also holds the others'. A view, never a decision: the call lock in the
  * shared store decides who may transfer a call.
  */
-import type { Transfer } from '../domain/transfer.js'
-import type { EventLog } from '../feed/event-log.js'
-import { TRANSFER_EVENTS as EVENTS } from './transfer-events.js'
+import type { EventLog } from '../domain/event-log.js'
+import { projectLog } from '../domain/log-projection.js'
+import { isFinal, type Transfer } from '../domain/transfer.js'
+import { TRANSFER_EVENTS } from './transfer-events.js'
 import { channelsOf } from './transfer-registry.js'
-import { isFinal } from './state.js'
-
-// Every event a transfer publishes, swaps included (they change whom the agent talks to).
-const TRANSFER_EVENTS: ReadonlySet<string> = new Set(EVENTS)
 
 export class TransferMirror {
   readonly #byId = new Map<string, Transfer>()
@@ -20,9 +17,9 @@ export class TransferMirror {
   readonly #unsubscribe: () => void
 
   constructor (eventLog: EventLog) {
-    this.#unsubscribe = eventLog.subscribe(({ envelope }) => {
-      if (TRANSFER_EVENTS.has(envelope.type)) this.#apply(envelope.data as Transfer)
-    })
+    // Every event a transfer publishes, swaps included (they change whom the agent talks to), from
+    // the next one on: the mirror never replayed the log's history, and still does not.
+    this.#unsubscribe = projectLog(eventLog, TRANSFER_EVENTS, (transfer) => { this.#apply(transfer) }, { replay: false })
   }
 
   /** The transfer in progress a channel is part of, as the feed last told. */

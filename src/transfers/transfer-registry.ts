@@ -7,10 +7,9 @@
  */
 import { localCounterpart } from '../asterisk/channel-name.js'
 import { channelKey, DEFAULT_SERVER } from '../domain/server.js'
-import type { Transfer } from '../domain/transfer.js'
+import { isFinal, type Transfer } from '../domain/transfer.js'
 import { ActiveTransfer } from './active-transfer.js'
-import type { DialTarget } from './destinations.js'
-import { isFinal } from './state.js'
+import type { DialTarget } from '../domain/destination.js'
 
 /** Every channel a transfer involves: the ones an event may name, and the ones locked to it. */
 export function channelsOf (transfer: Transfer): string[] {

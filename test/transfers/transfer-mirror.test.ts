@@ -1,6 +1,6 @@
 import t from 'tap'
 import type { Transfer } from '../../src/domain/transfer.js'
-import { EventLog } from '../../src/feed/event-log.js'
+import { EventLog } from '../../src/domain/event-log.js'
 import { TransferMirror } from '../../src/transfers/transfer-mirror.js'
 
 const now = new Date().toISOString()

@@ -1,12 +1,12 @@
 import t from 'tap'
 import type { Transfer } from '../../src/routes/schemas.js'
-import type { TransferState } from '../../src/transfers/state.js'
 import { DEFAULT_SERVER } from '../../src/domain/server.js'
 import { TransferRegistry } from '../../src/transfers/transfer-registry.js'
 import { AGENT, CUSTOMER, LOCAL_1, LOCAL_2, TARGET_103 as TARGET } from '../helpers/fake-pbx.js'
+import type { TransferStatus } from '../../src/domain/transfer.js'
 
 /** An attended transfer `id` of agent 101 in `status`, with these channels besides the agent and customer. */
-function attended (id: string, status: TransferState = 'consulting', channels: Partial<Transfer['channels']> = {}): Transfer {
+function attended (id: string, status: TransferStatus = 'consulting', channels: Partial<Transfer['channels']> = {}): Transfer {
   return {
     id,
     type: 'attended',
@@ -91,7 +91,7 @@ t.test('saving a finished transfer again does not count it twice', async (t) => 
 
 t.test('active() lists the transfers that are not over', async (t) => {
   const registry = new TransferRegistry()
-  const states: TransferState[] = ['initiated', 'redirected', 'consulting', 'target_answered', 'answered', 'completed', 'cancelled', 'failed', 'abandoned']
+  const states: TransferStatus[] = ['initiated', 'redirected', 'consulting', 'target_answered', 'answered', 'completed', 'cancelled', 'failed', 'abandoned']
   states.forEach((status, index) => save(registry, attended(`x${index}`, status)))
   t.same(registry.activeRecords().map((transfer) => transfer.status), ['initiated', 'redirected', 'consulting', 'target_answered'])
 })

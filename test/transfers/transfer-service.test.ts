@@ -1,14 +1,14 @@
 import t, { type Test } from 'tap'
 import { AgentDirectory } from '../../src/agents/agent-directory.js'
 import type { PbxEvent } from '../../src/asterisk/ami-events.js'
-import { silentLogger } from '../../src/asterisk/logger.js'
+import { silentLogger } from '../../src/support/logger.js'
 import type { CallSnapshot } from '../../src/asterisk/pbx.js'
 import { AsteriskRefusedError, AsteriskTimeoutError, ChannelGoneError } from '../../src/errors.js'
-import type { TransferState } from '../../src/transfers/state.js'
-import { EVENT_FOR_STATE, type Transfer, type TransferEventName } from '../../src/transfers/transfer-events.js'
+import { EVENT_FOR_STATE, type TransferEventName } from '../../src/transfers/transfer-events.js'
 import { TransferPolicy } from '../../src/transfers/transfer-policy.js'
 import { TransferService, type TransferRequest, type TransferServiceOptions } from '../../src/transfers/transfer-service.js'
 import { AGENT, CONTEXT, CUSTOMER, FakePbx, LOCAL_1, LOCAL_2, TARGET_102, TARGET_103, attendedTransfer, blindTransfer, channel, dialBegin, dialEnd, hangup, hold, newLocal, scenes, sequences, snapshotOf, unhold } from '../helpers/fake-pbx.js'
+import type { TransferStatus, Transfer } from '../../src/domain/transfer.js'
 
 const TO_102 = { agent: AGENT, customer: CUSTOMER, target: TARGET_102 }
 const TO_103 = { agent: AGENT, customer: CUSTOMER, target: TARGET_103 }
@@ -54,7 +54,7 @@ const later = async (ms: number): Promise<void> => await new Promise((resolve) =
 const failure = async (promise: Promise<unknown>): Promise<unknown> => await promise.then(() => undefined, (error: unknown) => error)
 
 /** The transfer once it reaches `status`, or as it is after `withinMs`. */
-async function reaches (service: TransferService, id: string, status: TransferState, withinMs = 3000): Promise<Transfer | undefined> {
+async function reaches (service: TransferService, id: string, status: TransferStatus, withinMs = 3000): Promise<Transfer | undefined> {
   const deadline = Date.now() + withinMs
   while (service.getHere(id)?.status !== status && Date.now() < deadline) await later(5)
   return service.getHere(id)
