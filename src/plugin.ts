@@ -101,7 +101,7 @@ async function asteriskTransferPlugin (fastify: FastifyInstance, rawOptions: Fas
   publishToLog(publisher, transfers, pbx, leadership)
   // Which transfer a channel is in, whichever instance owns it: for the calls' views.
   const mirror = new TransferMirror(eventLog)
-  const transferOn = (channel: string): Transfer | undefined => transfers.activeHereOnChannel(channel) ?? mirror.onChannel(channel)
+  const transferOn = (channel: string): Transfer | undefined => transfers.activeHereOnChannel(channel) ?? mirror.onChannel(server.name, channel)
   // Following the services before they start: the first events and connections are counted too.
   const metrics = options.metrics === false ? undefined : new TransferMetrics(options.metrics.prefix)
   metrics?.follow({ transfers, pbx, ...(shared.distributed ? { shared } : {}) })
