@@ -135,7 +135,6 @@ export class CallRegistry {
     for (const id of walked) if (this.#live.get(id)?.extension !== undefined) into.add(id)
   }
 
-
   /**
    * Works out again the calls of these agent channels, keeps them, and returns those that changed.
    * Only the calls an event may have changed are worked out: the others are kept as they were.

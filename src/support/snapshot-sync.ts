@@ -15,7 +15,8 @@ export interface SourceLinks {
 }
 
 /** What the state follows (the PBX, for the call monitor and the agents' states): its events and links. */
-export interface SnapshotSource<Event> {
+export interface SnapshotSource {
+  // `any`: an EventEmitter<T> types each listener by its event's name; this takes the PBX's whatever its map.
   events: {
     on: (name: 'event' | 'connection', listener: (value: any) => void) => unknown
     off: (name: 'event' | 'connection', listener: (value: any) => void) => unknown
@@ -26,7 +27,7 @@ export interface SnapshotSource<Event> {
 // `All`: the source's events, of which `accepts` picks `E` (any: the accepted type is checked at `accepts`).
 export interface SnapshotSyncOptions<S, E extends All, All = any> {
   /** The source's events and whether its event link is connected. */
-  pbx: SnapshotSource<All>
+  pbx: SnapshotSource
   /** The events the state follows; the others are neither applied nor buffered (default: all). */
   accepts?: (event: All) => event is E
   takeSnapshot: () => Promise<S>
@@ -42,7 +43,7 @@ export interface SnapshotSyncOptions<S, E extends All, All = any> {
 }
 
 export class SnapshotSync<S, E extends All, All = any> {
-  readonly #pbx: SnapshotSource<All>
+  readonly #pbx: SnapshotSource
   readonly #accepts: (event: All) => event is E
   readonly #takeSnapshot: () => Promise<S>
   readonly #apply: (events: E[]) => void

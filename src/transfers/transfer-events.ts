@@ -6,7 +6,6 @@ import { EventEmitter } from 'node:events'
 import type { Transfer, TransferStatus } from '../domain/transfer.js'
 import type { TransferInput } from './state.js'
 
-
 export interface TransferEventMap {
   'call:transfer_initiated': Transfer
   /** Blind: Asterisk accepted the Redirect (the customer is on its way to the target). */
