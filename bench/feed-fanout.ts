@@ -8,7 +8,7 @@
 //   npm run bench -- feed-fanout   (writes bench/results/feed-fanout.json and .md)
 import { Worker } from 'node:worker_threads'
 import type { FastifyInstance, FastifyRequest } from 'fastify'
-import { EventLog } from '../src/feed/event-log.js'
+import { EventLog } from '../src/domain/event-log.js'
 import type { Identity } from '../src/identity.js'
 import { buildApi } from '../test/helpers/api-host.js'
 import { FakePbx } from '../test/helpers/fake-pbx.js'

@@ -131,7 +131,7 @@ async function pluginRun (): Promise<Run & { amiEvents: number, channels: number
     channels: services.monitor.channelCount,
     pbxEvents,
     published: services.eventLog.lastId,
-    transfers: services.transfers.active().length
+    transfers: services.transfers.activeHere().length
   }
   await services.stop()
   await ami.close()

@@ -5,7 +5,7 @@ import { AgentStatusService } from '../../src/agents/agent-status.js'
 import type { Pbx } from '../../src/asterisk/pbx.js'
 import { CallMonitor } from '../../src/calls/call-monitor.js'
 import { withTransfer } from '../../src/calls/call-view.js'
-import { EventLog } from '../../src/feed/event-log.js'
+import { EventLog } from '../../src/domain/event-log.js'
 import { TransferService } from '../../src/transfers/transfer-service.js'
 import { EVENT_FOR_STATE } from '../../src/transfers/transfer-events.js'
 import { transferAudience } from '../../src/transfers/transfer-visibility.js'
@@ -28,7 +28,7 @@ export async function startServices (pbx: Pbx, agents: readonly string[]): Promi
     transfers.events.on(type, (transfer) => { eventLog.append(type, transfer, { extensions: transferAudience(transfer) }) })
   }
   monitor.on('call:status', (status) => {
-    const data = status.call === undefined ? status : { ...status, call: withTransfer(status.call, (channel) => transfers.activeOnChannel(channel)) }
+    const data = status.call === undefined ? status : { ...status, call: withTransfer(status.call, (channel) => transfers.activeHereOnChannel(channel)) }
     eventLog.append('call:status', data, { extensions: [status.extension] })
   })
   agentStatus.on('agent:status', (status) => { eventLog.append('agent:status', status, 'everyone') })

@@ -10,10 +10,9 @@
 // Redis, an instance cut off from Redis fails its requests at once (`open`, `get`, a message to a
 // peer...) but queues what its transfers' owner writes (`save`, `release`) and sends it in order once
 // it is back; and it stops hearing its peers (a request sent to it finds nobody: `OwnerGoneError`).
-import type { Transfer } from '../../src/domain/transfer.js'
+import { isFinal, type Transfer } from '../../src/domain/transfer.js'
 import { OwnerGoneError, type CommandHandler, type RemoteCommand, type RemoteError } from '../../src/store/command-bus.js'
 import { PHONE_GRACE_MS, type FoundTransfer, type OpenResult, type StoredTransfer, type TransferStore } from '../../src/store/transfer-store.js'
-import { isFinal } from '../../src/transfers/state.js'
 
 /** A value with a lease (expiry on the cluster's clock), or none (kept until deleted). */
 interface Entry<T> { value: T, expiresAt?: number }

@@ -7,6 +7,7 @@
 // public API is driven.
 import t, { type Test } from 'tap'
 import type { PbxEvent } from '../../src/asterisk/ami-events.js'
+import { channelKey, DEFAULT_SERVER } from '../../src/domain/server.js'
 import type { Transfer } from '../../src/domain/transfer.js'
 import type { Identity } from '../../src/identity.js'
 import type { StoredTransfer } from '../../src/store/transfer-store.js'
@@ -23,6 +24,8 @@ const TO_103 = { agent: AGENT, customer: CUSTOMER, target: TARGET_103 }
 const SETTLE_MS = 1000
 const CONSULTATION_MS = 100
 const AGENT_101: Identity = { extension: '101', role: 'agent' }
+/** A channel as the shared store locks it: on the one Asterisk of these tests. */
+const key = (channel: string): string => channelKey(DEFAULT_SERVER, channel)
 
 interface Member {
   instance: ClusterInstance
@@ -107,8 +110,8 @@ const later = async (ms: number): Promise<void> => await new Promise((resolve) =
 /** The transfer as `member` follows it once it reaches `status` (or as it is after `withinMs`). */
 async function reaches (member: Member, id: string, status: Transfer['status'], withinMs = 3000): Promise<Transfer> {
   const deadline = Date.now() + withinMs
-  while (member.service.get(id)?.status !== status && Date.now() < deadline) await later(5)
-  return member.service.get(id) as Transfer
+  while (member.service.getHere(id)?.status !== status && Date.now() < deadline) await later(5)
+  return member.service.getHere(id) as Transfer
 }
 
 /** Until `done` holds, or `withinMs` passed. */
@@ -148,7 +151,7 @@ function seed (world: World, owner: string, record: Transfer, tracking: Partial<
     tracking: { handedOver: false, reached: false, cancelRequested: false, targetHungUp: false, ...tracking }
   }
   const { agent, peer, consultation, target } = record.channels
-  const channels = [agent, peer, consultation, consultation === undefined ? undefined : LOCAL_2, target].filter((name): name is string => name !== undefined)
+  const channels = [agent, peer, consultation, consultation === undefined ? undefined : LOCAL_2, target].filter((name): name is string => name !== undefined).map(key)
   const opened = world.cluster.open(owner, stored, channels, 100)
   if (!opened.ok) throw new Error(`seed refused: ${JSON.stringify(opened)}`)
   return record
@@ -168,8 +171,8 @@ t.test('a request for a transfer another instance owns is sent to its owner and 
   t.same(b.instance.peers.sent, [{ owner: 'A', command: { action: 'complete', transferId: id, identity: AGENT_101 }, timeoutMs: SETTLE_MS + CONSULTATION_MS }],
     'sent once, to A, with who asks, given the time to settle and to start a consultation')
   t.equal(world.pbx.count('hangup'), 1, 'one action on the PBX: the owner\'s')
-  t.equal(a.service.get(id)?.status, 'completed', 'A acted and followed it to the end')
-  t.equal(b.service.get(id), undefined, 'B never followed it')
+  t.equal(a.service.getHere(id)?.status, 'completed', 'A acted and followed it to the end')
+  t.equal(b.service.getHere(id), undefined, 'B never followed it')
   t.same(b.published, [], 'nor announced anything: the owner did')
   await world.recorded(id, 'completed')
   t.equal(world.cluster.get(id)?.owner, undefined, 'the owner recorded the end; nobody owns it now')
@@ -184,7 +187,7 @@ t.test('each action is answered by the owner through handleRemote: complete, can
     t.match(await b.service.cancel(id), { id, status: 'cancelled' })
     t.same(b.instance.peers.sent.map(({ command }) => command.action), ['cancel'])
     t.same(world.pbx.actions().at(-1), { method: 'cancelAttendedTransfer', args: [AGENT] })
-    t.equal(a.service.get(id)?.status, 'cancelled')
+    t.equal(a.service.getHere(id)?.status, 'cancelled')
   })
 
   t.test('swap and three_way', async (t) => {
@@ -202,7 +205,7 @@ t.test('each action is answered by the owner through handleRemote: complete, can
     t.match(await b.service.threeWay(id), { id, status: 'three_way', talkingTo: 'both' })
     t.same(b.instance.peers.sent.map(({ command }) => command.action), ['swap', 'three_way'])
     t.same(world.pbx.actions().filter((action) => action.method === 'pressDigits').map((action) => action.args), [[AGENT, '*4'], [AGENT, '*3']])
-    t.equal(a.service.get(id)?.status, 'three_way', 'A followed both')
+    t.equal(a.service.getHere(id)?.status, 'three_way', 'A followed both')
   })
 
   t.test('complete, asked of the owner directly', async (t) => {
@@ -219,7 +222,7 @@ t.test('each action is answered by the owner through handleRemote: complete, can
     const before = world.pbx.actions().length
     await t.rejects(a.service.handleRemote({ action: 'transfer_again', transferId: id }), { code: 'XFER_TRANSFER_STATE', statusCode: 409, message: /unknown action transfer_again/ })
     t.equal(world.pbx.actions().length, before)
-    t.equal(a.service.get(id)?.status, 'target_answered')
+    t.equal(a.service.getHere(id)?.status, 'target_answered')
   })
 })
 
@@ -232,7 +235,7 @@ t.test('the owner\'s refusal comes back as it is, and the transfer stays the own
   const error = await failure(b.service.swap(id))
   t.match(error, { code: 'XFER_FEATURE_NOT_CONFIGURED', statusCode: 409, message: /atxferswap/ })
   t.equal(world.cluster.ownerOf(id), 'A', 'not taken over: its owner answered')
-  t.equal(b.service.get(id), undefined)
+  t.equal(b.service.getHere(id), undefined)
   t.same(b.instance.store.calls.filter((call) => call === 'takeOver'), [])
 })
 
@@ -249,7 +252,7 @@ t.test('the owner gone: the transfer is taken over here, checked against the PBX
   t.match(completed, { id, status: 'completed', channels: { target: TARGET_103 } })
   t.same(b.instance.peers.sent.map(({ owner }) => owner), ['A'], 'A was asked first')
   t.ok(world.pbx.count('snapshot') > snapshotsBefore, 'the PBX was looked at')
-  t.equal(b.service.get(id)?.status, 'completed', 'B followed it to the end')
+  t.equal(b.service.getHere(id)?.status, 'completed', 'B followed it to the end')
   t.same(b.published, ['call:ami_attended_transfer_completed completed'], 'not announced again when taken over: its clients saw it from A')
   await world.recorded(id, 'completed')
   t.match(world.cluster.get(id), { owner: undefined, stored: { record: { status: 'completed' } } }, 'B recorded the end; nobody owns it now')
@@ -279,12 +282,12 @@ t.test('a transfer recorded as this instance\'s that it does not follow is taken
   const world = new World(t)
   const a = world.member('A')
   const { id } = seed(world, 'A', answeredConsultation())
-  t.equal(a.service.get(id), undefined, 'A does not follow it')
+  t.equal(a.service.getHere(id), undefined, 'A does not follow it')
   world.scriptAttended()
   t.match(await a.service.complete(id), { id, status: 'completed' })
   t.same(a.instance.peers.sent, [], 'nobody asked: it is A\'s')
   t.same(world.pbx.actions(), [{ method: 'hangup', args: [AGENT] }])
-  t.equal(a.service.get(id)?.status, 'completed')
+  t.equal(a.service.getHere(id)?.status, 'completed')
 })
 
 t.test('two requests at once for a transfer recorded as this instance\'s: taken back once, acted on once, the other refused', async (t) => {
@@ -340,12 +343,12 @@ t.test('what the owner knew travels with the record: a blind transfer sent throu
   const b = world.member('B')
   world.pbx.snapshotValue = snapshotOf([CUSTOMER])
   await b.service.keepLeases()
-  t.equal(b.service.get(id)?.status, 'redirected', 'taken over')
+  t.equal(b.service.getHere(id)?.status, 'redirected', 'taken over')
   const local = 'Local/102@from-internal-00000009;1'
   world.pbx.emit(dialBegin(CUSTOMER, local), dialBegin('Local/102@from-internal-00000009;2', TARGET_102), dialEnd(CUSTOMER, local, 'NOANSWER'))
-  t.match(b.service.get(id), { status: 'recalling', failureReason: 'no_answer' }, 'the customer comes back: recalling, not failed')
+  t.match(b.service.getHere(id), { status: 'recalling', failureReason: 'no_answer' }, 'the customer comes back: recalling, not failed')
   world.pbx.emit({ type: 'newExten', channel: CUSTOMER, uniqueId: 'u', linkedId: 'l', context: 'fastify-transfer-recall', exten: 'fallback', application: 'Goto' })
-  t.match(b.service.get(id), { status: 'failed', failureReason: 'no_answer', recall: { to: 'fallback', destination: 'sales' } }, 'and goes to A\'s fallback')
+  t.match(b.service.getHere(id), { status: 'failed', failureReason: 'no_answer', recall: { to: 'fallback', destination: 'sales' } }, 'and goes to A\'s fallback')
 })
 
 t.test('what the owner knew travels with the record: the agent had left while 103 rang, so its answer completes the transfer', async (t) => {
@@ -427,11 +430,11 @@ t.test('the shared store unreachable: the request path answers 503 and does noth
     b.instance.disconnect()
     const before = world.pbx.actions().length
     await t.rejects(b.service.complete(id), { code: 'XFER_STORE_UNAVAILABLE', statusCode: 503 })
-    await t.rejects(b.service.find(id), { code: 'XFER_STORE_UNAVAILABLE', statusCode: 503 })
-    await t.rejects(b.service.list(), { code: 'XFER_STORE_UNAVAILABLE', statusCode: 503 })
+    await t.rejects(b.service.findAnywhere(id), { code: 'XFER_STORE_UNAVAILABLE', statusCode: 503 })
+    await t.rejects(b.service.listAnywhere(), { code: 'XFER_STORE_UNAVAILABLE', statusCode: 503 })
     t.same(b.instance.peers.sent, [])
     t.equal(world.pbx.actions().length, before, 'nothing done on the PBX')
-    t.equal(a.service.get(id)?.status, 'target_answered')
+    t.equal(a.service.getHere(id)?.status, 'target_answered')
   })
 
   t.test('execute: refused before any PBX action; nothing is left behind', async (t) => {
@@ -440,7 +443,7 @@ t.test('the shared store unreachable: the request path answers 503 and does noth
     b.instance.disconnect()
     await t.rejects(b.service.execute({ extension: '101', targetExtension: '102', transferType: 'blind', requestedBy: '101' }), { code: 'XFER_STORE_UNAVAILABLE', statusCode: 503 })
     t.same(world.pbx.actions(), [])
-    t.same(b.service.active(), [])
+    t.same(b.service.activeHere(), [])
     t.same(b.published, [])
   })
 
@@ -448,7 +451,7 @@ t.test('the shared store unreachable: the request path answers 503 and does noth
     const world = new World(t)
     const b = world.member('B')
     b.instance.store.get = async () => { throw Object.assign(new Error('the store says no'), { code: 'XFER_SOMETHING', statusCode: 418 }) }
-    await t.rejects(b.service.find('00000000-0000-4000-8000-0000000000ff'), { code: 'XFER_SOMETHING', statusCode: 418, message: 'the store says no' })
+    await t.rejects(b.service.findAnywhere('00000000-0000-4000-8000-0000000000ff'), { code: 'XFER_SOMETHING', statusCode: 418, message: 'the store says no' })
   })
 
   t.test('a transfer this instance follows is still found, from memory', async (t) => {
@@ -456,7 +459,7 @@ t.test('the shared store unreachable: the request path answers 503 and does noth
     const a = world.member('A')
     const { id } = await world.consultation(a)
     a.instance.disconnect()
-    t.match(await a.service.find(id), { id, status: 'target_answered' })
+    t.match(await a.service.findAnywhere(id), { id, status: 'target_answered' })
   })
 })
 
@@ -465,13 +468,13 @@ t.test('find and list answer through the shared store, whichever instance owns t
   const a = world.member('A')
   const b = world.member('B')
   const { id } = await world.consultation(a)
-  t.match(await b.service.find(id), { id, status: 'target_answered', channels: { consultation: LOCAL_1, target: TARGET_103 } }, 'A\'s latest state')
-  t.equal(await b.service.find('00000000-0000-4000-8000-0000000000ff'), undefined)
-  t.same((await b.service.list()).map((transfer) => transfer.id), [id], 'B lists A\'s transfer')
-  t.same(b.service.active(), [], 'though B follows nothing')
+  t.match(await b.service.findAnywhere(id), { id, status: 'target_answered', channels: { consultation: LOCAL_1, target: TARGET_103 } }, 'A\'s latest state')
+  t.equal(await b.service.findAnywhere('00000000-0000-4000-8000-0000000000ff'), undefined)
+  t.same((await b.service.listAnywhere()).map((transfer) => transfer.id), [id], 'B lists A\'s transfer')
+  t.same(b.service.activeHere(), [], 'though B follows nothing')
   await b.service.complete(id)
-  t.same(await b.service.list(), [], 'over: no longer in progress anywhere')
-  t.match(await b.service.find(id), { id, status: 'completed' }, 'and still found')
+  t.same(await b.service.listAnywhere(), [], 'over: no longer in progress anywhere')
+  t.match(await b.service.findAnywhere(id), { id, status: 'completed' }, 'and still found')
 })
 
 t.test('execute records the new transfer as this instance\'s, its calls locked to it', async (t) => {
@@ -479,7 +482,7 @@ t.test('execute records the new transfer as this instance\'s, its calls locked t
   const a = world.member('A')
   const { id } = await world.consultation(a)
   t.equal(world.cluster.ownerOf(id), 'A')
-  t.same([AGENT, CUSTOMER, LOCAL_1, LOCAL_2, TARGET_103].map((channel) => world.cluster.lockOf(channel)), [id, id, id, id, id])
+  t.same([AGENT, CUSTOMER, LOCAL_1, LOCAL_2, TARGET_103].map((channel) => world.cluster.lockOf(key(channel))), [id, id, id, id, id])
 })
 
 t.test('two instances asked for one call at once: one transfers it, the other is told which transfer has it', async (t) => {
@@ -496,7 +499,7 @@ t.test('two instances asked for one call at once: one transfers it, the other is
   const winner = won[0]?.value as Transfer
   t.match(lost[0]?.reason, { code: 'XFER_TRANSFER_IN_PROGRESS', statusCode: 409, transferId: winner.id })
   t.equal(world.pbx.count('redirect'), 1, 'one Redirect')
-  t.same([...a.service.active(), ...b.service.active()].map((transfer) => transfer.id), [winner.id], 'followed by the winner alone')
+  t.same([...a.service.activeHere(), ...b.service.activeHere()].map((transfer) => transfer.id), [winner.id], 'followed by the winner alone')
 })
 
 t.test('the cap on transfers in progress counts every instance\'s', async (t) => {
@@ -508,7 +511,7 @@ t.test('the cap on transfers in progress counts every instance\'s', async (t) =>
   const before = world.pbx.actions().length
   await t.rejects(b.service.execute({ extension: '104', targetExtension: '102', transferType: 'blind', requestedBy: '104' }), { code: 'XFER_TOO_MANY_TRANSFERS', statusCode: 503 })
   t.equal(world.pbx.actions().length, before, 'nothing sent')
-  t.same(b.service.active(), [])
+  t.same(b.service.activeHere(), [])
 })
 
 t.test('keepLeases', async (t) => {
@@ -520,7 +523,7 @@ t.test('keepLeases', async (t) => {
     await a.service.keepLeases()
     world.cluster.advance(world.cluster.leaseMs - 1)
     t.equal(world.cluster.ownerOf(id), 'A', 'still A\'s, past the first lease')
-    t.equal(world.cluster.lockOf(AGENT), id)
+    t.equal(world.cluster.lockOf(key(AGENT)), id)
     t.same(world.cluster.orphans(), [])
     world.cluster.advance(2)
     t.same(world.cluster.orphans(), [id], 'without the renewal it would be an orphan now')
@@ -538,7 +541,7 @@ t.test('keepLeases', async (t) => {
     // not lock them (until then A would take the end of C's transfer for a phone's own transfer).
     await c.service.keepLeases()
     await a.service.keepLeases()
-    t.equal(a.service.get(id), undefined, 'A no longer follows it')
+    t.equal(a.service.getHere(id), undefined, 'A no longer follows it')
     const savesByA = a.instance.store.calls.filter((call) => call === 'save').length
     world.scriptAttended()
     t.match(await a.service.complete(id), { status: 'completed' }, 'a request to A goes to C')
@@ -555,14 +558,14 @@ t.test('keepLeases', async (t) => {
     let connected = false
     world.pbx.connectionState = () => ({ ami: connected, ari: true })
     await b.service.keepLeases()
-    t.equal(b.service.get(id), undefined, 'not taken over: B could not check its calls')
+    t.equal(b.service.getHere(id), undefined, 'not taken over: B could not check its calls')
     t.same(world.cluster.orphans(), [id])
     t.notOk(b.instance.store.calls.includes('orphans'), 'not even looked for')
     // Meanwhile, the agent left: the customer is with 103.
     world.pbx.snapshotValue = scenes.customerWithTarget(TO_103)
     connected = true
     await b.service.keepLeases()
-    t.equal(b.service.get(id)?.status, 'completed', 'what the PBX shows was applied')
+    t.equal(b.service.getHere(id)?.status, 'completed', 'what the PBX shows was applied')
     t.same(b.published, ['call:ami_attended_transfer_completed completed'])
     await world.recorded(id, 'completed')
     t.same(world.cluster.activeIds(), [], 'and recorded')
@@ -574,7 +577,7 @@ t.test('keepLeases', async (t) => {
     world.cluster.expireLeasesOf('A')
     const b = world.member('B')
     await b.service.keepLeases()
-    t.equal(b.service.get(id)?.status, 'target_answered')
+    t.equal(b.service.getHere(id)?.status, 'target_answered')
     world.pbx.snapshotValue = scenes.talking(TO_103)
     world.pbx.emit(...sequences.phoneAbortsAnswered(TO_103))
     t.equal((await reaches(b, id, 'cancelled')).status, 'cancelled')
@@ -587,7 +590,7 @@ t.test('keepLeases', async (t) => {
     const b = world.member('B')
     const c = world.member('C')
     await Promise.all([b.service.keepLeases(), c.service.keepLeases()])
-    const followers = [b, c].filter((member) => member.service.get(id) !== undefined)
+    const followers = [b, c].filter((member) => member.service.getHere(id) !== undefined)
     t.equal(followers.length, 1)
     t.equal(world.cluster.ownerOf(id), followers[0]?.instance.id)
   })
@@ -625,7 +628,7 @@ t.test('keepLeases', async (t) => {
     await until(() => renewals() >= before + 2)
     world.cluster.advance(2)
     t.equal(world.cluster.ownerOf(id), 'A', 'renewed without being asked')
-    t.equal(world.cluster.lockOf(CUSTOMER), id)
+    t.equal(world.cluster.lockOf(key(CUSTOMER)), id)
   })
 })
 
@@ -638,13 +641,13 @@ t.test('a write the store refuses because another instance owns the transfer now
   await c.service.keepLeases()
   t.equal(world.cluster.ownerOf(id), 'C')
   // A has not renewed yet: it still follows the transfer, until its next write is refused.
-  t.equal(a.service.get(id)?.status, 'target_answered')
+  t.equal(a.service.getHere(id)?.status, 'target_answered')
   world.pbx.snapshotValue = scenes.swappedToCustomer(TO_103)
   world.pbx.emit(hold(AGENT), unhold(AGENT))
-  await until(() => a.service.get(id) === undefined && c.service.get(id)?.talkingTo === 'customer')
-  t.equal(a.service.get(id), undefined, 'A stopped following it')
+  await until(() => a.service.getHere(id) === undefined && c.service.getHere(id)?.talkingTo === 'customer')
+  t.equal(a.service.getHere(id), undefined, 'A stopped following it')
   t.equal(world.cluster.ownerOf(id), 'C')
-  t.match(c.service.get(id), { status: 'target_answered', talkingTo: 'customer' }, 'C follows it on')
+  t.match(c.service.getHere(id), { status: 'target_answered', talkingTo: 'customer' }, 'C follows it on')
   t.match(world.cluster.get(id)?.stored.record, { talkingTo: 'customer' })
 })
 
@@ -680,12 +683,12 @@ t.test('recordAll records every transfer this instance follows again (Redis lost
   const b = world.member('B')
   const { id } = await world.consultation(a)
   world.cluster.flushAll()
-  t.equal(await b.service.find(id), undefined, 'forgotten by the store')
+  t.equal(await b.service.findAnywhere(id), undefined, 'forgotten by the store')
   a.service.recordAll()
   await until(() => world.cluster.ownerOf(id) !== undefined)
-  t.match(await b.service.find(id), { id, status: 'target_answered', channels: { target: TARGET_103 } })
+  t.match(await b.service.findAnywhere(id), { id, status: 'target_answered', channels: { target: TARGET_103 } })
   t.equal(world.cluster.ownerOf(id), 'A')
-  t.equal(world.cluster.lockOf(CUSTOMER), id, 'its calls locked again')
+  t.equal(world.cluster.lockOf(key(CUSTOMER)), id, 'its calls locked again')
   t.match(await b.service.complete(id), { status: 'completed' }, 'and B\'s requests reach A again')
   t.same(b.instance.peers.sent.map(({ owner }) => owner), ['A'])
 })
@@ -700,7 +703,7 @@ t.test('stop releases this instance\'s leases: another takes its transfers over 
   const b = world.member('B')
   await b.service.keepLeases()
   t.equal(world.cluster.ownerOf(id), 'B')
-  t.equal(b.service.get(id)?.status, 'target_answered')
+  t.equal(b.service.getHere(id)?.status, 'target_answered')
 })
 
 t.test('a phone\'s own transfer with several instances', async (t) => {
@@ -713,15 +716,15 @@ t.test('a phone\'s own transfer with several instances', async (t) => {
     world.pbx.snapshotValue = scenes.customerWithTarget({ ...TO_103, target: TARGET_102 })
     // The customer's dial comes before the store answered either instance.
     world.pbx.emit(blindFromThePhone(), dialBegin(CUSTOMER, TARGET_102), dialEnd(CUSTOMER, TARGET_102, 'BUSY'))
-    await until(() => world.cluster.get(world.cluster.lockOf(CUSTOMER) ?? '')?.stored.record.status === 'failed')
+    await until(() => world.cluster.get(world.cluster.lockOf(key(CUSTOMER)) ?? '')?.stored.record.status === 'failed')
     const followers = [a, b].filter((member) => member.published.length > 0)
     t.equal(followers.length, 1, 'one instance follows it')
     const follower = followers[0] as Member
     t.same(follower.published, ['call:transfer_initiated initiated', 'call:ami_transfer_complete redirected', 'call:ami_transfer_failed failed'], 'announced, and the busy target applied')
-    t.match(follower.service.get(world.cluster.lockOf(CUSTOMER) ?? ''), { origin: 'phone', type: 'blind', status: 'failed', failureReason: 'target_busy', channels: { target: TARGET_102 } })
+    t.match(follower.service.getHere(world.cluster.lockOf(key(CUSTOMER)) ?? ''), { origin: 'phone', type: 'blind', status: 'failed', failureReason: 'target_busy', channels: { target: TARGET_102 } })
     const other = follower === a ? b : a
     t.same(other.published, [], 'the other announced nothing')
-    t.same(other.service.active(), [])
+    t.same(other.service.activeHere(), [])
   })
 
   t.test('not claimed (the call is another transfer\'s, or was until PHONE_GRACE_MS ago): discarded silently', async (t) => {
@@ -733,8 +736,8 @@ t.test('a phone\'s own transfer with several instances', async (t) => {
     t.equal((await a.service.complete(id)).status, 'completed')
     await later(20)
     t.same(b.published, [], 'B took nothing for a phone\'s transfer')
-    t.same(b.service.active(), [])
-    t.equal(world.cluster.lockOf(CUSTOMER), id, 'the call stays locked to the finished transfer for a while')
+    t.same(b.service.activeHere(), [])
+    t.equal(world.cluster.lockOf(key(CUSTOMER)), id, 'the call stays locked to the finished transfer for a while')
     // The same call transferred by the phone, within the grace: left alone; after it: followed.
     world.pbx.emit(blindFromThePhone())
     await later(20)
@@ -755,9 +758,9 @@ t.test('a phone\'s own transfer with several instances', async (t) => {
     world.pbx.emit(blindFromThePhone())
     await until(() => b.published.length > 0 && warnings.length > 0)
     t.same(a.published, [])
-    t.same(a.service.active(), [])
+    t.same(a.service.activeHere(), [])
     t.ok(warnings.includes('phone transfer not followed: the shared store is not reachable'))
-    t.match(b.service.active(), [{ origin: 'phone', status: 'redirected' }])
+    t.match(b.service.activeHere(), [{ origin: 'phone', status: 'redirected' }])
   })
 
   t.test('beyond maxActive: not followed, the store not even asked', async (t) => {
@@ -768,7 +771,7 @@ t.test('a phone\'s own transfer with several instances', async (t) => {
     world.pbx.emit(blindTransfer('PJSIP/104-00000051', 'PJSIP/trunk-00000050', '102'))
     await later(10)
     t.equal(a.instance.store.calls.filter((call) => call === 'open').length, opens)
-    t.equal(a.service.active().length, 1)
+    t.equal(a.service.activeHere().length, 1)
   })
 })
 
@@ -780,7 +783,7 @@ t.test('a consultation left on an agent\'s channel that another instance follows
   const calls = { inSync: true, snapshotOf: () => snapshot, snapshotAround: () => snapshot, allCalls: () => [{ extension: '101', channel: AGENT, uniqueId: AGENT, linkedId: AGENT, state: 'in_consultation' as const, startedAt: '' }] }
   const b = world.member('B', { calls })
   t.same(await b.service.restore(), [], 'A follows it')
-  t.equal(b.service.get(id), undefined)
+  t.equal(b.service.getHere(id), undefined)
   t.equal(world.cluster.ownerOf(id), 'A')
   // Without A's record in the store (Redis lost it, A gone), the same look restores it.
   world.cluster.flushAll()

@@ -2,7 +2,7 @@
 // from the other listeners nor reaches the emitter.
 import t from 'tap'
 import { setImmediate as tick } from 'node:timers/promises'
-import { SafeEmitter } from '../../src/asterisk/safe-emitter.js'
+import { SafeEmitter } from '../../src/support/safe-emitter.js'
 
 interface Events {
   call: [{ id: string }]
