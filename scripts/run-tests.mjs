@@ -13,7 +13,7 @@
 // Counts each test (a `t.test` in a file) once; a file that fails outside any test (a crash, a
 // timeout, a failing assertion at top level) counts as one failure more, and a skipped or todo test
 // counts as failed, since a skip hides work not done.
-import { spawn } from 'node:child_process'
+import { spawn, spawnSync } from 'node:child_process'
 import { readdirSync, readFileSync, rmSync } from 'node:fs'
 import { dirname, join, relative } from 'node:path'
 import { createInterface } from 'node:readline'
@@ -65,6 +65,17 @@ function runTap (args, env) {
   })
 }
 
+/**
+ * Builds the agent console's client (dist/client) now if it is stale, as the example app's tests would:
+ * there, several test files at once would each run tsc under coverage, which makes tsc take about
+ * twice as long, and pushed them past tap's timeout on a loaded machine.
+ */
+function buildClientOutsideCoverage () {
+  const script = "await (await import('./example-app/client-build.ts')).ensureClientBuilt({ log: (m) => process.stderr.write(`# ${m}\\n`) })"
+  const { status } = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '--eval', script], { stdio: ['ignore', 'inherit', 'inherit'] })
+  if (status !== 0) process.stderr.write('# the client could not be built before the tests; the tests that need it will say why\n')
+}
+
 /** Lines and branches covered, per folder (`src/transfers`...), as comments of the TAP output. */
 function printCoverageByFolder () {
   let summary
@@ -108,8 +119,11 @@ let passed = 0
 let failed = 0
 let exitCode = 0
 for (const { args, env, coverage } of phases) {
-  // A summary left by an earlier run must not pass for this one's.
-  if (coverage) rmSync(COVERAGE_SUMMARY, { force: true })
+  if (coverage) {
+    buildClientOutsideCoverage()
+    // A summary left by an earlier run must not pass for this one's.
+    rmSync(COVERAGE_SUMMARY, { force: true })
+  }
   const result = await runTap(coverage ? [...COVERAGE_ARGS, ...args] : args, env)
   if (coverage) printCoverageByFolder()
   passed += result.passed
