@@ -3,7 +3,9 @@
 //
 // Without arguments it runs two phases: the unit tests (no Asterisk; two at a time), then the tests on
 // the real Asterisk 22 test bed (one at a time, since they share the PBX; tap's `before` hook provisions
-// and starts it). With arguments, one tap run of those files or folders.
+// and starts it). With arguments, one tap run of those files or folders. Every file run with the test
+// bed on first checks it and restarts it when it is down (test/helpers/asterisk/tap-each.ts), so one
+// Asterisk crash fails one file.
 //
 // Counts each test (a `t.test` in a file) once; a file that fails outside any test (a crash, a
 // timeout, a failing assertion at top level) counts as one failure more, and a skipped or todo test
@@ -12,9 +14,10 @@ import { spawn } from 'node:child_process'
 import { readdirSync } from 'node:fs'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
+import { fileURLToPath } from 'node:url'
 
 /** Test files that need the real Asterisk test bed (or a browser on it). */
-const ON_THE_PBX = /^test\/(integration|e2e)\/|^test\/harness\.test\.ts$/
+const ON_THE_PBX = /^test\/(integration|e2e|testbed)\/|^test\/harness\.test\.ts$/
 
 function testFiles (dir) {
   return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
@@ -23,6 +26,9 @@ function testFiles (dir) {
     return entry.name.endsWith('.test.ts') ? [path] : []
   }).sort()
 }
+
+/** Loaded into each test file before it: the test bed's health check and restart. */
+const EACH_FILE = `--node-arg=--import=${fileURLToPath(new URL('../test/helpers/asterisk/tap-each.ts', import.meta.url))}`
 
 const TEST_POINT = /^( *)(not ok|ok) \d+ - (.*)$/
 
@@ -51,12 +57,12 @@ function runTap (args, env) {
 }
 
 const phases = process.argv.length > 2
-  ? [{ args: process.argv.slice(2), env: {} }]
+  ? [{ args: [...(process.env.TESTBED === 'off' ? [] : [EACH_FILE]), ...process.argv.slice(2)], env: {} }]
   : (() => {
       const files = testFiles('test')
       return [
         { args: ['--jobs=2', ...files.filter((file) => !ON_THE_PBX.test(file))], env: { TESTBED: 'off' } },
-        { args: ['--jobs=1', ...files.filter((file) => ON_THE_PBX.test(file))], env: {} }
+        { args: ['--jobs=1', EACH_FILE, ...files.filter((file) => ON_THE_PBX.test(file))], env: {} }
       ]
     })()
 

@@ -6,9 +6,8 @@ import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, 
 import { createConnection } from 'node:net'
 import { basename, dirname, join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { AmiConnection } from './ami.js'
-import { listEndpoints } from './ari.js'
-import { asteriskRoot, farm, logDir, offlineAgent, pbx, provisionScript, registeredExtensions } from './testbed.js'
+import { amiAnswers, describeReadyState, isReady, readyState } from './readiness.js'
+import { asteriskRoot, farm, logDir, pbx, provisionScript } from './testbed.js'
 import type { InstanceSettings } from './testbed.js'
 
 export interface StartOptions {
@@ -232,51 +231,6 @@ async function portAnswers (port: number): Promise<boolean> {
   })
 }
 
-// -------------------------------------------------------------------- readiness
-
-interface ReadyState { pbxAmi: boolean, farmAmi: boolean, ari: boolean, online: string[], problem: string }
-
-async function amiAnswers (instance: InstanceSettings): Promise<boolean> {
-  let ami: AmiConnection | undefined
-  try {
-    ami = await AmiConnection.connect(instance.ami, { timeoutMs: 2000 })
-    await ami.action({ Action: 'Ping' }, 2000)
-    return true
-  } catch {
-    return false
-  } finally {
-    ami?.close()
-  }
-}
-
-async function readyState (): Promise<ReadyState> {
-  const state: ReadyState = { pbxAmi: false, farmAmi: false, ari: false, online: [], problem: '' }
-  state.pbxAmi = await amiAnswers(pbx)
-  state.farmAmi = await amiAnswers(farm)
-  try {
-    const endpoints = await listEndpoints()
-    state.ari = true
-    state.online = endpoints.filter((e) => e.state === 'online').map((e) => e.resource).sort()
-  } catch (err) {
-    state.problem = err instanceof Error ? err.message : String(err)
-  }
-  return state
-}
-
-function isReady (s: ReadyState): boolean {
-  return s.pbxAmi && s.farmAmi && s.ari && registeredExtensions.every((a) => s.online.includes(a)) && !s.online.includes(offlineAgent)
-}
-
-function describe (s: ReadyState): string {
-  const missing = registeredExtensions.filter((a) => !s.online.includes(a))
-  return [
-    `PBX AMI ${pbx.ami.host}:${pbx.ami.port}: ${s.pbxAmi ? 'ok' : 'NOT answering'}`,
-    `farm AMI ${farm.ami.host}:${farm.ami.port}: ${s.farmAmi ? 'ok' : 'NOT answering'}`,
-    `PBX ARI ${pbx.ari.url}: ${s.ari ? 'ok' : `NOT answering${s.problem !== '' ? ` (${s.problem})` : ''}`}`,
-    `agents online: [${s.online.join(', ')}]${missing.length > 0 ? `, not online: [${missing.join(', ')}]` : ''}`
-  ].join('\n  ')
-}
-
 // ------------------------------------------------------------------ start/stop
 
 /**
@@ -365,7 +319,7 @@ export async function startTestBed (opts: StartOptions = {}): Promise<TestBedInf
   while (!isReady(state)) {
     await exited()
     if (Date.now() > deadline) {
-      await fail(`startTestBed: test bed not ready after ${timeoutMs} ms:\n  ${describe(state)}\n` +
+      await fail(`startTestBed: test bed not ready after ${timeoutMs} ms:\n  ${describeReadyState(state)}\n` +
         `PBX log (.asterisk/logs/pbx.log):\n${logTail(pbx, 15)}\nfarm log (.asterisk/logs/farm.log):\n${logTail(farm, 15)}`)
     }
     await sleep(100)
@@ -461,7 +415,7 @@ export async function startPbx (opts: { readyTimeoutMs?: number, log?: (message:
   let state = await readyState()
   while (!isReady(state)) {
     failIfExited()
-    if (Date.now() > deadline) throw new Error(`startPbx: test bed not ready after ${timeoutMs} ms:\n  ${describe(state)}`)
+    if (Date.now() > deadline) throw new Error(`startPbx: test bed not ready after ${timeoutMs} ms:\n  ${describeReadyState(state)}`)
     await sleep(100)
     state = await readyState()
   }
