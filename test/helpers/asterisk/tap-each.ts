@@ -1,10 +1,18 @@
 // Loaded into each test file on the real PBX before the file itself (scripts/run-tests.mjs passes it
 // to tap as `--node-arg=--import=…`): checks the test bed and restarts it when it is down, so that one
 // Asterisk crash fails one file, not every file after it. Costs a health check (tens of ms) per file.
-import { relative } from 'node:path'
+import { dirname, relative } from 'node:path'
+import { fileURLToPath } from 'node:url'
+
+/**
+ * tap loads this into its `before` and `after` programs too (tap-before.ts and tap-after.ts, beside
+ * this file): those start and stop the bed themselves, and tap-before must find it as the last run
+ * left it, to know whether this run owns it.
+ */
+const ofTheBed = dirname(process.argv[1] ?? '') === dirname(fileURLToPath(import.meta.url))
 
 // TESTBED=off (npm run test:unit) runs the unit tests alone, without root or Asterisk.
-if (process.env.TESTBED !== 'off') {
+if (process.env.TESTBED !== 'off' && !ofTheBed) {
   const { ensureTestBed } = await import('./testbed-health.js')
   const { repoRoot } = await import('./testbed.js')
   const file = relative(repoRoot, process.argv[1] ?? '?')
