@@ -3,10 +3,10 @@
 import { spawn } from 'node:child_process'
 import t from 'tap'
 import { withAmi } from '../helpers/asterisk/ami.js'
-import { findAsteriskProcesses } from '../helpers/asterisk/asterisk-process.js'
+import { findAsteriskProcesses, killPbx } from '../helpers/asterisk/asterisk-process.js'
 import { listEndpoints } from '../helpers/asterisk/ari.js'
 import { waitFor } from '../helpers/asterisk/calls.js'
-import { farm, repoRoot } from '../helpers/asterisk/testbed.js'
+import { farm, pbx2, repoRoot } from '../helpers/asterisk/testbed.js'
 import { checkTestBed, ensureTestBed } from '../helpers/asterisk/testbed-health.js'
 
 interface RunnerOutput { stdout: string, stderr: string, code: number | null }
@@ -35,6 +35,7 @@ t.test('a PBX killed in one file fails that file only: the next file finds the t
   t.match(run.stderr, /# asterisk testbed \(before test\/fixtures\/testbed-restart\/2-next-file\.test\.ts\): RESTARTED the test bed in \d+ ms/,
     'the restart is said in the output', { output })
   t.notMatch(run.stderr, /1-pbx-crashes\.test\.ts\): RESTARTED/, 'the bed was healthy before the first file', { output })
+  t.notMatch(run.stderr, /before test\/helpers\//, "tap's before and after programs are not checked like test files", { output })
   t.ok((await checkTestBed()).healthy, 'healthy afterwards')
 })
 
@@ -51,15 +52,23 @@ t.test('a phone farm that died counts as down', async (t) => {
   t.notOk(findAsteriskProcesses().some((p) => killed.includes(p.pid)))
 })
 
-t.test('both instances running but an agent no longer registered counts as down', async (t) => {
+t.test('a second PBX that died counts as down', async (t) => {
+  await killPbx(pbx2)
+  const result = await ensureTestBed()
+  t.equal(result.action, 'restarted')
+  t.match(result.why, /pbx2 process GONE/)
+  t.ok((await checkTestBed()).healthy)
+})
+
+t.test('every instance running but an agent no longer registered counts as down', async (t) => {
   // The farm stops registering 103 (and will not retry): the PBX no longer reaches that phone.
   await withAmi(farm.ami, async (ami) => { await ami.action({ Action: 'PJSIPUnregister', Registration: 'reg-103' }) })
   await waitFor(async () => (await listEndpoints()).find((e) => e.resource === '103')?.state === 'offline', 5000, '103 offline on the PBX')
 
   const result = await ensureTestBed({ settleMs: 500 })
   t.equal(result.action, 'restarted')
-  t.match(result.why, /PBX process running, farm process running/)
-  t.match(result.why, /not online: \[103\]/)
+  t.match(result.why, /pbx process running, pbx2 process running, farm process running/)
+  t.match(result.why, /pbx extensions online: .*, not online: \[103\]/)
   t.equal((await listEndpoints()).find((e) => e.resource === '103')?.state, 'online')
 })
 

@@ -11,34 +11,31 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { describeReadyState, isReady, readyState } from './readiness.js'
 import type { ReadyState } from './readiness.js'
 import { logDir } from './testbed.js'
+import type { InstanceName } from './testbed.js'
 
 export interface TestBedHealth {
   healthy: boolean
-  pbxRunning: boolean
-  farmRunning: boolean
+  /** Which instances have a process. */
+  running: Record<InstanceName, boolean>
   state: ReadyState
 }
 
-/** A full look at the test bed: its processes, both AMIs, the PBX's ARI and the agents' registrations. */
+/** A full look at the test bed: its processes, every AMI and ARI, and the agents' registrations. */
 export async function checkTestBed (): Promise<TestBedHealth> {
   const { findAsteriskProcesses } = await import('./asterisk-process.js')
   const processes = findAsteriskProcesses()
   const state = await readyState()
-  return {
-    healthy: isReady(state),
-    pbxRunning: processes.some((p) => p.instance === 'pbx'),
-    farmRunning: processes.some((p) => p.instance === 'farm'),
-    state
-  }
+  const runs = (name: InstanceName): boolean => processes.some((p) => p.instance === name)
+  return { healthy: isReady(state), running: { pbx: runs('pbx'), pbx2: runs('pbx2'), farm: runs('farm') }, state }
 }
 
 export function describeHealth (health: TestBedHealth): string {
-  const processes = `PBX process ${health.pbxRunning ? 'running' : 'GONE'}, farm process ${health.farmRunning ? 'running' : 'GONE'}`
+  const processes = Object.entries(health.running).map(([name, running]) => `${name} process ${running ? 'running' : 'GONE'}`).join(', ')
   return `${processes}\n  ${describeReadyState(health.state)}`
 }
 
 export interface EnsureResult {
-  /** none: healthy; settled: healthy again after a short wait; restarted: both instances afresh. */
+  /** none: healthy; settled: healthy again after a short wait; restarted: every instance afresh. */
   action: 'none' | 'settled' | 'restarted'
   /** What was wrong (empty when healthy). */
   why: string
@@ -52,9 +49,9 @@ export interface EnsureResult {
 export const gaveUpFile: string = join(logDir, 'restart-failed')
 
 /**
- * Resolves once the test bed is healthy: at once when it is; after a short wait when both instances
- * run but something is missing (an agent re-registering: the farm retries every 2 s); otherwise after
- * restarting both instances from a fresh copy of the configuration. Throws when it does not come back.
+ * Resolves once the test bed is healthy: at once when it is; after a short wait when every instance
+ * runs but something is missing (an agent re-registering: the farm retries every 2 s); otherwise after
+ * restarting every instance from a fresh copy of the configuration. Throws when it does not come back.
  */
 export async function ensureTestBed (opts: { log?: (message: string) => void, settleMs?: number } = {}): Promise<EnsureResult> {
   const log = opts.log ?? (() => {})
@@ -63,7 +60,7 @@ export async function ensureTestBed (opts: { log?: (message: string) => void, se
 
   let health = await checkTestBed()
   const first = describeHealth(health)
-  if (health.pbxRunning && health.farmRunning) {
+  if (Object.values(health.running).every(Boolean)) {
     const deadline = t0 + (opts.settleMs ?? 4000)
     while (!health.healthy && Date.now() < deadline) {
       await sleep(200)
@@ -78,12 +75,12 @@ export async function ensureTestBed (opts: { log?: (message: string) => void, se
   }
   log(`DOWN:\n  ${why}\n  restarting the whole test bed`)
   try {
-    // Both instances, even when the farm still runs: a PBX started alone comes back with the agents'
+    // Every instance, even those still running: a PBX started alone comes back with the agents'
     // contacts of its last astdb sync, which after a crash can miss most of them until the farm's next
     // refresh (measured: one agent of eight online 30 s after such a restart); the farm's calls to the
     // dead PBX go with it. startTestBed stops what still runs (a hung instance too), lays the
     // configuration afresh (what a test changed in it, say the load test's registrations, goes: ~1 s)
-    // and starts both: ~5 s in all.
+    // and starts them all: ~5 s in all.
     const { startTestBed } = await import('./asterisk-process.js')
     await startTestBed({ log })
     return { action: 'restarted', why, ms: Date.now() - t0 }
