@@ -7,7 +7,7 @@
  */
 import { randomUUID } from 'node:crypto'
 import type { Redis } from 'ioredis'
-import { silentLogger, type Logger } from '../asterisk/logger.js'
+import { silentLogger, type Logger } from '../support/logger.js'
 import type { Identity } from '../identity.js'
 
 export interface RemoteCommand {

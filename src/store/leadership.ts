@@ -6,7 +6,7 @@
  * another instance takes it within one lease. In one process this instance always leads.
  */
 import type { Redis } from 'ioredis'
-import { silentLogger, type Logger } from '../asterisk/logger.js'
+import { silentLogger, type Logger } from '../support/logger.js'
 
 export interface Leadership {
   readonly isLeader: boolean

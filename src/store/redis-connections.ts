@@ -12,8 +12,8 @@
 import { randomBytes } from 'node:crypto'
 import { hostname } from 'node:os'
 import { Redis, type RedisOptions } from 'ioredis'
-import { SafeEmitter } from '../asterisk/safe-emitter.js'
-import { silentLogger, type Logger } from '../asterisk/logger.js'
+import { SafeEmitter } from '../support/safe-emitter.js'
+import { silentLogger, type Logger } from '../support/logger.js'
 
 /** A URL (`redis://…`, `rediss://…`), ioredis options, or a client of the host's (duplicated, never closed). */
 export type RedisSetting = string | RedisOptions | Redis

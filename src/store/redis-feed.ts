@@ -10,9 +10,9 @@
  * before, so a client resuming from an old id is told of the gap, never given others' events.
  */
 import type { Redis } from 'ioredis'
-import { silentLogger, type Logger } from '../asterisk/logger.js'
-import { bootFirstId, type Audience, type EventLog, type LoggedEventType } from '../feed/event-log.js'
-import type { FeedEnvelope, FeedEventData } from '../feed/event-schemas.js'
+import { silentLogger, type Logger } from '../support/logger.js'
+import { bootFirstId, type Audience, type EventLog, type LoggedEventType } from '../domain/event-log.js'
+import type { FeedEnvelope, FeedEventData } from '../domain/feed-events.js'
 import type { FeedPublisher } from './feed-publisher.js'
 
 /** KEYS: stream, counter. ARGV: max length, type, timestamp, data JSON, audience JSON, first id if new, publishing instance. */

@@ -8,8 +8,7 @@
  * both take over a transfer. Keys built inside the scripts tie it to one Redis (not a cluster).
  */
 import type { Redis } from 'ioredis'
-import type { Transfer } from '../domain/transfer.js'
-import { isFinal } from '../transfers/state.js'
+import { type Transfer, isFinal } from '../domain/transfer.js'
 import { PHONE_GRACE_MS, type FoundTransfer, type OpenResult, type StoredTransfer, type TransferStore } from './transfer-store.js'
 
 /**

@@ -5,9 +5,9 @@
  * default); with Redis, every instance behind a load balancer works from the same state.
  */
 import type { Redis } from 'ioredis'
-import { SafeEmitter } from '../asterisk/safe-emitter.js'
-import { silentLogger, type Logger } from '../asterisk/logger.js'
-import { bootFirstId, EventLog, type EventLogOptions } from '../feed/event-log.js'
+import { SafeEmitter } from '../support/safe-emitter.js'
+import { silentLogger, type Logger } from '../support/logger.js'
+import { bootFirstId, EventLog, type EventLogOptions } from '../domain/event-log.js'
 import { CommandBus, type CommandHandler } from './command-bus.js'
 import { localPublisher, type FeedPublisher } from './feed-publisher.js'
 import type { IdempotencyKeys } from './idempotency-keys.js'
