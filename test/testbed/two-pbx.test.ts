@@ -14,7 +14,7 @@ t.teardown(async () => { await hangupAllCalls() })
 const getvar = async (server: PbxSettings, channel: string, variable: string): Promise<string | undefined> =>
   await withAmi(server.ami, async (ami) => field(await ami.action({ Action: 'Getvar', Channel: channel, Variable: variable }), 'value'))
 
-t.test("both PBXes are up, each with its own agents registered on it only", async (t) => {
+t.test('both PBXes are up, each with its own agents registered on it only', async (t) => {
   for (const server of pbxes) {
     const endpoints = await listEndpoints('PJSIP', server.ari)
     const state = new Map(endpoints.map((e) => [e.resource, e.state]))
