@@ -6,9 +6,10 @@
  * take the transfer over instead of waiting.
  */
 import { randomUUID } from 'node:crypto'
-import type { Redis } from 'ioredis'
 import { silentLogger, type Logger } from '../asterisk/logger.js'
 import type { Identity } from '../identity.js'
+import type { RedisClient } from './redis-connections.js'
+import { RedisKeys } from './redis-keys.js'
 
 export interface RemoteCommand {
   action: string
@@ -35,18 +36,18 @@ export class OwnerGoneError extends Error {
 export type CommandHandler = (command: RemoteCommand) => Promise<unknown>
 
 export class CommandBus {
-  readonly #publisher: Redis
-  readonly #subscriber: Redis
-  readonly #prefix: string
+  readonly #publisher: RedisClient
+  readonly #subscriber: RedisClient
+  readonly #keys: RedisKeys
   readonly #instanceId: string
   readonly #log: Logger
   readonly #pending = new Map<string, { resolve: (value: unknown) => void, reject: (error: Error) => void, timer: NodeJS.Timeout }>()
   #handler: CommandHandler | undefined
 
-  constructor (options: { publisher: Redis, subscriber: Redis, prefix: string, instanceId: string, logger?: Logger }) {
+  constructor (options: { publisher: RedisClient, subscriber: RedisClient, prefix: string, instanceId: string, logger?: Logger }) {
     this.#publisher = options.publisher
     this.#subscriber = options.subscriber
-    this.#prefix = options.prefix
+    this.#keys = new RedisKeys(options.prefix)
     this.#instanceId = options.instanceId
     this.#log = options.logger ?? silentLogger
     this.#subscriber.on('message', (channel: string, text: string) => { this.#receive(channel, text) })
@@ -85,7 +86,7 @@ export class CommandBus {
   }
 
   #inbox (instanceId: string): string {
-    return `${this.#prefix}inbox:${instanceId}`
+    return this.#keys.inbox(instanceId)
   }
 
   #receive (channel: string, text: string): void {
