@@ -188,8 +188,10 @@ export class RedisConnections {
   async close (): Promise<void> {
     await Promise.allSettled(this.#all().map(async (client) => {
       // Writes still queued are sent first when Redis is up; otherwise there is nobody to send them to.
-      if (client.status === 'ready') await client.quit()
-      else client.disconnect()
+      if (client.status === 'ready') await client.quit().catch(() => {})
+      // Also after QUIT: through Sentinel, only this stops the connections that listen to the
+      // sentinels for failovers (they would keep the host's process alive).
+      client.disconnect()
     }))
     this.#set(false)
   }
