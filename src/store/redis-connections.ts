@@ -57,6 +57,8 @@ interface Behaviour {
   /** Fail at once (the request path) or queue until Redis is back (the owner's writes, blocking reads). */
   failFast: boolean
   name: string
+  /** On a cluster: subscribes to sharded channels (one connection per master: command-bus.ts says why). */
+  sharded?: boolean
 }
 
 /**
@@ -87,9 +89,10 @@ function serverOptions ({ failFast, name }: Behaviour, sentinel: boolean): Redis
   }
 }
 
-function clusterOptions ({ failFast, name }: Behaviour): ClusterOptions {
+function clusterOptions ({ failFast, name, sharded = false }: Behaviour): ClusterOptions {
   return {
     lazyConnect: true,
+    shardedSubscribers: sharded,
     enableOfflineQueue: !failFast,
     // A command on a master that died is sent again by the cluster client after a pause
     // (retryDelayOnFailover): never for the fail-fast one, whose command may have run already and must
@@ -142,7 +145,7 @@ export class RedisConnections {
     this.commands = connect(setting, { failFast: true, name: 'fastify-asterisk-transfer:commands' })
     this.writes = connect(setting, { failFast: false, name: 'fastify-asterisk-transfer:writes' })
     this.reader = connect(setting, { failFast: false, name: 'fastify-asterisk-transfer:reader' })
-    this.subscriber = connect(setting, { failFast: false, name: 'fastify-asterisk-transfer:subscriber' })
+    this.subscriber = connect(setting, { failFast: false, name: 'fastify-asterisk-transfer:subscriber', sharded: true })
     for (const client of this.#all()) client.on('error', (error: Error) => { this.#log.debug({ err: error }, 'Redis connection error') })
     this.commands.on('ready', () => {
       this.#set(true)
