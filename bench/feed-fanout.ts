@@ -8,7 +8,7 @@
 //   npm run bench -- feed-fanout   (writes bench/results/feed-fanout.json and .md)
 import { Worker } from 'node:worker_threads'
 import type { FastifyInstance, FastifyRequest } from 'fastify'
-import { EventLog } from '../src/feed/event-log.js'
+import { EventLog } from '../src/domain/event-log.js'
 import type { Identity } from '../src/identity.js'
 import { buildApi } from '../test/helpers/api-host.js'
 import { FakePbx } from '../test/helpers/fake-pbx.js'
@@ -175,11 +175,13 @@ async function scenario (sockets: number, rate?: number, events = EVENTS): Promi
   const latencies = Array.from({ length: events }, (_, index) => latencyOf(index + 1)).sort((a, b) => a - b)
   // Steady: the latency of the events due in each second, to tell a start-up transient or a stall of
   // the machine from a steady backlog.
-  const bySecond = rate === undefined ? [] : Array.from({ length: Math.ceil(events / rate) }, (_, second) => {
-    const ids = Array.from({ length: rate }, (_, index) => second * rate + index + 1).filter((id) => id <= events)
-    const sorted = ids.map(latencyOf).sort((a, b) => a - b)
-    return { second, p50Ms: round(percentile(sorted, 0.5)), p99Ms: round(percentile(sorted, 0.99)), maxMs: round(sorted.at(-1) ?? Number.NaN) }
-  })
+  const bySecond = rate === undefined
+    ? []
+    : Array.from({ length: Math.ceil(events / rate) }, (_, second) => {
+      const ids = Array.from({ length: rate }, (_, index) => second * rate + index + 1).filter((id) => id <= events)
+      const sorted = ids.map(latencyOf).sort((a, b) => a - b)
+      return { second, p50Ms: round(percentile(sorted, 0.5)), p99Ms: round(percentile(sorted, 0.99)), maxMs: round(sorted.at(-1) ?? Number.NaN) }
+    })
   const lastDelivery = Math.max(...report.lastAt.slice(1))
   const totalMs = lastDelivery - started
   // The server's thread until the last delivery (the report polling adds a little), the clients' thread.

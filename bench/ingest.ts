@@ -131,9 +131,9 @@ async function pluginRun (): Promise<Run & { amiEvents: number, channels: number
     channels: services.monitor.channelCount,
     pbxEvents,
     published: services.eventLog.lastId,
-    transfers: services.transfers.active().length
+    transfers: services.transfers.activeHere().length
   }
-  services.stop()
+  await services.stop()
   await ami.close()
   return result
 }

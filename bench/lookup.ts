@@ -10,7 +10,7 @@ import { FakePbx } from '../test/helpers/fake-pbx.js'
 import { check, newResult, percentile, round, writeResult } from './lib/common.js'
 import { answered, syntheticCall, type SyntheticCall } from '../test/helpers/synthetic-calls.js'
 
-const CHANNEL_COUNTS = process.env.BENCH_LOOKUP_CHANNELS?.split(",").map(Number) ?? [100, 1000, 10_000]
+const CHANNEL_COUNTS = process.env.BENCH_LOOKUP_CHANNELS?.split(',').map(Number) ?? [100, 1000, 10_000]
 const LOOKUPS = 20_000
 const TARGET_MICROSECONDS = 50
 

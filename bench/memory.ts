@@ -53,9 +53,9 @@ services.transfers.events.on('call:transfer_updated', (transfer) => {
 })
 
 async function answeredTransfer (id: string): Promise<void> {
-  if (services.transfers.get(id)?.status === 'answered') return
+  if (services.transfers.getHere(id)?.status === 'answered') return
   await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`correctness check failed: transfer ${id} is ${services.transfers.get(id)?.status ?? 'gone'}, not answered after 10 s`)), 10_000)
+    const timer = setTimeout(() => reject(new Error(`correctness check failed: transfer ${id} is ${services.transfers.getHere(id)?.status ?? 'gone'}, not answered after 10 s`)), 10_000)
     awaited.set(id, () => { clearTimeout(timer); resolve() })
   })
   awaited.delete(id)
@@ -98,10 +98,10 @@ for (let done = 0; done < CALLS; done += SAMPLE_EVERY) {
 }
 const seconds = (performance.now() - started) / 1000
 check(services.monitor.channelCount === 0, `${services.monitor.channelCount} channels left after every call hung up`)
-check(services.transfers.active().length === 0, `${services.transfers.active().length} transfers still active`)
-services.stop()
+check(services.transfers.activeHere().length === 0, `${services.transfers.activeHere().length} transfers still active`)
+await services.stop()
 
-const growth = (result.rows.at(-1)?.growthMiB as number)
+const growth = result.rows.at(-1)?.growthMiB as number
 result.ratios = { callsPerSecond: Math.round(CALLS / seconds) }
 result.targets.push({ name: `heap growth over ${CALLS} calls`, target: `< ${TARGET_GROWTH_MIB} MiB`, measured: `${growth} MiB`, met: growth < TARGET_GROWTH_MIB })
 result.notes.push(

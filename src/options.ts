@@ -9,8 +9,8 @@ import type { RedisSetting } from './store/redis-connections.js'
 import { checkRedisSetting } from './store/redis-setting.js'
 import { DEFAULT_MAX_SOCKETS_PER_IDENTITY } from './feed/websocket-feed.js'
 import type { Authenticate } from './identity.js'
-import { Destination } from './transfers/destinations.js'
 import type { AuthorizeTransfer } from './transfers/transfer-policy.js'
+import { Destination } from './domain/destination.js'
 
 const Host = Type.String({ minLength: 1 })
 const Port = Type.Integer({ minimum: 1, maximum: 65535 })

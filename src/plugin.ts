@@ -3,32 +3,25 @@
  * `asteriskTransfers` and mounts the routes and the event feed under `prefix`. Everything it opens is
  * closed in `onClose`.
  */
-import type { FastifyBaseLogger, FastifyInstance } from 'fastify'
+import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
-import { AgentDirectory } from './agents/agent-directory.js'
 import { AgentService } from './agents/agent-service.js'
-import { AgentStatusService } from './agents/agent-status.js'
 import { PublishedAgentStatuses } from './agents/published-agent-statuses.js'
 import { PublishedCallStatuses } from './calls/published-call-statuses.js'
-import { AmiClient } from './asterisk/ami-client.js'
-import { PBX_EVENT_NAMES } from './asterisk/ami-events.js'
-import { AriClient } from './asterisk/ari-client.js'
-import { AsteriskPbx } from './asterisk/pbx.js'
-import { CallMonitor } from './calls/call-monitor.js'
+import type { AsteriskPbx } from './asterisk/pbx.js'
+import { connectAsteriskServer } from './asterisk-server.js'
 import { withTransfer } from './calls/call-view.js'
-import { AmiLoginError } from './errors.js'
-import type { LoggedEventType } from './feed/event-log.js'
+import type { LoggedEventType } from './domain/event-log.js'
 import { serveMetrics } from './metrics/metrics-route.js'
 import { TransferMetrics } from './metrics/transfer-metrics.js'
-import { resolveOptions, type FastifyAsteriskTransferOptions, type ResolvedOptions } from './options.js'
+import { resolveOptions, type FastifyAsteriskTransferOptions } from './options.js'
 import { apiRoutes } from './routes/api.js'
 import { serveHealth } from './routes/health-routes.js'
 import type { FeedPublisher } from './store/feed-publisher.js'
 import type { Leadership } from './store/leadership.js'
 import { createSharedState } from './store/shared-state.js'
 import { createTransfersApi, type AsteriskTransfers } from './transfers-api.js'
-import { recallDialplan } from './transfers/recall-dialplan.js'
-import { RecallInstaller } from './transfers/recall-installer.js'
+import { DEFAULT_SERVER } from './domain/server.js'
 import { TransferPolicy } from './transfers/transfer-policy.js'
 import { TransferMirror } from './transfers/transfer-mirror.js'
 import { TransferService } from './transfers/transfer-service.js'
@@ -39,42 +32,6 @@ import { transferAudience } from './transfers/transfer-visibility.js'
 declare module 'fastify' {
   interface FastifyInstance {
     asteriskTransfers: AsteriskTransfers
-  }
-}
-
-function createClients (log: FastifyBaseLogger, options: ResolvedOptions): { ami: AmiClient, ari: AriClient } {
-  const ami = new AmiClient({
-    ...options.ami,
-    actionTimeoutMs: options.actionTimeoutMs,
-    reconnect: options.reconnect,
-    pingIntervalMs: options.amiPingIntervalMs,
-    // Its one listener is the PBX adapter: the events it does not map are not worth parsing.
-    events: PBX_EVENT_NAMES,
-    logger: log.child({ component: 'ami' })
-  })
-  const ari = new AriClient({
-    ...options.ari,
-    requestTimeoutMs: options.actionTimeoutMs,
-    reconnect: options.reconnect,
-    pingIntervalMs: options.ariPingIntervalMs,
-    logger: log.child({ component: 'ari' })
-  })
-  return { ami, ari }
-}
-
-/**
- * An unreachable Asterisk must not stop the host app from starting (routes answer 503 and the clients
- * keep retrying), but refused AMI credentials are a configuration error and fail the registration.
- */
-async function connectAtStartup (fastify: FastifyInstance, ami: AmiClient, ari: AriClient): Promise<void> {
-  const [amiResult, ariResult] = await Promise.allSettled([ami.start(), ari.start()])
-  if (amiResult.status === 'rejected' && amiResult.reason instanceof AmiLoginError) {
-    await ami.close()
-    ari.close()
-    throw amiResult.reason
-  }
-  for (const result of [amiResult, ariResult]) {
-    if (result.status === 'rejected') fastify.log.warn({ err: result.reason }, 'Asterisk not reachable at startup; retrying in the background')
   }
 }
 
@@ -92,26 +49,12 @@ function publishToLog (publisher: FeedPublisher, transfers: TransferService, pbx
   pbx.events.on('connection', (state) => { if (leadership.isLeader) publisher.publish('asterisk:connection', state, 'everyone') })
 }
 
-/** The recall dialplan's keeper, unless recall is off. */
-function recallInstallerFor (pbx: AsteriskPbx, options: ResolvedOptions, log: FastifyBaseLogger): RecallInstaller | undefined {
-  if (options.recall === false) return undefined
-  const { context, afterMs, ringAgentMs, fallback } = options.recall
-  const destination = fallback === undefined ? undefined : options.destinations[fallback]
-  return new RecallInstaller(pbx, recallDialplan({
-    context,
-    transferContext: options.transferContext,
-    technology: options.channelTechnology,
-    afterMs,
-    ringAgentMs,
-    ...(destination === undefined || fallback === undefined ? {} : { fallback: { context: destination.context, exten: destination.exten ?? fallback } })
-  }), log)
-}
-
 async function asteriskTransferPlugin (fastify: FastifyInstance, rawOptions: FastifyAsteriskTransferOptions): Promise<void> {
   const options = resolveOptions(rawOptions)
   const log = fastify.log.child({ plugin: 'fastify-asterisk-transfer' })
-  const { ami, ari } = createClients(log, options)
-  await connectAtStartup(fastify, ami, ari)
+  // One Asterisk today: a pool of one. What follows one server is built per server; the rest once.
+  const server = await connectAsteriskServer(DEFAULT_SERVER, options, log)
+  const { pbx, monitor, directory, agentStatus } = server
 
   const shared = createSharedState({
     ...(options.redis === undefined ? {} : { redis: options.redis }),
@@ -121,17 +64,13 @@ async function asteriskTransferPlugin (fastify: FastifyInstance, rawOptions: Fas
     feedCapacity: options.feed.capacity,
     logger: log.child({ component: 'shared-state' })
   })
-  const pbx = new AsteriskPbx(ami, ari, log.child({ component: 'pbx' }))
-  const directory = new AgentDirectory(options.agents, pbx, options.channelTechnology)
-  const monitor = new CallMonitor(pbx, { technology: options.channelTechnology, logger: log.child({ component: 'calls' }) })
-  const agentStatus = new AgentStatusService(pbx, monitor, directory, { technology: options.channelTechnology, logger: log.child({ component: 'agents' }) })
   const policy = new TransferPolicy(directory, {
     destinations: options.destinations,
     transferContext: options.transferContext,
     allowFreeDialing: options.allowFreeDialing
   }, options.authorizeTransfer, log.child({ component: 'policy' }), (extension) => agentStatus.inSync ? agentStatus.statusOf(extension) : undefined, options.busyTargets)
-  const recall = recallInstallerFor(pbx, options, log.child({ component: 'recall' }))
   const transfers = new TransferService(pbx, {
+    server: server.name,
     transferContext: options.transferContext,
     channelTechnology: options.channelTechnology,
     consultationTimeoutMs: options.consultationTimeoutMs,
@@ -139,9 +78,7 @@ async function asteriskTransferPlugin (fastify: FastifyInstance, rawOptions: Fas
     calls: monitor,
     reconcileIntervalMs: options.reconcileIntervalMs,
     deadlines: options.deadlines,
-    ...(recall === undefined || options.recall === false
-      ? {}
-      : { recall: { context: options.recall.context, ...(options.recall.fallback === undefined ? {} : { fallback: options.recall.fallback }), ensure: async () => await recall.ensure(), linesInFront: () => recall.linesInFront(), refusedInFront: (error: Error) => { recall.refusedInFront(error) } } }),
+    ...(server.recall === undefined ? {} : { recall: server.recall }),
     store: shared.transfers,
     ...(shared.peers === undefined
       ? {}
@@ -164,7 +101,7 @@ async function asteriskTransferPlugin (fastify: FastifyInstance, rawOptions: Fas
   publishToLog(publisher, transfers, pbx, leadership)
   // Which transfer a channel is in, whichever instance owns it: for the calls' views.
   const mirror = new TransferMirror(eventLog)
-  const transferOn = (channel: string): Transfer | undefined => transfers.activeOnChannel(channel) ?? mirror.onChannel(channel)
+  const transferOn = (channel: string): Transfer | undefined => transfers.activeHereOnChannel(channel) ?? mirror.onChannel(server.name, channel)
   // Following the services before they start: the first events and connections are counted too.
   const metrics = options.metrics === false ? undefined : new TransferMetrics(options.metrics.prefix)
   metrics?.follow({ transfers, pbx, ...(shared.distributed ? { shared } : {}) })
@@ -186,9 +123,7 @@ async function asteriskTransferPlugin (fastify: FastifyInstance, rawOptions: Fas
   await shared.start(async (command) => await transfers.handleRemote(command))
   // Redis back, perhaps without its data: this instance's transfers are recorded there again.
   shared.events.on('connection', (up) => { if (up) transfers.recordAll() })
-  await recall?.start()
-  // Without a first snapshot (ARI down) the monitor retries in the background; lookups use ARI meanwhile.
-  await monitor.start().catch((error: unknown) => { log.warn({ err: error }, 'call monitor not built at startup; retrying') })
+  await server.follow()
   // Consultations that a previous run of the host app left in progress are followed again.
   await transfers.restore().catch((error: unknown) => { log.warn({ err: error }, 'consultations in progress not restored at startup') })
   // Every agent needs to know who can take a transfer: agent:status goes to everyone.
@@ -202,17 +137,14 @@ async function asteriskTransferPlugin (fastify: FastifyInstance, rawOptions: Fas
 
   fastify.addHook('onClose', async () => {
     metrics?.stop()
-    agentStatus.stop()
-    recall?.stop()
-    monitor.stop()
+    server.stopFollowing()
     mirror.stop()
     publishedAgents.stop()
     publishedCalls.stop()
     // Its transfers are handed back first, so another instance takes them over at once.
     await transfers.stop()
     await shared.close()
-    ari.close()
-    await ami.close()
+    await server.close()
   })
 
   fastify.decorate('asteriskTransfers', createTransfersApi({

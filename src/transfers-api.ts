@@ -6,10 +6,10 @@ import type { Registry } from 'prom-client'
 import type { AgentService } from './agents/agent-service.js'
 import type { AvailableAgent } from './agents/available-agents.js'
 import type { Pbx } from './asterisk/pbx.js'
-import type { EventLog, LoggedEventType } from './feed/event-log.js'
-import type { FeedEnvelope, FeedEventData } from './feed/event-schemas.js'
-import type { Transfer } from './transfers/transfer-events.js'
+import type { EventLog, LoggedEventType } from './domain/event-log.js'
+import type { FeedEnvelope, FeedEventData } from './domain/feed-events.js'
 import type { LocatedCall, TransferRequest, TransferService } from './transfers/transfer-service.js'
+import type { Transfer } from './domain/transfer.js'
 
 export interface AsteriskTransfers {
   transfer (request: TransferRequest): Promise<Transfer>
@@ -50,8 +50,8 @@ export function createTransfersApi ({ transfers, agents, pbx, eventLog, onHandle
     transfer: async (request) => await transfers.execute(request),
     complete: async (id) => await transfers.complete(id),
     cancel: async (id) => await transfers.cancel(id),
-    getTransfer: (id) => transfers.get(id),
-    activeTransfers: () => transfers.active(),
+    getTransfer: (id) => transfers.getHere(id),
+    activeTransfers: () => transfers.activeHere(),
     getChannelForExtension: async (extension) => await transfers.getChannelForExtension(extension),
     availableAgents: async (caller) => await agents.available(caller),
     on (type, handler, options = {}) {

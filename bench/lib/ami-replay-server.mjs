@@ -54,10 +54,13 @@ async function play (socket) {
 }
 
 server.listen(0, '127.0.0.1', () => parentPort.postMessage({ type: 'listening', port: server.address().port }))
-parentPort.on('message', async (message) => {
+parentPort.on('message', (message) => {
   if (message.type === 'play') {
-    await Promise.all([...sockets].map(play))
-    parentPort.postMessage({ type: 'written' })
+    // A failed write is thrown outside the promise: it ends the worker, whose 'error' event fails the
+    // benchmark, instead of leaving it waiting for an end marker that never comes.
+    Promise.all([...sockets].map(play))
+      .then(() => parentPort.postMessage({ type: 'written' }))
+      .catch((error) => { process.nextTick(() => { throw error }) })
   } else if (message.type === 'close') {
     for (const socket of sockets) socket.destroy()
     server.close(() => parentPort.close())

@@ -5,7 +5,7 @@ import { AgentStatusService } from '../../src/agents/agent-status.js'
 import type { Pbx } from '../../src/asterisk/pbx.js'
 import { CallMonitor } from '../../src/calls/call-monitor.js'
 import { withTransfer } from '../../src/calls/call-view.js'
-import { EventLog } from '../../src/feed/event-log.js'
+import { EventLog } from '../../src/domain/event-log.js'
 import { TransferService } from '../../src/transfers/transfer-service.js'
 import { EVENT_FOR_STATE } from '../../src/transfers/transfer-events.js'
 import { transferAudience } from '../../src/transfers/transfer-visibility.js'
@@ -15,7 +15,7 @@ export interface Services {
   agentStatus: AgentStatusService
   transfers: TransferService
   eventLog: EventLog
-  stop: () => void
+  stop: () => Promise<void>
 }
 
 export async function startServices (pbx: Pbx, agents: readonly string[]): Promise<Services> {
@@ -28,17 +28,17 @@ export async function startServices (pbx: Pbx, agents: readonly string[]): Promi
     transfers.events.on(type, (transfer) => { eventLog.append(type, transfer, { extensions: transferAudience(transfer) }) })
   }
   monitor.on('call:status', (status) => {
-    const data = status.call === undefined ? status : { ...status, call: withTransfer(status.call, (channel) => transfers.activeOnChannel(channel)) }
+    const data = status.call === undefined ? status : { ...status, call: withTransfer(status.call, (channel) => transfers.activeHereOnChannel(channel)) }
     eventLog.append('call:status', data, { extensions: [status.extension] })
   })
   agentStatus.on('agent:status', (status) => { eventLog.append('agent:status', status, 'everyone') })
   transfers.start()
   await monitor.start()
   await agentStatus.start()
-  const stop = (): void => {
+  const stop = async (): Promise<void> => {
     agentStatus.stop()
     monitor.stop()
-    transfers.stop()
+    await transfers.stop()
   }
   return { monitor, agentStatus, transfers, eventLog, stop }
 }

@@ -11,11 +11,10 @@
  * list over HTTP first).
  */
 import { EventEmitter } from 'node:events'
-import type { PbxEvent } from '../asterisk/ami-events.js'
-import type { BackoffOptions } from '../asterisk/backoff.js'
-import { silentLogger, type Logger } from '../asterisk/logger.js'
+import type { BackoffOptions } from '../client/backoff.js'
+import { silentLogger, type Logger } from '../support/logger.js'
 import type { Pbx } from '../asterisk/pbx.js'
-import { SnapshotSync } from '../asterisk/snapshot-sync.js'
+import { SnapshotSync } from '../support/snapshot-sync.js'
 import type { AgentCallStates } from '../calls/call-monitor.js'
 import type { AgentStatus } from '../domain/agent-state.js'
 import type { Call, CallState } from '../domain/call.js'

@@ -5,15 +5,15 @@
  * catch up without a flood: agents the feed said nothing of lately are left as they are.
  */
 import type { AgentStatus } from '../domain/agent-state.js'
-import type { EventLog } from '../feed/event-log.js'
+import type { EventLog } from '../domain/event-log.js'
+import { projectLog } from '../domain/log-projection.js'
 
 export class PublishedAgentStatuses {
   readonly #last = new Map<string, AgentStatus>()
   readonly #unsubscribe: () => void
 
   constructor (eventLog: EventLog) {
-    for (const { envelope } of eventLog.since(0).events) this.#remember(envelope)
-    this.#unsubscribe = eventLog.subscribe(({ envelope }) => { this.#remember(envelope) })
+    this.#unsubscribe = projectLog(eventLog, ['agent:status'], (status) => { this.#last.set(status.extension, status) })
   }
 
   /** The statuses in `current` that differ from what the feed last said of the same agent. */
@@ -27,11 +27,5 @@ export class PublishedAgentStatuses {
   stop (): void {
     this.#unsubscribe()
     this.#last.clear()
-  }
-
-  #remember (envelope: { type: string, data: unknown }): void {
-    if (envelope.type !== 'agent:status') return
-    const status = envelope.data as AgentStatus
-    this.#last.set(status.extension, status)
   }
 }

@@ -16,9 +16,9 @@ import net from 'node:net'
 import { AmiLoginError, AsteriskRefusedError, AsteriskTimeoutError, AsteriskUnavailableError, ChannelGoneError } from '../errors.js'
 import { AmiParser, type AmiMessage } from './ami-parser.js'
 import { assertSafeAmiFields, type AmiFields } from './ami-values.js'
-import { backoffDelay, type BackoffOptions } from './backoff.js'
-import { silentLogger, type Logger } from './logger.js'
-import { SafeEmitter } from './safe-emitter.js'
+import { backoffDelay, type BackoffOptions } from '../client/backoff.js'
+import { silentLogger, type Logger } from '../support/logger.js'
+import { SafeEmitter } from '../support/safe-emitter.js'
 
 export type { AmiMessage }
 

@@ -23,22 +23,22 @@ export type PbxEvent =
   | ({ type: 'dialEnd', destChannel: string, destUniqueId: string, dialStatus: string, channel?: string })
   | ({ type: 'bridgeEnter' | 'bridgeLeave', bridgeId: string, bridgeNumChannels: number } & ChannelRef)
   | {
-      type: 'attendedTransfer'
-      result: string
-      transferer: string
-      transferee?: string
-      /** The consultation side (the target's leg) when Asterisk names it. */
-      target?: string
-      destType: string
-    }
+    type: 'attendedTransfer'
+    result: string
+    transferer: string
+    transferee?: string
+    /** The consultation side (the target's leg) when Asterisk names it. */
+    target?: string
+    destType: string
+  }
   | {
-      type: 'blindTransfer'
-      result: string
-      transferer: string
-      transferee?: string
-      exten: string
-      context: string
-    }
+    type: 'blindTransfer'
+    result: string
+    transferer: string
+    transferee?: string
+    exten: string
+    context: string
+  }
   /** The party a channel is connected to changed (answer, transfer, consultation): `''` when unknown. */
   | ({ type: 'newConnectedLine', connectedNumber: string, connectedName?: string } & ChannelRef)
   /** Asterisk reloaded its configuration (all of it, or one module such as the dialplan). */

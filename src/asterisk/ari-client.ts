@@ -18,9 +18,9 @@ import { dirname } from 'node:path'
 import ari from 'ari-client'
 import { AsteriskTimeoutError, AsteriskUnavailableError } from '../errors.js'
 import { redactUrl } from '../log-redaction.js'
-import { backoffDelay, type BackoffOptions } from './backoff.js'
-import { silentLogger, type Logger } from './logger.js'
-import { SafeEmitter } from './safe-emitter.js'
+import { backoffDelay, type BackoffOptions } from '../client/backoff.js'
+import { silentLogger, type Logger } from '../support/logger.js'
+import { SafeEmitter } from '../support/safe-emitter.js'
 
 export interface AriClientOptions {
   url: string

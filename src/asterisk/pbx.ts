@@ -10,8 +10,8 @@ import { AsteriskRefusedError } from '../errors.js'
 import { parseDeviceState, parsePbxEvent, parseQueueMember, type DeviceState, type PbxEvent, type QueueMember } from './ami-events.js'
 import type { AriClient, PbxBridge, PbxChannel, PbxEndpoint } from './ari-client.js'
 import { DialplanCache } from './dialplan-cache.js'
-import type { Logger } from './logger.js'
-import { SafeEmitter } from './safe-emitter.js'
+import type { Logger } from '../support/logger.js'
+import { SafeEmitter } from '../support/safe-emitter.js'
 
 export interface CallSnapshot {
   channels: PbxChannel[]

@@ -7,10 +7,10 @@
  */
 import { EventEmitter } from 'node:events'
 import type { PbxEvent } from '../asterisk/ami-events.js'
-import type { BackoffOptions } from '../asterisk/backoff.js'
-import { silentLogger, type Logger } from '../asterisk/logger.js'
+import type { BackoffOptions } from '../client/backoff.js'
+import { silentLogger, type Logger } from '../support/logger.js'
 import type { CallSnapshot, Pbx } from '../asterisk/pbx.js'
-import { SnapshotSync } from '../asterisk/snapshot-sync.js'
+import { SnapshotSync } from '../support/snapshot-sync.js'
 import type { Call, CallState, CallStatus } from '../domain/call.js'
 import { CallRegistry, type CallChange } from './call-registry.js'
 
@@ -53,7 +53,7 @@ export interface CallMonitorOptions {
 export class CallMonitor extends EventEmitter<CallMonitorEvents> {
   readonly #registry: CallRegistry
   readonly #log: Logger
-  readonly #sync: SnapshotSync<CallSnapshot>
+  readonly #sync: SnapshotSync<CallSnapshot, PbxEvent>
 
   constructor (pbx: CallSource, options: CallMonitorOptions = {}) {
     super()

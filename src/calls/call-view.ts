@@ -1,6 +1,6 @@
 /** A call as clients see it: the monitor's call with the transfer in progress on it, if any. */
 import type { Call } from '../domain/call.js'
-import type { Transfer } from '../transfers/transfer-events.js'
+import type { Transfer } from '../domain/transfer.js'
 
 export type TransferOnChannel = (channel: string) => Transfer | undefined
 

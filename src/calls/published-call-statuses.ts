@@ -6,7 +6,8 @@
  * that is over, or miss one that began. Calls that ended are forgotten: it holds the live calls only.
  */
 import type { Call, CallStatus } from '../domain/call.js'
-import type { EventLog } from '../feed/event-log.js'
+import type { EventLog } from '../domain/event-log.js'
+import { projectLog } from '../domain/log-projection.js'
 
 export class PublishedCallStatuses {
   /** By `extension uniqueId`: a call is one agent's channel. */
@@ -14,8 +15,7 @@ export class PublishedCallStatuses {
   readonly #unsubscribe: () => void
 
   constructor (eventLog: EventLog) {
-    for (const { envelope } of eventLog.since(0).events) this.#remember(envelope)
-    this.#unsubscribe = eventLog.subscribe(({ envelope }) => { this.#remember(envelope) })
+    this.#unsubscribe = projectLog(eventLog, ['call:status'], (status) => { this.#remember(status) })
   }
 
   /**
@@ -43,9 +43,7 @@ export class PublishedCallStatuses {
     this.#last.clear()
   }
 
-  #remember (envelope: { type: string, data: unknown }): void {
-    if (envelope.type !== 'call:status') return
-    const status = envelope.data as CallStatus
+  #remember (status: CallStatus): void {
     const key = keyOf(status.extension, status.uniqueId)
     if (status.ended || status.call === undefined) this.#last.delete(key)
     else this.#last.set(key, status)

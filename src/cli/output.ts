@@ -4,7 +4,8 @@
  * gets plain ASCII and one line per step, so scripts and CI logs stay readable and greppable.
  * Everything but `Printer` is pure and returns strings.
  */
-import type { Transfer, TransferEventName } from '../transfers/transfer-events.js'
+import type { TransferEventName } from '../transfers/transfer-events.js'
+import type { Transfer } from '../domain/transfer.js'
 
 export interface Style {
   /** ✓ ✗ and colours; plain ASCII marks otherwise. */

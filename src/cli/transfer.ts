@@ -8,13 +8,14 @@ import { EventEmitter } from 'node:events'
 import { isChannelOf } from '../asterisk/channel-name.js'
 import type { Pbx } from '../asterisk/pbx.js'
 import { bridgedParty } from '../transfers/call-topology.js'
-import { isFinal, type TransferState } from '../transfers/state.js'
-import { TRANSFER_EVENTS, type Transfer, type TransferEventName, type TransferEvents } from '../transfers/transfer-events.js'
+import { partyShowsOutcome } from '../transfers/outcome-check.js'
+import { TRANSFER_EVENTS, type TransferEventName, type TransferEvents } from '../transfers/transfer-events.js'
 import { TransferService } from '../transfers/transfer-service.js'
 import { PROGRAM, type Command } from './arguments.js'
 import { describeAmiFailure, describeAriFailure, openConnection, type Problem } from './connection.js'
 import type { ConnectionSettings } from './environment.js'
 import { errorLines, eventLine, outcomeLines, statusLines, type Printer } from './output.js'
+import { isFinal, type TransferStatus, type Transfer } from '../domain/transfer.js'
 
 export type TransferCommand = Extract<Command, { name: 'transfer' }>
 
@@ -71,7 +72,7 @@ export function hintFor (code: string, command: TransferCommand, settings: Conne
 }
 
 /** The state the command asked for: anything else is a failure. */
-export function wantedStates (command: TransferCommand): TransferState[] {
+export function wantedStates (command: TransferCommand): TransferStatus[] {
   if (command.kind === 'blind') return ['answered']
   if (command.after === 'complete') return ['completed']
   if (command.after === 'cancel') return ['cancelled']
@@ -98,7 +99,11 @@ export interface Expectation {
   matches: (channelName: string) => boolean
 }
 
-/** Who the customer must be bridged with after this outcome; nothing to check while a consultation is up. */
+/**
+ * Who the customer must be bridged with after this outcome; nothing to check while a consultation is up.
+ * The rule is the service's own (transfers/outcome-check.ts); the tool asks one thing more when the
+ * events named no leg of the target: that the customer is with a leg of the extension it asked for.
+ */
 export function expectedPartner (transfer: Transfer, technology: string): Expectation | undefined {
   const { channels, targetExtension, extension } = transfer
   switch (transfer.status) {
@@ -106,10 +111,10 @@ export function expectedPartner (transfer: Transfer, technology: string): Expect
     case 'completed':
       // The target's own leg when the events named it (a queue member may answer for the queue).
       return channels.target === undefined
-        ? { who: targetExtension, matches: (name) => isChannelOf(name, technology, targetExtension) }
-        : { who: `${targetExtension} (${channels.target})`, matches: (name) => name === channels.target }
+        ? { who: targetExtension, matches: (name) => partyShowsOutcome(channels, 'completed', name) && isChannelOf(name, technology, targetExtension) }
+        : { who: `${targetExtension} (${channels.target})`, matches: (name) => partyShowsOutcome(channels, 'completed', name) }
     case 'cancelled':
-      return { who: `${extension} (${channels.agent})`, matches: (name) => name === channels.agent }
+      return { who: `${extension} (${channels.agent})`, matches: (name) => partyShowsOutcome(channels, 'cancelled', name) }
     default:
       return undefined
   }
@@ -138,7 +143,7 @@ class TransferWatch {
   }
 
   /** Resolves with the transfer once `accept` takes its status, or undefined at the deadline. */
-  async until (accept: (state: TransferState) => boolean, deadline: number): Promise<Transfer | undefined> {
+  async until (accept: (state: TransferStatus) => boolean, deadline: number): Promise<Transfer | undefined> {
     if (this.latest !== undefined && accept(this.latest.status)) return this.latest
     return await new Promise((resolve) => {
       const finish = (value: Transfer | undefined): void => {
@@ -279,7 +284,7 @@ export async function runTransfer (command: TransferCommand, settings: Connectio
   } finally {
     out.done()
     watch.stop()
-    service.stop()
+    await service.stop()
     await connection.close()
   }
 }

@@ -1,7 +1,8 @@
 /**
  * Capped exponential backoff with jitter: the one used by everything that reconnects, the server's
  * AMI and ARI clients and snapshot retries as well as the softphone's feed. It lives with the client
- * because the client may import nothing but its own files (it runs in browsers); it is pure.
+ * because the client may import nothing but its own files (it runs in browsers); it is pure, and the
+ * server imports it from here (support/snapshot-sync.ts, the AMI and ARI clients).
  */
 export interface BackoffOptions {
   initialDelayMs: number

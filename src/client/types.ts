@@ -4,7 +4,7 @@
  */
 import type { Static } from 'typebox'
 import type * as serverErrors from '../errors.js'
-import type { Call, FeedEnvelope, FeedEventData, FeedEventType } from '../feed/event-schemas.js'
+import type { Call, FeedEnvelope, FeedEventData, FeedEventType } from '../domain/feed-events.js'
 import type {
   AvailableAgentsResponse,
   ExecuteTransferBody,

@@ -90,6 +90,8 @@ export const Transfer = Type.Object({
   error: Type.Optional(Type.Object({ code: Type.String(), message: Type.String() })),
   /** `plugin`: asked through this API; `phone`: the phone's own transfer key or a SIP REFER. */
   origin: Type.Union([Type.Literal('plugin'), Type.Literal('phone')]),
+  /** The Asterisk server the agent's call is on: its name in the pool (`default` for a single Asterisk). */
+  server: Type.Optional(Type.String()),
   /** The agent extension whose call is transferred. */
   extension: Type.String(),
   targetExtension: Type.String(),
@@ -120,8 +122,15 @@ export const Transfer = Type.Object({
 
 export type Transfer = Static<typeof Transfer>
 export type TransferType = Static<typeof TransferType>
-export type TransferState = Static<typeof TransferStatus>
+export type TransferStatus = Static<typeof TransferStatus>
 export type FailureReason = Static<typeof FailureReason>
 export type TransferCaller = Static<typeof TransferCaller>
 export type Recall = Static<typeof Recall>
 export type TalkingTo = Static<typeof TalkingTo>
+
+const FINAL: ReadonlySet<TransferStatus> = new Set(['answered', 'completed', 'cancelled', 'failed', 'abandoned'])
+
+/** Whether a transfer is over: nothing moves it on from there (see transfers/state.ts). */
+export function isFinal (status: TransferStatus): boolean {
+  return FINAL.has(status)
+}

@@ -5,7 +5,7 @@
  * An event for everyone goes to every socket, which is its audience.
  */
 import type { Identity } from '../identity.js'
-import type { EventLog, StoredEvent } from './event-log.js'
+import type { EventLog, StoredEvent } from '../domain/event-log.js'
 
 export type Deliver = (event: StoredEvent) => void
 

@@ -13,33 +13,17 @@ import type { WebSocket } from 'ws'
 import { identityOf } from '../authentication.js'
 import { UpgradeRequiredError } from '../errors.js'
 import type { Identity } from '../identity.js'
-import type { Backlog, EventLog, StoredEvent } from './event-log.js'
-import type { FeedEnvelope } from './event-schemas.js'
-import { canSee } from '../domain/visibility.js'
+import type { EventLog } from '../domain/event-log.js'
+import type { FeedEnvelope } from '../domain/feed-events.js'
+import type { FeedObserver } from '../metrics/api-observer.js'
+import { SHUTDOWN_CLOSE_CODE, TOO_MANY_SOCKETS_CLOSE_CODE, TOO_MANY_SOCKETS_CLOSE_REASON } from './close-codes.js'
 import { FeedFanout } from './fanout.js'
-import { frameOf, frameWriter, textFrame, TurnBatch, type FrameWriter } from './frame-writer.js'
+import { serve, type Connection } from './feed-socket.js'
+import { frameWriter, TurnBatch } from './frame-writer.js'
 import { SocketCount } from './socket-count.js'
 
-/**
- * Close code for a client that reads slower than events arrive: more than `maxBufferedBytes` of its
- * messages were still unsent. Part of the API (4000-4999 is the application range of RFC 6455): the
- * client should reconnect with `?since=<last id it received>`.
- */
-export const SLOW_CONSUMER_CLOSE_CODE = 4008
-export const SLOW_CONSUMER_CLOSE_REASON = 'slow consumer: buffered data over limit'
-/**
- * Close code for a socket over `maxSocketsPerIdentity`: the upgrade is accepted, then closed at once
- * with this code and reason, because a browser cannot read the status of a refused upgrade. Part of the
- * API: the client should not reconnect at once (its other sockets are open), but after its longest delay.
- */
-export const TOO_MANY_SOCKETS_CLOSE_CODE = 4029
-export const TOO_MANY_SOCKETS_CLOSE_REASON = 'too many feed sockets for this identity'
-/** RFC 6455 "unsupported data": the feed is one-way, a client message is a broken client. */
-export const CLIENT_MESSAGE_CLOSE_CODE = 1003
 export const DEFAULT_MAX_SOCKETS_PER_IDENTITY = 10
 export const DEFAULT_FLUSH_INTERVAL_MS = 5
-/** RFC 6455 "going away": the server shuts down; reconnect with `?since=` to another instance or later. */
-const SHUTDOWN_CLOSE_CODE = 1001
 /** How long a shutdown waits for clients to answer the close handshake before cutting their sockets. */
 const SHUTDOWN_GRACE_MS = 1000
 /**
@@ -47,15 +31,6 @@ const SHUTDOWN_GRACE_MS = 1000
  * (over it, ws closes the socket with 1009 before reading the rest).
  */
 export const MAX_CLIENT_MESSAGE_BYTES = 4096
-
-/** Counts for operators (metrics): told of sockets, sends and slow consumers; it cannot change them. */
-export interface FeedObserver {
-  opened: () => void
-  closed: () => void
-  /** One event (or replayed event) sent to one socket. */
-  delivered: () => void
-  slowConsumer: () => void
-}
 
 export interface EventFeedOptions {
   eventLog: EventLog
@@ -94,13 +69,6 @@ export const EventsQuery = Type.Object({
 })
 
 const IGNORED: FeedObserver = { opened () {}, closed () {}, delivered () {}, slowConsumer () {} }
-
-/** One open socket, as the plugin tracks it for shutdown. */
-interface Connection {
-  socket: WebSocket
-  /** Stops the heartbeat and the subscription; idempotent. */
-  release: () => void
-}
 
 export const eventFeedRoutes: FastifyPluginAsyncTypebox<EventFeedOptions> = async (fastify, options) => {
   const { eventLog, heartbeatIntervalMs = 30_000, maxBufferedBytes = 1024 * 1024, maxSocketsPerIdentity = DEFAULT_MAX_SOCKETS_PER_IDENTITY, flushIntervalMs = DEFAULT_FLUSH_INTERVAL_MS, observer = IGNORED, store, storeAvailable } = options
@@ -192,7 +160,6 @@ function onSocketError (this: unknown, error: Error, socket: WebSocket, request:
   if (socket.readyState === socket.OPEN) socket.terminate()
 }
 
-
 /** Node sets `upgrade` on requests it hands to the server's `upgrade` listeners (not in its typings). */
 function cameAsUpgrade (request: IncomingMessage): boolean {
   return (request as IncomingMessage & { upgrade?: boolean }).upgrade === true
@@ -214,177 +181,10 @@ function checkOptions (eventLog: EventLog | undefined, heartbeatIntervalMs: numb
   }
 }
 
-interface ServeOptions {
-  /** Writes pre-framed messages in batches; undefined: each message through ws (see frame-writer.ts). */
-  writer: FrameWriter | undefined
-  identity: Identity
-  since: number | undefined
-  eventLog: EventLog
-  fanout: FeedFanout
-  heartbeatIntervalMs: number
-  maxBufferedBytes: number
-  log: FastifyBaseLogger
-  observer: FeedObserver
-}
-
-/** Replays the backlog, then streams live events, to one socket until it closes. */
-function serve (socket: WebSocket, { writer, identity, since, eventLog, fanout, heartbeatIntervalMs, maxBufferedBytes, log, observer }: ServeOptions): Connection {
-  log.debug({ extension: identity.extension, role: identity.role, since }, 'event feed client connected')
-  const sender = createSender(socket, writer, maxBufferedBytes, observer.delivered, () => {
-    log.warn({ extension: identity.extension, bufferedBytes: socket.bufferedAmount, maxBufferedBytes }, 'closing event feed client: slow consumer')
-    observer.slowConsumer()
-    // The heartbeat goes on: a client that stopped reading does not answer pings either, and is cut
-    // then, with what it still holds, if the close handshake has not finished by itself.
-    stopEvents()
-  })
-
-  // The id of the newest event already handled (sent, or not visible to this client): the live stream
-  // and the replay cannot deliver an event twice.
-  let handledId = since === undefined ? eventLog.lastId : 0
-  const deliver = (event: StoredEvent): void => {
-    if (event.envelope.id <= handledId) return
-    handledId = event.envelope.id
-    if (canSee(identity, event.audience)) sender.sendEvent(event)
-  }
-  // Subscribed before the backlog is read, so no event falls between the two. The fanout hands over
-  // only what this identity may see; the backlog is filtered here.
-  const stopEvents = fanout.subscribe(identity, deliver)
-  if (since !== undefined) sender.replay(() => { replay(eventLog.since(since), eventLog.lastId, sender.send, deliver) })
-  else sender.send(JSON.stringify(hello(handledId)))
-  // The feed is one-way: a message from the client (any size under maxPayload) is a broken client.
-  socket.on('message', () => {
-    log.info({ extension: identity.extension }, 'event feed client sent a message; closing its socket')
-    socket.close(CLIENT_MESSAGE_CLOSE_CODE, 'the event feed accepts no messages')
-  })
-  const stopHeartbeat = startHeartbeat(socket, heartbeatIntervalMs, () => {
-    log.debug({ extension: identity.extension }, 'event feed client did not answer the ping; disconnecting')
-  })
-
-  const release = (): void => {
-    stopEvents()
-    stopHeartbeat()
-  }
-  socket.once('close', (code: number, reason: Buffer) => {
-    release()
-    log.debug({ extension: identity.extension, code, reason: reason.toString() }, 'event feed client disconnected')
-  })
-  return { socket, release }
-}
-
 function storeNotice (lastId: number, connected: boolean): FeedEnvelope<'feed:store'> {
   return { id: lastId, type: 'feed:store', timestamp: new Date().toISOString(), data: { connected } }
 }
 
-/** Where a socket opened without `since` starts: a client that sees nothing else can still resume from it. */
-function hello (lastId: number): FeedEnvelope<'feed:hello'> {
-  return { id: lastId, type: 'feed:hello', timestamp: new Date().toISOString(), data: { lastId } }
-}
-
-/** A gap notice first (the client must refetch state over HTTP), then the events still buffered. */
-function replay (backlog: Backlog, lastId: number, send: (json: string) => void, deliver: (event: StoredEvent) => void): void {
-  if (backlog.gap !== undefined) {
-    // Per client, so it is not logged; it carries the current last id, from which the client resumes.
-    const notice: FeedEnvelope<'feed:gap'> = { id: lastId, type: 'feed:gap', timestamp: new Date().toISOString(), data: backlog.gap }
-    send(JSON.stringify(notice))
-  }
-  for (const event of backlog.events) deliver(event)
-}
-
-interface Sender {
-  /** A message of this socket's own (hello, gap notice). */
-  send: (json: string) => void
-  /** A logged event: framed once for every socket that gets it. */
-  sendEvent: (event: StoredEvent) => void
-  /** Runs `sendBacklog`, whose messages are exempt from the limit until the socket has drained them. */
-  replay: (sendBacklog: () => void) => void
-}
-
-/**
- * Sends while the client keeps up: once more than `maxBufferedBytes` wait in the socket, the client is
- * closed with SLOW_CONSUMER_CLOSE_CODE instead of the server buffering without end. A replay is bounded
- * by the log's capacity and may be larger than the limit: a client catching up is not a slow consumer,
- * so the replayed bytes are allowed on top of the limit until the socket first gets back under it.
- * With a `writer`, the messages of the current event-loop turn are held back as one batch (at most
- * FLUSH_BYTES): those are not the client's backlog, so they do not count towards the limit.
- */
-function createSender (socket: WebSocket, writer: FrameWriter | undefined, maxBufferedBytes: number, onSent: () => void, onSlowConsumer: () => void): Sender {
-  let replaying = false
-  let replayAllowance = 0
-  /** Whether one more message of `bytes` may be sent; closes the socket of a slow consumer. */
-  const mayAdd = (bytes: number): boolean => {
-    if (socket.readyState !== socket.OPEN) return false
-    const unsent = socket.bufferedAmount - (writer?.batched ?? 0)
-    if (replaying) {
-      replayAllowance += bytes
-    } else if (unsent <= maxBufferedBytes) {
-      replayAllowance = 0
-    } else if (unsent > maxBufferedBytes + replayAllowance) {
-      // Checked before adding more: a socket holds at most the limit (plus its replay) and one message.
-      onSlowConsumer()
-      socket.close(SLOW_CONSUMER_CLOSE_CODE, SLOW_CONSUMER_CLOSE_REASON)
-      return false
-    }
-    return true
-  }
-  const send = (json: string): void => {
-    if (writer === undefined) {
-      if (!mayAdd(Buffer.byteLength(json))) return
-      socket.send(json)
-    } else {
-      const frame = textFrame(json)
-      if (!mayAdd(frame.length)) return
-      writer.write(frame)
-    }
-    onSent()
-  }
-  const sendEvent = (event: StoredEvent): void => {
-    if (writer === undefined) {
-      send(event.json)
-      return
-    }
-    const frame = frameOf(event)
-    if (!mayAdd(frame.length)) return
-    writer.write(frame)
-    onSent()
-  }
-  const replay = (sendBacklog: () => void): void => {
-    replaying = true
-    try {
-      sendBacklog()
-    } finally {
-      replaying = false
-    }
-  }
-  return { send, sendEvent, replay }
-}
-
-/**
- * Pings every `intervalMs`; a socket that did not answer the previous ping is gone (a dead network
- * path never closes by itself) and is terminated. Returns the function that stops it.
- */
-function startHeartbeat (socket: WebSocket, intervalMs: number, onDead: () => void): () => void {
-  let answered = true
-  const onPong = (): void => { answered = true }
-  socket.on('pong', onPong)
-  const timer = setInterval(() => {
-    if (!answered) {
-      onDead()
-      socket.terminate()
-      return
-    }
-    answered = false
-    socket.ping()
-  }, intervalMs)
-  return () => {
-    clearInterval(timer)
-    socket.off('pong', onPong)
-  }
-}
-
-/**
- * Closes every socket with "going away" and waits for the handshakes, but no longer than a short
- * grace: a client that stopped reading would otherwise hold the server's shutdown for ws's 30 s.
- */
 async function closeAll (connections: Set<Connection>): Promise<void> {
   const closed = [...connections].map(async ({ socket, release }) => {
     release()

@@ -10,14 +10,11 @@
  * and, with its default registry, clash between two apps in one process.
  */
 import { Counter, Gauge, Histogram, Registry } from 'prom-client'
-import type { PbxEvents } from '../asterisk/pbx.js'
-import type { Transfer } from '../domain/transfer.js'
 import type { EventEmitter } from 'node:events'
-import type { ApiObserver } from '../routes/api.js'
-import { isFinal } from '../transfers/state.js'
-import type { TransferEvents } from '../transfers/transfer-events.js'
-import { EVENT_FOR_STATE } from '../transfers/transfer-events.js'
-import type { TransferNotices } from '../transfers/transfer-service.js'
+import type { PbxEvents } from '../asterisk/pbx.js'
+import { isFinal, type Transfer } from '../domain/transfer.js'
+import { EVENT_FOR_STATE, type TransferEvents } from '../transfers/transfer-events.js'
+import type { ApiObserver } from './api-observer.js'
 
 export const DEFAULT_METRICS_PREFIX = 'asterisk_transfer_'
 
@@ -26,8 +23,17 @@ const ANSWER_BUCKETS = [0.5, 1, 2, 5, 10, 20, 30, 60, 120, 300]
 /** Seconds from the request to a confirmed outcome: an attended transfer may last as long as a talk. */
 const OUTCOME_BUCKETS = [0.5, 1, 2, 5, 10, 30, 60, 120, 300, 600, 1800, 3600]
 
+/**
+ * What the metrics follow of the transfers (the service fits it): their events, and the corrections a
+ * check against the PBX made (the input it applied: `lost`, `customer_hung_up`, `delivered`...).
+ */
+export interface FollowedTransfers {
+  events: TransferEvents
+  notices: EventEmitter<{ reconciled: [{ input: string }] }>
+}
+
 export interface MetricsSources {
-  transfers: { events: TransferEvents, notices: EventEmitter<TransferNotices> }
+  transfers: FollowedTransfers
   pbx: { events: EventEmitter<PbxEvents>, connectionState: () => { ami: boolean, ari: boolean } }
   /** With several instances: the link to the shared state (Redis). */
   shared?: { available: boolean, events: EventEmitter<{ connection: [boolean], masters: [string[], string[]] }>, leadership: { isLeader: boolean }, masters: () => string[] }
@@ -97,7 +103,7 @@ export class TransferMetrics {
       transfers.events.on(type, onTransfer)
       this.#detach.push(() => { transfers.events.off(type, onTransfer) })
     }
-    const onReconciled = ({ input }: TransferNotices['reconciled'][0]): void => { this.#reconciled.inc({ input }) }
+    const onReconciled = ({ input }: { input: string }): void => { this.#reconciled.inc({ input }) }
     transfers.notices.on('reconciled', onReconciled)
     this.#detach.push(() => { transfers.notices.off('reconciled', onReconciled) })
 
@@ -127,7 +133,9 @@ export class TransferMetrics {
   /** Redis's link: a gauge read at scrape time, and its reconnects (a first connection is not one). */
   #followShared (shared: NonNullable<MetricsSources['shared']>): void {
     const registers = [this.registry]
+    // eslint-disable-next-line no-new -- prom-client registers a metric in its constructor; the registry keeps it
     new Gauge({ name: `${this.#prefix}redis_connected`, help: 'Whether this instance reaches the shared state on Redis (1) or not (0)', registers, collect () { this.set(shared.available ? 1 : 0) } })
+    // eslint-disable-next-line no-new -- the same: registered by its constructor
     new Gauge({ name: `${this.#prefix}leader`, help: 'Whether this instance is the one that publishes Asterisk\'s own events (call:status, agent:status) (1) or not (0)', registers, collect () { this.set(shared.leadership.isLeader ? 1 : 0) } })
     const reconnects = new Counter({ name: `${this.#prefix}redis_reconnects_total`, help: 'Connections to Redis regained after being lost', registers })
     let ever = shared.available
@@ -184,4 +192,3 @@ export class TransferMetrics {
     this.#outcomeSeconds.observe({ type, outcome: status }, seconds)
   }
 }
-

@@ -5,13 +5,13 @@
 import type { FastifyInstance, FastifyPluginAsync, FastifyRequest } from 'fastify'
 import type { AgentService } from '../agents/agent-service.js'
 import type { CallMonitor } from '../calls/call-monitor.js'
-import type { EventLog } from '../feed/event-log.js'
-import { eventFeedRoutes, type FeedObserver, type FeedStoreEvents } from '../feed/websocket-feed.js'
+import type { EventLog } from '../domain/event-log.js'
+import { eventFeedRoutes, type FeedStoreEvents } from '../feed/websocket-feed.js'
+import type { ApiObserver } from '../metrics/api-observer.js'
 import type { Authenticate } from '../identity.js'
 import { RouteNotFoundError, StoreUnavailableError } from '../errors.js'
 import { serializeRequest } from '../log-redaction.js'
 import { IDEMPOTENCY_DEFAULTS, RATE_LIMIT_DEFAULTS } from '../options.js'
-import type { DestinationMap } from '../transfers/destinations.js'
 import type { TransferService } from '../transfers/transfer-service.js'
 import type { Transfer } from '../domain/transfer.js'
 import { requireIdentity } from '../authentication.js'
@@ -20,15 +20,7 @@ import { transferErrorHandler } from './error-handler.js'
 import { replayIdempotentRequests, type IdempotencyOptions } from './idempotency.js'
 import { limitTransferActions, type RateLimitOptions } from './rate-limit.js'
 import { transferRoutes } from './transfer-routes.js'
-
-/** Counts for operators (metrics), told what the routes and the feed did. */
-export interface ApiObserver {
-  /** A transfer action answered again for a repeated Idempotency-Key. */
-  replayed: () => void
-  /** A transfer action refused by the rate limit. */
-  rateLimited: () => void
-  feed: FeedObserver
-}
+import type { DestinationMap } from '../domain/destination.js'
 
 export interface ApiRoutesOptions {
   transfers: TransferService
@@ -60,7 +52,7 @@ export interface SharedStateView {
 export const apiRoutes: FastifyPluginAsync<ApiRoutesOptions> = async (api, {
   transfers, monitor, agents, eventLog, authenticate, feed = {}, destinations = {},
   idempotency = IDEMPOTENCY_DEFAULTS, rateLimit = RATE_LIMIT_DEFAULTS, observer, sharedState,
-  transferOn = (channel) => transfers.activeOnChannel(channel)
+  transferOn = (channel) => transfers.activeHereOnChannel(channel)
 }) => {
   api.setErrorHandler(transferErrorHandler)
   redactRequestLines(api)

@@ -5,12 +5,12 @@ import { TypeBoxValidatorCompiler, type FastifyPluginAsyncTypebox } from '@fasti
 import type { AgentService } from '../agents/agent-service.js'
 import { TransferNotFoundError } from '../errors.js'
 import type { Identity } from '../identity.js'
-import type { DestinationMap } from '../transfers/destinations.js'
 import { canSeeTransfer } from '../transfers/transfer-visibility.js'
-import type { Transfer } from '../transfers/transfer-events.js'
 import type { TransferService } from '../transfers/transfer-service.js'
 import { identityOf } from '../authentication.js'
 import { AvailableAgentsQuery, AvailableAgentsResponse, ExecuteTransferBody, Transfer as TransferSchema, TransferId, TransferList, errorResponses } from './schemas.js'
+import type { DestinationMap } from '../domain/destination.js'
+import type { Transfer } from '../domain/transfer.js'
 
 export interface TransferRoutesOptions {
   transfers: TransferService
@@ -34,7 +34,7 @@ export const transferRoutes: FastifyPluginAsyncTypebox<TransferRoutesOptions> = 
 
   /** The transfer, whichever instance owns it, if this identity may see it; otherwise it does not exist for them. */
   const visibleTransfer = async (identity: Identity, id: string): Promise<Transfer> => {
-    const transfer = await transfers.find(id)
+    const transfer = await transfers.findAnywhere(id)
     if (transfer === undefined || !canSeeTransfer(identity, transfer)) throw new TransferNotFoundError(id)
     return transfer
   }
@@ -63,7 +63,7 @@ export const transferRoutes: FastifyPluginAsyncTypebox<TransferRoutesOptions> = 
     }
   }, async (request) => {
     const identity = identityOf(request)
-    return { transfers: (await transfers.list()).filter((transfer) => canSeeTransfer(identity, transfer)) }
+    return { transfers: (await transfers.listAnywhere()).filter((transfer) => canSeeTransfer(identity, transfer)) }
   })
 
   fastify.get('/transfers/:id', {

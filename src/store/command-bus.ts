@@ -12,7 +12,7 @@
  */
 import { randomUUID } from 'node:crypto'
 import { Cluster } from 'ioredis'
-import { silentLogger, type Logger } from '../asterisk/logger.js'
+import { silentLogger, type Logger } from '../support/logger.js'
 import type { Identity } from '../identity.js'
 import type { RedisClient } from './redis-connections.js'
 import { RedisKeys } from './redis-keys.js'

@@ -3,8 +3,8 @@
  * several instances every event goes through one shared log first (`redis-feed.ts`), which numbers
  * them for all, and comes back to each instance's event log from there, in the same order everywhere.
  */
-import type { Audience, EventLog, LoggedEventType } from '../feed/event-log.js'
-import type { FeedEventData } from '../feed/event-schemas.js'
+import type { Audience, EventLog, LoggedEventType } from '../domain/event-log.js'
+import type { FeedEventData } from '../domain/feed-events.js'
 
 export interface FeedPublisher {
   publish: <K extends LoggedEventType>(type: K, data: FeedEventData<K>, audience: Audience) => void

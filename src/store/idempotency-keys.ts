@@ -114,4 +114,3 @@ export class IdempotencyStore implements IdempotencyKeys {
     if (oldest.done !== true) this.#entries.delete(oldest.value)
   }
 }
-

@@ -5,7 +5,7 @@
  * Leadership is a lease in Redis (`leader`) that its holder renews; when the holder stops renewing,
  * another instance takes it within one lease. In one process this instance always leads.
  */
-import { silentLogger, type Logger } from '../asterisk/logger.js'
+import { silentLogger, type Logger } from '../support/logger.js'
 import type { RedisClient } from './redis-connections.js'
 import { RedisKeys } from './redis-keys.js'
 

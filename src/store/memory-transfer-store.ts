@@ -3,8 +3,7 @@
  * nothing to renew, nothing orphaned and nothing to take over; and the one process sees its own
  * transfers end, so a phone's transfer needs no grace after them (`PHONE_GRACE_MS`).
  */
-import type { Transfer } from '../domain/transfer.js'
-import { isFinal } from '../transfers/state.js'
+import { type Transfer, isFinal } from '../domain/transfer.js'
 import type { FoundTransfer, OpenResult, StoredTransfer, TransferStore } from './transfer-store.js'
 
 export class MemoryTransferStore implements TransferStore {
@@ -17,6 +16,11 @@ export class MemoryTransferStore implements TransferStore {
     this.instanceId = instanceId
   }
 
+  /**
+   * Invariant: the checks and the locks below run in one synchronous step, before this function's first
+   * `await` (it has none): two claims started in the same tick cannot both pass, which is what keeps one
+   * transfer per call on a single instance (test/store/memory-transfer-store.test.ts fails otherwise).
+   */
   async open (stored: StoredTransfer, channels: readonly string[], maxActive: number): Promise<OpenResult> {
     const { id } = stored.record
     if (this.#active.has(id)) return { ok: false, busyWith: id }

@@ -18,8 +18,8 @@
 import { randomBytes } from 'node:crypto'
 import { hostname } from 'node:os'
 import { Cluster, Redis, type ClusterNode, type ClusterOptions, type RedisOptions } from 'ioredis'
-import { SafeEmitter } from '../asterisk/safe-emitter.js'
-import { silentLogger, type Logger } from '../asterisk/logger.js'
+import { SafeEmitter } from '../support/safe-emitter.js'
+import { silentLogger, type Logger } from '../support/logger.js'
 
 /** A Redis Cluster: its nodes (`host:port` or `{ host, port }`, a few are enough) and ioredis cluster options. */
 export interface RedisClusterSetting {

@@ -22,9 +22,9 @@
  *   within its block time and a margin drops the connection, which reconnects (to the new master).
  */
 import type { Cluster, Redis } from 'ioredis'
-import { silentLogger, type Logger } from '../asterisk/logger.js'
-import { bootFirstId, ID_EPOCH_MS, type Audience, type EventLog, type LoggedEventType } from '../feed/event-log.js'
-import type { FeedEnvelope, FeedEventData } from '../feed/event-schemas.js'
+import { silentLogger, type Logger } from '../support/logger.js'
+import { bootFirstId, ID_EPOCH_MS, type Audience, type EventLog, type LoggedEventType } from '../domain/event-log.js'
+import type { FeedEnvelope, FeedEventData } from '../domain/feed-events.js'
 import type { FeedPublisher } from './feed-publisher.js'
 import type { RedisClient } from './redis-connections.js'
 import { RedisKeys } from './redis-keys.js'

@@ -12,8 +12,7 @@
  * after one, and the second answers as the first): ioredis sends a command again when the socket it was
  * written to dies before the answer came, which a failover does, and the first may have run.
  */
-import type { Transfer } from '../domain/transfer.js'
-import { isFinal } from '../transfers/state.js'
+import { type Transfer, isFinal } from '../domain/transfer.js'
 import type { RedisClient } from './redis-connections.js'
 import { RedisKeys } from './redis-keys.js'
 import { PHONE_GRACE_MS, type FoundTransfer, type OpenResult, type StoredTransfer, type TransferStore } from './transfer-store.js'

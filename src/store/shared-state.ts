@@ -4,9 +4,9 @@
  * owner of a transfer. Without Redis it is this process alone, with nothing to configure (the embedded
  * default); with Redis, every instance behind a load balancer works from the same state.
  */
-import { SafeEmitter } from '../asterisk/safe-emitter.js'
-import { silentLogger, type Logger } from '../asterisk/logger.js'
-import { bootFirstId, EventLog, type EventLogOptions } from '../feed/event-log.js'
+import { SafeEmitter } from '../support/safe-emitter.js'
+import { silentLogger, type Logger } from '../support/logger.js'
+import { bootFirstId, EventLog, type EventLogOptions } from '../domain/event-log.js'
 import { CommandBus, type CommandHandler } from './command-bus.js'
 import { localPublisher, type FeedPublisher } from './feed-publisher.js'
 import type { IdempotencyKeys } from './idempotency-keys.js'

@@ -4,20 +4,11 @@
  * per-call lock that keeps two transfers off one call. In one process it is memory
  * (`memory-transfer-store.ts`); with several, Redis (`redis-transfer-store.ts`).
  */
+import type { TransferTracking } from '../domain/tracking.js'
 import type { Transfer } from '../domain/transfer.js'
-import type { DialTarget } from '../transfers/destinations.js'
+import type { DialTarget } from '../domain/destination.js'
 
-/** What an owner knows of a transfer beyond its record, so that another instance can take it over. */
-export interface TransferTracking {
-  handedOver: boolean
-  reached: boolean
-  cancelRequested: boolean
-  targetHungUp: boolean
-  recall?: { context: string, fallback?: string }
-  consultingSince?: number
-  noAnswerTimeoutMs?: number
-}
-
+/** A transfer as the shared store keeps it: its record, where it dials, and the facts that survive a takeover. */
 export interface StoredTransfer {
   record: Transfer
   dialTarget: DialTarget
@@ -51,7 +42,9 @@ export interface TransferStore {
    * Registers a new transfer owned by this instance and locks its channels, in one step: refused when
    * the transfer is known already (another instance rebuilt or took it over), when one of its channels
    * is locked by another transfer in progress (shared by several instances, for a phone's own transfer:
-   * or one that ended within `PHONE_GRACE_MS`), or when `maxActive` transfers are.
+   * or one that ended within `PHONE_GRACE_MS`), or when `maxActive` transfers are. Atomic against
+   * other claims: checked and locked in one step (one synchronous step in memory, one script in Redis),
+   * so of two claims of one call started at once, one wins.
    */
   open: (stored: StoredTransfer, channels: readonly string[], maxActive: number) => Promise<OpenResult>
   /**

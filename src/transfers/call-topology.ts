@@ -98,3 +98,15 @@ export function bridgeMates (snapshot: CallSnapshot, channelName: string): PbxCh
 export function bridgedLocal (snapshot: CallSnapshot, channelName: string): string | undefined {
   return bridgeMates(snapshot, channelName).find((candidate) => parseChannelName(candidate.name)?.localHalf === 1)?.name
 }
+
+/**
+ * The leg a Local half stands for as a transfer's target: the party bridged with the customer, once it
+ * is neither the agent nor another Local half. Undefined when the target is no Local half, or the
+ * bridges do not show the leg behind it yet.
+ */
+export function legBehindLocalTarget (snapshot: CallSnapshot, channels: { agent: string, peer: string, target?: string }): string | undefined {
+  if (channels.target === undefined || localCounterpart(channels.target) === undefined) return undefined
+  const behind = bridgedParty(snapshot, channels.peer)?.name
+  if (behind === undefined || behind === channels.agent || localCounterpart(behind) !== undefined) return undefined
+  return behind
+}

@@ -7,9 +7,8 @@
  * target of a three-way, where Asterisk's attended transfer (and so CancelAtxfer) is over.
  */
 import type { Pbx } from '../asterisk/pbx.js'
-import type { Transfer } from '../domain/transfer.js'
+import { type Transfer, isFinal } from '../domain/transfer.js'
 import { FeatureNotConfiguredError, TransferStateError } from '../errors.js'
-import { isFinal } from './state.js'
 
 export type ConsultationControl = 'swap' | 'three_way'
 

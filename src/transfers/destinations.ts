@@ -1,30 +1,8 @@
 /**
- * Where a transfer may go: an agent, a named destination the host configured (a queue, a voicemail
- * box, an external number, a parking lot), or, only when the host allows free dialing, any extension
- * of the transfer context. Pure: the agent check is passed in.
+ * Which target a transfer dials: a named destination the host configured, an agent, or, only when the
+ * host allows free dialing, any extension of the transfer context. Pure: the agent check is passed in.
  */
-import Type, { type Static } from 'typebox'
-
-export const Destination = Type.Object({
-  kind: Type.Union([Type.Literal('queue'), Type.Literal('voicemail'), Type.Literal('external'), Type.Literal('parking'), Type.Literal('other')]),
-  /** Dialplan context the destination is dialed in. */
-  context: Type.String({ pattern: '^[A-Za-z0-9_.-]{1,79}$' }),
-  /** The extension dialed; defaults to the destination's name. */
-  exten: Type.Optional(Type.String({ pattern: '^[0-9A-Za-z*#+_-]{1,32}$' })),
-  /** What people see in lists. */
-  label: Type.Optional(Type.String({ maxLength: 100 }))
-})
-
-export type Destination = Static<typeof Destination>
-export type DestinationMap = Readonly<Record<string, Destination>>
-
-export interface DialTarget {
-  exten: string
-  context: string
-  kind: 'agent' | Destination['kind'] | 'free'
-  /** The destination's name, when the target is one. */
-  destination?: string
-}
+import type { DestinationMap, DialTarget } from '../domain/destination.js'
 
 export interface TargetRules {
   destinations: DestinationMap

@@ -8,7 +8,7 @@ import { localCounterpart } from '../asterisk/channel-name.js'
 import type { CallSnapshot } from '../asterisk/pbx.js'
 import { bridgedLocal, bridgedParty } from './call-topology.js'
 import type { TransferInput } from './state.js'
-import type { TransferType } from './transfer-events.js'
+import type { TransferType } from '../domain/transfer.js'
 
 export interface OutcomeChannels {
   agent: string
@@ -52,17 +52,22 @@ export function checkOutcome (channels: OutcomeChannels, input: CheckedInput, sn
   if (input.type === 'three_way') return inThreeWay(channels, snapshot) ? 'confirmed' : 'not_yet'
   if (input.type === 'swapped') return agentWith(channels, input.talkingTo, snapshot) ? 'confirmed' : 'not_yet'
   const party = bridgedParty(snapshot, channels.peer)?.name
-  if (party === undefined) return 'not_yet'
-  // Cancelled means the agent is back with the customer.
-  if (input.type === 'cancelled') return party === channels.agent ? 'confirmed' : 'not_yet'
-  // Answered or completed: the customer is with the target's leg (any leg but the agent's when it is not
-  // known). A Local half as the target stands for whoever is behind it: the bridged party is followed
+  return party !== undefined && partyShowsOutcome(channels, input.type, party) ? 'confirmed' : 'not_yet'
+}
+
+/**
+ * Whether the party the customer is bridged with is where the outcome puts them: the agent for a cancel
+ * (back with the customer); for an answer or a completion the target's leg, or any leg but the agent's
+ * when it is not known. The CLI checks its own transfer's outcome with it too.
+ */
+export function partyShowsOutcome (channels: OutcomeChannels, outcome: 'cancelled' | 'completed' | 'target_answered', party: string): boolean {
+  if (outcome === 'cancelled') return party === channels.agent
+  // A Local half as the target stands for whoever is behind it: the bridged party is followed
   // through Local pairs, so it is never the half itself. It is what the tracker keeps when the far
   // half's Dial reached it before the customer's own DialBegin named the half (seen on a busy PBX, about
   // one blind transfer with recall in fifty): the answer was then confirmed only at the deadline.
   const target = channels.target === undefined || localCounterpart(channels.target) !== undefined ? undefined : channels.target
-  const withTarget = target === undefined ? party !== channels.agent : party === target
-  return withTarget ? 'confirmed' : 'not_yet'
+  return target === undefined ? party !== channels.agent : party === target
 }
 
 /**

@@ -11,7 +11,7 @@
 import type { PbxEvent } from '../asterisk/ami-events.js'
 import { extensionOf, parseChannelName } from '../asterisk/channel-name.js'
 import type { TransferInput } from './state.js'
-import type { TransferType } from './transfer-events.js'
+import type { TransferType } from '../domain/transfer.js'
 
 export interface PhoneTransfer {
   type: TransferType

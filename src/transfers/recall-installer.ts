@@ -8,7 +8,7 @@
  * go the old way (a plain Redirect, no recall), never to a context that does not exist.
  */
 import type { PbxEvent } from '../asterisk/ami-events.js'
-import { silentLogger, type Logger } from '../asterisk/logger.js'
+import { silentLogger, type Logger } from '../support/logger.js'
 import type { Pbx } from '../asterisk/pbx.js'
 import type { DialplanLine } from './recall-dialplan.js'
 

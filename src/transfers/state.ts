@@ -17,9 +17,7 @@
  *   any state that is not final -> abandoned when the customer hangs up, failed when it is lost
  *     (its calls gone while the plugin could not see them, or past its deadline)
  */
-import type { FailureReason, Recall, TransferState } from '../domain/transfer.js'
-
-export type { FailureReason, TransferState }
+import type { FailureReason, Recall, TransferStatus } from '../domain/transfer.js'
 
 /** Whom a swap leaves the agent with. */
 export type SwapSide = 'customer' | 'target'
@@ -58,19 +56,14 @@ export type TransferInput =
 /** Why a transfer was lost: Asterisk restarted, its calls ended unseen, or it outlived its deadline. */
 export type LostReason = 'asterisk_restarted' | 'call_ended' | 'deadline_exceeded'
 
-export interface TransferStatus {
-  state: TransferState
+/** What a transition reads and answers: the status, and why it failed once it did. */
+export interface StatusAndReason {
+  state: TransferStatus
   reason?: FailureReason
 }
 
-const FINAL: ReadonlySet<TransferState> = new Set(['answered', 'completed', 'cancelled', 'failed', 'abandoned'])
-
-export function isFinal (state: TransferState): boolean {
-  return FINAL.has(state)
-}
-
 /** Inputs each state accepts, and where they lead. Anything not listed leaves the state as it is. */
-const TRANSITIONS: { readonly [S in TransferState]?: Partial<Record<TransferInput['type'], TransferState>> } = {
+const TRANSITIONS: { readonly [S in TransferStatus]?: Partial<Record<TransferInput['type'], TransferStatus>> } = {
   initiated: { redirect_accepted: 'redirected', consultation_started: 'consulting', action_failed: 'failed', customer_hung_up: 'abandoned', lost: 'failed' },
   redirected: {
     target_answered: 'answered',
@@ -130,7 +123,7 @@ function failureReason (input: TransferInput): FailureReason | undefined {
 }
 
 /** The status after `input`, or undefined when the input does not apply in the current state. */
-export function transition (status: TransferStatus, input: TransferInput): TransferStatus | undefined {
+export function transition (status: StatusAndReason, input: TransferInput): StatusAndReason | undefined {
   const next = TRANSITIONS[status.state]?.[input.type]
   if (next === undefined) return undefined
   // A recall ends failed for the reason the target failed with, found when the recall started.
@@ -142,12 +135,12 @@ export function transition (status: TransferStatus, input: TransferInput): Trans
  * Whether an agent may complete it: once the target answered the consultation. Before, completing
  * would hand the customer to a phone nobody answered, and lose them if nobody does.
  */
-export function canComplete (state: TransferState): boolean {
+export function canComplete (state: TransferStatus): boolean {
   return state === 'target_answered' || state === 'three_way'
 }
 
 /** Whether an agent may cancel it: during the consultation, answered or not, and in a three-way (the target is dropped). */
-export function canCancel (state: TransferState): boolean {
+export function canCancel (state: TransferStatus): boolean {
   return state === 'consulting' || state === 'target_answered' || state === 'three_way'
 }
 
@@ -155,10 +148,10 @@ export function canCancel (state: TransferState): boolean {
  * Whether an agent may swap or start a three-way: once the target answered, while Asterisk's attended
  * transfer still runs (a three-way ends it: from there the agent leaves or drops the target).
  */
-export function canSwap (state: TransferState): boolean {
+export function canSwap (state: TransferStatus): boolean {
   return state === 'target_answered'
 }
 
-export function canThreeWay (state: TransferState): boolean {
+export function canThreeWay (state: TransferStatus): boolean {
   return state === 'target_answered'
 }

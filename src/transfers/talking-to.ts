@@ -3,13 +3,12 @@
  * from the start of the consultation, the customer or the target again after each swap, both in a
  * three-way, and nobody the transfer speaks for once it is over. Pure.
  */
-import type { TalkingTo } from '../domain/transfer.js'
-import { isFinal, type TransferInput, type TransferState } from './state.js'
-import type { TransferType } from './transfer-events.js'
+import { type TalkingTo, isFinal, type TransferStatus, type TransferType } from '../domain/transfer.js'
+import { type TransferInput } from './state.js'
 
 export type { TalkingTo }
 
-export function talkingToAfter (type: TransferType, current: TalkingTo | undefined, input: TransferInput, next: TransferState): TalkingTo | undefined {
+export function talkingToAfter (type: TransferType, current: TalkingTo | undefined, input: TransferInput, next: TransferStatus): TalkingTo | undefined {
   if (type !== 'attended' || isFinal(next)) return undefined
   if (input.type === 'swapped') return input.talkingTo
   if (next === 'three_way') return 'both'

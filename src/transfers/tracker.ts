@@ -33,49 +33,25 @@
  * customer hangs up while the target rings, just before the customer's `Hangup`.
  */
 import type { PbxEvent } from '../asterisk/ami-events.js'
+import type { MomentaryTracking, TransferTracking } from '../domain/tracking.js'
+import type { Transfer } from '../domain/transfer.js'
 import { localCounterpart } from '../asterisk/channel-name.js'
 import { recallStep } from './recall-dialplan.js'
-import type { TargetFailure, TransferInput, TransferState } from './state.js'
-import { swapSide, type TalkingTo } from './talking-to.js'
-import type { TransferType } from './transfer-events.js'
+import type { TargetFailure, TransferInput } from './state.js'
+import { swapSide } from './talking-to.js'
 
 /** Asterisk's default `atxfernoanswertimeout` (features.conf), when the channel's value is not known. */
 export const DEFAULT_ATXFER_NO_ANSWER_MS = 15_000
 /** Timers and event delivery: an abort this close to the no-answer timeout is that timeout. */
 const NO_ANSWER_TOLERANCE_MS = 750
 
-export interface TrackedTransfer {
-  type: TransferType
-  status: TransferState
-  channels: { agent: string, peer: string, consultation?: string, target?: string }
-  /** The target rings several legs (a queue): only the answer counts, not each leg's failure. */
-  multiLeg?: boolean
-  /** The agent left while the target rang: the customer now waits for the target's answer. */
-  handedOver?: boolean
-  /** Blind: the customer already reached a destination that answers by itself (a queue's wait). */
-  reached?: boolean
-  /** Blind: the customer dials the target from the plugin's recall context (see `recall-dialplan.ts`). */
-  recall?: { context: string, fallback?: string }
-  /** Attended: the plugin sent the cancel (CancelAtxfer) itself. */
-  cancelRequested?: boolean
-  /** Attended: when the consultation started (ms since the epoch). */
-  consultingSince?: number
-  /** Attended: the agent channel's `atxfernoanswertimeout`, when it was read. */
-  noAnswerTimeoutMs?: number
-  /** Attended: the target's leg hung up after answering. */
-  targetHungUp?: boolean
-  /** Attended: whom the agent talks to (see `talking-to.ts`). */
-  talkingTo?: TalkingTo
-  /** Attended, target answered: Asterisk held the agent, the first step of a swap. */
-  agentHeld?: boolean
-  /**
-   * Attended, talking with the answered target: who left the consultation's bridges first since the
-   * agent and the target were last bridged. Asterisk publishes bridge moves in the order they happen, so
-   * this is the cause of an abort: the target (it hung up) or the agent (the phone's abort digits). The
-   * target's `Hangup` is no such witness: it may come after the agent's `Unhold` in either case.
-   */
-  firstToLeave?: 'agent' | 'target'
-}
+/**
+ * What the tracker reads of a transfer: its record's type, state, channels and whom the agent talks to,
+ * what was learned from earlier events (`domain/tracking.ts`; absent counts as not learned), and
+ * whether the target rings several legs (a queue: only the answer counts, not each leg's failure).
+ */
+export type TrackedTransfer = Pick<Transfer, 'type' | 'status' | 'channels' | 'talkingTo'> &
+Partial<TransferTracking> & Partial<MomentaryTracking> & { multiLeg?: boolean }
 
 export interface TrackerOutcome {
   input?: TransferInput

@@ -3,11 +3,8 @@
  * transfer as it is after the change. The host app and the WebSocket feed subscribe to this emitter.
  */
 import { EventEmitter } from 'node:events'
-import type { Transfer } from '../domain/transfer.js'
-import type { TransferInput, TransferState } from './state.js'
-
-export type { Transfer }
-export type TransferType = Transfer['type']
+import type { Transfer, TransferStatus } from '../domain/transfer.js'
+import type { TransferInput } from './state.js'
 
 export interface TransferEventMap {
   'call:transfer_initiated': Transfer
@@ -28,7 +25,7 @@ export interface TransferEventMap {
 export type TransferEventName = keyof TransferEventMap
 
 /** The event that announces a transfer entering each state. */
-export const EVENT_FOR_STATE: Record<TransferState, TransferEventName> = {
+export const EVENT_FOR_STATE: Record<TransferStatus, TransferEventName> = {
   initiated: 'call:transfer_initiated',
   redirected: 'call:ami_transfer_complete',
   consulting: 'call:ami_attended_transfer_started',
@@ -46,7 +43,7 @@ export const EVENT_FOR_STATE: Record<TransferState, TransferEventName> = {
 export const TRANSFER_EVENTS: readonly TransferEventName[] = [...new Set(Object.values(EVENT_FOR_STATE)), 'call:transfer_swapped']
 
 /** The event that announces a change: the new state's, except for a swap, which keeps the state. */
-export function eventFor (status: TransferState, input?: TransferInput): TransferEventName {
+export function eventFor (status: TransferStatus, input?: TransferInput): TransferEventName {
   return input?.type === 'swapped' ? 'call:transfer_swapped' : EVENT_FOR_STATE[status]
 }
 

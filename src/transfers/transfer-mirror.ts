@@ -1,18 +1,16 @@
 /**
  * Every instance's view of the transfers in progress, whichever instance owns them, kept from the feed
  * (every transfer change is an event of the shared log, read by every instance): which transfer a
- * channel is in, for the calls' views (`call:status`, `GET /calls`). In one process it holds what the
+ * channel of a server is in (keyed by (server, channel)), for the calls' views (`call:status`, `GET /calls`). In one process it holds what the
  * service holds; with several it also holds the others'. A view, never a decision: the call lock in the
  * shared store decides who may transfer a call.
  */
-import type { Transfer } from '../domain/transfer.js'
-import type { EventLog } from '../feed/event-log.js'
-import { TRANSFER_EVENTS as EVENTS } from './transfer-events.js'
-import { channelsOf } from './transfer-registry.js'
-import { isFinal } from './state.js'
-
-// Every event a transfer publishes, swaps included (they change whom the agent talks to).
-const TRANSFER_EVENTS: ReadonlySet<string> = new Set(EVENTS)
+import type { EventLog } from '../domain/event-log.js'
+import { channelKey } from '../domain/server.js'
+import { projectLog } from '../domain/log-projection.js'
+import { isFinal, type Transfer } from '../domain/transfer.js'
+import { TRANSFER_EVENTS } from './transfer-events.js'
+import { channelKeysOf } from './transfer-registry.js'
 
 export class TransferMirror {
   readonly #byId = new Map<string, Transfer>()
@@ -20,14 +18,14 @@ export class TransferMirror {
   readonly #unsubscribe: () => void
 
   constructor (eventLog: EventLog) {
-    this.#unsubscribe = eventLog.subscribe(({ envelope }) => {
-      if (TRANSFER_EVENTS.has(envelope.type)) this.#apply(envelope.data as Transfer)
-    })
+    // Every event a transfer publishes, swaps included (they change whom the agent talks to), from
+    // the next one on: the mirror never replayed the log's history, and still does not.
+    this.#unsubscribe = projectLog(eventLog, TRANSFER_EVENTS, (transfer) => { this.#apply(transfer) }, { replay: false })
   }
 
-  /** The transfer in progress a channel is part of, as the feed last told. */
-  onChannel (channel: string): Transfer | undefined {
-    const id = this.#byChannel.get(channel)
+  /** The transfer in progress a channel of a server is part of, as the feed last told. */
+  onChannel (server: string, channel: string): Transfer | undefined {
+    const id = this.#byChannel.get(channelKey(server, channel))
     return id === undefined ? undefined : this.#byId.get(id)
   }
 
@@ -40,13 +38,13 @@ export class TransferMirror {
   #apply (transfer: Transfer): void {
     const previous = this.#byId.get(transfer.id)
     if (previous !== undefined) {
-      for (const channel of channelsOf(previous)) if (this.#byChannel.get(channel) === transfer.id) this.#byChannel.delete(channel)
+      for (const key of channelKeysOf(previous)) if (this.#byChannel.get(key) === transfer.id) this.#byChannel.delete(key)
     }
     if (isFinal(transfer.status)) {
       this.#byId.delete(transfer.id)
       return
     }
     this.#byId.set(transfer.id, transfer)
-    for (const channel of channelsOf(transfer)) this.#byChannel.set(channel, transfer.id)
+    for (const key of channelKeysOf(transfer)) this.#byChannel.set(key, transfer.id)
   }
 }

@@ -3,13 +3,14 @@
  * call, where the target leads (agent, named destination, or free dialing), and the host app's own
  * business rules (`authorizeTransfer`). Every decision is logged with who, what and why.
  */
-import type { Logger } from '../asterisk/logger.js'
+import type { Logger } from '../support/logger.js'
 import type { AgentDirectory } from '../agents/agent-directory.js'
 import { ForbiddenError, TargetBusyError, TargetUnavailableError, TransferDeniedError, UnknownTargetError } from '../errors.js'
 import type { Identity } from '../identity.js'
-import { resolveTarget, type DialTarget, type TargetRules } from './destinations.js'
+import { resolveTarget, type TargetRules } from './destinations.js'
 import { mayActFor } from './permissions.js'
-import type { TransferType } from './transfer-events.js'
+import { type DialTarget } from '../domain/destination.js'
+import type { TransferType } from '../domain/transfer.js'
 
 export interface AuthorizationContext {
   identity: Identity

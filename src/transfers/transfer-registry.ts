@@ -1,14 +1,15 @@
 /**
- * The transfers the plugin knows: those in progress as `ActiveTransfer` objects, indexed by every
- * channel they involve (so an Asterisk event finds its transfer in O(1)), and the most recent finished
- * records, kept for `GET /transfers/:id`. A transfer in progress is created here (`save` of a new
- * record) and disposed here (`save` of its final record): its timers and buffers go with it.
+ * The transfers the plugin knows, across every Asterisk server: those in progress as `ActiveTransfer`
+ * objects, indexed by every channel they involve, keyed by (server, channel) (so an Asterisk event
+ * finds its transfer in O(1)), and the most recent finished records, kept for `GET /transfers/:id`. A
+ * transfer in progress is created here (`register`) and disposed here (`replace` with its final
+ * record): its timers and buffers go with it.
  */
 import { localCounterpart } from '../asterisk/channel-name.js'
-import type { Transfer } from '../domain/transfer.js'
+import { channelKey, DEFAULT_SERVER } from '../domain/server.js'
+import { isFinal, type Transfer } from '../domain/transfer.js'
 import { ActiveTransfer } from './active-transfer.js'
-import type { DialTarget } from './destinations.js'
-import { isFinal } from './state.js'
+import type { DialTarget } from '../domain/destination.js'
 
 /** Every channel a transfer involves: the ones an event may name, and the ones locked to it. */
 export function channelsOf (transfer: Transfer): string[] {
@@ -17,6 +18,17 @@ export function channelsOf (transfer: Transfer): string[] {
   const dialer = consultation === undefined ? undefined : localCounterpart(consultation)
   const targetDialer = target === undefined ? undefined : localCounterpart(target)
   return [agent, peer, consultation, dialer, target, targetDialer].filter((name): name is string => name !== undefined)
+}
+
+/** The server a transfer's call is on. */
+export function serverOf (transfer: Transfer): string {
+  return transfer.server ?? DEFAULT_SERVER
+}
+
+/** The keys of every channel a transfer involves, on its server: what the shared store locks. */
+export function channelKeysOf (transfer: Transfer): string[] {
+  const server = serverOf(transfer)
+  return channelsOf(transfer).map((channel) => channelKey(server, channel))
 }
 
 const NONE: readonly ActiveTransfer[] = Object.freeze([])
@@ -40,17 +52,19 @@ export class TransferRegistry {
     return this.#active.get(id)
   }
 
-  /** Active transfers involving this channel (agent, customer, consultation or target leg). */
-  activeByChannel (channel: string): readonly ActiveTransfer[] {
-    const ids = this.#activeByChannel.get(channel)
+  /** Active transfers involving this channel of this server (agent, customer, consultation or target leg). */
+  activeOn (server: string, channel: string): readonly ActiveTransfer[] {
+    const ids = this.#activeByChannel.get(channelKey(server, channel))
     // Most channels of a busy PBX are in no transfer: asked for every event, the answer allocates nothing.
     return ids === undefined ? NONE : [...ids].map((id) => this.#active.get(id) as ActiveTransfer)
   }
 
-  active (): Transfer[] {
+  /** The records of the transfers in progress here. */
+  activeRecords (): Transfer[] {
     return [...this.#active.values()].map((transfer) => transfer.record)
   }
 
+  /** The transfers in progress here. */
   inProgress (): ActiveTransfer[] {
     return [...this.#active.values()]
   }
@@ -60,29 +74,35 @@ export class TransferRegistry {
   }
 
   /**
-   * Stores a new or changed record and keeps the indexes in step with it. A new record opens its
-   * `ActiveTransfer` (with `dialTarget`, else a dial to its target extension); a final one disposes it.
+   * A new transfer in progress, on its record's server: undefined when one with its id is known already
+   * (in progress, or finished here).
    */
-  save (record: Transfer, dialTarget?: DialTarget): ActiveTransfer | undefined {
-    let transfer = this.#active.get(record.id)
-    if (transfer === undefined) {
-      if (this.#finished.has(record.id)) return undefined
-      transfer = new ActiveTransfer(record, dialTarget ?? { exten: record.targetExtension, context: '', kind: 'free' })
-      this.#active.set(record.id, transfer)
-    } else {
-      this.#unindex(transfer.record)
-      transfer.record = record
-    }
-    if (isFinal(record.status)) {
-      this.#finish(transfer)
-      return transfer
-    }
-    for (const channel of channelsOf(record)) {
-      let ids = this.#activeByChannel.get(channel)
-      if (ids === undefined) this.#activeByChannel.set(channel, ids = new Set())
-      ids.add(record.id)
-    }
+  register (record: Transfer, dialTarget: DialTarget): ActiveTransfer | undefined {
+    if (this.#active.has(record.id) || this.#finished.has(record.id)) return undefined
+    const transfer = new ActiveTransfer(record, serverOf(record), dialTarget)
+    this.#active.set(record.id, transfer)
+    this.#settle(transfer)
     return transfer
+  }
+
+  /** A transfer's changed record: the indexes follow it; a final one disposes the transfer. */
+  replace (transfer: ActiveTransfer, record: Transfer): void {
+    if (this.#active.get(record.id) !== transfer) return
+    this.#unindex(transfer.record)
+    transfer.record = record
+    this.#settle(transfer)
+  }
+
+  #settle (transfer: ActiveTransfer): void {
+    if (isFinal(transfer.record.status)) {
+      this.#finish(transfer)
+      return
+    }
+    for (const key of channelKeysOf(transfer.record)) {
+      let ids = this.#activeByChannel.get(key)
+      if (ids === undefined) this.#activeByChannel.set(key, ids = new Set())
+      ids.add(transfer.id)
+    }
   }
 
   /** Forgets a transfer in progress that never started (another instance had its call): no trace of it is kept. */
@@ -95,10 +115,10 @@ export class TransferRegistry {
   }
 
   #unindex (transfer: Transfer): void {
-    for (const channel of channelsOf(transfer)) {
-      const ids = this.#activeByChannel.get(channel)
+    for (const key of channelKeysOf(transfer)) {
+      const ids = this.#activeByChannel.get(key)
       ids?.delete(transfer.id)
-      if (ids?.size === 0) this.#activeByChannel.delete(channel)
+      if (ids?.size === 0) this.#activeByChannel.delete(key)
     }
   }
 

@@ -5,7 +5,7 @@ import { AgentService } from '../../src/agents/agent-service.js'
 import { AgentStatusService } from '../../src/agents/agent-status.js'
 import type { PbxEndpoint } from '../../src/asterisk/ari-client.js'
 import type { CallMonitorEvents } from '../../src/calls/call-monitor.js'
-import type { Call } from '../../src/feed/event-schemas.js'
+import type { Call } from '../../src/domain/feed-events.js'
 import { FakePbx } from '../helpers/fake-pbx.js'
 
 const endpoint = (resource: string, overrides: Partial<PbxEndpoint> = {}): PbxEndpoint =>

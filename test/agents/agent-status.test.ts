@@ -9,7 +9,7 @@ import { AgentStatusService } from '../../src/agents/agent-status.js'
 import type { PbxEvent, QueueMember } from '../../src/asterisk/ami-events.js'
 import type { PbxEndpoint } from '../../src/asterisk/ari-client.js'
 import type { CallMonitorEvents } from '../../src/calls/call-monitor.js'
-import { AgentStatus, type Call, type CallState } from '../../src/feed/event-schemas.js'
+import { AgentStatus, type Call, type CallState } from '../../src/domain/feed-events.js'
 import { FakePbx } from '../helpers/fake-pbx.js'
 
 /** The call monitor as the service sees it: `agent:call-states`, and the calls it knew before. */

@@ -13,9 +13,22 @@ async function setup (t: Test): Promise<{ server: FakeAmiServer, pbx: AsteriskPb
 }
 
 const queueMember = (name: string, paused: string, reason: string): Record<string, string> => ({
-  Event: 'QueueMember', Queue: 'sales', Name: name, Location: name, StateInterface: name, Membership: 'static',
-  Penalty: '0', CallsTaken: '1', LastCall: '0', LastPause: '0', LoginTime: '1795632789', InCall: '0', Status: '1',
-  Paused: paused, PausedReason: reason, Wrapuptime: '0'
+  Event: 'QueueMember',
+  Queue: 'sales',
+  Name: name,
+  Location: name,
+  StateInterface: name,
+  Membership: 'static',
+  Penalty: '0',
+  CallsTaken: '1',
+  LastCall: '0',
+  LastPause: '0',
+  LoginTime: '1795632789',
+  InCall: '0',
+  Status: '1',
+  Paused: paused,
+  PausedReason: reason,
+  Wrapuptime: '0'
 })
 
 t.test('deviceStates: every item of DeviceStateList (sent as DeviceStateChange events)', async (t) => {

@@ -1,6 +1,6 @@
 import t from 'tap'
 import { PublishedAgentStatuses } from '../../src/agents/published-agent-statuses.js'
-import { EventLog } from '../../src/feed/event-log.js'
+import { EventLog } from '../../src/domain/event-log.js'
 
 t.test('a newly elected leader publishes only what differs from what the feed last said', async (t) => {
   const log = new EventLog()

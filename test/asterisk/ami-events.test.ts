@@ -385,8 +385,17 @@ t.test('ContactStatus (one contact of an endpoint) and the other queue events ma
 t.test('PBX_EVENT_NAMES lists exactly the events that map to something', async (t) => {
   // Every field any of them reads, so that none maps to undefined for lack of one.
   const full = (name: string): AmiMessage => ({
-    event: name, channel: 'PJSIP/101-0000002a', uniqueid: '1.1', linkedid: '1.1', application: 'Dial', device: 'PJSIP/101',
-    state: 'INUSE', peer: 'PJSIP/101', peerstatus: 'Reachable', queue: 'sales', interface: 'PJSIP/101'
+    event: name,
+    channel: 'PJSIP/101-0000002a',
+    uniqueid: '1.1',
+    linkedid: '1.1',
+    application: 'Dial',
+    device: 'PJSIP/101',
+    state: 'INUSE',
+    peer: 'PJSIP/101',
+    peerstatus: 'Reachable',
+    queue: 'sales',
+    interface: 'PJSIP/101'
   })
   for (const name of PBX_EVENT_NAMES) t.not(parsePbxEvent(full(name)), undefined, name)
   for (const name of ['VarSet', 'Newcallerid', 'BridgeCreate', 'ContactStatus', 'QueueParams', 'UserEvent', 'OriginateResponse']) {

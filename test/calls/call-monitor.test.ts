@@ -5,7 +5,7 @@ import Value from 'typebox/value'
 import type { PbxEvent } from '../../src/asterisk/ami-events.js'
 import type { CallSnapshot, PbxEvents } from '../../src/asterisk/pbx.js'
 import { CallMonitor, type AgentCalls, type CallSource } from '../../src/calls/call-monitor.js'
-import { CallStatus } from '../../src/feed/event-schemas.js'
+import { CallStatus } from '../../src/domain/feed-events.js'
 import {
   atxfer101To103,
   atxferCompletedBy101HangingUp,

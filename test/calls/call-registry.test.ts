@@ -2,7 +2,7 @@ import t from 'tap'
 import type { PbxEvent } from '../../src/asterisk/ami-events.js'
 import type { CallSnapshot } from '../../src/asterisk/pbx.js'
 import { CallRegistry, type CallChange } from '../../src/calls/call-registry.js'
-import type { Call } from '../../src/feed/event-schemas.js'
+import type { Call } from '../../src/domain/feed-events.js'
 import { findAgentCall } from '../../src/transfers/call-topology.js'
 import {
   atxfer101To103,

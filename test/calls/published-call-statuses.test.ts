@@ -1,7 +1,7 @@
 import t from 'tap'
 import { PublishedCallStatuses } from '../../src/calls/published-call-statuses.js'
 import type { Call } from '../../src/domain/call.js'
-import { EventLog } from '../../src/feed/event-log.js'
+import { EventLog } from '../../src/domain/event-log.js'
 
 const call = (extension: string, uniqueId: string, state: Call['state'], extra: Partial<Call> = {}): Call =>
   ({ extension, channel: `PJSIP/${extension}-${uniqueId}`, uniqueId, linkedId: uniqueId, state, startedAt: '2026-11-29T10:00:00.000Z', ...extra })

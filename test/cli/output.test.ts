@@ -1,7 +1,7 @@
 // Formatting of the command-line tool, on a terminal and in a pipe or log (plain ASCII).
 import t from 'tap'
-import type { Transfer } from '../../src/transfers/transfer-events.js'
 import { transferFixture } from './fixtures/transfer.js'
+import type { Transfer } from '../../src/domain/transfer.js'
 import {
   clock,
   describeTransfer,

@@ -38,6 +38,11 @@ t.test('who the customer must be bridged with', async (t) => {
   t.ok(named.matches('PJSIP/105-09'), 'the leg the events named (a queue member answering)')
   t.notOk(named.matches('PJSIP/102-03'))
 
+  // The service's rule (transfers/outcome-check.ts): a Local half named as the target stands for the leg behind it.
+  const throughLocal = expectedPartner(transfer({ channels: { agent: 'PJSIP/101-01', peer: 'PJSIP/customer1-00', target: 'Local/102@from-internal-00000001;1' } }), 'PJSIP')!
+  t.ok(throughLocal.matches('PJSIP/102-07'), 'the leg behind a Local half named as the target')
+  t.notOk(throughLocal.matches('PJSIP/101-01'), 'never the agent')
+
   const completed = expectedPartner(transfer({ type: 'attended', status: 'completed', targetExtension: '103' }), 'PJSIP')!
   t.ok(completed.matches('PJSIP/103-00000004'))
 

@@ -13,7 +13,7 @@ import {
   type TransferClient,
   type TransferClientOptions
 } from '../../src/client/index.js'
-import { EventLog } from '../../src/feed/event-log.js'
+import { EventLog } from '../../src/domain/event-log.js'
 import { eventFeedRoutes } from '../../src/feed/websocket-feed.js'
 import { requireIdentity } from '../../src/authentication.js'
 import { transferErrorHandler } from '../../src/routes/error-handler.js'

@@ -16,7 +16,6 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{1
 const clientOf = (baseUrl: string, options: Partial<TransferClientOptions> = {}): TransferClient =>
   createTransferClient({ baseUrl, token: TOKEN, ...options })
 
-
 t.test('transferCall: POSTs the body with the bearer token and answers the transfer', async (t) => {
   const api = await startFakeApi(t, (api) => {
     api.post('/transfers/execute', async () => transferFixture())

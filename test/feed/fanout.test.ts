@@ -1,5 +1,5 @@
 import t from 'tap'
-import { EventLog, type StoredEvent } from '../../src/feed/event-log.js'
+import { EventLog, type StoredEvent } from '../../src/domain/event-log.js'
 import { FeedFanout } from '../../src/feed/fanout.js'
 
 function setup (): { log: EventLog, fanout: FeedFanout, inbox: (identity: Parameters<FeedFanout['subscribe']>[0]) => { ids: number[], stop: () => void } } {

@@ -10,15 +10,9 @@ import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify'
 import t, { type Test } from 'tap'
 import { WebSocket } from 'ws'
 import { TOO_MANY_SOCKETS_CLOSE_CODE as CLIENT_TOO_MANY_SOCKETS } from '../../src/client/feed.js'
-import { EventLog } from '../../src/feed/event-log.js'
-import {
-  CLIENT_MESSAGE_CLOSE_CODE,
-  MAX_CLIENT_MESSAGE_BYTES,
-  TOO_MANY_SOCKETS_CLOSE_CODE,
-  TOO_MANY_SOCKETS_CLOSE_REASON,
-  eventFeedRoutes,
-  type EventFeedOptions
-} from '../../src/feed/websocket-feed.js'
+import { EventLog } from '../../src/domain/event-log.js'
+import { CLIENT_MESSAGE_CLOSE_CODE, TOO_MANY_SOCKETS_CLOSE_CODE, TOO_MANY_SOCKETS_CLOSE_REASON } from '../../src/feed/close-codes.js'
+import { MAX_CLIENT_MESSAGE_BYTES, eventFeedRoutes, type EventFeedOptions } from '../../src/feed/websocket-feed.js'
 import type { Identity } from '../../src/identity.js'
 import { requireIdentity } from '../../src/authentication.js'
 import { transferErrorHandler } from '../../src/routes/error-handler.js'

@@ -1,6 +1,6 @@
 import t from 'tap'
-import { EventLog } from '../../src/feed/event-log.js'
-import type { FeedEnvelope } from '../../src/feed/event-schemas.js'
+import { EventLog } from '../../src/domain/event-log.js'
+import type { FeedEnvelope } from '../../src/domain/feed-events.js'
 import { createTransfersApi, type TransfersApiParts } from '../../src/transfers-api.js'
 
 function api (): { eventLog: EventLog, on: ReturnType<typeof createTransfersApi>['on'] } {

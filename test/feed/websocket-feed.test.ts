@@ -5,9 +5,10 @@ import { TypeBoxValidatorCompiler } from '@fastify/type-provider-typebox'
 import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify'
 import t, { type Test } from 'tap'
 import { WebSocket, type ClientOptions } from 'ws'
-import { EventLog, type Audience } from '../../src/feed/event-log.js'
-import type { FeedEnvelope } from '../../src/feed/event-schemas.js'
-import { SLOW_CONSUMER_CLOSE_CODE, eventFeedRoutes, type EventFeedOptions } from '../../src/feed/websocket-feed.js'
+import { EventLog, type Audience } from '../../src/domain/event-log.js'
+import type { FeedEnvelope } from '../../src/domain/feed-events.js'
+import { SLOW_CONSUMER_CLOSE_CODE } from '../../src/feed/close-codes.js'
+import { eventFeedRoutes, type EventFeedOptions } from '../../src/feed/websocket-feed.js'
 import type { Identity } from '../../src/identity.js'
 import { requireIdentity } from '../../src/authentication.js'
 import { transferErrorHandler } from '../../src/routes/error-handler.js'
@@ -224,6 +225,7 @@ t.test('resuming with ?since= replays exactly the missed visible events in order
   // the boundary between the two falls somewhere in the middle.
   let appending = true
   const producer = (async () => {
+    // eslint-disable-next-line no-unmodified-loop-condition -- the test body clears `appending` between two awaits
     for (let i = 0; appending; i++) {
       appendStatus(eventLog, ['101', '102', '103'][i % 3] ?? '101', i % 5 === 0 ? 'everyone' : undefined)
       await new Promise((resolve) => setImmediate(resolve))

@@ -4,7 +4,7 @@ import type { Test } from 'tap'
 import { AgentDirectory } from '../../src/agents/agent-directory.js'
 import { AgentService } from '../../src/agents/agent-service.js'
 import { CallMonitor } from '../../src/calls/call-monitor.js'
-import { EventLog } from '../../src/feed/event-log.js'
+import { EventLog } from '../../src/domain/event-log.js'
 import type { Identity } from '../../src/identity.js'
 import { apiRoutes, type ApiRoutesOptions } from '../../src/routes/api.js'
 import { TransferService } from '../../src/transfers/transfer-service.js'
@@ -40,7 +40,7 @@ export async function buildApi (pbx: FakePbx, options: Partial<ApiRoutesOptions>
   })
   await app.ready()
   const close = async (): Promise<void> => {
-    transfers.stop()
+    await transfers.stop()
     await app.close()
   }
   return { app, transfers, close }

@@ -3,7 +3,7 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { Cluster, Redis } from 'ioredis'
 import type { Test } from 'tap'
-import { EventLog } from '../../src/feed/event-log.js'
+import { EventLog } from '../../src/domain/event-log.js'
 import { CommandBus, OwnerGoneError } from '../../src/store/command-bus.js'
 import { RedisLeadership } from '../../src/store/leadership.js'
 import { RedisFeed } from '../../src/store/redis-feed.js'

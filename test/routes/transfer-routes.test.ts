@@ -4,7 +4,7 @@ import { AgentDirectory } from '../../src/agents/agent-directory.js'
 import { AgentService } from '../../src/agents/agent-service.js'
 import { CallMonitor } from '../../src/calls/call-monitor.js'
 import { AsteriskUnavailableError } from '../../src/errors.js'
-import { EventLog } from '../../src/feed/event-log.js'
+import { EventLog } from '../../src/domain/event-log.js'
 import type { Identity } from '../../src/identity.js'
 import { apiRoutes } from '../../src/routes/api.js'
 import type { Transfer } from '../../src/routes/schemas.js'
@@ -50,7 +50,7 @@ async function setup (t: Test): Promise<Api> {
   await app.ready()
   transfers.start()
   t.teardown(async () => {
-    transfers.stop()
+    await transfers.stop()
     await app.close()
   })
   return {

@@ -13,7 +13,7 @@ import { APPEND } from '../../src/store/redis-feed.js'
 import { CLAIM, FINISH } from '../../src/store/redis-idempotency-store.js'
 import { RedisKeys } from '../../src/store/redis-keys.js'
 import { ACTIVE, OPEN, ORPHANS, RELEASE, RENEW, SAVE, TAKE_OVER, RedisTransferStore } from '../../src/store/redis-transfer-store.js'
-import { ID_EPOCH_MS } from '../../src/feed/event-log.js'
+import { ID_EPOCH_MS } from '../../src/domain/event-log.js'
 import { startRedis, type RedisServer } from '../helpers/redis-process.js'
 import { startTcpProxy } from '../helpers/tcp-proxy.js'
 

@@ -6,7 +6,7 @@
 // failover is told of a possible gap; readiness and metrics name the new master.
 import { setTimeout as sleep } from 'node:timers/promises'
 import t from 'tap'
-import { EventLog } from '../../src/feed/event-log.js'
+import { EventLog } from '../../src/domain/event-log.js'
 import { RedisConnections } from '../../src/store/redis-connections.js'
 import { RedisFeed } from '../../src/store/redis-feed.js'
 import { RedisIdempotencyStore } from '../../src/store/redis-idempotency-store.js'

@@ -34,11 +34,11 @@ t.test('blind: answered right after the BridgeEnter that shows the customer with
   pbx.hooks.redirect = () => { queueMicrotask(() => emit(events.slice(0, -2))) }
   const transfer = await service.execute({ extension: '2001', targetExtension: '5001', transferType: 'blind', requestedBy: '2001' })
   for (let i = 0; i < 3; i++) await turn()
-  t.equal(service.get(transfer.id)?.status, 'redirected', 'the DialEnd ANSWER alone does not make it answered: the bridges do not show it yet')
+  t.equal(service.getHere(transfer.id)?.status, 'redirected', 'the DialEnd ANSWER alone does not make it answered: the bridges do not show it yet')
 
   emit(bridged)
   for (let i = 0; i < 3; i++) await turn()
-  t.equal(service.get(transfer.id)?.status, 'answered', 'answered within a few turns of the BridgeEnter, not after a timer')
+  t.equal(service.getHere(transfer.id)?.status, 'answered', 'answered within a few turns of the BridgeEnter, not after a timer')
 })
 
 t.test('blind through a Local pair whose far half dialled first: answered at the BridgeEnter, told with the leg behind the pair', async (t) => {
@@ -75,7 +75,7 @@ t.test('blind through a Local pair whose far half dialled first: answered at the
   }
   const transfer = await service.execute({ extension: '2002', targetExtension: '5001', transferType: 'blind', requestedBy: '2002' })
   for (let i = 0; i < 5; i++) await turn()
-  const now = service.get(transfer.id)
+  const now = service.getHere(transfer.id)
   t.equal(now?.status, 'answered', `answered within a few turns, not at the 1.5 s deadline (${JSON.stringify(now)})`)
   t.equal(now?.channels.target, leg, 'the leg behind the Local pair, not its near half')
 })

@@ -33,17 +33,17 @@ async function inConsultation (t: Test): Promise<{ pbx: FakePbx, service: Transf
   const published: string[] = []
   for (const name of TRANSFER_EVENTS) service.events.on(name, (transfer) => { published.push(`${name as TransferEventName} ${transfer.status} ${transfer.talkingTo ?? '-'}`) })
   service.start()
-  t.teardown(() => { service.stop() })
+  t.teardown(() => service.stop())
   pbx.hooks.attendedTransfer = async () => {
     pbx.snapshotValue = scenes.consultation(TO_103)
     void pbx.emitLater(...sequences.consultationStarts(TO_103), ...sequences.targetAnswers(TO_103))
   }
   const { id } = await service.execute({ extension: '101', targetExtension: '103', transferType: 'attended', requestedBy: '101' })
-  while (service.get(id)?.status !== 'target_answered') await new Promise((resolve) => setTimeout(resolve, 5))
+  while (service.getHere(id)?.status !== 'target_answered') await new Promise((resolve) => setTimeout(resolve, 5))
   await pbx.setVariable(AGENT, 'FEATURE(atxferswap)', '*4')
   await pbx.setVariable(AGENT, 'FEATURE(atxferthreeway)', '*3')
   await pbx.setVariable(AGENT, 'FEATURE(atxfercomplete)', '*2')
-  return { pbx, service, transfer: service.get(id) as Transfer, published }
+  return { pbx, service, transfer: service.getHere(id) as Transfer, published }
 }
 
 /** What Asterisk does when the digits are pressed: `scene` on the bridges, then `events`. */
@@ -72,7 +72,7 @@ t.test('swap with no usable digits: 409 XFER_FEATURE_NOT_CONFIGURED naming featu
   await pbx.setVariable(AGENT, 'FEATURE(atxferswap)', '')
   await t.rejects(service.swap(transfer.id), { code: 'XFER_FEATURE_NOT_CONFIGURED', statusCode: 409, message: /atxferswap.*features\.conf \[general\].*atxferswap => \*4/ })
   t.same(pressed(pbx), [])
-  t.match(service.get(transfer.id), { status: 'target_answered', talkingTo: 'target' })
+  t.match(service.getHere(transfer.id), { status: 'target_answered', talkingTo: 'target' })
   onDigits(pbx, () => scenes.swappedToCustomer(TO_103), hold(AGENT), unhold(AGENT))
   await pbx.setVariable(AGENT, 'FEATURE(atxferswap)', '*4')
   t.equal((await service.swap(transfer.id)).talkingTo, 'customer', 'nothing left behind: the next swap works')
@@ -100,12 +100,12 @@ t.test('the agent\'s phone holding and resuming (no swap on the bridges) changes
   const { pbx, service, transfer, published } = await inConsultation(t)
   pbx.emit(hold(AGENT), unhold(AGENT))
   await new Promise((resolve) => setTimeout(resolve, 1700))
-  t.match(service.get(transfer.id), { status: 'target_answered', talkingTo: 'target' })
+  t.match(service.getHere(transfer.id), { status: 'target_answered', talkingTo: 'target' })
   t.notOk(published.some((step) => step.startsWith('call:transfer_swapped')))
   pbx.snapshotValue = scenes.talking(TO_103)
   pbx.emit(unhold(AGENT))
-  while (service.get(transfer.id)?.status === 'target_answered') await new Promise((resolve) => setTimeout(resolve, 5))
-  t.equal(service.get(transfer.id)?.status, 'cancelled')
+  while (service.getHere(transfer.id)?.status === 'target_answered') await new Promise((resolve) => setTimeout(resolve, 5))
+  t.equal(service.getHere(transfer.id)?.status, 'cancelled')
 })
 
 t.test('swapped to the customer: the target hanging up fails the transfer; a cancel there is a cancel', async (t) => {
@@ -115,8 +115,8 @@ t.test('swapped to the customer: the target hanging up fails the transfer; a can
     await service.swap(transfer.id)
     pbx.snapshotValue = scenes.talking(TO_103)
     pbx.emit(hangup(TARGET_103))
-    while (service.get(transfer.id)?.status === 'target_answered') await new Promise((resolve) => setTimeout(resolve, 5))
-    t.match(service.get(transfer.id), { status: 'failed', failureReason: 'target_hung_up' })
+    while (service.getHere(transfer.id)?.status === 'target_answered') await new Promise((resolve) => setTimeout(resolve, 5))
+    t.match(service.getHere(transfer.id), { status: 'failed', failureReason: 'target_hung_up' })
   })
   t.test('cancel: CancelAtxfer, and Asterisk hangs the target up (no Unhold: the agent is with the customer already)', async (t) => {
     const { pbx, service, transfer } = await inConsultation(t)
@@ -164,5 +164,5 @@ t.test('in a three-way, the customer hanging up abandons the transfer', async (t
   onDigits(pbx, () => scenes.threeWay(TO_103), ...threeWayEvents())
   await service.threeWay(transfer.id)
   pbx.emit(hangup(CUSTOMER))
-  t.equal(service.get(transfer.id)?.status, 'abandoned')
+  t.equal(service.getHere(transfer.id)?.status, 'abandoned')
 })

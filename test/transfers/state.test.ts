@@ -1,5 +1,6 @@
 import t from 'tap'
-import { canCancel, canComplete, canSwap, canThreeWay, isFinal, transition, type TransferInput, type TransferState } from '../../src/transfers/state.js'
+import { canCancel, canComplete, canSwap, canThreeWay, transition, type TransferInput } from '../../src/transfers/state.js'
+import { isFinal, type TransferStatus } from '../../src/domain/transfer.js'
 
 const inputs: Record<TransferInput['type'], TransferInput> = {
   redirect_accepted: { type: 'redirect_accepted' },
@@ -20,7 +21,7 @@ const inputs: Record<TransferInput['type'], TransferInput> = {
 }
 
 /** Every transition the machine allows; every other (state, input) pair must be refused. */
-const allowed: Array<[TransferState, TransferInput['type'], TransferState, string?]> = [
+const allowed: Array<[TransferStatus, TransferInput['type'], TransferStatus, string?]> = [
   ['initiated', 'redirect_accepted', 'redirected'],
   ['initiated', 'consultation_started', 'consulting'],
   ['initiated', 'action_failed', 'failed', 'asterisk_refused'],
@@ -63,7 +64,7 @@ const allowed: Array<[TransferState, TransferInput['type'], TransferState, strin
   ['target_answered', 'lost', 'failed', 'asterisk_restarted']
 ]
 
-const states: TransferState[] = ['initiated', 'redirected', 'recalling', 'answered', 'consulting', 'target_answered', 'three_way', 'completed', 'cancelled', 'failed', 'abandoned']
+const states: TransferStatus[] = ['initiated', 'redirected', 'recalling', 'answered', 'consulting', 'target_answered', 'three_way', 'completed', 'cancelled', 'failed', 'abandoned']
 
 t.test('every allowed transition leads where the lifecycle says, with the failure reason', async (t) => {
   for (const [from, input, to, reason] of allowed) {

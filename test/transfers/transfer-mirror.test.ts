@@ -1,27 +1,44 @@
 import t from 'tap'
 import type { Transfer } from '../../src/domain/transfer.js'
-import { EventLog } from '../../src/feed/event-log.js'
+import { EventLog } from '../../src/domain/event-log.js'
+import { DEFAULT_SERVER } from '../../src/domain/server.js'
 import { TransferMirror } from '../../src/transfers/transfer-mirror.js'
 
 const now = new Date().toISOString()
 const transfer = (status: Transfer['status'], consultation?: string): Transfer => ({
-  id: 't1', type: 'attended', status, origin: 'plugin', extension: '101', targetExtension: '103', requestedBy: '101',
+  id: 't1',
+  type: 'attended',
+  status,
+  origin: 'plugin',
+  extension: '101',
+  targetExtension: '103',
+  requestedBy: '101',
   channels: { agent: 'PJSIP/101-1', peer: 'PJSIP/trunk-2', ...(consultation === undefined ? {} : { consultation }) },
-  createdAt: now, updatedAt: now
+  createdAt: now,
+  updatedAt: now
 })
 
 t.test('follows the feed: channels of transfers in progress, whoever published them; gone once final', async (t) => {
   const log = new EventLog()
   const mirror = new TransferMirror(log)
-  t.equal(mirror.onChannel('PJSIP/101-1'), undefined)
+  t.equal(mirror.onChannel(DEFAULT_SERVER, 'PJSIP/101-1'), undefined)
   // Numbered elsewhere (another instance's event, read from the shared log).
   log.insert({ id: 7, type: 'call:transfer_initiated', timestamp: now, data: transfer('initiated') }, { extensions: ['101'] })
-  t.equal(mirror.onChannel('PJSIP/trunk-2')?.status, 'initiated')
+  t.equal(mirror.onChannel(DEFAULT_SERVER, 'PJSIP/trunk-2')?.status, 'initiated')
   log.append('call:ami_attended_transfer_started', transfer('consulting', 'Local/103@from-internal-1;1'), { extensions: ['101'] })
-  t.equal(mirror.onChannel('Local/103@from-internal-1;2')?.status, 'consulting', 'the consultation\'s far half too')
+  t.equal(mirror.onChannel(DEFAULT_SERVER, 'Local/103@from-internal-1;2')?.status, 'consulting', 'the consultation\'s far half too')
   log.append('agent:status', { extension: '101', status: 'busy' } as never, 'everyone')
-  t.equal(mirror.onChannel('PJSIP/101-1')?.status, 'consulting', 'other events change nothing')
+  t.equal(mirror.onChannel(DEFAULT_SERVER, 'PJSIP/101-1')?.status, 'consulting', 'other events change nothing')
   log.append('call:ami_attended_transfer_completed', transfer('completed', 'Local/103@from-internal-1;1'), { extensions: ['101'] })
-  for (const channel of ['PJSIP/101-1', 'PJSIP/trunk-2', 'Local/103@from-internal-1;1']) t.equal(mirror.onChannel(channel), undefined, channel)
+  for (const channel of ['PJSIP/101-1', 'PJSIP/trunk-2', 'Local/103@from-internal-1;1']) t.equal(mirror.onChannel(DEFAULT_SERVER, channel), undefined, channel)
+  mirror.stop()
+})
+
+t.test('a channel is known on its transfer\'s server only: the same name on another server is another channel', async (t) => {
+  const log = new EventLog()
+  const mirror = new TransferMirror(log)
+  log.append('call:transfer_initiated', { ...transfer('initiated'), server: 'pbx2' }, { extensions: ['101'] })
+  t.equal(mirror.onChannel('pbx2', 'PJSIP/101-1')?.status, 'initiated')
+  t.equal(mirror.onChannel(DEFAULT_SERVER, 'PJSIP/101-1'), undefined)
   mirror.stop()
 })

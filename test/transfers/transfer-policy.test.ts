@@ -1,6 +1,6 @@
 import t from 'tap'
 import { AgentDirectory } from '../../src/agents/agent-directory.js'
-import { silentLogger } from '../../src/asterisk/logger.js'
+import { silentLogger } from '../../src/support/logger.js'
 import { TransferPolicy, type BusyTargets } from '../../src/transfers/transfer-policy.js'
 import { FakePbx } from '../helpers/fake-pbx.js'
 

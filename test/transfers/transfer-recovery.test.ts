@@ -31,8 +31,8 @@ function reconnect (pbx: FakePbx): void {
 
 async function settled (service: TransferService, id: string, withinMs = 2000): Promise<string | undefined> {
   const deadline = Date.now() + withinMs
-  while (service.get(id)?.status !== undefined && ['initiated', 'redirected', 'consulting', 'target_answered'].includes(service.get(id)?.status as string) && Date.now() < deadline) await later(5)
-  return service.get(id)?.status
+  while (service.getHere(id)?.status !== undefined && ['initiated', 'redirected', 'consulting', 'target_answered'].includes(service.getHere(id)?.status as string) && Date.now() < deadline) await later(5)
+  return service.getHere(id)?.status
 }
 
 t.test('Asterisk restarted during a blind transfer: failed with asterisk_restarted, no longer active', async (t) => {
@@ -44,8 +44,8 @@ t.test('Asterisk restarted during a blind transfer: failed with asterisk_restart
   pbx.snapshotValue = { channels: [], bridges: [] }
   reconnect(pbx)
   t.equal(await settled(service, transfer.id), 'failed')
-  t.match(service.get(transfer.id), { failureReason: 'asterisk_restarted' })
-  t.same(service.active(), [])
+  t.match(service.getHere(transfer.id), { failureReason: 'asterisk_restarted' })
+  t.same(service.activeHere(), [])
 })
 
 /** A blind transfer in progress, then Asterisk restarted: another start time, and every call gone. */
@@ -75,7 +75,7 @@ t.test('Asterisk restarted and slow to tell its start time: still asterisk_resta
   refuseFirst(pbx, 'startedAt', 2, 'Asterisk is not fully booted')
   reconnect(pbx)
   t.equal(await settled(service, transfer.id, 4000), 'failed')
-  t.match(service.get(transfer.id), { failureReason: 'asterisk_restarted' })
+  t.match(service.getHere(transfer.id), { failureReason: 'asterisk_restarted' })
 })
 
 t.test('a reconnect during a timer pass runs its own pass: a restart is not missed', async (t) => {
@@ -100,7 +100,7 @@ t.test('a reconnect during a timer pass runs its own pass: a restart is not miss
   await timerPass
   await reconnectPass
   t.equal(await settled(service, transfer.id), 'failed')
-  t.match(service.get(transfer.id), { failureReason: 'asterisk_restarted' })
+  t.match(service.getHere(transfer.id), { failureReason: 'asterisk_restarted' })
 })
 
 t.test('Asterisk restarted and the reconnect pass could not look at the PBX: the next pass still says asterisk_restarted', async (t) => {
@@ -110,10 +110,10 @@ t.test('Asterisk restarted and the reconnect pass could not look at the PBX: the
   refuseFirst(pbx, 'snapshot', 2, 'ARI is not answering yet')
   reconnect(pbx)
   await later(20)
-  t.equal(service.get(transfer.id)?.status, 'redirected', 'the reconnect pass left it as it was')
+  t.equal(service.getHere(transfer.id)?.status, 'redirected', 'the reconnect pass left it as it was')
   await service.reconcileAll('timer')
   t.equal(await settled(service, transfer.id), 'failed')
-  t.match(service.get(transfer.id), { failureReason: 'asterisk_restarted' })
+  t.match(service.getHere(transfer.id), { failureReason: 'asterisk_restarted' })
 })
 
 t.test('a cut without a restart during which the call ended: failed with call_ended', async (t) => {
@@ -123,7 +123,7 @@ t.test('a cut without a restart during which the call ended: failed with call_en
   pbx.snapshotValue = { channels: [], bridges: [] }
   reconnect(pbx)
   t.equal(await settled(service, transfer.id), 'failed')
-  t.match(service.get(transfer.id), { failureReason: 'call_ended' })
+  t.match(service.getHere(transfer.id), { failureReason: 'call_ended' })
 })
 
 t.test('an outcome that happened while the plugin was blind is applied, as the bridges show it', async (t) => {
@@ -145,7 +145,7 @@ t.test('the reconciliation timer ends a transfer whose calls are gone, without a
   const transfer = await service.execute(blindTo102)
   pbx.snapshotValue = { channels: [], bridges: [] }
   t.equal(await settled(service, transfer.id), 'failed')
-  t.match(service.get(transfer.id), { failureReason: 'call_ended' })
+  t.match(service.getHere(transfer.id), { failureReason: 'call_ended' })
 })
 
 t.test('a state outliving its deadline is checked, then ended with deadline_exceeded', async (t) => {
@@ -155,7 +155,7 @@ t.test('a state outliving its deadline is checked, then ended with deadline_exce
   pbx.snapshotValue = { channels: snapshotOf([CUSTOMER]).channels, bridges: [] }
   pbx.emit(dialBegin(CUSTOMER, TARGET_102))
   t.equal(await settled(service, transfer.id), 'failed')
-  t.match(service.get(transfer.id), { failureReason: 'deadline_exceeded' })
+  t.match(service.getHere(transfer.id), { failureReason: 'deadline_exceeded' })
 })
 
 t.test('a deadline whose check finds the outcome applies it instead', async (t) => {
@@ -170,7 +170,7 @@ t.test('a blind transfer reaching voicemail is answered (delivered), not left to
   const transfer = await service.execute(blindTo102)
   const voicemail: PbxEvent = { type: 'newExten', channel: CUSTOMER, uniqueId: CUSTOMER, linkedId: CUSTOMER, context: CONTEXT, exten: '102', application: 'VoiceMail' }
   pbx.emit(voicemail)
-  t.equal(service.get(transfer.id)?.status, 'answered')
+  t.equal(service.getHere(transfer.id)?.status, 'answered')
 })
 
 /** A first service starts an attended transfer 101 -> 103, answered, then stops: the host app going down. */
@@ -181,7 +181,7 @@ async function consultationLeftBehind (t: Test): Promise<{ pbx: FakePbx, transfe
     void first.pbx.emitLater(...sequences.consultationStarts(TO_103), ...sequences.targetAnswers(TO_103))
   }
   const transfer = await first.service.execute(attendedTo103)
-  first.service.stop()
+  await first.service.stop()
   return { pbx: first.pbx, transfer }
 }
 
@@ -204,7 +204,7 @@ t.test('an attended transfer leaves its record on the agent\'s channel, and a ne
   const service = restartedService(t, pbx, { inSync: true, snapshotOf: () => snapshot, snapshotAround: () => snapshot, allCalls: () => calls })
   const restored = await service.restore()
   t.equal(restored.length, 1)
-  t.match(service.get(transfer.id), { id: transfer.id, type: 'attended', status: 'target_answered', channels: { agent: AGENT, peer: CUSTOMER, consultation: LOCAL_1 } })
+  t.match(service.getHere(transfer.id), { id: transfer.id, type: 'attended', status: 'target_answered', channels: { agent: AGENT, peer: CUSTOMER, consultation: LOCAL_1 } })
   // And it can be cancelled under its id.
   pbx.hooks.cancelAttendedTransfer = async () => {
     snapshot.channels = scenes.talking(TO_103).channels
@@ -226,11 +226,11 @@ t.test('a consultation the agent swapped away from (back with the customer) is f
   const service = restartedService(t, pbx, lookup)
   const restored = await service.restore()
   t.equal(restored.length, 1)
-  t.match(service.get(transfer.id), { status: 'target_answered', talkingTo: 'customer', channels: { agent: AGENT, peer: CUSTOMER, consultation: LOCAL_1, target: TARGET_103 } })
+  t.match(service.getHere(transfer.id), { status: 'target_answered', talkingTo: 'customer', channels: { agent: AGENT, peer: CUSTOMER, consultation: LOCAL_1, target: TARGET_103 } })
   t.equal(await service.restore().then((found) => found.length), 0, 'found once, not twice')
 
   // An ordinary call and no lone half: nobody's channel is even asked.
-  service.stop()
+  await service.stop()
   snapshot = scenes.talking(TO_103)
   const fresh = restartedService(t, pbx, lookup)
   asked = 0
@@ -254,7 +254,7 @@ t.test('a held consultation half two agents\' records could own (one left behind
   ]
   const service = restartedService(t, pbx, { inSync: true, snapshotOf: (extension) => extension === '102' ? other : swapped, snapshotAround: () => snapshot, allCalls: () => calls, snapshot: () => snapshot })
   t.same(await service.restore(), [], 'neither: it cannot be told whose it is')
-  t.equal(service.get(transfer.id), undefined)
+  t.equal(service.getHere(transfer.id), undefined)
 })
 
 t.test('the transfers in progress are bounded: past maxActive a new one is refused with 503, nothing sent', async (t) => {

@@ -1,14 +1,14 @@
 import t, { type Test } from 'tap'
 import { AgentDirectory } from '../../src/agents/agent-directory.js'
 import type { PbxEvent } from '../../src/asterisk/ami-events.js'
-import { silentLogger } from '../../src/asterisk/logger.js'
+import { silentLogger } from '../../src/support/logger.js'
 import type { CallSnapshot } from '../../src/asterisk/pbx.js'
 import { AsteriskRefusedError, AsteriskTimeoutError, ChannelGoneError } from '../../src/errors.js'
-import type { TransferState } from '../../src/transfers/state.js'
-import { EVENT_FOR_STATE, type Transfer, type TransferEventName } from '../../src/transfers/transfer-events.js'
+import { EVENT_FOR_STATE, type TransferEventName } from '../../src/transfers/transfer-events.js'
 import { TransferPolicy } from '../../src/transfers/transfer-policy.js'
 import { TransferService, type TransferRequest, type TransferServiceOptions } from '../../src/transfers/transfer-service.js'
 import { AGENT, CONTEXT, CUSTOMER, FakePbx, LOCAL_1, LOCAL_2, TARGET_102, TARGET_103, attendedTransfer, blindTransfer, channel, dialBegin, dialEnd, hangup, hold, newLocal, scenes, sequences, snapshotOf, unhold } from '../helpers/fake-pbx.js'
+import type { TransferStatus, Transfer } from '../../src/domain/transfer.js'
 
 const TO_102 = { agent: AGENT, customer: CUSTOMER, target: TARGET_102 }
 const TO_103 = { agent: AGENT, customer: CUSTOMER, target: TARGET_103 }
@@ -54,10 +54,10 @@ const later = async (ms: number): Promise<void> => await new Promise((resolve) =
 const failure = async (promise: Promise<unknown>): Promise<unknown> => await promise.then(() => undefined, (error: unknown) => error)
 
 /** The transfer once it reaches `status`, or as it is after `withinMs`. */
-async function reaches (service: TransferService, id: string, status: TransferState, withinMs = 3000): Promise<Transfer | undefined> {
+async function reaches (service: TransferService, id: string, status: TransferStatus, withinMs = 3000): Promise<Transfer | undefined> {
   const deadline = Date.now() + withinMs
-  while (service.get(id)?.status !== status && Date.now() < deadline) await later(5)
-  return service.get(id)
+  while (service.getHere(id)?.status !== status && Date.now() < deadline) await later(5)
+  return service.getHere(id)
 }
 
 /** Each event published, as `name status`. */
@@ -176,7 +176,7 @@ t.test('blind transfer', async (t) => {
     const { pbx, service } = context
     pbx.hooks.redirect = async () => { void pbx.emitLater(...customerDials102('ANSWER')) }
     const { id } = await service.execute(request())
-    t.equal(service.get(id)?.status, 'redirected')
+    t.equal(service.getHere(id)?.status, 'redirected')
     t.equal((await reaches(service, id, 'answered', 5000))?.status, 'answered')
     t.ok(pbx.count('snapshot') > 2, 'looked more than once')
     publishedFlow(t, context, [INITIATED, REDIRECTED, 'call:transfer_updated answered'])
@@ -187,7 +187,7 @@ t.test('blind transfer', async (t) => {
     const { pbx, service } = context
     const { id } = await service.execute(request())
     pbx.emit(...customerDials102('BUSY'))
-    t.match(service.get(id), { status: 'failed', failureReason: 'target_busy', channels: { target: TARGET_102 } })
+    t.match(service.getHere(id), { status: 'failed', failureReason: 'target_busy', channels: { target: TARGET_102 } })
     publishedFlow(t, context, [INITIATED, REDIRECTED, 'call:ami_transfer_failed failed'])
   })
 
@@ -196,7 +196,7 @@ t.test('blind transfer', async (t) => {
     const { pbx, service } = context
     const { id } = await service.execute(request())
     pbx.emit(dialBegin(CUSTOMER, TARGET_102), hangup(CUSTOMER))
-    t.equal(service.get(id)?.status, 'abandoned')
+    t.equal(service.getHere(id)?.status, 'abandoned')
     publishedFlow(t, context, [INITIATED, REDIRECTED, 'call:transfer_updated abandoned'])
   })
 
@@ -209,7 +209,7 @@ t.test('blind transfer', async (t) => {
     t.match(transfer, { status: 'redirected', destination: 'sales' })
     t.same(pbx.actions(), [{ method: 'redirect', args: [CUSTOMER, '500', 'queues'] }])
     pbx.emit(dialBegin(CUSTOMER, TARGET_102), dialBegin(CUSTOMER, TARGET_103), dialEnd(CUSTOMER, TARGET_102, 'NOANSWER'))
-    t.equal(service.get(transfer.id)?.status, 'redirected')
+    t.equal(service.getHere(transfer.id)?.status, 'redirected')
     pbx.snapshotValue = snapshotOf([CUSTOMER, TARGET_103])
     pbx.emit(dialEnd(CUSTOMER, TARGET_103, 'ANSWER'))
     t.match(await reaches(service, transfer.id, 'answered'), { status: 'answered', channels: { target: TARGET_103 } })
@@ -221,7 +221,7 @@ t.test('blind transfer', async (t) => {
     pbx.hooks.redirect = () => { pbx.emit(...customerDials102('BUSY')) }
     const transfer = await service.execute(request())
     t.equal(transfer.status, 'redirected', 'the answer to the request')
-    t.match(service.get(transfer.id), { status: 'failed', failureReason: 'target_busy' })
+    t.match(service.getHere(transfer.id), { status: 'failed', failureReason: 'target_busy' })
     publishedFlow(t, context, [INITIATED, REDIRECTED, 'call:ami_transfer_failed failed'])
   })
 
@@ -274,14 +274,14 @@ t.test('attended transfer: starting the consultation', async (t) => {
     const { pbx, transfer } = context
     t.same(pbx.actions(), [{ method: 'attendedTransfer', args: [AGENT, '103', CONTEXT] }])
     t.match(transfer, { type: 'attended', status: 'consulting', channels: { agent: AGENT, peer: CUSTOMER, consultation: LOCAL_1 } })
-    t.match(context.service.get(transfer.id)?.channels, { target: TARGET_103 }, 'the dial of Local;2 named the target leg')
+    t.match(context.service.getHere(transfer.id)?.channels, { target: TARGET_103 }, 'the dial of Local;2 named the target leg')
     publishedFlow(t, context, [INITIATED, CONSULTING])
   })
 
   t.test('103 answers (DialEnd ANSWER from Local;2): target_answered', async (t) => {
     const context = await inConsultation(t, { answered: false })
     context.pbx.emit(...targetAnswers())
-    t.equal(context.service.get(context.transfer.id)?.status, 'target_answered')
+    t.equal(context.service.getHere(context.transfer.id)?.status, 'target_answered')
     publishedFlow(t, context, [INITIATED, CONSULTING, TARGET_ANSWERED])
   })
 
@@ -291,7 +291,7 @@ t.test('attended transfer: starting the consultation', async (t) => {
     pbx.hooks.attendedTransfer = () => { pbx.emit(...consultationStarts(), ...targetAnswers()) }
     const transfer = await service.execute(attendedTo103())
     t.match(transfer, { status: 'consulting', channels: { consultation: LOCAL_1 } })
-    t.equal(service.get(transfer.id)?.status, 'target_answered')
+    t.equal(service.getHere(transfer.id)?.status, 'target_answered')
     publishedFlow(t, context, [INITIATED, CONSULTING, TARGET_ANSWERED])
   })
 
@@ -381,7 +381,7 @@ t.test('attended transfer: completing, cancelling, failing', async (t) => {
     t.same(pbx.actions().at(-1), { method: 'hangup', args: [AGENT] })
     t.match(completed, { id: transfer.id, status: 'completed', channels: { target: TARGET_103 } })
     publishedFlow(t, context, [INITIATED, CONSULTING, TARGET_ANSWERED, 'call:ami_attended_transfer_completed completed'])
-    t.same(service.active(), [])
+    t.same(service.activeHere(), [])
   })
 
   t.test('cancel() sends CancelAtxfer for the agent and resolves cancelled on the agent\'s Unhold', async (t) => {
@@ -412,7 +412,7 @@ t.test('attended transfer: completing, cancelling, failing', async (t) => {
     const { pbx, service, transfer } = context
     pbx.emit(unhold(AGENT))
     await later(50)
-    t.equal(service.get(transfer.id)?.status, 'target_answered', 'the bridges still show the consultation')
+    t.equal(service.getHere(transfer.id)?.status, 'target_answered', 'the bridges still show the consultation')
     pbx.snapshotValue = talking()
     t.equal((await reaches(service, transfer.id, 'cancelled'))?.status, 'cancelled')
     publishedFlow(t, context, [INITIATED, CONSULTING, TARGET_ANSWERED, 'call:ami_attended_transfer_cancelled cancelled'])
@@ -453,7 +453,7 @@ t.test('attended transfer: completing, cancelling, failing', async (t) => {
     const { pbx, service, transfer } = context
     pbx.emit(...agentLeavesWhile103Rings())
     await later(50)
-    t.equal(service.get(transfer.id)?.status, 'consulting', 'Asterisk\'s AttendedTransfer Success alone completes nothing')
+    t.equal(service.getHere(transfer.id)?.status, 'consulting', 'Asterisk\'s AttendedTransfer Success alone completes nothing')
     pbx.snapshotValue = customerWith103()
     pbx.emit(...targetAnswers(), hangup(AGENT))
     t.match(await reaches(service, transfer.id, 'completed'), { status: 'completed', channels: { target: TARGET_103 } })
@@ -464,7 +464,7 @@ t.test('attended transfer: completing, cancelling, failing', async (t) => {
     const context = await inConsultation(t, { answered: false })
     const { pbx, service, transfer } = context
     pbx.emit(...agentLeavesWhile103Rings(), dialEnd(LOCAL_2, TARGET_103, 'NOANSWER'))
-    t.match(service.get(transfer.id), { status: 'failed', failureReason: 'no_answer' })
+    t.match(service.getHere(transfer.id), { status: 'failed', failureReason: 'no_answer' })
     publishedFlow(t, context, [INITIATED, CONSULTING, 'call:ami_transfer_failed failed'])
   })
 
@@ -472,14 +472,14 @@ t.test('attended transfer: completing, cancelling, failing', async (t) => {
     const context = await inConsultation(t)
     const { pbx, service, transfer } = context
     pbx.emit(hangup(TARGET_103), hangup(LOCAL_2), hangup(LOCAL_1), unhold(AGENT))
-    t.match(service.get(transfer.id), { status: 'failed', failureReason: 'target_hung_up' })
+    t.match(service.getHere(transfer.id), { status: 'failed', failureReason: 'target_hung_up' })
     publishedFlow(t, context, [INITIATED, CONSULTING, TARGET_ANSWERED, 'call:ami_transfer_failed failed'])
   })
 
   t.test('the customer hangs up during the consultation: abandoned', async (t) => {
     const context = await inConsultation(t)
     context.pbx.emit(hangup(CUSTOMER))
-    t.equal(context.service.get(context.transfer.id)?.status, 'abandoned')
+    t.equal(context.service.getHere(context.transfer.id)?.status, 'abandoned')
     publishedFlow(t, context, [INITIATED, CONSULTING, TARGET_ANSWERED, 'call:transfer_updated abandoned'])
   })
 
@@ -520,7 +520,7 @@ t.test('attended transfer: completing, cancelling, failing', async (t) => {
   t.test('no AttendedTransfer after the hangup: XFER_ASTERISK_TIMEOUT after settleTimeoutMs', async (t) => {
     const { service, transfer } = await inConsultation(t, { settleTimeoutMs: 50 })
     await t.rejects(service.complete(transfer.id), { code: 'XFER_ASTERISK_TIMEOUT' })
-    t.equal(service.get(transfer.id)?.status, 'target_answered')
+    t.equal(service.getHere(transfer.id)?.status, 'target_answered')
   })
 
   t.test('a refused hangup rejects complete() with its error and leaves no timer running', async (t) => {
@@ -560,7 +560,7 @@ t.test('one transfer per call at a time', async (t) => {
     const second = await service.execute(request({ targetExtension: '103' }))
     t.not(second.id, first.id)
     t.equal(pbx.actions().length, 2)
-    t.same(service.active().map((transfer) => transfer.id), [second.id])
+    t.same(service.activeHere().map((transfer) => transfer.id), [second.id])
   })
 })
 
@@ -569,7 +569,7 @@ t.test('transfers the phones make by themselves', async (t) => {
     const context = setup(t)
     const { pbx, service, published } = context
     pbx.emit(blindTransfer(AGENT, CUSTOMER, '102'))
-    const [adopted] = service.active()
+    const [adopted] = service.activeHere()
     t.match(adopted, { type: 'blind', status: 'redirected', origin: 'phone', extension: '101', targetExtension: '102', requestedBy: '101', channels: { agent: AGENT, peer: CUSTOMER } })
     t.equal(published[0]?.transfer.origin, 'phone')
     pbx.snapshotValue = customerWith102()
@@ -584,7 +584,7 @@ t.test('transfers the phones make by themselves', async (t) => {
     pbx.emit(hold(AGENT))
     pbx.snapshotValue = consultation()
     await pbx.emitLater(...consultationStarts().slice(1), ...targetAnswers())
-    const [adopted] = service.active()
+    const [adopted] = service.activeHere()
     t.match(adopted, { type: 'attended', status: 'target_answered', origin: 'phone', targetExtension: '103', channels: { consultation: LOCAL_1, target: TARGET_103 } })
     pbx.hooks.hangup = () => {
       pbx.snapshotValue = customerWith103()
@@ -598,17 +598,17 @@ t.test('transfers the phones make by themselves', async (t) => {
     const { pbx, service } = setup(t)
     pbx.hooks.redirect = () => { pbx.emit(blindTransfer('PJSIP/104-00000040', 'PJSIP/trunk-00000041', '103')) }
     await service.execute(request())
-    t.match(service.active().filter((transfer) => transfer.origin === 'phone'), [{ extension: '104', targetExtension: '103' }])
+    t.match(service.activeHere().filter((transfer) => transfer.origin === 'phone'), [{ extension: '104', targetExtension: '103' }])
   })
 })
 
 t.test('stop() removes the service\'s listener; events no longer move transfers', async (t) => {
   const { pbx, service } = setup(t)
   const { id } = await service.execute(request())
-  service.stop()
+  await service.stop()
   t.equal(pbx.events.listenerCount('event'), 0)
   pbx.emit(hangup(CUSTOMER))
-  t.equal(service.get(id)?.status, 'redirected')
+  t.equal(service.getHere(id)?.status, 'redirected')
 })
 
 t.test('blind transfer recall', async (t) => {
@@ -628,9 +628,9 @@ t.test('blind transfer recall', async (t) => {
     const transfer = await service.execute(request())
     const local = 'Local/102@from-internal-00000009;1'
     pbx.emit(dialBegin(CUSTOMER, local), dialBegin('Local/102@from-internal-00000009;2', TARGET_102), dialEnd(CUSTOMER, local, 'NOANSWER'))
-    t.match(service.get(transfer.id), { status: 'recalling', failureReason: 'no_answer', channels: { target: TARGET_102 } })
+    t.match(service.getHere(transfer.id), { status: 'recalling', failureReason: 'no_answer', channels: { target: TARGET_102 } })
     pbx.emit({ type: 'newExten', channel: CUSTOMER, uniqueId: 'u', linkedId: 'l', context: 'fastify-transfer-recall', exten: 'fallback', application: 'Goto' })
-    t.match(service.get(transfer.id), { status: 'failed', failureReason: 'no_answer', recall: { to: 'fallback', destination: 'sales' } })
+    t.match(service.getHere(transfer.id), { status: 'failed', failureReason: 'no_answer', recall: { to: 'fallback', destination: 'sales' } })
     publishedFlow(t, context, [INITIATED, REDIRECTED, 'call:transfer_updated recalling', 'call:ami_transfer_failed failed'])
   })
 
@@ -674,7 +674,7 @@ t.test('blind transfer recall', async (t) => {
         refusedInFront: (error) => { refusals.push(error) }
       }
     })
-    const transfer = await service.execute(request())
+    await service.execute(request())
     t.equal(ensureCalls, 0, 'no round trip of its own')
     t.same(pbx.dialplanSteps, lines)
     t.same(pbx.variables.get(CUSTOMER), new Map([['FASTIFY_XFER_TARGET', '102'], ['FASTIFY_XFER_AGENT', '101']]))

@@ -5,16 +5,31 @@
  * none is lost and the state does not drift. A snapshot that fails is retried with capped backoff.
  * The state, and what changing it publishes, belong to the caller: `apply` and `reset`.
  */
-import type { PbxEvent } from './ami-events.js'
-import { backoffDelay, type BackoffOptions } from './backoff.js'
+import { backoffDelay, type BackoffOptions } from '../client/backoff.js'
 import { silentLogger, type Logger } from './logger.js'
-import type { Pbx } from './pbx.js'
 
-export interface SnapshotSyncOptions<S, E extends PbxEvent> {
-  /** The PBX's events and whether AMI is connected. */
-  pbx: Pick<Pbx, 'events' | 'connectionState'>
+/** The source's two links: the one its events come on (`ami`) and the one snapshots are asked on (`ari`). */
+export interface SourceLinks {
+  ami: boolean
+  ari: boolean
+}
+
+/** What the state follows (the PBX, for the call monitor and the agents' states): its events and links. */
+export interface SnapshotSource {
+  // `any`: an EventEmitter<T> types each listener by its event's name; this takes the PBX's whatever its map.
+  events: {
+    on: (name: 'event' | 'connection', listener: (value: any) => void) => unknown
+    off: (name: 'event' | 'connection', listener: (value: any) => void) => unknown
+  }
+  connectionState: () => SourceLinks
+}
+
+// `All`: the source's events, of which `accepts` picks `E` (any: the accepted type is checked at `accepts`).
+export interface SnapshotSyncOptions<S, E extends All, All = any> {
+  /** The source's events and whether its event link is connected. */
+  pbx: SnapshotSource
   /** The events the state follows; the others are neither applied nor buffered (default: all). */
-  accepts?: (event: PbxEvent) => event is E
+  accepts?: (event: All) => event is E
   takeSnapshot: () => Promise<S>
   /** Moves the state on by events, in order: one live event, or those received during a snapshot that failed. */
   apply: (events: E[]) => void
@@ -27,9 +42,9 @@ export interface SnapshotSyncOptions<S, E extends PbxEvent> {
   what: string
 }
 
-export class SnapshotSync<S, E extends PbxEvent = PbxEvent> {
-  readonly #pbx: Pick<Pbx, 'events' | 'connectionState'>
-  readonly #accepts: (event: PbxEvent) => event is E
+export class SnapshotSync<S, E extends All, All = any> {
+  readonly #pbx: SnapshotSource
+  readonly #accepts: (event: All) => event is E
   readonly #takeSnapshot: () => Promise<S>
   readonly #apply: (events: E[]) => void
   readonly #reset: (snapshot: S, buffered: E[]) => void
@@ -48,7 +63,7 @@ export class SnapshotSync<S, E extends PbxEvent = PbxEvent> {
   /** Told when the state is in sync again (true), or when the sync stops (false). */
   readonly #syncWaiters = new Set<(inSync: boolean) => void>()
 
-  constructor (options: SnapshotSyncOptions<S, E>) {
+  constructor (options: SnapshotSyncOptions<S, E, All>) {
     this.#pbx = options.pbx
     this.#accepts = options.accepts ?? ((event): event is E => true)
     this.#takeSnapshot = options.takeSnapshot
@@ -115,13 +130,13 @@ export class SnapshotSync<S, E extends PbxEvent = PbxEvent> {
     this.#tellWaiters()
   }
 
-  readonly #onEvent = (event: PbxEvent): void => {
+  readonly #onEvent = (event: All): void => {
     if (!this.#accepts(event)) return
     if (this.#buffer !== undefined) this.#buffer.push(event)
     else this.#apply([event])
   }
 
-  readonly #onConnection = ({ ami, ari }: { ami: boolean, ari: boolean }): void => {
+  readonly #onConnection = ({ ami, ari }: SourceLinks): void => {
     const reconnected = ami && !this.#amiConnected
     this.#amiConnected = ami
     // A snapshot that failed (ARI was down) waits for its retry, up to `retry.maxDelayMs`: with both

@@ -5,8 +5,8 @@
  * that reconnects with the last id it saw gets exactly what it missed, or learns that it missed too much.
  * No sockets here: the WebSocket route subscribes to it.
  */
-import type { Audience } from '../domain/visibility.js'
-import type { FeedEnvelope, FeedEventData, FeedEventType } from './event-schemas.js'
+import type { Audience } from './visibility.js'
+import type { FeedEnvelope, FeedEventData, FeedEventType } from './feed-events.js'
 
 export type { Audience }
 

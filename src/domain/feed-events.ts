@@ -4,9 +4,9 @@
  * `typebox/value`).
  */
 import Type, { type Static } from 'typebox'
-import { AgentState, AgentStatus } from '../domain/agent-state.js'
-import { Call, CallList, CallState, CallStatus } from '../domain/call.js'
-import { Transfer } from '../domain/transfer.js'
+import { AgentState, AgentStatus } from './agent-state.js'
+import { Call, CallList, CallState, CallStatus } from './call.js'
+import { Transfer } from './transfer.js'
 
 // The domain's schemas travel on the feed: clients import them from here.
 export { AgentState, AgentStatus, Call, CallList, CallState, CallStatus }

@@ -5,7 +5,7 @@ import { EventEmitter } from 'node:events'
 import { setImmediate as tick } from 'node:timers/promises'
 import type { PbxEvent } from '../../src/asterisk/ami-events.js'
 import type { PbxEvents } from '../../src/asterisk/pbx.js'
-import { SnapshotSync, type SnapshotSyncOptions } from '../../src/asterisk/snapshot-sync.js'
+import { SnapshotSync, type SnapshotSyncOptions } from '../../src/support/snapshot-sync.js'
 
 type DeviceEvent = Extract<PbxEvent, { type: 'deviceStateChange' }>
 

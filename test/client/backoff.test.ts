@@ -1,5 +1,5 @@
 import t from 'tap'
-import { backoffDelay } from '../../src/asterisk/backoff.js'
+import { backoffDelay } from '../../src/client/backoff.js'
 
 const options = { initialDelayMs: 500, maxDelayMs: 10_000 }
 

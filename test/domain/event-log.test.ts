@@ -1,5 +1,5 @@
 import t from 'tap'
-import { EventLog, type StoredEvent } from '../../src/feed/event-log.js'
+import { EventLog, type StoredEvent } from '../../src/domain/event-log.js'
 
 const connection = (ami: boolean): { ami: boolean, ari: boolean } => ({ ami, ari: true })
 
@@ -142,7 +142,7 @@ t.test('a capacity that is not a positive integer is refused at construction', a
 })
 
 t.test('ids start after firstId: a client resuming with an id from before a restart is told of the gap', async (t) => {
-  const { bootFirstId } = await import('../../src/feed/event-log.js')
+  const { bootFirstId } = await import('../../src/domain/event-log.js')
   const before = new EventLog({ firstId: bootFirstId(Date.parse('2026-11-29T10:00:00Z')) })
   const old = before.append('asterisk:connection', { ami: true, ari: true }, 'everyone').envelope.id
   const after = new EventLog({ firstId: bootFirstId(Date.parse('2026-11-29T10:00:00.005Z')) })

@@ -1,0 +1,153 @@
+/**
+ * Before an outcome is declared, one Asterisk's bridges must show it (`outcome-check.ts`): Asterisk's
+ * events report outcomes that Local channels have not finished making yet, and the same events also
+ * come for outcomes that did not happen (an `AttendedTransfer` Fail when the customer hangs up). A few
+ * looks are allowed; a customer who is gone turns the outcome into abandoned.
+ */
+import type { Logger } from '../support/logger.js'
+import type { CallSnapshot } from '../asterisk/pbx.js'
+import type { Clock } from '../support/clock.js'
+import type { ActiveTransfer } from './active-transfer.js'
+import type { CallLocator, Look } from './call-locator.js'
+import { legBehindLocalTarget } from './call-topology.js'
+import { checkOutcome, type CheckedInput } from './outcome-check.js'
+import type { TransferInput } from './state.js'
+import { abortInput } from './tracker.js'
+import type { TransferLedger } from './transfer-ledger.js'
+
+/** How often, and how far apart, an outcome is checked on the PBX (Local channels may still be moving). */
+const CONFIRM_ATTEMPTS = 6
+const CONFIRM_INTERVAL_MS = 250
+/**
+ * From the monitor's memory a look costs nothing, and what it shows changes only with an event: look
+ * again after the next event (the bridge that shows the outcome usually comes a moment after the event
+ * that reported it), at least this often, for as long in all.
+ */
+const MEMORY_CONFIRM_INTERVAL_MS = 20
+/**
+ * How long the consultation's channel must outlive the agent's Unhold, while the target rings, to be a
+ * swap rather than an abort: Asterisk hangs it up in the same instant as it moves the agent back when
+ * it aborts, so this is a margin for a busy machine, and the delay before such a swap is reported.
+ */
+const SWAP_WHILE_RINGING_MS = 500
+
+export class OutcomeConfirmer {
+  readonly #ledger: TransferLedger
+  readonly #locator: CallLocator
+  readonly #clock: Clock
+  readonly #log: Logger
+
+  constructor (ledger: TransferLedger, locator: CallLocator, clock: Clock, logger: Logger) {
+    this.#ledger = ledger
+    this.#locator = locator
+    this.#clock = clock
+    this.#log = logger
+  }
+
+  /** Applies `input` once the bridges show it (or, after the looks allowed, on Asterisk's word). */
+  async confirmThenApply (transfer: ActiveTransfer, input: CheckedInput): Promise<void> {
+    const confirming = transfer.tryConfirm()
+    if (confirming === undefined) return
+    try {
+      await this.#confirm(transfer, input)
+    } catch (error) {
+      this.#log.error({ err: error, transferId: transfer.id }, 'checking a transfer outcome failed')
+    } finally {
+      confirming.end()
+    }
+  }
+
+  /**
+   * Asterisk ended a consultation: once the bridges show the agent back with the customer, say why
+   * (`abortInput`: a cancel, the target's no-answer timeout, or the target hanging up). Judged then,
+   * not at the first event: the target's Hangup may come just after the agent's Unhold.
+   */
+  async confirmAbort (transfer: ActiveTransfer): Promise<void> {
+    const confirming = transfer.tryConfirm()
+    if (confirming === undefined) return
+    try {
+      await this.#confirm(transfer, { type: 'cancelled' }, () => abortInput(transfer.tracked(), this.#clock.now()), 'interval')
+    } catch (error) {
+      this.#log.error({ err: error, transferId: transfer.id }, 'checking an aborted consultation failed')
+    } finally {
+      confirming.end()
+    }
+  }
+
+  /**
+   * The agent was unheld while the target rang: Asterisk aborted the consultation (its Local channel
+   * hangs up in the same instant) or the agent's phone swapped to the customer while the target keeps
+   * ringing (the Local channel stays). Looked at until the consultation's channel is gone (an abort,
+   * judged as any) or has outlived the move by SWAP_WHILE_RINGING_MS with the agent back with the
+   * customer (a swap). Events go on being applied meanwhile: the target may answer in between.
+   */
+  async abortOrSwap (transfer: ActiveTransfer): Promise<void> {
+    const decideAt = this.#clock.now() + SWAP_WHILE_RINGING_MS
+    let swapped = false
+    // Without the call monitor in sync a look is a full listing of ARI: fewer of them.
+    let pause = MEMORY_CONFIRM_INTERVAL_MS
+    for (;;) {
+      await this.#clock.sleep(pause)
+      if (transfer.disposed || transfer.confirming) return
+      const look = await this.#look(transfer)
+      pause = look?.fromMemory === false ? CONFIRM_INTERVAL_MS : MEMORY_CONFIRM_INTERVAL_MS
+      const { consultation } = transfer.record.channels
+      if (look === undefined || consultation === undefined || !look.snapshot.channels.some((channel) => channel.name === consultation)) break
+      if (this.#clock.now() >= decideAt) {
+        swapped = checkOutcome(transfer.record.channels, { type: 'swapped', talkingTo: 'customer' }, look.snapshot) === 'confirmed'
+        break
+      }
+    }
+    if (transfer.disposed || transfer.confirming) return
+    if (swapped) {
+      this.#log.info({ transferId: transfer.id }, 'the agent\'s phone swapped to the customer while the target rings')
+      this.#ledger.apply(transfer, { type: 'swapped', talkingTo: 'customer' })
+    } else {
+      await this.confirmAbort(transfer)
+    }
+  }
+
+  /**
+   * `pace`: from memory, look again after the next event (fast), or every 20 ms (an abort: the
+   * target's Hangup that says why may come just after the bridges show the agent back, and is waited for).
+   */
+  async #confirm (transfer: ActiveTransfer, input: CheckedInput, meaning: () => TransferInput = () => input, pace: 'next_event' | 'interval' = 'next_event'): Promise<void> {
+    const deadline = this.#clock.now() + CONFIRM_ATTEMPTS * CONFIRM_INTERVAL_MS
+    for (let attempt = 0; ; attempt++) {
+      // Let every listener of the event that brought the outcome (the call monitor) apply it first.
+      if (attempt === 0) await new Promise((resolve) => setImmediate(resolve))
+      if (transfer.disposed) return
+      const look = await this.#look(transfer)
+      const check = look === undefined ? 'not_yet' : checkOutcome(transfer.record.channels, input, look.snapshot)
+      if (check !== 'not_yet') {
+        if (check === 'confirmed' && look !== undefined && (input.type === 'target_answered' || input.type === 'completed')) this.#learnLegBehindLocal(transfer, look.snapshot)
+        this.#ledger.apply(transfer, check === 'confirmed' ? meaning() : { type: 'customer_hung_up' })
+        return
+      }
+      const fromMemory = look?.fromMemory === true
+      if (fromMemory ? this.#clock.now() >= deadline : attempt + 1 >= CONFIRM_ATTEMPTS) break
+      await (!fromMemory ? this.#clock.sleep(CONFIRM_INTERVAL_MS) : pace === 'interval' ? this.#clock.sleep(MEMORY_CONFIRM_INTERVAL_MS) : this.#locator.nextEventOr(MEMORY_CONFIRM_INTERVAL_MS))
+    }
+    // A swap the bridges never showed did not happen: the agent's phone held and resumed the call.
+    if (input.type === 'swapped') return
+    // Asterisk reported the outcome but the bridges never showed it (a queue, an unusual dialplan):
+    // trust Asterisk's word, but say so.
+    this.#log.warn({ transferId: transfer.id, input: input.type }, 'transfer outcome reported by Asterisk but not seen on the bridges')
+    this.#ledger.apply(transfer, meaning())
+  }
+
+  /** A look at the PBX around the transfer; undefined when it failed (tried again like a look that showed nothing). */
+  async #look (transfer: ActiveTransfer): Promise<Look | undefined> {
+    return await this.#locator.aroundTransfer(transfer.record).catch(() => undefined)
+  }
+
+  /**
+   * A Local half kept as the target (the far half's dial reached the plugin before the customer's own
+   * DialBegin named the half) gives way, once the answer is confirmed, to the leg the bridges show
+   * behind it: clients are told the phone that took the call, not a Local channel.
+   */
+  #learnLegBehindLocal (transfer: ActiveTransfer, snapshot: CallSnapshot): void {
+    const behind = legBehindLocalTarget(snapshot, transfer.record.channels)
+    if (behind !== undefined) this.#ledger.amend(transfer, { ...transfer.record, channels: { ...transfer.record.channels, target: behind } })
+  }
+}

@@ -1,0 +1,152 @@
+/**
+ * The transfer engine of one Asterisk server: everything that knows that PBX (its AMI and ARI through
+ * `Pbx`, its call monitor through `CallLookup`, pacing, the recall route, restart detection) and the
+ * parts that act on it. What spans servers (the ledger and its store, ownership, the policy) is given
+ * to it; a second server is a second engine on the same ledger.
+ *
+ *   PBX event -> EventRouter -> tracker -> OutcomeConfirmer (bridges) -> TransferLedger -> events
+ *   request   -> TransferStarter / ConsultationActions -> Pbx (AMI)
+ */
+import type { PbxEvent } from '../asterisk/ami-events.js'
+import type { Logger } from '../support/logger.js'
+import type { Pbx } from '../asterisk/pbx.js'
+import type { Transfer } from '../domain/transfer.js'
+import type { Clock } from '../support/clock.js'
+import type { ActiveTransfer } from './active-transfer.js'
+import { AtxferPacing } from './atxfer-pacing.js'
+import { CallLocator } from './call-locator.js'
+import { CHANNEL_RECORD_VARIABLE } from './channel-record.js'
+import { ConsultationActions } from './consultation-actions.js'
+import { ConsultationRestorer } from './consultation-restorer.js'
+import { EventRouter } from './event-router.js'
+import { OutcomeConfirmer } from './outcome-confirmer.js'
+import { PbxHealth } from './pbx-health.js'
+import { PhoneTransferAdopter } from './phone-transfer-adopter.js'
+import { Reconciler } from './reconciler.js'
+import type { CallLookup, RecallRouting } from './service-options.js'
+import { isFinal, type TransferStatus } from '../domain/transfer.js'
+import { TransferStarter } from './transfer-starter.js'
+import type { TransferLedger } from './transfer-ledger.js'
+import type { TransferPolicy } from './transfer-policy.js'
+
+export interface EngineOptions {
+  /** The server's name in the pool. */
+  server: string
+  transferContext: string
+  technology: string
+  consultationTimeoutMs: number
+  settleTimeoutMs: number
+  reconcileIntervalMs: number
+  atxferQuietMs: number | undefined
+  recall: RecallRouting | undefined
+  /** The server's call monitor; without it every lookup asks ARI. */
+  calls: CallLookup | undefined
+  /** Several instances share the store (phone transfers are claimed before they are followed). */
+  distributed: boolean
+  clock: Clock
+  logger: Logger
+}
+
+export class TransferEngine {
+  readonly server: string
+  readonly locator: CallLocator
+  readonly health: PbxHealth
+  readonly starter: TransferStarter
+  readonly actions: ConsultationActions
+  readonly reconciler: Reconciler
+  readonly restorer: ConsultationRestorer
+  readonly #pbx: Pbx
+  readonly #options: EngineOptions
+  readonly #pacing: AtxferPacing
+  readonly #router: EventRouter
+  readonly #adopter: PhoneTransferAdopter
+  readonly #onEvent = (event: PbxEvent): void => {
+    this.#pacing.observe(event)
+    this.#router.route(event)
+    this.#adopter.observe(event)
+  }
+
+  readonly #onConnection = (state: { ami: boolean, ari: boolean }): void => {
+    if (this.health.linksChanged(state)) this.reconciler.reconcileAll('reconnect').catch(this.#reportFailure('reconciling transfers after a reconnect'))
+  }
+
+  constructor (pbx: Pbx, parts: { ledger: TransferLedger, policy: TransferPolicy }, options: EngineOptions) {
+    const { ledger, policy } = parts
+    const { server, clock, logger } = options
+    this.server = server
+    this.#pbx = pbx
+    this.#options = options
+    this.#pacing = new AtxferPacing(options.atxferQuietMs)
+    this.locator = new CallLocator(pbx, { technology: options.technology, calls: options.calls, clock })
+    this.health = new PbxHealth(pbx, clock, logger)
+    const confirmer = new OutcomeConfirmer(ledger, this.locator, clock, logger)
+    this.#router = new EventRouter(server, ledger, confirmer, logger)
+    this.starter = new TransferStarter({ pbx, ledger, locator: this.locator, router: this.#router, policy, pacing: this.#pacing }, {
+      server,
+      transferContext: options.transferContext,
+      technology: options.technology,
+      consultationTimeoutMs: options.consultationTimeoutMs,
+      recall: options.recall,
+      clock
+    })
+    this.actions = new ConsultationActions(pbx, ledger, policy, options.settleTimeoutMs)
+    this.restorer = new ConsultationRestorer(server, options.technology, {
+      pbx,
+      ledger,
+      locator: this.locator,
+      policy,
+      reconcileOne: async (transfer) => { await this.reconciler.reconcileOne(transfer, false) }
+    }, logger)
+    this.reconciler = new Reconciler(server, { pbx, ledger, locator: this.locator, health: this.health, restore: async () => await this.restorer.restore() }, clock, logger)
+    this.#adopter = new PhoneTransferAdopter({ server, technology: options.technology, transferContext: options.transferContext, distributed: options.distributed },
+      { ledger, router: this.#router, locator: this.locator }, logger)
+  }
+
+  /** Starts following the server's events (transfers in progress and the phones' own transfers). */
+  start (): void {
+    this.#pbx.events.on('event', this.#onEvent)
+    this.#pbx.events.on('connection', this.#onConnection)
+    this.health.start()
+    this.reconciler.start(this.#options.reconcileIntervalMs)
+  }
+
+  stop (): void {
+    this.#pbx.events.off('event', this.#onEvent)
+    this.#pbx.events.off('connection', this.#onConnection)
+    this.reconciler.stop()
+    this.#adopter.stop()
+  }
+
+  /** One of the server's transfers is about to enter `record`'s state: what this PBX must do for it. */
+  entering (transfer: ActiveTransfer, record: Transfer): void {
+    if (record.status === 'consulting' && transfer.tracking.consultingSince === undefined) this.#startConsultingClock(transfer)
+    if (isFinal(record.status)) this.#forgetOnChannel(record)
+  }
+
+  /** One of the server's transfers stayed in `state` past its deadline. */
+  deadline (transfer: ActiveTransfer, state: TransferStatus): void {
+    this.reconciler.onDeadline(transfer, state).catch(this.#reportFailure('ending a transfer past its deadline'))
+  }
+
+  /**
+   * An unanswered consultation is aborted by Asterisk after the agent channel's atxfernoanswertimeout
+   * (features.conf, or set per channel): read it, to tell that abort from a cancel (`abortInput`).
+   */
+  #startConsultingClock (transfer: ActiveTransfer): void {
+    transfer.tracking.consultingSince = this.#options.clock.now()
+    this.#pbx.getVariable(transfer.record.channels.agent, 'FEATURE(atxfernoanswertimeout)').then((value) => {
+      const seconds = Number.parseFloat(value)
+      if (Number.isFinite(seconds) && seconds > 0) transfer.tracking.noAnswerTimeoutMs = seconds * 1000
+    }, () => {})
+  }
+
+  /** A finished attended transfer's record is taken off the agent's channel (best effort: it may be gone). */
+  #forgetOnChannel (record: Transfer): void {
+    if (record.type !== 'attended' || record.origin !== 'plugin' || record.status === 'failed') return
+    this.#pbx.setVariable(record.channels.agent, CHANNEL_RECORD_VARIABLE, '').catch(() => {})
+  }
+
+  #reportFailure (what: string): (error: unknown) => void {
+    return (error) => { this.#options.logger.error({ err: error }, `${what} failed`) }
+  }
+}
