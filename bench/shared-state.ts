@@ -5,10 +5,12 @@
 // - feed delivery: from a transfer change published on one instance to the event in the feed buffer of
 //   the instance that serves the softphone (the other one, through the Redis Stream) vs the same
 //   process's buffer. What follows (the socket write) is the same in both, and measured by feed-fanout.
+// Redis itself three ways, side by side: one redis-server, a master found through Sentinel (a master,
+// a replica, three sentinels), and a three-master Redis Cluster.
 import { EventEmitter } from 'node:events'
 import { performance } from 'node:perf_hooks'
 import type { FastifyInstance } from 'fastify'
-import { Redis } from 'ioredis'
+import { Cluster, Redis, type RedisOptions } from 'ioredis'
 import type { CallSnapshot } from '../src/asterisk/pbx.js'
 import { EventLog } from '../src/domain/event-log.js'
 import { CommandBus } from '../src/store/command-bus.js'
@@ -19,6 +21,7 @@ import { TransferService } from '../src/transfers/transfer-service.js'
 import { buildApi } from '../test/helpers/api-host.js'
 import { FakePbx, snapshotOf } from '../test/helpers/fake-pbx.js'
 import { startRedis } from '../test/helpers/redis-process.js'
+import { startRedisCluster, startSentinelGroup } from '../test/helpers/redis-topologies.js'
 import { check, newResult, percentile, round, writeResult } from './lib/common.js'
 
 const CALLS = Number(process.env.BENCH_SHARED_CALLS ?? 1000)
@@ -38,8 +41,10 @@ async function memoryHost (): Promise<Host> {
   return { app, close, pbx }
 }
 
-async function redisHost (url: string, name: string, prefix: string, clients: Redis[]): Promise<Host> {
-  const connect = (): Redis => { const client = new Redis(url, { maxRetriesPerRequest: 0 }); client.on('error', () => {}); clients.push(client); return client }
+type Connect = (options: RedisOptions) => Redis | Cluster
+
+async function redisHost (make: Connect, name: string, prefix: string, clients: Array<Redis | Cluster>): Promise<Host> {
+  const connect = (): Redis | Cluster => { const client = make({ maxRetriesPerRequest: 0 }); client.on('error', () => {}); clients.push(client); return client }
   const commands = connect()
   const pbx = new FakePbx(manyCalls())
   const bus = new CommandBus({ publisher: commands, subscriber: connect(), prefix, instanceId: name })
@@ -99,7 +104,14 @@ function summary (label: string, instances: string, sorted: Float64Array): Recor
 }
 
 const server = await startRedis()
-const clients: Redis[] = []
+const group = await startSentinelGroup()
+const cluster = await startRedisCluster()
+const clients: Array<Redis | Cluster> = []
+const kinds: Array<{ label: string, make: Connect }> = [
+  { label: '1 Redis', make: (options) => new Redis(server.url, options) },
+  { label: 'Sentinel', make: (options) => new Redis({ sentinels: group.sentinels, name: group.name, ...options }) },
+  { label: 'Cluster', make: (options) => new Cluster(cluster.nodes, { shardedSubscribers: true, redisOptions: options }) }
+]
 const result = newResult('shared-state', { calls: CALLS, events: EVENTS })
 try {
   // Unmeasured round first: compiles the code on both paths.
@@ -110,42 +122,60 @@ try {
   const memory = await memoryHost()
   const inMemory = await executeAll([memory])
   await memory.close()
-  const a = await redisHost(server.url, 'A', 'bench:', clients)
-  const b = await redisHost(server.url, 'B', 'bench:', clients)
-  const shared = await executeAll([a, b])
-  await a.close()
-  await b.close()
-  result.rows.push(summary('execute (blind), time to answer', '1, memory', inMemory), summary('execute (blind), time to answer', '2, Redis', shared))
-
   const localLog = new EventLog({ capacity: 1000 })
   const local = await deliverAll((index) => { localLog.append('asterisk:connection', { ami: true, ari: index % 2 === 0 }, 'everyone') }, localLog)
-  const connect = (): Redis => { const client = new Redis(server.url, { maxRetriesPerRequest: null }); client.on('error', () => {}); clients.push(client); return client }
-  const publisherFeed = new RedisFeed({ writes: connect(), reader: connect(), prefix: 'feedbench:', instanceId: 'publisher', capacity: 1000 })
-  const servingFeed = new RedisFeed({ writes: connect(), reader: connect(), prefix: 'feedbench:', instanceId: 'serving', capacity: 1000 })
-  const servingLog = new EventLog({ capacity: 1000, firstId: (await servingFeed.history()).firstId })
-  servingFeed.follow(servingLog)
-  const viaRedis = await deliverAll((index) => { publisherFeed.publish('asterisk:connection', { ami: true, ari: index % 2 === 0 }, 'everyone') }, servingLog)
-  servingFeed.stop()
-  check(servingLog.since(0).events.length === Math.min(1000, EVENTS), 'every event reached the serving instance')
-  result.rows.push(summary('feed: publish to the serving buffer', '1, memory', local), summary('feed: publish to the serving buffer', '2, Redis', viaRedis))
-
-  const overheadP50 = round(percentile(shared, 0.5) - percentile(inMemory, 0.5), 3)
+  result.rows.push(summary('execute (blind), time to answer', '1, memory', inMemory), summary('feed: publish to the serving buffer', '1, memory', local))
+  const measured = new Map<string, { execute: Float64Array, feed: Float64Array }>()
+  for (const { label, make } of kinds) {
+    const a = await redisHost(make, 'A', `bench-${label}:`, clients)
+    const b = await redisHost(make, 'B', `bench-${label}:`, clients)
+    await executeAll([a, b]).catch(() => undefined) // warm-up of this kind's clients (its own calls' keys)
+    await a.close()
+    await b.close()
+    const a2 = await redisHost(make, 'A', `bench2-${label}:`, clients)
+    const b2 = await redisHost(make, 'B', `bench2-${label}:`, clients)
+    const execute = await executeAll([a2, b2])
+    await a2.close()
+    await b2.close()
+    const connect = (): Redis | Cluster => { const client = make({ maxRetriesPerRequest: null }); client.on('error', () => {}); clients.push(client); return client }
+    const publisherFeed = new RedisFeed({ writes: connect(), reader: connect(), prefix: `feedbench-${label}:`, instanceId: 'publisher', capacity: 1000 })
+    const servingFeed = new RedisFeed({ writes: connect(), reader: connect(), prefix: `feedbench-${label}:`, instanceId: 'serving', capacity: 1000 })
+    const servingLog = new EventLog({ capacity: 1000, firstId: (await servingFeed.history()).firstId })
+    servingFeed.follow(servingLog)
+    const feed = await deliverAll((index) => { publisherFeed.publish('asterisk:connection', { ami: true, ari: index % 2 === 0 }, 'everyone') }, servingLog)
+    servingFeed.stop()
+    check(servingLog.since(0).events.length === Math.min(1000, EVENTS), `${label}: every event reached the serving instance`)
+    measured.set(label, { execute, feed })
+    result.rows.push(summary('execute (blind), time to answer', `2, ${label}`, execute), summary('feed: publish to the serving buffer', `2, ${label}`, feed))
+  }
+  const single = measured.get('1 Redis') as { execute: Float64Array, feed: Float64Array }
+  const overheadP50 = round(percentile(single.execute, 0.5) - percentile(inMemory, 0.5), 3)
   result.ratios = {
-    'execute p50, 2 instances on Redis over 1 in memory': round(percentile(shared, 0.5) / percentile(inMemory, 0.5)),
+    'execute p50, 2 instances on Redis over 1 in memory': round(percentile(single.execute, 0.5) / percentile(inMemory, 0.5)),
     'execute p50 added by Redis (ms)': overheadP50,
-    'feed delivery p50 through Redis (ms)': round(percentile(viaRedis, 0.5), 3)
+    'feed delivery p50 through Redis (ms)': round(percentile(single.feed, 0.5), 3)
   }
   result.targets.push(
     { name: 'execute p50 added by sharing on Redis', target: '≤ 2 ms (the overhead budget of benchmark 1)', measured: `${overheadP50} ms`, met: overheadP50 <= 2 },
-    { name: 'feed delivery p99 through Redis', target: '< 50 ms (the feed fan-out target)', measured: `${round(percentile(viaRedis, 0.99), 3)} ms`, met: percentile(viaRedis, 0.99) < 50 }
+    { name: 'feed delivery p99 through Redis', target: '< 50 ms (the feed fan-out target)', measured: `${round(percentile(single.feed, 0.99), 3)} ms`, met: percentile(single.feed, 0.99) < 50 }
   )
+  for (const label of ['Sentinel', 'Cluster']) {
+    const { execute, feed } = measured.get(label) as { execute: Float64Array, feed: Float64Array }
+    const added = round(percentile(execute, 0.5) - percentile(single.execute, 0.5), 3)
+    result.ratios[`execute p50 added by ${label} over 1 Redis (ms)`] = added
+    result.ratios[`feed delivery p50 through ${label} (ms)`] = round(percentile(feed, 0.5), 3)
+    result.targets.push({ name: `execute p50 added by ${label} over one Redis`, target: '< 1 ms (issue 19)', measured: `${added} ms`, met: added < 1 })
+  }
   result.notes.push(
     `${CALLS} blind transfers of ${CALLS} different calls, one request at a time, each with an Idempotency-Key; with Redis the requests alternate between the two instances.`,
     'With Redis each execute adds: the idempotency claim, the transfer\'s record with its call lock (one Lua script each), the answer stored; the record\'s later saves and the feed events go on a second connection, off the request\'s path.',
-    'Feed delivery: one event at a time, from publish on one instance to the event in the buffer of the instance that serves the socket (XADD by a Lua script, then the serving instance\'s blocking XREAD). Redis is a local redis-server on loopback: across hosts add the network round trip.'
+    'Feed delivery: one event at a time, from publish on one instance to the event in the buffer of the instance that serves the socket (a Lua script appends it, then the serving instance\'s blocking XREAD). Redis is local on loopback: across hosts add the network round trip.',
+    'Sentinel: the clients find the master through three sentinels, then talk to it directly (the same path as one Redis once connected). Cluster: three masters; the transfer keys share one slot ({transfers}), idempotency keys spread over the masters.'
   )
 } finally {
   for (const client of clients) client.disconnect()
+  await group.stop()
+  await cluster.stop()
   await server.stop()
 }
-writeResult(result, 'Shared state on Redis: two instances against one in memory')
+writeResult(result, 'Shared state on Redis: two instances against one in memory; one Redis, Sentinel and Cluster side by side')

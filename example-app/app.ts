@@ -15,6 +15,13 @@ const Health = Type.Object({
   asterisk: Type.Object({ ami: Type.Boolean(), ari: Type.Boolean() })
 }, { additionalProperties: false })
 
+/** The plugin's `redis` option from whichever of REDIS_URL, REDIS_SENTINELS or REDIS_CLUSTER_NODES is set. */
+function redisOf (config: ExampleConfig): { redis?: string | { sentinels: Array<{ host: string, port: number }>, name: string } | { cluster: Array<{ host: string, port: number }> } } {
+  if (config.redisSentinel !== undefined) return { redis: config.redisSentinel }
+  if (config.redisCluster !== undefined) return { redis: { cluster: config.redisCluster } }
+  return config.redisUrl === undefined ? {} : { redis: config.redisUrl }
+}
+
 export interface BuildAppOptions {
   /** Fastify's logger option; default: pino at the configured level, with the plugin's redaction. */
   logger?: boolean | object
@@ -39,7 +46,7 @@ export async function buildApp (config: ExampleConfig, options: BuildAppOptions 
       metrics: true,
       ...(config.agents === undefined ? {} : { agents: config.agents.map((extension) => ({ extension })) }),
       // Several instances behind a load balancer share transfers, idempotency keys and the feed there.
-      ...(config.redisUrl === undefined ? {} : { redis: config.redisUrl })
+      ...redisOf(config)
     })
     app.get('/health', {
       schema: {

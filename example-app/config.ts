@@ -6,6 +6,7 @@ import Type, { type Static } from 'typebox'
 import Value from 'typebox/value'
 import { ConnectionEnv } from '../src/cli/environment.js'
 import type { Identity } from '../src/index.js'
+import { parseHostPort } from '../src/store/redis-setting.js'
 import { parseAuthTokens } from './auth-tokens.js'
 
 const EnvSchema = Type.Object({
@@ -18,6 +19,11 @@ const EnvSchema = Type.Object({
   AGENT_EXTENSIONS: Type.Optional(Type.String()),
   /** Shared state for several instances of the app; unset: everything in this process's memory. */
   REDIS_URL: Type.Optional(Type.String({ pattern: '^rediss?://' })),
+  /** Or the master that Sentinel names: the sentinels (host:port,host:port,…) and the master's name. */
+  REDIS_SENTINELS: Type.Optional(Type.String()),
+  REDIS_SENTINEL_NAME: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9_.-]{1,64}$' })),
+  /** Or a Redis Cluster: some of its nodes (host:port,…); the others are found from them. */
+  REDIS_CLUSTER_NODES: Type.Optional(Type.String()),
   LOG_LEVEL: Type.Union([Type.Literal('fatal'), Type.Literal('error'), Type.Literal('warn'), Type.Literal('info'), Type.Literal('debug'), Type.Literal('trace'), Type.Literal('silent')], { default: 'info' })
 })
 
@@ -35,6 +41,34 @@ export interface ExampleConfig {
   agents?: string[]
   /** Where the instances of the app share their state, when several run; otherwise in memory. */
   redisUrl?: string
+  /** The same through Sentinel (REDIS_SENTINELS + REDIS_SENTINEL_NAME): the master it names, after each failover. */
+  redisSentinel?: { sentinels: Array<{ host: string, port: number }>, name: string }
+  /** The same on a Redis Cluster (REDIS_CLUSTER_NODES). */
+  redisCluster?: Array<{ host: string, port: number }>
+}
+
+function addresses (name: string, value: string, problems: string[]): Array<{ host: string, port: number }> {
+  const items = value.split(',').map((item) => item.trim()).filter((item) => item !== '')
+  const parsed = items.map((item) => parseHostPort(item))
+  const invalid = items.filter((_, index) => parsed[index] === undefined)
+  if (items.length === 0) problems.push(`${name} must list host:port,host:port,…`)
+  if (invalid.length > 0) problems.push(`${name}: ${invalid.map((item) => `"${item}"`).join(', ')} not host:port`)
+  return parsed.filter((address) => address !== undefined)
+}
+
+/** REDIS_URL, REDIS_SENTINELS (+ REDIS_SENTINEL_NAME) or REDIS_CLUSTER_NODES: one of them, or none. */
+function readRedis (env: Env, config: ExampleConfig, problems: string[]): void {
+  const given = (['REDIS_URL', 'REDIS_SENTINELS', 'REDIS_CLUSTER_NODES'] as const).filter((name) => env[name] !== undefined)
+  if (given.length > 1) problems.push(`${given.join(' and ')}: set one of them (one Redis, Sentinel, or a cluster)`)
+  if (env.REDIS_URL !== undefined) config.redisUrl = env.REDIS_URL
+  if (env.REDIS_SENTINELS !== undefined) {
+    const sentinels = addresses('REDIS_SENTINELS', env.REDIS_SENTINELS, problems)
+    if (env.REDIS_SENTINEL_NAME === undefined) problems.push('REDIS_SENTINEL_NAME is required with REDIS_SENTINELS (the master\'s name: sentinel monitor <name> …)')
+    else config.redisSentinel = { sentinels, name: env.REDIS_SENTINEL_NAME }
+  } else if (env.REDIS_SENTINEL_NAME !== undefined) {
+    problems.push('REDIS_SENTINEL_NAME is set without REDIS_SENTINELS')
+  }
+  if (env.REDIS_CLUSTER_NODES !== undefined) config.redisCluster = addresses('REDIS_CLUSTER_NODES', env.REDIS_CLUSTER_NODES, problems)
 }
 
 /** The routes' extension pattern: what is not an extension here could not be transferred to either. */
@@ -79,7 +113,7 @@ export function readConfig (environment: NodeJS.ProcessEnv): ExampleConfig {
     tokens: new Map()
   }
   if (env.AGENT_EXTENSIONS !== undefined) config.agents = agentExtensions(env.AGENT_EXTENSIONS, problems)
-  if (env.REDIS_URL !== undefined) config.redisUrl = env.REDIS_URL
+  readRedis(env, config, problems)
   try {
     config.tokens = parseAuthTokens(env.AUTH_TOKENS)
   } catch (error) {

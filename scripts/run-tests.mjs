@@ -4,7 +4,9 @@
 // Without arguments it runs two phases: the unit tests (no Asterisk; two at a time) with code coverage,
 // then the tests on the real Asterisk 22 test bed (one at a time, since they share the PBX; tap's
 // `before` hook provisions and starts it), without. With arguments, one tap run of those files or
-// folders; `--coverage` among them measures its coverage too.
+// folders; `--coverage` among them measures its coverage too. Every file run with the test bed on
+// first checks it and restarts it when it is down (test/helpers/asterisk/tap-each.ts), so one Asterisk
+// crash fails one file.
 //
 // Coverage is tap's own (V8's, reported through c8): a summary for the run and the figures of each
 // folder, with no minimum to reach: it is for reading, not a gate. The real-PBX phase runs without it:
@@ -17,9 +19,10 @@ import { spawn, spawnSync } from 'node:child_process'
 import { readdirSync, readFileSync, rmSync } from 'node:fs'
 import { dirname, join, relative } from 'node:path'
 import { createInterface } from 'node:readline'
+import { fileURLToPath } from 'node:url'
 
 /** Test files that need the real Asterisk test bed (or a browser on it). */
-const ON_THE_PBX = /^test\/(integration|e2e)\/|^test\/harness\.test\.ts$/
+const ON_THE_PBX = /^test\/(integration|e2e|testbed)\/|^test\/harness\.test\.ts$/
 
 function testFiles (dir) {
   return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
@@ -28,6 +31,9 @@ function testFiles (dir) {
     return entry.name.endsWith('.test.ts') ? [path] : []
   }).sort()
 }
+
+/** Loaded into each test file before it: the test bed's health check and restart. */
+const EACH_FILE = `--node-arg=--import=${fileURLToPath(new URL('../test/helpers/asterisk/tap-each.ts', import.meta.url))}`
 
 const TEST_POINT = /^( *)(not ok|ok) \d+ - (.*)$/
 
@@ -106,12 +112,12 @@ const argv = process.argv.slice(2)
 const coverageAsked = argv.includes('--coverage')
 const named = argv.filter((arg) => arg !== '--coverage')
 const phases = named.length > 0
-  ? [{ args: named, env: {}, coverage: coverageAsked }]
+  ? [{ args: [...(process.env.TESTBED === 'off' ? [] : [EACH_FILE]), ...named], env: {}, coverage: coverageAsked }]
   : (() => {
       const files = testFiles('test')
       return [
         { args: ['--jobs=2', ...files.filter((file) => !ON_THE_PBX.test(file))], env: { TESTBED: 'off' }, coverage: true },
-        { args: ['--jobs=1', ...files.filter((file) => ON_THE_PBX.test(file))], env: {}, coverage: false }
+        { args: ['--jobs=1', EACH_FILE, ...files.filter((file) => ON_THE_PBX.test(file))], env: {}, coverage: false }
       ]
     })()
 

@@ -6,6 +6,7 @@ import Type, { type Static } from 'typebox'
 import Value from 'typebox/value'
 import type { AgentSource } from './agents/agent-directory.js'
 import type { RedisSetting } from './store/redis-connections.js'
+import { checkRedisSetting } from './store/redis-setting.js'
 import { DEFAULT_MAX_SOCKETS_PER_IDENTITY } from './feed/websocket-feed.js'
 import type { Authenticate } from './identity.js'
 import type { AuthorizeTransfer } from './transfers/transfer-policy.js'
@@ -115,7 +116,9 @@ export type ResolvedMetricsOptions = Static<typeof MetricsOptions>
 export interface FastifyAsteriskTransferOptions extends Partial<Omit<DataOptions, 'ami' | 'ari' | 'reconnect' | 'feed' | 'idempotency' | 'rateLimit' | 'deadlines' | 'recall' | 'sharedState' | 'health'>> {
   /**
    * Several instances behind a load balancer share their state on Redis: a URL (`redis://…`), ioredis
-   * options, or the host's own ioredis client (duplicated, never closed). Without it, this process alone.
+   * options (with `sentinels` and `name`: the master that Sentinel names, followed across failovers),
+   * a cluster (`{ cluster: ['host:port', …], options? }`), or the host's own ioredis `Redis` or
+   * `Cluster` (duplicated, never closed). Without it, this process alone.
    */
   redis?: RedisSetting
   sharedState?: Partial<DataOptions['sharedState']>
@@ -181,9 +184,7 @@ export function resolveOptions (options: FastifyAsteriskTransferOptions): Resolv
   if (fallback !== undefined && !Object.hasOwn(withDefaults.destinations, fallback)) {
     throw new Error(`fastify-asterisk-transfer: option "recall.fallback" must name one of the destinations (${Object.keys(withDefaults.destinations).join(', ') || 'none configured'})`)
   }
-  if (redis !== undefined && !isRedisSetting(redis)) {
-    throw new Error('fastify-asterisk-transfer: option "redis" must be a redis:// or rediss:// URL, ioredis options, or an ioredis client')
-  }
+  if (redis !== undefined) checkRedisSetting(redis)
   const actionTimeoutMs = withDefaults.actionTimeoutMs ?? DEFAULT_ACTION_TIMEOUT_MS
   return {
     ...withDefaults,
@@ -219,9 +220,4 @@ function resolveMetrics (metrics: FastifyAsteriskTransferOptions['metrics']): Re
 function isAgentList (value: unknown): boolean {
   return Array.isArray(value) && value.every((agent) =>
     typeof agent === 'object' && agent !== null && typeof (agent as { extension?: unknown }).extension === 'string')
-}
-
-function isRedisSetting (value: unknown): value is RedisSetting {
-  if (typeof value === 'string') return /^rediss?:\/\/\S+$/.test(value)
-  return typeof value === 'object' && value !== null && !Array.isArray(value)
 }

@@ -160,7 +160,7 @@ async function asteriskTransferPlugin (fastify: FastifyInstance, rawOptions: Fas
     ...options.health,
     readiness: () => {
       const { ami: amiUp, ari: ariUp } = pbx.connectionState()
-      return { ami: amiUp, ari: ariUp, calls: monitor.inSync, ...(shared.distributed ? { redis: shared.available } : {}) }
+      return { ami: amiUp, ari: ariUp, calls: monitor.inSync, ...(shared.distributed ? { redis: shared.available, redisMasters: shared.masters() } : {}) }
     }
   })
 

@@ -158,3 +158,23 @@ t.test('redis: a URL, options or a client; anything else is refused by name; sha
   t.same(resolveOptions(valid()).health, { livePath: '/health/live', readyPath: '/health/ready' })
   t.same(resolveOptions({ ...valid(), health: { readyPath: false } }).health, { livePath: '/health/live', readyPath: false })
 })
+
+t.test('redis through Sentinel or a cluster: accepted as ioredis takes them, each mistake named', async (t) => {
+  const sentinel = { sentinels: [{ host: '10.0.0.1', port: 26379 }, { host: 'sentinel-b', port: 26380 }], name: 'transfers' }
+  t.same(resolveOptions({ ...valid(), redis: sentinel }).redis, sentinel, 'ioredis sentinels + name')
+  const cluster = { cluster: ['10.0.0.1:7000', { host: 'node-b', port: 7001 }], options: { scaleReads: 'master' as const } }
+  t.same(resolveOptions({ ...valid(), redis: cluster }).redis, cluster, 'a cluster by its nodes')
+  const wrong: Array<[unknown, RegExp]> = [
+    [{ sentinels: [], name: 'transfers' }, /option "redis.sentinels" must be a non-empty list/],
+    [{ sentinels: [{ host: '10.0.0.1', port: 99999 }], name: 'transfers' }, /option "redis.sentinels\[0\]" must be \{ host, port \}/],
+    [{ sentinels: [{ host: '10.0.0.1', port: 26379 }] }, /option "redis.name" must be the master's name/],
+    [{ sentinels: [{ host: '10.0.0.1', port: 26379 }], name: 'has space' }, /option "redis.name"/],
+    [{ name: 'transfers' }, /option "redis.sentinels"/],
+    [{ sentinels: [{ host: 'a', port: 1 }], name: 'm', host: 'cache' }, /sentinels or host\/port, not both/],
+    [{ cluster: [] }, /option "redis.cluster" must be a non-empty list/],
+    [{ cluster: ['10.0.0.1:7000', 'no-port'] }, /option "redis.cluster\[1\]" must be host:port/],
+    [{ cluster: ['10.0.0.1:7000'], options: 'fast' }, /option "redis.options" must be ioredis cluster options/],
+    [{ cluster: ['10.0.0.1:7000'], sentinels: [{ host: 'a', port: 1 }], name: 'm' }, /a cluster or sentinels, not both/]
+  ]
+  for (const [redis, message] of wrong) t.throws(() => resolveOptions({ ...valid(), redis: redis as never }), message, JSON.stringify(redis))
+})

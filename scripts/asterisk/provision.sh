@@ -5,10 +5,12 @@
 #     asterisk + asterisk-modules into ${ASTERISK_ROOT:-<repo>/.asterisk/root}
 #     (built in a temporary sibling directory, marked complete, then moved into
 #     place, so an interrupted build never looks complete).
-#  2. On every run, lay out the configuration of the two Asterisk instances
+#  2. On every run, lay out the configuration of the three Asterisk instances
 #     that live in that root:
 #       - the PBX:   /etc/asterisk       = Debian's stock files + common/ + pbx/
 #       - the farm:  /etc/asterisk-farm  = Debian's stock files + common/ + farm/
+#       - the second PBX: /etc/asterisk-pbx2 = Debian's stock files + common/ + pbx2/
+#         + pbx/features.conf
 #     and give the asterisk user (inside the root) the files it reads/writes.
 #
 # Idempotent; needs root (mmdebstrap, chroot, chown). Run it directly or let
@@ -159,6 +161,9 @@ install_config() {
 
 install_config /etc/asterisk "${HERE}/common" "${HERE}/pbx"
 install_config /etc/asterisk-farm "${HERE}/common" "${HERE}/farm"
+# The second PBX: the first one's call features (one file for both), its own everything else.
+install_config /etc/asterisk-pbx2 "${HERE}/common" "${HERE}/pbx2"
+cp "${HERE}/pbx/features.conf" "${ROOT}/etc/asterisk-pbx2/features.conf"
 
 # Load agents 2000..2199 for the load test (100 customer calls each transferred at once, agent
 # 2000+i to 2100+i): endpoints on the PBX, registrations on the farm. Generated, not written out by
@@ -197,9 +202,11 @@ PBX_DIRS=(/etc/asterisk /run/asterisk /var/lib/asterisk /var/log/asterisk
           /var/spool/asterisk /var/cache/asterisk)
 FARM_DIRS=(/etc/asterisk-farm /run/asterisk-farm /var/lib/asterisk-farm /var/lib/asterisk-farm/keys
            /var/log/asterisk-farm /var/spool/asterisk-farm /var/cache/asterisk-farm)
-for d in "${PBX_DIRS[@]}" "${FARM_DIRS[@]}"; do
+PBX2_DIRS=(/etc/asterisk-pbx2 /run/asterisk-pbx2 /var/lib/asterisk-pbx2 /var/log/asterisk-pbx2
+           /var/spool/asterisk-pbx2 /var/cache/asterisk-pbx2)
+for d in "${PBX_DIRS[@]}" "${FARM_DIRS[@]}" "${PBX2_DIRS[@]}"; do
   mkdir -p "${ROOT}${d}"
 done
-chroot "${ROOT}" chown -R asterisk:asterisk "${PBX_DIRS[@]}" "${FARM_DIRS[@]}"
+chroot "${ROOT}" chown -R asterisk:asterisk "${PBX_DIRS[@]}" "${FARM_DIRS[@]}" "${PBX2_DIRS[@]}"
 
-log "configuration installed into ${ROOT} (PBX: /etc/asterisk, farm: /etc/asterisk-farm)"
+log "configuration installed into ${ROOT} (PBX: /etc/asterisk, farm: /etc/asterisk-farm, second PBX: /etc/asterisk-pbx2)"

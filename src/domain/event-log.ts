@@ -50,7 +50,7 @@ export interface EventLogOptions {
 }
 
 /** 2024-01-01T00:00:00Z: ids count from there, so they stay within 15 digits until 2055. */
-const ID_EPOCH_MS = 1_704_067_200_000
+export const ID_EPOCH_MS = 1_704_067_200_000
 
 /**
  * A first id that no earlier process of this service used: the boot millisecond times a thousand. An
@@ -118,7 +118,7 @@ export class EventLog {
     const event: StoredEvent = Object.freeze({ envelope, audience, json: JSON.stringify(envelope), local })
     if (envelope.id <= this.#lastId) return event
     if (this.#count === this.capacity) {
-      this.#droppedUpTo = (this.#at(0) as StoredEvent).envelope.id
+      this.#droppedUpTo = Math.max(this.#droppedUpTo, (this.#at(0) as StoredEvent).envelope.id)
       this.#slots[this.#head] = event
       this.#head = (this.#head + 1) % this.capacity
     } else {
@@ -128,6 +128,15 @@ export class EventLog {
     this.#lastId = envelope.id
     this.#notify(event)
     return event
+  }
+
+  /**
+   * The events from now on may not follow on from those before: the shared log moved to a Redis master
+   * that may have lost its newest events (store/redis-feed.ts). A client resuming from any id kept so
+   * far is told of a gap, since what it missed may be gone.
+   */
+  markGap (): void {
+    this.#droppedUpTo = Math.max(this.#droppedUpTo, this.#lastId + 1)
   }
 
   /**

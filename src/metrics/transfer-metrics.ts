@@ -36,7 +36,7 @@ export interface MetricsSources {
   transfers: FollowedTransfers
   pbx: { events: EventEmitter<PbxEvents>, connectionState: () => { ami: boolean, ari: boolean } }
   /** With several instances: the link to the shared state (Redis). */
-  shared?: { available: boolean, events: EventEmitter<{ connection: [boolean] }>, leadership: { isLeader: boolean } }
+  shared?: { available: boolean, events: EventEmitter<{ connection: [boolean], masters: [string[], string[]] }>, leadership: { isLeader: boolean }, masters: () => string[] }
 }
 
 type Link = 'ami' | 'ari'
@@ -145,6 +145,21 @@ export class TransferMetrics {
     }
     shared.events.on('connection', onConnection)
     this.#detach.push(() => { shared.events.off('connection', onConnection) })
+    // Which master(s) this instance writes to: after a Sentinel or Cluster failover, the promoted one.
+    new Gauge({
+      name: `${this.#prefix}redis_master`,
+      help: 'The Redis master(s) this instance uses now (1 per address; none while unreachable)',
+      labelNames: ['address'],
+      registers,
+      collect () {
+        this.reset()
+        for (const address of shared.masters()) this.set({ address }, 1)
+      }
+    })
+    const changes = new Counter({ name: `${this.#prefix}redis_master_changes_total`, help: 'Times the Redis master in use changed (failovers seen by this instance)', registers })
+    const onMasters = (_now: string[], before: string[]): void => { if (before.length > 0) changes.inc() }
+    shared.events.on('masters', onMasters)
+    this.#detach.push(() => { shared.events.off('masters', onMasters) })
   }
 
   /** What the routes and the feed report. */

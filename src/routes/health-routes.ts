@@ -13,6 +13,8 @@ export interface Readiness {
   ari: boolean
   /** Omitted without a shared state. */
   redis?: boolean
+  /** The Redis master(s) in use (`host:port`; a cluster's every master): after a failover, the promoted one. */
+  redisMasters?: string[]
   /** The call monitor mirrors Asterisk's calls (rebuilt after every reconnect). */
   calls: boolean
 }

@@ -122,7 +122,8 @@ export function replayIdempotentRequests (fastify: FastifyInstance, options: Ide
       }
       // Concurrent duplicates share the first one's answer, even a 5xx: they were the same attempt.
       // Nothing to share (the first got no answer out): the key is free again, take it.
-      const answer = await claim.answer
+      // Redis lost while waiting for it (a failover): nothing was done for this request, retry later.
+      const answer = await claim.answer.catch((error: unknown) => { throw new StoreUnavailableError((error as Error).message) })
       if (answer !== undefined) return answer
     }
   }

@@ -4,9 +4,9 @@
  * Refusals are 429 XFER_RATE_LIMITED in the plugin's error shape, with `Retry-After`.
  */
 import fastifyRateLimit from '@fastify/rate-limit'
-import type { Redis } from 'ioredis'
+import type { Cluster, Redis } from 'ioredis'
 import type { FastifyInstance, FastifyRequest } from 'fastify'
-import { RateLimitedError } from '../errors.js'
+import { RateLimitedError, StoreUnavailableError } from '../errors.js'
 import { identityOf } from '../authentication.js'
 
 declare module 'fastify' {
@@ -24,7 +24,7 @@ export interface RateLimitOptions {
   max: number
   timeWindowMs: number
   /** Counts in Redis, shared by every instance (one budget per identity, whichever instance it reaches). */
-  redis?: Redis | undefined
+  redis?: Redis | Cluster | undefined
 }
 
 /**
@@ -47,6 +47,14 @@ export async function limitTransferActions (fastify: FastifyInstance, { max, tim
   // One limiter for all the marked routes: an identity has one budget, not one per route.
   const limit = fastify.rateLimit(limits)
   fastify.addHook('preHandler', async function (request, reply) {
-    if (request.routeOptions.config.rateLimited === true) await limit.call(this, request, reply)
+    if (request.routeOptions.config.rateLimited !== true) return
+    try {
+      await limit.call(this, request, reply)
+    } catch (error) {
+      // The counter's Redis failed under the request (a master dying between the shared-state check and
+      // the count, or one master of a cluster down): nothing was done, retry later, as for the store.
+      if ((error as { code?: string }).code?.startsWith('XFER_') === true || redis === undefined) throw error
+      throw new StoreUnavailableError((error as Error).message)
+    }
   })
 }

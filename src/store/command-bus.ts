@@ -4,11 +4,18 @@
  * Redis pub/sub: each instance listens on `inbox:<instance id>`; answers come back to the asker's inbox.
  * A request nobody receives (its owner is gone) fails at once with `OwnerGoneError`, so the asker can
  * take the transfer over instead of waiting.
+ *
+ * On a Redis Cluster, PUBLISH counts only the subscribers of the node it reached (the message itself
+ * goes to every node): "nobody received it" would be said of a live owner subscribed elsewhere. There
+ * the inboxes are sharded channels (SSUBSCRIBE/SPUBLISH, Redis 7): each lives on the master of its
+ * slot, where both its subscriber and every publisher go, so the count is the truth.
  */
 import { randomUUID } from 'node:crypto'
-import type { Redis } from 'ioredis'
+import { Cluster } from 'ioredis'
 import { silentLogger, type Logger } from '../support/logger.js'
 import type { Identity } from '../identity.js'
+import type { RedisClient } from './redis-connections.js'
+import { RedisKeys } from './redis-keys.js'
 
 export interface RemoteCommand {
   action: string
@@ -35,27 +42,31 @@ export class OwnerGoneError extends Error {
 export type CommandHandler = (command: RemoteCommand) => Promise<unknown>
 
 export class CommandBus {
-  readonly #publisher: Redis
-  readonly #subscriber: Redis
-  readonly #prefix: string
+  readonly #publisher: RedisClient
+  readonly #subscriber: RedisClient
+  readonly #keys: RedisKeys
   readonly #instanceId: string
   readonly #log: Logger
   readonly #pending = new Map<string, { resolve: (value: unknown) => void, reject: (error: Error) => void, timer: NodeJS.Timeout }>()
   #handler: CommandHandler | undefined
+  readonly #sharded: boolean
 
-  constructor (options: { publisher: Redis, subscriber: Redis, prefix: string, instanceId: string, logger?: Logger }) {
+  constructor (options: { publisher: RedisClient, subscriber: RedisClient, prefix: string, instanceId: string, logger?: Logger }) {
     this.#publisher = options.publisher
     this.#subscriber = options.subscriber
-    this.#prefix = options.prefix
+    this.#keys = new RedisKeys(options.prefix)
     this.#instanceId = options.instanceId
     this.#log = options.logger ?? silentLogger
-    this.#subscriber.on('message', (channel: string, text: string) => { this.#receive(channel, text) })
+    this.#sharded = this.#subscriber instanceof Cluster
+    this.#subscriber.on(this.#sharded ? 'smessage' : 'message', (channel: string, text: string) => { this.#receive(channel, text) })
   }
 
   async start (handler: CommandHandler): Promise<void> {
     this.#handler = handler
     // Queued by the subscriber's connection when Redis is down; ioredis subscribes again on reconnect.
-    await this.#subscriber.subscribe(this.#inbox(this.#instanceId)).catch((error: unknown) => {
+    const inbox = this.#inbox(this.#instanceId)
+    const subscribed = this.#sharded ? this.#subscriber.ssubscribe(inbox) : this.#subscriber.subscribe(inbox)
+    await subscribed.catch((error: unknown) => {
       this.#log.warn({ err: error }, 'not listening to other instances yet; retrying with the Redis connection')
     })
   }
@@ -71,7 +82,7 @@ export class CommandBus {
       this.#pending.set(requestId, { resolve, reject, timer })
     })
     const message: Message = { kind: 'request', requestId, replyTo: this.#instanceId, command }
-    const receivers = await this.#publisher.publish(this.#inbox(owner), JSON.stringify(message)).catch((error: unknown) => {
+    const receivers = await this.#publish(this.#inbox(owner), JSON.stringify(message)).catch((error: unknown) => {
       this.#settle(requestId, undefined, error as Error)
       return -1
     })
@@ -84,8 +95,12 @@ export class CommandBus {
     this.#handler = undefined
   }
 
+  async #publish (channel: string, text: string): Promise<number> {
+    return this.#sharded ? Number(await this.#publisher.spublish(channel, text)) : await this.#publisher.publish(channel, text)
+  }
+
   #inbox (instanceId: string): string {
-    return `${this.#prefix}inbox:${instanceId}`
+    return this.#keys.inbox(instanceId)
   }
 
   #receive (channel: string, text: string): void {
@@ -105,7 +120,7 @@ export class CommandBus {
     if (handler === undefined) return
     const reply = (body: Omit<Extract<Message, { kind: 'reply' }>, 'kind' | 'requestId'>): void => {
       const answer: Message = { kind: 'reply', requestId: message.requestId, ...body }
-      this.#publisher.publish(this.#inbox(message.replyTo), JSON.stringify(answer)).catch((error: unknown) => {
+      this.#publish(this.#inbox(message.replyTo), JSON.stringify(answer)).catch((error: unknown) => {
         this.#log.warn({ err: error }, 'an answer to another instance could not be sent')
       })
     }

@@ -5,8 +5,9 @@
  * Leadership is a lease in Redis (`leader`) that its holder renews; when the holder stops renewing,
  * another instance takes it within one lease. In one process this instance always leads.
  */
-import type { Redis } from 'ioredis'
 import { silentLogger, type Logger } from '../support/logger.js'
+import type { RedisClient } from './redis-connections.js'
+import { RedisKeys } from './redis-keys.js'
 
 export interface Leadership {
   readonly isLeader: boolean
@@ -17,8 +18,8 @@ export interface Leadership {
 
 export const SOLE_LEADER: Leadership = { isLeader: true, onElected: () => {}, stop: async () => {} }
 
-/** KEYS: leader. ARGV: instance, lease ms. The holder after the attempt. */
-const CLAIM = `
+/** KEYS: leader. ARGV: instance, lease ms. The holder after the attempt. Run again: the same holder, renewed. */
+export const CLAIM = `
 local holder = redis.call('GET', KEYS[1])
 if holder == ARGV[1] or not holder then
   redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
@@ -27,7 +28,8 @@ end
 return holder
 `
 
-const RESIGN = `
+/** KEYS: leader. ARGV: instance. Run again: nothing left to delete. */
+export const RESIGN = `
 if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end
 return 1
 `
@@ -38,7 +40,7 @@ interface Scripts {
 }
 
 export class RedisLeadership implements Leadership {
-  readonly #client: Redis & Scripts
+  readonly #client: RedisClient & Scripts
   readonly #key: string
   readonly #instanceId: string
   readonly #leaseMs: number
@@ -49,11 +51,11 @@ export class RedisLeadership implements Leadership {
   readonly #electedListeners: Array<() => void> = []
   #claimedOnce = false
 
-  constructor (client: Redis, options: { prefix: string, instanceId: string, leaseMs: number, logger?: Logger }) {
+  constructor (client: RedisClient, options: { prefix: string, instanceId: string, leaseMs: number, logger?: Logger }) {
     if (!('leaderClaim' in client)) client.defineCommand('leaderClaim', { numberOfKeys: 1, lua: CLAIM })
     if (!('leaderResign' in client)) client.defineCommand('leaderResign', { numberOfKeys: 1, lua: RESIGN })
-    this.#client = client as Redis & Scripts
-    this.#key = `${options.prefix}leader`
+    this.#client = client as RedisClient & Scripts
+    this.#key = new RedisKeys(options.prefix).leader
     this.#instanceId = options.instanceId
     this.#leaseMs = options.leaseMs
     this.#log = options.logger ?? silentLogger

@@ -1,26 +1,46 @@
 /**
  * The instance's connections to Redis, one per kind of use, because each kind needs its own behaviour
  * when Redis goes away:
- * - `commands` (the request path: open a transfer, claim an idempotency key): fails at once while Redis
- *   is down, so the route answers 503 instead of hanging, and nothing is sent later behind its back;
+ * - `commands` (the request path: open a transfer, claim an idempotency key, count the rate limit):
+ *   fails at once while Redis is down or failing over, so the route answers 503 instead of hanging, and
+ *   nothing is sent again behind its back (a command that may have run is never run twice);
  * - `writes` (what the owner of a transfer records, the events it publishes): queued while Redis is
- *   down and sent in order when it is back, so nothing is lost and nothing overtakes;
+ *   down and sent in order when it is back (ioredis also sends again what was in flight on a dead
+ *   socket, so every script on it is safe to run twice: see the scripts' comments);
  * - `reader` (the feed's blocking stream read) and `subscriber` (messages between instances): a
  *   blocking read and a subscription take their connection for themselves.
- * ioredis reconnects each by itself; `available` follows the command connection.
+ *
+ * Redis is one server (a URL or ioredis options), a master found through Sentinel (ioredis `sentinels`
+ * + `name`: after a failover every connection finds the new master by itself), or a Redis Cluster (a
+ * list of nodes, or the host's own `Cluster`). ioredis reconnects each connection by itself;
+ * `available` follows the command connection, `masters` says which master(s) it talks to.
  */
 import { randomBytes } from 'node:crypto'
 import { hostname } from 'node:os'
-import { Redis, type RedisOptions } from 'ioredis'
+import { Cluster, Redis, type ClusterNode, type ClusterOptions, type RedisOptions } from 'ioredis'
 import { SafeEmitter } from '../support/safe-emitter.js'
 import { silentLogger, type Logger } from '../support/logger.js'
 
-/** A URL (`redis://…`, `rediss://…`), ioredis options, or a client of the host's (duplicated, never closed). */
-export type RedisSetting = string | RedisOptions | Redis
+/** A Redis Cluster: its nodes (`host:port` or `{ host, port }`, a few are enough) and ioredis cluster options. */
+export interface RedisClusterSetting {
+  cluster: ClusterNode[]
+  options?: ClusterOptions
+}
+
+/**
+ * A URL (`redis://…`, `rediss://…`); ioredis options (with `sentinels` and `name` for Sentinel); a
+ * cluster's nodes; or a client of the host's, a `Redis` or a `Cluster` (duplicated, never closed).
+ */
+export type RedisSetting = string | RedisOptions | Redis | Cluster | RedisClusterSetting
+
+/** What the stores use: one server (alone or behind Sentinel) or a cluster; both speak the same commands. */
+export type RedisClient = Redis | Cluster
 
 export interface RedisConnectionEvents {
   /** Redis became reachable (true) or was lost (false). */
   connection: [boolean]
+  /** The master(s) in use changed (a failover promoted another): the new ones, and those before. */
+  masters: [string[], string[]]
 }
 
 /** An instance's name among its peers: unique across hosts, containers (same pid) and restarts. */
@@ -28,33 +48,131 @@ export function newInstanceId (): string {
   return `${hostname()}-${process.pid}-${randomBytes(4).toString('hex')}`
 }
 
+export function isClusterSetting (setting: unknown): setting is RedisClusterSetting {
+  return typeof setting === 'object' && setting !== null && Array.isArray((setting as { cluster?: unknown }).cluster)
+}
+
+/** How each kind of connection behaves when its Redis goes away. */
+interface Behaviour {
+  /** Fail at once (the request path) or queue until Redis is back (the owner's writes, blocking reads). */
+  failFast: boolean
+  name: string
+  /** On a cluster: subscribes to sharded channels (one connection per master: command-bus.ts says why). */
+  sharded?: boolean
+}
+
+/**
+ * Reconnects quickly: a failover is seconds, and every second waited after the new master is up is a
+ * second of 503s (ioredis's default grows to 2 s between tries).
+ */
+const retryStrategy = (attempt: number): number => Math.min(50 * attempt, 500)
+
+/**
+ * A master demoted to replica (a manual failover, or the old master back as a replica) answers writes
+ * with READONLY: reconnect, which asks Sentinel for the master again. Fail-fast connections do not send
+ * the command again (1); queued ones do (2), as they would after any reconnect.
+ */
+const reconnectOnReadOnly = (resend: boolean) => (error: Error): boolean | 1 | 2 =>
+  error.message.startsWith('READONLY') ? (resend ? 2 : 1) : false
+
+function serverOptions ({ failFast, name }: Behaviour, sentinel: boolean): RedisOptions {
+  return {
+    lazyConnect: true,
+    connectionName: name,
+    enableOfflineQueue: !failFast,
+    maxRetriesPerRequest: failFast ? 0 : null,
+    retryStrategy,
+    reconnectOnError: reconnectOnReadOnly(!failFast),
+    // Through Sentinel: told of a failover by the sentinels' +switch-master (not only by a dead socket),
+    // so a master that is still alive but demoted is left at once.
+    ...(sentinel ? { failoverDetector: true, sentinelRetryStrategy: retryStrategy } : {})
+  }
+}
+
+function clusterOptions ({ failFast, name, sharded = false }: Behaviour): ClusterOptions {
+  return {
+    lazyConnect: true,
+    shardedSubscribers: sharded,
+    enableOfflineQueue: !failFast,
+    // A command on a master that died is sent again by the cluster client after a pause
+    // (retryDelayOnFailover): never for the fail-fast one, whose command may have run already and must
+    // answer now; the queued ones keep trying through the cluster's failover (node timeout + election).
+    retryDelayOnFailover: failFast ? 0 : 200,
+    retryDelayOnClusterDown: failFast ? 0 : 200,
+    maxRedirections: failFast ? 16 : 1000,
+    redisOptions: { connectionName: name, maxRetriesPerRequest: failFast ? 0 : null }
+  }
+}
+
+function hasSentinels (setting: RedisSetting): boolean {
+  return typeof setting === 'object' && !(setting instanceof Redis) && !(setting instanceof Cluster) &&
+    Array.isArray((setting as RedisOptions).sentinels)
+}
+
+function connect (setting: RedisSetting, behaviour: Behaviour): RedisClient {
+  if (setting instanceof Cluster) return setting.duplicate([], clusterOptions(behaviour))
+  if (isClusterSetting(setting)) {
+    const given = setting.options ?? {}
+    const own = clusterOptions(behaviour)
+    return new Cluster(setting.cluster, { ...given, ...own, redisOptions: { ...given.redisOptions, ...own.redisOptions } })
+  }
+  if (setting instanceof Redis) {
+    return setting.duplicate(serverOptions(behaviour, Array.isArray(setting.options.sentinels)))
+  }
+  const own = serverOptions(behaviour, hasSentinels(setting))
+  return typeof setting === 'string' ? new Redis(setting, own) : new Redis({ ...setting, ...own })
+}
+
 export class RedisConnections {
-  readonly commands: Redis
-  readonly writes: Redis
-  readonly reader: Redis
-  readonly subscriber: Redis
+  readonly commands: RedisClient
+  readonly writes: RedisClient
+  readonly reader: RedisClient
+  readonly subscriber: RedisClient
   readonly events: SafeEmitter<RedisConnectionEvents>
+  /** 'cluster', 'sentinel' or 'server': what readiness and the docs call it. */
+  readonly mode: 'cluster' | 'sentinel' | 'server'
   readonly #log: Logger
   #available = false
+  /** The master(s) last seen in use; kept while disconnected, to tell a failover from a reconnect. */
+  #masters: string[] = []
 
   constructor (setting: RedisSetting, logger: Logger = silentLogger) {
     this.#log = logger
     this.events = new SafeEmitter({ logger, name: 'Redis connection' })
-    const make = (options: RedisOptions): Redis => {
-      if (setting instanceof Redis) return setting.duplicate(options)
-      return typeof setting === 'string' ? new Redis(setting, { lazyConnect: true, ...options }) : new Redis({ lazyConnect: true, ...setting, ...options })
-    }
-    this.commands = make({ enableOfflineQueue: false, maxRetriesPerRequest: 0, connectionName: 'fastify-asterisk-transfer:commands' })
-    this.writes = make({ enableOfflineQueue: true, maxRetriesPerRequest: null, connectionName: 'fastify-asterisk-transfer:writes' })
-    this.reader = make({ enableOfflineQueue: true, maxRetriesPerRequest: null, connectionName: 'fastify-asterisk-transfer:reader' })
-    this.subscriber = make({ enableOfflineQueue: true, maxRetriesPerRequest: null, connectionName: 'fastify-asterisk-transfer:subscriber' })
+    this.mode = setting instanceof Cluster || isClusterSetting(setting)
+      ? 'cluster'
+      : (setting instanceof Redis ? Array.isArray(setting.options.sentinels) : hasSentinels(setting)) ? 'sentinel' : 'server'
+    this.commands = connect(setting, { failFast: true, name: 'fastify-asterisk-transfer:commands' })
+    this.writes = connect(setting, { failFast: false, name: 'fastify-asterisk-transfer:writes' })
+    this.reader = connect(setting, { failFast: false, name: 'fastify-asterisk-transfer:reader' })
+    this.subscriber = connect(setting, { failFast: false, name: 'fastify-asterisk-transfer:subscriber', sharded: true })
     for (const client of this.#all()) client.on('error', (error: Error) => { this.#log.debug({ err: error }, 'Redis connection error') })
-    this.commands.on('ready', () => { this.#set(true) })
+    this.commands.on('ready', () => {
+      this.#set(true)
+      this.#checkMasters()
+    })
+    // A cluster stays ready through one master's failover: its new slot map tells of the promoted one.
+    this.commands.on('refresh', () => { this.#checkMasters() })
     this.commands.on('close', () => { this.#set(false) })
   }
 
   get available (): boolean {
     return this.#available
+  }
+
+  /**
+   * The master(s) the request path talks to now (`host:port`), for readiness and metrics: after a
+   * failover, the promoted one. Empty while disconnected.
+   */
+  masters (): string[] {
+    const { commands } = this
+    if (commands instanceof Cluster) {
+      if (commands.status !== 'ready') return []
+      return commands.nodes('master').map((node) => `${node.options.host ?? ''}:${String(node.options.port)}`).sort()
+    }
+    const stream = commands.stream as { remoteAddress?: string, remotePort?: number } | undefined
+    if (commands.status !== 'ready' || stream?.remoteAddress === undefined) return []
+    return [`${stream.remoteAddress}:${String(stream.remotePort)}`]
   }
 
   /**
@@ -73,20 +191,31 @@ export class RedisConnections {
   async close (): Promise<void> {
     await Promise.allSettled(this.#all().map(async (client) => {
       // Writes still queued are sent first when Redis is up; otherwise there is nobody to send them to.
-      if (client.status === 'ready') await client.quit()
-      else client.disconnect()
+      if (client.status === 'ready') await client.quit().catch(() => {})
+      // Also after QUIT: through Sentinel, only this stops the connections that listen to the
+      // sentinels for failovers (they would keep the host's process alive).
+      client.disconnect()
     }))
     this.#set(false)
   }
 
-  #all (): Redis[] {
+  #all (): RedisClient[] {
     return [this.commands, this.writes, this.reader, this.subscriber]
+  }
+
+  #checkMasters (): void {
+    const now = this.masters()
+    if (now.length === 0 || now.join(',') === this.#masters.join(',')) return
+    const before = this.#masters
+    this.#masters = now
+    if (before.length > 0) this.#log.warn({ masters: now, before }, 'Redis master changed')
+    this.events.emit('masters', now, before)
   }
 
   #set (available: boolean): void {
     if (available === this.#available) return
     this.#available = available
-    if (available) this.#log.info({}, 'Redis connected')
+    if (available) this.#log.info({ masters: this.masters() }, 'Redis connected')
     else this.#log.warn({}, 'Redis connection lost')
     this.events.emit('connection', available)
   }

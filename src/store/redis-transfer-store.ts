@@ -1,22 +1,32 @@
 /**
- * The transfer store on Redis, shared by every instance. Keys (under the prefix):
+ * The transfer store on Redis, shared by every instance. Keys (redis-keys.ts, all in the `{transfers}`
+ * hash slot, so the scripts work on a Redis Cluster too):
  * - `xfer:<id>`: the stored transfer (JSON); kept `finishedTtlMs` once it is over;
- * - `xfers:active`: the ids of the transfers in progress;
+ * - `active`: the ids of the transfers in progress;
  * - `owner:<id>`: the owning instance, with a lease its owner renews;
  * - `call:<channel>`: the transfer a channel belongs to, with the same lease.
  * Every step that reads and writes is one Lua script, so two instances can never both take a call or
- * both take over a transfer. Keys built inside the scripts tie it to one Redis (not a cluster).
+ * both take over a transfer.
+ *
+ * Every script is safe to run twice with the same arguments (the state after two runs is the state
+ * after one, and the second answers as the first): ioredis sends a command again when the socket it was
+ * written to dies before the answer came, which a failover does, and the first may have run.
  */
-import type { Redis } from 'ioredis'
 import { type Transfer, isFinal } from '../domain/transfer.js'
+import type { RedisClient } from './redis-connections.js'
+import { RedisKeys } from './redis-keys.js'
 import { PHONE_GRACE_MS, type FoundTransfer, type OpenResult, type StoredTransfer, type TransferStore } from './transfer-store.js'
 
 /**
  * KEYS: active set, record, owner, call locks… ARGV: record JSON, instance, lease ms, max active, id,
- * origin. A lock left by a finished transfer (kept PHONE_GRACE_MS) stops only a phone's transfer.
+ * origin. A lock left by a finished transfer (kept PHONE_GRACE_MS) stops only a phone's transfer. Run
+ * again: the record is there, owned by this instance already: the same answer, ok.
  */
-const OPEN = `
-if redis.call('EXISTS', KEYS[2]) == 1 then return {'busy', ARGV[5]} end
+export const OPEN = `
+if redis.call('EXISTS', KEYS[2]) == 1 then
+  if redis.call('GET', KEYS[3]) == ARGV[2] then return {'ok'} end
+  return {'busy', ARGV[5]}
+end
 for i = 4, #KEYS do
   local holder = redis.call('GET', KEYS[i])
   if holder and holder ~= ARGV[5] and (ARGV[6] == 'phone' or redis.call('SISMEMBER', KEYS[1], holder) == 1) then
@@ -33,11 +43,15 @@ return {'ok'}
 
 /**
  * KEYS: active set, record, owner, call locks… ARGV: record JSON, instance, lease ms, id, final (1/0),
- * finished ttl ms, phone grace ms. Refused (0) when another instance owns the transfer now.
+ * finished ttl ms, phone grace ms. Refused (0) when another instance owns the transfer now. Run again:
+ * the same values written again. A state from before the end, sent again after the final one (a
+ * cluster client retries each command on its own), never brings a finished transfer back: a finished
+ * record is the one with an expiry.
  */
-const SAVE = `
+export const SAVE = `
 local owner = redis.call('GET', KEYS[3])
 if owner and owner ~= ARGV[2] then return 0 end
+if ARGV[5] == '0' and redis.call('PTTL', KEYS[2]) > 0 then return 1 end
 if ARGV[5] == '1' then
   redis.call('SET', KEYS[2], ARGV[1], 'PX', ARGV[6])
   redis.call('SREM', KEYS[1], ARGV[4])
@@ -55,7 +69,7 @@ return 1
 `
 
 /** KEYS: owner, call locks… ARGV: instance, lease ms, id. 0 when another instance owns it now. */
-const RENEW = `
+export const RENEW = `
 local owner = redis.call('GET', KEYS[1])
 if owner and owner ~= ARGV[1] then return 0 end
 redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
@@ -66,8 +80,11 @@ end
 return 1
 `
 
-/** KEYS: active set. ARGV: key prefix. The ids in progress whose owner key is gone. */
-const ORPHANS = `
+/**
+ * KEYS: active set. ARGV: what goes before `owner:<id>` (the same hash tag: same slot). The ids in
+ * progress whose owner key is gone.
+ */
+export const ORPHANS = `
 local orphans = {}
 for _, id in ipairs(redis.call('SMEMBERS', KEYS[1])) do
   if redis.call('EXISTS', ARGV[1] .. 'owner:' .. id) == 0 then table.insert(orphans, id) end
@@ -77,26 +94,26 @@ return orphans
 
 /**
  * KEYS: active set, record, owner. ARGV: instance, lease ms, id, gone owner ('' if none). The record
- * when taken over, else nil.
+ * when taken over, else nil. Run again: this instance owns it already, and gets the record again.
  */
-const TAKE_OVER = `
+export const TAKE_OVER = `
 if redis.call('SISMEMBER', KEYS[1], ARGV[3]) == 0 then return nil end
 local owner = redis.call('GET', KEYS[3])
-if owner and owner ~= ARGV[4] then return nil end
+if owner and owner ~= ARGV[4] and owner ~= ARGV[1] then return nil end
 redis.call('SET', KEYS[3], ARGV[1], 'PX', ARGV[2])
 return redis.call('GET', KEYS[2])
 `
 
 /** KEYS: owner keys. ARGV: instance. Deletes the ones this instance holds. */
-const RELEASE = `
+export const RELEASE = `
 for i = 1, #KEYS do
   if redis.call('GET', KEYS[i]) == ARGV[1] then redis.call('DEL', KEYS[i]) end
 end
 return 1
 `
 
-/** KEYS: active set. ARGV: key prefix. Every record in progress. */
-const ACTIVE = `
+/** KEYS: active set. ARGV: what goes before `xfer:<id>`. Every record in progress. */
+export const ACTIVE = `
 local records = {}
 for _, id in ipairs(redis.call('SMEMBERS', KEYS[1])) do
   local record = redis.call('GET', ARGV[1] .. 'xfer:' .. id)
@@ -115,20 +132,20 @@ interface Scripts {
   xferActive: (count: number, ...keysAndArgs: Array<string | number>) => Promise<string[]>
 }
 
-function withScripts (client: Redis): Redis & Scripts {
+function withScripts (client: RedisClient): RedisClient & Scripts {
   const scripts = { xferOpen: OPEN, xferSave: SAVE, xferRenew: RENEW, xferOrphans: ORPHANS, xferTakeOver: TAKE_OVER, xferRelease: RELEASE, xferActive: ACTIVE }
   for (const [name, lua] of Object.entries(scripts)) {
     if (!(name in client)) client.defineCommand(name, { lua })
   }
-  return client as Redis & Scripts
+  return client as RedisClient & Scripts
 }
 
 export interface RedisTransferStoreOptions {
   instanceId: string
   /** The request path's connection (fails at once while Redis is down). */
-  commands: Redis
+  commands: RedisClient
   /** The owner's writes (queued while Redis is down, sent in order). */
-  writes: Redis
+  writes: RedisClient
   prefix: string
   /** How long an owner's claim lasts without renewal: how soon a lost instance's transfers are taken over. */
   leaseMs: number
@@ -138,9 +155,9 @@ export interface RedisTransferStoreOptions {
 
 export class RedisTransferStore implements TransferStore {
   readonly instanceId: string
-  readonly #commands: Redis & Scripts
-  readonly #writes: Redis & Scripts
-  readonly #prefix: string
+  readonly #commands: RedisClient & Scripts
+  readonly #writes: RedisClient & Scripts
+  readonly #keys: RedisKeys
   readonly #leaseMs: number
   readonly #finishedTtlMs: number
 
@@ -148,14 +165,14 @@ export class RedisTransferStore implements TransferStore {
     this.instanceId = options.instanceId
     this.#commands = withScripts(options.commands)
     this.#writes = withScripts(options.writes)
-    this.#prefix = options.prefix
+    this.#keys = new RedisKeys(options.prefix)
     this.#leaseMs = options.leaseMs
     this.#finishedTtlMs = options.finishedTtlMs
   }
 
   async open (stored: StoredTransfer, channels: readonly string[], maxActive: number): Promise<OpenResult> {
     const { id } = stored.record
-    const keys = [this.#key('xfers:active'), this.#record(id), this.#owner(id), ...channels.map((channel) => this.#call(channel))]
+    const keys = [this.#keys.activeTransfers, this.#keys.record(id), this.#keys.owner(id), ...channels.map((channel) => this.#keys.call(channel))]
     const [answer, holder] = await this.#commands.xferOpen(keys.length, ...keys, JSON.stringify(stored), this.instanceId, this.#leaseMs, maxActive, id, stored.record.origin)
     if (answer === 'busy') return { ok: false, busyWith: holder as string }
     if (answer === 'full') return { ok: false, full: true }
@@ -164,28 +181,28 @@ export class RedisTransferStore implements TransferStore {
 
   async save (stored: StoredTransfer, channels: readonly string[]): Promise<boolean> {
     const { id } = stored.record
-    const keys = [this.#key('xfers:active'), this.#record(id), this.#owner(id), ...channels.map((channel) => this.#call(channel))]
+    const keys = [this.#keys.activeTransfers, this.#keys.record(id), this.#keys.owner(id), ...channels.map((channel) => this.#keys.call(channel))]
     const final = isFinal(stored.record.status) ? '1' : '0'
     const saved = await this.#writes.xferSave(keys.length, ...keys, JSON.stringify(stored), this.instanceId, this.#leaseMs, id, final, this.#finishedTtlMs, PHONE_GRACE_MS)
     return saved === 1
   }
 
   async get (id: string): Promise<FoundTransfer | undefined> {
-    const [record, owner] = await this.#commands.mget(this.#record(id), this.#owner(id))
+    const [record, owner] = await this.#commands.mget(this.#keys.record(id), this.#keys.owner(id))
     if (record === null || record === undefined) return undefined
     return { stored: JSON.parse(record) as StoredTransfer, owner: owner ?? undefined }
   }
 
   async active (): Promise<Transfer[]> {
-    const records = await this.#commands.xferActive(1, this.#key('xfers:active'), this.#prefix)
+    const records = await this.#commands.xferActive(1, this.#keys.activeTransfers, this.#keys.transfersBase)
     return records.map((json) => (JSON.parse(json) as StoredTransfer).record)
   }
 
   async renew (owned: ReadonlyArray<{ id: string, channels: readonly string[] }>): Promise<string[]> {
     if (owned.length === 0) return []
-    const pipeline = this.#commands.pipeline() as ReturnType<Redis['pipeline']> & { xferRenew: (...args: Array<string | number>) => unknown }
+    const pipeline = this.#commands.pipeline() as ReturnType<RedisClient['pipeline']> & { xferRenew: (...args: Array<string | number>) => unknown }
     for (const { id, channels } of owned) {
-      const keys = [this.#owner(id), ...channels.map((channel) => this.#call(channel))]
+      const keys = [this.#keys.owner(id), ...channels.map((channel) => this.#keys.call(channel))]
       pipeline.xferRenew(keys.length, ...keys, this.instanceId, this.#leaseMs, id)
     }
     const results = (await pipeline.exec()) ?? []
@@ -193,33 +210,17 @@ export class RedisTransferStore implements TransferStore {
   }
 
   async orphans (): Promise<string[]> {
-    return await this.#commands.xferOrphans(1, this.#key('xfers:active'), this.#prefix)
+    return await this.#commands.xferOrphans(1, this.#keys.activeTransfers, this.#keys.transfersBase)
   }
 
   async takeOver (id: string, from = ''): Promise<StoredTransfer | undefined> {
-    const record = await this.#commands.xferTakeOver(3, this.#key('xfers:active'), this.#record(id), this.#owner(id), this.instanceId, this.#leaseMs, id, from)
+    const record = await this.#commands.xferTakeOver(3, this.#keys.activeTransfers, this.#keys.record(id), this.#keys.owner(id), this.instanceId, this.#leaseMs, id, from)
     return record === null ? undefined : JSON.parse(record) as StoredTransfer
   }
 
   async release (ids: readonly string[]): Promise<void> {
     if (ids.length === 0) return
-    const keys = ids.map((id) => this.#owner(id))
+    const keys = ids.map((id) => this.#keys.owner(id))
     await this.#writes.xferRelease(keys.length, ...keys, this.instanceId)
-  }
-
-  #key (name: string): string {
-    return `${this.#prefix}${name}`
-  }
-
-  #record (id: string): string {
-    return `${this.#prefix}xfer:${id}`
-  }
-
-  #owner (id: string): string {
-    return `${this.#prefix}owner:${id}`
-  }
-
-  #call (channel: string): string {
-    return `${this.#prefix}call:${channel}`
   }
 }

@@ -4,7 +4,6 @@
  * owner of a transfer. Without Redis it is this process alone, with nothing to configure (the embedded
  * default); with Redis, every instance behind a load balancer works from the same state.
  */
-import type { Redis } from 'ioredis'
 import { SafeEmitter } from '../support/safe-emitter.js'
 import { silentLogger, type Logger } from '../support/logger.js'
 import { bootFirstId, EventLog, type EventLogOptions } from '../domain/event-log.js'
@@ -13,14 +12,14 @@ import { localPublisher, type FeedPublisher } from './feed-publisher.js'
 import type { IdempotencyKeys } from './idempotency-keys.js'
 import { RedisLeadership, SOLE_LEADER, type Leadership } from './leadership.js'
 import { MemoryTransferStore } from './memory-transfer-store.js'
-import { newInstanceId, RedisConnections, type RedisConnectionEvents, type RedisSetting } from './redis-connections.js'
+import { newInstanceId, RedisConnections, type RedisClient, type RedisConnectionEvents, type RedisSetting } from './redis-connections.js'
 import { RedisFeed } from './redis-feed.js'
 import { RedisIdempotencyStore } from './redis-idempotency-store.js'
 import { RedisTransferStore } from './redis-transfer-store.js'
 import type { TransferStore } from './transfer-store.js'
 
 export interface SharedStateOptions {
-  /** Redis (a URL, ioredis options or a client); undefined: this process alone. */
+  /** Redis (a URL, ioredis options, Sentinel, a cluster or a client); undefined: this process alone. */
   redis?: RedisSetting
   /** Put before every key, so several apps (or test runs) can share one Redis. */
   keyPrefix: string
@@ -45,7 +44,9 @@ export interface SharedState {
   /** How to reach the owner of a transfer; undefined in one process. */
   readonly peers: CommandBus | undefined
   /** The Redis client the rate limiter counts on; undefined in one process. */
-  readonly redis: Redis | undefined
+  readonly redis: RedisClient | undefined
+  /** The Redis master(s) in use now (`host:port`); empty in one process or while Redis is unreachable. */
+  masters: () => string[]
   /** The feed's log (filled with the shared feed's recent events) and where to publish to it. */
   openFeed: (options: Omit<EventLogOptions, 'firstId'>) => Promise<{ eventLog: EventLog, publisher: FeedPublisher }>
   /** Starts answering other instances' requests with `handler`. */
@@ -67,6 +68,7 @@ class LocalState implements SharedState {
   readonly leadership = SOLE_LEADER
   readonly peers = undefined
   readonly redis = undefined
+  masters (): string[] { return [] }
 
   constructor (options: SharedStateOptions) {
     this.events = new SafeEmitter({ logger: options.logger ?? silentLogger, name: 'shared state' })
@@ -115,8 +117,12 @@ class RedisState implements SharedState {
     return this.#connections.events
   }
 
-  get redis (): Redis {
+  get redis (): RedisClient {
     return this.#connections.commands
+  }
+
+  masters (): string[] {
+    return this.#connections.masters()
   }
 
   async openFeed (options: Omit<EventLogOptions, 'firstId'>): Promise<{ eventLog: EventLog, publisher: FeedPublisher }> {
@@ -137,6 +143,8 @@ class RedisState implements SharedState {
   }
 
   async close (): Promise<void> {
+    // The events published last are appended before the connections close (bounded: Redis may be gone).
+    await Promise.race([this.#feed.flushed(), new Promise((resolve) => setTimeout(resolve, 2000).unref())])
     this.#feed.stop()
     this.peers.stop()
     await this.leadership.stop()

@@ -44,6 +44,18 @@ t.test('REDIS_URL: passed on when set; unset or empty, the app keeps its state i
   t.equal(readConfig({ ...base, REDIS_URL: '' }).redisUrl, undefined)
 })
 
+t.test('REDIS_SENTINELS + REDIS_SENTINEL_NAME, or REDIS_CLUSTER_NODES: parsed into what the plugin takes', async (t) => {
+  const sentinel = readConfig({ ...base, REDIS_SENTINELS: '10.0.0.1:26379, sentinel-b:26380,[::1]:26381', REDIS_SENTINEL_NAME: 'transfers' })
+  t.same(sentinel.redisSentinel, { sentinels: [{ host: '10.0.0.1', port: 26379 }, { host: 'sentinel-b', port: 26380 }, { host: '::1', port: 26381 }], name: 'transfers' })
+  t.equal(sentinel.redisUrl, undefined)
+  t.same(readConfig({ ...base, REDIS_CLUSTER_NODES: '10.0.0.1:7000,10.0.0.2:7001' }).redisCluster, [{ host: '10.0.0.1', port: 7000 }, { host: '10.0.0.2', port: 7001 }])
+  t.match(problemsOf({ ...base, REDIS_SENTINELS: '10.0.0.1:26379' }), /REDIS_SENTINEL_NAME is required with REDIS_SENTINELS/)
+  t.match(problemsOf({ ...base, REDIS_SENTINEL_NAME: 'transfers' }), /REDIS_SENTINEL_NAME is set without REDIS_SENTINELS/)
+  t.match(problemsOf({ ...base, REDIS_SENTINELS: '10.0.0.1, b:99999', REDIS_SENTINEL_NAME: 'm' }), /REDIS_SENTINELS: "10.0.0.1", "b:99999" not host:port/)
+  t.match(problemsOf({ ...base, REDIS_CLUSTER_NODES: ',' }), /REDIS_CLUSTER_NODES must list host:port/)
+  t.match(problemsOf({ ...base, REDIS_URL: 'redis://a:6379', REDIS_CLUSTER_NODES: 'b:7000' }), /REDIS_URL and REDIS_CLUSTER_NODES: set one of them/)
+})
+
 t.test('a REDIS_URL that is not a redis:// or rediss:// URL is named', async (t) => {
   t.match(problemsOf({ ...base, REDIS_URL: 'http://127.0.0.1:6379' }), /REDIS_URL must match pattern/)
 })

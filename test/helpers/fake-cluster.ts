@@ -4,8 +4,8 @@
 // `TransferService`; the test drives what Redis and the network would: leases running out, an instance
 // gone, Redis unreachable from one instance, Redis losing its data.
 //
-// Kept to the Redis store's semantics (its Lua scripts): a key with a lease is gone once the cluster's
-// clock passes it; every operation is applied in one step, a round trip after it was asked (so two
+// Kept to the Redis store's semantics (its Lua scripts, each safe to run twice): a key with a lease is
+// gone once the cluster's clock passes it; every operation is applied in one step, a round trip after it was asked (so two
 // instances can race, as over the network); records travel as JSON. Like the plugin's connections to
 // Redis, an instance cut off from Redis fails its requests at once (`open`, `get`, a message to a
 // peer...) but queues what its transfers' owner writes (`save`, `release`) and sends it in order once
@@ -110,7 +110,10 @@ export class FakeCluster {
 
   open (instanceId: string, stored: StoredTransfer, channels: readonly string[], maxActive: number): OpenResult {
     const { id } = stored.record
-    if (this.#get(this.#records, id) !== undefined) return { ok: false, busyWith: id }
+    if (this.#get(this.#records, id) !== undefined) {
+      // Run again (a command re-sent after a failover): already this instance's, the same answer.
+      return this.#get(this.#owners, id) === instanceId ? { ok: true } : { ok: false, busyWith: id }
+    }
     for (const channel of channels) {
       const holder = this.#get(this.#locks, channel)
       // A lock left by a finished transfer (kept PHONE_GRACE_MS) stops only a phone's transfer.
@@ -128,6 +131,8 @@ export class FakeCluster {
     const { id } = stored.record
     const owner = this.#get(this.#owners, id)
     if (owner !== undefined && owner !== instanceId) return false
+    // A state from before the end, arriving after the final one, never brings a finished transfer back.
+    if (!isFinal(stored.record.status) && this.#records.get(id)?.expiresAt !== undefined && this.#get(this.#records, id) !== undefined) return true
     if (isFinal(stored.record.status)) {
       this.#set(this.#records, id, JSON.stringify(stored), this.finishedTtlMs)
       this.#active.delete(id)
@@ -181,7 +186,8 @@ export class FakeCluster {
   takeOver (instanceId: string, id: string, from = ''): StoredTransfer | undefined {
     if (!this.#active.has(id)) return undefined
     const owner = this.#get(this.#owners, id)
-    if (owner !== undefined && owner !== from) return undefined
+    // Run again: this instance owns it already, and gets the record again.
+    if (owner !== undefined && owner !== from && owner !== instanceId) return undefined
     this.#set(this.#owners, id, instanceId, this.leaseMs)
     const json = this.#get(this.#records, id)
     return json === undefined ? undefined : JSON.parse(json) as StoredTransfer

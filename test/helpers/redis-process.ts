@@ -11,6 +11,9 @@ import { Redis } from 'ioredis'
 import { freePort } from './free-port.js'
 
 export const redisServerBinary = '/usr/bin/redis-server'
+export const redisSentinelBinary = '/usr/bin/redis-sentinel'
+export const redisCliBinary = '/usr/bin/redis-cli'
+const binaries = [redisServerBinary, redisSentinelBinary, redisCliBinary]
 
 async function run (command: string, args: string[]): Promise<{ code: number | null, output: string }> {
   const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } })
@@ -22,26 +25,29 @@ async function run (command: string, args: string[]): Promise<{ code: number | n
 }
 
 /**
- * Installs Debian's redis-server when its binary is missing. A fresh machine may have no package
- * lists yet: a failed install is retried once after `apt-get update`.
+ * Installs Debian's redis-server, redis-sentinel (failover tests) and redis-tools (redis-cli, to create
+ * a cluster) when a binary is missing. A fresh machine may have no package lists yet: a failed install
+ * is retried once after `apt-get update`.
  */
 export async function ensureRedisServer (log: (message: string) => void = () => {}): Promise<void> {
-  if (existsSync(redisServerBinary)) return
-  if (process.getuid?.() !== 0) throw new Error(`${redisServerBinary} is missing and installing it needs root: apt-get install redis-server`)
-  log('installing redis-server')
-  const install = ['install', '-y', '--no-install-recommends', 'redis-server']
+  if (binaries.every((binary) => existsSync(binary))) return
+  if (process.getuid?.() !== 0) throw new Error(`${binaries.filter((binary) => !existsSync(binary)).join(', ')} missing and installing needs root: apt-get install redis-server redis-sentinel redis-tools`)
+  log('installing redis-server, redis-sentinel and redis-tools')
+  const install = ['install', '-y', '--no-install-recommends', 'redis-server', 'redis-sentinel', 'redis-tools']
   let result = await run('apt-get', install)
   if (result.code !== 0) {
     await run('apt-get', ['update'])
     result = await run('apt-get', install)
   }
-  if (result.code !== 0 || !existsSync(redisServerBinary)) {
-    throw new Error(`apt-get install redis-server failed (${String(result.code)}):\n${result.output.split('\n').slice(-20).join('\n')}`)
+  if (result.code !== 0 || !binaries.every((binary) => existsSync(binary))) {
+    throw new Error(`apt-get install redis-server redis-sentinel redis-tools failed (${String(result.code)}):\n${result.output.split('\n').slice(-20).join('\n')}`)
   }
 }
 
 export interface RedisServer {
   readonly port: number
+  /** Its working directory (a cluster node keeps its nodes.conf there). */
+  readonly dir: string
   /** redis://127.0.0.1:<port> */
   readonly url: string
   /** The server's console output (removed when the test process exits). */
@@ -74,8 +80,11 @@ async function answersPing (port: number): Promise<boolean> {
   }
 }
 
-/** Starts a redis-server of its own on a free loopback port (or `port`), empty, saving nothing to disk. */
-export async function startRedis (opts: { port?: number, readyTimeoutMs?: number } = {}): Promise<RedisServer> {
+/**
+ * Starts a redis-server of its own on a free loopback port (or `port`), empty, saving nothing to disk.
+ * `args` are added to its command line (a replica's `--replicaof`, a cluster node's settings).
+ */
+export async function startRedis (opts: { port?: number, readyTimeoutMs?: number, args?: string[] } = {}): Promise<RedisServer> {
   await ensureRedisServer()
   const port = opts.port ?? await freePort()
   const dir = mkdtempSync(join(tmpdir(), 'redis-test-'))
@@ -93,7 +102,7 @@ export async function startRedis (opts: { port?: number, readyTimeoutMs?: number
     const fd = openSync(logFile, 'a')
     writeSync(fd, `\n===== ${new Date().toISOString()} starting redis-server on port ${port} =====\n`)
     const started = spawn(redisServerBinary, [
-      '--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, '--daemonize', 'no'
+      '--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, '--daemonize', 'no', ...(opts.args ?? [])
     ], { stdio: ['ignore', fd, fd] })
     closeSync(fd)
     child = started
@@ -125,6 +134,7 @@ export async function startRedis (opts: { port?: number, readyTimeoutMs?: number
   await launch()
   return {
     port,
+    dir,
     url: `redis://127.0.0.1:${port}`,
     logFile,
     running,

@@ -6,6 +6,8 @@
 // - stall(): keeps every socket open but forwards no byte in either direction, like a link that
 //   silently drops packets (no FIN, no RST): only a timeout or a keep-alive can notice it. What is sent
 //   meanwhile is held and delivered on restore(), in order. New connections are accepted and held too.
+//   With { answersOnly: true } only what the target sends back is held: a request reaches it and runs,
+//   its answer does not come back (a server that dies after acting, before answering).
 // - restore(): back to forwarding (and listening again on the same port after a refusing cut).
 import { connect, createServer, type AddressInfo, type Server, type Socket } from 'node:net'
 
@@ -16,7 +18,7 @@ export interface TcpProxy {
   /** Connections open now. */
   readonly open: number
   cut: (options?: { refuse?: boolean }) => Promise<void>
-  stall: () => void
+  stall: (options?: { answersOnly?: boolean }) => void
   restore: () => Promise<void>
   close: () => Promise<void>
 }
@@ -31,13 +33,14 @@ interface Pair {
 export async function startTcpProxy (target: { host: string, port: number }): Promise<TcpProxy> {
   const pairs = new Set<Pair>()
   let stalled = false
+  let answersOnly = false
   let listening = false
   let accepted = 0
   let port = 0
 
-  const relay = (from: Socket, to: Socket, held: Buffer[]): void => {
+  const relay = (from: Socket, to: Socket, held: Buffer[], answers: boolean): void => {
     from.on('data', (chunk: Buffer) => {
-      if (stalled) held.push(chunk)
+      if (stalled && (answers || !answersOnly)) held.push(chunk)
       else to.write(chunk)
     })
   }
@@ -52,8 +55,8 @@ export async function startTcpProxy (target: { host: string, port: number }): Pr
       upstream.destroy()
     }
     for (const socket of [client, upstream]) socket.on('close', end).on('error', end)
-    relay(client, upstream, pair.held.toUpstream)
-    relay(upstream, client, pair.held.toClient)
+    relay(client, upstream, pair.held.toUpstream, false)
+    relay(upstream, client, pair.held.toClient, true)
   })
 
   const listen = async (): Promise<void> => {
@@ -101,7 +104,10 @@ export async function startTcpProxy (target: { host: string, port: number }): Pr
       destroyAll()
       await closing
     },
-    stall: () => { stalled = true },
+    stall: (options = {}) => {
+      stalled = true
+      answersOnly = options.answersOnly === true
+    },
     restore: async () => {
       stalled = false
       flush()

@@ -143,7 +143,8 @@ t.test('two instances in one process keep their own counts; stop unsubscribes', 
 
 t.test('with several instances: Redis\'s link as a gauge and its reconnects, and whether this instance leads', async (t) => {
   const metrics = new TransferMetrics('x_')
-  const shared = { available: true, events: new EventEmitter<{ connection: [boolean] }>(), leadership: { isLeader: false } }
+  let masters = ['10.0.0.1:6379']
+  const shared = { available: true, events: new EventEmitter<{ connection: [boolean], masters: [string[], string[]] }>(), leadership: { isLeader: false }, masters: () => masters }
   metrics.follow({ transfers: { events: new TransferEvents(), notices: new EventEmitter() }, pbx: { events: new EventEmitter(), connectionState: () => ({ ami: true, ari: true }) }, shared })
   const scrape = async (): Promise<string> => (await metrics.scrape()).body
   t.match(await scrape(), /^x_redis_connected 1$/m)
@@ -156,5 +157,14 @@ t.test('with several instances: Redis\'s link as a gauge and its reconnects, and
   t.match(await scrape(), /^x_leader 0$/m)
   shared.leadership.isLeader = true
   t.match(await scrape(), /^x_leader 1$/m)
+  t.match(await scrape(), /^x_redis_master\{address="10.0.0.1:6379"\} 1$/m, 'the master in use, by address')
+  shared.events.emit('masters', ['10.0.0.1:6379'], [])
+  t.match(await scrape(), /^x_redis_master_changes_total 0$/m, 'the first master seen is no change')
+  masters = ['10.0.0.2:6379']
+  shared.events.emit('masters', masters, ['10.0.0.1:6379'])
+  const after = await scrape()
+  t.match(after, /^x_redis_master_changes_total 1$/m, 'a failover to another master is counted')
+  t.match(after, /^x_redis_master\{address="10.0.0.2:6379"\} 1$/m)
+  t.notMatch(after, /address="10.0.0.1:6379"/, 'the old master is no longer reported')
   metrics.stop()
 })

@@ -3,6 +3,7 @@
 // answers on both, so that what those tests show holds with Redis.
 import { Redis } from 'ioredis'
 import t, { type Test } from 'tap'
+import { RedisKeys } from '../../src/store/redis-keys.js'
 import { RedisTransferStore } from '../../src/store/redis-transfer-store.js'
 import { PHONE_GRACE_MS, type StoredTransfer, type TransferStore } from '../../src/store/transfer-store.js'
 import { FakeCluster } from '../helpers/fake-cluster.js'
@@ -40,14 +41,15 @@ function redisClient (): Redis {
 function redisWorld (): World {
   const prefix = `contract${++prefixCount}:`
   const admin = redisClient()
-  const keys = async (pattern: string): Promise<string[]> => await admin.keys(`${prefix}${pattern}`)
+  const base = new RedisKeys(prefix).transfersBase
+  const keys = async (pattern: string): Promise<string[]> => await admin.keys(`${base}${pattern}`)
   return {
     store: (instanceId) => new RedisTransferStore({ instanceId, commands: redisClient(), writes: redisClient(), prefix, leaseMs: LEASE_MS, finishedTtlMs: 3_600_000 }),
     expireLeasesOf: async (instanceId) => {
       const ids: string[] = []
       for (const key of await keys('owner:*')) {
         if (await admin.get(key) !== instanceId) continue
-        ids.push(key.slice(`${prefix}owner:`.length))
+        ids.push(key.slice(`${base}owner:`.length))
         await admin.del(key)
       }
       for (const key of await keys('call:*')) {
@@ -61,7 +63,7 @@ function redisWorld (): World {
       }
     },
     flushAll: async () => {
-      const all = await keys('*')
+      const all = await admin.keys(`${prefix}*`)
       if (all.length > 0) await admin.del(...all)
     }
   }
@@ -194,4 +196,18 @@ scenario('the owner writes again what the shared state lost: in progress, owned 
   t.match(await b.get('l1'), { owner: 'A', stored: { record: { status: 'target_answered' } } })
   t.same((await b.active()).map((record) => record.id), ['l1'])
   t.same(await b.open(stored('l2'), CALL, 100), { ok: false, busyWith: 'l1' })
+})
+
+scenario('each step is safe to run twice (a command re-sent after a failover): the same state, the same answer', async (t, world) => {
+  const a = world.store('A')
+  const b = world.store('B')
+  t.ok((await a.open(stored('t1'), CALL, 100)).ok)
+  t.same(await a.open(stored('t1'), CALL, 100), { ok: true }, 'opened again by its owner: ok')
+  t.same(await b.open(stored('t1'), ['PJSIP/104-z'], 100), { ok: false, busyWith: 't1' }, 'by another: busy')
+  t.match(await a.takeOver('t1'), { record: { id: 't1' } }, 'its owner taking it over again gets it')
+  t.equal((await b.get('t1'))?.owner, 'A')
+  t.equal(await a.save(stored('t1', { status: 'completed' }), CALL), true)
+  t.equal(await a.save(stored('t1', { status: 'target_answered' }), CALL), true, 'a state from before the end, arriving after it: answered as written')
+  t.match(await b.get('t1'), { owner: undefined, stored: { record: { status: 'completed' } } }, 'but the transfer stays finished')
+  t.same(await b.active(), [])
 })

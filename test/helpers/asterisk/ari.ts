@@ -59,14 +59,15 @@ export async function ariRequest<T> (path: string, opts: { method?: string, sett
   return (text === '' ? undefined : JSON.parse(text)) as T
 }
 
-export async function listChannels (): Promise<AriChannel[]> {
-  return await ariRequest<AriChannel[]>('/channels')
+/** The channels of the PBX (of the second PBX with `settings: pbx2.ari`). */
+export async function listChannels (settings?: AriSettings): Promise<AriChannel[]> {
+  return await ariRequest<AriChannel[]>('/channels', { settings })
 }
 
-export async function listBridges (): Promise<AriBridge[]> {
-  return await ariRequest<AriBridge[]>('/bridges')
+export async function listBridges (settings?: AriSettings): Promise<AriBridge[]> {
+  return await ariRequest<AriBridge[]>('/bridges', { settings })
 }
 
-export async function listEndpoints (technology = 'PJSIP'): Promise<AriEndpoint[]> {
-  return await ariRequest<AriEndpoint[]>(`/endpoints/${encodeURIComponent(technology)}`)
+export async function listEndpoints (technology = 'PJSIP', settings?: AriSettings): Promise<AriEndpoint[]> {
+  return await ariRequest<AriEndpoint[]>(`/endpoints/${encodeURIComponent(technology)}`, { settings })
 }

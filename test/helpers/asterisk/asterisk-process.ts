@@ -1,4 +1,5 @@
-// Starts and stops the two chrooted Asterisk instances of the test bed (PBX + phone farm).
+// Starts and stops the three chrooted Asterisk instances of the test bed (the PBX, the second PBX joined
+// to it by a trunk, and the phone farm of both).
 // Needs root. The instances run detached, so a tap `before` script can start them and exit.
 import { spawn } from 'node:child_process'
 import { createHash } from 'node:crypto'
@@ -6,10 +7,9 @@ import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, 
 import { createConnection } from 'node:net'
 import { basename, dirname, join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { AmiConnection } from './ami.js'
-import { listEndpoints } from './ari.js'
-import { asteriskRoot, farm, logDir, offlineAgent, pbx, provisionScript, registeredExtensions } from './testbed.js'
-import type { InstanceSettings } from './testbed.js'
+import { amiAnswers, describeReadyState, isReady, readyState } from './readiness.js'
+import { asteriskRoot, farm, logDir, pbx, pbx2, pbxes, provisionScript } from './testbed.js'
+import type { InstanceName, InstanceSettings, PbxSettings } from './testbed.js'
 
 export interface StartOptions {
   /** Run scripts/asterisk/provision.sh first (default true). */
@@ -30,6 +30,7 @@ export interface StartOptions {
 
 export interface TestBedInfo {
   pbxPid: number
+  pbx2Pid: number
   farmPid: number
   /** ms spent in provision.sh */
   provisionMs: number
@@ -43,7 +44,7 @@ export interface TestBedInfo {
 
 export interface AsteriskProcess {
   pid: number
-  instance: 'pbx' | 'farm'
+  instance: InstanceName
   args: string[]
 }
 
@@ -103,7 +104,8 @@ export function findAsteriskProcesses (): AsteriskProcess[] {
       if (args.some((a) => /^-[a-zA-Z]*[rR]/.test(a))) continue // remote console (-r, -rx, -R)
       if (isZombieOrGone(pid)) continue
       const c = args.indexOf('-C')
-      const instance = c >= 0 && args[c + 1] === farm.configFile ? 'farm' : 'pbx'
+      const configFile = c >= 0 ? args[c + 1] : undefined
+      const instance = [farm, pbx2].find((other) => other.configFile === configFile)?.name ?? 'pbx'
       found.push({ pid, instance, args })
     } catch {
       // process vanished or is not ours to read
@@ -150,7 +152,7 @@ function logTail (instance: InstanceSettings, lines = 30): string {
 }
 
 function instanceArgs (instance: InstanceSettings): string[] {
-  return instance.name === 'farm' ? ['-C', instance.configFile] : []
+  return instance.name === 'pbx' ? [] : ['-C', instance.configFile]
 }
 
 async function waitGone (pids: number[], timeoutMs: number): Promise<boolean> {
@@ -232,57 +234,12 @@ async function portAnswers (port: number): Promise<boolean> {
   })
 }
 
-// -------------------------------------------------------------------- readiness
-
-interface ReadyState { pbxAmi: boolean, farmAmi: boolean, ari: boolean, online: string[], problem: string }
-
-async function amiAnswers (instance: InstanceSettings): Promise<boolean> {
-  let ami: AmiConnection | undefined
-  try {
-    ami = await AmiConnection.connect(instance.ami, { timeoutMs: 2000 })
-    await ami.action({ Action: 'Ping' }, 2000)
-    return true
-  } catch {
-    return false
-  } finally {
-    ami?.close()
-  }
-}
-
-async function readyState (): Promise<ReadyState> {
-  const state: ReadyState = { pbxAmi: false, farmAmi: false, ari: false, online: [], problem: '' }
-  state.pbxAmi = await amiAnswers(pbx)
-  state.farmAmi = await amiAnswers(farm)
-  try {
-    const endpoints = await listEndpoints()
-    state.ari = true
-    state.online = endpoints.filter((e) => e.state === 'online').map((e) => e.resource).sort()
-  } catch (err) {
-    state.problem = err instanceof Error ? err.message : String(err)
-  }
-  return state
-}
-
-function isReady (s: ReadyState): boolean {
-  return s.pbxAmi && s.farmAmi && s.ari && registeredExtensions.every((a) => s.online.includes(a)) && !s.online.includes(offlineAgent)
-}
-
-function describe (s: ReadyState): string {
-  const missing = registeredExtensions.filter((a) => !s.online.includes(a))
-  return [
-    `PBX AMI ${pbx.ami.host}:${pbx.ami.port}: ${s.pbxAmi ? 'ok' : 'NOT answering'}`,
-    `farm AMI ${farm.ami.host}:${farm.ami.port}: ${s.farmAmi ? 'ok' : 'NOT answering'}`,
-    `PBX ARI ${pbx.ari.url}: ${s.ari ? 'ok' : `NOT answering${s.problem !== '' ? ` (${s.problem})` : ''}`}`,
-    `agents online: [${s.online.join(', ')}]${missing.length > 0 ? `, not online: [${missing.join(', ')}]` : ''}`
-  ].join('\n  ')
-}
-
 // ------------------------------------------------------------------ start/stop
 
 /**
- * Provisions the root (unless provision: false), stops instances left by an earlier run,
- * starts the PBX and the farm, and resolves once the PBX's AMI and ARI answer, the farm's AMI
- * answers and agents 101..106, 201 and 202 are `online` in ARI.
+ * Provisions the root (unless provision: false), stops instances left by an earlier run, starts both
+ * PBXes and then the farm, and resolves once the test bed is ready (readiness.ts): every AMI and ARI
+ * answers, agents 101..106, 201 and 202 are `online` on the PBX, 301..304, 391 and 392 on the second.
  */
 export async function startTestBed (opts: StartOptions = {}): Promise<TestBedInfo> {
   const log = opts.log ?? noop
@@ -311,7 +268,7 @@ export async function startTestBed (opts: StartOptions = {}): Promise<TestBedInf
   }
   const provisionMs = Date.now() - tp
 
-  for (const port of [pbx.ami.port, farm.ami.port, Number(new URL(pbx.ari.url).port)]) {
+  for (const port of [...pbxes.flatMap((server) => [server.ami.port, Number(new URL(server.ari.url).port)]), farm.ami.port]) {
     // Give a just-stopped instance a moment to release its sockets.
     const deadline = Date.now() + 5000
     while (await portAnswers(port)) {
@@ -327,14 +284,14 @@ export async function startTestBed (opts: StartOptions = {}): Promise<TestBedInf
   // Asterisk keeps registrations (and queue pauses) in its astdb across restarts: the PBX would start
   // with the farm's old contacts, look ready at once, and then drop them when the farm registers anew,
   // failing calls placed in that window. Every start begins from an empty astdb.
-  for (const dbDir of ['/var/lib/asterisk', '/var/lib/asterisk-farm']) {
+  for (const dbDir of ['/var/lib/asterisk', '/var/lib/asterisk-pbx2', '/var/lib/asterisk-farm']) {
     rmSync(join(root, dbDir, 'astdb.sqlite3'), { force: true })
   }
   const t1 = Date.now()
   const timeoutMs = opts.readyTimeoutMs ?? 60_000
   const deadline = t1 + timeoutMs
   const exits: string[] = []
-  const pids: Record<'pbx' | 'farm', number> = { pbx: 0, farm: 0 }
+  const pids: Record<InstanceName, number> = { pbx: 0, pbx2: 0, farm: 0 }
   const launch = (instance: InstanceSettings): void => {
     pids[instance.name] = launchInstance(instance, root, (why) => { exits.push(why) })
     log(`started ${instance.name} pid ${String(pids[instance.name])}`)
@@ -345,19 +302,21 @@ export async function startTestBed (opts: StartOptions = {}): Promise<TestBedInf
   }
   const exited = async (): Promise<void> => {
     if (exits.length === 0) return
-    const inst = exits.some((e) => e.startsWith('farm')) ? farm : pbx
+    const inst = [farm, pbx2, pbx].find((instance) => exits.some((e) => e.startsWith(instance.name))) ?? pbx
     await fail(`startTestBed: ${exits.join('; ')}. Last lines of .asterisk/logs/${inst.name}.log:\n${logTail(inst)}`)
   }
 
-  // The PBX first: the farm's registrations then succeed at their first attempt.
-  launch(pbx)
-  while (!await amiAnswers(pbx)) {
-    await exited()
-    if (Date.now() > deadline) {
-      await fail(`startTestBed: PBX AMI ${pbx.ami.host}:${pbx.ami.port} not answering after ${timeoutMs} ms. ` +
-        `Last lines of .asterisk/logs/pbx.log:\n${logTail(pbx)}`)
+  // The PBXes first (together), then the farm: its registrations succeed at their first attempt.
+  for (const server of pbxes) launch(server)
+  for (const server of pbxes) {
+    while (!await amiAnswers(server)) {
+      await exited()
+      if (Date.now() > deadline) {
+        await fail(`startTestBed: ${server.name} AMI ${server.ami.host}:${server.ami.port} not answering after ${timeoutMs} ms. ` +
+          `Last lines of .asterisk/logs/${server.name}.log:\n${logTail(server)}`)
+      }
+      await sleep(100)
     }
-    await sleep(100)
   }
   launch(farm)
 
@@ -365,8 +324,8 @@ export async function startTestBed (opts: StartOptions = {}): Promise<TestBedInf
   while (!isReady(state)) {
     await exited()
     if (Date.now() > deadline) {
-      await fail(`startTestBed: test bed not ready after ${timeoutMs} ms:\n  ${describe(state)}\n` +
-        `PBX log (.asterisk/logs/pbx.log):\n${logTail(pbx, 15)}\nfarm log (.asterisk/logs/farm.log):\n${logTail(farm, 15)}`)
+      await fail(`startTestBed: test bed not ready after ${timeoutMs} ms:\n  ${describeReadyState(state)}\n` +
+        [pbx, pbx2, farm].map((instance) => `${instance.name} log (.asterisk/logs/${instance.name}.log):\n${logTail(instance, 15)}`).join('\n'))
     }
     await sleep(100)
     state = await readyState()
@@ -374,7 +333,7 @@ export async function startTestBed (opts: StartOptions = {}): Promise<TestBedInf
   const now = Date.now()
   log(`test bed ready in ${now - t1} ms (total ${now - t0} ms)`)
   writeFileSync(fingerprintFile, configFingerprint())
-  return { pbxPid: pids.pbx, farmPid: pids.farm, provisionMs, readyMs: now - t1, totalMs: now - t0, reused: false }
+  return { pbxPid: pids.pbx, pbx2Pid: pids.pbx2, farmPid: pids.farm, provisionMs, readyMs: now - t1, totalMs: now - t0, reused: false }
 }
 
 /** Where startTestBed records the configuration the running instances were started from. */
@@ -394,74 +353,77 @@ function configFingerprint (): string {
   return hash.digest('hex')
 }
 
-/** The running test bed's pids, if both instances run, answer, and were started from this configuration. */
-async function runningTestBed (): Promise<{ pbxPid: number, farmPid: number } | undefined> {
+/** The running test bed's pids, if every instance runs, answers, and was started from this configuration. */
+async function runningTestBed (): Promise<{ pbxPid: number, pbx2Pid: number, farmPid: number } | undefined> {
   const processes = findAsteriskProcesses()
   const pbxPid = processes.find((p) => p.instance === 'pbx')?.pid
+  const pbx2Pid = processes.find((p) => p.instance === 'pbx2')?.pid
   const farmPid = processes.find((p) => p.instance === 'farm')?.pid
-  if (pbxPid === undefined || farmPid === undefined) return undefined
+  if (pbxPid === undefined || pbx2Pid === undefined || farmPid === undefined) return undefined
   if (!existsSync(fingerprintFile) || readFileSync(fingerprintFile, 'utf8') !== configFingerprint()) return undefined
-  return isReady(await readyState()) ? { pbxPid, farmPid } : undefined
+  return isReady(await readyState()) ? { pbxPid, pbx2Pid, farmPid } : undefined
 }
 
-/** Stops both instances (also ones left behind by an earlier run). Resolves when they are gone. */
+/** Stops every instance (also ones left behind by an earlier run). Resolves when they are gone. */
 export async function stopTestBed (opts: { log?: (message: string) => void } = {}): Promise<void> {
   const log = opts.log ?? noop
   if (!existsSync(asteriskRoot)) return
-  // Farm first so its calls and registrations do not ring into a PBX going down.
+  // Farm first so its calls and registrations do not ring into a PBX going down; then both PBXes.
   await stopInstance(farm, log)
-  await stopInstance(pbx, log)
+  await Promise.all(pbxes.map(async (server) => { await stopInstance(server, log) }))
   rmSync(fingerprintFile, { force: true })
 }
 
 // ------------------------------------------------------------- crash and restart
 
 /**
- * Kills the PBX instance with SIGKILL, as a crash or an OOM kill would: no `core stop`, no BYE to the
- * phones, no AMI goodbye (its clients see the TCP connections reset). The phone farm keeps running, with
- * whatever calls it had: they are dead on the PBX side. Resolves with the killed pid once the process is
- * gone and its control socket removed, so `startPbx()` can follow at once.
+ * Kills a PBX instance (the first by default, `killPbx(pbx2)` the second) with SIGKILL, as a crash or an
+ * OOM kill would: no `core stop`, no BYE to the phones or over the trunk, no AMI goodbye (its clients see
+ * the TCP connections reset). The phone farm and the other PBX keep running, with whatever calls they
+ * had: they are dead on this PBX's side. Resolves with the killed pid once the process is gone and its
+ * control socket removed, so `startPbx()` can follow at once.
  */
-export async function killPbx (): Promise<number> {
-  const running = findAsteriskProcesses().filter((p) => p.instance === 'pbx').map((p) => p.pid)
-  if (running.length === 0) throw new Error('killPbx: the PBX is not running')
+export async function killPbx (server: PbxSettings = pbx): Promise<number> {
+  const running = findAsteriskProcesses().filter((p) => p.instance === server.name).map((p) => p.pid)
+  if (running.length === 0) throw new Error(`killPbx: ${server.name} is not running`)
   signal(running, 'SIGKILL')
-  if (!await waitGone(running, 5_000)) throw new Error(`killPbx: PBX pids ${running.join(' ')} still running after SIGKILL`)
+  if (!await waitGone(running, 5_000)) throw new Error(`killPbx: ${server.name} pids ${running.join(' ')} still running after SIGKILL`)
   const root = rootPath()
-  for (const f of ['asterisk.ctl', 'asterisk.pid']) rmSync(join(root, pbx.runDir, f), { force: true })
+  for (const f of ['asterisk.ctl', 'asterisk.pid']) rmSync(join(root, server.runDir, f), { force: true })
   return running[0] as number
 }
 
 /**
- * Starts the PBX again under the same configuration, after `killPbx()` (the farm still running), and
- * resolves with its pid once the test bed is ready as `startTestBed` defines it: the PBX's AMI and ARI
- * answer and agents 101..106 are `online`. The astdb is kept, as a real restart keeps it: the PBX
+ * Starts a PBX again (the first by default, `{ server: pbx2 }` the second) under the same configuration,
+ * after `killPbx()` (the farm still running), and resolves with its pid once the test bed is ready as
+ * `startTestBed` defines it: every AMI and ARI answers and each PBX's agents are `online` on it. The astdb is kept, as a real restart keeps it: the PBX
  * restores the agents' contacts from it, and they are right, since the farm's registrations are still
  * current (it refreshes them on its own schedule). Do not make the farm re-register here: AMI
  * PJSIPRegister first unregisters, which removes the restored contacts after they looked ready, and the
  * new REGISTER follows only at the farm's retry interval. Calls are gone: what the PBX had died with it.
  * Used by the fault tests (a crash with calls and transfers in progress); needs root, like startTestBed.
  */
-export async function startPbx (opts: { readyTimeoutMs?: number, log?: (message: string) => void } = {}): Promise<number> {
+export async function startPbx (opts: { server?: PbxSettings, readyTimeoutMs?: number, log?: (message: string) => void } = {}): Promise<number> {
   const log = opts.log ?? noop
-  if (findAsteriskProcesses().some((p) => p.instance === 'pbx')) throw new Error('startPbx: the PBX is already running')
+  const server = opts.server ?? pbx
+  if (findAsteriskProcesses().some((p) => p.instance === server.name)) throw new Error(`startPbx: ${server.name} is already running`)
   const timeoutMs = opts.readyTimeoutMs ?? 60_000
   const deadline = Date.now() + timeoutMs
   const exits: string[] = []
-  const pid = launchInstance(pbx, rootPath(), (why) => { exits.push(why) })
-  log(`restarted pbx pid ${pid}`)
+  const pid = launchInstance(server, rootPath(), (why) => { exits.push(why) })
+  log(`restarted ${server.name} pid ${pid}`)
   const failIfExited = (): void => {
-    if (exits.length > 0) throw new Error(`startPbx: ${exits.join('; ')}. Last lines of .asterisk/logs/pbx.log:\n${logTail(pbx)}`)
+    if (exits.length > 0) throw new Error(`startPbx: ${exits.join('; ')}. Last lines of .asterisk/logs/${server.name}.log:\n${logTail(server)}`)
   }
-  while (!await amiAnswers(pbx)) {
+  while (!await amiAnswers(server)) {
     failIfExited()
-    if (Date.now() > deadline) throw new Error(`startPbx: PBX AMI not answering after ${timeoutMs} ms:\n${logTail(pbx)}`)
+    if (Date.now() > deadline) throw new Error(`startPbx: ${server.name} AMI not answering after ${timeoutMs} ms:\n${logTail(server)}`)
     await sleep(100)
   }
   let state = await readyState()
   while (!isReady(state)) {
     failIfExited()
-    if (Date.now() > deadline) throw new Error(`startPbx: test bed not ready after ${timeoutMs} ms:\n  ${describe(state)}`)
+    if (Date.now() > deadline) throw new Error(`startPbx: test bed not ready after ${timeoutMs} ms:\n  ${describeReadyState(state)}`)
     await sleep(100)
     state = await readyState()
   }

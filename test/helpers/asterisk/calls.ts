@@ -6,7 +6,8 @@ import { AmiError, field, withAmi } from './ami.js'
 import type { AmiMessage } from './ami.js'
 import { listBridges, listChannels } from './ari.js'
 import type { AriBridge, AriChannel } from './ari.js'
-import { farm, pbx, salesQueue } from './testbed.js'
+import { farm, pbx, pbx2CustomerEndpoint, pbxes, salesQueue } from './testbed.js'
+import type { PbxSettings } from './testbed.js'
 
 export interface ChannelRef {
   id: string
@@ -60,14 +61,14 @@ function summary (channels: AriChannel[], bridges: AriBridge[]): string {
   return `channels: ${chans === '' ? 'none' : chans}; bridges: ${brs === '' ? 'none' : brs}`
 }
 
-/** The PBX channel with this name or uniqueid, or undefined. */
-export async function findChannel (nameOrId: string): Promise<AriChannel | undefined> {
-  return (await listChannels()).find((c) => matches(c, nameOrId))
+/** The PBX channel (on `server`, the first PBX by default) with this name or uniqueid, or undefined. */
+export async function findChannel (nameOrId: string, server: PbxSettings = pbx): Promise<AriChannel | undefined> {
+  return (await listChannels(server.ari)).find((c) => matches(c, nameOrId))
 }
 
-/** True when a channel with this name or uniqueid exists on the PBX. */
-export async function channelExists (nameOrId: string): Promise<boolean> {
-  return (await findChannel(nameOrId)) !== undefined
+/** True when a channel with this name or uniqueid exists on the PBX (on `server`, the first by default). */
+export async function channelExists (nameOrId: string, server: PbxSettings = pbx): Promise<boolean> {
+  return (await findChannel(nameOrId, server)) !== undefined
 }
 
 export interface CallOptions {
@@ -78,6 +79,11 @@ export interface CallOptions {
    * setAgentMedia(true) for audio both ways; with media flowing Asterisk optimizes Local pairs away.
    */
   media?: boolean
+  /**
+   * The PBX the customer calls into (default the first). On the second PBX the farm's endpoint
+   * pbx2-<customer> places the call and the PBX sees PJSIP/<customer>-….
+   */
+  server?: PbxSettings
 }
 
 /**
@@ -87,11 +93,12 @@ export interface CallOptions {
  */
 async function placeCustomerCall (exten: string, customer: string, isAgent: (name: string) => boolean, what: string, opts: CallOptions): Promise<CustomerCall> {
   const timeoutMs = opts.timeoutMs ?? 10_000
-  const before = new Set((await listChannels()).map((c) => c.id))
+  const server = opts.server ?? pbx
+  const before = new Set((await listChannels(server.ari)).map((c) => c.id))
   await withAmi(farm.ami, async (ami) => {
     await ami.action({
       Action: 'Originate',
-      Channel: `PJSIP/${exten}@${customer}`,
+      Channel: `PJSIP/${exten}@${server === pbx ? customer : pbx2CustomerEndpoint(customer)}`,
       Application: opts.media === true ? 'Milliwatt' : 'Wait',
       Data: opts.media === true ? '' : '3600',
       Timeout: timeoutMs,
@@ -101,7 +108,7 @@ async function placeCustomerCall (exten: string, customer: string, isAgent: (nam
   let last = ''
   try {
     return await waitFor(async () => {
-      const [channels, bridges] = await Promise.all([listChannels(), listBridges()])
+      const [channels, bridges] = await Promise.all([listChannels(server.ari), listBridges(server.ari)])
       last = summary(channels, bridges)
       const fresh = channels.filter((c) => !before.has(c.id) && c.state === 'Up')
       const customers = fresh.filter((c) => c.name.startsWith(`PJSIP/${customer}-`))
@@ -120,7 +127,7 @@ async function placeCustomerCall (exten: string, customer: string, isAgent: (nam
       return undefined
     }, timeoutMs, what)
   } catch (err) {
-    throw new Error(`${err instanceof Error ? err.message : String(err)}; PBX ${last}`)
+    throw new Error(`${err instanceof Error ? err.message : String(err)}; ${server.name} ${last}`)
   }
 }
 
@@ -131,7 +138,7 @@ async function placeCustomerCall (exten: string, customer: string, isAgent: (nam
  */
 export async function callAgent (agentExt: string, customer = 'customer1', opts: CallOptions = {}): Promise<CustomerCall> {
   return await placeCustomerCall(agentExt, customer, (name) => name.startsWith(`PJSIP/${agentExt}-`),
-    `a bridged call ${customer} <-> ${agentExt} on the PBX`, opts)
+    `a bridged call ${customer} <-> ${agentExt} on ${opts.server?.name ?? pbx.name}`, opts)
 }
 
 /**
@@ -178,10 +185,10 @@ function localPartnerName (name: string): string | undefined {
  * is reported as the partner's name. Empty when the channel is not in a bridge; throws when it
  * does not exist.
  */
-export async function bridgePeersOf (channelNameOrId: string): Promise<string[]> {
-  const [channels, bridges] = await Promise.all([listChannels(), listBridges()])
+export async function bridgePeersOf (channelNameOrId: string, server: PbxSettings = pbx): Promise<string[]> {
+  const [channels, bridges] = await Promise.all([listChannels(server.ari), listBridges(server.ari)])
   const start = channels.find((c) => matches(c, channelNameOrId))
-  if (start === undefined) throw new Error(`bridgePeersOf: no channel ${channelNameOrId} on the PBX`)
+  if (start === undefined) throw new Error(`bridgePeersOf: no channel ${channelNameOrId} on ${server.name}`)
   const byId = new Map(channels.map((c) => [c.id, c]))
   const byName = new Map(channels.map((c) => [c.name, c]))
   const bridgeOf = (id: string): AriBridge | undefined => bridges.find((b) => b.channels.includes(id))
@@ -212,9 +219,9 @@ export async function bridgePeersOf (channelNameOrId: string): Promise<string[]>
   return result
 }
 
-/** Hangs up a PBX channel (name or uniqueid) with AMI Hangup; throws "No such channel" if absent. */
-export async function hangup (channelNameOrId: string): Promise<void> {
-  await withAmi(pbx.ami, async (ami) => {
+/** Hangs up a PBX channel (name or uniqueid; on the first PBX by default) with AMI Hangup; throws "No such channel" if absent. */
+export async function hangup (channelNameOrId: string, server: PbxSettings = pbx): Promise<void> {
+  await withAmi(server.ami, async (ami) => {
     await ami.action({ Action: 'Hangup', Channel: channelNameOrId, Cause: 16 })
   })
 }
@@ -226,7 +233,7 @@ async function farmChannelCount (): Promise<number> {
   })
 }
 
-/** Hangs up every PJSIP and Local channel on the PBX and on the farm and waits until none is left. */
+/** Hangs up every PJSIP and Local channel on both PBXes and on the farm and waits until none is left. */
 export async function hangupAllCalls (opts: { timeoutMs?: number } = {}): Promise<void> {
   const timeoutMs = opts.timeoutMs ?? 10_000
   const hangupAll = async (settings: typeof pbx.ami, channels = '/^(PJSIP|Local)/'): Promise<void> => {
@@ -240,19 +247,29 @@ export async function hangupAllCalls (opts: { timeoutMs?: number } = {}): Promis
   // Asterisk 22 crashed (bridge_basic.c, "Unexpected stimulus 'Transfer Target Hangup' received in
   // attended transfer state 'Blond Non-Final'", then a failed assertion and a segfault) when an
   // attended transfer's agent and its consultation were hung up in the same instant.
-  await hangupAll(pbx.ami, '/^Local/')
-  await waitFor(async () => (await listChannels()).every((channel) => !channel.name.startsWith('Local/')), 2000, 'the Local channels gone', 50).catch(() => undefined)
-  await Promise.all([hangupAll(pbx.ami), hangupAll(farm.ami)])
+  const localsGone = async (server: PbxSettings): Promise<boolean> =>
+    (await listChannels(server.ari)).every((channel) => !channel.name.startsWith('Local/'))
+  await Promise.all(pbxes.map(async (server) => { await hangupAll(server.ami, '/^Local/') }))
+  await waitFor(async () => (await Promise.all(pbxes.map(localsGone))).every(Boolean), 2000, 'the Local channels gone', 50).catch(() => undefined)
+  await Promise.all([...pbxes.map(async (server) => { await hangupAll(server.ami) }), hangupAll(farm.ami)])
   let last = ''
   await waitFor(async () => {
-    const [channels, bridges, farmCount] = await Promise.all([listChannels(), listBridges(), farmChannelCount()])
-    last = `PBX ${summary(channels, bridges)}; farm channels: ${farmCount}`
-    if (channels.length === 0 && farmCount === 0) return true
+    const [seen, farmCount] = await Promise.all([
+      Promise.all(pbxes.map(async (server) => {
+        const [channels, bridges] = await Promise.all([listChannels(server.ari), listBridges(server.ari)])
+        return { server, channels, bridges }
+      })),
+      farmChannelCount()
+    ])
+    last = `${seen.map(({ server, channels, bridges }) => `${server.name} ${summary(channels, bridges)}`).join('; ')}; farm channels: ${farmCount}`
+    if (seen.every(({ channels }) => channels.length === 0) && farmCount === 0) return true
     // Channels created meanwhile (e.g. a Dial still in progress) get hung up on the next round.
-    if (channels.length > 0) await hangupAll(pbx.ami).catch(() => undefined)
+    for (const { server, channels } of seen) {
+      if (channels.length > 0) await hangupAll(server.ami).catch(() => undefined)
+    }
     if (farmCount > 0) await hangupAll(farm.ami).catch(() => undefined)
     return false
-  }, timeoutMs, 'no channels left on the PBX and the farm', 200).catch((err: unknown) => {
+  }, timeoutMs, 'no channels left on the PBXes and the farm', 200).catch((err: unknown) => {
     throw new Error(`${err instanceof Error ? err.message : String(err)}; ${last}`)
   })
 }

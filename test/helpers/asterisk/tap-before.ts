@@ -7,6 +7,7 @@ import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { ensureRedisServer } from '../redis-process.js'
 import { startTestBed } from './asterisk-process.js'
+import { forgetFailedRestart } from './testbed-health.js'
 import { logDir } from './testbed.js'
 
 // TESTBED=off (npm run test:unit) runs the unit tests alone, without root or Asterisk.
@@ -19,6 +20,7 @@ const ownerFile = join(logDir, 'owner')
 try {
   // The tests of several app instances sharing state run their own redis-server (Debian's package).
   await ensureRedisServer(log)
+  forgetFailedRestart()
   const info = await startTestBed({ log, reuse: true })
   if (!info.reused) writeFileSync(ownerFile, String(process.ppid))
   log(`up (provision ${info.provisionMs} ms, start ${info.readyMs} ms, total ${info.totalMs} ms${info.reused ? ', reused' : ''})`)

@@ -1,5 +1,5 @@
 // Constants of the real-Asterisk test bed laid out by scripts/asterisk/provision.sh.
-// Ports, users and dialplan names here must match scripts/asterisk/{pbx,farm}/*.conf.
+// Ports, users and dialplan names here must match scripts/asterisk/{pbx,pbx2,farm}/*.conf.
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
@@ -17,9 +17,11 @@ export interface AriSettings {
   readonly password: string
 }
 
+export type InstanceName = 'pbx' | 'pbx2' | 'farm'
+
 export interface InstanceSettings {
   /** Short name used for log files and messages. */
-  readonly name: 'pbx' | 'farm'
+  readonly name: InstanceName
   readonly ami: AmiSettings
   readonly sipPort: number
   /** asterisk.conf of this instance, as a path inside the chroot. */
@@ -29,8 +31,12 @@ export interface InstanceSettings {
 }
 
 export interface PbxSettings extends InstanceSettings {
-  readonly name: 'pbx'
+  readonly name: 'pbx' | 'pbx2'
   readonly ari: AriSettings
+  /** The extensions the farm registers on this PBX (`online` in its ARI, and in no other's). */
+  readonly registered: readonly string[]
+  /** Configured on this PBX but never registered: `offline` in its ARI. */
+  readonly offline: string
 }
 
 /** Repository root (this file is test/helpers/asterisk/testbed.ts). */
@@ -45,25 +51,6 @@ export const asteriskRoot: string = process.env.ASTERISK_ROOT !== undefined && p
 export const logDir: string = join(repoRoot, '.asterisk', 'logs')
 
 export const provisionScript: string = join(repoRoot, 'scripts', 'asterisk', 'provision.sh')
-
-/** The Asterisk the plugin under test talks to. */
-export const pbx: PbxSettings = {
-  name: 'pbx',
-  ami: { host: '127.0.0.1', port: 15038, username: 'transfer', password: 'transfer-secret' },
-  ari: { url: 'http://127.0.0.1:18088', username: 'transfer', password: 'transfer-secret' },
-  sipPort: 15060,
-  configFile: '/etc/asterisk/asterisk.conf',
-  runDir: '/run/asterisk'
-}
-
-/** The phone farm: registers the agents, auto-answers them, places customer calls. No HTTP/ARI. */
-export const farm: InstanceSettings = {
-  name: 'farm',
-  ami: { host: '127.0.0.1', port: 15039, username: 'transfer', password: 'transfer-secret' },
-  sipPort: 15070,
-  configFile: '/etc/asterisk-farm/asterisk.conf',
-  runDir: '/run/asterisk-farm'
-}
 
 /** Agent extensions registered by the farm (PJSIP endpoints on the PBX, `online` in ARI). */
 export const agents = ['101', '102', '103', '104', '105', '106'] as const
@@ -81,11 +68,81 @@ export const registeredExtensions = [...agents, unansweringAgent, busyAgent] as 
 /** Configured on the PBX (endpoint, hint, dialplan) but never registered: `offline` in ARI. */
 export const offlineAgent = '107'
 
+/** The Asterisk the plugin under test talks to. */
+export const pbx: PbxSettings = {
+  name: 'pbx',
+  ami: { host: '127.0.0.1', port: 15038, username: 'transfer', password: 'transfer-secret' },
+  ari: { url: 'http://127.0.0.1:18088', username: 'transfer', password: 'transfer-secret' },
+  sipPort: 15060,
+  configFile: '/etc/asterisk/asterisk.conf',
+  runDir: '/run/asterisk',
+  registered: registeredExtensions,
+  offline: offlineAgent
+}
+
+/** The second PBX's agents, registered by the farm on it only (the pool tests' other server). */
+export const pbx2Agents = ['301', '302', '303', '304'] as const
+
+/** On the second PBX: its phone rings and is never answered (recall across servers). */
+export const pbx2UnansweringAgent = '391'
+
+/** On the second PBX: its phone answers every call with busy. */
+export const pbx2BusyAgent = '392'
+
+/** Configured on the second PBX but never registered: `offline` in its ARI. */
+export const pbx2OfflineAgent = '305'
+
+/**
+ * The second PBX, joined to the first by a PJSIP trunk both ways (issue 18's pool of servers). Each
+ * knows only its own endpoints; each one's from-internal (the transfer context on both) reaches the
+ * other's agents over the trunk: 3XX on the first PBX, 1XX and 2XX on the second. No systemname on
+ * either, so their uniqueids collide as between real servers installed alike.
+ */
+export const pbx2: PbxSettings = {
+  name: 'pbx2',
+  ami: { host: '127.0.0.1', port: 15138, username: 'transfer', password: 'transfer-secret' },
+  ari: { url: 'http://127.0.0.1:18188', username: 'transfer', password: 'transfer-secret' },
+  sipPort: 15160,
+  configFile: '/etc/asterisk-pbx2/asterisk.conf',
+  runDir: '/run/asterisk-pbx2',
+  registered: [...pbx2Agents, pbx2UnansweringAgent, pbx2BusyAgent],
+  offline: pbx2OfflineAgent
+}
+
+/** Both PBXes, in the order they are started and checked. */
+export const pbxes: readonly PbxSettings[] = [pbx, pbx2]
+
+/**
+ * The PJSIP trunk between the two PBXes: on each, the endpoint named after the other server (so a
+ * trunk channel is PJSIP/pbx2-… on the first PBX and PJSIP/pbx1-… on the second, whichever way the
+ * call goes) and the context its incoming calls land in (the server's own agents only).
+ */
+export const trunks = {
+  pbx: { endpoint: 'pbx2', inboundContext: 'from-pbx2' },
+  pbx2: { endpoint: 'pbx1', inboundContext: 'from-pbx1' }
+} as const
+
+/**
+ * Customers calling into the second PBX: the farm's endpoint to originate through
+ * (Channel=PJSIP/<exten>@pbx2-customerN) and the name the second PBX knows them by (PJSIP/customerN-…).
+ */
+export const pbx2Customers = ['customer1', 'customer2'] as const
+export const pbx2CustomerEndpoint = (customer: string): string => `pbx2-${customer}`
+
+/** The phone farm: registers both PBXes' agents, auto-answers them, places customer calls. No HTTP/ARI. */
+export const farm: InstanceSettings = {
+  name: 'farm',
+  ami: { host: '127.0.0.1', port: 15039, username: 'transfer', password: 'transfer-secret' },
+  sipPort: 15070,
+  configFile: '/etc/asterisk-farm/asterisk.conf',
+  runDir: '/run/asterisk-farm'
+}
+
 /** Customer endpoints: calls from the farm arrive on the PBX as PJSIP/<customer>-xxxxxxxx. */
 export const customers = ['customer1', 'customer2', 'customer3', 'customer4'] as const
 export type CustomerName = typeof customers[number]
 
-/** Context the agents' calls run in and where transfer targets are dialed. */
+/** Context the agents' calls run in and where transfer targets are dialed (on both PBXes). */
 export const transferContext = 'from-internal'
 
 /** Context of the customer endpoints on the PBX. */
@@ -107,6 +164,7 @@ export const testbed = {
   asteriskRoot,
   logDir,
   pbx,
+  pbx2,
   farm,
   agents,
   offlineAgent,
@@ -116,7 +174,9 @@ export const testbed = {
   transferContext,
   customerContext,
   missingExtension,
-  salesQueue
+  salesQueue,
+  pbx2Agents,
+  trunks
 } as const
 
 /** The environment variables (as the example app and the command-line tool read them) of the test bed's PBX. */
