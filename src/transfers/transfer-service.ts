@@ -147,10 +147,11 @@ export class TransferService {
     return this.#ledger.activeOn(server, channel)[0]?.record
   }
 
-  /** The agent's active, two-party call, on the server it is on: its channel and the real party bridged with it. */
+  /** The agent's active, two-party call: its channel and the real party bridged with it (and its server, in a pool of several). */
   async getChannelForExtension (extension: string): Promise<LocatedCall> {
     const engine = await this.#engineOfAgent(extension)
-    return { ...await engine.locator.agentCall(extension), server: engine.server }
+    const located = await engine.locator.agentCall(extension)
+    return this.#engines.size > 1 ? { ...located, server: engine.server } : located
   }
 
   async execute (request: TransferRequest): Promise<Transfer> {
