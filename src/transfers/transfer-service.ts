@@ -18,6 +18,7 @@ import { systemClock } from '../support/clock.js'
 import { ClusterOwnership } from './cluster-ownership.js'
 import { ALLOWED, type ConsultationAction } from './consultation-actions.js'
 import { DEFAULT_DEADLINES, poolOf, type LocatedCall, type PoolServer, type TransferNotices, type TransferRequest, type TransferServiceOptions } from './service-options.js'
+import { acrossThePool } from './cross-server-check.js'
 import { TransferEngine } from './transfer-engine.js'
 import type { Transfer } from '../domain/transfer.js'
 import type { TransferEvents } from './transfer-events.js'
@@ -74,6 +75,7 @@ export class TransferService {
       recall: server.recall,
       calls: server.calls,
       distributed: options.peers !== undefined,
+      ...(pool.length > 1 ? { checkAcross: acrossThePool(server.name, (name) => this.#engines.get(name)?.checked, options) } : {}),
       clock,
       logger: log
     })]))
