@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs'
+import { parseEnv } from 'node:util'
 import t from 'tap'
 import { ConfigError, readConfig } from '../../example-app/config.js'
 
@@ -89,4 +91,15 @@ t.test('ASTERISK_SERVERS beside AMI_* or ARI_*: refused, saying so', async (t) =
 
 t.test('neither: every missing variable named, the app\'s with the single server\'s', async (t) => {
   t.match(problemsOf({}), /missing required variables: AMI_HOST, AMI_USERNAME, AMI_PASSWORD, ARI_URL, ARI_USERNAME, ARI_PASSWORD, AUTH_TOKENS/)
+})
+
+t.test('.env.example: as it is, one server; its ASTERISK_SERVERS example, uncommented in place of AMI_* and ARI_*, a pool', async (t) => {
+  const text = readFileSync(new URL('../../.env.example', import.meta.url), 'utf8')
+  t.same(readConfig(parseEnv(text)).servers.map((server) => server.name), ['default'])
+  const pool = text.split('\n').find((line) => line.startsWith('#ASTERISK_SERVERS='))
+  t.ok(pool, 'the example is there')
+  const single = /^(AMI|ARI)_/
+  const uncommented = text.split('\n').filter((line) => !single.test(line)).map((line) => line === pool ? line.slice(1) : line).join('\n')
+  t.same(readConfig(parseEnv(uncommented)).servers.map((server) => server.name), ['pbx1', 'pbx2'])
+  t.match(problemsOf(parseEnv(`${text}\n${pool?.slice(1) ?? ''}`)), /ASTERISK_SERVERS and AMI_HOST.* are both set/, 'uncommented beside AMI_* and ARI_*: said')
 })
