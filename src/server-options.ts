@@ -35,8 +35,10 @@ export type AriConnection = Static<typeof AriConnection>
 export const TRANSFER_CONTEXT_PATTERN = '^[A-Za-z0-9_.-]{1,79}$'
 const TransferContext = Type.String({ pattern: TRANSFER_CONTEXT_PATTERN })
 
-const SERVER_FIELDS = 'name, ami, ari, transferContext'
+const SERVER_SHAPE = '{ name, ami, ari, transferContext? }'
+/** The fields of what may hold an unknown one, for the message that names it. */
 const FIELDS: Record<string, string> = { ami: 'host, port, username, password', ari: 'url, username, password' }
+const SERVER_FIELDS = 'name, ami, ari, transferContext'
 
 /**
  * One server of the pool. Its fields only, at every level: in a list written by hand (ASTERISK_SERVERS)
@@ -84,9 +86,10 @@ function problemsOfError (root: string, error: { instancePath: string, keyword: 
     case 'required':
       return (params.requiredProperties ?? []).map((field) => ({ path: at(field), message: 'is required' }))
     case 'additionalProperties': {
+      // The owner is `ami`, `ari`, or an entry of the list (its index).
       const owner = segments.at(-1) ?? ''
-      const fields = FIELDS[owner] ?? SERVER_FIELDS
-      return (params.additionalProperties ?? []).map((field) => ({ path: at(field), message: `is not a field of ${FIELDS[owner] === undefined ? 'a server' : owner} (${fields})` }))
+      const what = FIELDS[owner] === undefined ? `a server (${SERVER_FIELDS})` : `${owner} (${FIELDS[owner]})`
+      return (params.additionalProperties ?? []).map((field) => ({ path: at(field), message: `is not a field of ${what}` }))
     }
     // The same unknown field, seen from the `false` schema of additionalProperties: said above.
     case 'boolean':
@@ -95,7 +98,7 @@ function problemsOfError (root: string, error: { instancePath: string, keyword: 
   const field = segments.at(-1)
   if (error.keyword === 'pattern' && field === 'name') return [{ path: at(), message: `must be ${NAME_RULE}` }]
   if (error.keyword === 'pattern' && field === 'url') return [{ path: at(), message: 'must be an http:// or https:// URL (the base URL, e.g. http://pbx:8088)' }]
-  if (error.keyword === 'type' && /^[0-9]+$/.test(field ?? '')) return [{ path: at(), message: `must be a server: { ${SERVER_FIELDS.replace('transferContext', 'transferContext?')} }` }]
+  if (error.keyword === 'type' && /^[0-9]+$/.test(field ?? '')) return [{ path: at(), message: `must be a server: ${SERVER_SHAPE}` }]
   return [{ path: at(), message: error.message }]
 }
 
@@ -108,7 +111,7 @@ function schemaProblems (schema: TSchema, value: unknown, root: string): ServerP
  * empty one, a bad entry (by its index and field), a name given twice. None: the list is a pool.
  */
 export function serverListProblems (value: unknown, root: string): ServerProblem[] {
-  if (!Array.isArray(value)) return [{ path: root, message: `must be a list of servers: [{ ${SERVER_FIELDS.replace('transferContext', 'transferContext?')} }]` }]
+  if (!Array.isArray(value)) return [{ path: root, message: `must be a list of servers: [${SERVER_SHAPE}, ...]` }]
   if (value.length === 0) return [{ path: root, message: 'must list at least one server' }]
   const problems = schemaProblems(ServerList, value, root)
   const firstIndex = new Map<string, number>()
@@ -117,7 +120,7 @@ export function serverListProblems (value: unknown, root: string): ServerProblem
     if (typeof name !== 'string') return
     const first = firstIndex.get(name)
     if (first === undefined) firstIndex.set(name, index)
-    else problems.push({ path: `${root}[${index}].name`, message: `"${name}" is already the name of ${root}[${first}]: names are unique in the pool` })
+    else problems.push({ path: `${root}[${index}].name`, message: `${JSON.stringify(name)} is already the name of ${root}[${first}]: names are unique in the pool` })
   })
   return problems
 }
