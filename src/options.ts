@@ -151,12 +151,6 @@ export interface FastifyAsteriskTransferOptions extends Partial<Omit<DataOptions
 export type ResolvedOptions = Omit<DataOptions, 'rateLimit' | 'recall'> & {
   /** The pool, in the order given: at least one server, names unique, each with its transfer context. */
   servers: ResolvedServer[]
-  /**
-   * Transitional, until a server is connected from its entry of `servers`: the first server's AMI and
-   * ARI (for a pool of one, its only server's). Not to be read by new code.
-   */
-  ami: AmiConnection
-  ari: AriConnection
   redis?: RedisSetting
   rateLimit: DataOptions['rateLimit'] | false
   metrics: ResolvedMetricsOptions | false
@@ -205,12 +199,9 @@ export function resolveOptions (options: FastifyAsteriskTransferOptions): Resolv
     throw new Error('fastify-asterisk-transfer: option "redis" must be a redis:// or rediss:// URL, ioredis options, or an ioredis client')
   }
   const actionTimeoutMs = withDefaults.actionTimeoutMs ?? DEFAULT_ACTION_TIMEOUT_MS
-  const [first] = pool as [ResolvedServer, ...ResolvedServer[]]
   return {
     ...withDefaults,
     servers: pool,
-    ami: first.ami,
-    ari: first.ari,
     rateLimit: rateLimit === false ? false : withDefaults.rateLimit,
     metrics: resolveMetrics(metrics),
     recall: recall === false ? false : withDefaults.recall,

@@ -41,8 +41,8 @@ t.test('defaults are applied', async (t) => {
   t.equal(resolved.amiPingIntervalMs, 15_000)
   t.equal(resolved.feed.maxSocketsPerIdentity, 10)
   t.equal(resolved.authenticate, authenticate)
-  t.same(resolved.ami, valid().ami)
-  t.same(resolved.ari, valid().ari)
+  t.same(resolved.servers[0]?.ami, valid().ami)
+  t.same(resolved.servers[0]?.ari, valid().ari)
 })
 
 t.test('consultationTimeoutMs defaults to the given actionTimeoutMs', async (t) => {
