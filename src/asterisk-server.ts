@@ -6,7 +6,7 @@
  * mean something only within one server (see `domain/server.ts`).
  */
 import type { FastifyBaseLogger } from 'fastify'
-import { AgentDirectory } from './agents/agent-directory.js'
+import { AgentDirectory, agentsOfServer } from './agents/agent-directory.js'
 import { AgentStatusService } from './agents/agent-status.js'
 import { AmiClient } from './asterisk/ami-client.js'
 import { PBX_EVENT_NAMES } from './asterisk/ami-events.js'
@@ -61,7 +61,9 @@ export async function connectAsteriskServer (server: ResolvedServer, options: Re
   })
   await connectAtStartup(ami, ari, log)
   const pbx = new AsteriskPbx(ami, ari, log.child({ component: 'pbx' }))
-  const directory = new AgentDirectory(options.agents, pbx, options.channelTechnology)
+  // In a pool of several, each server's directory holds its share of the host's list (its endpoints otherwise).
+  const pooled = options.servers.length > 1
+  const directory = new AgentDirectory(pooled ? agentsOfServer(options.agents, name, options.servers[0]?.name === name) : options.agents, pbx, options.channelTechnology)
   const monitor = new CallMonitor(pbx, { technology: options.channelTechnology, logger: log.child({ component: 'calls' }) })
   const agentStatus = new AgentStatusService(pbx, monitor, directory, { technology: options.channelTechnology, logger: log.child({ component: 'agents' }) })
   const installer = recallInstallerFor(pbx, server.transferContext, options, log.child({ component: 'recall' }))

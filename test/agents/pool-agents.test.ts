@@ -1,5 +1,6 @@
 // The agents of a pool of Asterisk servers: each with its server, duplicates said and refused.
 import t from 'tap'
+import { agentsOfServer } from '../../src/agents/agent-directory.js'
 import type { AgentEntry } from '../../src/agents/available-agents.js'
 import { PoolAgents, type ServerAgents } from '../../src/agents/pool-agents.js'
 
@@ -49,4 +50,13 @@ t.test('an extension on two servers: listed as offline with the reason, said onc
   t.equal(await pool.serverOf('101'), undefined, 'no server is picked for it')
   await pool.all()
   t.equal(errors.length, 1, 'said once')
+})
+
+t.test('the host\'s agent list in a pool: each server takes the agents that name it; those naming none go to the first', async (t) => {
+  const list = [{ extension: '101', server: 'a' }, { extension: '401', server: 'b' }, { extension: '102' }]
+  t.same(agentsOfServer(list, 'a', true), [{ extension: '101', server: 'a' }, { extension: '102' }])
+  t.same(agentsOfServer(list, 'b', false), [{ extension: '401', server: 'b' }])
+  const fromHost = agentsOfServer(async () => list, 'b', false)
+  t.same(typeof fromHost === 'function' ? await fromHost() : fromHost, [{ extension: '401', server: 'b' }], 'a function is narrowed too')
+  t.equal(agentsOfServer(undefined, 'a', true), undefined, 'no list: the server\'s endpoints')
 })
