@@ -105,7 +105,8 @@ scenario('one transfer per call, whichever instance asks; the cap counts every i
   t.equal([first, second].filter((result) => result.ok).length, 1)
   t.same(first.ok ? second : first, { ok: false, busyWith: first.ok ? 'one' : 'two' })
   t.same(await b.open(stored('three'), ['PJSIP/102-y'], 1), { ok: false, full: true })
-  t.same(await b.open(stored(first.ok ? 'one' : 'two'), ['PJSIP/104-z'], 100), { ok: false, busyWith: first.ok ? 'one' : 'two' }, 'a known id is refused')
+  const [winner, other] = first.ok ? ['one', b] : ['two', a]
+  t.same(await other.open(stored(winner), ['PJSIP/104-z'], 100), { ok: false, busyWith: winner }, 'another instance\'s id is refused')
 })
 
 scenario('read everywhere with its owner; written by its owner alone; a final write frees the call for the plugin', async (t, world) => {
