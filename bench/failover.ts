@@ -47,6 +47,7 @@ try {
     const acked: string[] = []
     let claiming = true
     const claimer = (async () => {
+      // eslint-disable-next-line no-unmodified-loop-condition -- the measuring task clears it when the round ends
       for (let i = 0; claiming; i++) {
         const key = `r${round}-k${i}`
         const claim = await keys.claim(key, 'fp').catch(() => undefined)

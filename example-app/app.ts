@@ -38,8 +38,8 @@ export async function buildApp (config: ExampleConfig, options: BuildAppOptions 
     // Before the plugin: a console that cannot be served stops the start before Asterisk is dialed.
     await app.register(agentConsole, { ...options.console, authenticate })
     await app.register(asteriskTransfer, {
-      ami: config.ami,
-      ari: config.ari,
+      // ASTERISK_SERVERS, or the one server of AMI_* and ARI_*: a pool either way.
+      servers: config.servers,
       transferContext: config.transferContext,
       authenticate,
       // Prometheus scrapes GET /metrics (counts only, no call data; put it behind the network's rules).

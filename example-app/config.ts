@@ -4,14 +4,17 @@
  */
 import Type, { type Static } from 'typebox'
 import Value from 'typebox/value'
-import { ConnectionEnv } from '../src/cli/environment.js'
+import { readAsteriskEnvironment } from '../src/cli/environment.js'
 import type { Identity } from '../src/index.js'
 import { parseHostPort } from '../src/store/redis-setting.js'
+import type { ResolvedServer } from '../src/server-options.js'
 import { parseAuthTokens } from './auth-tokens.js'
 
+/**
+ * The app's own variables. The Asterisk servers (ASTERISK_SERVERS, or AMI_*, ARI_* for one, and
+ * TRANSFER_CONTEXT) are read by the command-line tool's reader: the same names, rules and defaults.
+ */
 const EnvSchema = Type.Object({
-  // The Asterisk connection: the same variables, patterns and defaults as the command-line tool.
-  ...ConnectionEnv.properties,
   PORT: Type.String({ pattern: '^[0-9]{1,5}$', default: '3000' }),
   HOST: Type.String({ minLength: 1, default: '127.0.0.1' }),
   AUTH_TOKENS: Type.String({ minLength: 1 }),
@@ -30,8 +33,9 @@ const EnvSchema = Type.Object({
 type Env = Static<typeof EnvSchema>
 
 export interface ExampleConfig {
-  ami: { host: string, port: number, username: string, password: string }
-  ari: { url: string, username: string, password: string }
+  /** The plugin's `servers`: those of ASTERISK_SERVERS, or the one of AMI_* and ARI_* (named `default`). */
+  servers: ResolvedServer[]
+  /** TRANSFER_CONTEXT: every server's, unless its entry of ASTERISK_SERVERS gives its own. */
   transferContext: string
   port: number
   host: string
@@ -94,19 +98,22 @@ function port (name: string, value: string, problems: string[]): number {
 }
 
 export function readConfig (environment: NodeJS.ProcessEnv): ExampleConfig {
+  const asterisk = readAsteriskEnvironment(environment)
   const known = Object.fromEntries(Object.keys(EnvSchema.properties).flatMap((key) =>
     environment[key] === undefined || environment[key] === '' ? [] : [[key, environment[key]]]))
   const env = Value.Default(EnvSchema, known) as Env
-  const problems = [...Value.Errors(EnvSchema, env)].map((error) => {
+  const missing = [...asterisk.missing]
+  const invalid = [...asterisk.invalid]
+  for (const error of Value.Errors(EnvSchema, env)) {
     const name = error.instancePath.replace(/^\//, '')
-    const missing = (error.params as { requiredProperties?: string[] }).requiredProperties ?? []
-    return name === '' ? `missing required variables: ${missing.join(', ')}` : `${name} ${error.message}`
-  })
+    if (name === '') missing.push(...((error.params as { requiredProperties?: string[] }).requiredProperties ?? []))
+    else invalid.push(`${name} ${error.message}`)
+  }
+  const problems = [...(missing.length > 0 ? [`missing required variables: ${missing.join(', ')}`] : []), ...invalid]
   if (problems.length > 0) throw new ConfigError(`Invalid configuration:\n  - ${problems.join('\n  - ')}`)
   const config: ExampleConfig = {
-    ami: { host: env.AMI_HOST, port: port('AMI_PORT', env.AMI_PORT, problems), username: env.AMI_USERNAME, password: env.AMI_PASSWORD },
-    ari: { url: env.ARI_URL, username: env.ARI_USERNAME, password: env.ARI_PASSWORD },
-    transferContext: env.TRANSFER_CONTEXT,
+    servers: asterisk.servers,
+    transferContext: asterisk.transferContext,
     port: port('PORT', env.PORT, problems),
     host: env.HOST,
     logLevel: env.LOG_LEVEL,

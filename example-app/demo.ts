@@ -1,6 +1,6 @@
 /**
  * `npm run demo`: the example app on a real Asterisk in one command. With an Asterisk configured
- * (AMI_HOST in the environment or `.env`) it is `npm run example`; without one it provisions and starts
+ * (AMI_HOST or ASTERISK_SERVERS in the environment or `.env`) it is `npm run example`; without one it provisions and starts
  * the bundled Asterisk 22 test bed (PBX + phone farm on loopback), starts the example app on it, places
  * customer calls to a few agents and prints how to try a transfer. Ctrl-C stops everything it started.
  */
@@ -16,7 +16,8 @@ import type { DemoLogin } from './console.js'
 if (existsSync('.env')) process.loadEnvFile('.env')
 
 const say = (message: string): void => { process.stdout.write(`[demo] ${message}\n`) }
-const bundled = process.env.AMI_HOST === undefined || process.env.AMI_HOST === ''
+const isSet = (name: string): boolean => process.env[name] !== undefined && process.env[name] !== ''
+const bundled = !isSet('AMI_HOST') && !isSet('ASTERISK_SERVERS')
 /** The demo makes up its tokens unless AUTH_TOKENS is given; only made-up ones are listed on the console. */
 const madeUpTokens = bundled && (process.env.AUTH_TOKENS === undefined || process.env.AUTH_TOKENS === '')
 
@@ -34,7 +35,7 @@ function bundledEnvironment (): NodeJS.ProcessEnv {
 async function main (): Promise<void> {
   if (bundled) {
     if (process.getuid?.() !== 0) {
-      throw new ConfigError('No Asterisk is configured (AMI_HOST is unset), and starting the bundled one needs root: run as root, or set AMI_HOST and friends (see .env.example).')
+      throw new ConfigError('No Asterisk is configured (neither AMI_HOST nor ASTERISK_SERVERS is set), and starting the bundled one needs root: run as root, or set AMI_HOST and friends, or ASTERISK_SERVERS (see .env.example).')
     }
     say('no Asterisk configured: provisioning and starting the bundled Asterisk 22 (first run downloads it from Debian, ~1 min)')
     const info = await startTestBed({ log: say })

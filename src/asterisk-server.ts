@@ -6,7 +6,7 @@
  * mean something only within one server (see `domain/server.ts`).
  */
 import type { FastifyBaseLogger } from 'fastify'
-import { AgentDirectory } from './agents/agent-directory.js'
+import { AgentDirectory, agentsOfServer } from './agents/agent-directory.js'
 import { AgentStatusService } from './agents/agent-status.js'
 import { AmiClient } from './asterisk/ami-client.js'
 import { PBX_EVENT_NAMES } from './asterisk/ami-events.js'
@@ -15,12 +15,15 @@ import { AsteriskPbx } from './asterisk/pbx.js'
 import { CallMonitor } from './calls/call-monitor.js'
 import { AmiLoginError } from './errors.js'
 import type { ResolvedOptions } from './options.js'
+import type { ResolvedServer } from './server-options.js'
 import { recallDialplan } from './transfers/recall-dialplan.js'
 import { RecallInstaller } from './transfers/recall-installer.js'
 import type { RecallRouting } from './transfers/transfer-service.js'
 
 export interface AsteriskServer {
   readonly name: string
+  /** The context its transfer targets are dialed in. */
+  readonly transferContext: string
   readonly ami: AmiClient
   readonly ari: AriClient
   readonly pbx: AsteriskPbx
@@ -38,9 +41,10 @@ export interface AsteriskServer {
 }
 
 /** Connects to one server; refused AMI credentials fail here, an unreachable Asterisk does not. */
-export async function connectAsteriskServer (name: string, options: ResolvedOptions, log: FastifyBaseLogger): Promise<AsteriskServer> {
+export async function connectAsteriskServer (server: ResolvedServer, options: ResolvedOptions, log: FastifyBaseLogger): Promise<AsteriskServer> {
+  const { name } = server
   const ami = new AmiClient({
-    ...options.ami,
+    ...server.ami,
     actionTimeoutMs: options.actionTimeoutMs,
     reconnect: options.reconnect,
     pingIntervalMs: options.amiPingIntervalMs,
@@ -49,7 +53,7 @@ export async function connectAsteriskServer (name: string, options: ResolvedOpti
     logger: log.child({ component: 'ami' })
   })
   const ari = new AriClient({
-    ...options.ari,
+    ...server.ari,
     requestTimeoutMs: options.actionTimeoutMs,
     reconnect: options.reconnect,
     pingIntervalMs: options.ariPingIntervalMs,
@@ -57,12 +61,15 @@ export async function connectAsteriskServer (name: string, options: ResolvedOpti
   })
   await connectAtStartup(ami, ari, log)
   const pbx = new AsteriskPbx(ami, ari, log.child({ component: 'pbx' }))
-  const directory = new AgentDirectory(options.agents, pbx, options.channelTechnology)
+  // In a pool of several, each server's directory holds its share of the host's list (its endpoints otherwise).
+  const pooled = options.servers.length > 1
+  const directory = new AgentDirectory(pooled ? agentsOfServer(options.agents, name, options.servers[0]?.name === name) : options.agents, pbx, options.channelTechnology)
   const monitor = new CallMonitor(pbx, { technology: options.channelTechnology, logger: log.child({ component: 'calls' }) })
   const agentStatus = new AgentStatusService(pbx, monitor, directory, { technology: options.channelTechnology, logger: log.child({ component: 'agents' }) })
-  const installer = recallInstallerFor(pbx, options, log.child({ component: 'recall' }))
+  const installer = recallInstallerFor(pbx, server.transferContext, options, log.child({ component: 'recall' }))
   return {
     name,
+    transferContext: server.transferContext,
     ami,
     ari,
     pbx,
@@ -112,13 +119,13 @@ async function connectAtStartup (ami: AmiClient, ari: AriClient, log: FastifyBas
 }
 
 /** The recall dialplan's keeper, unless recall is off. */
-function recallInstallerFor (pbx: AsteriskPbx, options: ResolvedOptions, log: FastifyBaseLogger): RecallInstaller | undefined {
+function recallInstallerFor (pbx: AsteriskPbx, transferContext: string, options: ResolvedOptions, log: FastifyBaseLogger): RecallInstaller | undefined {
   if (options.recall === false) return undefined
   const { context, afterMs, ringAgentMs, fallback } = options.recall
   const destination = fallback === undefined ? undefined : options.destinations[fallback]
   return new RecallInstaller(pbx, recallDialplan({
     context,
-    transferContext: options.transferContext,
+    transferContext,
     technology: options.channelTechnology,
     afterMs,
     ringAgentMs,

@@ -169,6 +169,13 @@ export const TargetBusyError = createError<'XFER_TARGET_BUSY', 409, [string, str
 )
 
 /** Several instances share their state on Redis, and Redis cannot be reached now: nothing was done. */
+/** An extension found on several servers of the pool: a configuration error, never a coin toss. */
+export const AmbiguousAgentError = createError<'XFER_AMBIGUOUS_AGENT', 409, [string, string]>(
+  'XFER_AMBIGUOUS_AGENT',
+  'Extension %s is configured on several Asterisk servers (%s): remove it from all but one',
+  409
+)
+
 export const StoreUnavailableError = createError<'XFER_STORE_UNAVAILABLE', 503, [string]>(
   'XFER_STORE_UNAVAILABLE',
   'The shared state (Redis) is not reachable, nothing was done: %s. Retry shortly',

@@ -11,22 +11,25 @@ import { DEFAULT_MAX_SOCKETS_PER_IDENTITY } from './feed/websocket-feed.js'
 import type { Authenticate } from './identity.js'
 import type { AuthorizeTransfer } from './transfers/transfer-policy.js'
 import { Destination } from './domain/destination.js'
+import {
+  resolveServers, serverListProblems, singleServerPool, singleServerProblems, TRANSFER_CONTEXT_PATTERN,
+  type AmiConnection, type AriConnection, type ResolvedServer, type ServerOption, type ServerProblem
+} from './server-options.js'
 
-const Host = Type.String({ minLength: 1 })
-const Port = Type.Integer({ minimum: 1, maximum: 65535 })
-const Secret = Type.String()
 const Millis = Type.Integer({ minimum: 1, maximum: 600_000 })
 
 /** Also the defaults of the routes context registered on its own (tests). */
 export const IDEMPOTENCY_DEFAULTS = { ttlMs: 600_000, maxKeys: 10_000 }
 export const RATE_LIMIT_DEFAULTS = { max: 30, timeWindowMs: 60_000 }
 
-/** The part of the options that is data (checked by schema); the hooks are checked separately. */
+/**
+ * The part of the options that is data (checked by schema); the hooks are checked separately, and so
+ * are the servers (`server-options.ts`): `servers`, or the single `ami` + `ari`.
+ */
 export const PluginDataOptions = Type.Object({
-  ami: Type.Object({ host: Host, port: Port, username: Type.String({ minLength: 1 }), password: Secret }),
-  ari: Type.Object({ url: Type.String({ pattern: '^https?://[^\\s]+$' }), username: Type.String({ minLength: 1 }), password: Secret }),
   prefix: Type.String({ pattern: '^(/[A-Za-z0-9._~-]+)*$', default: '/api' }),
-  transferContext: Type.String({ pattern: '^[A-Za-z0-9_.-]{1,79}$', default: 'from-internal' }),
+  /** Where transfer targets are dialed: every server's, unless a server of `servers` gives its own. */
+  transferContext: Type.String({ pattern: TRANSFER_CONTEXT_PATTERN, default: 'from-internal' }),
   channelTechnology: Type.String({ pattern: '^[A-Za-z0-9_]{1,16}$', default: 'PJSIP' }),
   actionTimeoutMs: Type.Optional(Millis),
   /** How long an attended transfer may take to show its Hold and dial; defaults to actionTimeoutMs. */
@@ -113,7 +116,7 @@ export const MetricsOptions = Type.Object({
 type DataOptions = Static<typeof PluginDataOptions>
 export type ResolvedMetricsOptions = Static<typeof MetricsOptions>
 
-export interface FastifyAsteriskTransferOptions extends Partial<Omit<DataOptions, 'ami' | 'ari' | 'reconnect' | 'feed' | 'idempotency' | 'rateLimit' | 'deadlines' | 'recall' | 'sharedState' | 'health'>> {
+export interface FastifyAsteriskTransferOptions extends Partial<Omit<DataOptions, 'reconnect' | 'feed' | 'idempotency' | 'rateLimit' | 'deadlines' | 'recall' | 'sharedState' | 'health'>> {
   /**
    * Several instances behind a load balancer share their state on Redis: a URL (`redis://…`), ioredis
    * options (with `sentinels` and `name`: the master that Sentinel names, followed across failovers),
@@ -129,8 +132,16 @@ export interface FastifyAsteriskTransferOptions extends Partial<Omit<DataOptions
   agents?: AgentSource
   /** Business rules checked before every transfer asked through the routes. */
   authorizeTransfer?: AuthorizeTransfer
-  ami: Static<typeof PluginDataOptions>['ami']
-  ari: Static<typeof PluginDataOptions>['ari']
+  /**
+   * The Asterisk servers the plugin drives, each `{ name, ami, ari, transferContext? }`: at least one,
+   * names unique (a lowercase letter, then up to 31 lowercase letters, digits, _ or -). Or, for one
+   * server, `ami` and `ari` alone: a pool of one named `default`. Not both.
+   */
+  servers?: readonly ServerOption[]
+  /** The single server's AMI (without `servers`). */
+  ami?: AmiConnection
+  /** The single server's ARI (without `servers`). */
+  ari?: AriConnection
   reconnect?: Partial<Static<typeof PluginDataOptions>['reconnect']>
   feed?: Partial<Static<typeof PluginDataOptions>['feed']>
   idempotency?: Partial<DataOptions['idempotency']>
@@ -141,6 +152,8 @@ export interface FastifyAsteriskTransferOptions extends Partial<Omit<DataOptions
 }
 
 export type ResolvedOptions = Omit<DataOptions, 'rateLimit' | 'recall'> & {
+  /** The pool, in the order given: at least one server, names unique, each with its transfer context. */
+  servers: ResolvedServer[]
   redis?: RedisSetting
   rateLimit: DataOptions['rateLimit'] | false
   metrics: ResolvedMetricsOptions | false
@@ -155,7 +168,7 @@ export type ResolvedOptions = Omit<DataOptions, 'rateLimit' | 'recall'> & {
 const DEFAULT_ACTION_TIMEOUT_MS = 5000
 
 export function resolveOptions (options: FastifyAsteriskTransferOptions): ResolvedOptions {
-  const { authenticate, agents, authorizeTransfer, rateLimit, metrics, recall, redis, ...rest } = options as FastifyAsteriskTransferOptions & Record<string, unknown>
+  const { authenticate, agents, authorizeTransfer, rateLimit, metrics, recall, redis, servers, ami, ari, ...rest } = options as FastifyAsteriskTransferOptions & Record<string, unknown>
   // `false` is taken out before the check, so a wrong limit is named precisely (a union would only say
   // "must be boolean"); it is put back below.
   const data = { ...rest, ...(rateLimit === false ? {} : { rateLimit }), ...(recall === false ? {} : { recall }) }
@@ -168,6 +181,7 @@ export function resolveOptions (options: FastifyAsteriskTransferOptions): Resolv
     const where = path.join('.') || 'options'
     throw new Error(`fastify-asterisk-transfer: option "${where}" ${missing === undefined ? problem.message : 'is required'}`)
   }
+  const pool = resolvePool({ servers, ami, ari }, withDefaults.transferContext)
   if (typeof authenticate !== 'function') {
     throw new Error('fastify-asterisk-transfer: option "authenticate" must be a function (request) => { extension, role } | null')
   }
@@ -188,6 +202,7 @@ export function resolveOptions (options: FastifyAsteriskTransferOptions): Resolv
   const actionTimeoutMs = withDefaults.actionTimeoutMs ?? DEFAULT_ACTION_TIMEOUT_MS
   return {
     ...withDefaults,
+    servers: pool,
     rateLimit: rateLimit === false ? false : withDefaults.rateLimit,
     metrics: resolveMetrics(metrics),
     recall: recall === false ? false : withDefaults.recall,
@@ -198,6 +213,29 @@ export function resolveOptions (options: FastifyAsteriskTransferOptions): Resolv
     ...(redis === undefined ? {} : { redis }),
     ...(authorizeTransfer === undefined ? {} : { authorizeTransfer })
   }
+}
+
+/** The servers: `servers`, or `ami` + `ari` as a pool of one; `transferContext` is every server's default. */
+function resolvePool (given: { servers: unknown, ami: unknown, ari: unknown }, transferContext: string): ResolvedServer[] {
+  const { servers, ami, ari } = given
+  if (servers !== undefined) {
+    const single = [ami === undefined ? [] : ['"ami"'], ari === undefined ? [] : ['"ari"']].flat()
+    if (single.length > 0) {
+      throw new Error(`fastify-asterisk-transfer: option "servers" cannot be given with ${single.join(' and ')}: a single server is either "ami" + "ari" or one entry of "servers"`)
+    }
+    throwFirst(serverListProblems(servers, 'servers'))
+    return resolveServers(servers as ServerOption[], transferContext)
+  }
+  if (ami === undefined && ari === undefined) {
+    throw new Error('fastify-asterisk-transfer: option "ami" is required (with "ari"), or "servers" for a list of servers')
+  }
+  throwFirst(singleServerProblems({ ami, ari }))
+  return singleServerPool(ami as AmiConnection, ari as AriConnection, transferContext)
+}
+
+function throwFirst (problems: readonly ServerProblem[]): void {
+  const [problem] = problems
+  if (problem !== undefined) throw new Error(`fastify-asterisk-transfer: option "${problem.path}" ${problem.message}`)
 }
 
 function resolveMetrics (metrics: FastifyAsteriskTransferOptions['metrics']): ResolvedMetricsOptions | false {

@@ -37,8 +37,8 @@ export interface OnOptions {
 
 export interface TransfersApiParts {
   transfers: TransferService
-  agents: AgentService
-  pbx: Pbx
+  agents: Pick<AgentService, 'all' | 'available'>
+  pbx: Pick<Pbx, 'connectionState'>
   eventLog: EventLog
   /** Where a rejection of an async handler given to `on` goes. */
   onHandlerError: (error: unknown, envelope: FeedEnvelope) => void

@@ -1,5 +1,11 @@
+import { createServer, type Server } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import Fastify from 'fastify'
 import t, { type Test } from 'tap'
+import { DEFAULT_SERVER } from '../src/domain/server.js'
 import { resolveOptions, type FastifyAsteriskTransferOptions } from '../src/options.js'
+import asteriskTransfer from '../src/index.js'
+import { FakeAmiServer } from './helpers/fake-ami-server.js'
 
 const authenticate = (): null => null
 
@@ -20,7 +26,7 @@ function withOption (change: (options: Record<string, any>) => void): FastifyAst
 
 /** Asserts that resolving throws an Error whose message names `path` as the option at fault. */
 function assertRejectsOption (t: Test, options: FastifyAsteriskTransferOptions, path: string, scenario: string): void {
-  const escaped = path.replaceAll('.', '\\.')
+  const escaped = path.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
   t.throws(() => resolveOptions(options), new RegExp(`option "${escaped}"`), scenario)
 }
 
@@ -35,8 +41,8 @@ t.test('defaults are applied', async (t) => {
   t.equal(resolved.amiPingIntervalMs, 15_000)
   t.equal(resolved.feed.maxSocketsPerIdentity, 10)
   t.equal(resolved.authenticate, authenticate)
-  t.same(resolved.ami, valid().ami)
-  t.same(resolved.ari, valid().ari)
+  t.same(resolved.servers[0]?.ami, valid().ami)
+  t.same(resolved.servers[0]?.ari, valid().ari)
 })
 
 t.test('consultationTimeoutMs defaults to the given actionTimeoutMs', async (t) => {
@@ -157,6 +163,135 @@ t.test('redis: a URL, options or a client; anything else is refused by name; sha
   t.throws(() => resolveOptions({ ...valid(), sharedState: { leaseMs: 10 } }), /option "sharedState.leaseMs"/)
   t.same(resolveOptions(valid()).health, { livePath: '/health/live', readyPath: '/health/ready' })
   t.same(resolveOptions({ ...valid(), health: { readyPath: false } }).health, { livePath: '/health/live', readyPath: false })
+})
+
+const pbx1 = {
+  name: 'pbx1',
+  ami: { host: '10.0.0.1', port: 5038, username: 'transfer', password: 'one' },
+  ari: { url: 'http://10.0.0.1:8088', username: 'transfer', password: 'one' }
+}
+const pbx2 = {
+  name: 'pbx2',
+  ami: { host: '10.0.0.2', port: 15038, username: 'xfer', password: 'two' },
+  ari: { url: 'https://10.0.0.2:8089', username: 'xfer', password: 'two' },
+  transferContext: 'agents-2'
+}
+
+/** Options with `servers` instead of ami + ari; typed loosely on purpose, to pass wrong values. */
+function withServers (servers: unknown, more: Record<string, unknown> = {}): FastifyAsteriskTransferOptions {
+  return { servers, authenticate, ...more } as unknown as FastifyAsteriskTransferOptions
+}
+
+t.test('servers: the pool in the order given, each with its own transferContext or the top-level one', async (t) => {
+  const resolved = resolveOptions(withServers([pbx1, pbx2], { transferContext: 'agents' }))
+  t.same(resolved.servers, [{ ...pbx1, transferContext: 'agents' }, pbx2])
+  t.equal(resolved.transferContext, 'agents', 'the top-level one stays: the default of every server')
+  t.same(resolveOptions(withServers([pbx1])).servers, [{ ...pbx1, transferContext: 'from-internal' }], 'a pool of one, named as given')
+})
+
+t.test('the single ami + ari: a pool of one named default, with the top-level transferContext', async (t) => {
+  t.same(resolveOptions(valid()).servers, [{ name: DEFAULT_SERVER, ami: valid().ami, ari: valid().ari, transferContext: 'from-internal' }])
+  t.equal(resolveOptions({ ...valid(), transferContext: 'agents' }).servers[0]?.transferContext, 'agents')
+})
+
+t.test('the single server\'s extra fields are still accepted, and go no further than the options', async (t) => {
+  const resolved = resolveOptions(withOption((o) => { o.ami.events = 'all'; o.ari.logger = 'x' }))
+  t.same(resolved.servers[0]?.ami, valid().ami)
+  t.same(resolved.servers[0]?.ari, valid().ari)
+})
+
+t.test('the caller\'s servers are not modified', async (t) => {
+  const options = withServers([pbx1, { ...pbx2, transferContext: undefined }])
+  const before = structuredClone(options.servers)
+  resolveOptions(options)
+  t.same(options.servers, before)
+})
+
+t.test('server names: short identifiers, nothing that could end a key\'s server part', async (t) => {
+  for (const name of ['a', 'pbx-1', 'pbx_2', 'paris2', `p${'x'.repeat(31)}`]) {
+    t.equal(resolveOptions(withServers([{ ...pbx1, name }])).servers[0]?.name, name, name)
+  }
+  for (const name of ['', 'Pbx1', '1pbx', '-pbx', 'pbx:1', 'pbx 1', 'pbx.1', 'pbx1\n', `p${'x'.repeat(32)}`, 7]) {
+    t.throws(() => resolveOptions(withServers([pbx2, { ...pbx1, name }])),
+      { message: /option "servers\[1\]\.name" must be a lowercase letter, then up to 31 lowercase letters, digits, _ or -|option "servers\[1\]\.name" must be string/ }, JSON.stringify(name))
+  }
+})
+
+t.test('each bad server is refused naming its index and field', async (t) => {
+  const cases: Array<[string, string, unknown]> = [
+    ['ami.port 0', 'servers[1].ami.port', [pbx1, { ...pbx2, ami: { ...pbx2.ami, port: 0 } }]],
+    ['ami.port a string', 'servers[0].ami.port', [{ ...pbx1, ami: { ...pbx1.ami, port: '5038' } }]],
+    ['no ami.host', 'servers[1].ami.host', [pbx1, { ...pbx2, ami: { ...pbx2.ami, host: undefined } }]],
+    ['no ari', 'servers[0].ari', [{ name: 'pbx1', ami: pbx1.ami }]],
+    ['no name', 'servers[1].name', [pbx1, { ami: pbx2.ami, ari: pbx2.ari }]],
+    ['ari.url without scheme', 'servers[1].ari.url', [pbx1, { ...pbx2, ari: { ...pbx2.ari, url: 'pbx2:8088' } }]],
+    ['empty ari.username', 'servers[0].ari.username', [{ ...pbx1, ari: { ...pbx1.ari, username: '' } }]],
+    ['transferContext with a comma', 'servers[1].transferContext', [pbx1, { ...pbx2, transferContext: 'agents,103' }]],
+    ['a misspelt field of a server', 'servers[1].transfer_context', [pbx1, { ...pbx2, transfer_context: 'x' }]],
+    ['a misspelt field of ami', 'servers[0].ami.user', [{ ...pbx1, ami: { ...pbx1.ami, user: 'x' } }]],
+    ['an entry that is no object', 'servers[1]', [pbx1, 'pbx2']],
+    ['a name given twice', 'servers[2].name', [pbx1, pbx2, { ...pbx2, name: 'pbx1' }]],
+    ['no server at all', 'servers', []],
+    ['not a list', 'servers', { pbx1 }]
+  ]
+  for (const [scenario, path, servers] of cases) assertRejectsOption(t, withServers(servers), path, scenario)
+})
+
+t.test('the words of a server\'s refusals say what to fix', async (t) => {
+  const message = (servers: unknown): string => {
+    try {
+      resolveOptions(withServers(servers))
+    } catch (error) {
+      return (error as Error).message
+    }
+    return ''
+  }
+  t.equal(message([pbx1, { ...pbx2, ami: { ...pbx2.ami, port: 0 } }]), 'fastify-asterisk-transfer: option "servers[1].ami.port" must be >= 1')
+  t.equal(message([pbx1, pbx2, { ...pbx2, name: 'pbx1' }]), 'fastify-asterisk-transfer: option "servers[2].name" "pbx1" is already the name of servers[0]: names are unique in the pool')
+  t.equal(message([{ ...pbx1, ami: { ...pbx1.ami, user: 'x' } }]), 'fastify-asterisk-transfer: option "servers[0].ami.user" is not a field of ami (host, port, username, password)')
+  t.equal(message([{ ...pbx1, transfer_context: 'x' }]), 'fastify-asterisk-transfer: option "servers[0].transfer_context" is not a field of a server (name, ami, ari, transferContext)')
+  t.equal(message([{ name: 'pbx1', ami: pbx1.ami }]), 'fastify-asterisk-transfer: option "servers[0].ari" is required')
+  t.equal(message([]), 'fastify-asterisk-transfer: option "servers" must list at least one server')
+})
+
+t.test('servers and the single ami/ari exclude each other; one of them is required', async (t) => {
+  t.throws(() => resolveOptions({ ...valid(), servers: [pbx1] }), { message: /option "servers" cannot be given with "ami" and "ari"/ })
+  t.throws(() => resolveOptions(withServers([pbx1], { ari: pbx1.ari })), { message: /option "servers" cannot be given with "ari"/ })
+  t.throws(() => resolveOptions({ authenticate }), { message: /option "ami" is required \(with "ari"\), or "servers"/ })
+  assertRejectsOption(t, withOption((o) => { delete o.ari }), 'ari', 'ami without ari')
+})
+
+/** An HTTP server answering 401 to everything (ARI refusing the credentials), counting requests. */
+async function refusingAri (): Promise<{ server: Server, url: string, requests: () => number }> {
+  let requests = 0
+  const server = createServer((request, response) => { requests++; response.writeHead(401).end() })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  return { server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, requests: () => requests }
+}
+
+t.test('a bad server fails the registration before any server is connected', async (t) => {
+  const ami = await FakeAmiServer.start({ username: 'admin', secret: 'secret' })
+  const ari = await refusingAri()
+  t.teardown(async () => {
+    await ami.close()
+    await new Promise((resolve) => ari.server.close(resolve))
+  })
+  // Refused credentials on a reachable server: the plugin does connect, and the fakes see it.
+  const reachable = { name: 'pbx1', ami: { host: '127.0.0.1', port: ami.port, username: 'admin', password: 'wrong' }, ari: { url: ari.url, username: 'x', password: 'x' } }
+  const register = async (servers: unknown[]): Promise<void> => {
+    const app = Fastify({ logger: false })
+    try {
+      await app.register(asteriskTransfer, withServers(servers, { actionTimeoutMs: 1000, reconnect: { initialDelayMs: 60_000, maxDelayMs: 60_000 } }))
+      await app.ready()
+    } finally {
+      await app.close().catch(() => {})
+    }
+  }
+  await t.rejects(register([reachable, { ...reachable, name: 'pbx2', ami: { ...reachable.ami, port: 70000 } }]), { message: /option "servers\[1\]\.ami\.port"/ })
+  t.equal(ami.connectionCount, 0, 'no AMI connection to the first server, valid as it is')
+  t.equal(ari.requests(), 0, 'no ARI request either')
+  await t.rejects(register([reachable]), { code: 'XFER_AMI_LOGIN_FAILED' }, 'the same server, alone: connected, and its login refused')
+  t.equal(ami.connectionCount, 1, 'so the fake AMI does see a connection when one is made')
 })
 
 t.test('redis through Sentinel or a cluster: accepted as ioredis takes them, each mistake named', async (t) => {

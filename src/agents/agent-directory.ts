@@ -9,6 +9,18 @@ export interface Agent {
   name?: string
   /** Groups or skills, for the host's own rules and for display. */
   groups?: string[]
+  /** With several Asterisk servers: the server the agent's phone is registered on (see `agentsOfServer`). */
+  server?: string
+}
+
+/**
+ * One server's share of the host's agent list, in a pool of several: the agents that name it. An agent
+ * that names no server belongs to the first (a pool of one takes the whole list).
+ */
+export function agentsOfServer (source: AgentSource | undefined, server: string, first: boolean): AgentSource | undefined {
+  if (source === undefined) return undefined
+  const mine = (agents: readonly Agent[]): Agent[] => agents.filter((agent) => agent.server === server || (agent.server === undefined && first))
+  return typeof source === 'function' ? async () => mine(await source()) : mine(source)
 }
 
 export type AgentSource = readonly Agent[] | (() => readonly Agent[] | Promise<readonly Agent[]>)

@@ -8,6 +8,8 @@ import type { Availability } from './availability.js'
 
 export interface AgentEntry {
   extension: string
+  /** The Asterisk server the agent is on, in a pool of several. */
+  server?: string
   name?: string
   state: AgentState
   /** Why the agent cannot take a transfer now; absent when available. */
@@ -16,6 +18,8 @@ export interface AgentEntry {
 
 export interface AvailableAgent {
   extension: string
+  /** The Asterisk server the agent is on, in a pool of several. */
+  server?: string
   name?: string
   state: 'available'
 }
@@ -29,7 +33,7 @@ export function describeAgents (agents: readonly Agent[], stateOf: (extension: s
 
 /** The available agents, minus the caller: nobody transfers a call to themselves. */
 export function selectAvailableAgents (entries: readonly AgentEntry[], caller: string | undefined): AvailableAgent[] {
-  return entries.flatMap(({ extension, name, state }) => state === 'available' && extension !== caller
-    ? [{ extension, ...(name === undefined ? {} : { name }), state }]
+  return entries.flatMap(({ extension, server, name, state }) => state === 'available' && extension !== caller
+    ? [{ extension, ...(server === undefined ? {} : { server }), ...(name === undefined ? {} : { name }), state }]
     : [])
 }

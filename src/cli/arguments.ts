@@ -6,6 +6,7 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util'
 import Value from 'typebox/value'
 import { Extension } from '../domain/transfer.js'
+import { SERVER_NAME_PATTERN } from '../server-options.js'
 
 export type TransferKind = 'blind' | 'attended'
 /** What an attended transfer does once the consultation is up: complete it, cancel it, or leave it up. */
@@ -16,7 +17,12 @@ export type ConsultationStep = 'swap' | 'three_way'
 export type Command =
   | { name: 'help', text: string }
   | { name: 'version' }
-  | { name: 'check', envFile?: string }
+  | {
+    name: 'check'
+    /** Check this server of the pool only; default: every server. */
+    server?: string
+    envFile?: string
+  }
   | {
     name: 'transfer'
     kind: TransferKind
@@ -26,6 +32,8 @@ export type Command =
     /** In order, once the target answered and before `after`. */
     steps: ConsultationStep[]
     timeoutMs: number
+    /** The server of the pool --from's call is on; needed when the pool has several. */
+    server?: string
     envFile?: string
   }
 
@@ -49,6 +57,9 @@ const ENVIRONMENT_HELP = `Environment (as for the example app; variables already
   AMI_HOST, AMI_PORT (5038), AMI_USERNAME, AMI_PASSWORD   Asterisk Manager Interface
   ARI_URL, ARI_USERNAME, ARI_PASSWORD                     Asterisk REST Interface (http://host:8088)
   TRANSFER_CONTEXT (from-internal)                        dialplan context the targets are dialed in
+  ASTERISK_SERVERS                                        several servers, instead of AMI_* and ARI_*: a JSON array of
+    {"name":"pbx1","ami":{"host","port","username","password"},"ari":{"url","username","password"},"transferContext"?}
+    (names: a lowercase letter, then up to 31 lowercase letters, digits, _ or -; TRANSFER_CONTEXT is the default)
 
 Exit status: 0 success, 1 a check or the transfer failed, 2 wrong usage or configuration.`
 
@@ -67,7 +78,7 @@ Options (--env-file goes after the command):
 
 ${ENVIRONMENT_HELP}`
 
-export const CHECK_HELP = `Usage: ${PROGRAM} check [--env-file <path>]
+export const CHECK_HELP = `Usage: ${PROGRAM} check [--server <name>] [--env-file <path>]
 
 Checks, one line each, what transfers need from Asterisk:
   - AMI login (refused credentials and an unreachable Asterisk are told apart)
@@ -82,6 +93,7 @@ Checks, one line each, what transfers need from Asterisk:
   - the transfer context exists in the dialplan
   - which extensions are online (registered) and offline
 
+With ASTERISK_SERVERS, every server is checked in turn (--server <name>: that one only).
 Fails (exit 1) when anything transfers need is missing.
 
 ${ENVIRONMENT_HELP}`
@@ -111,6 +123,7 @@ Options:
   --swap              attended only: swap between the customer and the target (repeatable)
   --three-way         attended only: join the customer, the agent and the target
   --timeout <s>       how long to wait for Asterisk's outcome, in seconds (default ${DEFAULT_TIMEOUT_S})
+  --server <name>     the server --from's call is on, when ASTERISK_SERVERS names several
   --env-file <path>   read the variables below from this file (default: ./.env when it exists)
   -h, --help          show this help
 
@@ -121,6 +134,7 @@ ${ENVIRONMENT_HELP}`
 
 const COMMON_OPTIONS = {
   'env-file': { type: 'string' },
+  server: { type: 'string' },
   help: { type: 'boolean', short: 'h' }
 } as const satisfies ParseArgsConfig['options']
 
@@ -165,15 +179,26 @@ function checkTimeout (value: string | undefined): number {
   return Math.round(seconds * 1000)
 }
 
-function withEnvFile<T extends object> (command: T, envFile: string | undefined): T & { envFile?: string } {
-  return envFile === undefined ? command : { ...command, envFile }
+/** A server's name is checked here already: a typo must not wait for the environment to be read. */
+function checkServer (value: string | undefined, helpCommand: string): string | undefined {
+  if (value === undefined) return undefined
+  if (!new RegExp(SERVER_NAME_PATTERN).test(value)) {
+    throw new UsageError(`--server ${JSON.stringify(value)} is not a server's name (a lowercase letter, then up to 31 lowercase letters, digits, _ or -)`, `see ${helpCommand} --help`)
+  }
+  return value
+}
+
+function withCommon<T extends object> (command: T, values: { 'env-file'?: string, server?: string }, helpCommand: string): T & { server?: string, envFile?: string } {
+  const server = checkServer(values.server, helpCommand)
+  const envFile = values['env-file']
+  return { ...command, ...(server === undefined ? {} : { server }), ...(envFile === undefined ? {} : { envFile }) }
 }
 
 function parseCheck (args: string[]): Command {
   const { values, positionals } = parse(args, COMMON_OPTIONS, `${PROGRAM} check`)
   if (values.help === true) return { name: 'help', text: CHECK_HELP }
   if (positionals.length > 0) throw new UsageError(`check takes no arguments, got ${JSON.stringify(positionals[0])}`, `see ${PROGRAM} check --help`)
-  return withEnvFile({ name: 'check' as const }, values['env-file'])
+  return withCommon({ name: 'check' as const }, values, `${PROGRAM} check`)
 }
 
 function parseTransfer (args: string[]): Command {
@@ -195,7 +220,7 @@ function parseTransfer (args: string[]): Command {
     const attendedOnly = after !== 'leave' ? `--${after}` : steps.length > 0 ? (steps[0] === 'swap' ? '--swap' : '--three-way') : undefined
     if (attendedOnly !== undefined) throw new UsageError(`${attendedOnly} is for attended transfers: a blind transfer is over once the target answers`, hint)
   }
-  return withEnvFile({ name: 'transfer' as const, kind, from, to, after, steps, timeoutMs: checkTimeout(values.timeout) }, values['env-file'])
+  return withCommon({ name: 'transfer' as const, kind, from, to, after, steps, timeoutMs: checkTimeout(values.timeout) }, values, `${PROGRAM} transfer`)
 }
 
 /** The command `args` (process.argv without node and the script) asks for. */

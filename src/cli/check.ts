@@ -1,5 +1,5 @@
 /**
- * `check`: is this Asterisk ready for transfers? Each question is answered on one line, by asking
+ * `check`: is each Asterisk of the pool ready for transfers? Each question is answered on one line, by asking
  * Asterisk itself through the plugin's adapters: can we log in (AMI) and connect (ARI), may this AMI
  * user send the actions transfers need, is the atxfer feature code set, does the transfer context
  * exist, which extensions are registered. Exit status 1 when something transfers need is missing.
@@ -81,7 +81,7 @@ export function contextLine (context: string, exists: boolean): CheckLine {
   return exists
     ? line('ok', 'transfer context', `${context} exists in the dialplan`)
     : line('fail', 'transfer context', `${context} does not exist in the dialplan`,
-      'set TRANSFER_CONTEXT to the context your agents\' extensions are dialed in (extensions.conf)')
+      'set TRANSFER_CONTEXT (or the server\'s transferContext in ASTERISK_SERVERS) to the context your agents\' extensions are dialed in (extensions.conf)')
 }
 
 /** Only endpoints of the technology transfers use are listed (trunks of another one are not agents). */
@@ -161,18 +161,39 @@ export function exitStatus (lines: readonly CheckLine[]): number {
   return lines.some((entry) => entry.status === 'fail') ? 1 : 0
 }
 
-export async function runCheck (settings: ConnectionSettings, printer: Printer): Promise<number> {
-  printer.waiting(`asking Asterisk (AMI ${settings.ami.host}:${settings.ami.port}, ARI ${settings.ari.url})`)
+/** Every line of one server's check. */
+async function serverLines (settings: ConnectionSettings): Promise<CheckLine[]> {
   const connection = openConnection(settings, ACTION_TIMEOUT_MS)
   try {
     const [ami, ari] = await Promise.all([amiLines(connection, settings), ariLines(connection, settings)])
     // Logins first, then what each one allowed to check.
-    const lines = [ami[0], ari[0], ...ami.slice(1), ...ari.slice(1)].filter((entry) => entry !== undefined)
+    return [ami[0], ari[0], ...ami.slice(1), ...ari.slice(1)].filter((entry) => entry !== undefined)
+  } finally {
+    await connection.close()
+  }
+}
+
+/** Which server the lines below are about, when the pool has several. */
+export function serverHeading (settings: ConnectionSettings): string {
+  return `server ${settings.name} (AMI ${settings.ami.host}:${settings.ami.port}, ARI ${settings.ari.url})`
+}
+
+/** The servers are checked together (a server down costs its timeouts once) and reported one after another. */
+export async function runCheck (servers: readonly ConnectionSettings[], printer: Printer): Promise<number> {
+  const [only] = servers
+  printer.waiting(servers.length === 1 && only !== undefined
+    ? `asking Asterisk (AMI ${only.ami.host}:${only.ami.port}, ARI ${only.ari.url})`
+    : `asking ${servers.length} Asterisk servers (${servers.map((server) => server.name).join(', ')})`)
+  try {
+    const reports = await Promise.all(servers.map(serverLines))
     printer.done()
-    for (const entry of lines) printer.lines(statusLines(entry.status, entry.label, entry.detail, printer.style, entry.hint))
-    return exitStatus(lines)
+    reports.forEach((lines, index) => {
+      const server = servers[index]
+      if (servers.length > 1 && server !== undefined) printer.line(`${index === 0 ? '' : '\n'}${serverHeading(server)}`)
+      for (const entry of lines) printer.lines(statusLines(entry.status, entry.label, entry.detail, printer.style, entry.hint))
+    })
+    return exitStatus(reports.flat())
   } finally {
     printer.done()
-    await connection.close()
   }
 }

@@ -1,33 +1,63 @@
 /**
- * Where the command-line tool finds Asterisk: the same variables as the example app (AMI_*, ARI_*,
- * TRANSFER_CONTEXT), from the environment and a `.env` file. Pure: the caller passes the environment
- * and the file's text, so every rule here is unit-tested without touching process.env.
+ * Where the command-line tool finds Asterisk: the same variables as the example app, from the
+ * environment and a `.env` file. One server is AMI_*, ARI_* (and TRANSFER_CONTEXT); a pool is
+ * ASTERISK_SERVERS, a JSON array of the plugin's `servers` entries, checked by the plugin's own rules
+ * (`server-options.ts`). Pure: the caller passes the environment and the file's text, so every rule
+ * here is unit-tested without touching process.env.
  *
  * The example app's `readConfig` cannot be imported from here: it lives outside `src/` (the published
  * package ships only `dist/`, built from `src/`) and it also requires HTTP settings (AUTH_TOKENS, PORT)
- * that mean nothing to this tool. So the connection part is kept here, with the same names, patterns
- * and defaults, checked by the same kind of TypeBox schema.
+ * that mean nothing to this tool. So the example app reads the Asterisk part here
+ * (`readAsteriskEnvironment`), and adds its own variables.
  */
 import { existsSync, readFileSync } from 'node:fs'
 import { resolve } from 'node:path'
 import { parseEnv } from 'node:util'
 import Type, { type Static } from 'typebox'
 import Value from 'typebox/value'
+import { PROGRAM, UsageError } from './arguments.js'
+import {
+  resolveServers, serverListProblems, singleServerPool, TRANSFER_CONTEXT_PATTERN,
+  type ResolvedServer, type ServerOption
+} from '../server-options.js'
 
-export const ConnectionEnv = Type.Object({
+/** The pool, as a JSON array of `{ name, ami, ari, transferContext? }`; when set, it is the only source. */
+export const SERVERS_VARIABLE = 'ASTERISK_SERVERS'
+
+/** The single server's variables: what a pool of one needs without ASTERISK_SERVERS. */
+const SingleServerEnv = Type.Object({
   AMI_HOST: Type.String({ minLength: 1 }),
   AMI_PORT: Type.String({ pattern: '^[0-9]{1,5}$', default: '5038' }),
   AMI_USERNAME: Type.String({ minLength: 1 }),
   AMI_PASSWORD: Type.String({ minLength: 1 }),
   ARI_URL: Type.String({ pattern: '^https?://\\S+$' }),
   ARI_USERNAME: Type.String({ minLength: 1 }),
-  ARI_PASSWORD: Type.String({ minLength: 1 }),
-  TRANSFER_CONTEXT: Type.String({ pattern: '^[A-Za-z0-9_.-]{1,79}$', default: 'from-internal' })
+  ARI_PASSWORD: Type.String({ minLength: 1 })
+})
+type SingleServerEnv = Static<typeof SingleServerEnv>
+
+const TransferContextEnv = Type.Object({
+  TRANSFER_CONTEXT: Type.String({ pattern: TRANSFER_CONTEXT_PATTERN, default: 'from-internal' })
 })
 
-type Env = Static<typeof ConnectionEnv>
+/** Every variable read here, in the order problems are listed. */
+export const ASTERISK_VARIABLES = [...Object.keys(SingleServerEnv.properties), SERVERS_VARIABLE, 'TRANSFER_CONTEXT']
+
+/** What the environment says of the servers: the pool, or what is wrong with it. */
+export interface AsteriskEnvironment {
+  /** Each with its transfer context settled; empty when there are problems. */
+  servers: ResolvedServer[]
+  /** TRANSFER_CONTEXT: every server's, unless an entry of ASTERISK_SERVERS gives its own. */
+  transferContext: string
+  /** Required variables that are unset (or empty). */
+  missing: string[]
+  /** Every other problem, one line each, naming its variable (and the server's index and field). */
+  invalid: string[]
+}
 
 export interface ConnectionSettings {
+  /** The server's name in the pool (`default` for the single server of AMI_* and ARI_*). */
+  name: string
   ami: { host: string, port: number, username: string, password: string }
   ari: { url: string, username: string, password: string }
   transferContext: string
@@ -63,24 +93,117 @@ export function loadEnvironment (processEnv: NodeJS.ProcessEnv, envFile: string 
   }
 }
 
-/** The connection settings, or a ConfigError listing every missing or malformed variable. */
-export function readConnectionSettings (environment: NodeJS.ProcessEnv): ConnectionSettings {
-  // An empty variable counts as unset, so `AMI_PORT=` falls back to the default like the example app.
-  const known = Object.fromEntries(Object.keys(ConnectionEnv.properties).flatMap((key) =>
-    environment[key] === undefined || environment[key] === '' ? [] : [[key, environment[key]]]))
-  const env = Value.Default(ConnectionEnv, known) as Env
-  const problems = [...Value.Errors(ConnectionEnv, env)].map((error) => {
+/** The variables that are set: an empty one counts as unset, so `AMI_PORT=` falls back to the default. */
+function setVariables (environment: NodeJS.ProcessEnv, names: readonly string[]): Record<string, string> {
+  return Object.fromEntries(names.flatMap((name) => {
+    const value = environment[name]
+    return value === undefined || value === '' ? [] : [[name, value]]
+  }))
+}
+
+/** Schema problems: the required variables missing, and a line for each malformed one. */
+function schemaProblems (schema: typeof SingleServerEnv | typeof TransferContextEnv, value: unknown): { missing: string[], invalid: string[] } {
+  const missing: string[] = []
+  const invalid: string[] = []
+  for (const error of Value.Errors(schema, value)) {
     const name = error.instancePath.replace(/^\//, '')
-    const missing = (error.params as { requiredProperties?: string[] }).requiredProperties ?? []
-    return name === '' ? `missing ${missing.join(', ')}` : `${name} ${error.message}`
-  })
-  const port = Number(env.AMI_PORT)
-  if (problems.length === 0 && (port < 1 || port > 65535)) problems.push(`AMI_PORT must be a port number (1-65535), got "${env.AMI_PORT}"`)
-  if (problems.length > 0) throw new ConfigError(`invalid configuration: ${problems.join('; ')}`)
-  return {
-    ami: { host: env.AMI_HOST, port, username: env.AMI_USERNAME, password: env.AMI_PASSWORD },
-    ari: { url: env.ARI_URL.replace(/\/+$/, ''), username: env.ARI_USERNAME, password: env.ARI_PASSWORD },
-    transferContext: env.TRANSFER_CONTEXT,
-    channelTechnology: 'PJSIP'
+    if (name === '') missing.push(...((error.params as { requiredProperties?: string[] }).requiredProperties ?? []))
+    else invalid.push(`${name} ${error.message}`)
   }
+  return { missing, invalid }
+}
+
+/**
+ * JSON.parse's reason without the text it quotes (`Unexpected token 'x', "[{"ami…" is not valid JSON`):
+ * the text holds passwords, and the message is printed.
+ */
+function jsonReason (error: unknown): string {
+  return (error as Error).message.replace(/, ".*is not valid JSON$/s, '')
+}
+
+/** ARI's base URL as ari-client wants it: without a trailing slash (it appends `/ari/...`). */
+function withoutTrailingSlash (server: ResolvedServer): ResolvedServer {
+  return { ...server, ari: { ...server.ari, url: server.ari.url.replace(/\/+$/, '') } }
+}
+
+function poolFromJson (text: string, singles: readonly string[], transferContext: string): { servers: ResolvedServer[], invalid: string[] } {
+  const invalid: string[] = []
+  if (singles.length > 0) {
+    invalid.push(`${SERVERS_VARIABLE} and ${singles.join(', ')} are both set: with ${SERVERS_VARIABLE} (the pool) the single server's AMI_* and ARI_* variables are not used; unset them, or put that server in ${SERVERS_VARIABLE}`)
+  }
+  let list: unknown
+  try {
+    list = JSON.parse(text)
+  } catch (error) {
+    return { servers: [], invalid: [...invalid, `${SERVERS_VARIABLE} is not valid JSON (${jsonReason(error)})`] }
+  }
+  invalid.push(...serverListProblems(list, SERVERS_VARIABLE).map(({ path, message }) => `${path} ${message}`))
+  return { servers: invalid.length > 0 ? [] : resolveServers(list as ServerOption[], transferContext), invalid }
+}
+
+function singleServer (known: Record<string, string>, transferContext: string): { servers: ResolvedServer[], missing: string[], invalid: string[] } {
+  const env = Value.Default(SingleServerEnv, setVariables(known, Object.keys(SingleServerEnv.properties))) as SingleServerEnv
+  const { missing, invalid } = schemaProblems(SingleServerEnv, env)
+  const port = Number(env.AMI_PORT)
+  if (!invalid.some((line) => line.startsWith('AMI_PORT')) && (port < 1 || port > 65535)) invalid.push(`AMI_PORT must be a port number (1-65535), got "${env.AMI_PORT}"`)
+  if (missing.length > 0 || invalid.length > 0) return { servers: [], missing, invalid }
+  const ami = { host: env.AMI_HOST, port, username: env.AMI_USERNAME, password: env.AMI_PASSWORD }
+  const ari = { url: env.ARI_URL, username: env.ARI_USERNAME, password: env.ARI_PASSWORD }
+  return { servers: singleServerPool(ami, ari, transferContext), missing, invalid }
+}
+
+/**
+ * The servers the environment describes: ASTERISK_SERVERS when it is set (then AMI_* and ARI_* must
+ * not be), else the single server of AMI_* and ARI_*, a pool of one named `default`. Every problem is
+ * collected, none thrown: the caller lists them with its own.
+ */
+export function readAsteriskEnvironment (environment: NodeJS.ProcessEnv): AsteriskEnvironment {
+  const known = setVariables(environment, ASTERISK_VARIABLES)
+  const context = Value.Default(TransferContextEnv, { TRANSFER_CONTEXT: known.TRANSFER_CONTEXT }) as Static<typeof TransferContextEnv>
+  const contextProblems = schemaProblems(TransferContextEnv, context).invalid
+  const transferContext = context.TRANSFER_CONTEXT
+  const servers = known[SERVERS_VARIABLE]
+  const read = servers === undefined
+    ? singleServer(known, transferContext)
+    : { missing: [], ...poolFromJson(servers, Object.keys(SingleServerEnv.properties).filter((name) => name in known), transferContext) }
+  const invalid = [...read.invalid, ...contextProblems]
+  return {
+    servers: invalid.length > 0 || read.missing.length > 0 ? [] : read.servers.map(withoutTrailingSlash),
+    transferContext,
+    missing: read.missing,
+    invalid
+  }
+}
+
+/** The connection settings of every server of the pool, in order, or a ConfigError listing every problem. */
+export function readPool (environment: NodeJS.ProcessEnv): ConnectionSettings[] {
+  const { servers, missing, invalid } = readAsteriskEnvironment(environment)
+  const problems = [...(missing.length > 0 ? [`missing ${missing.join(', ')}`] : []), ...invalid]
+  if (problems.length > 0) throw new ConfigError(`invalid configuration: ${problems.join('; ')}`)
+  return servers.map((server) => ({ ...server, channelTechnology: 'PJSIP' }))
+}
+
+function namesOf (pool: readonly ConnectionSettings[]): string {
+  return pool.map((server) => server.name).join(', ')
+}
+
+/** The servers `check` looks at: the one --server names, else every server of the pool. */
+export function serversToCheck (pool: readonly ConnectionSettings[], name: string | undefined): ConnectionSettings[] {
+  if (name === undefined) return [...pool]
+  const server = pool.find((candidate) => candidate.name === name)
+  if (server === undefined) throw new UsageError(`--server ${name}: no such server (${namesOf(pool)})`, `the names are those of ${SERVERS_VARIABLE}; without it the one server is named default`)
+  return [server]
+}
+
+/**
+ * The server a transfer is asked on: the one --server names, or the only one. With several and no
+ * --server the tool does not guess: each server knows only its own calls.
+ */
+export function serverForTransfer (pool: readonly ConnectionSettings[], name: string | undefined): ConnectionSettings {
+  const [only, ...others] = pool
+  if (name === undefined && only !== undefined && others.length === 0) return only
+  if (name === undefined) {
+    throw new UsageError(`${SERVERS_VARIABLE} names ${pool.length} servers (${namesOf(pool)}): --server <name> says which one --from's call is on`, `see ${PROGRAM} transfer --help`)
+  }
+  return serversToCheck(pool, name)[0] as ConnectionSettings
 }

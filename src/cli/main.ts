@@ -1,12 +1,12 @@
 #!/usr/bin/env node
 /**
  * `fastify-asterisk-transfer`: the plugin's command-line tool. Reads the command line (arguments.ts),
- * the connection settings (environment.ts), and runs `check` or `transfer`. Exit status: 0 success,
+ * the servers to talk to (environment.ts), and runs `check` (on each) or `transfer` (on one). Exit status: 0 success,
  * 1 a check or the transfer failed, 2 wrong usage or configuration.
  */
 import { readFileSync } from 'node:fs'
 import { parseCommandLine, UsageError, type Command } from './arguments.js'
-import { ConfigError, loadEnvironment, readConnectionSettings, type ConnectionSettings } from './environment.js'
+import { ConfigError, loadEnvironment, readPool, serverForTransfer, serversToCheck, type ConnectionSettings } from './environment.js'
 import { detectStyle, errorLines, Printer } from './output.js'
 
 const out = new Printer(process.stdout, detectStyle(process.stdout, process.env))
@@ -18,8 +18,9 @@ function version (): string {
   return pkg.version
 }
 
-function settingsFor (command: { envFile?: string }): ConnectionSettings {
-  return readConnectionSettings(loadEnvironment(process.env, command.envFile, process.cwd()))
+/** The servers of the pool: from the environment, before anything connects. */
+function poolFor (command: { envFile?: string }): ConnectionSettings[] {
+  return readPool(loadEnvironment(process.env, command.envFile, process.cwd()))
 }
 
 async function run (command: Command): Promise<number> {
@@ -32,9 +33,9 @@ async function run (command: Command): Promise<number> {
       return 0
     // Loaded on demand: the Asterisk client libraries take a while to load, and --help should not wait.
     case 'check':
-      return await (await import('./check.js')).runCheck(settingsFor(command), out)
+      return await (await import('./check.js')).runCheck(serversToCheck(poolFor(command), command.server), out)
     case 'transfer':
-      return await (await import('./transfer.js')).runTransfer(command, settingsFor(command), { out, err })
+      return await (await import('./transfer.js')).runTransfer(command, serverForTransfer(poolFor(command), command.server), { out, err })
   }
 }
 

@@ -1,6 +1,6 @@
 /**
- * `transfer blind|attended`: one transfer through the plugin's TransferService, on the configured
- * Asterisk. Every event of the transfer is printed as it comes; the outcome is then checked on the PBX
+ * `transfer blind|attended`: one transfer through the plugin's TransferService, on the server of the
+ * pool the agent's call is on (--server, or the only one). Every event of the transfer is printed as it comes; the outcome is then checked on the PBX
  * itself (who the customer is bridged with), because an event only says what Asterisk reported.
  */
 import { setTimeout as sleep } from 'node:timers/promises'
@@ -254,6 +254,7 @@ export async function runTransfer (command: TransferCommand, settings: Connectio
   const { out, err } = printers
   const connection = openConnection(settings, ACTION_TIMEOUT_MS)
   const service = new TransferService(connection.pbx, {
+    server: settings.name,
     transferContext: settings.transferContext,
     channelTechnology: settings.channelTechnology,
     consultationTimeoutMs: Math.min(command.timeoutMs, MAX_CONSULTATION_WAIT_MS),
@@ -261,7 +262,7 @@ export async function runTransfer (command: TransferCommand, settings: Connectio
   })
   const watch = new TransferWatch(service.events, (event, transfer) => { out.line(eventLine(new Date(), event, transfer, out.style)) })
   try {
-    out.waiting(`connecting to Asterisk (AMI ${settings.ami.host}:${settings.ami.port}, ARI ${settings.ari.url})`)
+    out.waiting(`connecting to Asterisk ${settings.name} (AMI ${settings.ami.host}:${settings.ami.port}, ARI ${settings.ari.url})`)
     const problem = await connect(connection, settings)
     if (problem !== undefined) {
       out.done()

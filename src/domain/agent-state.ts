@@ -16,6 +16,8 @@ export const AgentState = Type.Union([
 
 export const AgentStatus = Type.Object({
   extension: Type.String(),
+  /** The Asterisk server the agent is on, when the plugin drives several. */
+  server: Type.Optional(Type.String()),
   state: AgentState,
   /** Why the agent cannot take a transfer, when it cannot. */
   reason: Type.Optional(Type.String())

@@ -14,6 +14,8 @@ export const CallState = Type.Union([
 export const Call = Type.Object({
   /** The agent extension the call belongs to. */
   extension: Type.String(),
+  /** The Asterisk server the call is on, when the plugin drives several. */
+  server: Type.Optional(Type.String()),
   channel: Type.String(),
   uniqueId: Type.String(),
   /** Shared by every channel of the call (Asterisk's linkedid). */

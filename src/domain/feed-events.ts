@@ -11,7 +11,12 @@ import { Transfer } from './transfer.js'
 // The domain's schemas travel on the feed: clients import them from here.
 export { AgentState, AgentStatus, Call, CallList, CallState, CallStatus }
 
-export const AsteriskConnection = Type.Object({ ami: Type.Boolean(), ari: Type.Boolean() })
+export const AsteriskConnection = Type.Object({
+  ami: Type.Boolean(),
+  ari: Type.Boolean(),
+  /** Which server of the pool, when the plugin drives several. */
+  server: Type.Optional(Type.String())
+})
 
 export const FeedGap = Type.Object({
   /** The id the client asked to resume after. */

@@ -146,6 +146,7 @@ export class TransferMetrics {
     shared.events.on('connection', onConnection)
     this.#detach.push(() => { shared.events.off('connection', onConnection) })
     // Which master(s) this instance writes to: after a Sentinel or Cluster failover, the promoted one.
+    // eslint-disable-next-line no-new -- prom-client registers a metric in its constructor; the registry keeps it
     new Gauge({
       name: `${this.#prefix}redis_master`,
       help: 'The Redis master(s) this instance uses now (1 per address; none while unreachable)',

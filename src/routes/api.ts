@@ -24,8 +24,8 @@ import type { DestinationMap } from '../domain/destination.js'
 
 export interface ApiRoutesOptions {
   transfers: TransferService
-  monitor: CallMonitor
-  agents: AgentService
+  monitor: Pick<CallMonitor, 'allCalls' | 'callsOf'>
+  agents: Pick<AgentService, 'all' | 'available'>
   eventLog: EventLog
   authenticate: Authenticate
   feed?: { heartbeatIntervalMs?: number, maxBufferedBytes?: number, maxSocketsPerIdentity?: number, flushIntervalMs?: number }

@@ -7,7 +7,7 @@ import { CallList } from '../domain/call.js'
 import { errorResponses } from './schemas.js'
 
 export interface CallRoutesOptions {
-  monitor: CallMonitor
+  monitor: Pick<CallMonitor, 'allCalls' | 'callsOf'>
   transferOn: TransferOnChannel
 }
 

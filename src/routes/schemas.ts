@@ -23,6 +23,8 @@ export const TransferList = Type.Object({ transfers: Type.Array(Transfer) })
 
 export const AvailableAgent = Type.Object({
   extension: Extension,
+  /** The Asterisk server the agent is on, when the plugin drives several. */
+  server: Type.Optional(Type.String()),
   name: Type.Optional(Type.String()),
   /** `available` in the default list; any state with `?all=true`. */
   state: AgentState,

@@ -14,7 +14,7 @@ import type { Transfer } from '../domain/transfer.js'
 
 export interface TransferRoutesOptions {
   transfers: TransferService
-  agents: AgentService
+  agents: Pick<AgentService, 'all' | 'available'>
   /** Named destinations listed next to the agents (name, kind, label). */
   destinations?: DestinationMap
 }

@@ -31,17 +31,25 @@ const MEMORY_CONFIRM_INTERVAL_MS = 20
  */
 const SWAP_WHILE_RINGING_MS = 500
 
+/**
+ * With several servers: whether the target's server shows a blind transfer's answer too
+ * (`cross-server-check.ts`); undefined when the target is on this server.
+ */
+export type CheckAcross = (transfer: ActiveTransfer, snapshot: CallSnapshot) => Promise<boolean | undefined>
+
 export class OutcomeConfirmer {
   readonly #ledger: TransferLedger
   readonly #locator: CallLocator
   readonly #clock: Clock
   readonly #log: Logger
+  readonly #across: CheckAcross | undefined
 
-  constructor (ledger: TransferLedger, locator: CallLocator, clock: Clock, logger: Logger) {
+  constructor (ledger: TransferLedger, locator: CallLocator, clock: Clock, logger: Logger, across?: CheckAcross) {
     this.#ledger = ledger
     this.#locator = locator
     this.#clock = clock
     this.#log = logger
+    this.#across = across
   }
 
   /** Applies `input` once the bridges show it (or, after the looks allowed, on Asterisk's word). */
@@ -113,12 +121,15 @@ export class OutcomeConfirmer {
    */
   async #confirm (transfer: ActiveTransfer, input: CheckedInput, meaning: () => TransferInput = () => input, pace: 'next_event' | 'interval' = 'next_event'): Promise<void> {
     const deadline = this.#clock.now() + CONFIRM_ATTEMPTS * CONFIRM_INTERVAL_MS
+    let unseenAcross = false
     for (let attempt = 0; ; attempt++) {
       // Let every listener of the event that brought the outcome (the call monitor) apply it first.
       if (attempt === 0) await new Promise((resolve) => setImmediate(resolve))
       if (transfer.disposed) return
       const look = await this.#look(transfer)
-      const check = look === undefined ? 'not_yet' : checkOutcome(transfer.record.channels, input, look.snapshot)
+      const here = look === undefined ? 'not_yet' : checkOutcome(transfer.record.channels, input, look.snapshot)
+      const check = look === undefined ? here : await this.#bothSides(transfer, input, look.snapshot, here)
+      unseenAcross = here === 'confirmed' && check === 'not_yet'
       if (check !== 'not_yet') {
         if (check === 'confirmed' && look !== undefined && (input.type === 'target_answered' || input.type === 'completed')) this.#learnLegBehindLocal(transfer, look.snapshot)
         this.#ledger.apply(transfer, check === 'confirmed' ? meaning() : { type: 'customer_hung_up' })
@@ -130,10 +141,22 @@ export class OutcomeConfirmer {
     }
     // A swap the bridges never showed did not happen: the agent's phone held and resumed the call.
     if (input.type === 'swapped') return
+    // Across servers the answer is declared only when both show it: reconciliation looks again later.
+    if (unseenAcross) {
+      this.#log.warn({ transferId: transfer.id }, 'blind transfer answered on this server but not seen on the target\'s server: not declared yet')
+      return
+    }
     // Asterisk reported the outcome but the bridges never showed it (a queue, an unusual dialplan):
     // trust Asterisk's word, but say so.
     this.#log.warn({ transferId: transfer.id, input: input.type }, 'transfer outcome reported by Asterisk but not seen on the bridges')
     this.#ledger.apply(transfer, meaning())
+  }
+
+  /** A blind transfer's answer across servers is confirmed once the target's server shows it too. */
+  async #bothSides (transfer: ActiveTransfer, input: CheckedInput, snapshot: CallSnapshot, here: ReturnType<typeof checkOutcome>): Promise<ReturnType<typeof checkOutcome>> {
+    if (here !== 'confirmed' || input.type !== 'target_answered' || transfer.record.type !== 'blind' || this.#across === undefined) return here
+    const across = await this.#across(transfer, snapshot).catch(() => false)
+    return across === false ? 'not_yet' : here
   }
 
   /** A look at the PBX around the transfer; undefined when it failed (tried again like a look that showed nothing). */

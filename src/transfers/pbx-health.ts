@@ -47,6 +47,12 @@ export class PbxHealth {
     return ami && ari
   }
 
+  /** At least one link is up: the server can be asked something (AMI down: ARI answers lookups). */
+  reachable (): boolean {
+    const { ami, ari } = this.#pbx.connectionState()
+    return ami || ari
+  }
+
   /** Follows a change of the links; true when they just came back (a reconnect: reconcile). */
   linksChanged (state: { ami: boolean, ari: boolean }): boolean {
     const connected = state.ami && state.ari

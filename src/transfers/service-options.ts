@@ -3,9 +3,10 @@
  * shared store and the peers), a request, and what it answers and notices.
  */
 import type { Call } from '../domain/call.js'
+import { DEFAULT_SERVER } from '../domain/server.js'
 import type { TransferCaller, TransferStatus, TransferType } from '../domain/transfer.js'
 import type { Identity } from '../identity.js'
-import type { CallSnapshot, DialplanStep } from '../asterisk/pbx.js'
+import type { CallSnapshot, DialplanStep, Pbx } from '../asterisk/pbx.js'
 import type { Logger } from '../support/logger.js'
 import type { RemoteCommand } from '../store/command-bus.js'
 import type { TransferStore } from '../store/transfer-store.js'
@@ -58,6 +59,8 @@ export interface TransferServiceOptions {
   peers?: Peers
   /** The name of the Asterisk server in the pool (default `default`, a single Asterisk). */
   server?: string
+  /** With several servers: the server an agent belongs to (where its endpoint lives), when no call of it is known. */
+  agentServer?: (extension: string) => Promise<string | undefined> | string | undefined
   /** Time and timers (default the system clock): unit tests drive it. */
   clock?: Clock
   logger?: Logger
@@ -119,9 +122,35 @@ export interface TransferNotices {
 }
 
 export interface LocatedCall {
+  /** The server the call is on (its name in the pool). */
+  server?: string
   agentChannel: string
   peerChannel: string
   bridgeId: string
   /** The party on the other end as Asterisk names it, when it does. */
   caller?: TransferCaller
+}
+
+/** One Asterisk server of a pool, as the service is given it. */
+export interface PoolServer {
+  /** Its name in the pool (`domain/server.ts`). */
+  name: string
+  pbx: Pbx
+  /** Its call monitor; without it lookups ask its ARI. */
+  calls?: CallLookup
+  /** Where its blind transfers with recall go; without it, a plain Redirect. */
+  recall?: RecallRouting
+  /** The context its targets are dialed in (default the service's `transferContext`). */
+  transferContext?: string
+}
+
+/** The servers a service is given: one Asterisk (with the options' `server`, `calls` and `recall`), or a pool. */
+export function poolOf (servers: Pbx | readonly PoolServer[], options: TransferServiceOptions): readonly [PoolServer, ...PoolServer[]] {
+  if (!Array.isArray(servers)) {
+    const { server = DEFAULT_SERVER, calls, recall } = options
+    return [{ name: server, pbx: servers as Pbx, ...(calls === undefined ? {} : { calls }), ...(recall === undefined ? {} : { recall }) }]
+  }
+  const [first, ...rest] = servers as readonly PoolServer[]
+  if (first === undefined) throw new Error('a transfer service needs at least one Asterisk server')
+  return [first, ...rest]
 }

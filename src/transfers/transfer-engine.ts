@@ -19,7 +19,8 @@ import { CHANNEL_RECORD_VARIABLE } from './channel-record.js'
 import { ConsultationActions } from './consultation-actions.js'
 import { ConsultationRestorer } from './consultation-restorer.js'
 import { EventRouter } from './event-router.js'
-import { OutcomeConfirmer } from './outcome-confirmer.js'
+import { OutcomeConfirmer, type CheckAcross } from './outcome-confirmer.js'
+import type { CheckedServer } from './cross-server-check.js'
 import { PbxHealth } from './pbx-health.js'
 import { PhoneTransferAdopter } from './phone-transfer-adopter.js'
 import { Reconciler } from './reconciler.js'
@@ -43,6 +44,8 @@ export interface EngineOptions {
   calls: CallLookup | undefined
   /** Several instances share the store (phone transfers are claimed before they are followed). */
   distributed: boolean
+  /** With several servers: whether the target's server shows a blind transfer's answer too. */
+  checkAcross?: CheckAcross
   clock: Clock
   logger: Logger
 }
@@ -79,7 +82,7 @@ export class TransferEngine {
     this.#pacing = new AtxferPacing(options.atxferQuietMs)
     this.locator = new CallLocator(pbx, { technology: options.technology, calls: options.calls, clock })
     this.health = new PbxHealth(pbx, clock, logger)
-    const confirmer = new OutcomeConfirmer(ledger, this.locator, clock, logger)
+    const confirmer = new OutcomeConfirmer(ledger, this.locator, clock, logger, options.checkAcross)
     this.#router = new EventRouter(server, ledger, confirmer, logger)
     this.starter = new TransferStarter({ pbx, ledger, locator: this.locator, router: this.#router, policy, pacing: this.#pacing }, {
       server,
@@ -100,6 +103,15 @@ export class TransferEngine {
     this.reconciler = new Reconciler(server, { pbx, ledger, locator: this.locator, health: this.health, restore: async () => await this.restorer.restore() }, clock, logger)
     this.#adopter = new PhoneTransferAdopter({ server, technology: options.technology, transferContext: options.transferContext, distributed: options.distributed },
       { ledger, router: this.#router, locator: this.locator }, logger)
+  }
+
+  /** What a check across servers reads of this one: its calls from memory, a channel's variable. */
+  get checked (): CheckedServer {
+    return {
+      name: this.server,
+      snapshotOf: (extension) => this.locator.memory?.snapshotOf(extension),
+      getVariable: async (channel, name) => await this.#pbx.getVariable(channel, name)
+    }
   }
 
   /** Starts following the server's events (transfers in progress and the phones' own transfers). */

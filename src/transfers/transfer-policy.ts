@@ -50,14 +50,14 @@ export type BusyTargets = 'refuse' | 'allow'
 const BUSY_STATES: ReadonlySet<string> = new Set(['ringing', 'on_call', 'on_hold', 'in_consultation'])
 
 export class TransferPolicy {
-  readonly #directory: AgentDirectory
+  readonly #directory: Pick<AgentDirectory, 'find'>
   readonly #rules: TargetRules
   readonly #authorize: AuthorizeTransfer | undefined
   readonly #log: Logger
   readonly #presence: AgentPresence
   readonly #busyTargets: BusyTargets
 
-  constructor (directory: AgentDirectory, rules: TargetRules, authorize: AuthorizeTransfer | undefined, log: Logger, presence: AgentPresence = () => undefined, busyTargets: BusyTargets = 'refuse') {
+  constructor (directory: Pick<AgentDirectory, 'find'>, rules: TargetRules, authorize: AuthorizeTransfer | undefined, log: Logger, presence: AgentPresence = () => undefined, busyTargets: BusyTargets = 'refuse') {
     this.#directory = directory
     this.#rules = rules
     this.#authorize = authorize

@@ -10,14 +10,15 @@ import { AgentDirectory } from '../agents/agent-directory.js'
 import { silentLogger } from '../support/logger.js'
 import type { Pbx } from '../asterisk/pbx.js'
 import { DEFAULT_SERVER } from '../domain/server.js'
-import { TransferNotFoundError, TransferStateError } from '../errors.js'
+import { AsteriskUnavailableError, NoActiveChannelError, TransferNotFoundError, TransferStateError } from '../errors.js'
 import type { Identity } from '../identity.js'
 import type { RemoteCommand } from '../store/command-bus.js'
 import { MemoryTransferStore } from '../store/memory-transfer-store.js'
 import { systemClock } from '../support/clock.js'
 import { ClusterOwnership } from './cluster-ownership.js'
 import { ALLOWED, type ConsultationAction } from './consultation-actions.js'
-import { DEFAULT_DEADLINES, type LocatedCall, type TransferNotices, type TransferRequest, type TransferServiceOptions } from './service-options.js'
+import { DEFAULT_DEADLINES, poolOf, type LocatedCall, type PoolServer, type TransferNotices, type TransferRequest, type TransferServiceOptions } from './service-options.js'
+import { acrossThePool } from './cross-server-check.js'
 import { TransferEngine } from './transfer-engine.js'
 import type { Transfer } from '../domain/transfer.js'
 import type { TransferEvents } from './transfer-events.js'
@@ -25,7 +26,7 @@ import { TransferLedger } from './transfer-ledger.js'
 import { TransferPolicy } from './transfer-policy.js'
 import { serverOf } from './transfer-registry.js'
 
-export type { CallLookup, LocatedCall, Peers, RecallRouting, TransferDeadlines, TransferNotices, TransferRequest, TransferServiceOptions } from './service-options.js'
+export type { CallLookup, LocatedCall, Peers, PoolServer, RecallRouting, TransferDeadlines, TransferNotices, TransferRequest, TransferServiceOptions } from './service-options.js'
 export { DEFAULT_DEADLINES } from './service-options.js'
 
 /** Far beyond any call center's simultaneous transfers; a bound on memory, not a business rule. */
@@ -35,13 +36,20 @@ const ACTIONS: ReadonlySet<string> = new Set(Object.keys(ALLOWED))
 
 export class TransferService {
   readonly #ledger: TransferLedger
-  readonly #engine: TransferEngine
+  /** One engine per Asterisk server, by the server's name. */
+  readonly #engines: ReadonlyMap<string, TransferEngine>
+  readonly #options: TransferServiceOptions
   readonly #ownership: ClusterOwnership | undefined
 
-  constructor (pbx: Pbx, options: TransferServiceOptions) {
+  /**
+   * `servers`: one Asterisk (its `Pbx`, with `calls`, `recall` and `server` from the options), or the
+   * servers of a pool, each with its own.
+   */
+  constructor (servers: Pbx | readonly PoolServer[], options: TransferServiceOptions) {
+    const pool = poolOf(servers, options)
+    this.#options = options
     const clock = options.clock ?? systemClock
     const log = options.logger ?? silentLogger
-    const server = options.server ?? DEFAULT_SERVER
     this.#ledger = new TransferLedger({
       store: options.store ?? new MemoryTransferStore('local'),
       deadlines: { ...DEFAULT_DEADLINES, ...options.deadlines },
@@ -50,26 +58,27 @@ export class TransferService {
       logger: log
     })
     const policy = options.policy ?? new TransferPolicy(
-      new AgentDirectory([], pbx, options.channelTechnology),
+      new AgentDirectory([], pool[0].pbx, options.channelTechnology),
       { destinations: {}, transferContext: options.transferContext, allowFreeDialing: true },
       undefined,
       silentLogger
     )
     const settleTimeoutMs = options.settleTimeoutMs ?? Math.max(options.consultationTimeoutMs, 5000)
-    this.#engine = new TransferEngine(pbx, { ledger: this.#ledger, policy }, {
-      server,
-      transferContext: options.transferContext,
+    this.#engines = new Map(pool.map((server) => [server.name, new TransferEngine(server.pbx, { ledger: this.#ledger, policy }, {
+      server: server.name,
+      transferContext: server.transferContext ?? options.transferContext,
       technology: options.channelTechnology,
       consultationTimeoutMs: options.consultationTimeoutMs,
       settleTimeoutMs,
       reconcileIntervalMs: options.reconcileIntervalMs ?? 0,
       atxferQuietMs: options.atxferQuietMs,
-      recall: options.recall,
-      calls: options.calls,
+      recall: server.recall,
+      calls: server.calls,
       distributed: options.peers !== undefined,
+      ...(pool.length > 1 ? { checkAcross: acrossThePool(server.name, (name) => this.#engines.get(name)?.checked, options) } : {}),
       clock,
       logger: log
-    })
+    })]))
     this.#ledger.follow({
       entering: (transfer, record) => { this.#engineOf(transfer.record)?.entering(transfer, record) },
       deadline: (transfer, state) => { this.#engineOf(transfer.record)?.deadline(transfer, state) }
@@ -80,7 +89,7 @@ export class TransferService {
         ledger: this.#ledger,
         policy,
         engines: {
-          connected: () => this.#engine.health.connected(),
+          connected: () => [...this.#engines.values()].some((engine) => engine.health.connected()),
           reconcileTakenOver: async (transfer) => { await this.#engineOf(transfer.record)?.reconciler.reconcileOne(transfer, false) }
         }
       }, { peers: options.peers, remoteTimeoutMs: settleTimeoutMs + options.consultationTimeoutMs, clock }, log)
@@ -98,7 +107,7 @@ export class TransferService {
 
   /** Starts following Asterisk's events (transfers in progress and the phones' own transfers). */
   start (): void {
-    this.#engine.start()
+    for (const engine of this.#engines.values()) engine.start()
     this.#ownership?.start()
   }
 
@@ -107,7 +116,7 @@ export class TransferService {
    * that another instance takes them over at once rather than after a lease.
    */
   async stop (): Promise<void> {
-    this.#engine.stop()
+    for (const engine of this.#engines.values()) engine.stop()
     this.#ownership?.stop()
     await this.#ledger.handBack()
   }
@@ -135,18 +144,20 @@ export class TransferService {
     return this.#ledger.activeRecords()
   }
 
-  /** The transfer in progress that involves this channel (of the single server), if any. */
-  activeHereOnChannel (channel: string): Transfer | undefined {
-    return this.#ledger.activeOn(this.#engine.server, channel)[0]?.record
+  /** The transfer in progress that involves this channel of a server (default: the only one), if any. */
+  activeHereOnChannel (channel: string, server = this.#onlyServer()): Transfer | undefined {
+    return this.#ledger.activeOn(server, channel)[0]?.record
   }
 
-  /** The agent's active, two-party call: its channel and the real party bridged with it. */
+  /** The agent's active, two-party call: its channel and the real party bridged with it (and its server, in a pool of several). */
   async getChannelForExtension (extension: string): Promise<LocatedCall> {
-    return await this.#engine.locator.agentCall(extension)
+    const engine = await this.#engineOfAgent(extension)
+    const located = await engine.locator.agentCall(extension)
+    return this.#engines.size > 1 ? { ...located, server: engine.server } : located
   }
 
   async execute (request: TransferRequest): Promise<Transfer> {
-    return await this.#engine.starter.execute(request)
+    return await (await this.#engineOfAgent(request.extension)).starter.execute(request)
   }
 
   /**
@@ -190,12 +201,14 @@ export class TransferService {
 
   /** Checks every transfer in progress against its PBX and applies what it shows. */
   async reconcileAll (why: 'reconnect' | 'timer' = 'timer'): Promise<void> {
-    await this.#engine.reconciler.reconcileAll(why)
+    await Promise.all([...this.#engines.values()].map(async (engine) => { await engine.reconciler.reconcileAll(why) }))
   }
 
   /** Follows again the consultations a previous run of the host app left on agents' channels. */
   async restore (): Promise<Transfer[]> {
-    return await this.#engine.restorer.restore()
+    const restored: Transfer[] = []
+    for (const engine of this.#engines.values()) restored.push(...await engine.restorer.restore())
+    return restored
   }
 
   /** A transfer this instance does not follow is acted on by its owner, or taken over first. */
@@ -211,6 +224,25 @@ export class TransferService {
   }
 
   #engineOf (record: Transfer): TransferEngine | undefined {
-    return serverOf(record) === this.#engine.server ? this.#engine : undefined
+    return this.#engines.get(serverOf(record))
+  }
+
+  /**
+   * The engine of the server an agent's call is on: the one whose call monitor knows a call of the
+   * agent's; else the server the agent belongs to (`agentServer`: where its endpoint lives). A server
+   * that cannot be seen (both links down) answers 503 at once, naming it.
+   */
+  async #engineOfAgent (extension: string): Promise<TransferEngine> {
+    const engines = [...this.#engines.values()]
+    const engine = engines.length === 1
+      ? engines[0]
+      : engines.find((candidate) => candidate.locator.knowsCallOf(extension)) ?? this.#engines.get(await this.#options.agentServer?.(extension) ?? '')
+    if (engine === undefined) throw new NoActiveChannelError(extension)
+    if (!engine.health.reachable()) throw new AsteriskUnavailableError(`server ${engine.server} (AMI and ARI unreachable)`)
+    return engine
+  }
+
+  #onlyServer (): string {
+    return this.#engines.keys().next().value ?? DEFAULT_SERVER
   }
 }

@@ -32,8 +32,10 @@ t.test('each help names its options and the environment', async (t) => {
     t.match(text, /AMI_HOST/)
     t.match(text, /TRANSFER_CONTEXT/)
     t.match(text, /Exit status/)
+    t.match(text, /ASTERISK_SERVERS .*instead of AMI_\* and ARI_\*/)
   }
-  for (const option of ['--from', '--to', '--complete', '--cancel', '--timeout', '--env-file']) t.match(TRANSFER_HELP, option)
+  for (const option of ['--from', '--to', '--complete', '--cancel', '--timeout', '--server', '--env-file']) t.match(TRANSFER_HELP, option)
+  t.match(CHECK_HELP, /--server <name>/)
 })
 
 t.test('version', async (t) => {
@@ -105,5 +107,15 @@ t.test('extensions that could break an AMI header or widen a channel match are r
   for (const bad of ['102\r\nAction: Hangup', '102\n', '/.*/', '1 02', '102;1', 'x'.repeat(33), 'PJSIP/102', '10é']) {
     usageError(t, ['transfer', 'blind', '--from', '101', '--to', bad], /--to .* is not an extension/)
     usageError(t, ['transfer', 'blind', '--from', bad, '--to', '102'], /--from .* is not an extension/)
+  }
+})
+
+t.test('--server: the server of a pool, for check and transfer; its name checked before anything is read', async (t) => {
+  t.same(parseCommandLine(['check', '--server', 'pbx2']), { name: 'check', server: 'pbx2' })
+  t.match(transfer('blind', '--from', '101', '--to', '102', '--server=pbx-1'), { server: 'pbx-1', from: '101' })
+  t.notOk('server' in transfer('blind', '--from', '101', '--to', '102'), 'without it, none: the pool decides')
+  for (const bad of ['PBX1', '1pbx', 'pbx:1', '', 'x'.repeat(33)]) {
+    usageError(t, ['check', `--server=${bad}`], /--server .* is not a server's name/)
+    usageError(t, ['transfer', 'blind', '--from', '101', '--to', '102', `--server=${bad}`], /--server .* is not a server's name/)
   }
 })

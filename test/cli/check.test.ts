@@ -3,7 +3,9 @@ import { readFileSync } from 'node:fs'
 import t from 'tap'
 import type { AmiMessage } from '../../src/asterisk/ami-client.js'
 import type { PbxEndpoint } from '../../src/asterisk/ari-client.js'
-import { atxferLine, consultationControlsLine, contextLine, endpointLines, exitStatus, permissionLines, recallLine } from '../../src/cli/check.js'
+import { PassThrough } from 'node:stream'
+import { atxferLine, consultationControlsLine, contextLine, endpointLines, exitStatus, permissionLines, recallLine, runCheck, serverHeading } from '../../src/cli/check.js'
+import { Printer } from '../../src/cli/output.js'
 import { allowedActions, permissionReport } from '../../src/cli/permissions.js'
 
 function reportFor (write: string) {
@@ -89,4 +91,41 @@ t.test('swap and three-way digits: ok with both, a warning naming what to set wi
   t.same(consultationControlsLine('*4', '*3'), { status: 'ok', label: 'swap and three-way digits', detail: 'atxferswap *4, atxferthreeway *3' })
   t.match(consultationControlsLine('', '*3'), { status: 'warn', detail: /^atxferswap not usable/, hint: /features\.conf \[general\], e\.g\. atxferswap => \*4, then/ })
   t.match(consultationControlsLine('', ''), { status: 'warn', detail: /atxferswap and atxferthreeway/, hint: /atxferswap => \*4, atxferthreeway => \*3/ })
+})
+
+/** A server nobody listens for (a low port on loopback): every connection is refused at once. */
+function unreachable (name: string, port: number) {
+  return {
+    name,
+    ami: { host: '127.0.0.1', port, username: 'transfer', password: 'x' },
+    ari: { url: `http://127.0.0.1:${port}`, username: 'transfer', password: 'x' },
+    transferContext: 'from-internal',
+    channelTechnology: 'PJSIP'
+  }
+}
+
+async function checkOutput (servers: ReturnType<typeof unreachable>[]): Promise<{ status: number, text: string }> {
+  const stream = new PassThrough()
+  let text = ''
+  stream.on('data', (chunk: Buffer) => { text += chunk.toString() })
+  const status = await runCheck(servers, new Printer(stream, { fancy: false, animate: false }))
+  return { status, text }
+}
+
+t.test('a pool: every server checked, each under its own heading, and one failing server fails the check', async (t) => {
+  const { status, text } = await checkOutput([unreachable('pbx1', 1), unreachable('pbx2', 2)])
+  t.equal(status, 1)
+  const pbx1 = text.indexOf(serverHeading(unreachable('pbx1', 1)))
+  const pbx2 = text.indexOf(serverHeading(unreachable('pbx2', 2)))
+  t.ok(pbx1 !== -1 && pbx2 > pbx1, 'the headings, in the pool\'s order')
+  t.match(text.slice(pbx1, pbx2), /cannot reach AMI at 127\.0\.0\.1:1 /, 'pbx1\'s lines under its heading')
+  t.match(text.slice(pbx2), /cannot reach AMI at 127\.0\.0\.1:2 /, 'pbx2\'s under its own')
+  t.match(serverHeading(unreachable('pbx2', 2)), 'server pbx2 (AMI 127.0.0.1:2, ARI http://127.0.0.1:2)')
+})
+
+t.test('a pool of one: no heading, as before pools', async (t) => {
+  const { status, text } = await checkOutput([unreachable('default', 1)])
+  t.equal(status, 1)
+  t.notMatch(text, /^server /m)
+  t.match(text, /asking Asterisk \(AMI 127\.0\.0\.1:1, ARI http:\/\/127\.0\.0\.1:1\)/)
 })

@@ -5,6 +5,7 @@ import { Printer } from '../../src/cli/output.js'
 import { expectedPartner, failureProblem, hintFor, verificationLines, wantedStates, type TransferCommand } from '../../src/cli/transfer.js'
 
 const settings = {
+  name: 'default',
   ami: { host: '127.0.0.1', port: 5038, username: 'transfer', password: 'x' },
   ari: { url: 'http://127.0.0.1:8088', username: 'transfer', password: 'x' },
   transferContext: 'from-internal',

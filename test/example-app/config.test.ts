@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs'
+import { parseEnv } from 'node:util'
 import t from 'tap'
 import { ConfigError, readConfig } from '../../example-app/config.js'
 
@@ -58,4 +60,58 @@ t.test('REDIS_SENTINELS + REDIS_SENTINEL_NAME, or REDIS_CLUSTER_NODES: parsed in
 
 t.test('a REDIS_URL that is not a redis:// or rediss:// URL is named', async (t) => {
   t.match(problemsOf({ ...base, REDIS_URL: 'http://127.0.0.1:6379' }), /REDIS_URL must match pattern/)
+})
+
+const pbx1 = {
+  name: 'pbx1',
+  ami: { host: '10.0.0.1', port: 5038, username: 'transfer', password: 'one' },
+  ari: { url: 'http://10.0.0.1:8088', username: 'transfer', password: 'one' }
+}
+const pbx2 = { ...pbx1, name: 'pbx2', ami: { ...pbx1.ami, host: '10.0.0.2' }, ari: { ...pbx1.ari, url: 'http://10.0.0.2:8088' }, transferContext: 'agents-2' }
+const { AMI_HOST: _h, AMI_USERNAME: _u, AMI_PASSWORD: _p, ARI_URL: _a, ARI_USERNAME: _au, ARI_PASSWORD: _ap, ...appOnly } = base
+
+t.test('the single server of AMI_* and ARI_*: the plugin\'s servers, a pool of one named default', async (t) => {
+  const config = readConfig(base)
+  t.same(config.servers, [{
+    name: 'default',
+    ami: { host: '127.0.0.1', port: 5038, username: 'transfer', password: 'secret' },
+    ari: { url: 'http://127.0.0.1:8088', username: 'transfer', password: 'secret' },
+    transferContext: 'from-internal'
+  }])
+  t.equal(config.transferContext, 'from-internal')
+})
+
+t.test('ASTERISK_SERVERS: the pool, without AMI_* or ARI_*; TRANSFER_CONTEXT is the default of each', async (t) => {
+  const config = readConfig({ ...appOnly, ASTERISK_SERVERS: JSON.stringify([pbx1, pbx2]), TRANSFER_CONTEXT: 'agents' })
+  t.same(config.servers, [{ ...pbx1, transferContext: 'agents' }, pbx2])
+  t.equal(config.transferContext, 'agents')
+})
+
+t.test('ASTERISK_SERVERS problems are listed with every other problem, by index and field', async (t) => {
+  const message = problemsOf({ ...appOnly, ASTERISK_SERVERS: JSON.stringify([pbx1, { ...pbx2, name: 'pbx1', ami: { ...pbx2.ami, port: 0 } }]), PORT: '70000' })
+  t.match(message, /^Invalid configuration:/)
+  t.match(message, /\n {2}- ASTERISK_SERVERS\[1\]\.ami\.port must be >= 1/)
+  t.match(message, /\n {2}- ASTERISK_SERVERS\[1\]\.name "pbx1" is already the name of ASTERISK_SERVERS\[0\]/)
+  t.notMatch(message, /missing/, 'AMI_* and ARI_* are not asked for')
+  t.match(problemsOf({ ...appOnly, ASTERISK_SERVERS: '[{"name":"pbx1",' }), /ASTERISK_SERVERS is not valid JSON/)
+  t.match(problemsOf({ ...appOnly, ASTERISK_SERVERS: JSON.stringify([pbx1]), PORT: '70000' }), /PORT must be a port number/, 'the app\'s own checks still run')
+})
+
+t.test('ASTERISK_SERVERS beside AMI_* or ARI_*: refused, saying so', async (t) => {
+  t.match(problemsOf({ ...base, ASTERISK_SERVERS: JSON.stringify([pbx1]) }), /ASTERISK_SERVERS and AMI_HOST, AMI_USERNAME, AMI_PASSWORD, ARI_URL, ARI_USERNAME, ARI_PASSWORD are both set/)
+})
+
+t.test('neither: every missing variable named, the app\'s with the single server\'s', async (t) => {
+  t.match(problemsOf({}), /missing required variables: AMI_HOST, AMI_USERNAME, AMI_PASSWORD, ARI_URL, ARI_USERNAME, ARI_PASSWORD, AUTH_TOKENS/)
+})
+
+t.test('.env.example: as it is, one server; its ASTERISK_SERVERS example, uncommented in place of AMI_* and ARI_*, a pool', async (t) => {
+  const text = readFileSync(new URL('../../.env.example', import.meta.url), 'utf8')
+  t.same(readConfig(parseEnv(text)).servers.map((server) => server.name), ['default'])
+  const pool = text.split('\n').find((line) => line.startsWith('#ASTERISK_SERVERS='))
+  t.ok(pool, 'the example is there')
+  const single = /^(AMI|ARI)_/
+  const uncommented = text.split('\n').filter((line) => !single.test(line)).map((line) => line === pool ? line.slice(1) : line).join('\n')
+  t.same(readConfig(parseEnv(uncommented)).servers.map((server) => server.name), ['pbx1', 'pbx2'])
+  t.match(problemsOf(parseEnv(`${text}\n${pool?.slice(1) ?? ''}`)), /ASTERISK_SERVERS and AMI_HOST.* are both set/, 'uncommented beside AMI_* and ARI_*: said')
 })

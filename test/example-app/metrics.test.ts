@@ -26,7 +26,7 @@ t.test('the plugin serves no metrics unless asked', async (t) => {
   const app = Fastify()
   t.teardown(async () => { await app.close() })
   const config = unreachableConfig()
-  await app.register(asteriskTransfer, { ami: config.ami, ari: config.ari, authenticate: () => null })
+  await app.register(asteriskTransfer, { servers: config.servers, authenticate: () => null })
   t.equal((await app.inject('/metrics')).statusCode, 404)
   t.equal(app.asteriskTransfers.metrics, undefined)
 })

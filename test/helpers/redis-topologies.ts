@@ -186,10 +186,12 @@ export async function startRedisCluster (options: { replicas?: 0 | 1, nodeTimeou
   for (let i = 0; i < count; i++) {
     // The bus port set apart: port + 10000 (Redis's default) may be taken or out of range.
     const busPort = await freePort()
-    servers.push(await startRedis({ args: ['--cluster-enabled', 'yes', '--cluster-config-file', 'nodes.conf', '--cluster-node-timeout', String(options.nodeTimeoutMs ?? 1000), '--cluster-port', String(busPort),
+    servers.push(await startRedis({
+      args: ['--cluster-enabled', 'yes', '--cluster-config-file', 'nodes.conf', '--cluster-node-timeout', String(options.nodeTimeoutMs ?? 1000), '--cluster-port', String(busPort),
       // A replica may take over however long ago it last heard its master (a node killed right after
       // the cluster formed included): the tests cause failovers, never on stale data beyond that.
-      '--cluster-replica-validity-factor', '0'] }))
+        '--cluster-replica-validity-factor', '0']
+    }))
   }
   const create = spawn(redisCliBinary, ['--cluster', 'create', ...servers.map(({ port }) => `127.0.0.1:${port}`), '--cluster-replicas', String(options.replicas ?? 0), '--cluster-yes'], { stdio: ['ignore', 'pipe', 'pipe'] })
   let output = ''

@@ -86,6 +86,47 @@ t.test('check with a wrong ARI password: exit 1, ARI credentials named, no crash
   t.equal(run.stderr, '', 'nothing on stderr (ari-client\'s own throw is contained)')
 })
 
+/**
+ * The test bed as ASTERISK_SERVERS, its one PBX under each name given; the single server's variables
+ * emptied (an empty variable counts as unset).
+ */
+function asPool (...names: string[]): Record<string, string> {
+  const server = (name: string): object => ({
+    name,
+    ami: { host: testbedEnv.AMI_HOST, port: Number(testbedEnv.AMI_PORT), username: testbedEnv.AMI_USERNAME, password: testbedEnv.AMI_PASSWORD },
+    ari: { url: testbedEnv.ARI_URL, username: testbedEnv.ARI_USERNAME, password: testbedEnv.ARI_PASSWORD }
+  })
+  const unset = Object.fromEntries(Object.keys(testbedEnv).filter((name) => /^(AMI|ARI)_/.test(name)).map((name) => [name, '']))
+  return { ...unset, ASTERISK_SERVERS: JSON.stringify(names.map(server)) }
+}
+
+t.test('ASTERISK_SERVERS: check runs on every server, each under its name; transfer asks which one; never both configurations', async (t) => {
+  const both = await cli(['check'], asPool('left', 'right'))
+  t.equal(both.code, 0, 'exit 0', { output: both.stdout + both.stderr })
+  t.match(both.stdout, /^server left \(AMI 127\.0\.0\.1:15038, ARI http:\/\/127\.0\.0\.1:18088\)$/m)
+  t.match(both.stdout, /^server right \(AMI 127\.0\.0\.1:15038/m)
+  t.equal(both.stdout.match(/^\[ok\] +AMI login: /gm)?.length, 2, 'each server checked')
+  const right = await cli(['check', '--server', 'right'], asPool('left', 'right'))
+  t.equal(right.code, 0, 'exit 0', { output: right.stdout + right.stderr })
+  t.equal(right.stdout.match(/^\[ok\] +AMI login: /gm)?.length, 1, '--server: that one only')
+  const unsure = await cli(['transfer', 'blind', '--from', '101', '--to', '102'], asPool('left', 'right'))
+  t.equal(unsure.code, 2, 'exit 2, before connecting', { output: unsure.stdout + unsure.stderr })
+  t.match(unsure.stderr, /ASTERISK_SERVERS names 2 servers \(left, right\): --server <name> says which one --from's call is on/)
+  const mixed = await cli(['check'], { ...asPool('left'), AMI_HOST: testbedEnv.AMI_HOST ?? '' })
+  t.equal(mixed.code, 2, 'exit 2', { output: mixed.stdout + mixed.stderr })
+  t.match(mixed.stderr, /ASTERISK_SERVERS and AMI_HOST are both set/)
+})
+
+t.test('ASTERISK_SERVERS: transfer blind --server right 101 -> 102, answered and verified on the PBX', async (t) => {
+  const call = await callAgent('101')
+  const run = await cli(['transfer', 'blind', '--from', '101', '--to', '102', '--server', 'right'], asPool('left', 'right'))
+  t.equal(run.code, 0, 'exit 0', { output: run.stdout + run.stderr })
+  t.match(run.stdout, /connecting to Asterisk right \(AMI 127\.0\.0\.1:15038/)
+  t.match(run.stdout, /^\[ok\] +outcome: answered: the customer is with 102$/m)
+  const peers = await bridgePeersOf(call.customerChannel.id)
+  t.ok(peers.some(isLegOf('102')), `the customer is with 102: ${peers.join(', ')}`)
+})
+
 t.test('transfer blind 101 -> 102: events, answered, and the customer is with 102 on the PBX', async (t) => {
   const call = await callAgent('101')
   const run = await cli(['transfer', 'blind', '--from', '101', '--to', '102'])

@@ -265,8 +265,9 @@ t.test('A, the leader, killed: a call that ends before B is elected is still rep
   // A must be the leader: B stopped gracefully hands the lease over (and starts again as a follower).
   if (!(await leads(a))) {
     await b.stop()
-    await b.restart()
+    // A claims the lease B handed back before B is back: started at once, B could claim it first.
     await waitFor(async () => await leads(a), 15_000, 'A elected')
+    await b.restart()
   }
   t.notOk(await leads(b), 'B follows')
   const onB = await feed(t, b, 'super')

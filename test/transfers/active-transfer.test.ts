@@ -1,22 +1,11 @@
 // The protocol of what may be under way on a transfer (see active-transfer.ts).
 import t from 'tap'
-import type { Transfer } from '../../src/domain/transfer.js'
 import { ActiveTransfer } from '../../src/transfers/active-transfer.js'
 import { AGENT, CUSTOMER, hangup } from '../helpers/fake-pbx.js'
+import { transferRecord } from '../helpers/transfer-records.js'
 import { ManualClock } from '../helpers/manual-clock.js'
 
-const record: Transfer = {
-  id: 't1',
-  type: 'attended',
-  status: 'consulting',
-  origin: 'plugin',
-  extension: '101',
-  targetExtension: '103',
-  requestedBy: '101',
-  channels: { agent: AGENT, peer: CUSTOMER },
-  createdAt: '',
-  updatedAt: ''
-}
+const record = transferRecord()
 const newTransfer = (): ActiveTransfer => new ActiveTransfer(record, 'default', { exten: '103', context: 'from-internal', kind: 'agent' })
 
 t.test('an action in flight buffers events; its end hands them back once, in order, and buffering stops', async (t) => {

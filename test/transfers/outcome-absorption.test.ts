@@ -3,22 +3,12 @@ import t from 'tap'
 import type { Transfer } from '../../src/domain/transfer.js'
 import { freshTracking } from '../../src/domain/tracking.js'
 import { absorbOutcome, type AbsorbingTransfer } from '../../src/transfers/outcome-absorption.js'
-import { AGENT, CUSTOMER, LOCAL_1, LOCAL_2, TARGET_102, TARGET_103 } from '../helpers/fake-pbx.js'
+import { transferRecord } from '../helpers/transfer-records.js'
+import { LOCAL_1, LOCAL_2, TARGET_102, TARGET_103 } from '../helpers/fake-pbx.js'
 
 function transfer (type: Transfer['type'], status: Transfer['status'], channels: Partial<Transfer['channels']> = {}, confirming = false): AbsorbingTransfer {
   return {
-    record: {
-      id: 't1',
-      type,
-      status,
-      origin: 'plugin',
-      extension: '101',
-      targetExtension: '103',
-      requestedBy: '101',
-      channels: { agent: AGENT, peer: CUSTOMER, ...channels },
-      createdAt: '',
-      updatedAt: ''
-    },
+    record: transferRecord({ type, status }, channels),
     tracking: freshTracking(),
     momentary: { agentHeld: false },
     confirming

@@ -5,21 +5,10 @@ import { freshTracking } from '../../src/domain/tracking.js'
 import type { FoundTransfer } from '../../src/store/transfer-store.js'
 import { routeRequest } from '../../src/transfers/request-routing.js'
 import { canCancel, canComplete } from '../../src/transfers/state.js'
-import { AGENT, CUSTOMER } from '../helpers/fake-pbx.js'
+import { transferRecord } from '../helpers/transfer-records.js'
 
 function found (owner: string | undefined, status: Transfer['status'] = 'target_answered', type: Transfer['type'] = 'attended'): FoundTransfer {
-  const record: Transfer = {
-    id: 't1',
-    type,
-    status,
-    origin: 'plugin',
-    extension: '101',
-    targetExtension: '103',
-    requestedBy: '101',
-    channels: { agent: AGENT, peer: CUSTOMER },
-    createdAt: '',
-    updatedAt: ''
-  }
+  const record = transferRecord({ type, status })
   return { stored: { record, dialTarget: { exten: '103', context: 'from-internal', kind: 'agent' }, tracking: freshTracking() }, owner }
 }
 

@@ -1,0 +1,62 @@
+// The agents of a pool of Asterisk servers: each with its server, duplicates said and refused.
+import t from 'tap'
+import { agentsOfServer } from '../../src/agents/agent-directory.js'
+import type { AgentEntry } from '../../src/agents/available-agents.js'
+import { PoolAgents, type ServerAgents } from '../../src/agents/pool-agents.js'
+
+function server (name: string, entries: AgentEntry[]): ServerAgents {
+  return {
+    server: name,
+    all: async () => entries,
+    find: async (extension) => entries.find((entry) => entry.extension === extension)
+  }
+}
+
+function logger (): { errors: unknown[], log: { debug: () => void, info: () => void, warn: () => void, error: (obj: object) => void } } {
+  const errors: unknown[] = []
+  return { errors, log: { debug () {}, info () {}, warn () {}, error (obj) { errors.push(obj) } } }
+}
+
+const a = server('a', [{ extension: '101', state: 'available' }, { extension: '102', state: 'on_call', reason: 'on a call' }])
+const b = server('b', [{ extension: '401', state: 'available', name: 'Berta' }, { extension: '10', state: 'available' }])
+
+t.test('every server\'s agents, each named with its server, sorted by extension', async (t) => {
+  const pool = new PoolAgents([a, b], logger().log)
+  t.same(await pool.all(), [
+    { extension: '10', state: 'available', server: 'b' },
+    { extension: '101', state: 'available', server: 'a' },
+    { extension: '102', state: 'on_call', reason: 'on a call', server: 'a' },
+    { extension: '401', state: 'available', name: 'Berta', server: 'b' }
+  ])
+  t.same(await pool.available('101'), [
+    { extension: '10', server: 'b', state: 'available' },
+    { extension: '401', server: 'b', name: 'Berta', state: 'available' }
+  ], 'available ones of both servers, minus the caller')
+  t.same(await pool.find('401'), { extension: '401', state: 'available', name: 'Berta', server: 'b' })
+  t.equal(await pool.serverOf('101'), 'a')
+  t.equal(await pool.serverOf('999'), undefined)
+})
+
+t.test('an extension on two servers: listed as offline with the reason, said once in the log, refused as a target', async (t) => {
+  const { errors, log } = logger()
+  const pool = new PoolAgents([a, server('b', [{ extension: '101', state: 'available' }])], log)
+  const twice = (await pool.all()).filter((entry) => entry.extension === '101')
+  t.same(twice.map((entry) => [entry.server, entry.state, entry.reason]), [
+    ['a', 'offline', 'configured on several servers (a, b)'],
+    ['b', 'offline', 'configured on several servers (a, b)']
+  ])
+  t.same((await pool.available()).map((agent) => agent.extension), [], 'neither is offered')
+  await t.rejects(pool.find('101'), { code: 'XFER_AMBIGUOUS_AGENT', statusCode: 409 })
+  t.equal(await pool.serverOf('101'), undefined, 'no server is picked for it')
+  await pool.all()
+  t.equal(errors.length, 1, 'said once')
+})
+
+t.test('the host\'s agent list in a pool: each server takes the agents that name it; those naming none go to the first', async (t) => {
+  const list = [{ extension: '101', server: 'a' }, { extension: '401', server: 'b' }, { extension: '102' }]
+  t.same(agentsOfServer(list, 'a', true), [{ extension: '101', server: 'a' }, { extension: '102' }])
+  t.same(agentsOfServer(list, 'b', false), [{ extension: '401', server: 'b' }])
+  const fromHost = agentsOfServer(async () => list, 'b', false)
+  t.same(typeof fromHost === 'function' ? await fromHost() : fromHost, [{ extension: '401', server: 'b' }], 'a function is narrowed too')
+  t.equal(agentsOfServer(undefined, 'a', true), undefined, 'no list: the server\'s endpoints')
+})
