@@ -78,7 +78,8 @@ export class ClusterOwnership {
       try {
         return await this.#options.peers.send(route.owner, { action, transferId: id, ...(identity === undefined ? {} : { identity }) }, this.#options.remoteTimeoutMs) as Transfer
       } catch (error) {
-        if (!(error instanceof OwnerGoneError)) throw error
+        // The owner's own refusal passes as it is; the shared store failing on the way is the client's 503.
+        if (!(error instanceof OwnerGoneError)) throw (error as { code?: string }).code?.startsWith('XFER_') === true ? error : new StoreUnavailableError((error as Error).message)
         this.#log.warn({ transferId: id, owner: route.owner }, 'the instance that owned the transfer is gone; taking it over')
         gone = route.owner
       }

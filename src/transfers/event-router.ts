@@ -7,6 +7,7 @@
  */
 import type { PbxEvent } from '../asterisk/ami-events.js'
 import { isLocalTo } from '../asterisk/channel-name.js'
+import type { TransferTracking } from '../domain/tracking.js'
 import type { Logger } from '../support/logger.js'
 import type { ActiveTransfer, InFlight } from './active-transfer.js'
 import { absorbOutcome } from './outcome-absorption.js'
@@ -32,6 +33,11 @@ export function transfersConcernedBy (event: PbxEvent, inFlight: ReadonlySet<Act
   const concerned = new Set(inFlight)
   for (const channel of channels) for (const transfer of activeOn(channel)) concerned.add(transfer)
   return concerned
+}
+
+/** Whether a fact that survives a takeover changed (it must reach the shared store at once). */
+function storedFactsDiffer (before: TransferTracking, after: TransferTracking): boolean {
+  return before.handedOver !== after.handedOver || before.reached !== after.reached || before.targetHungUp !== after.targetHungUp
 }
 
 export class EventRouter {
@@ -89,11 +95,14 @@ export class EventRouter {
     const outcome = interpretEvent(transfer.tracked(), event)
     if (outcome === undefined) return
     const absorbed = absorbOutcome(transfer, outcome)
+    const learned = storedFactsDiffer(transfer.tracking, absorbed.tracking)
     transfer.tracking = absorbed.tracking
     transfer.momentary = absorbed.momentary
     const { record } = transfer
     if (absorbed.handedOver) this.#log.info({ transferId: record.id, target: record.targetExtension }, 'agent left before the target answered: the customer now waits for the target')
     if (absorbed.target !== undefined) this.#ledger.amend(transfer, { ...record, channels: { ...record.channels, target: absorbed.target } })
+    // A fact a new owner would need (the customer handed over...) is recorded when learned, not with the next change.
+    else if (learned) this.#ledger.share(transfer)
     const { next } = absorbed
     switch (next.kind) {
       case 'apply':

@@ -142,6 +142,8 @@ export class TransferLedger {
     if (transfer === undefined) return undefined
     transfer.resume(stored.tracking)
     this.#armDeadline(transfer)
+    // Recorded at once as this instance's: its calls are locked again (they went with the old owner's lease).
+    this.share(transfer)
     return transfer
   }
 
