@@ -85,6 +85,8 @@ t.test('the master killed: 503 at once, back by itself on the promoted replica, 
   t.equal(during, 'refused', 'opening a transfer is refused while the master is gone')
   t.ok(Date.now() - started < 1000, `refused at once (${Date.now() - started} ms), not after a timeout`)
   t.equal(await keysA.claim('k-during', 'fp').then(() => 'answered', () => 'refused'), 'refused', 'an idempotency key too')
+  // Said once the killed master's connection has closed (its close event may come a moment after a refusal).
+  await until('the shared state unavailable', async () => a.available ? undefined : true, 5_000).catch(() => undefined)
   t.equal(a.available, false, 'the shared state says it is unavailable (readiness, the routes\' 503)')
   // What the owner records meanwhile is queued, and lands on the new master.
   const saved = storeA.save(stored('x1', 'target_answered'), ['PJSIP/101-x1'])
