@@ -80,7 +80,7 @@ export const pbx: PbxSettings = {
   offline: offlineAgent
 }
 
-/** The second PBX's agents, registered by the farm on it only (the pool tests' other server). */
+/** The second PBX's agents, registered by the farm on this server alone (the pool tests' other server). */
 export const pbx2Agents = ['301', '302', '303', '304'] as const
 
 /** On the second PBX: its phone rings and is never answered (recall across servers). */
