@@ -3,23 +3,12 @@ import t from 'tap'
 import type { Transfer } from '../../src/domain/transfer.js'
 import { nextRecord } from '../../src/transfers/record-transition.js'
 import { AGENT, CUSTOMER, LOCAL_1 } from '../helpers/fake-pbx.js'
+import { transferRecord } from '../helpers/transfer-records.js'
 
 const NOW = Date.parse('2026-01-05T09:30:00.000Z')
 
 function attended (status: Transfer['status'], fields: Partial<Transfer> = {}): Transfer {
-  return {
-    id: 't1',
-    type: 'attended',
-    status,
-    origin: 'plugin',
-    extension: '101',
-    targetExtension: '103',
-    requestedBy: '101',
-    channels: { agent: AGENT, peer: CUSTOMER, consultation: LOCAL_1 },
-    createdAt: '2026-01-05T09:00:00.000Z',
-    updatedAt: '2026-01-05T09:00:00.000Z',
-    ...fields
-  }
+  return transferRecord({ status, createdAt: '2026-01-05T09:00:00.000Z', updatedAt: '2026-01-05T09:00:00.000Z', ...fields }, { consultation: LOCAL_1 })
 }
 
 t.test('an input the state machine takes: the new state, the time it changed, the rest kept', async (t) => {

@@ -3,20 +3,11 @@ import type { Transfer } from '../../src/domain/transfer.js'
 import { EventLog } from '../../src/domain/event-log.js'
 import { DEFAULT_SERVER } from '../../src/domain/server.js'
 import { TransferMirror } from '../../src/transfers/transfer-mirror.js'
+import { transferRecord } from '../helpers/transfer-records.js'
 
 const now = new Date().toISOString()
-const transfer = (status: Transfer['status'], consultation?: string): Transfer => ({
-  id: 't1',
-  type: 'attended',
-  status,
-  origin: 'plugin',
-  extension: '101',
-  targetExtension: '103',
-  requestedBy: '101',
-  channels: { agent: 'PJSIP/101-1', peer: 'PJSIP/trunk-2', ...(consultation === undefined ? {} : { consultation }) },
-  createdAt: now,
-  updatedAt: now
-})
+const transfer = (status: Transfer['status'], consultation?: string): Transfer =>
+  transferRecord({ status, createdAt: now, updatedAt: now }, { agent: 'PJSIP/101-1', peer: 'PJSIP/trunk-2', ...(consultation === undefined ? {} : { consultation }) })
 
 t.test('follows the feed: channels of transfers in progress, whoever published them; gone once final', async (t) => {
   const log = new EventLog()

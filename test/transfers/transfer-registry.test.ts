@@ -3,22 +3,12 @@ import type { Transfer } from '../../src/routes/schemas.js'
 import { DEFAULT_SERVER } from '../../src/domain/server.js'
 import { TransferRegistry } from '../../src/transfers/transfer-registry.js'
 import { AGENT, CUSTOMER, LOCAL_1, LOCAL_2, TARGET_103 as TARGET } from '../helpers/fake-pbx.js'
+import { transferRecord } from '../helpers/transfer-records.js'
 import type { TransferStatus } from '../../src/domain/transfer.js'
 
 /** An attended transfer `id` of agent 101 in `status`, with these channels besides the agent and customer. */
 function attended (id: string, status: TransferStatus = 'consulting', channels: Partial<Transfer['channels']> = {}): Transfer {
-  return {
-    id,
-    type: 'attended',
-    status,
-    origin: 'plugin',
-    extension: '101',
-    targetExtension: '103',
-    requestedBy: '101',
-    channels: { agent: AGENT, peer: CUSTOMER, ...channels },
-    createdAt: '2024-04-01T10:00:00.000Z',
-    updatedAt: '2024-04-01T10:00:00.000Z'
-  }
+  return transferRecord({ id, status, createdAt: '2024-04-01T10:00:00.000Z', updatedAt: '2024-04-01T10:00:00.000Z' }, channels)
 }
 
 const idsOn = (registry: TransferRegistry, channel: string, server = DEFAULT_SERVER): string[] => registry.activeOn(server, channel).map((transfer) => transfer.id)
