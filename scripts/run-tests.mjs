@@ -23,10 +23,10 @@ import { fileURLToPath } from 'node:url'
 
 /**
  * Test files run one at a time, in the second phase: those that need the real Asterisk test bed (or a
- * browser on it), and the Redis failover test, whose Sentinel election and the store's recovery it
- * waits for missed their 30 s once when it ran beside another file under coverage on two cores.
+ * browser on it), and the Redis failover tests (Sentinel, Cluster), whose election and the store's recovery they
+ * wait for missed their 30 s once when one ran beside another file under coverage on two cores.
  */
-const ON_THE_PBX = /^test\/(integration|e2e|testbed)\/|^test\/harness\.test\.ts$|^test\/store\/redis-sentinel\.test\.ts$/
+const ON_THE_PBX = /^test\/(integration|e2e|testbed)\/|^test\/harness\.test\.ts$|^test\/store\/redis-(sentinel|cluster-failover)\.test\.ts$/
 
 function testFiles (dir) {
   return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {

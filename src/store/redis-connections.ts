@@ -100,6 +100,11 @@ function clusterOptions ({ failFast, name, sharded = false }: Behaviour): Cluste
     retryDelayOnFailover: failFast ? 0 : 200,
     retryDelayOnClusterDown: failFast ? 0 : 200,
     maxRedirections: failFast ? 16 : 1000,
+    // The request path's connection also reads the slot map every second: a cluster client learns of a
+    // failover only from an error or a redirection, so an instance that sent nothing to the failed
+    // master's slots went on naming the old masters, or the survivors without the promoted one
+    // (readiness, metrics), for as long as it sent nothing there.
+    ...(failFast ? { slotsRefreshInterval: 1000 } : {}),
     redisOptions: { connectionName: name, maxRetriesPerRequest: failFast ? 0 : null }
   }
 }
