@@ -14,30 +14,13 @@ import { createHash } from 'node:crypto'
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { Test } from 'tap'
 import { EventLog } from '../../src/domain/event-log.js'
-import { RedisConnections, type RedisSetting } from '../../src/store/redis-connections.js'
+import { RedisConnections } from '../../src/store/redis-connections.js'
 import { RedisFeed } from '../../src/store/redis-feed.js'
 import { RedisIdempotencyStore } from '../../src/store/redis-idempotency-store.js'
 import { RedisKeys } from '../../src/store/redis-keys.js'
 import { RedisTransferStore } from '../../src/store/redis-transfer-store.js'
 import type { StoredTransfer } from '../../src/store/transfer-store.js'
-import type { RedisServer } from './redis-process.js'
-import { startRedisCluster, startSentinelGroup } from './redis-topologies.js'
-
-/** A Redis topology whose masters can be killed and replaced by their replicas. */
-export interface FailoverTarget {
-  readonly kind: 'sentinel' | 'cluster'
-  /** The plugin's `redis` option for it. */
-  readonly setting: RedisSetting
-  /** The masters in use now, as `RedisConnections.masters()` names them. */
-  masters: () => Promise<string[]>
-  /** The server that serves `key` as master now. */
-  masterOf: (key: string) => Promise<RedisServer>
-  /** Resolves once another master serves what `killed` served. */
-  failedOver: (killed: RedisServer) => Promise<void>
-  /** The killed server started again (empty: it saves nothing) and a replica in sync of the new master. */
-  restartAsReplica: (killed: RedisServer) => Promise<void>
-  stop: () => Promise<void>
-}
+import { failoverTarget, type FailoverTarget } from './redis-topologies.js'
 
 async function until<T> (what: string, probe: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
   const deadline = Date.now() + timeoutMs
@@ -46,69 +29,6 @@ async function until<T> (what: string, probe: () => Promise<T | undefined>, time
     if (found !== undefined) return found
     if (Date.now() > deadline) throw new Error(`${what}: not within ${timeoutMs} ms`)
     await sleep(20)
-  }
-}
-
-/** Once a restarted server is a replica whose first sync is done: only then may it be promoted. */
-export async function inSync (server: RedisServer): Promise<void> {
-  const probe = server.client()
-  try {
-    await until(`${server.port} a replica in sync`, async () => {
-      const info = await probe.info('replication')
-      return /role:slave/.test(info) && /master_link_status:up/.test(info) && /master_sync_in_progress:0/.test(info) ? true : undefined
-    })
-  } finally {
-    probe.disconnect()
-  }
-}
-
-const address = (server: RedisServer): string => `127.0.0.1:${server.port}`
-
-export async function failoverTarget (kind: 'sentinel' | 'cluster'): Promise<FailoverTarget> {
-  if (kind === 'sentinel') {
-    const group = await startSentinelGroup()
-    return {
-      kind,
-      setting: { sentinels: group.sentinels, name: group.name },
-      masters: async () => [address(await group.master())],
-      masterOf: async () => await group.master(),
-      failedOver: async (killed) => { await group.failedOver(killed.port) },
-      restartAsReplica: async (killed) => {
-        await group.restart(killed)
-        await inSync(killed)
-      },
-      stop: async () => { await group.stop() }
-    }
-  }
-  const cluster = await startRedisCluster({ replicas: 1 })
-  const masters = async (): Promise<string[]> => {
-    const served = new Set<string>()
-    for (const server of cluster.servers.filter((candidate) => candidate.running())) {
-      const client = server.client()
-      try {
-        const slots = await client.call('CLUSTER', 'SLOTS') as Array<[number, number, [string, number]]>
-        for (const [, , [host, port]] of slots) served.add(`${host}:${port}`)
-        return [...served].sort()
-      } catch {
-        continue
-      } finally {
-        client.disconnect()
-      }
-    }
-    throw new Error('no node answers')
-  }
-  return {
-    kind,
-    setting: { cluster: cluster.nodes },
-    masters,
-    masterOf: async (key) => await cluster.masterOf(key),
-    failedOver: async (killed) => { await cluster.failedOver(killed.port) },
-    restartAsReplica: async (killed) => {
-      // It finds its cluster again from its nodes.conf, and learns there that its replica took over.
-      await killed.restart()
-      await inSync(killed)
-    },
-    stop: async () => { await cluster.stop() }
   }
 }
 
@@ -196,7 +116,7 @@ export function redisFailoverSuite (t: Test, kind: 'sentinel' | 'cluster'): void
     t.equal((await storeB.get('x1'))?.stored.record.status, 'target_answered', 'and is on the new master')
     t.equal((await storeB.get('x1'))?.owner, 'A', 'with its owner')
     const mastersNow = await target.masters()
-    t.ok(mastersNow.includes(address(promoted)) && !mastersNow.includes(address(killed)), `the promoted master in use (${mastersNow.join(', ')})`)
+    t.ok(mastersNow.includes(`127.0.0.1:${promoted.port}`) && !mastersNow.includes(`127.0.0.1:${killed.port}`), `the promoted master in use (${mastersNow.join(', ')})`)
     await until('the instances use the new master(s)', async () => a.masters().join() === mastersNow.join() ? true : undefined)
     t.same(changes.at(-1), mastersNow, 'the change of master is told (metrics count it)')
     t.equal((await keysA.claim(`${during}-after`, 'fp')).kind, 'first', 'idempotency keys work again')

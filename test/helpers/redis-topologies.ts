@@ -3,6 +3,8 @@
 //   the master dies (down after 1 s here, 30 s by default: the tests wait less, nothing else changes);
 // - a Redis Cluster of three masters (each with a replica if asked), created with
 //   `redis-cli --cluster create`, every node's bus on a port of its own.
+// Either, behind one interface (`failoverTarget`), for the failover tests and bench/failover.ts: a master
+// killed, what it served served again by a promoted replica, the killed one back as a replica.
 // Every process is killed when the test process exits, and their directories removed.
 import { spawn, type ChildProcess } from 'node:child_process'
 import { once } from 'node:events'
@@ -11,6 +13,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { Redis } from 'ioredis'
+import type { RedisSetting } from '../../src/store/redis-connections.js'
 import { freePort } from './free-port.js'
 import { ensureRedisServer, redisCliBinary, redisSentinelBinary, startRedis, type RedisServer } from './redis-process.js'
 
@@ -255,5 +258,82 @@ export async function startRedisCluster (options: { replicas?: 0 | 1, nodeTimeou
     stop: async () => {
       for (const server of servers) await server.stop()
     }
+  }
+}
+
+/** A Redis topology whose masters can be killed and replaced by their replicas. */
+export interface FailoverTarget {
+  readonly kind: 'sentinel' | 'cluster'
+  /** The plugin's `redis` option for it. */
+  readonly setting: RedisSetting
+  /** The masters in use now, as `RedisConnections.masters()` names them. */
+  masters: () => Promise<string[]>
+  /** The server that serves `key` as master now. */
+  masterOf: (key: string) => Promise<RedisServer>
+  /** Resolves once another master serves what `killed` served. */
+  failedOver: (killed: RedisServer) => Promise<void>
+  /** The killed server started again (empty: it saves nothing) and a replica in sync of the new master. */
+  restartAsReplica: (killed: RedisServer) => Promise<void>
+  stop: () => Promise<void>
+}
+
+/** Once a restarted server is a replica whose first sync is done: only then may it be promoted. */
+export async function inSync (server: RedisServer): Promise<void> {
+  const probe = server.client()
+  try {
+    await waitFor(`${server.port} a replica in sync`, async () => {
+      const info = await probe.info('replication')
+      return /role:slave/.test(info) && /master_link_status:up/.test(info) && /master_sync_in_progress:0/.test(info) ? true : undefined
+    }, 30_000)
+  } finally {
+    probe.disconnect()
+  }
+}
+
+export async function failoverTarget (kind: 'sentinel' | 'cluster'): Promise<FailoverTarget> {
+  if (kind === 'sentinel') {
+    const group = await startSentinelGroup()
+    return {
+      kind,
+      setting: { sentinels: group.sentinels, name: group.name },
+      masters: async () => [`127.0.0.1:${(await group.master()).port}`],
+      masterOf: async () => await group.master(),
+      failedOver: async (killed) => { await group.failedOver(killed.port) },
+      restartAsReplica: async (killed) => {
+        await group.restart(killed)
+        await inSync(killed)
+      },
+      stop: async () => { await group.stop() }
+    }
+  }
+  const cluster = await startRedisCluster({ replicas: 1 })
+  const masters = async (): Promise<string[]> => {
+    const served = new Set<string>()
+    for (const server of cluster.servers.filter((candidate) => candidate.running())) {
+      const client = server.client()
+      try {
+        const slots = await client.call('CLUSTER', 'SLOTS') as Array<[number, number, [string, number]]>
+        for (const [, , [host, port]] of slots) served.add(`${host}:${port}`)
+        return [...served].sort()
+      } catch {
+        continue
+      } finally {
+        client.disconnect()
+      }
+    }
+    throw new Error('no node answers')
+  }
+  return {
+    kind,
+    setting: { cluster: cluster.nodes },
+    masters,
+    masterOf: async (key) => await cluster.masterOf(key),
+    failedOver: async (killed) => { await cluster.failedOver(killed.port) },
+    restartAsReplica: async (killed) => {
+      // It finds its cluster again from its nodes.conf, and learns there that its replica took over.
+      await killed.restart()
+      await inSync(killed)
+    },
+    stop: async () => { await cluster.stop() }
   }
 }
