@@ -14,6 +14,7 @@ import { createHash } from 'node:crypto'
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { Test } from 'tap'
 import { EventLog } from '../../src/domain/event-log.js'
+import { CommandBus } from '../../src/store/command-bus.js'
 import { RedisConnections } from '../../src/store/redis-connections.js'
 import { RedisFeed } from '../../src/store/redis-feed.js'
 import { RedisIdempotencyStore } from '../../src/store/redis-idempotency-store.js'
@@ -89,6 +90,17 @@ export function redisFailoverSuite (t: Test, kind: 'sentinel' | 'cluster'): void
     let during = 'k-during'
     for (let i = 0; (await target.masterOf(keys.idempotency(createHash('sha256').update(during).digest('hex')))).port !== transfersMaster.port; i++) during = `k-during-${i}`
 
+    // Requests between instances: the owner's inbox on the master that dies (on a cluster, a sharded
+    // channel whose slot it serves); after the failover a request must reach the live owner again.
+    let ownerId = 'owner'
+    for (let i = 0; (await target.masterOf(keys.inbox(ownerId))).port !== transfersMaster.port; i++) ownerId = `owner-${i}`
+    const owner = new CommandBus({ publisher: a.commands, subscriber: a.subscriber, prefix, instanceId: ownerId })
+    const asker = new CommandBus({ publisher: b.commands, subscriber: b.subscriber, prefix, instanceId: 'asker' })
+    t.teardown(() => { owner.stop(); asker.stop() })
+    await owner.start(async (command) => ({ done: command.transferId }))
+    await asker.start(async () => undefined)
+    t.same(await asker.send(ownerId, { action: 'complete', transferId: 'before' }, 2000), { done: 'before' }, 'a request reaches its owner before the failover')
+
     let lastBefore = logB.lastId
     const killed = transfersMaster
     await killed.kill()
@@ -120,6 +132,10 @@ export function redisFailoverSuite (t: Test, kind: 'sentinel' | 'cluster'): void
     await until('the instances use the new master(s)', async () => a.masters().join() === mastersNow.join() ? true : undefined)
     t.same(changes.at(-1), mastersNow, 'the change of master is told (metrics count it)')
     t.equal((await keysA.claim(`${during}-after`, 'fp')).kind, 'first', 'idempotency keys work again')
+    const failures: string[] = []
+    const reached = await until('a request reaching its owner again', async () => await asker.send(ownerId, { action: 'complete', transferId: 'after' }, 2000)
+      .catch((error: Error) => { failures.push(error.name); return undefined }), 10_000)
+    t.same(reached, { done: 'after' }, `a request reaches its owner again after the failover (failed before: ${failures.join(', ') || 'none'})`)
 
     if (kind === 'cluster') {
       // The feed's master, once the cluster is whole again (the killed one back as a replica).
