@@ -5,6 +5,7 @@
 //   npm run bench                  every benchmark that needs no Asterisk
 //   npm run bench -- ingest lookup  only these
 //   npm run bench -- lookup-ari     on the real PBX (the test bed; see bench/README.md)
+//   npm run bench -- failover       Redis failovers (Sentinel, Cluster), by name only
 import { spawnSync } from 'node:child_process'
 import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import type { BenchResult } from './lib/common.js'
@@ -14,12 +15,14 @@ import { machine, targetTable } from './lib/common.js'
 const DEFAULT = ['lookup', 'route', 'ingest', 'feed-fanout', 'memory', 'shared-state']
 /** On the real test bed: run by name only. */
 const ON_THE_PBX = ['lookup-ari', 'transfer-pbx']
+/** Run by name only: Redis failovers caused on purpose (several minutes; starts Sentinel and a cluster). */
+const BY_NAME = ['failover']
 
 const asked = process.argv.slice(2)
 const names = asked.length === 0 ? DEFAULT : asked
-const unknown = names.filter((name) => !DEFAULT.includes(name) && !ON_THE_PBX.includes(name))
+const unknown = names.filter((name) => ![...DEFAULT, ...ON_THE_PBX, ...BY_NAME].includes(name))
 if (unknown.length > 0) {
-  process.stderr.write(`unknown benchmark(s): ${unknown.join(', ')}; known: ${[...DEFAULT, ...ON_THE_PBX].join(', ')}\n`)
+  process.stderr.write(`unknown benchmark(s): ${unknown.join(', ')}; known: ${[...DEFAULT, ...ON_THE_PBX, ...BY_NAME].join(', ')}\n`)
   process.exit(2)
 }
 
