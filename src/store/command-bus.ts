@@ -11,6 +11,7 @@
  * slot, where both its subscriber and every publisher go, so the count is the truth.
  */
 import { randomUUID } from 'node:crypto'
+import { setTimeout as sleep } from 'node:timers/promises'
 import { Cluster } from 'ioredis'
 import { silentLogger, type Logger } from '../support/logger.js'
 import type { Identity } from '../identity.js'
@@ -35,6 +36,9 @@ type Message =
   | { kind: 'request', requestId: string, replyTo: string, command: RemoteCommand }
   | { kind: 'reply', requestId: string, result?: unknown, error?: RemoteError }
 
+/** How long an unreceived message is sent again: a cluster's subscriptions move within a slot-map refresh (1 s). */
+const RESUBSCRIBE_MS = 2000
+
 export class OwnerGoneError extends Error {
   override name = 'OwnerGoneError'
 }
@@ -51,12 +55,19 @@ export class CommandBus {
   #handler: CommandHandler | undefined
   readonly #sharded: boolean
 
-  constructor (options: { publisher: RedisClient, subscriber: RedisClient, prefix: string, instanceId: string, logger?: Logger }) {
+  /**
+   * True shortly after a failover or a reconnection: the other instances' subscriptions may not have
+   * moved to the new master yet, so nobody receiving a message does not yet mean that nobody is there.
+   */
+  readonly #settling: () => boolean
+
+  constructor (options: { publisher: RedisClient, subscriber: RedisClient, prefix: string, instanceId: string, logger?: Logger, settling?: () => boolean }) {
     this.#publisher = options.publisher
     this.#subscriber = options.subscriber
     this.#keys = new RedisKeys(options.prefix)
     this.#instanceId = options.instanceId
     this.#log = options.logger ?? silentLogger
+    this.#settling = options.settling ?? (() => false)
     this.#sharded = this.#subscriber instanceof Cluster
     this.#subscriber.on(this.#sharded ? 'smessage' : 'message', (channel: string, text: string) => { this.#receive(channel, text) })
   }
@@ -82,12 +93,26 @@ export class CommandBus {
       this.#pending.set(requestId, { resolve, reject, timer })
     })
     const message: Message = { kind: 'request', requestId, replyTo: this.#instanceId, command }
-    const receivers = await this.#publish(this.#inbox(owner), JSON.stringify(message)).catch((error: unknown) => {
+    const receivers = await this.#deliver(this.#inbox(owner), JSON.stringify(message), this.#settling()).catch((error: unknown) => {
       this.#settle(requestId, undefined, error as Error)
       return -1
     })
     if (receivers === 0) this.#settle(requestId, undefined, new OwnerGoneError(`instance ${owner} is gone`))
     return await answer
+  }
+
+  /**
+   * Publishes `text`; when nobody receives it and `patient`, publishes it again every 100 ms for up to
+   * 2 s, until someone does (a message nobody received was seen by nobody: sending it again delivers it
+   * once). Resolves with the receivers of the last try.
+   */
+  async #deliver (channel: string, text: string, patient: boolean): Promise<number> {
+    const deadline = Date.now() + RESUBSCRIBE_MS
+    for (;;) {
+      const receivers = await this.#publish(channel, text)
+      if (receivers > 0 || !patient || Date.now() >= deadline) return receivers
+      await sleep(100)
+    }
   }
 
   stop (): void {
@@ -118,9 +143,14 @@ export class CommandBus {
     }
     const handler = this.#handler
     if (handler === undefined) return
+    // The asker is waiting for this answer: if its inbox has nobody yet (its subscription moving to a
+    // new master after a failover), the answer is sent again until it is received, or the asker would
+    // wait for its timeout although the action was done.
     const reply = (body: Omit<Extract<Message, { kind: 'reply' }>, 'kind' | 'requestId'>): void => {
       const answer: Message = { kind: 'reply', requestId: message.requestId, ...body }
-      this.#publish(this.#inbox(message.replyTo), JSON.stringify(answer)).catch((error: unknown) => {
+      this.#deliver(this.#inbox(message.replyTo), JSON.stringify(answer), true).then((receivers) => {
+        if (receivers === 0) this.#log.warn({ to: message.replyTo }, 'an answer to another instance was received by nobody')
+      }, (error: unknown) => {
         this.#log.warn({ err: error }, 'an answer to another instance could not be sent')
       })
     }

@@ -89,6 +89,12 @@ function serverOptions ({ failFast, name }: Behaviour, sentinel: boolean): Redis
   }
 }
 
+/**
+ * The hash slots of `{transfers}` and `{feed}` (redis-keys.ts): CRC16 of the tag modulo 16384, as Redis
+ * computes it (checked against CLUSTER KEYSLOT by test/store/redis-cluster-failover.test.ts's suite).
+ */
+export const SHARED_SLOTS = [277, 5677]
+
 function clusterOptions ({ failFast, name, sharded = false }: Behaviour): ClusterOptions {
   return {
     lazyConnect: true,
@@ -100,11 +106,12 @@ function clusterOptions ({ failFast, name, sharded = false }: Behaviour): Cluste
     retryDelayOnFailover: failFast ? 0 : 200,
     retryDelayOnClusterDown: failFast ? 0 : 200,
     maxRedirections: failFast ? 16 : 1000,
-    // The request path's connection also reads the slot map every second: a cluster client learns of a
-    // failover only from an error or a redirection, so an instance that sent nothing to the failed
-    // master's slots went on naming the old masters, or the survivors without the promoted one
-    // (readiness, metrics), for as long as it sent nothing there.
-    ...(failFast ? { slotsRefreshInterval: 1000 } : {}),
+    // The request path's connection and the subscriber also read the slot map every second: a cluster
+    // client learns of a failover only from an error or a redirection, so an instance that sent nothing
+    // to the failed master's slots went on naming the old masters (readiness, metrics), and the sharded
+    // subscriptions moved to the promoted master only seconds later (ioredis's backoff): meanwhile a
+    // live instance looked gone, and answers sent to it were lost.
+    ...(failFast || sharded ? { slotsRefreshInterval: 1000 } : {}),
     redisOptions: { connectionName: name, maxRetriesPerRequest: failFast ? 0 : null }
   }
 }
@@ -140,6 +147,8 @@ export class RedisConnections {
   #available = false
   /** The master(s) last seen in use; kept while disconnected, to tell a failover from a reconnect. */
   #masters: string[] = []
+  /** When the masters last changed or Redis came back (0: never). */
+  #changedAt = 0
 
   constructor (setting: RedisSetting, logger: Logger = silentLogger) {
     this.#log = logger
@@ -161,8 +170,25 @@ export class RedisConnections {
     this.commands.on('close', () => { this.#set(false) })
   }
 
+  /**
+   * Whether the request path can use Redis now. On a cluster, also whether the masters serving the
+   * transfers' and the feed's slots are connected: with one of them dead (until its replica takes over)
+   * every action would fail after being counted by the rate limit, so the routes refuse first.
+   */
   get available (): boolean {
-    return this.#available
+    if (!this.#available) return false
+    const { commands } = this
+    if (!(commands instanceof Cluster)) return true
+    const ready = new Set(commands.nodes('master').filter((node) => node.status === 'ready').map((node) => `${node.options.host ?? ''}:${String(node.options.port)}`))
+    return SHARED_SLOTS.every((slot) => {
+      const master = (commands.slots as Array<string[] | undefined>)[slot]?.[0]
+      return master !== undefined && ready.has(master)
+    })
+  }
+
+  /** Whether the master(s) changed, or Redis came back, less than `ms` ago: connections may still be moving. */
+  changedWithin (ms: number): boolean {
+    return Date.now() - this.#changedAt < ms
   }
 
   /**
@@ -213,6 +239,7 @@ export class RedisConnections {
     if (now.length === 0 || now.join(',') === this.#masters.join(',')) return
     const before = this.#masters
     this.#masters = now
+    if (before.length > 0) this.#changedAt = Date.now()
     if (before.length > 0) this.#log.warn({ masters: now, before }, 'Redis master changed')
     this.events.emit('masters', now, before)
   }
@@ -220,6 +247,7 @@ export class RedisConnections {
   #set (available: boolean): void {
     if (available === this.#available) return
     this.#available = available
+    if (available) this.#changedAt = Date.now()
     if (available) this.#log.info({ masters: this.masters() }, 'Redis connected')
     else this.#log.warn({}, 'Redis connection lost')
     this.events.emit('connection', available)

@@ -103,7 +103,7 @@ class RedisState implements SharedState {
     this.transfers = new RedisTransferStore({ instanceId: this.instanceId, commands, writes, prefix, leaseMs: options.leaseMs, finishedTtlMs: 3_600_000 })
     this.idempotency = new RedisIdempotencyStore({ commands, writes, prefix, ttlMs: options.idempotencyTtlMs })
     this.leadership = new RedisLeadership(commands, { prefix, instanceId: this.instanceId, leaseMs: options.leaseMs, logger })
-    this.peers = new CommandBus({ publisher: commands, subscriber, prefix, instanceId: this.instanceId, logger })
+    this.peers = new CommandBus({ publisher: commands, subscriber, prefix, instanceId: this.instanceId, logger, settling: () => this.#connections.changedWithin(5000) })
     this.#feed = new RedisFeed({ writes, reader, commands, prefix, instanceId: this.instanceId, capacity: options.feedCapacity, logger })
     // Redis back: this instance may lead again at once rather than at its next renewal.
     this.#connections.events.on('connection', (up) => { if (up) void this.leadership.claim() })

@@ -15,7 +15,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import type { Test } from 'tap'
 import { EventLog } from '../../src/domain/event-log.js'
 import { CommandBus } from '../../src/store/command-bus.js'
-import { RedisConnections } from '../../src/store/redis-connections.js'
+import { RedisConnections, SHARED_SLOTS } from '../../src/store/redis-connections.js'
 import { RedisFeed } from '../../src/store/redis-feed.js'
 import { RedisIdempotencyStore } from '../../src/store/redis-idempotency-store.js'
 import { RedisKeys } from '../../src/store/redis-keys.js'
@@ -63,6 +63,11 @@ export function redisFailoverSuite (t: Test, kind: 'sentinel' | 'cluster'): void
     const storeB = new RedisTransferStore({ instanceId: 'B', commands: b.commands, writes: b.writes, prefix, leaseMs: 60_000, finishedTtlMs: 60_000 })
     const keysA = new RedisIdempotencyStore({ commands: a.commands, writes: a.writes, prefix, ttlMs: 60_000, pollMs: 10 })
     t.ok((await storeA.open(stored('x1'), ['PJSIP/101-x1'], 100)).ok, 'a transfer opened before the failover')
+    t.ok(a.available, 'available')
+    if (kind === 'cluster') {
+      const slotOf = async (key: string): Promise<number> => await a.commands.call('CLUSTER', 'KEYSLOT', key) as number
+      t.same([await slotOf(keys.record('x1')), await slotOf(keys.feedStream)], SHARED_SLOTS, 'the slots the availability watches are those of the transfers and the feed')
+    }
 
     // Both instances publish every 10 ms from now until the end, each event numbered by its publisher.
     const feedA = new RedisFeed({ writes: a.writes, reader: a.reader, commands: a.commands, prefix, instanceId: 'A', capacity: 10_000 })
@@ -94,8 +99,8 @@ export function redisFailoverSuite (t: Test, kind: 'sentinel' | 'cluster'): void
     // channel whose slot it serves); after the failover a request must reach the live owner again.
     let ownerId = 'owner'
     for (let i = 0; (await target.masterOf(keys.inbox(ownerId))).port !== transfersMaster.port; i++) ownerId = `owner-${i}`
-    const owner = new CommandBus({ publisher: a.commands, subscriber: a.subscriber, prefix, instanceId: ownerId })
-    const asker = new CommandBus({ publisher: b.commands, subscriber: b.subscriber, prefix, instanceId: 'asker' })
+    const owner = new CommandBus({ publisher: a.commands, subscriber: a.subscriber, prefix, instanceId: ownerId, settling: () => a.changedWithin(5000) })
+    const asker = new CommandBus({ publisher: b.commands, subscriber: b.subscriber, prefix, instanceId: 'asker', settling: () => b.changedWithin(5000) })
     t.teardown(() => { owner.stop(); asker.stop() })
     await owner.start(async (command) => ({ done: command.transferId }))
     await asker.start(async () => undefined)
@@ -111,11 +116,10 @@ export function redisFailoverSuite (t: Test, kind: 'sentinel' | 'cluster'): void
     t.equal(opened, 'refused', 'opening a transfer is refused while its master is gone')
     t.ok(Date.now() - started < 1000, `refused at once (${Date.now() - started} ms), not after a timeout`)
     t.equal(await keysA.claim(during, 'fp').then(() => 'answered', () => 'refused'), 'refused', 'an idempotency key on that master too')
-    if (kind === 'sentinel') {
-      // Said once the killed master's connection has closed (its close event may come a moment after a refusal).
-      await until('the shared state unavailable', async () => a.available ? undefined : true, 5_000).catch(() => undefined)
-      t.equal(a.available, false, 'the shared state says it is unavailable (readiness, the routes\' 503)')
-    }
+    // Said once the killed master's connection has closed (its close event may come a moment after a
+    // refusal). On a cluster: the master of the transfers is gone, though the others serve their slots.
+    await until('the shared state unavailable', async () => a.available ? undefined : true, 5_000).catch(() => undefined)
+    t.equal(a.available, false, 'the shared state says it is unavailable (readiness, the routes\' 503)')
     // What the owner records meanwhile is queued, and lands on the new master.
     const saved = storeA.save(stored('x1', 'target_answered'), ['PJSIP/101-x1'])
 
@@ -132,6 +136,8 @@ export function redisFailoverSuite (t: Test, kind: 'sentinel' | 'cluster'): void
     await until('the instances use the new master(s)', async () => a.masters().join() === mastersNow.join() ? true : undefined)
     t.same(changes.at(-1), mastersNow, 'the change of master is told (metrics count it)')
     t.equal((await keysA.claim(`${during}-after`, 'fp')).kind, 'first', 'idempotency keys work again')
+    await until('available again', async () => a.available && b.available ? true : undefined, 5_000).catch(() => undefined)
+    t.ok(a.available && b.available, 'the shared state available again on both')
     const failures: string[] = []
     const reached = await until('a request reaching its owner again', async () => await asker.send(ownerId, { action: 'complete', transferId: 'after' }, 2000)
       .catch((error: Error) => { failures.push(error.name); return undefined }), 10_000)

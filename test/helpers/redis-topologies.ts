@@ -266,6 +266,8 @@ export interface FailoverTarget {
   readonly kind: 'sentinel' | 'cluster'
   /** The plugin's `redis` option for it. */
   readonly setting: RedisSetting
+  /** The same as the example app reads it (REDIS_SENTINELS and REDIS_SENTINEL_NAME, or REDIS_CLUSTER_NODES). */
+  readonly env: Record<string, string>
   /** The masters in use now, as `RedisConnections.masters()` names them. */
   masters: () => Promise<string[]>
   /** The server that serves `key` as master now. */
@@ -296,6 +298,7 @@ export async function failoverTarget (kind: 'sentinel' | 'cluster'): Promise<Fai
     return {
       kind,
       setting: { sentinels: group.sentinels, name: group.name },
+      env: { REDIS_SENTINELS: group.sentinels.map(({ host, port }) => `${host}:${port}`).join(','), REDIS_SENTINEL_NAME: group.name },
       masters: async () => [`127.0.0.1:${(await group.master()).port}`],
       masterOf: async () => await group.master(),
       failedOver: async (killed) => { await group.failedOver(killed.port) },
@@ -326,6 +329,7 @@ export async function failoverTarget (kind: 'sentinel' | 'cluster'): Promise<Fai
   return {
     kind,
     setting: { cluster: cluster.nodes },
+    env: { REDIS_CLUSTER_NODES: cluster.nodes.map(({ host, port }) => `${host}:${port}`).join(',') },
     masters,
     masterOf: async (key) => await cluster.masterOf(key),
     failedOver: async (killed) => { await cluster.failedOver(killed.port) },
