@@ -110,6 +110,9 @@ export class Reconciler {
     const { ledger, pbx } = this.#parts
     const crossed = ledger.inProgress().filter((transfer) => transfer.server === this.#server && transfer.record.across?.server === there.name && !transfer.actionInFlight && !transfer.confirming)
     for (const transfer of crossed) {
+      // What this server shows first (the agent hung up while the other was down: completed here).
+      await this.reconcileOne(transfer, false)
+      if (transfer.disposed) continue
       const inbound = transfer.record.across?.inbound
       const inboundAlive = inbound === undefined ? undefined : (await there.around([inbound])).channels.some((channel) => channel.name === inbound)
       const verdict = crossedVerdict(transfer.record, { inboundAlive, restarted: there.predatesRestart(transfer.record.createdAt) })
