@@ -1,6 +1,8 @@
 /**
- * Whether Asterisk restarted while the plugin could not see it, and which transfers began on the
- * Asterisk that died. Pure: `pbx-health.ts` reads the start times and the clock.
+ * Whether Asterisk restarted while the plugin could not see it, which transfers began on the Asterisk
+ * that died, and what became of a consultation that crossed into another server of the pool which lost
+ * it (`crossedVerdict`). Pure: `pbx-health.ts` reads the start times and the clock, the reconciler
+ * looks at the other server.
  */
 
 /** Asterisk's start time read after a reconnect, against the one known before. */

@@ -156,6 +156,18 @@ t.test('the phone\'s own attended transfer across (*2 then 301 on the agent\'s p
   await targetStillWithThisCall(t, completed)
 })
 
+t.test('the phone\'s own blind transfer across (#1 then 302 on the agent\'s phone) is reported like the plugin\'s, answered once pbx2 shows it', async (t) => {
+  const call = await callAgent('101')
+  const after = host.feed.lastId()
+  await phonePresses(call, '#1302')
+  const started = await host.feed.waitFor('the phone\'s blind transfer', (event) => event.id > after && event.type === 'call:ami_transfer_complete')
+  t.match(started.data, { origin: 'phone', type: 'blind', server: poolNames.pbx, extension: '101', targetExtension: '302', channels: { peer: call.customerChannel.name } })
+  const answered = await host.waitForStatus((started.data as Transfer).id, 'answered')
+  const crossed = await crossedTo('302', '302 on pbx2 bridged with the inbound leg of the customer\'s call')
+  t.same(answered.across, { server: poolNames.pbx2, inbound: crossed.there.trunkChannel.name, target: crossed.there.bridge?.peers[0]?.name })
+  t.same(await bridgePeersOf(call.customerChannel.id), [crossed.here.trunkChannel.name], 'on pbx1 the customer with that very trunk call')
+})
+
 t.test('pbx2 killed in the middle of a consultation across, then started again', async (t) => {
   const { call, transfer } = await consultation(t)
   const other = await callAgent('103', 'customer2')
