@@ -36,18 +36,19 @@ async function crossedTo (extension: string, what: string): Promise<{ here: Trun
   }, 10_000, what)
 }
 
-/** 101 (pbx1) with a customer, consulting 301 (pbx2), once 301 answered. */
-async function consultation (t: Test): Promise<{ call: CustomerCall, transfer: Transfer }> {
-  const call = await callAgent('101')
-  const started = await post('101', '/execute', { targetExtension: '301', transferType: 'attended' })
+/** An agent of pbx1 (101) with a customer, consulting an agent of pbx2 (301), once it answered. */
+async function consultation (t: Test, parties: { agent: string, customer: string, target: string } = { agent: '101', customer: 'customer1', target: '301' }): Promise<{ call: CustomerCall, transfer: Transfer }> {
+  const { agent, customer, target } = parties
+  const call = await callAgent(agent, customer)
+  const started = await post(agent, '/execute', { targetExtension: target, transferType: 'attended' })
   if (started.statusCode !== 200) throw new Error(`execute answered ${started.statusCode}: ${started.body}`)
   const transfer = started.json() as Transfer
-  t.match(transfer, { status: 'consulting', server: poolNames.pbx, targetExtension: '301' })
+  t.match(transfer, { status: 'consulting', server: poolNames.pbx, targetExtension: target, across: { server: poolNames.pbx2 } })
   const answered = await host.waitForStatus(transfer.id, 'target_answered')
-  const consult = await crossedTo('301', 'the consultation over the trunk: 301 on pbx2 bridged with its inbound leg')
+  const consult = await crossedTo(target, `the consultation over the trunk: ${target} on pbx2 bridged with its inbound leg`)
   t.same(answered.across, { server: poolNames.pbx2, inbound: consult.there.trunkChannel.name, target: consult.there.bridge?.peers[0]?.name },
-    'answered once both servers show it: the far half named (inbound leg and 301\'s channel on pbx2)')
-  t.match(answered.across?.target, /^PJSIP\/301-/)
+    `answered once both servers show it: the far half named (inbound leg and ${target}'s channel on pbx2)`)
+  t.match(answered.across?.target, new RegExp(`^PJSIP/${target}-`))
   return { call, transfer: answered }
 }
 
@@ -170,6 +171,7 @@ t.test('the phone\'s own blind transfer across (#1 then 302 on the agent\'s phon
 
 t.test('pbx2 killed in the middle of a consultation across, then started again', async (t) => {
   const { call, transfer } = await consultation(t)
+  const second = await consultation(t, { agent: '102', customer: 'customer3', target: '302' })
   const other = await callAgent('103', 'customer2')
   await killPbx(pbx2)
   let restarted = false
@@ -185,6 +187,11 @@ t.test('pbx2 killed in the middle of a consultation across, then started again',
   t.equal(complete.statusCode, 503, complete.body)
   t.match(complete.json(), { code: 'XFER_ASTERISK_UNAVAILABLE', message: /server pbx2/ })
   t.ok(Date.now() - started < 1000, `both refused at once (${Date.now() - started} ms), not after an action's timeout`)
+
+  const cancelled = await post('102', `/${second.transfer.id}/cancel`)
+  t.equal(cancelled.statusCode, 200, cancelled.body)
+  t.match(cancelled.json(), { status: 'cancelled' }, 'a cancel needs only the agent\'s server: it goes through')
+  t.same(await bridgePeersOf(second.call.customerChannel.id), [second.call.agentChannel.name], 'that customer is back with its agent')
 
   const local = await post('103', '/execute', { targetExtension: '104', transferType: 'blind' })
   t.equal(local.statusCode, 200, local.body)
