@@ -202,7 +202,9 @@ t.test('pbx2 killed in the middle of a consultation across, then started again',
 
   await startPbx({ server: pbx2 })
   restarted = true
+  const backAt = Date.now()
   const lost = await host.waitForStatus(transfer.id, 'failed', 30_000)
+  t.comment(`the crossed consultation ended ${Date.now() - backAt} ms after pbx2 was ready again`)
   t.equal(lost.failureReason, 'asterisk_restarted')
   t.ok(host.logs.some((line) => line.transferId === transfer.id && line.targetServer === poolNames.pbx2), 'the log names the server that lost it')
   const back = await waitFor(async () => {
@@ -210,6 +212,7 @@ t.test('pbx2 killed in the middle of a consultation across, then started again',
     return peers.length === 1 && peers[0] === call.agentChannel.name && peers
   }, 10_000, 'the customer back with the agent on pbx1')
   t.same(back, [call.agentChannel.name])
+  t.comment(`the customer back with the agent ${Date.now() - backAt} ms after pbx2 was ready again`)
   t.same(await trunkLegs(pbx), [], 'the dead trunk leg hung up on pbx1')
   const inProgress = await host.as('super', { method: 'GET', url: '/api/transfers' })
   t.equal(inProgress.statusCode, 200)
