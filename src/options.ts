@@ -52,6 +52,12 @@ export const PluginDataOptions = Type.Object({
   ariPingIntervalMs: Type.Integer({ minimum: 0, default: 15_000 }),
   /** Named transfer destinations beyond agents: queues, voicemail boxes, external numbers, parking lots. */
   destinations: Type.Record(Type.String({ pattern: '^[0-9A-Za-z*#+_-]{1,32}$' }), Destination, { default: {} }),
+  /**
+   * Write Asterisk's own `queue_log` lines (`BLINDTRANSFER`, `ATTENDEDTRANSFER`, through AMI `QueueLog`,
+   * which needs write `agent`) for transfers of calls that came through a queue, where Asterisk writes
+   * none (see queue-log-lines.ts): queue reports then count them.
+   */
+  queueLog: Type.Boolean({ default: false }),
   /** Let targets that are neither agents nor destinations through (any extension of transferContext). */
   allowFreeDialing: Type.Boolean({ default: false }),
   /** Transfer recall for blind transfers to agents; `false` in the options turns it off. */
@@ -197,6 +203,13 @@ export function resolveOptions (options: FastifyAsteriskTransferOptions): Resolv
   const fallback = recall === false ? undefined : withDefaults.recall.fallback
   if (fallback !== undefined && !Object.hasOwn(withDefaults.destinations, fallback)) {
     throw new Error(`fastify-asterisk-transfer: option "recall.fallback" must name one of the destinations (${Object.keys(withDefaults.destinations).join(', ') || 'none configured'})`)
+  }
+  for (const [name, destination] of Object.entries(withDefaults.destinations)) {
+    // A priority or a queue name on a voicemail box would be silently ignored: say so instead.
+    const queueOnly = (['priority', 'queue'] as const).find((key) => destination[key] !== undefined)
+    if (destination.kind !== 'queue' && queueOnly !== undefined) {
+      throw new Error(`fastify-asterisk-transfer: option "destinations.${name}.${queueOnly}" is only for destinations of kind "queue"`)
+    }
   }
   if (redis !== undefined) checkRedisSetting(redis)
   const actionTimeoutMs = withDefaults.actionTimeoutMs ?? DEFAULT_ACTION_TIMEOUT_MS
