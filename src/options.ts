@@ -204,13 +204,8 @@ export function resolveOptions (options: FastifyAsteriskTransferOptions): Resolv
   if (fallback !== undefined && !Object.hasOwn(withDefaults.destinations, fallback)) {
     throw new Error(`fastify-asterisk-transfer: option "recall.fallback" must name one of the destinations (${Object.keys(withDefaults.destinations).join(', ') || 'none configured'})`)
   }
-  for (const [name, destination] of Object.entries(withDefaults.destinations)) {
-    // A priority or a queue name on a voicemail box would be silently ignored: say so instead.
-    const queueOnly = (['priority', 'queue'] as const).find((key) => destination[key] !== undefined)
-    if (destination.kind !== 'queue' && queueOnly !== undefined) {
-      throw new Error(`fastify-asterisk-transfer: option "destinations.${name}.${queueOnly}" is only for destinations of kind "queue"`)
-    }
-  }
+  const queueOnly = queueOnlyProblem(withDefaults.destinations)
+  if (queueOnly !== undefined) throw new Error(`fastify-asterisk-transfer: option "destinations.${queueOnly.path}" ${queueOnly.message}`)
   if (redis !== undefined) checkRedisSetting(redis)
   const actionTimeoutMs = withDefaults.actionTimeoutMs ?? DEFAULT_ACTION_TIMEOUT_MS
   return {
@@ -226,6 +221,18 @@ export function resolveOptions (options: FastifyAsteriskTransferOptions): Resolv
     ...(redis === undefined ? {} : { redis }),
     ...(authorizeTransfer === undefined ? {} : { authorizeTransfer })
   }
+}
+
+/**
+ * What the schema cannot say of the destinations: a priority or a queue name is for a queue only (on a
+ * voicemail box it would be silently ignored). The first problem, with its path under `destinations`.
+ */
+export function queueOnlyProblem (destinations: Readonly<Record<string, Destination>>): { path: string, message: string } | undefined {
+  for (const [name, destination] of Object.entries(destinations)) {
+    const key = (['priority', 'queue'] as const).find((field) => destination[field] !== undefined)
+    if (destination.kind !== 'queue' && key !== undefined) return { path: `${name}.${key}`, message: 'is only for destinations of kind "queue"' }
+  }
+  return undefined
 }
 
 /** The servers: `servers`, or `ami` + `ari` as a pool of one; `transferContext` is every server's default. */
