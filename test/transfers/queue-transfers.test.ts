@@ -95,19 +95,24 @@ t.test('queueLog: the answer adds nothing, and the target transferring the same 
   t.equal(pbx.queueLogLines.length, 1, 'no second line for the call')
 })
 
-t.test('queueLog: an attended transfer writes ATTENDEDTRANSFER when completed, not when it began', async (t) => {
-  const { pbx, service } = setup(t, {}, { queueLog: true })
-  pbx.emit(...cameThroughQueue(LOCAL_MEMBER))
+/** Asterisk's answers to an attended transfer from 101 to 103 (answered) and to its completion. */
+function scriptAttended (pbx: FakePbx): void {
   pbx.hooks.attendedTransfer = async () => {
     pbx.snapshotValue = scenes.consultation(TO_103)
     void pbx.emitLater(...sequences.consultationStarts(TO_103), ...sequences.targetAnswers(TO_103))
   }
-  const transfer = await service.execute(request({ targetExtension: '103', transferType: 'attended' }))
-  t.same(pbx.queueLogLines, [], 'nothing while consulting')
   pbx.hooks.hangup = () => {
     pbx.snapshotValue = scenes.customerWithTargetThroughLocal(TO_103)
     pbx.emit(...sequences.agentLeaves(TO_103))
   }
+}
+
+t.test('queueLog: an attended transfer writes ATTENDEDTRANSFER when completed, not when it began', async (t) => {
+  const { pbx, service } = setup(t, {}, { queueLog: true })
+  pbx.emit(...cameThroughQueue(LOCAL_MEMBER))
+  scriptAttended(pbx)
+  const transfer = await service.execute(request({ targetExtension: '103', transferType: 'attended' }))
+  t.same(pbx.queueLogLines, [], 'nothing while consulting')
   t.equal((await service.complete(transfer.id)).status, 'completed')
   t.match(pbx.queueLogLines, [{ queue: 'sales', event: 'ATTENDEDTRANSFER', uniqueId: 'u-customer', agent: 'Agent 101', message: /^BRIDGE\|[^|]*\|12\|\d+\|3$/ }])
   t.equal(pbx.queueLogLines.length, 1)
@@ -116,15 +121,8 @@ t.test('queueLog: an attended transfer writes ATTENDEDTRANSFER when completed, n
 t.test('queueLog: an attended transfer on a member dialed on the agent\'s own channel is Asterisk\'s to write', async (t) => {
   const { pbx, service } = setup(t, {}, { queueLog: true })
   pbx.emit(...cameThroughQueue(AGENT))
-  pbx.hooks.attendedTransfer = async () => {
-    pbx.snapshotValue = scenes.consultation(TO_103)
-    void pbx.emitLater(...sequences.consultationStarts(TO_103), ...sequences.targetAnswers(TO_103))
-  }
+  scriptAttended(pbx)
   const transfer = await service.execute(request({ targetExtension: '103', transferType: 'attended' }))
-  pbx.hooks.hangup = () => {
-    pbx.snapshotValue = scenes.customerWithTargetThroughLocal(TO_103)
-    pbx.emit(...sequences.agentLeaves(TO_103))
-  }
   t.equal((await service.complete(transfer.id)).status, 'completed')
   t.same(pbx.queueLogLines, [])
 })
