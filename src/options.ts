@@ -54,7 +54,7 @@ export const PluginDataOptions = Type.Object({
   destinations: Type.Record(Type.String({ pattern: '^[0-9A-Za-z*#+_-]{1,32}$' }), Destination, { default: {} }),
   /**
    * Write Asterisk's own `queue_log` lines (`BLINDTRANSFER`, `ATTENDEDTRANSFER`, through AMI `QueueLog`,
-   * which needs write `agent`) for transfers of calls that came through a queue, where Asterisk writes
+   * which needs `agent`, read and write) for transfers of calls that came through a queue, where Asterisk writes
    * none (see queue-log-lines.ts): queue reports then count them.
    */
   queueLog: Type.Boolean({ default: false }),
