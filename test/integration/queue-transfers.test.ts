@@ -161,6 +161,19 @@ t.test('queueLog: an attended transfer of a queue call (member behind Local) add
   t.equal(transferLines(uniqueId).length, 1, 'exactly one transfer line')
 })
 
+t.test('queueLog: the phone\'s own attended transfer of a queue call (member behind Local) adds one ATTENDEDTRANSFER line', async (t) => {
+  const { uniqueId } = await supportQueueCall(t)
+  const agentLeg = (await listChannels()).find((channel) => isLegOf('106')(channel.name))
+  // The phone's transfer key, as AMI Atxfer on the agent's own channel sends it (not the plugin's API).
+  await withAmi(pbx.ami, async (ami) => { await ami.action({ Action: 'Atxfer', Channel: agentLeg?.name ?? '', Exten: '103', Context: transferContext }) })
+  await waitFor(async () => (await bridgePeersOf(agentLeg?.id ?? '')).some(isLegOf('103')), 10_000, '106 consulting 103')
+  await hangup(agentLeg?.id ?? '')
+  const [line] = await waitFor(() => transferLines(uniqueId).length > 0 && transferLines(uniqueId), 5000, 'a transfer line')
+  t.match(line, [/^\d+$/, uniqueId, 'support', 'Agent 106', 'ATTENDEDTRANSFER', 'BRIDGE'])
+  await new Promise((resolve) => setTimeout(resolve, 1500))
+  t.equal(transferLines(uniqueId).length, 1, 'exactly one transfer line')
+})
+
 t.test('queueLog: an attended transfer on a member dialed on the agent\'s own channel is logged by Asterisk itself, once', async (t) => {
   const call = await callQueue('customer1')
   const agent = call.agentChannel.name.slice('PJSIP/'.length, 'PJSIP/'.length + 3)
