@@ -177,15 +177,17 @@ export class TransferStarter {
       context,
       technology: this.#options.technology
     }, this.#options.consultationTimeoutMs)
+    let channel: string
     try {
-      await pbx.attendedTransfer(agent, exten, context)
-    } catch (error) {
-      consultation.abandon()
-      throw error
+      await pbx.attendedTransfer(agent, exten, context).catch((error: unknown) => {
+        consultation.abandon()
+        throw error
+      })
+      channel = await consultation.started
+    } finally {
+      // Inherited once, by the consultation (or by none): a later call of the agent's channel must not jump a queue.
+      if (inherited !== undefined) for (const name of Object.keys(inherited)) pbx.setVariable(agent, name, '').catch(() => {})
     }
-    const channel = await consultation.started
-    // Inherited once, by the consultation: a later call of the agent's channel must not jump a queue.
-    if (inherited !== undefined) for (const name of Object.keys(inherited)) pbx.setVariable(agent, name, '').catch(() => {})
     ledger.amend(transfer, { ...transfer.record, channels: { ...transfer.record.channels, consultation: channel } })
     return { type: 'consultation_started' }
   }

@@ -63,6 +63,13 @@ t.test('an attended transfer into a queue: the consultation that waits there inh
   t.equal(pbx.variables.get(AGENT)?.get('_QUEUE_PRIO'), '', 'cleared once the consultation began')
 })
 
+t.test('an attended transfer into a queue that Asterisk refuses: the priority does not stay on the agent\'s channel', async (t) => {
+  const { pbx, service } = setup(t, { support: { ...support, context: CONTEXT, exten: '103' } })
+  pbx.hooks.attendedTransfer = async () => { throw new Error('No such channel') }
+  await t.rejects(service.execute(request({ targetExtension: 'support', transferType: 'attended' })))
+  t.equal(pbx.variables.get(AGENT)?.get('_QUEUE_PRIO'), '')
+})
+
 const LOCAL_MEMBER = 'Local/106@from-internal-00000012;1'
 /** The customer came through queue `sales` (third in line, 12 s on hold), answered by a member dialed on `memberChannel`. */
 const cameThroughQueue = (memberChannel: string): PbxEvent[] => [
