@@ -2,7 +2,7 @@
 import t from 'tap'
 import { agentsOfServer } from '../../src/agents/agent-directory.js'
 import type { AgentEntry } from '../../src/agents/available-agents.js'
-import { PoolAgents, type ServerAgents } from '../../src/agents/pool-agents.js'
+import { PoolAgents, presenceAcross, type ServerAgents, type ServerPresence } from '../../src/agents/pool-agents.js'
 
 function server (name: string, entries: AgentEntry[]): ServerAgents {
   return {
@@ -59,4 +59,23 @@ t.test('the host\'s agent list in a pool: each server takes the agents that name
   const fromHost = agentsOfServer(async () => list, 'b', false)
   t.same(typeof fromHost === 'function' ? await fromHost() : fromHost, [{ extension: '401', server: 'b' }], 'a function is narrowed too')
   t.equal(agentsOfServer(undefined, 'a', true), undefined, 'no list: the server\'s endpoints')
+})
+
+interface Status { state: string, reason?: string }
+
+t.test('an agent\'s state comes from its own server, not from one that does not know it', async (t) => {
+  const unknown: ServerPresence<Status> = { follows: false, status: { state: 'offline', reason: 'unknown to Asterisk' } }
+  // Found on the real two-server bed: the first server's "unknown to Asterisk" was given for 305,
+  // offline on the second ("not registered").
+  t.same(presenceAcross([unknown, { follows: true, status: { state: 'offline', reason: 'not registered' } }]), { state: 'offline', reason: 'not registered' })
+  t.same(presenceAcross<Status>([{ follows: false, status: { state: 'available' } }, { follows: true, status: { state: 'on_call', reason: 'on a call' } }]),
+    { state: 'on_call', reason: 'on a call' }, 'busy on its own server, whatever another says')
+  t.same(presenceAcross<Status>([{ follows: true, status: { state: 'available' } }, unknown]), { state: 'available' })
+})
+
+t.test('an extension no server follows, or several do: the first state not offline, else the first', async (t) => {
+  t.same(presenceAcross<Status>([{ follows: false, status: { state: 'offline', reason: 'x' } }, { follows: false, status: { state: 'available' } }]), { state: 'available' }, 'an endpoint added since the last build')
+  t.same(presenceAcross([{ follows: false, status: { state: 'offline', reason: 'x' } }, { follows: false, status: { state: 'offline', reason: 'y' } }]), { state: 'offline', reason: 'x' })
+  t.same(presenceAcross<Status>([{ follows: true, status: { state: 'offline', reason: 'not registered' } }, { follows: true, status: { state: 'available' } }]), { state: 'available' })
+  t.equal(presenceAcross([]), undefined, 'no server built yet')
 })
