@@ -8,6 +8,7 @@ import { pbx, pbx2, transferContext } from '../helpers/asterisk/testbed.js'
 import { startApp, type AppProcess, type AppResponse } from '../helpers/app-process.js'
 import { connectFeed, type FeedClient } from '../helpers/feed-client.js'
 import { startRedis } from '../helpers/redis-process.js'
+import { agentToken, authTokens } from '../example-app/fixtures/config.js'
 import type { FeedEnvelope } from '../../src/index.js'
 
 t.setTimeout(180_000)
@@ -24,7 +25,8 @@ const poolEnvironment: Record<string, string> = {
   TRANSFER_CONTEXT: transferContext,
   ...Object.fromEntries(['AMI_HOST', 'AMI_PORT', 'AMI_USERNAME', 'AMI_PASSWORD', 'ARI_URL', 'ARI_USERNAME', 'ARI_PASSWORD'].map((name) => [name, ''])),
   // Every endpoint of each server is an agent of that server (AGENT_EXTENSIONS would put them all on the first).
-  AGENT_EXTENSIONS: ''
+  AGENT_EXTENSIONS: '',
+  AUTH_TOKENS: `${authTokens},${agentToken('302')}:302`
 }
 
 const redis = await startRedis()
@@ -82,20 +84,29 @@ t.test('both instances are ready with both servers, and list the agents of both'
   }
 })
 
-t.test('a transfer across the trunk executed on A: locked and seen on B, one feed naming the servers', async (t) => {
+t.test('one call transferred across the trunk on A and on B at once: one transfer, seen on both, one feed naming the servers', async (t) => {
   const [onA, onB] = await Promise.all([feed(t, a), feed(t, b)])
   const call = await callAgent('101')
-  // 303 rings two seconds: long enough to ask B for the same call while the transfer is under way.
+  // The targets ring two seconds: the transfer is seen under way on the other instance meanwhile.
   await setAgentAnswerDelay(2)
-  const id = startedId(await execute(a, '101', '303'))
-  const second = await execute(b, '101', '304')
-  t.equal(second.statusCode, 409, second.body)
-  t.equal(second.json().code, 'XFER_TRANSFER_IN_PROGRESS', 'B knows the call is being transferred by A')
+  const answers = await Promise.all([execute(a, '101', '303'), execute(b, '101', '304')])
+  const won = answers.flatMap((answer, index) => answer.statusCode === 200 ? [index] : [])
+  t.equal(won.length, 1, `one of the two transfers started: ${answers.map((answer) => `${answer.statusCode} ${answer.body}`).join(' | ')}`)
+  const winner = won[0] ?? 0
+  const loser = answers[1 - winner]
+  // Refused by the lock while the winner holds the call, or because the call has left the agent already.
+  t.ok(loser !== undefined && ['409 XFER_TRANSFER_IN_PROGRESS', '404 XFER_NO_ACTIVE_CHANNEL'].includes(`${loser.statusCode} ${String(loser.json().code)}`), loser?.body ?? '')
+  const id = startedId(answers[winner] as AppResponse)
+  const target = winner === 0 ? '303' : '304'
+  const [owner, other] = winner === 0 ? [a, b] : [b, a]
+  const underWay = (await other.as('super', { method: 'GET', url: `/api/transfers/${id}` })).json()
+  t.match(underWay, { id, status: 'redirected', server: FIRST, targetExtension: target }, `${other.name} sees ${owner.name}'s transfer under way, naming its server`)
   const answeredOnB = await onB.waitFor('answered on B\'s feed', ofTransfer(id, 'answered', 'failed'), 15_000)
-  t.match(answeredOnB.data, { status: 'answered', server: FIRST, targetExtension: '303' })
-  const onBRecord = (await b.as('super', { method: 'GET', url: `/api/transfers/${id}` })).json()
-  t.match(onBRecord, { id, status: 'answered', server: FIRST }, 'B answers for it, naming its server')
-  t.ok((await bridgePeersOf(call.customerChannel.id)).some((name) => name.startsWith('PJSIP/pbx2-')), 'the customer talks over the trunk')
+  t.match(answeredOnB.data, { status: 'answered', server: FIRST, targetExtension: target })
+  const onOther = (await other.as('super', { method: 'GET', url: `/api/transfers/${id}` })).json()
+  t.match(onOther, { id, status: 'answered', server: FIRST }, `${other.name} answers for it once answered`)
+  const peers = await bridgePeersOf(call.customerChannel.id)
+  t.ok(peers.length === 1 && peers.every((name) => name.startsWith('PJSIP/pbx2-')), `the customer talks over the trunk, to one target: ${peers.join(', ')}`)
   await onA.waitFor('answered on A\'s feed', ofTransfer(id, 'answered'))
   t.same(transferEvents(onB, id), transferEvents(onA, id), 'the same events, with the same ids, on both feeds')
   t.same(transferEvents(onB, id).map((line) => line.replace(/^.*:/, '')), ['initiated', 'redirected', 'answered'])
@@ -103,7 +114,7 @@ t.test('a transfer across the trunk executed on A: locked and seen on B, one fee
   const callOf = (extension: string, server: string) => (event: FeedEnvelope): boolean => event.type === 'call:status' &&
     dataOf(event).extension === extension && (dataOf(event).call as { server?: string } | undefined)?.server === server
   for (const client of [onA, onB]) {
-    await client.waitFor('303\'s call on the second PBX', callOf('303', SECOND))
+    await client.waitFor(`${target}'s call on the second PBX`, callOf(target, SECOND))
     await client.waitFor('101\'s call on the first PBX', callOf('101', FIRST))
   }
   const ids = (client: FeedClient): number[] => client.received.filter((event) => !event.type.startsWith('feed:')).map((event) => event.id)
