@@ -221,7 +221,7 @@ t.test('an offline agent of the second PBX (305): refused by its own server\'s s
   t.same(await bridgePeersOf(call.customerChannel.id), [call.agentChannel.name], 'the customer stays with 101')
 })
 
-t.test('available agents: both servers\' agents with their server, busy and offline from each one\'s own server', async (t) => {
+t.test('available agents: both servers\' agents with their server, busy and offline from each one\'s own server; a busy one refused', async (t) => {
   const idle = await allAgents()
   for (const extension of pbx2Agents) t.same(entriesOf(idle, extension), [{ extension, server: SECOND, state: 'available' }], `${extension} on the second PBX`)
   t.same(entriesOf(idle, '101'), [{ extension: '101', server: FIRST, state: 'available' }])
@@ -239,6 +239,14 @@ t.test('available agents: both servers\' agents with their server, busy and offl
   t.ok(extensions.includes(`303@${SECOND}`) && extensions.includes(`102@${FIRST}`), extensions.join(', '))
   t.notOk(extensions.includes(`302@${SECOND}`), '302, on a call, is not offered')
   t.notOk(extensions.some((entry) => entry.startsWith('101@')), 'nor the caller')
+  // A transfer to 302 is refused by its own server's state, as on one server.
+  const call = await callAgent('101')
+  const sent = actionsFrom(proxy1)
+  const refused = await execute('101', '302')
+  t.equal(refused.statusCode, 409, refused.body)
+  t.equal(refused.json().code, 'XFER_TARGET_BUSY')
+  t.notOk(sent().some((action) => CALL_ACTIONS.includes(action)), 'nothing sent')
+  t.same(await bridgePeersOf(call.customerChannel.id), [call.agentChannel.name], 'the customer stays with 101')
 })
 
 t.test('an extension configured on both servers: logged once, listed offline with the reason, refused 409, nothing sent', async (t) => {
