@@ -10,11 +10,13 @@ import type { CallSnapshot } from '../asterisk/pbx.js'
 import type { Transfer } from '../domain/transfer.js'
 import { bridgedParty, findAgentCall } from './call-topology.js'
 
-/** What the check needs of a server: its name, its calls from memory, and a channel's variable. */
+/** What the check needs of a server: its name, its calls from memory, a channel's variable, its next event. */
 export interface CheckedServer {
   name: string
   snapshotOf: (extension: string) => CallSnapshot | undefined
   getVariable: (channel: string, name: string) => Promise<string>
+  /** Resolves at the server's next event, or after `ms`. */
+  nextEventOr?: (ms: number) => Promise<void>
 }
 
 export const CALL_ID = 'CHANNEL(pjsip,call-id)'
@@ -35,15 +37,28 @@ export async function checkAcross (transfer: Pick<Transfer, 'channels' | 'target
   return outgoing !== '' && outgoing === incoming
 }
 
+export interface PoolCheck {
+  (transfer: { record: Transfer }, snapshot: CallSnapshot): Promise<boolean | undefined>
+  /** Waits for the target's server's next event (what may change the answer), or `ms`: false when there is no such server to wait on. */
+  nextChange: (transfer: { record: Transfer }, ms: number) => Promise<boolean>
+}
+
 /** The check for the engine of `server`: the target's server is the one its agent belongs to. */
 export function acrossThePool (server: string, serverNamed: (name: string) => CheckedServer | undefined, options: {
   agentServer?: (extension: string) => Promise<string | undefined> | string | undefined
   channelTechnology: string
-}): (transfer: { record: Transfer }, snapshot: CallSnapshot) => Promise<boolean | undefined> {
-  return async ({ record }, snapshot) => {
+}): PoolCheck {
+  const targetServer = async (record: Transfer): Promise<CheckedServer | undefined> => serverNamed(await options.agentServer?.(record.targetExtension) ?? '')
+  const check = async ({ record }: { record: Transfer }, snapshot: CallSnapshot): Promise<boolean | undefined> => {
     const here = serverNamed(server)
     if (here === undefined) return undefined
-    const there = serverNamed(await options.agentServer?.(record.targetExtension) ?? '')
-    return await checkAcross(record, snapshot, here, there, options.channelTechnology)
+    return await checkAcross(record, snapshot, here, await targetServer(record), options.channelTechnology)
   }
+  const nextChange = async ({ record }: { record: Transfer }, ms: number): Promise<boolean> => {
+    const there = await targetServer(record)
+    if (there?.nextEventOr === undefined) return false
+    await there.nextEventOr(ms)
+    return true
+  }
+  return Object.assign(check, { nextChange })
 }

@@ -32,10 +32,23 @@ const MEMORY_CONFIRM_INTERVAL_MS = 20
 const SWAP_WHILE_RINGING_MS = 500
 
 /**
- * With several servers: whether the target's server shows a blind transfer's answer too
- * (`cross-server-check.ts`); undefined when the target is on this server.
+ * An answer seen here but not yet on the target's server is looked at again at each of that server's
+ * events (at least this often), for this long; then reconciliation takes over. The target's server may
+ * lag behind this one (its AMI busy, or a slower link): the answer is declared as soon as it shows it,
+ * not at the next reconciliation (found on the two-server test bed: 26 s late with a 3 s lag).
  */
-export type CheckAcross = (transfer: ActiveTransfer, snapshot: CallSnapshot) => Promise<boolean | undefined>
+const ACROSS_LOOK_MS = 250
+const ACROSS_PATIENCE_MS = 60_000
+
+/**
+ * With several servers: whether the target's server shows a blind transfer's answer too
+ * (`cross-server-check.ts`); undefined when the target is on this server. `nextChange` waits for the
+ * target's server's next event, or `ms` (false: no server to wait on).
+ */
+export interface CheckAcross {
+  (transfer: ActiveTransfer, snapshot: CallSnapshot): Promise<boolean | undefined>
+  nextChange?: (transfer: ActiveTransfer, ms: number) => Promise<boolean>
+}
 
 export class OutcomeConfirmer {
   readonly #ledger: TransferLedger
@@ -141,15 +154,48 @@ export class OutcomeConfirmer {
     }
     // A swap the bridges never showed did not happen: the agent's phone held and resumed the call.
     if (input.type === 'swapped') return
-    // Across servers the answer is declared only when both show it: reconciliation looks again later.
+    // Across servers the answer is declared only when both show it: looked at again as the target's
+    // server's events come (without holding the check meanwhile), then by reconciliation.
     if (unseenAcross) {
       this.#log.warn({ transferId: transfer.id }, 'blind transfer answered on this server but not seen on the target\'s server: not declared yet')
+      this.#watchAcross(transfer, input, meaning).catch((error: unknown) => {
+        this.#log.error({ err: error, transferId: transfer.id }, 'following a blind transfer\'s answer on the target\'s server failed')
+      })
       return
     }
     // Asterisk reported the outcome but the bridges never showed it (a queue, an unusual dialplan):
     // trust Asterisk's word, but say so.
     this.#log.warn({ transferId: transfer.id, input: input.type }, 'transfer outcome reported by Asterisk but not seen on the bridges')
     this.#ledger.apply(transfer, meaning())
+  }
+
+  /**
+   * After the looks at one event: the answer is declared at the first event of the target's server
+   * that shows it (both servers looked at again), while the transfer stays where it was.
+   */
+  async #watchAcross (transfer: ActiveTransfer, input: CheckedInput, meaning: () => TransferInput): Promise<void> {
+    const status = transfer.record.status
+    const until = this.#clock.now() + ACROSS_PATIENCE_MS
+    while (this.#clock.now() < until) {
+      const waited = await this.#across?.nextChange?.(transfer, ACROSS_LOOK_MS)
+      if (waited !== true) await this.#clock.sleep(ACROSS_LOOK_MS)
+      if (transfer.disposed || transfer.record.status !== status) return
+      const confirming = transfer.tryConfirm()
+      // Another check under way (an event here): it looks at both servers itself.
+      if (confirming === undefined) continue
+      try {
+        const look = await this.#look(transfer)
+        if (look === undefined || transfer.disposed) continue
+        const here = checkOutcome(transfer.record.channels, input, look.snapshot)
+        const check = await this.#bothSides(transfer, input, look.snapshot, here)
+        if (check === 'not_yet') continue
+        if (check === 'confirmed') this.#learnLegBehindLocal(transfer, look.snapshot)
+        this.#ledger.apply(transfer, check === 'confirmed' ? meaning() : { type: 'customer_hung_up' })
+        return
+      } finally {
+        confirming.end()
+      }
+    }
   }
 
   /** A blind transfer's answer across servers is confirmed once the target's server shows it too. */

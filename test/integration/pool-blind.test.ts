@@ -9,6 +9,7 @@ import Fastify, { type InjectOptions, type LightMyRequestResponse } from 'fastif
 import t, { type Test } from 'tap'
 import asteriskTransfer, { type FeedEnvelope, type Identity, type Transfer } from '../../src/index.js'
 import { startAmiRecordingProxy } from '../helpers/ami-recording-proxy.js'
+import { startTcpProxy } from '../helpers/tcp-proxy.js'
 import { listEndpoints } from '../helpers/asterisk/ari.js'
 import { bridgePeersOf, callAgent, hangupAllCalls, setAgentAnswerDelay, waitFor } from '../helpers/asterisk/calls.js'
 import { trunkLegs, type TrunkLeg } from '../helpers/asterisk/trunk-calls.js'
@@ -26,6 +27,8 @@ const FIRST = 'pbx1'
 const SECOND = 'pbx2'
 
 const [proxy1, proxy2] = await Promise.all([startAmiRecordingProxy(pbx.ami), startAmiRecordingProxy(pbx2.ami)])
+// In front of the second PBX's recorder: what the second PBX tells the plugin can be held back.
+const link2 = await startTcpProxy({ host: '127.0.0.1', port: proxy2.port })
 const identities = new Map<string, Identity>([
   ...[...agents, ...pbx2Agents, duplicateExtension].map((extension): [string, Identity] => [`token-${extension}`, { extension, role: 'agent' }]),
   ['token-super', { extension: '100', role: 'supervisor' }]
@@ -46,7 +49,7 @@ const app = Fastify({
 await app.register(asteriskTransfer, {
   servers: [
     { name: FIRST, ami: { ...pbx.ami, port: proxy1.port }, ari: pbx.ari },
-    { name: SECOND, ami: { ...pbx2.ami, port: proxy2.port }, ari: pbx2.ari }
+    { name: SECOND, ami: { ...pbx2.ami, port: link2.port }, ari: pbx2.ari }
   ],
   transferContext,
   recall: { afterMs: AFTER_MS, ringAgentMs: 4000 },
@@ -59,6 +62,7 @@ t.teardown(async () => {
   await setAgentAnswerDelay(0)
   await hangupAllCalls()
   await app.close()
+  await link2.close()
   await Promise.all([proxy1.close(), proxy2.close()])
 })
 await hangupAllCalls()
@@ -170,6 +174,33 @@ t.test('blind from an agent of the first PBX to one of the second: answered once
   t.same(unnamed, [], 'no agent status nor call in the feed without its server')
 })
 
+// The second PBX's events held back (its AMI link stalls what it sends for 2 s once both PBXes show the
+// call): the first PBX shows the customer with the trunk, but the plugin's view of the second does not
+// show 303 with that call yet. Before the fix the answer then waited for the next reconciliation (26 s);
+// within 5 s it can only have come from the second PBX's own events.
+t.test('the target\'s server not showing it yet: not answered until it does, then answered at once', async (t) => {
+  const events = await feed(t)
+  const call = await callAgent('101')
+  const transfer = started(await execute('101', '303'))
+  link2.stall({ answersOnly: true })
+  let restored = false
+  t.teardown(async () => { if (!restored) await link2.restore() })
+  await halvesOf(call.customerChannel.id, '303', pbx)
+  const bothShowIt = Date.now()
+  // Longer than the confirmer's looks at one event (6 x 250 ms).
+  await new Promise((resolve) => setTimeout(resolve, 2000))
+  const meanwhile = (await as('super', { method: 'GET', url: `/api/transfers/${transfer.id}` })).json()
+  t.equal(meanwhile.status, 'redirected', 'not declared while the second PBX\'s view lags')
+  t.same(transferStatuses(events, transfer.id), ['initiated', 'redirected'])
+  await link2.restore()
+  restored = true
+  const restoredAt = Date.now()
+  const answered = await events.waitFor('answered', ofTransfer(transfer.id, 'answered', 'failed'), 40_000)
+  t.equal(dataOf(answered).status, 'answered')
+  const after = Date.now() - restoredAt
+  t.ok(after < 5000, `answered ${after} ms after the second PBX's events came through (${Date.now() - bothShowIt} ms after both showed it)`)
+})
+
 t.test('and the other way: an agent of the second PBX transfers its customer to an agent of the first', async (t) => {
   const events = await feed(t)
   const call = await callAgent('302', 'customer1', { server: pbx2 })
@@ -277,10 +308,10 @@ t.test('metrics: the transfers above, by the server they were sent on; each serv
     const line = response.body.split('\n').find((candidate) => candidate.startsWith(`${series} `))
     return line === undefined ? undefined : Number(line.slice(series.length + 1))
   }
-  t.equal(value(`asterisk_transfer_transfers_finished_total{type="blind",outcome="answered",reason="none",server="${FIRST}"}`), 1)
+  t.equal(value(`asterisk_transfer_transfers_finished_total{type="blind",outcome="answered",reason="none",server="${FIRST}"}`), 2)
   t.equal(value(`asterisk_transfer_transfers_finished_total{type="blind",outcome="answered",reason="none",server="${SECOND}"}`), 1)
   t.equal(value(`asterisk_transfer_transfers_finished_total{type="blind",outcome="failed",reason="no_answer",server="${FIRST}"}`), 1)
-  t.equal(value(`asterisk_transfer_transfers_started_total{type="blind",origin="plugin",server="${FIRST}"}`), 3)
+  t.equal(value(`asterisk_transfer_transfers_started_total{type="blind",origin="plugin",server="${FIRST}"}`), 4)
   t.equal(value(`asterisk_transfer_asterisk_connected{link="ami",server="${SECOND}"}`), 1)
   t.ok((value(`asterisk_transfer_pbx_events_total{type="bridgeEnter",server="${SECOND}"}`) ?? 0) > 0, 'the second server\'s events are counted')
 })
