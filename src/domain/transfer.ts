@@ -81,6 +81,15 @@ export const Recall = Type.Object({
  */
 export const TalkingTo = Type.Union([Type.Literal('target'), Type.Literal('customer'), Type.Literal('both')])
 
+/**
+ * A transfer into a queue (a destination of kind `queue`): the queue, as the destination names it,
+ * and the priority the customer joined it with (Asterisk's `QUEUE_PRIO`), when one is configured.
+ */
+export const TransferQueue = Type.Object({
+  name: Type.String(),
+  priority: Type.Optional(Type.Integer())
+})
+
 export const Transfer = Type.Object({
   id: Type.String(),
   type: TransferType,
@@ -92,6 +101,16 @@ export const Transfer = Type.Object({
   origin: Type.Union([Type.Literal('plugin'), Type.Literal('phone')]),
   /** The Asterisk server the agent's call is on: its name in the pool (`default` for a single Asterisk). */
   server: Type.Optional(Type.String()),
+  /**
+   * A transfer to an agent of another server of the pool: that server, and there, once the target took
+   * the call, the inbound trunk leg of this call and the target's own channel (`channels.target` is
+   * then the trunk leg on `server`). The halves are matched by the SIP Call-ID.
+   */
+  across: Type.Optional(Type.Object({
+    server: Type.String(),
+    inbound: Type.Optional(Type.String()),
+    target: Type.Optional(Type.String())
+  })),
   /** The agent extension whose call is transferred. */
   extension: Type.String(),
   targetExtension: Type.String(),
@@ -103,6 +122,8 @@ export const Transfer = Type.Object({
   talkingTo: Type.Optional(TalkingTo),
   /** The named destination (queue, voicemail...) when the target is one. */
   destination: Type.Optional(Type.String()),
+  /** A destination of kind `queue`: which queue, and the priority used (see `TransferQueue`). */
+  queue: Type.Optional(TransferQueue),
   /** The requester's note for the target (screen pop). */
   note: Type.Optional(TransferNote),
   /** The customer whose call is transferred: caller id number and, when known, name. */
@@ -127,6 +148,7 @@ export type FailureReason = Static<typeof FailureReason>
 export type TransferCaller = Static<typeof TransferCaller>
 export type Recall = Static<typeof Recall>
 export type TalkingTo = Static<typeof TalkingTo>
+export type TransferQueue = Static<typeof TransferQueue>
 
 const FINAL: ReadonlySet<TransferStatus> = new Set(['answered', 'completed', 'cancelled', 'failed', 'abandoned'])
 
