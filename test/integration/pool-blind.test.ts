@@ -2,66 +2,48 @@
 // transfers across the trunk both ways (answered once both servers show it, matched by the SIP
 // Call-ID), recall across (no answer, busy; an offline agent refused by its own server's state), the
 // agents of both servers with their own server's states, a duplicate extension refused, metrics by
-// server. The host registers the plugin with `servers`, as a host app would, each server's AMI going
-// through a recording proxy (what reached Asterisk, and what did not).
-import { Writable } from 'node:stream'
-import Fastify, { type InjectOptions, type LightMyRequestResponse } from 'fastify'
+// server. The host registers the plugin with `servers`, as a host app would (test/helpers/pool-host.ts),
+// each server's AMI going through a recording proxy (what reached Asterisk, and what did not).
+import type { InjectOptions, LightMyRequestResponse } from 'fastify'
 import t, { type Test } from 'tap'
-import asteriskTransfer, { type FeedEnvelope, type Identity, type Transfer } from '../../src/index.js'
+import type { FeedEnvelope, Transfer } from '../../src/index.js'
 import { startAmiRecordingProxy } from '../helpers/ami-recording-proxy.js'
 import { startTcpProxy } from '../helpers/tcp-proxy.js'
 import { listEndpoints } from '../helpers/asterisk/ari.js'
 import { bridgePeersOf, callAgent, hangupAllCalls, setAgentAnswerDelay, waitFor } from '../helpers/asterisk/calls.js'
 import { trunkLegs, type TrunkLeg } from '../helpers/asterisk/trunk-calls.js'
-import {
-  agents, duplicateExtension, pbx, pbx2, pbx2Agents, pbx2BusyAgent, pbx2OfflineAgent, pbx2UnansweringAgent, transferContext
-} from '../helpers/asterisk/testbed.js'
+import { duplicateExtension, pbx, pbx2, pbx2Agents, pbx2BusyAgent, pbx2OfflineAgent, pbx2UnansweringAgent } from '../helpers/asterisk/testbed.js'
 import type { PbxSettings } from '../helpers/asterisk/testbed.js'
 import { connectFeed, type FeedClient } from '../helpers/feed-client.js'
+import { poolNames, startPoolHost } from '../helpers/pool-host.js'
 
 t.setTimeout(180_000)
 
 const AFTER_MS = 3000
 /** The servers' names in the pool (the test bed's first PBX is `pbx1` here, as the other one calls it). */
-const FIRST = 'pbx1'
-const SECOND = 'pbx2'
+const FIRST = poolNames.pbx
+const SECOND = poolNames.pbx2
 
 const [proxy1, proxy2] = await Promise.all([startAmiRecordingProxy(pbx.ami), startAmiRecordingProxy(pbx2.ami)])
 // In front of the second PBX's recorder: what the second PBX tells the plugin can be held back.
 const link2 = await startTcpProxy({ host: '127.0.0.1', port: proxy2.port })
-const identities = new Map<string, Identity>([
-  ...[...agents, ...pbx2Agents, duplicateExtension].map((extension): [string, Identity] => [`token-${extension}`, { extension, role: 'agent' }]),
-  ['token-super', { extension: '100', role: 'supervisor' }]
-])
-/** What the plugin logged, one JSON line each. */
-const logLines: Array<Record<string, unknown>> = []
-const app = Fastify({
-  logger: {
-    level: 'info',
-    stream: new Writable({
-      write (chunk: Buffer, _encoding, done) {
-        for (const line of chunk.toString('utf8').split('\n')) if (line !== '') logLines.push(JSON.parse(line) as Record<string, unknown>)
-        done()
-      }
-    })
-  }
-})
-await app.register(asteriskTransfer, {
+const host = await startPoolHost({
   servers: [
     { name: FIRST, ami: { ...pbx.ami, port: proxy1.port }, ari: pbx.ari },
     { name: SECOND, ami: { ...pbx2.ami, port: link2.port }, ari: pbx2.ari }
   ],
-  transferContext,
   recall: { afterMs: AFTER_MS, ringAgentMs: 4000 },
   metrics: true,
-  authenticate: (request) => identities.get(request.headers.authorization?.replace(/^Bearer /, '') ??
-    String((request.query as { token?: unknown }).token ?? '')) ?? null
+  // The default keep-alive: the second PBX's link is stalled for 2 s below, which must not look like a dead link.
+  amiPingIntervalMs: 15_000
 })
-const baseUrl = await app.listen({ port: 0, host: '127.0.0.1' })
+const { app, baseUrl } = host
+/** What the plugin logged, one JSON line each. */
+const logLines = host.logs
 t.teardown(async () => {
   await setAgentAnswerDelay(0)
   await hangupAllCalls()
-  await app.close()
+  await host.close()
   await link2.close()
   await Promise.all([proxy1.close(), proxy2.close()])
 })
@@ -73,8 +55,7 @@ t.afterEach(async () => {
 
 // ------------------------------------------------------------------------------------------ helpers
 
-const as = async (who: string, options: InjectOptions): Promise<LightMyRequestResponse> =>
-  await app.inject({ ...options, headers: { ...options.headers, authorization: `Bearer token-${who}` } })
+const as = async (who: string, options: InjectOptions): Promise<LightMyRequestResponse> => await host.as(who, options)
 
 const execute = async (who: string, targetExtension: string): Promise<LightMyRequestResponse> =>
   await as(who, { method: 'POST', url: '/api/transfers/execute', payload: { targetExtension, transferType: 'blind' } })
