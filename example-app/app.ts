@@ -44,6 +44,8 @@ export async function buildApp (config: ExampleConfig, options: BuildAppOptions 
       authenticate,
       // Prometheus scrapes GET /metrics (counts only, no call data; put it behind the network's rules).
       metrics: true,
+      // A call recorded on the agent's leg stays recorded when the customer is transferred.
+      followRecordings: true,
       ...(config.agents === undefined ? {} : { agents: config.agents.map((extension) => ({ extension })) }),
       // Several instances behind a load balancer share transfers, idempotency keys and the feed there.
       ...redisOf(config)

@@ -85,6 +85,7 @@ async function asteriskTransferPlugin (fastify: FastifyInstance, rawOptions: Fas
     policy,
     reconcileIntervalMs: options.reconcileIntervalMs,
     deadlines: options.deadlines,
+    followRecordings: options.followRecordings,
     store: shared.transfers,
     ...(shared.peers === undefined
       ? {}

@@ -52,6 +52,11 @@ export type PbxEvent =
    * `PeerStatus: Unreachable` (and `ContactStatus: Removed`).
    */
   | { type: 'peerStatus', peer: string, registered: boolean }
+  /**
+   * A channel began or stopped being recorded (MixMonitor). Neither names the file; a hangup sends no
+   * stop (the recording ends with the channel).
+   */
+  | ({ type: 'mixMonitorStart' | 'mixMonitorStop' } & ChannelRef)
   /** A queue member was added, removed, paused or unpaused, or its device changed state. */
   | ({ type: QueueMemberEventType } & QueueMember)
 
@@ -217,6 +222,8 @@ const PARSERS: ReadonlyMap<string, (message: AmiMessage) => PbxEvent | undefined
     const registered = PEER_REGISTERED.get(field(message, 'peerstatus').toLowerCase())
     return peer === '' || registered === undefined ? undefined : { type: 'peerStatus', peer, registered }
   }],
+  ['mixmonitorstart', (message) => ({ type: 'mixMonitorStart', ...channelRef(message) })],
+  ['mixmonitorstop', (message) => ({ type: 'mixMonitorStop', ...channelRef(message) })],
   ['queuememberadded', queueMemberEvent('queueMemberAdded')],
   ['queuememberremoved', queueMemberEvent('queueMemberRemoved')],
   ['queuememberpause', queueMemberEvent('queueMemberPause')],

@@ -53,6 +53,12 @@ export interface TransferServiceOptions {
   atxferQuietMs?: number
   /** Transfer recall for blind transfers (`recall-dialplan.ts`); without it, a plain Redirect. */
   recall?: RecallRouting
+  /**
+   * Keep the customer recorded through a transfer when the agent's leg is recorded (MixMonitor): a
+   * recording of the customer's channel starts before a blind transfer's Redirect and at an attended
+   * one's completion (`recording-follower.ts`). Default false.
+   */
+  followRecordings?: boolean
   /** Where transfers are shared with the other instances (default: this process's memory, no others). */
   store?: TransferStore
   /** Several instances: how to reach the owner of a transfer, and how often leases are renewed. */
@@ -102,6 +108,8 @@ export interface CallLookup {
   allCalls?: () => Call[]
   /** Every channel and bridge it knows (once, at a restore: a consultation swapped away from). */
   snapshot?: () => CallSnapshot
+  /** A live channel's uniqueid and linkedid (`''` while unknown), by name: the ids transfer records carry. */
+  idsOf?: (name: string) => { uniqueId: string, linkedId: string } | undefined
 }
 
 export interface TransferRequest {

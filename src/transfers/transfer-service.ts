@@ -75,13 +75,15 @@ export class TransferService {
       recall: server.recall,
       calls: server.calls,
       distributed: options.peers !== undefined,
+      followRecordings: options.followRecordings === true,
       ...(pool.length > 1 ? { checkAcross: acrossThePool(server.name, (name) => this.#engines.get(name)?.checked, options) } : {}),
       clock,
       logger: log
     })]))
     this.#ledger.follow({
-      entering: (transfer, record) => { this.#engineOf(transfer.record)?.entering(transfer, record) },
-      deadline: (transfer, state) => { this.#engineOf(transfer.record)?.deadline(transfer, state) }
+      entering: (transfer, record) => this.#engineOf(transfer.record)?.entering(transfer, record) ?? record,
+      deadline: (transfer, state) => { this.#engineOf(transfer.record)?.deadline(transfer, state) },
+      identify: (record) => this.#engineOf(record)?.identify(record) ?? record
     })
     this.#ownership = options.peers === undefined
       ? undefined
