@@ -11,6 +11,7 @@ import { field, withAmi, type AmiConnection, type AmiMessage } from '../helpers/
 import { listBridges, listChannels } from '../helpers/asterisk/ari.js'
 import { bridgePeersOf, callAgent, channelExists, hangupAllCalls, setAgentMedia, waitFor, type CustomerCall } from '../helpers/asterisk/calls.js'
 import { asteriskRoot, farm, pbx, transferContext } from '../helpers/asterisk/testbed.js'
+import { connectFeed } from '../helpers/feed-client.js'
 import { startTransferHost } from '../helpers/transfer-host.js'
 import type { Transfer } from '../../src/index.js'
 import { AmiClient } from '../../src/asterisk/ami-client.js'
@@ -163,6 +164,22 @@ t.test('attended, direct: ids with the consultation\'s, the recording follows at
   })
   checkIds(t, done, ids, call.customerChannel)
   t.ok(done.uniqueIds?.consultation !== undefined, 'the consultation\'s uniqueid is known')
+  await checkRecordingsFollow(t, done, agentFile, call.agentChannel.id)
+})
+
+t.test('blind made on the agent\'s phone (Asterisk\'s BlindTransfer): the recording follows the customer too', async (t) => {
+  const feed = await connectFeed(host.baseUrl, 'token-101')
+  t.teardown(feed.close)
+  const { call, agentFile, id } = await withAmi(pbx.ami, async (ami) => {
+    const call = await callAgent('101', 'customer1', { media: true })
+    const agentFile = await recordAgentLeg(ami, call.agentChannel.name, 'phone-blind')
+    await ami.action({ Action: 'BlindTransfer', Channel: call.agentChannel.name, Exten: '102', Context: transferContext })
+    const seen = await feed.waitFor('the phone\'s transfer', (event) => (event.data as { origin?: string }).origin === 'phone')
+    return { call, agentFile, id: (seen.data as Transfer).id }
+  })
+  await waitFor(async () => (await bridgePeersOf(call.customerChannel.id)).some(isLegOf('102')), 5000, 'the customer with 102')
+  const done = await waitForStatus(id, 'answered')
+  t.match(done, { origin: 'phone', type: 'blind', linkedId: call.customerChannel.id, uniqueIds: { peer: call.customerChannel.id } })
   await checkRecordingsFollow(t, done, agentFile, call.agentChannel.id)
 })
 

@@ -21,9 +21,23 @@ function setUp (fields: Partial<Transfer>): { pbx: FakePbx, ledger: TransferLedg
   return { pbx, ledger, follower, transfer }
 }
 
-const recordedAgent = (pbx: FakePbx, follower: RecordingFollower): void => {
+/** The agent's leg recorded; its file is read as the recording starts (when `readAtStart`), else at the transfer. */
+const recordedAgent = async (pbx: FakePbx, follower: RecordingFollower, readAtStart = false): Promise<void> => {
+  if (readAtStart) await pbx.setVariable(AGENT, 'MIXMONITOR_FILENAME', AGENT_FILE)
   follower.observe({ type: 'mixMonitorStart', channel: AGENT, uniqueId: '10.2', linkedId: '10.1' })
-  void pbx.setVariable(AGENT, 'MIXMONITOR_FILENAME', AGENT_FILE)
+  await new Promise((resolve) => setImmediate(resolve))
+  if (!readAtStart) await pbx.setVariable(AGENT, 'MIXMONITOR_FILENAME', AGENT_FILE)
+}
+
+/** Counts the Getvar of recording files. */
+const countReads = (pbx: FakePbx): { reads: number } => {
+  const counter = { reads: 0 }
+  const getVariable = pbx.getVariable.bind(pbx)
+  pbx.getVariable = async (channel, name) => {
+    if (name === 'MIXMONITOR_FILENAME') counter.reads++
+    return await getVariable(channel, name)
+  }
+  return counter
 }
 
 t.test('the customer\'s file is named after the agent\'s, before its extension', async (t) => {
@@ -41,7 +55,7 @@ t.test('withRecordings adds each file once and no empty name', async (t) => {
 
 t.test('blind: the agent\'s leg recorded, the customer\'s recording starts before the Redirect and the record lists both', async (t) => {
   const { pbx, follower, transfer } = setUp({ type: 'blind' })
-  recordedAgent(pbx, follower)
+  await recordedAgent(pbx, follower)
   await follower.beforeRedirect(transfer)
   t.same(pbx.calls.filter((call) => call.method === 'startRecording').map((call) => call.args), [[CUSTOMER, CUSTOMER_FILE]])
   t.same(transfer.record.recordings, [AGENT_FILE, CUSTOMER_FILE])
@@ -57,7 +71,7 @@ t.test('blind: a call nobody records costs no action; a customer recorded on the
   const own = setUp({ type: 'blind' })
   own.follower.observe({ type: 'mixMonitorStart', channel: CUSTOMER, uniqueId: '10.1', linkedId: '10.1' })
   await own.pbx.setVariable(CUSTOMER, 'MIXMONITOR_FILENAME', '/var/spool/asterisk/monitor/inbound-7.wav')
-  recordedAgent(own.pbx, own.follower)
+  await recordedAgent(own.pbx, own.follower)
   await own.follower.beforeRedirect(own.transfer)
   t.same(own.pbx.calls.filter((call) => call.method === 'startRecording'), [], 'no second recording of the customer')
   t.same(own.transfer.record.recordings, [AGENT_FILE, '/var/spool/asterisk/monitor/inbound-7.wav'])
@@ -65,7 +79,7 @@ t.test('blind: a call nobody records costs no action; a customer recorded on the
 
 t.test('blind: a MixMonitor Asterisk refuses does not stop the transfer', async (t) => {
   const { pbx, follower, transfer } = setUp({ type: 'blind' })
-  recordedAgent(pbx, follower)
+  await recordedAgent(pbx, follower)
   pbx.startRecording = async () => { throw new Error('No such channel') }
   await follower.beforeRedirect(transfer)
   t.equal(transfer.record.recordings, undefined)
@@ -74,7 +88,7 @@ t.test('blind: a MixMonitor Asterisk refuses does not stop the transfer', async 
 
 t.test('attended: the agent\'s file read at the start, the customer\'s recording started before a complete asked through the plugin', async (t) => {
   const { pbx, ledger, follower, transfer } = setUp({ type: 'attended' })
-  recordedAgent(pbx, follower)
+  await recordedAgent(pbx, follower)
   const consulting = { ...transfer.record, status: 'consulting' as const }
   t.equal(follower.entering(transfer, consulting), consulting)
   ledger.amend(transfer, consulting)
@@ -91,7 +105,7 @@ t.test('attended: the agent\'s file read at the start, the customer\'s recording
 
 t.test('attended completed by the agent\'s phone: the customer\'s recording starts as the completion is seen; a cancel starts none', async (t) => {
   const phone = setUp({ type: 'attended' })
-  recordedAgent(phone.pbx, phone.follower)
+  await recordedAgent(phone.pbx, phone.follower)
   phone.follower.entering(phone.transfer, { ...phone.transfer.record, status: 'consulting' })
   await new Promise((resolve) => setImmediate(resolve))
   const completed = phone.follower.entering(phone.transfer, { ...phone.transfer.record, status: 'completed' })
@@ -100,10 +114,43 @@ t.test('attended completed by the agent\'s phone: the customer\'s recording star
   t.same(phone.pbx.recordings.get(CUSTOMER), CUSTOMER_FILE)
 
   const cancel = setUp({ type: 'attended' })
-  recordedAgent(cancel.pbx, cancel.follower)
+  await recordedAgent(cancel.pbx, cancel.follower)
   cancel.follower.entering(cancel.transfer, { ...cancel.transfer.record, status: 'consulting' })
   await new Promise((resolve) => setImmediate(resolve))
   const cancelled = cancel.follower.entering(cancel.transfer, { ...cancel.transfer.record, status: 'cancelled' })
   t.same(cancelled.recordings, [AGENT_FILE], 'the agent keeps the call and its own recording')
   t.equal(cancel.pbx.recordings.size, 0)
+})
+
+t.test('a recording\'s file is read once, as it starts: a blind transfer then starts the customer\'s without reading it again', async (t) => {
+  const { pbx, follower, transfer } = setUp({ type: 'blind' })
+  const counter = countReads(pbx)
+  await recordedAgent(pbx, follower, true)
+  t.equal(counter.reads, 1, 'read at the MixMonitorStart')
+  t.equal(follower.watch.fileOf('10.2'), AGENT_FILE)
+  await follower.beforeRedirect(transfer)
+  t.equal(counter.reads, 1, 'not read again before the Redirect')
+  t.same(transfer.record.recordings, [AGENT_FILE, CUSTOMER_FILE])
+})
+
+t.test('the agent\'s phone\'s own blind transfer, seen after the agent\'s leg hung up: the customer is recorded', async (t) => {
+  const { pbx, follower, transfer } = setUp({ type: 'blind', origin: 'phone' })
+  await recordedAgent(pbx, follower, true)
+  follower.observe({ type: 'hangup', cause: 'Normal Clearing', channel: AGENT, uniqueId: '10.2', linkedId: '10.1' })
+  t.notOk(follower.watch.isRecorded('10.2'), 'the agent\'s leg is gone')
+  const redirected = follower.entering(transfer, { ...transfer.record, status: 'redirected' })
+  t.same(redirected.recordings, [AGENT_FILE, CUSTOMER_FILE])
+  await new Promise((resolve) => setImmediate(resolve))
+  t.equal(pbx.recordings.get(CUSTOMER), CUSTOMER_FILE)
+  const answered = { ...redirected, status: 'answered' as const }
+  t.equal(follower.entering(transfer, answered), answered, 'answered: nothing more')
+  t.equal(pbx.calls.filter((call) => call.method === 'startRecording').length, 1, 'started once')
+})
+
+t.test('a blind transfer through the plugin is not followed again when it enters its next state', async (t) => {
+  const { pbx, follower, transfer } = setUp({ type: 'blind' })
+  await recordedAgent(pbx, follower, true)
+  const redirected = { ...transfer.record, status: 'redirected' as const }
+  t.equal(follower.entering(transfer, redirected), redirected, 'the plugin\'s own blind transfer started it before the Redirect')
+  t.same(pbx.calls.filter((call) => call.method === 'startRecording'), [])
 })
