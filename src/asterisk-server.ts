@@ -129,6 +129,8 @@ function recallInstallerFor (pbx: AsteriskPbx, transferContext: string, options:
     technology: options.channelTechnology,
     afterMs,
     ringAgentMs,
-    ...(destination === undefined || fallback === undefined ? {} : { fallback: { context: destination.context, exten: destination.exten ?? fallback } })
+    ...(destination === undefined || fallback === undefined
+      ? {}
+      : { fallback: { context: destination.context, exten: destination.exten ?? fallback, ...(destination.priority === undefined ? {} : { priority: destination.priority }) } })
   }), log)
 }

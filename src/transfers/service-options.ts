@@ -53,6 +53,8 @@ export interface TransferServiceOptions {
   atxferQuietMs?: number
   /** Transfer recall for blind transfers (`recall-dialplan.ts`); without it, a plain Redirect. */
   recall?: RecallRouting
+  /** Write queue_log lines for transfers of calls that came through a queue (`queue-reports.ts`). */
+  queueLog?: boolean
   /**
    * Keep the customer recorded through a transfer when the agent's leg is recorded (MixMonitor): a
    * recording of the customer's channel starts before a blind transfer's Redirect and at an attended

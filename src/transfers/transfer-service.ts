@@ -75,6 +75,7 @@ export class TransferService {
       recall: server.recall,
       calls: server.calls,
       distributed: options.peers !== undefined,
+      queueLog: options.queueLog === true,
       followRecordings: options.followRecordings === true,
       ...(pool.length > 1 ? { checkAcross: acrossThePool(server.name, (name) => this.#engines.get(name)?.checked, options) } : {}),
       clock,
