@@ -86,6 +86,7 @@ async function asteriskTransferPlugin (fastify: FastifyInstance, rawOptions: Fas
     policy,
     reconcileIntervalMs: options.reconcileIntervalMs,
     deadlines: options.deadlines,
+    followRecordings: options.followRecordings,
     store: shared.transfers,
     ...(shared.peers === undefined
       ? {}
