@@ -27,6 +27,8 @@ export interface CheckedServer {
   /** The named channels and what they are bridged with (memory once in sync, else ARI). */
   around: (names: readonly string[]) => Promise<CallSnapshot>
   getVariable: (channel: string, name: string) => Promise<string>
+  /** Resolves at the server's next event, or after `ms`. */
+  nextEventOr?: (ms: number) => Promise<void>
   /** Whether a transfer created at `createdAt` began before this server last restarted. */
   predatesRestart: (createdAt: string) => boolean
 }
@@ -76,17 +78,29 @@ export async function checkAcross (input: CheckedInput['type'], transfer: Checke
   return outgoing !== '' && outgoing === incoming ? { seen: true, across: { server: there.name, inbound, target: call.agent.name } } : { seen: false }
 }
 
-export type CheckAcrossFor = (input: CheckedInput['type'], transfer: { record: Transfer }, snapshot: CallSnapshot) => Promise<AcrossCheck>
+export interface CheckAcrossFor {
+  (input: CheckedInput['type'], transfer: { record: Transfer }, snapshot: CallSnapshot): Promise<AcrossCheck>
+  /** Waits for the target's server's next event (what may change the check), or `ms`; false: no such server to wait on. */
+  nextChange?: (transfer: { record: Transfer }, ms: number) => Promise<boolean>
+}
 
 /** The check for the engine of `server`: the target's server is the one named in the record, else the one its agent belongs to. */
 export function acrossThePool (server: string, serverNamed: (name: string) => CheckedServer | undefined, options: {
   agentServer?: (extension: string) => Promise<string | undefined> | string | undefined
   channelTechnology: string
 }): CheckAcrossFor {
-  return async (input, { record }, snapshot) => {
+  const targetServer = async (record: Transfer): Promise<CheckedServer | undefined> =>
+    serverNamed(record.across?.server ?? await options.agentServer?.(record.targetExtension) ?? '')
+  const check = async (input: CheckedInput['type'], { record }: { record: Transfer }, snapshot: CallSnapshot): Promise<AcrossCheck> => {
     const here = serverNamed(server)
     if (here === undefined) return undefined
-    const there = serverNamed(record.across?.server ?? await options.agentServer?.(record.targetExtension) ?? '')
-    return await checkAcross(input, record, snapshot, here, there, options.channelTechnology)
+    return await checkAcross(input, record, snapshot, here, await targetServer(record), options.channelTechnology)
   }
+  const nextChange = async ({ record }: { record: Transfer }, ms: number): Promise<boolean> => {
+    const there = await targetServer(record)
+    if (there?.nextEventOr === undefined) return false
+    await there.nextEventOr(ms)
+    return true
+  }
+  return Object.assign(check, { nextChange })
 }
