@@ -95,6 +95,9 @@ function serverOptions ({ failFast, name }: Behaviour, sentinel: boolean): Redis
  */
 export const SHARED_SLOTS = [277, 5677]
 
+/** The states of a node's connection that mean its master is not reachable now. */
+const LOST = new Set(['close', 'reconnecting', 'end'])
+
 function clusterOptions ({ failFast, name, sharded = false }: Behaviour): ClusterOptions {
   return {
     lazyConnect: true,
@@ -179,10 +182,12 @@ export class RedisConnections {
     if (!this.#available) return false
     const { commands } = this
     if (!(commands instanceof Cluster)) return true
-    const ready = new Set(commands.nodes('master').filter((node) => node.status === 'ready').map((node) => `${node.options.host ?? ''}:${String(node.options.port)}`))
+    // A master's connection is made on first use ('wait' until then); a dead one is closed and leaves
+    // the cluster client's nodes until the slot map names its successor.
+    const usable = new Set(commands.nodes('master').filter((node) => !LOST.has(node.status)).map((node) => `${node.options.host ?? ''}:${String(node.options.port)}`))
     return SHARED_SLOTS.every((slot) => {
       const master = (commands.slots as Array<string[] | undefined>)[slot]?.[0]
-      return master !== undefined && ready.has(master)
+      return master !== undefined && usable.has(master)
     })
   }
 
