@@ -11,9 +11,9 @@ import type { BenchResult } from './lib/common.js'
 import { machine, targetTable } from './lib/common.js'
 
 /** Benchmarks run by default: none needs Asterisk. */
-const DEFAULT = ['lookup', 'route', 'ingest', 'feed-fanout', 'memory', 'shared-state']
+const DEFAULT = ['lookup', 'route', 'ingest', 'pool', 'feed-fanout', 'memory', 'shared-state']
 /** On the real test bed: run by name only. */
-const ON_THE_PBX = ['lookup-ari', 'transfer-pbx']
+const ON_THE_PBX = ['lookup-ari', 'transfer-pbx', 'transfer-pool']
 
 const asked = process.argv.slice(2)
 const names = asked.length === 0 ? DEFAULT : asked

@@ -75,7 +75,9 @@ export class CallLocator {
   /** Whether the call monitor, in sync, knows a channel of the agent's (a call on this server). */
   knowsCallOf (extension: string): boolean {
     const memory = this.memory
-    return memory !== undefined && findAgentCall(memory.snapshotOf(extension), this.#technology, extension) !== undefined
+    if (memory === undefined) return false
+    // Asked of every server of a pool on each request: the index answers without building a snapshot.
+    return memory.hasCallOf?.(extension) ?? findAgentCall(memory.snapshotOf(extension), this.#technology, extension) !== undefined
   }
 
   /** The call from the monitor's memory, when it is in sync and knows a bridged call; otherwise undefined. */
