@@ -43,9 +43,14 @@ const TARGET_P99_OVER_MEDIAN = 3
  * compared with them afterwards, to tell a slow request that waited for a collection from one that
  * waited for a core.
  */
-const collections: Array<{ start: number, end: number }> = []
+const collections: Array<{ start: number, end: number, kind: string }> = []
+/** V8's collection kinds (perf_hooks constants NODE_PERFORMANCE_GC_*). */
+const GC_KINDS: Record<number, string> = { 1: 'minor', 4: 'major', 8: 'incremental', 16: 'weak callbacks' }
 new PerformanceObserver((list) => {
-  for (const entry of list.getEntries()) collections.push({ start: entry.startTime, end: entry.startTime + entry.duration })
+  for (const entry of list.getEntries()) {
+    const kind = GC_KINDS[(entry as PerformanceEntry & { detail?: { kind?: number } }).detail?.kind ?? 0] ?? 'other'
+    collections.push({ start: entry.startTime, end: entry.startTime + entry.duration, kind })
+  }
 }).observe({ entryTypes: ['gc'] })
 const collectedDuring = (window: { start: number, end: number }): number =>
   collections.reduce((sum, gc) => sum + Math.max(0, Math.min(gc.end, window.end) - Math.max(gc.start, window.start)), 0)
@@ -256,7 +261,7 @@ async function attended (samples: Samples, end: 'complete' | 'cancel'): Promise<
 const sorted = (values: number[]): number[] => [...values].sort((a, b) => a - b)
 const p = (values: number[], q: number): number => round(percentile(sorted(values), q))
 
-async function level (channels: number): Promise<Record<string, number>> {
+async function level (channels: number): Promise<Record<string, number | string>> {
   const backgroundChannels = await background(channels)
   backgroundNow = backgroundChannels
   log(`${backgroundChannels} background channels`)
@@ -304,6 +309,8 @@ async function level (channels: number): Promise<Record<string, number>> {
     executeP99OverMedian: round(percentile(sorted(samples.plugin), 0.99) / percentile(sorted(samples.plugin), 0.5)),
     gcPausesInLevel: levelCollections.length,
     gcLongestPauseMs: round(Math.max(0, ...levelCollections.map((gc) => gc.end - gc.start))),
+    gcLongestPauseKind: levelCollections.reduce<{ ms: number, kind: string }>((a, gc) => (gc.end - gc.start > a.ms ? { ms: gc.end - gc.start, kind: gc.kind } : a), { ms: 0, kind: '' }).kind,
+    gcMinorPauses: levelCollections.filter((gc) => gc.kind === 'minor').length,
     gcInExecuteMaxMs: round(Math.max(0, ...gcInWindows.map((window) => window.gc))),
     gcInSlowestExecuteMs: round(slowest.gc),
     executesWithGc: gcInWindows.filter((window) => window.gc > 0).length

@@ -10,11 +10,21 @@ import type { CallSnapshot } from '../asterisk/pbx.js'
 import type { Transfer } from '../domain/transfer.js'
 import { bridgedParty, findAgentCall } from './call-topology.js'
 
-/** What the check needs of a server: its name, its calls from memory, and a channel's variable. */
+/** What the check needs of a server: its name, its calls from memory, a channel's variable, its next event. */
 export interface CheckedServer {
   name: string
   snapshotOf: (extension: string) => CallSnapshot | undefined
   getVariable: (channel: string, name: string) => Promise<string>
+  /** Resolves once its next event has been applied, or after `ms`. */
+  nextEventOr?: (ms: number) => Promise<void>
+}
+
+/**
+ * The check for one server's engine; `nextEventThere` waits for the next event of the target's server,
+ * where the missing half of an answer shows (not this server's: nothing more happens here).
+ */
+export type AcrossCheck = ((transfer: { record: Transfer }, snapshot: CallSnapshot) => Promise<boolean | undefined>) & {
+  nextEventThere?: (transfer: { record: Transfer }, ms: number) => Promise<void>
 }
 
 export const CALL_ID = 'CHANNEL(pjsip,call-id)'
@@ -39,11 +49,16 @@ export async function checkAcross (transfer: Pick<Transfer, 'channels' | 'target
 export function acrossThePool (server: string, serverNamed: (name: string) => CheckedServer | undefined, options: {
   agentServer?: (extension: string) => Promise<string | undefined> | string | undefined
   channelTechnology: string
-}): (transfer: { record: Transfer }, snapshot: CallSnapshot) => Promise<boolean | undefined> {
-  return async ({ record }, snapshot) => {
+}): AcrossCheck {
+  const targetServer = async (record: Transfer): Promise<CheckedServer | undefined> => serverNamed(await options.agentServer?.(record.targetExtension) ?? '')
+  const check = async ({ record }: { record: Transfer }, snapshot: CallSnapshot): Promise<boolean | undefined> => {
     const here = serverNamed(server)
     if (here === undefined) return undefined
-    const there = serverNamed(await options.agentServer?.(record.targetExtension) ?? '')
-    return await checkAcross(record, snapshot, here, there, options.channelTechnology)
+    return await checkAcross(record, snapshot, here, await targetServer(record), options.channelTechnology)
   }
+  const nextEventThere = async ({ record }: { record: Transfer }, ms: number): Promise<void> => {
+    const there = await targetServer(record)
+    await (there?.nextEventOr?.(ms) ?? new Promise((resolve) => setTimeout(resolve, ms)))
+  }
+  return Object.assign(check, { nextEventThere })
 }

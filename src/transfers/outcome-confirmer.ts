@@ -35,7 +35,10 @@ const SWAP_WHILE_RINGING_MS = 500
  * With several servers: whether the target's server shows a blind transfer's answer too
  * (`cross-server-check.ts`); undefined when the target is on this server.
  */
-export type CheckAcross = (transfer: ActiveTransfer, snapshot: CallSnapshot) => Promise<boolean | undefined>
+export type CheckAcross = ((transfer: ActiveTransfer, snapshot: CallSnapshot) => Promise<boolean | undefined>) & {
+  /** Resolves after the next event of the target's server (where the answer's other half shows), or `ms`. */
+  nextEventThere?: (transfer: ActiveTransfer, ms: number) => Promise<void>
+}
 
 export class OutcomeConfirmer {
   readonly #ledger: TransferLedger
@@ -137,7 +140,7 @@ export class OutcomeConfirmer {
       }
       const fromMemory = look?.fromMemory === true
       if (fromMemory ? this.#clock.now() >= deadline : attempt + 1 >= CONFIRM_ATTEMPTS) break
-      await (!fromMemory ? this.#clock.sleep(CONFIRM_INTERVAL_MS) : pace === 'interval' ? this.#clock.sleep(MEMORY_CONFIRM_INTERVAL_MS) : this.#locator.nextEventOr(MEMORY_CONFIRM_INTERVAL_MS))
+      await (!fromMemory ? this.#clock.sleep(CONFIRM_INTERVAL_MS) : pace === 'interval' ? this.#clock.sleep(MEMORY_CONFIRM_INTERVAL_MS) : this.#nextEvent(transfer, unseenAcross))
     }
     // A swap the bridges never showed did not happen: the agent's phone held and resumed the call.
     if (input.type === 'swapped') return
@@ -150,6 +153,15 @@ export class OutcomeConfirmer {
     // trust Asterisk's word, but say so.
     this.#log.warn({ transferId: transfer.id, input: input.type }, 'transfer outcome reported by Asterisk but not seen on the bridges')
     this.#ledger.apply(transfer, meaning())
+  }
+
+  /**
+   * The next event that may show the outcome (or MEMORY_CONFIRM_INTERVAL_MS): this server's, or, when
+   * only the target's server has yet to show an answer across, that server's too.
+   */
+  async #nextEvent (transfer: ActiveTransfer, across: boolean): Promise<void> {
+    const there = across ? this.#across?.nextEventThere?.(transfer, MEMORY_CONFIRM_INTERVAL_MS) : undefined
+    await (there === undefined ? this.#locator.nextEventOr(MEMORY_CONFIRM_INTERVAL_MS) : Promise.race([this.#locator.nextEventOr(MEMORY_CONFIRM_INTERVAL_MS), there]))
   }
 
   /** A blind transfer's answer across servers is confirmed once the target's server shows it too. */

@@ -110,7 +110,8 @@ export class TransferEngine {
     return {
       name: this.server,
       snapshotOf: (extension) => this.locator.memory?.snapshotOf(extension),
-      getVariable: async (channel, name) => await this.#pbx.getVariable(channel, name)
+      getVariable: async (channel, name) => await this.#pbx.getVariable(channel, name),
+      nextEventOr: async (ms) => { await this.locator.nextEventOr(ms) }
     }
   }
 

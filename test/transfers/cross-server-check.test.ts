@@ -1,7 +1,8 @@
 // A blind transfer across two servers of the pool: answered only when both show it, matched by Call-ID.
 import t from 'tap'
 import type { CallSnapshot } from '../../src/asterisk/pbx.js'
-import { CALL_ID, checkAcross, type CheckedServer } from '../../src/transfers/cross-server-check.js'
+import { CALL_ID, acrossThePool, checkAcross, type CheckedServer } from '../../src/transfers/cross-server-check.js'
+import { transferRecord } from '../helpers/transfer-records.js'
 import { AGENT, CUSTOMER, snapshotOf } from '../helpers/fake-pbx.js'
 
 const TRUNK_ON_A = 'PJSIP/pbx-b-00000011'
@@ -57,4 +58,13 @@ t.test('nothing to check across: the target on the same server, or the customer 
   t.equal(await checkAcross(transfer, onA, a, server('a', undefined, {}), 'PJSIP'), undefined)
   const local = snapshotOf([CUSTOMER, 'PJSIP/401-00000009'])
   t.equal(await checkAcross(transfer, local, a, server('b', undefined, {}), 'PJSIP'), undefined)
+})
+
+t.test('waiting for the answer\'s other half: the next event of the target\'s server, not of this one', async (t) => {
+  const waited: string[] = []
+  const a = { ...server('a', onA, {}), nextEventOr: async () => { waited.push('a') } }
+  const b = { ...server('b', undefined, {}), nextEventOr: async (ms: number) => { waited.push(`b ${ms}`) } }
+  const check = acrossThePool('a', (name) => ({ a, b } as Record<string, CheckedServer>)[name], { agentServer: (extension) => extension === '401' ? 'b' : 'a', channelTechnology: 'PJSIP' })
+  await check.nextEventThere?.({ record: transferRecord({ targetExtension: '401' }) }, 20)
+  t.same(waited, ['b 20'])
 })
