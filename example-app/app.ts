@@ -44,6 +44,9 @@ export async function buildApp (config: ExampleConfig, options: BuildAppOptions 
       authenticate,
       // Prometheus scrapes GET /metrics (counts only, no call data; put it behind the network's rules).
       metrics: true,
+      // TRANSFER_DESTINATIONS; and queue reports count transfers of queue calls (QUEUE_LOG, on by default).
+      destinations: config.destinations,
+      queueLog: config.queueLog,
       ...(config.agents === undefined ? {} : { agents: config.agents.map((extension) => ({ extension })) }),
       // Several instances behind a load balancer share transfers, idempotency keys and the feed there.
       ...redisOf(config)

@@ -5,6 +5,8 @@
 import Type, { type Static } from 'typebox'
 import Value from 'typebox/value'
 import { readAsteriskEnvironment } from '../src/cli/environment.js'
+import { Destination, type DestinationMap } from '../src/domain/destination.js'
+import { queueOnlyProblem } from '../src/options.js'
 import type { Identity } from '../src/index.js'
 import { parseHostPort } from '../src/store/redis-setting.js'
 import type { ResolvedServer } from '../src/server-options.js'
@@ -27,6 +29,13 @@ const EnvSchema = Type.Object({
   REDIS_SENTINEL_NAME: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9_.-]{1,64}$' })),
   /** Or a Redis Cluster: some of its nodes (host:port,…); the others are found from them. */
   REDIS_CLUSTER_NODES: Type.Optional(Type.String()),
+  /**
+   * The named destinations (the plugin's `destinations`), as JSON: e.g.
+   * {"support":{"kind":"queue","context":"from-queues","exten":"600","priority":10}}.
+   */
+  TRANSFER_DESTINATIONS: Type.Optional(Type.String()),
+  /** `on` (the default): transfers of queue calls are written to Asterisk's queue_log (the plugin's `queueLog`). */
+  QUEUE_LOG: Type.Union([Type.Literal('on'), Type.Literal('off')], { default: 'on' }),
   LOG_LEVEL: Type.Union([Type.Literal('fatal'), Type.Literal('error'), Type.Literal('warn'), Type.Literal('info'), Type.Literal('debug'), Type.Literal('trace'), Type.Literal('silent')], { default: 'info' })
 })
 
@@ -49,6 +58,36 @@ export interface ExampleConfig {
   redisSentinel?: { sentinels: Array<{ host: string, port: number }>, name: string }
   /** The same on a Redis Cluster (REDIS_CLUSTER_NODES). */
   redisCluster?: Array<{ host: string, port: number }>
+  /** TRANSFER_DESTINATIONS: queues, voicemail boxes... beyond the agents (none when unset). */
+  destinations: DestinationMap
+  /** QUEUE_LOG: whether transfers of queue calls are written to the queue_log. */
+  queueLog: boolean
+}
+
+const Destinations = Type.Record(Type.String({ pattern: '^[0-9A-Za-z*#+_-]{1,32}$' }), Destination)
+
+/** TRANSFER_DESTINATIONS, parsed and checked as the plugin checks `destinations`: every problem named by its path. */
+function transferDestinations (value: string, problems: string[]): DestinationMap {
+  let parsed: unknown
+  try {
+    parsed = JSON.parse(value)
+  } catch (error) {
+    problems.push(`TRANSFER_DESTINATIONS is not JSON (${(error as Error).message}); e.g. {"support":{"kind":"queue","context":"from-queues","exten":"600","priority":10}}`)
+    return {}
+  }
+  const errors = [...Value.Errors(Destinations, parsed)].map((error) => {
+    const missing = (error.params as { requiredProperties?: string[] }).requiredProperties?.[0]
+    const path = [...error.instancePath.split('/').filter(Boolean), ...(missing === undefined ? [] : [missing])].join('.')
+    return `TRANSFER_DESTINATIONS${path === '' ? '' : `: "${path}"`} ${missing === undefined ? error.message : 'is required'}`
+  })
+  if (errors.length > 0) {
+    problems.push(...errors)
+    return {}
+  }
+  const destinations = parsed as DestinationMap
+  const queueOnly = queueOnlyProblem(destinations)
+  if (queueOnly !== undefined) problems.push(`TRANSFER_DESTINATIONS: "${queueOnly.path}" ${queueOnly.message}`)
+  return destinations
 }
 
 function addresses (name: string, value: string, problems: string[]): Array<{ host: string, port: number }> {
@@ -117,7 +156,9 @@ export function readConfig (environment: NodeJS.ProcessEnv): ExampleConfig {
     port: port('PORT', env.PORT, problems),
     host: env.HOST,
     logLevel: env.LOG_LEVEL,
-    tokens: new Map()
+    tokens: new Map(),
+    destinations: env.TRANSFER_DESTINATIONS === undefined ? {} : transferDestinations(env.TRANSFER_DESTINATIONS, problems),
+    queueLog: env.QUEUE_LOG === 'on'
   }
   if (env.AGENT_EXTENSIONS !== undefined) config.agents = agentExtensions(env.AGENT_EXTENSIONS, problems)
   readRedis(env, config, problems)

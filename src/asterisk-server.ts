@@ -129,7 +129,9 @@ function recallInstallerFor (pbx: AsteriskPbx, transferContext: string, options:
     technology: options.channelTechnology,
     afterMs,
     ringAgentMs,
-    ...(destination === undefined || fallback === undefined ? {} : { fallback: { context: destination.context, exten: destination.exten ?? fallback } })
+    ...(destination === undefined || fallback === undefined
+      ? {}
+      : { fallback: { context: destination.context, exten: destination.exten ?? fallback, ...(destination.priority === undefined ? {} : { priority: destination.priority }) } })
   })
   return new RecallInstaller(pbx, lines, log, recallEntry({ context, transferContext }, lines))
 }

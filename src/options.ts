@@ -52,6 +52,12 @@ export const PluginDataOptions = Type.Object({
   ariPingIntervalMs: Type.Integer({ minimum: 0, default: 15_000 }),
   /** Named transfer destinations beyond agents: queues, voicemail boxes, external numbers, parking lots. */
   destinations: Type.Record(Type.String({ pattern: '^[0-9A-Za-z*#+_-]{1,32}$' }), Destination, { default: {} }),
+  /**
+   * Write Asterisk's own `queue_log` lines (`BLINDTRANSFER`, `ATTENDEDTRANSFER`, through AMI `QueueLog`,
+   * which needs `agent`, read and write) for transfers of calls that came through a queue, where Asterisk writes
+   * none (see queue-log-lines.ts): queue reports then count them.
+   */
+  queueLog: Type.Boolean({ default: false }),
   /** Let targets that are neither agents nor destinations through (any extension of transferContext). */
   allowFreeDialing: Type.Boolean({ default: false }),
   /** Transfer recall for blind transfers to agents; `false` in the options turns it off. */
@@ -198,6 +204,8 @@ export function resolveOptions (options: FastifyAsteriskTransferOptions): Resolv
   if (fallback !== undefined && !Object.hasOwn(withDefaults.destinations, fallback)) {
     throw new Error(`fastify-asterisk-transfer: option "recall.fallback" must name one of the destinations (${Object.keys(withDefaults.destinations).join(', ') || 'none configured'})`)
   }
+  const queueOnly = queueOnlyProblem(withDefaults.destinations)
+  if (queueOnly !== undefined) throw new Error(`fastify-asterisk-transfer: option "destinations.${queueOnly.path}" ${queueOnly.message}`)
   if (redis !== undefined) checkRedisSetting(redis)
   const actionTimeoutMs = withDefaults.actionTimeoutMs ?? DEFAULT_ACTION_TIMEOUT_MS
   return {
@@ -213,6 +221,18 @@ export function resolveOptions (options: FastifyAsteriskTransferOptions): Resolv
     ...(redis === undefined ? {} : { redis }),
     ...(authorizeTransfer === undefined ? {} : { authorizeTransfer })
   }
+}
+
+/**
+ * What the schema cannot say of the destinations: a priority or a queue name is for a queue only (on a
+ * voicemail box it would be silently ignored). The first problem, with its path under `destinations`.
+ */
+export function queueOnlyProblem (destinations: Readonly<Record<string, Destination>>): { path: string, message: string } | undefined {
+  for (const [name, destination] of Object.entries(destinations)) {
+    const key = (['priority', 'queue'] as const).find((field) => destination[field] !== undefined)
+    if (destination.kind !== 'queue' && key !== undefined) return { path: `${name}.${key}`, message: 'is only for destinations of kind "queue"' }
+  }
+  return undefined
 }
 
 /** The servers: `servers`, or `ami` + `ari` as a pool of one; `transferContext` is every server's default. */

@@ -82,6 +82,7 @@ async function asteriskTransferPlugin (fastify: FastifyInstance, rawOptions: Fas
     transferContext: options.transferContext,
     channelTechnology: options.channelTechnology,
     consultationTimeoutMs: options.consultationTimeoutMs,
+    queueLog: options.queueLog,
     policy,
     reconcileIntervalMs: options.reconcileIntervalMs,
     deadlines: options.deadlines,

@@ -146,6 +146,17 @@ t.test('transfer recall: on by default (20 s), off with false, its fallback must
   assertRejectsOption(t, { ...valid(), recall: { afterMs: 10 } }, 'recall.afterMs', 'under a second')
 })
 
+t.test('queue destinations: a priority and a queue name, for kind queue only; queueLog off by default', async (t) => {
+  const support = { kind: 'queue' as const, context: 'from-queues', exten: '600', priority: 10, queue: 'support' }
+  t.same(resolveOptions({ ...valid(), destinations: { support } }).destinations, { support })
+  assertRejectsOption(t, { ...valid(), destinations: { support: { ...support, priority: 1.5 } } }, 'destinations.support.priority', 'a priority that is no integer')
+  assertRejectsOption(t, { ...valid(), destinations: { box: { kind: 'voicemail', context: 'vm', priority: 5 } } }, 'destinations.box.priority', 'a priority for a voicemail box')
+  assertRejectsOption(t, { ...valid(), destinations: { box: { kind: 'voicemail', context: 'vm', queue: 'sales' } } }, 'destinations.box.queue', 'a queue name for a voicemail box')
+  t.equal(resolveOptions(valid()).queueLog, false)
+  t.equal(resolveOptions({ ...valid(), queueLog: true }).queueLog, true)
+  assertRejectsOption(t, { ...valid(), queueLog: 'yes' as never }, 'queueLog', 'not a boolean')
+})
+
 t.test('busyTargets: refuse by default, allow on request, nothing else', async (t) => {
   t.equal(resolveOptions(valid()).busyTargets, 'refuse')
   t.equal(resolveOptions({ ...valid(), busyTargets: 'allow' }).busyTargets, 'allow')

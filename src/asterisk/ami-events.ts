@@ -54,6 +54,14 @@ export type PbxEvent =
   | { type: 'peerStatus', peer: string, registered: boolean }
   /** A queue member was added, removed, paused or unpaused, or its device changed state. */
   | ({ type: QueueMemberEventType } & QueueMember)
+  /** A caller (the channel) joined a queue at `position` (1 is the head). */
+  | ({ type: 'queueCallerJoin', queue: string, position: number } & ChannelRef)
+  /**
+   * A queue's caller (the channel) was answered by a member: the member's `memberName` (what
+   * queue_log calls the agent; its interface unless named), `memberInterface`, the channel the queue
+   * dialed it on (`memberChannel`: the agent's own, or a Local half) and how long the caller waited.
+   */
+  | ({ type: 'agentConnect', queue: string, memberName: string, memberInterface: string, memberChannel: string, holdTimeSeconds: number } & ChannelRef)
 
 /** One device and its state, as `DeviceStateChange` events and the `DeviceStateList` items carry them. */
 export interface DeviceState {
@@ -217,6 +225,20 @@ const PARSERS: ReadonlyMap<string, (message: AmiMessage) => PbxEvent | undefined
     const registered = PEER_REGISTERED.get(field(message, 'peerstatus').toLowerCase())
     return peer === '' || registered === undefined ? undefined : { type: 'peerStatus', peer, registered }
   }],
+  ['queuecallerjoin', (message) => field(message, 'queue') === ''
+    ? undefined
+    : { type: 'queueCallerJoin', ...channelRef(message), queue: field(message, 'queue'), position: Number(field(message, 'position')) || 0 }],
+  ['agentconnect', (message) => field(message, 'queue') === ''
+    ? undefined
+    : {
+        type: 'agentConnect',
+        ...channelRef(message),
+        queue: field(message, 'queue'),
+        memberName: field(message, 'membername') || field(message, 'interface'),
+        memberInterface: field(message, 'interface'),
+        memberChannel: field(message, 'destchannel'),
+        holdTimeSeconds: Number(field(message, 'holdtime')) || 0
+      }],
   ['queuememberadded', queueMemberEvent('queueMemberAdded')],
   ['queuememberremoved', queueMemberEvent('queueMemberRemoved')],
   ['queuememberpause', queueMemberEvent('queueMemberPause')],

@@ -63,6 +63,19 @@ export interface Pbx {
    * refused while the Redirect went through is returned (`setupRefused`).
    */
   redirectAfterSetup (channel: string, exten: string, context: string, setup: RedirectSetup): Promise<{ setupRefused?: Error }>
+  /**
+   * Adds a line to Asterisk's queue_log (AMI QueueLog; needs write `agent`): Asterisk writes the time,
+   * then `uniqueId|queue|agent|event|message`, the `|` in `message` separating its fields.
+   */
+  queueLog (line: QueueLogEntry): Promise<void>
+}
+
+export interface QueueLogEntry {
+  queue: string
+  event: string
+  uniqueId: string
+  agent: string
+  message: string
 }
 
 export interface RedirectSetup {
@@ -202,6 +215,10 @@ export class AsteriskPbx implements Pbx {
   async getVariable (channel: string, name: string): Promise<string> {
     const response = await this.#ami.action({ Action: 'Getvar', Channel: channel, Variable: name })
     return typeof response.value === 'string' ? response.value : ''
+  }
+
+  async queueLog (line: QueueLogEntry): Promise<void> {
+    await this.#ami.action({ Action: 'QueueLog', Queue: line.queue, Event: line.event, Uniqueid: line.uniqueId, Interface: line.agent, Message: line.message })
   }
 
   async addDialplanExtension (line: DialplanStep): Promise<void> {

@@ -81,6 +81,15 @@ export const Recall = Type.Object({
  */
 export const TalkingTo = Type.Union([Type.Literal('target'), Type.Literal('customer'), Type.Literal('both')])
 
+/**
+ * A transfer into a queue (a destination of kind `queue`): the queue, as the destination names it,
+ * and the priority the customer joined it with (Asterisk's `QUEUE_PRIO`), when one is configured.
+ */
+export const TransferQueue = Type.Object({
+  name: Type.String(),
+  priority: Type.Optional(Type.Integer())
+})
+
 export const Transfer = Type.Object({
   id: Type.String(),
   type: TransferType,
@@ -103,6 +112,8 @@ export const Transfer = Type.Object({
   talkingTo: Type.Optional(TalkingTo),
   /** The named destination (queue, voicemail...) when the target is one. */
   destination: Type.Optional(Type.String()),
+  /** A destination of kind `queue`: which queue, and the priority used (see `TransferQueue`). */
+  queue: Type.Optional(TransferQueue),
   /** The requester's note for the target (screen pop). */
   note: Type.Optional(TransferNote),
   /** The customer whose call is transferred: caller id number and, when known, name. */
@@ -127,6 +138,7 @@ export type FailureReason = Static<typeof FailureReason>
 export type TransferCaller = Static<typeof TransferCaller>
 export type Recall = Static<typeof Recall>
 export type TalkingTo = Static<typeof TalkingTo>
+export type TransferQueue = Static<typeof TransferQueue>
 
 const FINAL: ReadonlySet<TransferStatus> = new Set(['answered', 'completed', 'cancelled', 'failed', 'abandoned'])
 

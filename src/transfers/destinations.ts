@@ -13,7 +13,10 @@ export interface TargetRules {
 export function resolveTarget (target: string, isAgent: boolean, rules: TargetRules): DialTarget | undefined {
   const destination = Object.hasOwn(rules.destinations, target) ? rules.destinations[target] : undefined
   if (destination !== undefined) {
-    return { exten: destination.exten ?? target, context: destination.context, kind: destination.kind, destination: target }
+    const dialed: DialTarget = { exten: destination.exten ?? target, context: destination.context, kind: destination.kind, destination: target }
+    if (destination.kind !== 'queue') return dialed
+    const queue = { name: destination.queue ?? target, ...(destination.priority === undefined ? {} : { priority: destination.priority }) }
+    return { ...dialed, queue }
   }
   if (isAgent) return { exten: target, context: rules.transferContext, kind: 'agent' }
   return rules.allowFreeDialing ? { exten: target, context: rules.transferContext, kind: 'free' } : undefined

@@ -10,7 +10,8 @@
  *   transfer: Dial(Local/<target>@<transferContext>, <afterMs>); answered -> end, else -> recall
  *   recall:   agent's device not NOT_INUSE -> fallback; caller name prefixed "R: ";
  *             Dial(Local/<agent>@<transferContext>, <ringAgentMs>); answered -> end, else -> fallback
- *   fallback: Goto(<fallback's context>, <fallback's exten>, 1), or end when there is none
+ *   fallback: [Set(QUEUE_PRIO=<its priority>)] Goto(<fallback's context>, <fallback's exten>, 1), or
+ *             end when there is none
  *   end:      Hangup()  (also where a call answered by the target goes once it is over)
  *
  * The customer is sent to the context's entry (`recallEntry`), three lines written again in front of
@@ -50,8 +51,11 @@ export interface RecallDialplanSettings {
   afterMs: number
   /** How long the agent's phone rings for the recall. */
   ringAgentMs: number
-  /** Where the customer goes when the agent is not free or does not answer. */
-  fallback?: { context: string, exten: string }
+  /**
+   * Where the customer goes when the agent is not free or does not answer; a queue's `priority` goes
+   * with them (QUEUE_PRIO), as it does with a transfer into that queue.
+   */
+  fallback?: { context: string, exten: string, priority?: number }
 }
 
 /**
@@ -76,6 +80,14 @@ function seconds (ms: number): string {
   return String(Math.round(ms) / 1000)
 }
 
+/** The fallback: the customer keeps a queue's priority there too (the tracker knows the step by its extension). */
+function fallbackSteps (fallback: RecallDialplanSettings['fallback']): Array<[string, string, string]> {
+  const { fallback: step, end } = RECALL_STEPS
+  if (fallback === undefined) return [[step, 'Goto', `${end},1`]]
+  const goto: [string, string, string] = [step, 'Goto', `${fallback.context},${fallback.exten},1`]
+  return fallback.priority === undefined ? [goto] : [[step, 'Set', `QUEUE_PRIO=${fallback.priority}`], goto]
+}
+
 export function recallDialplan (settings: RecallDialplanSettings): DialplanLine[] {
   const { context, transferContext, technology, fallback } = settings
   const { transfer, recall, end } = RECALL_STEPS
@@ -89,9 +101,7 @@ export function recallDialplan (settings: RecallDialplanSettings): DialplanLine[
     [recall, 'Set', 'CALLERID(name)=R: ${CALLERID(name)}'],
     [recall, 'Dial', `Local/\${${AGENT_VARIABLE}}@${transferContext},${seconds(settings.ringAgentMs)}`],
     [recall, 'GotoIf', answeredOr(RECALL_STEPS.fallback)],
-    fallback === undefined
-      ? [RECALL_STEPS.fallback, 'Goto', `${end},1`]
-      : [RECALL_STEPS.fallback, 'Goto', `${fallback.context},${fallback.exten},1`],
+    ...fallbackSteps(fallback),
     [end, 'Hangup', '']
   ]
   const priorities = new Map<string, number>()

@@ -53,6 +53,8 @@ export interface TransferServiceOptions {
   atxferQuietMs?: number
   /** Transfer recall for blind transfers (`recall-dialplan.ts`); without it, a plain Redirect. */
   recall?: RecallRouting
+  /** Write queue_log lines for transfers of calls that came through a queue (`queue-reports.ts`). */
+  queueLog?: boolean
   /** Where transfers are shared with the other instances (default: this process's memory, no others). */
   store?: TransferStore
   /** Several instances: how to reach the owner of a transfer, and how often leases are renewed. */

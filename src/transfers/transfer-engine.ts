@@ -23,6 +23,7 @@ import { OutcomeConfirmer, type CheckAcross } from './outcome-confirmer.js'
 import type { CheckedServer } from './cross-server-check.js'
 import { PbxHealth } from './pbx-health.js'
 import { PhoneTransferAdopter } from './phone-transfer-adopter.js'
+import { QueueReports } from './queue-reports.js'
 import { Reconciler } from './reconciler.js'
 import type { CallLookup, RecallRouting } from './service-options.js'
 import { isFinal, type TransferStatus } from '../domain/transfer.js'
@@ -46,6 +47,8 @@ export interface EngineOptions {
   distributed: boolean
   /** With several servers: whether the target's server shows a blind transfer's answer too. */
   checkAcross?: CheckAcross
+  /** Write queue_log lines for transfers of queue calls (queue-reports.ts). */
+  queueLog?: boolean
   clock: Clock
   logger: Logger
 }
@@ -63,7 +66,10 @@ export class TransferEngine {
   readonly #pacing: AtxferPacing
   readonly #router: EventRouter
   readonly #adopter: PhoneTransferAdopter
+  readonly #queueReports: QueueReports | undefined
   readonly #onEvent = (event: PbxEvent): void => {
+    // Before the router: a transfer this event ends finds the caller's queue call as it is now.
+    this.#queueReports?.observe(event)
     this.#pacing.observe(event)
     this.#router.route(event)
     this.#adopter.observe(event)
@@ -101,6 +107,9 @@ export class TransferEngine {
       reconcileOne: async (transfer) => { await this.reconciler.reconcileOne(transfer, false) }
     }, logger)
     this.reconciler = new Reconciler(server, { pbx, ledger, locator: this.locator, health: this.health, restore: async () => await this.restorer.restore() }, clock, logger)
+    this.#queueReports = options.queueLog === true
+      ? new QueueReports({ pbx, bridgeOf: (channel) => this.#bridgeOf(channel), clock, logger })
+      : undefined
     this.#adopter = new PhoneTransferAdopter({ server, technology: options.technology, transferContext: options.transferContext, distributed: options.distributed },
       { ledger, router: this.#router, locator: this.locator }, logger)
   }
@@ -134,6 +143,7 @@ export class TransferEngine {
   entering (transfer: ActiveTransfer, record: Transfer): void {
     if (record.status === 'consulting' && transfer.tracking.consultingSince === undefined) this.#startConsultingClock(transfer)
     if (isFinal(record.status)) this.#forgetOnChannel(record)
+    this.#queueReports?.entering(record, transfer.dialTarget)
   }
 
   /** One of the server's transfers stayed in `state` past its deadline. */
@@ -157,6 +167,13 @@ export class TransferEngine {
   #forgetOnChannel (record: Transfer): void {
     if (record.type !== 'attended' || record.origin !== 'plugin' || record.status === 'failed') return
     this.#pbx.setVariable(record.channels.agent, CHANNEL_RECORD_VARIABLE, '').catch(() => {})
+  }
+
+  /** The bridge a channel is in, from the call monitor's memory (undefined when it is not in sync). */
+  #bridgeOf (channel: string): string | undefined {
+    const around = this.locator.memory?.snapshotAround?.([channel])
+    const id = around?.channels.find((candidate) => candidate.name === channel)?.id
+    return id === undefined ? undefined : around?.bridges.find((bridge) => bridge.channelIds.includes(id))?.id
   }
 
   #reportFailure (what: string): (error: unknown) => void {

@@ -77,6 +77,7 @@ export class TransferService {
       recall: server.recall,
       calls: server.calls,
       distributed: options.peers !== undefined,
+      queueLog: options.queueLog === true,
       ...(pool.length > 1 ? { checkAcross: acrossThePool(server.name, (name) => this.#engines.get(name)?.checked, options) } : {}),
       clock,
       logger: log

@@ -41,6 +41,15 @@ export interface StarterParts {
   pacing: AtxferPacing
 }
 
+/** Asterisk's QUEUE_PRIO for a queue destination with a priority (`prefix` `_`: inherited by the channels it creates). */
+function queuePlace (target: DialTarget, prefix = ''): Record<string, string> | undefined {
+  const priority = target.queue?.priority
+  return priority === undefined ? undefined : { [`${prefix}${QUEUE_PRIORITY_VARIABLE}`]: String(priority) }
+}
+
+/** The channel variable app_queue reads for a caller's priority when it joins. */
+const QUEUE_PRIORITY_VARIABLE = 'QUEUE_PRIO'
+
 function failureReasonOf (error: unknown): 'timed_out' | 'asterisk_refused' {
   return (error as { code?: string }).code === 'XFER_ASTERISK_TIMEOUT' ? 'timed_out' : 'asterisk_refused'
 }
@@ -77,6 +86,7 @@ export class TransferStarter {
       requestedBy: request.requestedBy,
       channels: { agent: call.agentChannel, peer: call.peerChannel },
       ...(target.destination === undefined ? {} : { destination: target.destination }),
+      ...(target.queue === undefined ? {} : { queue: target.queue }),
       ...(request.note === undefined ? {} : { note: request.note }),
       ...(call.caller === undefined ? {} : { caller: call.caller })
     })
@@ -112,15 +122,19 @@ export class TransferStarter {
     const { exten, context } = transfer.dialTarget
     const { peer } = transfer.record.channels
     const recall = this.#options.recall
+    const place = queuePlace(transfer.dialTarget)
     if (recall === undefined || !usesRecall(transfer.dialTarget, this.#options.transferContext)) {
-      await pbx.redirect(peer, exten, context)
+      // The customer's place in a queue is theirs before the Redirect moves them: Asterisk runs the
+      // Setvar first, in the same round trip.
+      if (place === undefined) await pbx.redirect(peer, exten, context)
+      else await pbx.redirectAfterSetup(peer, exten, context, { variables: place, dialplan: [] })
       return { type: 'redirect_accepted' }
     }
     // The customer dials the target from the recall context, which brings them back when it fails. It
     // reads two variables, and the context may have been dropped by a reload nobody announced: the
     // variables and the step the customer is sent to (the context's entry, which goes on only when the
     // rest is there) are written in front of the Redirect, which Asterisk runs after them, in one round trip.
-    const variables = { [TARGET_VARIABLE]: exten, [AGENT_VARIABLE]: transfer.record.extension }
+    const variables = { [TARGET_VARIABLE]: exten, [AGENT_VARIABLE]: transfer.record.extension, ...place }
     const lines = recall.linesInFront?.()
     // Until Asterisk has taken the lines once, check the context first (the variables go along: they are
     // read by nothing else, so a plain Redirect after a failed check leaves nothing wrong behind).
@@ -148,7 +162,14 @@ export class TransferStarter {
     const { exten, context } = transfer.dialTarget
     const { agent, peer } = transfer.record.channels
     // Left on the agent's channel first: a restart of the host app during the consultation finds it.
-    await pbx.setVariable(agent, CHANNEL_RECORD_VARIABLE, encodeChannelRecord({ ...transfer.record, peer }))
+    // Into a queue, the consultation waits there for the customer, who holds meanwhile: it takes the
+    // customer's priority, inherited (`_`) by the channel Atxfer dials and by the Local half that
+    // joins the queue. Both Setvars go together, then the Atxfer.
+    const inherited = queuePlace(transfer.dialTarget, '_')
+    await Promise.all([
+      pbx.setVariable(agent, CHANNEL_RECORD_VARIABLE, encodeChannelRecord({ ...transfer.record, peer })),
+      ...Object.entries(inherited ?? {}).map(async ([name, value]) => { await pbx.setVariable(agent, name, value) })
+    ])
     const quiet = pacing.delayFor(agent)
     if (quiet > 0) await this.#options.clock.sleep(quiet)
     const consultation = awaitConsultation(pbx.events, {
@@ -158,13 +179,17 @@ export class TransferStarter {
       context,
       technology: this.#options.technology
     }, this.#options.consultationTimeoutMs)
+    let channel: string
     try {
-      await pbx.attendedTransfer(agent, exten, context)
-    } catch (error) {
-      consultation.abandon()
-      throw error
+      await pbx.attendedTransfer(agent, exten, context).catch((error: unknown) => {
+        consultation.abandon()
+        throw error
+      })
+      channel = await consultation.started
+    } finally {
+      // Inherited once, by the consultation (or by none): a later call of the agent's channel must not jump a queue.
+      if (inherited !== undefined) for (const name of Object.keys(inherited)) pbx.setVariable(agent, name, '').catch(() => {})
     }
-    const channel = await consultation.started
     ledger.amend(transfer, { ...transfer.record, channels: { ...transfer.record.channels, consultation: channel } })
     return { type: 'consultation_started' }
   }

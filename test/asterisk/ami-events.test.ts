@@ -376,8 +376,29 @@ t.test('a QueueMember* event without a queue or an interface maps to undefined',
   t.equal(parsePbxEvent(ami('Event: QueueMemberPause\nQueue: sales\nPaused: 1')), undefined)
 })
 
+t.test('QueueCallerJoin and AgentConnect: where a caller joined a queue, and which member answered it', async (t) => {
+  const caller = 'Channel: PJSIP/customer1-00000011\nUniqueid: 1796613177.1101\nLinkedid: 1796613177.1101'
+  t.same(parsePbxEvent(ami(`Event: QueueCallerJoin\n${caller}\nQueue: support\nPosition: 2\nCount: 2`)),
+    { type: 'queueCallerJoin', channel: 'PJSIP/customer1-00000011', uniqueId: '1796613177.1101', linkedId: '1796613177.1101', queue: 'support', position: 2 })
+  const connect = `Event: AgentConnect\n${caller}\nDestChannel: Local/106@from-internal-00000012;1\nDestUniqueid: 1796613177.1102\n` +
+    'Queue: support\nMemberName: Agent 106\nInterface: Local/106@from-internal/n\nStateInterface: PJSIP/106\nHoldTime: 7\nRingTime: 1'
+  t.same(parsePbxEvent(ami(connect)), {
+    type: 'agentConnect',
+    channel: 'PJSIP/customer1-00000011',
+    uniqueId: '1796613177.1101',
+    linkedId: '1796613177.1101',
+    queue: 'support',
+    memberName: 'Agent 106',
+    memberInterface: 'Local/106@from-internal/n',
+    memberChannel: 'Local/106@from-internal-00000012;1',
+    holdTimeSeconds: 7
+  })
+  t.match(parsePbxEvent(ami(connect.replace('MemberName: Agent 106\n', ''))), { memberName: 'Local/106@from-internal/n' }, 'unnamed: known by its interface')
+  t.equal(parsePbxEvent(ami(`Event: QueueCallerJoin\n${caller}\nPosition: 2`)), undefined, 'no queue')
+})
+
 t.test('ContactStatus (one contact of an endpoint) and the other queue events map to undefined', async (t) => {
-  for (const name of ['ContactStatus', 'QueueCallerJoin', 'QueueMemberRinginuse', 'QueueParams', 'ExtensionStatus']) {
+  for (const name of ['ContactStatus', 'QueueCallerAbandon', 'QueueMemberRinginuse', 'QueueParams', 'ExtensionStatus']) {
     t.equal(parsePbxEvent(ami(`Event: ${name}\nQueue: sales\nInterface: PJSIP/105\nDevice: PJSIP/105\nPeer: PJSIP/105`)), undefined, name)
   }
 })

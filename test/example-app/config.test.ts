@@ -115,3 +115,21 @@ t.test('.env.example: as it is, one server; its ASTERISK_SERVERS example, uncomm
   t.same(readConfig(parseEnv(uncommented)).servers.map((server) => server.name), ['pbx1', 'pbx2'])
   t.match(problemsOf(parseEnv(`${text}\n${pool?.slice(1) ?? ''}`)), /ASTERISK_SERVERS and AMI_HOST.* are both set/, 'uncommented beside AMI_* and ARI_*: said')
 })
+
+t.test('TRANSFER_DESTINATIONS: the destinations as JSON, checked as the plugin checks them; none when unset', async (t) => {
+  const support = { kind: 'queue', context: 'from-queues', exten: '600', priority: 10 }
+  t.same(readConfig({ ...base, TRANSFER_DESTINATIONS: JSON.stringify({ support }) }).destinations, { support })
+  t.same(readConfig(base).destinations, {})
+  t.match(problemsOf({ ...base, TRANSFER_DESTINATIONS: '{support:1}' }), /TRANSFER_DESTINATIONS is not JSON/)
+  t.match(problemsOf({ ...base, TRANSFER_DESTINATIONS: JSON.stringify({ support: { ...support, kind: 'lobby' } }) }), /TRANSFER_DESTINATIONS: "support.kind"/)
+  t.match(problemsOf({ ...base, TRANSFER_DESTINATIONS: JSON.stringify({ support: { kind: 'queue' } }) }), /TRANSFER_DESTINATIONS: "support.context" is required/)
+  t.match(problemsOf({ ...base, TRANSFER_DESTINATIONS: JSON.stringify({ box: { kind: 'voicemail', context: 'vm', priority: 3 } }) }),
+    /TRANSFER_DESTINATIONS: "box.priority" is only for destinations of kind "queue"/)
+  t.match(problemsOf({ ...base, TRANSFER_DESTINATIONS: '{"support":{"kind":"queue","context":"q","priority":"high"}}', PORT: '70000' }), /PORT must be a port number[\s\S]*TRANSFER_DESTINATIONS: "support.priority"/, 'reported with the other problems')
+})
+
+t.test('QUEUE_LOG: on by default, off on request, nothing else', async (t) => {
+  t.equal(readConfig(base).queueLog, true)
+  t.equal(readConfig({ ...base, QUEUE_LOG: 'off' }).queueLog, false)
+  t.match(problemsOf({ ...base, QUEUE_LOG: 'yes' }), /QUEUE_LOG/)
+})

@@ -4,7 +4,7 @@ import { EventEmitter } from 'node:events'
 import type { DeviceState, PbxEvent, QueueMember } from '../../src/asterisk/ami-events.js'
 import type { PbxBridge, PbxChannel, PbxEndpoint } from '../../src/asterisk/ari-client.js'
 import { parseChannelName } from '../../src/asterisk/channel-name.js'
-import type { CallSnapshot, DialplanStep, Pbx, PbxEvents, RedirectSetup } from '../../src/asterisk/pbx.js'
+import type { CallSnapshot, DialplanStep, Pbx, PbxEvents, QueueLogEntry, RedirectSetup } from '../../src/asterisk/pbx.js'
 
 export const CONTEXT = 'from-internal'
 
@@ -129,6 +129,13 @@ export class FakePbx implements Pbx {
     for (const line of setup.dialplan) await this.addDialplanExtension(line).catch((error: Error) => { setupRefused ??= error })
     await this.redirect(channel, exten, context)
     return setupRefused === undefined ? {} : { setupRefused }
+  }
+
+  /** Lines written to the queue_log (`queueLog`), in order. */
+  readonly queueLogLines: QueueLogEntry[] = []
+
+  async queueLog (line: QueueLogEntry): Promise<void> {
+    this.queueLogLines.push(line)
   }
 
   emit (...events: PbxEvent[]): void {

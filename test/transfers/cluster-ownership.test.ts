@@ -791,3 +791,34 @@ t.test('a consultation left on an agent\'s channel that another instance follows
   t.match(await b.service.restore(), [{ id, status: 'target_answered' }])
   t.equal(world.cluster.ownerOf(id), 'B')
 })
+
+t.test('queueLog with several instances: a transfer of a queue call is written to the queue_log once, by the instance that follows it', async (t) => {
+  const cameThroughQueue = (): PbxEvent[] => [
+    { type: 'queueCallerJoin', channel: CUSTOMER, uniqueId: 'u-customer', linkedId: 'u-customer', queue: 'sales', position: 1 },
+    { type: 'agentConnect', channel: CUSTOMER, uniqueId: 'u-customer', linkedId: 'u-customer', queue: 'sales', memberName: 'Agent 101', memberInterface: 'Local/101@agents/n', memberChannel: 'Local/101@agents-00000001;1', holdTimeSeconds: 4 }
+  ]
+
+  t.test('asked through the API of one instance', async (t) => {
+    const world = new World(t)
+    const a = world.member('A', { queueLog: true })
+    world.member('B', { queueLog: true })
+    world.pbx.emit(...cameThroughQueue())
+    await a.service.execute({ extension: '101', targetExtension: '102', transferType: 'blind', requestedBy: '101' })
+    await later(20)
+    t.match(world.pbx.queueLogLines, [{ event: 'BLINDTRANSFER', uniqueId: 'u-customer', queue: 'sales' }])
+    t.equal(world.pbx.queueLogLines.length, 1, 'B, which sees the same events, wrote nothing')
+  })
+
+  t.test('the phone\'s own transfer, seen by both', async (t) => {
+    const world = new World(t)
+    const a = world.member('A', { queueLog: true })
+    const b = world.member('B', { queueLog: true })
+    world.pbx.emit(...cameThroughQueue())
+    world.pbx.snapshotValue = scenes.customerWithTarget({ ...TO_103, target: TARGET_102 })
+    world.pbx.emit(blindTransfer(AGENT, CUSTOMER, '102'))
+    await until(() => [...a.published, ...b.published].includes('call:ami_transfer_complete redirected'))
+    await later(20)
+    t.match(world.pbx.queueLogLines, [{ event: 'BLINDTRANSFER', uniqueId: 'u-customer', agent: 'Agent 101' }])
+    t.equal(world.pbx.queueLogLines.length, 1, 'one line for the two instances')
+  })
+})

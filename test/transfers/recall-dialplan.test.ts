@@ -17,6 +17,14 @@ t.test('the target is dialed from the plugin\'s context: an unanswered dial come
   ])
 })
 
+t.test('a fallback queue with a priority: the customer joins it with that priority', async (t) => {
+  t.same(lines({ fallback: { context: 'from-internal', exten: 'sales', priority: 10 } }).slice(-3), [
+    'fallback,1,Set(QUEUE_PRIO=10)',
+    'fallback,2,Goto(from-internal,sales,1)',
+    'end,1,Hangup()'
+  ])
+})
+
 t.test('without a fallback the customer the agent cannot take ends the call', async (t) => {
   t.same(lines().slice(-2), ['fallback,1,Goto(end,1)', 'end,1,Hangup()'])
 })
