@@ -6,7 +6,7 @@
  * rather than sent to either at random.
  */
 import type { Logger } from '../support/logger.js'
-import { AmbiguousAgentError } from '../errors.js'
+import { AmbiguousAgentError, AsteriskUnavailableError } from '../errors.js'
 import type { Agent } from './agent-directory.js'
 import type { AgentEntry, AvailableAgent } from './available-agents.js'
 import { selectAvailableAgents } from './available-agents.js'
@@ -50,12 +50,20 @@ export class PoolAgents {
     return selectAvailableAgents(await this.all(), caller)
   }
 
-  /** The agent and its server; undefined when no server has it; refused when several do. */
+  /**
+   * The agent and its server; undefined when no server has it; refused when several do. A server that
+   * cannot be asked (down) does not stop the others from answering: an agent found elsewhere is found
+   * (a duplicate on the server that is down goes unseen until it is back); one found nowhere while a
+   * server is down may be that server's, and is refused with 503 naming it.
+   */
   async find (extension: string): Promise<(Agent & { server: string }) | undefined> {
-    const found = (await Promise.all(this.#servers.map(async ({ server, find }) => {
+    const looked = await Promise.allSettled(this.#servers.map(async ({ server, find }) => {
       const agent = await find(extension)
       return agent === undefined ? undefined : { ...agent, server }
-    }))).filter((agent): agent is Agent & { server: string } => agent !== undefined)
+    }))
+    const found = looked.flatMap((result) => result.status === 'fulfilled' && result.value !== undefined ? [result.value] : [])
+    const down = this.#servers.filter((_server, index) => looked[index]?.status === 'rejected').map(({ server }) => server)
+    if (found.length === 0 && down.length > 0) throw new AsteriskUnavailableError(`server ${down.join(', ')} (its agents cannot be looked up)`)
     if (found.length > 1) {
       const servers = found.map((agent) => agent.server)
       this.#reportDuplicate(extension, servers)

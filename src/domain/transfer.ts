@@ -101,6 +101,16 @@ export const Transfer = Type.Object({
   origin: Type.Union([Type.Literal('plugin'), Type.Literal('phone')]),
   /** The Asterisk server the agent's call is on: its name in the pool (`default` for a single Asterisk). */
   server: Type.Optional(Type.String()),
+  /**
+   * A transfer to an agent of another server of the pool: that server, and there, once the target took
+   * the call, the inbound trunk leg of this call and the target's own channel (`channels.target` is
+   * then the trunk leg on `server`). The halves are matched by the SIP Call-ID.
+   */
+  across: Type.Optional(Type.Object({
+    server: Type.String(),
+    inbound: Type.Optional(Type.String()),
+    target: Type.Optional(Type.String())
+  })),
   /** The agent extension whose call is transferred. */
   extension: Type.String(),
   targetExtension: Type.String(),

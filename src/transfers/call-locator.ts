@@ -107,14 +107,21 @@ export class CallLocator {
     return extension !== undefined && this.#calls !== undefined && await this.inSyncSoon() ? this.#calls.snapshotOf(extension) : await this.#pbx.snapshot()
   }
 
+  /** One extension's calls: from memory (waiting for a rebuild under way), else asked of ARI. */
+  async callsOf (extension: string): Promise<CallSnapshot> {
+    return this.#calls !== undefined && await this.inSyncSoon() ? this.#calls.snapshotOf(extension) : await this.#pbx.snapshot()
+  }
+
   /** The PBX around a transfer's channels: from memory (waiting for a rebuild under way), else from ARI. */
   async aroundTransfer (transfer: Pick<Transfer, 'channels'>): Promise<Look> {
+    const { agent, peer, consultation, target } = transfer.channels
+    return await this.aroundChannels([agent, peer, consultation, target].filter((name): name is string => name !== undefined))
+  }
+
+  /** The named channels and what they are bridged with: from memory (waiting for a rebuild under way), else from ARI. */
+  async aroundChannels (names: readonly string[]): Promise<Look> {
     const calls = this.#calls
-    if (calls?.snapshotAround !== undefined && await this.inSyncSoon()) {
-      const { agent, peer, consultation, target } = transfer.channels
-      const names = [agent, peer, consultation, target].filter((name): name is string => name !== undefined)
-      return { snapshot: calls.snapshotAround(names), fromMemory: true }
-    }
+    if (calls?.snapshotAround !== undefined && await this.inSyncSoon()) return { snapshot: calls.snapshotAround(names), fromMemory: true }
     return { snapshot: await this.#pbx.snapshot(), fromMemory: false }
   }
 

@@ -106,7 +106,11 @@ export class EventRouter {
     const { next } = absorbed
     switch (next.kind) {
       case 'apply':
-        this.#ledger.apply(transfer, next.input)
+        if (next.input.type === 'target_answered' && this.#confirmer.confirmsAnswer(record.type)) {
+          this.#confirmer.confirmThenApply(transfer, next.input).catch((error: unknown) => { this.#log.error({ err: error, transferId: record.id }, 'confirming a transfer outcome failed') })
+        } else {
+          this.#ledger.apply(transfer, next.input)
+        }
         break
       case 'confirm':
         // Runs on after the event that started it: a failure here has nobody to reject to, so it is logged.

@@ -10,8 +10,10 @@ import type { Clock } from '../support/clock.js'
 import type { ActiveTransfer } from './active-transfer.js'
 import type { CallLocator, Look } from './call-locator.js'
 import { legBehindLocalTarget } from './call-topology.js'
-import { checkOutcome, type CheckedInput } from './outcome-check.js'
+import { checkOutcome, type CheckedInput, type OutcomeCheck } from './outcome-check.js'
+import type { CheckAcrossFor } from './cross-server-check.js'
 import type { TransferInput } from './state.js'
+import type { Transfer } from '../domain/transfer.js'
 import { abortInput } from './tracker.js'
 import type { TransferLedger } from './transfer-ledger.js'
 
@@ -32,13 +34,10 @@ const MEMORY_CONFIRM_INTERVAL_MS = 20
 const SWAP_WHILE_RINGING_MS = 500
 
 /**
- * With several servers: whether the target's server shows a blind transfer's answer too
- * (`cross-server-check.ts`); undefined when the target is on this server.
+ * With several servers: whether the target's server shows the outcome too (`cross-server-check.ts`);
+ * undefined when the target is on this server.
  */
-export type CheckAcross = ((transfer: ActiveTransfer, snapshot: CallSnapshot) => Promise<boolean | undefined>) & {
-  /** Resolves after the next event of the target's server (where the answer's other half shows), or `ms`. */
-  nextEventThere?: (transfer: ActiveTransfer, ms: number) => Promise<void>
-}
+export type CheckAcross = CheckAcrossFor
 
 export class OutcomeConfirmer {
   readonly #ledger: TransferLedger
@@ -53,6 +52,14 @@ export class OutcomeConfirmer {
     this.#clock = clock
     this.#log = logger
     this.#across = across
+  }
+
+  /**
+   * With several servers, an attended transfer's answer is confirmed too: on the target's server, the
+   * target bridged with this call's inbound leg (the consultation followed on both servers).
+   */
+  confirmsAnswer (type: Transfer['type']): boolean {
+    return type === 'attended' && this.#across !== undefined
   }
 
   /** Applies `input` once the bridges show it (or, after the looks allowed, on Asterisk's word). */
@@ -130,7 +137,7 @@ export class OutcomeConfirmer {
       if (attempt === 0) await new Promise((resolve) => setImmediate(resolve))
       if (transfer.disposed) return
       const look = await this.#look(transfer)
-      const here = look === undefined ? 'not_yet' : checkOutcome(transfer.record.channels, input, look.snapshot)
+      const here = look === undefined ? 'not_yet' : checkHere(transfer.record, input, look.snapshot)
       const check = look === undefined ? here : await this.#bothSides(transfer, input, look.snapshot, here)
       unseenAcross = here === 'confirmed' && check === 'not_yet'
       if (check !== 'not_yet') {
@@ -144,9 +151,10 @@ export class OutcomeConfirmer {
     }
     // A swap the bridges never showed did not happen: the agent's phone held and resumed the call.
     if (input.type === 'swapped') return
-    // Across servers the answer is declared only when both show it: reconciliation looks again later.
-    if (unseenAcross) {
-      this.#log.warn({ transferId: transfer.id }, 'blind transfer answered on this server but not seen on the target\'s server: not declared yet')
+    // Across servers an outcome is declared only when both show it: reconciliation looks again later.
+    // Not a cancel: the customer is back with the agent here, whatever the other server still holds.
+    if (unseenAcross && input.type !== 'cancelled') {
+      this.#log.warn({ transferId: transfer.id, input: input.type }, 'transfer outcome seen on this server but not on the target\'s server: not declared yet')
       return
     }
     // Asterisk reported the outcome but the bridges never showed it (a queue, an unusual dialplan):
@@ -157,18 +165,28 @@ export class OutcomeConfirmer {
 
   /**
    * The next event that may show the outcome (or MEMORY_CONFIRM_INTERVAL_MS): this server's, or, when
-   * only the target's server has yet to show an answer across, that server's too.
+   * only the target's server has yet to show it, that server's too (the missing half arrives there).
    */
   async #nextEvent (transfer: ActiveTransfer, across: boolean): Promise<void> {
     const there = across ? this.#across?.nextEventThere?.(transfer, MEMORY_CONFIRM_INTERVAL_MS) : undefined
     await (there === undefined ? this.#locator.nextEventOr(MEMORY_CONFIRM_INTERVAL_MS) : Promise.race([this.#locator.nextEventOr(MEMORY_CONFIRM_INTERVAL_MS), there]))
   }
 
-  /** A blind transfer's answer across servers is confirmed once the target's server shows it too. */
-  async #bothSides (transfer: ActiveTransfer, input: CheckedInput, snapshot: CallSnapshot, here: ReturnType<typeof checkOutcome>): Promise<ReturnType<typeof checkOutcome>> {
-    if (here !== 'confirmed' || input.type !== 'target_answered' || transfer.record.type !== 'blind' || this.#across === undefined) return here
-    const across = await this.#across(transfer, snapshot).catch(() => false)
-    return across === false ? 'not_yet' : here
+  /**
+   * An outcome across servers is confirmed once the target's server shows it too; the far half found
+   * is recorded (`across`).
+   */
+  async #bothSides (transfer: ActiveTransfer, input: CheckedInput, snapshot: CallSnapshot, here: OutcomeCheck): Promise<OutcomeCheck> {
+    if (here !== 'confirmed' || this.#across === undefined) return here
+    const check = await this.#across(input.type, transfer, snapshot).catch((error: unknown) => {
+      this.#log.warn({ err: error, transferId: transfer.id }, 'looking at the target\'s server failed')
+      return { seen: false as const }
+    })
+    if (check === undefined) return here
+    if (!check.seen) return 'not_yet'
+    const known = transfer.record.across
+    if (known?.inbound !== check.across.inbound || known?.target !== check.across.target) this.#ledger.amend(transfer, { ...transfer.record, across: check.across })
+    return here
   }
 
   /** A look at the PBX around the transfer; undefined when it failed (tried again like a look that showed nothing). */
@@ -185,4 +203,13 @@ export class OutcomeConfirmer {
     const behind = legBehindLocalTarget(snapshot, transfer.record.channels)
     if (behind !== undefined) this.#ledger.amend(transfer, { ...transfer.record, channels: { ...transfer.record.channels, target: behind } })
   }
+}
+
+/**
+ * What this server's bridges say. An attended transfer's answer is the consultation, not the customer's
+ * bridge: here it needs only the customer still there (the answer itself is Asterisk's `DialEnd`).
+ */
+function checkHere (record: Transfer, input: CheckedInput, snapshot: CallSnapshot): OutcomeCheck {
+  if (input.type !== 'target_answered' || record.type !== 'attended') return checkOutcome(record.channels, input, snapshot)
+  return snapshot.channels.some((channel) => channel.name === record.channels.peer) ? 'confirmed' : 'customer_gone'
 }

@@ -10,7 +10,9 @@ import type { CancelTimer, Clock } from '../support/clock.js'
 import type { ActiveTransfer } from './active-transfer.js'
 import type { CallLocator } from './call-locator.js'
 import type { PbxHealth } from './pbx-health.js'
+import type { CheckedServer } from './cross-server-check.js'
 import { reconcile } from './reconciliation.js'
+import { crossedVerdict } from './restart-verdict.js'
 import type { TransferStatus } from '../domain/transfer.js'
 import type { TransferLedger } from './transfer-ledger.js'
 
@@ -97,6 +99,29 @@ export class Reconciler {
     this.#log.info({ transferId: transfer.id, status: transfer.record.status, input: input.type }, 'transfer reconciled with the PBX')
     ledger.notices.emit('reconciled', { transferId: transfer.id, status: transfer.record.status, input: input.type })
     ledger.apply(transfer, input)
+  }
+
+  /**
+   * Another server of the pool is back: the consultations of this server that crossed into it are
+   * checked there (`crossedVerdict`): a far half gone ends the transfer, and the trunk leg still held
+   * here is hung up so that the agent is back with the customer.
+   */
+  async reconcileCrossed (there: CheckedServer): Promise<void> {
+    const { ledger, pbx } = this.#parts
+    const crossed = ledger.inProgress().filter((transfer) => transfer.server === this.#server && transfer.record.across?.server === there.name && !transfer.actionInFlight && !transfer.confirming)
+    for (const transfer of crossed) {
+      // What this server shows first (the agent hung up while the other was down: completed here).
+      await this.reconcileOne(transfer, false)
+      if (transfer.disposed) continue
+      const inbound = transfer.record.across?.inbound
+      const inboundAlive = inbound === undefined ? undefined : (await there.around([inbound])).channels.some((channel) => channel.name === inbound)
+      const verdict = crossedVerdict(transfer.record, { inboundAlive, restarted: there.predatesRestart(transfer.record.createdAt) })
+      if (verdict === undefined || transfer.disposed) continue
+      this.#log.warn({ transferId: transfer.id, status: transfer.record.status, targetServer: there.name, input: verdict.input.reason }, 'the target\'s server lost this transfer\'s call: ended, the agent back with the customer')
+      ledger.notices.emit('reconciled', { transferId: transfer.id, status: transfer.record.status, input: verdict.input.type })
+      ledger.apply(transfer, verdict.input)
+      if (verdict.hangUp !== undefined) await pbx.hangup(verdict.hangUp).catch((error: unknown) => { this.#log.warn({ err: error, channel: verdict.hangUp }, 'hanging up the trunk leg of a lost transfer failed') })
+    }
   }
 
   /** A state outlived its deadline: ask the PBX what became of it; if nothing says, end it. */

@@ -45,8 +45,10 @@ export interface EngineOptions {
   calls: CallLookup | undefined
   /** Several instances share the store (phone transfers are claimed before they are followed). */
   distributed: boolean
-  /** With several servers: whether the target's server shows a blind transfer's answer too. */
+  /** With several servers: whether the target's server shows an outcome too. */
   checkAcross?: CheckAcross
+  /** With several servers: called once the server is back and its own transfers reconciled. */
+  reconnected?: () => void
   /** Write queue_log lines for transfers of queue calls (queue-reports.ts). */
   queueLog?: boolean
   clock: Clock
@@ -76,7 +78,8 @@ export class TransferEngine {
   }
 
   readonly #onConnection = (state: { ami: boolean, ari: boolean }): void => {
-    if (this.health.linksChanged(state)) this.reconciler.reconcileAll('reconnect').catch(this.#reportFailure('reconciling transfers after a reconnect'))
+    if (!this.health.linksChanged(state)) return
+    this.reconciler.reconcileAll('reconnect').catch(this.#reportFailure('reconciling transfers after a reconnect')).finally(() => { this.#options.reconnected?.() })
   }
 
   constructor (pbx: Pbx, parts: { ledger: TransferLedger, policy: TransferPolicy }, options: EngineOptions) {
@@ -118,8 +121,11 @@ export class TransferEngine {
   get checked (): CheckedServer {
     return {
       name: this.server,
-      snapshotOf: (extension) => this.locator.memory?.snapshotOf(extension),
+      reachable: () => this.health.reachable(),
+      callsOf: async (extension) => await this.locator.callsOf(extension),
+      around: async (names) => (await this.locator.aroundChannels(names)).snapshot,
       getVariable: async (channel, name) => await this.#pbx.getVariable(channel, name),
+      predatesRestart: (createdAt) => this.health.predatesRestart(createdAt),
       nextEventOr: async (ms) => { await this.locator.nextEventOr(ms) }
     }
   }

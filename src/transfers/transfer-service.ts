@@ -10,7 +10,7 @@ import { AgentDirectory } from '../agents/agent-directory.js'
 import { silentLogger } from '../support/logger.js'
 import type { Pbx } from '../asterisk/pbx.js'
 import { DEFAULT_SERVER } from '../domain/server.js'
-import { AsteriskUnavailableError, NoActiveChannelError, TransferNotFoundError, TransferStateError } from '../errors.js'
+import { TransferNotFoundError, TransferStateError } from '../errors.js'
 import type { Identity } from '../identity.js'
 import type { RemoteCommand } from '../store/command-bus.js'
 import { MemoryTransferStore } from '../store/memory-transfer-store.js'
@@ -20,6 +20,7 @@ import { ALLOWED, type ConsultationAction } from './consultation-actions.js'
 import { DEFAULT_DEADLINES, poolOf, type LocatedCall, type PoolServer, type TransferNotices, type TransferRequest, type TransferServiceOptions } from './service-options.js'
 import { acrossThePool } from './cross-server-check.js'
 import { TransferEngine } from './transfer-engine.js'
+import { PoolEngines } from './pool-engines.js'
 import type { Transfer } from '../domain/transfer.js'
 import type { TransferEvents } from './transfer-events.js'
 import { TransferLedger } from './transfer-ledger.js'
@@ -38,9 +39,7 @@ export class TransferService {
   readonly #ledger: TransferLedger
   /** One engine per Asterisk server, by the server's name. */
   readonly #engines: ReadonlyMap<string, TransferEngine>
-  /** In a pool: the server each agent's call was last found on (one entry per agent). */
-  readonly #lastEngineOf = new Map<string, TransferEngine>()
-  readonly #options: TransferServiceOptions
+  readonly #pool: PoolEngines
   readonly #ownership: ClusterOwnership | undefined
 
   /**
@@ -49,7 +48,6 @@ export class TransferService {
    */
   constructor (servers: Pbx | readonly PoolServer[], options: TransferServiceOptions) {
     const pool = poolOf(servers, options)
-    this.#options = options
     const clock = options.clock ?? systemClock
     const log = options.logger ?? silentLogger
     this.#ledger = new TransferLedger({
@@ -78,10 +76,11 @@ export class TransferService {
       calls: server.calls,
       distributed: options.peers !== undefined,
       queueLog: options.queueLog === true,
-      ...(pool.length > 1 ? { checkAcross: acrossThePool(server.name, (name) => this.#engines.get(name)?.checked, options) } : {}),
+      ...(pool.length > 1 ? { checkAcross: acrossThePool(server.name, (name) => this.#engines.get(name)?.checked, options), reconnected: () => { this.#reconcileCrossedInto(server.name) } } : {}),
       clock,
       logger: log
     })]))
+    this.#pool = new PoolEngines(this.#engines, options.agentServer)
     this.#ledger.follow({
       entering: (transfer, record) => { this.#engineOf(transfer.record)?.entering(transfer, record) },
       deadline: (transfer, state) => { this.#engineOf(transfer.record)?.deadline(transfer, state) }
@@ -154,13 +153,14 @@ export class TransferService {
 
   /** The agent's active, two-party call: its channel and the real party bridged with it (and its server, in a pool of several). */
   async getChannelForExtension (extension: string): Promise<LocatedCall> {
-    const engine = await this.#engineOfAgent(extension)
+    const engine = await this.#pool.ofAgent(extension)
     const located = await engine.locator.agentCall(extension)
     return this.#engines.size > 1 ? { ...located, server: engine.server } : located
   }
 
   async execute (request: TransferRequest): Promise<Transfer> {
-    return await (await this.#engineOfAgent(request.extension)).starter.execute(request)
+    const engine = await this.#pool.ofAgent(request.extension)
+    return await engine.starter.execute(request, await this.#pool.targetAcross(engine, request.targetExtension))
   }
 
   /**
@@ -222,7 +222,8 @@ export class TransferService {
     }
     const record = this.#ledger.get(id)
     const engine = record === undefined ? undefined : this.#engineOf(record)
-    if (engine === undefined) throw new TransferNotFoundError(id)
+    if (record === undefined || engine === undefined) throw new TransferNotFoundError(id)
+    this.#pool.checkCrossed(record, action)
     return await engine.actions.act(action, id, identity)
   }
 
@@ -230,34 +231,13 @@ export class TransferService {
     return this.#engines.get(serverOf(record))
   }
 
-  /**
-   * The engine of the server an agent's call is on: the one whose call monitor knows a call of the
-   * agent's; else the server the agent belongs to (`agentServer`: where its endpoint lives). A server
-   * that cannot be seen (both links down) answers 503 at once, naming it.
-   */
-  async #engineOfAgent (extension: string): Promise<TransferEngine> {
-    const engine = this.#engines.size === 1
-      ? this.#engines.values().next().value
-      : this.#engineKnowingCallOf(extension) ?? this.#engines.get(await this.#options.agentServer?.(extension) ?? '')
-    if (engine === undefined) throw new NoActiveChannelError(extension)
-    if (!engine.health.reachable()) throw new AsteriskUnavailableError(`server ${engine.server} (AMI and ARI unreachable)`)
-    return engine
-  }
-
-  /**
-   * Asked on every request of a pool: the server that had the agent's call last time first (an agent's
-   * calls are on its own server), then each server, one O(1) question each (`CallLocator.knowsCallOf`).
-   */
-  #engineKnowingCallOf (extension: string): TransferEngine | undefined {
-    const last = this.#lastEngineOf.get(extension)
-    if (last?.locator.knowsCallOf(extension) === true) return last
+  /** A server came back: the transfers of the others that crossed into it are checked against it. */
+  #reconcileCrossedInto (server: string): void {
+    const there = this.#engines.get(server)?.checked
+    if (there === undefined) return
     for (const engine of this.#engines.values()) {
-      if (engine !== last && engine.locator.knowsCallOf(extension)) {
-        this.#lastEngineOf.set(extension, engine)
-        return engine
-      }
+      if (engine.server !== server) engine.reconciler.reconcileCrossed(there).catch(this.#ledger.reportFailure('reconciling transfers across servers'))
     }
-    return undefined
   }
 
   #onlyServer (): string {

@@ -63,7 +63,8 @@ export class TransferStarter {
     this.#options = options
   }
 
-  async execute (request: TransferRequest): Promise<Transfer> {
+  /** `across`: the target's server, when it is another server of the pool. */
+  async execute (request: TransferRequest, across?: string): Promise<Transfer> {
     const { ledger, locator, router, policy } = this.#parts
     const { extension, targetExtension } = request
     if (extension === targetExtension) throw new SameExtensionError(extension)
@@ -86,6 +87,7 @@ export class TransferStarter {
       requestedBy: request.requestedBy,
       channels: { agent: call.agentChannel, peer: call.peerChannel },
       ...(target.destination === undefined ? {} : { destination: target.destination }),
+      ...(across === undefined ? {} : { across: { server: across } }),
       ...(target.queue === undefined ? {} : { queue: target.queue }),
       ...(request.note === undefined ? {} : { note: request.note }),
       ...(call.caller === undefined ? {} : { caller: call.caller })

@@ -60,3 +60,13 @@ t.test('the host\'s agent list in a pool: each server takes the agents that name
   t.same(typeof fromHost === 'function' ? await fromHost() : fromHost, [{ extension: '401', server: 'b' }], 'a function is narrowed too')
   t.equal(agentsOfServer(undefined, 'a', true), undefined, 'no list: the server\'s endpoints')
 })
+
+t.test('a server that cannot be asked does not stop the others: found elsewhere it is found; found nowhere it is refused naming that server', async (t) => {
+  const pool = new PoolAgents([
+    { server: 'a', all: async () => [], find: async (extension) => extension === '101' ? { extension } : undefined },
+    { server: 'b', all: async () => [], find: async () => { throw new Error('ARI is not connected') } }
+  ], logger().log)
+  t.same(await pool.find('101'), { extension: '101', server: 'a' })
+  await t.rejects(pool.find('401'), { code: 'XFER_ASTERISK_UNAVAILABLE', statusCode: 503, message: /server b/ })
+  t.equal(await pool.serverOf('401'), undefined)
+})
