@@ -13,7 +13,7 @@ import { machine, targetTable } from './lib/common.js'
 /** Benchmarks run by default: none needs Asterisk. */
 const DEFAULT = ['lookup', 'route', 'ingest', 'pool', 'feed-fanout', 'memory', 'shared-state']
 /** On the real test bed: run by name only. */
-const ON_THE_PBX = ['lookup-ari', 'transfer-pbx', 'transfer-pool']
+const ON_THE_PBX = ['lookup-ari', 'transfer-pbx', 'transfer-pool', 'recall-front']
 
 const asked = process.argv.slice(2)
 const names = asked.length === 0 ? DEFAULT : asked
