@@ -109,6 +109,6 @@ await measureAtLevels(result, BACKGROUND, level, {
   }
 })
 result.notes.push(
-  `The plugin's AMI client and AsteriskPbx.redirectAfterSetup, as a blind transfer with recall writes them: 2 Setvar and the whole recall context (${lines.length} DialplanExtensionAdd, Replace, as before issue 18) or its entry (${entry.length}), then the Redirect, in one write; against the Redirect alone. The channel is a background Local half running Wait, sent back to the start of its Wait. ${REPS} of each, alternating, after 20 unmeasured; medians of the round trip and of the plugin thread's CPU time (Linux schedstat) for it.`
+  `The plugin's AMI client and AsteriskPbx.redirectAfterSetup, as a blind transfer with recall writes them: 2 Setvar and the whole recall context (${lines.length} DialplanExtensionAdd, Replace, as before issue 18) or its entry (${entry.length}), then the Redirect, in one write; against the Redirect alone. The channel is a background Local half running Wait, sent back to the start of its Wait. ${REPS} of each, alternating, 15 ms apart (a channel redirected a moment ago refuses the next Redirect), after 20 unmeasured; medians of the round trip and of the plugin thread's CPU time (Linux schedstat) for it.`
 )
 writeResult(result, 'A recall Redirect\'s lines in front: the whole context against its entry')
