@@ -47,6 +47,8 @@ export async function buildApp (config: ExampleConfig, options: BuildAppOptions 
       // TRANSFER_DESTINATIONS; and queue reports count transfers of queue calls (QUEUE_LOG, on by default).
       destinations: config.destinations,
       queueLog: config.queueLog,
+      // A call recorded on the agent's leg stays recorded when the customer is transferred (FOLLOW_RECORDINGS, on by default).
+      followRecordings: config.followRecordings,
       ...(config.agents === undefined ? {} : { agents: config.agents.map((extension) => ({ extension })) }),
       // Several instances behind a load balancer share transfers, idempotency keys and the feed there.
       ...redisOf(config)

@@ -36,6 +36,8 @@ const EnvSchema = Type.Object({
   TRANSFER_DESTINATIONS: Type.Optional(Type.String()),
   /** `on` (the default): transfers of queue calls are written to Asterisk's queue_log (the plugin's `queueLog`). */
   QUEUE_LOG: Type.Union([Type.Literal('on'), Type.Literal('off')], { default: 'on' }),
+  /** `on` (the default): a call recorded on the agent's leg stays recorded through a transfer (the plugin's `followRecordings`). */
+  FOLLOW_RECORDINGS: Type.Union([Type.Literal('on'), Type.Literal('off')], { default: 'on' }),
   LOG_LEVEL: Type.Union([Type.Literal('fatal'), Type.Literal('error'), Type.Literal('warn'), Type.Literal('info'), Type.Literal('debug'), Type.Literal('trace'), Type.Literal('silent')], { default: 'info' })
 })
 
@@ -62,6 +64,8 @@ export interface ExampleConfig {
   destinations: DestinationMap
   /** QUEUE_LOG: whether transfers of queue calls are written to the queue_log. */
   queueLog: boolean
+  /** FOLLOW_RECORDINGS: whether the customer is recorded when the agent's recorded leg leaves. */
+  followRecordings: boolean
 }
 
 const Destinations = Type.Record(Type.String({ pattern: '^[0-9A-Za-z*#+_-]{1,32}$' }), Destination)
@@ -158,7 +162,8 @@ export function readConfig (environment: NodeJS.ProcessEnv): ExampleConfig {
     logLevel: env.LOG_LEVEL,
     tokens: new Map(),
     destinations: env.TRANSFER_DESTINATIONS === undefined ? {} : transferDestinations(env.TRANSFER_DESTINATIONS, problems),
-    queueLog: env.QUEUE_LOG === 'on'
+    queueLog: env.QUEUE_LOG === 'on',
+    followRecordings: env.FOLLOW_RECORDINGS === 'on'
   }
   if (env.AGENT_EXTENSIONS !== undefined) config.agents = agentExtensions(env.AGENT_EXTENSIONS, problems)
   readRedis(env, config, problems)

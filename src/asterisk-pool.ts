@@ -9,7 +9,7 @@ import { AgentService } from './agents/agent-service.js'
 import type { AgentEntry, AvailableAgent } from './agents/available-agents.js'
 import type { Agent } from './agents/agent-directory.js'
 import type { AgentStatus } from './domain/agent-state.js'
-import { PoolAgents } from './agents/pool-agents.js'
+import { PoolAgents, presenceAcross } from './agents/pool-agents.js'
 import { connectAsteriskServer, type AsteriskServer } from './asterisk-server.js'
 import type { Call } from './domain/call.js'
 import type { ResolvedOptions } from './options.js'
@@ -60,9 +60,7 @@ export class AsteriskPool {
   /** The agent's state from its own server, when the states are built (undefined: unknown yet). */
   presenceOf (extension: string): AgentStatus | undefined {
     const built = this.servers.filter((server) => server.agentStatus.inSync)
-    if (built.length === 0) return undefined
-    const statuses = built.map((server) => server.agentStatus.statusOf(extension))
-    return statuses.find((status) => status.state !== 'offline') ?? statuses[0]
+    return presenceAcross(built.map(({ agentStatus }) => ({ follows: agentStatus.follows(extension), status: agentStatus.statusOf(extension) })))
   }
 
   /** Every agent's call, on every server (named with its server when there are several). */

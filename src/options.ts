@@ -71,6 +71,11 @@ export const PluginDataOptions = Type.Object({
     /** The dialplan context the plugin adds for it (over AMI, at start and after reloads). */
     context: Type.String({ pattern: '^[A-Za-z0-9_.-]{1,79}$', default: 'fastify-transfer-recall' })
   }, { default: {} }),
+  /**
+   * Keep the customer recorded through a transfer when the agent's leg is recorded (MixMonitor on the
+   * agent's side, which ends with that leg): the plugin records the customer's channel too.
+   */
+  followRecordings: Type.Boolean({ default: false }),
   /** A transfer to an agent on a call: refused (409 XFER_TARGET_BUSY) or allowed (call waiting, or recall). */
   busyTargets: Type.Union([Type.Literal('refuse'), Type.Literal('allow')], { default: 'refuse' }),
   feed: Type.Object({

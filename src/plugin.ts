@@ -86,6 +86,7 @@ async function asteriskTransferPlugin (fastify: FastifyInstance, rawOptions: Fas
     policy,
     reconcileIntervalMs: options.reconcileIntervalMs,
     deadlines: options.deadlines,
+    followRecordings: options.followRecordings,
     store: shared.transfers,
     ...(shared.peers === undefined
       ? {}
@@ -109,8 +110,15 @@ async function asteriskTransferPlugin (fastify: FastifyInstance, rawOptions: Fas
   const mirror = new TransferMirror(eventLog)
   const transferOn = (channel: string, server = servers[0].name): Transfer | undefined => transfers.activeHereOnChannel(channel, server) ?? mirror.onChannel(server, channel)
   // Following the services before they start: the first events and connections are counted too.
-  const metrics = options.metrics === false ? undefined : new TransferMetrics(options.metrics.prefix)
-  metrics?.follow({ transfers, pbx: { events: servers[0].pbx.events, connectionState: () => pool.connectionState() }, ...(shared.distributed ? { shared } : {}) })
+  // With several servers the series carry a `server` label: each server's events and links are followed.
+  const metrics = options.metrics === false ? undefined : new TransferMetrics(options.metrics.prefix, servers.map((server) => server.name))
+  metrics?.follow({
+    transfers,
+    pbx: pool.several
+      ? new Map(servers.map((server) => [server.name, { events: server.pbx.events, connectionState: () => server.pbx.connectionState() }]))
+      : { events: servers[0].pbx.events, connectionState: () => pool.connectionState() },
+    ...(shared.distributed ? { shared } : {})
+  })
   for (const server of servers) {
     server.monitor.on('call:status', (status) => {
       if (!leadership.isLeader) return

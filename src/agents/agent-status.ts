@@ -108,6 +108,11 @@ export class AgentStatusService extends EventEmitter<AgentStatusEvents> {
     return [...this.#statuses?.values() ?? []]
   }
 
+  /** Whether the extension is one of the agents this server's last build followed (its directory's). */
+  follows (extension: string): boolean {
+    return this.#statuses?.has(extension) === true
+  }
+
   /** The agent's state now, from memory: O(1). Also answers for extensions the last build did not list. */
   statusOf (extension: string): AgentStatus {
     return this.#statuses?.get(extension) ?? this.#evaluate(extension)

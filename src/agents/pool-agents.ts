@@ -11,6 +11,25 @@ import type { Agent } from './agent-directory.js'
 import type { AgentEntry, AvailableAgent } from './available-agents.js'
 import { selectAvailableAgents } from './available-agents.js'
 
+/** One server's view of an agent's state: whether the agent is one of its own, and the state it sees. */
+export interface ServerPresence<S extends { state: string }> {
+  follows: boolean
+  status: S
+}
+
+/**
+ * The agent's state as its own server sees it: the server whose agents include it (a server that does
+ * not know the extension says "unknown to Asterisk", which is not the agent's state). An extension on
+ * several servers (refused elsewhere) or on none: the first state that is not offline, else the first.
+ */
+export function presenceAcross<S extends { state: string }> (views: ReadonlyArray<ServerPresence<S>>): S | undefined {
+  const own = views.filter((view) => view.follows)
+  const [only] = own
+  if (own.length === 1 && only !== undefined) return only.status
+  const candidates = own.length > 0 ? own : views
+  return (candidates.find((view) => view.status.state !== 'offline') ?? candidates[0])?.status
+}
+
 /** What the pool needs of one server's agents. */
 export interface ServerAgents {
   server: string

@@ -52,6 +52,11 @@ export type PbxEvent =
    * `PeerStatus: Unreachable` (and `ContactStatus: Removed`).
    */
   | { type: 'peerStatus', peer: string, registered: boolean }
+  /**
+   * A channel began or stopped being recorded (MixMonitor). Neither names the file; a hangup sends no
+   * stop (the recording ends with the channel).
+   */
+  | ({ type: 'mixMonitorStart' | 'mixMonitorStop' } & ChannelRef)
   /** A queue member was added, removed, paused or unpaused, or its device changed state. */
   | ({ type: QueueMemberEventType } & QueueMember)
   /** A caller (the channel) joined a queue at `position` (1 is the head). */
@@ -239,6 +244,8 @@ const PARSERS: ReadonlyMap<string, (message: AmiMessage) => PbxEvent | undefined
         memberChannel: field(message, 'destchannel'),
         holdTimeSeconds: Number(field(message, 'holdtime')) || 0
       }],
+  ['mixmonitorstart', (message) => ({ type: 'mixMonitorStart', ...channelRef(message) })],
+  ['mixmonitorstop', (message) => ({ type: 'mixMonitorStop', ...channelRef(message) })],
   ['queuememberadded', queueMemberEvent('queueMemberAdded')],
   ['queuememberremoved', queueMemberEvent('queueMemberRemoved')],
   ['queuememberpause', queueMemberEvent('queueMemberPause')],

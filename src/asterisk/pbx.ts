@@ -52,6 +52,11 @@ export interface Pbx {
   setVariable (channel: string, name: string, value: string): Promise<void>
   /** A channel's variable (AMI Getvar); `''` when it is not set. */
   getVariable (channel: string, name: string): Promise<string>
+  /**
+   * Starts recording a channel, both directions mixed, into `file` (AMI MixMonitor; a name without a
+   * directory lands in Asterisk's monitor spool). Resolves with the MixMonitorID Asterisk gives.
+   */
+  startRecording (channel: string, file: string): Promise<string>
   /** When Asterisk started (AMI CoreStatus): a different answer after a reconnect means it restarted. */
   startedAt (): Promise<string>
   /** Adds (or replaces) one dialplan step at runtime (AMI DialplanExtensionAdd; needs write `system`). */
@@ -215,6 +220,11 @@ export class AsteriskPbx implements Pbx {
   async getVariable (channel: string, name: string): Promise<string> {
     const response = await this.#ami.action({ Action: 'Getvar', Channel: channel, Variable: name })
     return typeof response.value === 'string' ? response.value : ''
+  }
+
+  async startRecording (channel: string, file: string): Promise<string> {
+    const response = await this.#ami.action({ Action: 'MixMonitor', Channel: channel, File: file })
+    return typeof response.mixmonitorid === 'string' ? response.mixmonitorid : ''
   }
 
   async queueLog (line: QueueLogEntry): Promise<void> {

@@ -126,6 +126,11 @@ export class CallMonitor extends EventEmitter<CallMonitorEvents> {
     return this.#registry.channelCount
   }
 
+  /** A live channel's uniqueid and linkedid (`''` while unknown), by name: what transfer records carry. */
+  idsOf (name: string): { uniqueId: string, linkedId: string } | undefined {
+    return this.#registry.idsOf(name)
+  }
+
   #reset (snapshot: CallSnapshot, buffered: PbxEvent[]): void {
     this.#publish(this.#registry.reset(snapshot, buffered))
     this.#log.info({ channels: this.#registry.channelCount, replayed: buffered.length }, 'calls rebuilt from an ARI snapshot')

@@ -42,6 +42,11 @@ export class CallRegistry {
     return this.#live.size
   }
 
+  /** The uniqueid and linkedid of a live channel, by name (see `LiveChannels.idsOf`). */
+  idsOf (name: string): { uniqueId: string, linkedId: string } | undefined {
+    return this.#live.idsOf(name)
+  }
+
   /** Updates the state from one event and returns the agent calls it changed (none for a replay). */
   apply (event: PbxEvent): CallChange[] {
     const subject = subjectOf(event)

@@ -120,6 +120,12 @@ export class LiveChannels {
     return this.#byName.get(name)
   }
 
+  /** The uniqueid and linkedid of the channel with this name (the linkedid '' while unknown). */
+  idsOf (name: string): { uniqueId: string, linkedId: string } | undefined {
+    const live = this.#channels.get(this.#byName.get(name) ?? '')
+    return live === undefined ? undefined : { uniqueId: live.channel.id, linkedId: live.linkedId }
+  }
+
   /** The uniqueids of one agent extension's channels (its legs). */
   agentChannelIdsOf (extension: string): ReadonlySet<string> | undefined {
     return this.#byExtension.get(extension)

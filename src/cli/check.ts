@@ -10,6 +10,7 @@ import type { Status } from './output.js'
 import { extensionList, statusLines, type Printer } from './output.js'
 import { describeAmiFailure, describeAriFailure, openConnection, type AsteriskConnection } from './connection.js'
 import type { ConnectionSettings } from './environment.js'
+import { settingNames, type SettingNames } from './setting-names.js'
 import { allowedActions, permissionReport, writeClassesFor, type PermissionReport } from './permissions.js'
 import { usableDigits } from '../transfers/consultation-controls.js'
 import { DEFAULT_RECALL_CONTEXT, RECALL_STEPS } from '../transfers/recall-dialplan.js'
@@ -77,11 +78,13 @@ export function consultationControlsLine (swap: string, threeWay: string): Check
     `set them in features.conf [general], e.g. ${missing.map(([option, , example]) => `${option ?? ''} => ${example ?? ''}`).join(', ')}, then reload features (module reload features)`)
 }
 
-export function contextLine (context: string, exists: boolean): CheckLine {
+/** `names`: where this server's context is set, when it was read from ASTERISK_SERVERS. */
+export function contextLine (context: string, exists: boolean, names?: SettingNames): CheckLine {
+  const where = names === undefined ? 'TRANSFER_CONTEXT (or the server\'s transferContext in ASTERISK_SERVERS)' : `${names.transferContext}${names.server}`
   return exists
     ? line('ok', 'transfer context', `${context} exists in the dialplan`)
     : line('fail', 'transfer context', `${context} does not exist in the dialplan`,
-      'set TRANSFER_CONTEXT (or the server\'s transferContext in ASTERISK_SERVERS) to the context your agents\' extensions are dialed in (extensions.conf)')
+      `set ${where} to the context your agents' extensions are dialed in (extensions.conf)`)
 }
 
 /** Only endpoints of the technology transfers use are listed (trunks of another one are not agents). */
@@ -113,7 +116,7 @@ async function amiLines (connection: AsteriskConnection, settings: ConnectionSet
   try {
     await connection.amiReady
   } catch (error) {
-    const { message, hint } = describeAmiFailure(error, settings.ami)
+    const { message, hint } = describeAmiFailure(error, settings.ami, settingNames(settings))
     // The message names AMI and says what failed (login refused, unreachable): no label needed.
     return [line('fail', '', message, hint),
       line('info', 'not checked', 'AMI permissions, the atxfer feature code and the transfer context need an AMI login')]
@@ -132,7 +135,7 @@ async function amiLines (connection: AsteriskConnection, settings: ConnectionSet
   lines.push(await Promise.all([getvar(ami, 'FEATURE(atxferswap)'), getvar(ami, 'FEATURE(atxferthreeway)')])
     .then(([swap, threeWay]) => consultationControlsLine(swap, threeWay), (error: unknown) => unanswered('swap and three-way digits', error)))
   lines.push(await getvar(ami, `DIALPLAN_EXISTS(${settings.transferContext})`)
-    .then((value) => contextLine(settings.transferContext, value === '1'), (error: unknown) => unanswered('transfer context', error)))
+    .then((value) => contextLine(settings.transferContext, value === '1', settings.entry === undefined ? undefined : settingNames(settings)), (error: unknown) => unanswered('transfer context', error)))
   if (allowed !== undefined) {
     const installed = await getvar(ami, `DIALPLAN_EXISTS(${DEFAULT_RECALL_CONTEXT},${RECALL_STEPS.transfer},1)`).then((value) => value === '1', () => false)
     lines.push(recallLine(allowed.has('dialplanextensionadd'), installed))
@@ -144,7 +147,7 @@ async function ariLines (connection: AsteriskConnection, settings: ConnectionSet
   try {
     await connection.ariReady
   } catch (error) {
-    const { message, hint } = describeAriFailure(error, settings.ari)
+    const { message, hint } = describeAriFailure(error, settings.ari, settingNames(settings))
     return [line('fail', '', message, hint), line('info', 'not checked', 'which extensions are online needs ARI')]
   }
   const lines = [line('ok', 'ARI', `${settings.ari.url} (user ${settings.ari.username})`)]

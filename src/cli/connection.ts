@@ -7,6 +7,10 @@ import { AmiClient } from '../asterisk/ami-client.js'
 import { AriClient } from '../asterisk/ari-client.js'
 import { AsteriskPbx } from '../asterisk/pbx.js'
 import type { ConnectionSettings } from './environment.js'
+import { settingNames, type SettingNames } from './setting-names.js'
+
+/** The single server's variables: what the hints name when the caller says nothing of a pool. */
+const SINGLE_SERVER = settingNames({ name: 'default' })
 
 /** What went wrong, on one line, and what to do about it. */
 export interface Problem {
@@ -71,52 +75,58 @@ function reasonOf (error: unknown): string {
   return /\(([^()]+)\)$/.exec(message)?.[1] ?? /ARI at \S+: (.*)$/.exec(message)?.[1] ?? message
 }
 
-/** Refused credentials and an unreachable Asterisk need different fixes: they are told apart here. */
-export function describeAmiFailure (error: unknown, ami: ConnectionSettings['ami']): Problem {
+/**
+ * Refused credentials and an unreachable Asterisk need different fixes: they are told apart here.
+ * `names`: where the server's settings were read (`setting-names.ts`): AMI_* by default, the server's
+ * entry of ASTERISK_SERVERS in a pool.
+ */
+export function describeAmiFailure (error: unknown, ami: ConnectionSettings['ami'], names: SettingNames = SINGLE_SERVER): Problem {
   const where = `${ami.host}:${ami.port}`
+  const { of, server } = names
   switch (codeOf(error)) {
     case 'XFER_AMI_LOGIN_FAILED':
       return {
         message: `AMI login refused for user "${ami.username}" at ${where}: ${(error as Error).message.replace(/^AMI login failed: /, '')}`,
-        hint: `check AMI_USERNAME and AMI_PASSWORD against manager.conf [${ami.username}] (its secret, and permit/deny for this host)`
+        hint: `check ${of('ami.username')} and ${of('ami.password')}${server} against manager.conf [${ami.username}] (its secret, and permit/deny for this host)`
       }
     case 'XFER_ASTERISK_TIMEOUT':
       return {
         message: `AMI at ${where} did not answer the login in time`,
-        hint: 'check that AMI_HOST/AMI_PORT point at Asterisk\'s manager port (manager.conf [general] port) and that no firewall drops the packets'
+        hint: `check that ${of('ami.host')}/${of('ami.port')}${server} point at Asterisk's manager port (manager.conf [general] port) and that no firewall drops the packets`
       }
     default:
       return {
         message: `cannot reach AMI at ${where} (${reasonOf(error)})`,
-        hint: 'is Asterisk running, with manager.conf [general] enabled = yes and a port/bindaddr matching AMI_HOST and AMI_PORT?'
+        hint: `is Asterisk running, with manager.conf [general] enabled = yes and a port/bindaddr matching ${of('ami.host')} and ${of('ami.port')}${server}?`
       }
   }
 }
 
-export function describeAriFailure (error: unknown, ari: ConnectionSettings['ari']): Problem {
+export function describeAriFailure (error: unknown, ari: ConnectionSettings['ari'], names: SettingNames = SINGLE_SERVER): Problem {
   const reason = reasonOf(error)
+  const { of, server } = names
   if (/^401\b/.test(reason)) {
     return {
       message: `ARI refused the credentials of user "${ari.username}" at ${ari.url}`,
-      hint: `check ARI_USERNAME and ARI_PASSWORD against ari.conf [${ari.username}] (type = user, password)`
+      hint: `check ${of('ari.username')} and ${of('ari.password')}${server} against ari.conf [${ari.username}] (type = user, password)`
     }
   }
   if (codeOf(error) === 'XFER_ASTERISK_TIMEOUT') {
     return {
       message: `ARI at ${ari.url} did not answer in time`,
-      hint: 'check that ARI_URL points at Asterisk\'s HTTP server (http.conf bindaddr/bindport)'
+      hint: `check that ${of('ari.url')}${server} points at Asterisk's HTTP server (http.conf bindaddr/bindport)`
     }
   }
   if (/ECONNREFUSED|ENOTFOUND|EHOSTUNREACH|ENETUNREACH|ECONNRESET|EAI_AGAIN/.test(reason)) {
     return {
       message: `cannot reach ARI at ${ari.url} (${reason})`,
-      hint: 'is Asterisk running, with http.conf enabled = yes and a bindaddr/bindport matching ARI_URL?'
+      hint: `is Asterisk running, with http.conf enabled = yes and a bindaddr/bindport matching ${of('ari.url')}${server}?`
     }
   }
   // ari-client loses the network error of some failures (EHOSTUNREACH...) and only says it could not
   // read the API description: the hint covers both a wrong address and ARI being off.
   return {
     message: `ARI at ${ari.url} failed: ${reason}`,
-    hint: 'check that ARI_URL is reachable and is the base URL without a path (http://host:8088), with http.conf enabled = yes and ari.conf [general] enabled = yes'
+    hint: `check that ${of('ari.url')}${server} is reachable and is the base URL without a path (http://host:8088), with http.conf enabled = yes and ari.conf [general] enabled = yes`
   }
 }

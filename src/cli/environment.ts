@@ -53,6 +53,8 @@ export interface AsteriskEnvironment {
   missing: string[]
   /** Every other problem, one line each, naming its variable (and the server's index and field). */
   invalid: string[]
+  /** Read from ASTERISK_SERVERS: whether each entry gives its own transferContext (absent for AMI_* and ARI_*). */
+  ownContexts?: boolean[]
 }
 
 export interface ConnectionSettings {
@@ -63,6 +65,10 @@ export interface ConnectionSettings {
   transferContext: string
   /** Technology of the agents' phones: the plugin's default, as the example app has no variable for it. */
   channelTechnology: string
+  /** Its index in ASTERISK_SERVERS (absent for the single server of AMI_* and ARI_*): what hints name. */
+  entry?: number
+  /** Whether that entry gives its own transferContext. */
+  ownContext?: boolean
 }
 
 /** A configuration problem: the tool cannot start. The message names every variable at fault. */
@@ -126,7 +132,7 @@ function withoutTrailingSlash (server: ResolvedServer): ResolvedServer {
   return { ...server, ari: { ...server.ari, url: server.ari.url.replace(/\/+$/, '') } }
 }
 
-function poolFromJson (text: string, singles: readonly string[], transferContext: string): { servers: ResolvedServer[], invalid: string[] } {
+function poolFromJson (text: string, singles: readonly string[], transferContext: string): { servers: ResolvedServer[], invalid: string[], ownContexts?: boolean[] } {
   const invalid: string[] = []
   if (singles.length > 0) {
     invalid.push(`${SERVERS_VARIABLE} and ${singles.join(', ')} are both set: with ${SERVERS_VARIABLE} (the pool) the single server's AMI_* and ARI_* variables are not used; unset them, or put that server in ${SERVERS_VARIABLE}`)
@@ -138,7 +144,9 @@ function poolFromJson (text: string, singles: readonly string[], transferContext
     return { servers: [], invalid: [...invalid, `${SERVERS_VARIABLE} is not valid JSON (${jsonReason(error)})`] }
   }
   invalid.push(...serverListProblems(list, SERVERS_VARIABLE).map(({ path, message }) => `${path} ${message}`))
-  return { servers: invalid.length > 0 ? [] : resolveServers(list as ServerOption[], transferContext), invalid }
+  if (invalid.length > 0) return { servers: [], invalid }
+  const entries = list as ServerOption[]
+  return { servers: resolveServers(entries, transferContext), invalid, ownContexts: entries.map((entry) => entry.transferContext !== undefined) }
 }
 
 function singleServer (known: Record<string, string>, transferContext: string): { servers: ResolvedServer[], missing: string[], invalid: string[] } {
@@ -163,24 +171,31 @@ export function readAsteriskEnvironment (environment: NodeJS.ProcessEnv): Asteri
   const contextProblems = schemaProblems(TransferContextEnv, context).invalid
   const transferContext = context.TRANSFER_CONTEXT
   const servers = known[SERVERS_VARIABLE]
-  const read = servers === undefined
+  const read: { servers: ResolvedServer[], missing: string[], invalid: string[], ownContexts?: boolean[] } = servers === undefined
     ? singleServer(known, transferContext)
     : { missing: [], ...poolFromJson(servers, Object.keys(SingleServerEnv.properties).filter((name) => name in known), transferContext) }
   const invalid = [...read.invalid, ...contextProblems]
+  const ok = invalid.length === 0 && read.missing.length === 0
   return {
-    servers: invalid.length > 0 || read.missing.length > 0 ? [] : read.servers.map(withoutTrailingSlash),
+    servers: ok ? read.servers.map(withoutTrailingSlash) : [],
     transferContext,
     missing: read.missing,
-    invalid
+    invalid,
+    ...(read.ownContexts !== undefined && ok ? { ownContexts: read.ownContexts } : {})
   }
 }
 
 /** The connection settings of every server of the pool, in order, or a ConfigError listing every problem. */
 export function readPool (environment: NodeJS.ProcessEnv): ConnectionSettings[] {
-  const { servers, missing, invalid } = readAsteriskEnvironment(environment)
+  const { servers, missing, invalid, ownContexts } = readAsteriskEnvironment(environment)
   const problems = [...(missing.length > 0 ? [`missing ${missing.join(', ')}`] : []), ...invalid]
   if (problems.length > 0) throw new ConfigError(`invalid configuration: ${problems.join('; ')}`)
-  return servers.map((server) => ({ ...server, channelTechnology: 'PJSIP' }))
+  // Read from ASTERISK_SERVERS, each server remembers its entry: hints name it, not AMI_* and ARI_*.
+  return servers.map((server, entry) => ({
+    ...server,
+    channelTechnology: 'PJSIP',
+    ...(ownContexts === undefined ? {} : { entry, ownContext: ownContexts[entry] === true })
+  }))
 }
 
 function namesOf (pool: readonly ConnectionSettings[]): string {

@@ -14,6 +14,7 @@ import { TransferService } from '../transfers/transfer-service.js'
 import { PROGRAM, type Command } from './arguments.js'
 import { describeAmiFailure, describeAriFailure, openConnection, type Problem } from './connection.js'
 import type { ConnectionSettings } from './environment.js'
+import { settingNames } from './setting-names.js'
 import { errorLines, eventLine, outcomeLines, statusLines, type Printer } from './output.js'
 import { isFinal, type TransferStatus, type Transfer } from '../domain/transfer.js'
 
@@ -48,27 +49,30 @@ const VERIFY_INTERVAL_MS = 200
 /** What to do about each error code the transfer can end with. */
 export function hintFor (code: string, command: TransferCommand, settings: ConnectionSettings): string {
   const { from, to } = command
+  const names = settingNames(settings)
+  // In a pool: the check of this server alone, and the server named where the connection is concerned.
+  const check = settings.entry === undefined ? `${PROGRAM} check` : `${PROGRAM} check --server ${settings.name}`
   const hints: Record<string, string> = {
-    XFER_NO_ACTIVE_CHANNEL: `${from} has no call to transfer; ${PROGRAM} check lists the extensions online`,
+    XFER_NO_ACTIVE_CHANNEL: `${from} has no call to transfer; ${check} lists the extensions online`,
     XFER_CALL_NOT_BRIDGED: `${from}'s call must be answered and have exactly two parties (not ringing, on hold alone or a conference)`,
-    XFER_UNKNOWN_TARGET: `${to} cannot be dialed in context ${settings.transferContext}: check the number, or TRANSFER_CONTEXT`,
+    XFER_UNKNOWN_TARGET: `${to} cannot be dialed in context ${settings.transferContext}: check the number, or ${names.transferContext}${names.server}`,
     XFER_TRANSFER_IN_PROGRESS: 'the call already has a transfer going on: wait for it to end',
     XFER_CHANNEL_GONE: 'the call ended while the transfer started',
-    XFER_CONSULTATION_NOT_STARTED: `run ${PROGRAM} check (atxfer feature code); agents' calls must be dialed with Dial(...,tT) to allow transfers`,
-    XFER_ASTERISK_REFUSED: `run ${PROGRAM} check: the AMI user may lack a write permission`,
-    XFER_ASTERISK_UNAVAILABLE: `the connection to Asterisk dropped: run ${PROGRAM} check`,
+    XFER_CONSULTATION_NOT_STARTED: `run ${check} (atxfer feature code); agents' calls must be dialed with Dial(...,tT) to allow transfers`,
+    XFER_ASTERISK_REFUSED: `run ${check}: the AMI user may lack a write permission`,
+    XFER_ASTERISK_UNAVAILABLE: `the connection to Asterisk${names.server} dropped: run ${check}`,
     XFER_ASTERISK_TIMEOUT: 'Asterisk did not report an outcome in time: try a longer --timeout, and look at Asterisk\'s log',
     XFER_UNSAFE_AMI_VALUE: 'extensions may only hold digits, letters, *, #, +, _ and -',
     XFER_FEATURE_NOT_CONFIGURED: 'set atxferswap and atxferthreeway in features.conf [general] (Asterisk\'s defaults: *4 and *3), then: module reload features',
     XFER_TRANSFER_STATE: `the transfer could not do that in its state: swap and three-way need ${to} to have answered, and no swap after a three-way`,
     target_busy: `${to} is busy`,
     no_answer: `${to} did not answer (the Dial timeout, or features.conf atxfernoanswertimeout for attended transfers)`,
-    target_unavailable: `${to} is not registered or not reachable: ${PROGRAM} check lists the extensions online`,
+    target_unavailable: `${to} is not registered or not reachable: ${check} lists the extensions online`,
     target_hung_up: `${to} hung up before the transfer was over`,
-    abandoned: `the customer hung up, or the dialplan ended the call because ${to} could not be reached (${PROGRAM} check lists the extensions online)`,
+    abandoned: `the customer hung up, or the dialplan ended the call because ${to} could not be reached (${check} lists the extensions online)`,
     cancelled: `the consultation ended before it could be completed: ${to} did not take the call (unreachable, busy or rejected), and ${from} is back with the customer`
   }
-  return hints[code] ?? `run ${PROGRAM} check, and look at Asterisk's log`
+  return hints[code] ?? `run ${check}, and look at Asterisk's log`
 }
 
 /** The state the command asked for: anything else is a failure. */
@@ -225,8 +229,8 @@ export function verificationLines (transfer: Transfer, expectation: Expectation,
 
 async function connect (connection: ReturnType<typeof openConnection>, settings: ConnectionSettings): Promise<Problem | undefined> {
   const [ami, ari] = await Promise.allSettled([connection.amiReady, connection.ariReady])
-  if (ami.status === 'rejected') return describeAmiFailure(ami.reason, settings.ami)
-  if (ari.status === 'rejected') return describeAriFailure(ari.reason, settings.ari)
+  if (ami.status === 'rejected') return describeAmiFailure(ami.reason, settings.ami, settingNames(settings))
+  if (ari.status === 'rejected') return describeAriFailure(ari.reason, settings.ari, settingNames(settings))
   return undefined
 }
 

@@ -29,6 +29,14 @@ export const TransferCaller = Type.Object({
   name: Type.Optional(Type.String())
 })
 
+/** The uniqueid of each channel of a transfer, under the same names as its `channels`. */
+export const TransferUniqueIds = Type.Object({
+  agent: Type.Optional(Type.String()),
+  peer: Type.Optional(Type.String()),
+  consultation: Type.Optional(Type.String()),
+  target: Type.Optional(Type.String())
+})
+
 export const TransferType = Type.Union([Type.Literal('blind'), Type.Literal('attended')])
 
 /** Where a transfer is in its life (see transfers/state.ts for the transitions). */
@@ -137,6 +145,19 @@ export const Transfer = Type.Object({
     /** The target's own leg, once it is dialed. */
     target: Type.Optional(Type.String())
   }),
+  /**
+   * Asterisk's linkedid of the call: the id its CDR and CEL rows share (the customer's uniqueid, kept
+   * through blind and attended transfers). Absent while the plugin has not seen it.
+   */
+  linkedId: Type.Optional(Type.String()),
+  /** Each channel's uniqueid, next to `channels`: known for the channels the plugin saw, on `server`. */
+  uniqueIds: Type.Optional(TransferUniqueIds),
+  /**
+   * The recording files of the call as Asterisk names them (`MIXMONITOR_FILENAME`): the one on the
+   * agent's leg, and the one the plugin started on the customer's channel so the recording follows
+   * them (see `recordings` in the plugin's options). Absent when the call was not recorded.
+   */
+  recordings: Type.Optional(Type.Array(Type.String())),
   createdAt: Type.String(),
   updatedAt: Type.String()
 })
@@ -146,6 +167,7 @@ export type TransferType = Static<typeof TransferType>
 export type TransferStatus = Static<typeof TransferStatus>
 export type FailureReason = Static<typeof FailureReason>
 export type TransferCaller = Static<typeof TransferCaller>
+export type TransferUniqueIds = Static<typeof TransferUniqueIds>
 export type Recall = Static<typeof Recall>
 export type TalkingTo = Static<typeof TalkingTo>
 export type TransferQueue = Static<typeof TransferQueue>

@@ -36,17 +36,23 @@ export class ConsultationActions {
   readonly #ledger: TransferLedger
   readonly #policy: TransferPolicy
   readonly #settleTimeoutMs: number
+  readonly #beforeComplete: ((transfer: Transfer) => Promise<void>) | undefined
 
-  constructor (pbx: Pbx, ledger: TransferLedger, policy: TransferPolicy, settleTimeoutMs: number) {
+  /** `beforeComplete` runs right before a complete is sent (the customer's recording starts: `recording-follower.ts`). */
+  constructor (pbx: Pbx, ledger: TransferLedger, policy: TransferPolicy, settleTimeoutMs: number, beforeComplete?: (transfer: Transfer) => Promise<void>) {
     this.#pbx = pbx
     this.#ledger = ledger
     this.#policy = policy
     this.#settleTimeoutMs = settleTimeoutMs
+    this.#beforeComplete = beforeComplete
   }
 
   async act (action: ConsultationAction, id: string, identity?: Identity): Promise<Transfer> {
     switch (action) {
-      case 'complete': return await this.#settle(id, identity, action, async (transfer) => { await completeConsultation(this.#pbx, transfer) })
+      case 'complete': return await this.#settle(id, identity, action, async (transfer) => {
+        await this.#beforeComplete?.(transfer)
+        await completeConsultation(this.#pbx, transfer)
+      })
       case 'cancel': return await this.#settle(id, identity, action, async (transfer) => { await this.#cancel(transfer) })
       default: return await this.#settle(id, identity, action, async (transfer) => { await pressControl(this.#pbx, transfer.channels.agent, action) },
         (before, now) => controlSettled(action, before, now))

@@ -27,10 +27,10 @@ export interface CheckedServer {
   /** The named channels and what they are bridged with (memory once in sync, else ARI). */
   around: (names: readonly string[]) => Promise<CallSnapshot>
   getVariable: (channel: string, name: string) => Promise<string>
+  /** Resolves at the server's next event, or after `ms`. */
+  nextEventOr?: (ms: number) => Promise<void>
   /** Whether a transfer created at `createdAt` began before this server last restarted. */
   predatesRestart: (createdAt: string) => boolean
-  /** Resolves once its next event has been applied, or after `ms`. */
-  nextEventOr?: (ms: number) => Promise<void>
 }
 
 export const CALL_ID = 'CHANNEL(pjsip,call-id)'
@@ -78,12 +78,10 @@ export async function checkAcross (input: CheckedInput['type'], transfer: Checke
   return outgoing !== '' && outgoing === incoming ? { seen: true, across: { server: there.name, inbound, target: call.agent.name } } : { seen: false }
 }
 
-/**
- * The check for one server's engine; `nextEventThere` waits for the next event of the target's server,
- * where the missing half of an outcome shows (not this server's: nothing more happens here).
- */
-export type CheckAcrossFor = ((input: CheckedInput['type'], transfer: { record: Transfer }, snapshot: CallSnapshot) => Promise<AcrossCheck>) & {
-  nextEventThere?: (transfer: { record: Transfer }, ms: number) => Promise<void>
+export interface CheckAcrossFor {
+  (input: CheckedInput['type'], transfer: { record: Transfer }, snapshot: CallSnapshot): Promise<AcrossCheck>
+  /** Waits for the target's server's next event (what may change the check), or `ms`; false: no such server to wait on. */
+  nextChange?: (transfer: { record: Transfer }, ms: number) => Promise<boolean>
 }
 
 /** The check for the engine of `server`: the target's server is the one named in the record, else the one its agent belongs to. */
@@ -91,15 +89,18 @@ export function acrossThePool (server: string, serverNamed: (name: string) => Ch
   agentServer?: (extension: string) => Promise<string | undefined> | string | undefined
   channelTechnology: string
 }): CheckAcrossFor {
-  const targetServer = async (record: Transfer): Promise<CheckedServer | undefined> => serverNamed(record.across?.server ?? await options.agentServer?.(record.targetExtension) ?? '')
+  const targetServer = async (record: Transfer): Promise<CheckedServer | undefined> =>
+    serverNamed(record.across?.server ?? await options.agentServer?.(record.targetExtension) ?? '')
   const check = async (input: CheckedInput['type'], { record }: { record: Transfer }, snapshot: CallSnapshot): Promise<AcrossCheck> => {
     const here = serverNamed(server)
     if (here === undefined) return undefined
     return await checkAcross(input, record, snapshot, here, await targetServer(record), options.channelTechnology)
   }
-  const nextEventThere = async ({ record }: { record: Transfer }, ms: number): Promise<void> => {
+  const nextChange = async ({ record }: { record: Transfer }, ms: number): Promise<boolean> => {
     const there = await targetServer(record)
-    await (there?.nextEventOr?.(ms) ?? new Promise((resolve) => setTimeout(resolve, ms)))
+    if (there?.nextEventOr === undefined) return false
+    await there.nextEventOr(ms)
+    return true
   }
-  return Object.assign(check, { nextEventThere })
+  return Object.assign(check, { nextChange })
 }

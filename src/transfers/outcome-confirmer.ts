@@ -34,6 +34,16 @@ const MEMORY_CONFIRM_INTERVAL_MS = 20
 const SWAP_WHILE_RINGING_MS = 500
 
 /**
+ * A blind transfer's answer seen here but not yet on the target's server is looked at again at each of
+ * that server's events (at least this often), for this long; then reconciliation takes over. The
+ * target's server may lag behind this one (its AMI busy, a slower link): the answer is declared as soon
+ * as it shows it, not at the next reconciliation (found on the two-server test bed: 26 s late with a
+ * 2 s lag).
+ */
+const ACROSS_LOOK_MS = 250
+const ACROSS_PATIENCE_MS = 60_000
+
+/**
  * With several servers: whether the target's server shows the outcome too (`cross-server-check.ts`);
  * undefined when the target is on this server.
  */
@@ -147,7 +157,7 @@ export class OutcomeConfirmer {
       }
       const fromMemory = look?.fromMemory === true
       if (fromMemory ? this.#clock.now() >= deadline : attempt + 1 >= CONFIRM_ATTEMPTS) break
-      await (!fromMemory ? this.#clock.sleep(CONFIRM_INTERVAL_MS) : pace === 'interval' ? this.#clock.sleep(MEMORY_CONFIRM_INTERVAL_MS) : this.#nextEvent(transfer, unseenAcross))
+      await (!fromMemory ? this.#clock.sleep(CONFIRM_INTERVAL_MS) : pace === 'interval' ? this.#clock.sleep(MEMORY_CONFIRM_INTERVAL_MS) : this.#locator.nextEventOr(MEMORY_CONFIRM_INTERVAL_MS))
     }
     // A swap the bridges never showed did not happen: the agent's phone held and resumed the call.
     if (input.type === 'swapped') return
@@ -155,6 +165,12 @@ export class OutcomeConfirmer {
     // Not a cancel: the customer is back with the agent here, whatever the other server still holds.
     if (unseenAcross && input.type !== 'cancelled') {
       this.#log.warn({ transferId: transfer.id, input: input.type }, 'transfer outcome seen on this server but not on the target\'s server: not declared yet')
+      // A blind answer: looked at again as the target's server's events come (the check not held meanwhile).
+      if (transfer.record.type === 'blind' && input.type === 'target_answered') {
+        this.#watchAcross(transfer, input, meaning).catch((error: unknown) => {
+          this.#log.error({ err: error, transferId: transfer.id }, 'following a blind transfer\'s answer on the target\'s server failed')
+        })
+      }
       return
     }
     // Asterisk reported the outcome but the bridges never showed it (a queue, an unusual dialplan):
@@ -164,12 +180,32 @@ export class OutcomeConfirmer {
   }
 
   /**
-   * The next event that may show the outcome (or MEMORY_CONFIRM_INTERVAL_MS): this server's, or, when
-   * only the target's server has yet to show it, that server's too (the missing half arrives there).
+   * After the looks at one event: the answer is declared at the first event of the target's server
+   * that shows it (both servers looked at again), while the transfer stays where it was.
    */
-  async #nextEvent (transfer: ActiveTransfer, across: boolean): Promise<void> {
-    const there = across ? this.#across?.nextEventThere?.(transfer, MEMORY_CONFIRM_INTERVAL_MS) : undefined
-    await (there === undefined ? this.#locator.nextEventOr(MEMORY_CONFIRM_INTERVAL_MS) : Promise.race([this.#locator.nextEventOr(MEMORY_CONFIRM_INTERVAL_MS), there]))
+  async #watchAcross (transfer: ActiveTransfer, input: CheckedInput, meaning: () => TransferInput): Promise<void> {
+    const status = transfer.record.status
+    const until = this.#clock.now() + ACROSS_PATIENCE_MS
+    while (this.#clock.now() < until) {
+      const waited = await this.#across?.nextChange?.(transfer, ACROSS_LOOK_MS)
+      if (waited !== true) await this.#clock.sleep(ACROSS_LOOK_MS)
+      if (transfer.disposed || transfer.record.status !== status) return
+      const confirming = transfer.tryConfirm()
+      // Another check under way (an event here): it looks at both servers itself.
+      if (confirming === undefined) continue
+      try {
+        const look = await this.#look(transfer)
+        if (look === undefined || transfer.disposed) continue
+        const here = checkHere(transfer.record, input, look.snapshot)
+        const check = await this.#bothSides(transfer, input, look.snapshot, here)
+        if (check === 'not_yet') continue
+        if (check === 'confirmed') this.#learnLegBehindLocal(transfer, look.snapshot)
+        this.#ledger.apply(transfer, check === 'confirmed' ? meaning() : { type: 'customer_hung_up' })
+        return
+      } finally {
+        confirming.end()
+      }
+    }
   }
 
   /**

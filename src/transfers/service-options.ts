@@ -55,6 +55,12 @@ export interface TransferServiceOptions {
   recall?: RecallRouting
   /** Write queue_log lines for transfers of calls that came through a queue (`queue-reports.ts`). */
   queueLog?: boolean
+  /**
+   * Keep the customer recorded through a transfer when the agent's leg is recorded (MixMonitor): a
+   * recording of the customer's channel starts before a blind transfer's Redirect and at an attended
+   * one's completion (`recording-follower.ts`). Default false.
+   */
+  followRecordings?: boolean
   /** Where transfers are shared with the other instances (default: this process's memory, no others). */
   store?: TransferStore
   /** Several instances: how to reach the owner of a transfer, and how often leases are renewed. */
@@ -106,6 +112,8 @@ export interface CallLookup {
   allCalls?: () => Call[]
   /** Every channel and bridge it knows (once, at a restore: a consultation swapped away from). */
   snapshot?: () => CallSnapshot
+  /** A live channel's uniqueid and linkedid (`''` while unknown), by name: the ids transfer records carry. */
+  idsOf?: (name: string) => { uniqueId: string, linkedId: string } | undefined
 }
 
 export interface TransferRequest {

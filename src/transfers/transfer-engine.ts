@@ -17,6 +17,7 @@ import { AtxferPacing } from './atxfer-pacing.js'
 import { CallLocator } from './call-locator.js'
 import { CHANNEL_RECORD_VARIABLE } from './channel-record.js'
 import { ConsultationActions } from './consultation-actions.js'
+import { ConnectedLineKeeper } from './connected-line.js'
 import { ConsultationRestorer } from './consultation-restorer.js'
 import { EventRouter } from './event-router.js'
 import { OutcomeConfirmer, type CheckAcross } from './outcome-confirmer.js'
@@ -25,6 +26,8 @@ import { PbxHealth } from './pbx-health.js'
 import { PhoneTransferAdopter } from './phone-transfer-adopter.js'
 import { QueueReports } from './queue-reports.js'
 import { Reconciler } from './reconciler.js'
+import { withIds } from './record-ids.js'
+import { RecordingFollower } from './recording-follower.js'
 import type { CallLookup, RecallRouting } from './service-options.js'
 import { isFinal, type TransferStatus } from '../domain/transfer.js'
 import { TransferStarter } from './transfer-starter.js'
@@ -51,6 +54,8 @@ export interface EngineOptions {
   reconnected?: () => void
   /** Write queue_log lines for transfers of queue calls (queue-reports.ts). */
   queueLog?: boolean
+  /** Keep the customer recorded when the agent's recorded leg leaves (`recording-follower.ts`). */
+  followRecordings?: boolean
   clock: Clock
   logger: Logger
 }
@@ -69,9 +74,12 @@ export class TransferEngine {
   readonly #router: EventRouter
   readonly #adopter: PhoneTransferAdopter
   readonly #queueReports: QueueReports | undefined
+  readonly #recordings: RecordingFollower | undefined
+  readonly #connectedLine: ConnectedLineKeeper
   readonly #onEvent = (event: PbxEvent): void => {
     // Before the router: a transfer this event ends finds the caller's queue call as it is now.
     this.#queueReports?.observe(event)
+    this.#recordings?.observe(event)
     this.#pacing.observe(event)
     this.#router.route(event)
     this.#adopter.observe(event)
@@ -93,7 +101,9 @@ export class TransferEngine {
     this.health = new PbxHealth(pbx, clock, logger)
     const confirmer = new OutcomeConfirmer(ledger, this.locator, clock, logger, options.checkAcross)
     this.#router = new EventRouter(server, ledger, confirmer, logger)
-    this.starter = new TransferStarter({ pbx, ledger, locator: this.locator, router: this.#router, policy, pacing: this.#pacing }, {
+    this.#recordings = options.followRecordings === true ? new RecordingFollower(pbx, ledger, logger) : undefined
+    this.#connectedLine = new ConnectedLineKeeper(pbx, clock, logger)
+    this.starter = new TransferStarter({ pbx, ledger, locator: this.locator, router: this.#router, policy, pacing: this.#pacing, recordings: this.#recordings }, {
       server,
       transferContext: options.transferContext,
       technology: options.technology,
@@ -101,7 +111,9 @@ export class TransferEngine {
       recall: options.recall,
       clock
     })
-    this.actions = new ConsultationActions(pbx, ledger, policy, options.settleTimeoutMs)
+    const recordings = this.#recordings
+    this.actions = new ConsultationActions(pbx, ledger, policy, options.settleTimeoutMs,
+      recordings === undefined ? undefined : async (transfer) => { await recordings.beforeCompletion(transfer) })
     this.restorer = new ConsultationRestorer(server, options.technology, {
       pbx,
       ledger,
@@ -145,11 +157,22 @@ export class TransferEngine {
     this.#adopter.stop()
   }
 
-  /** One of the server's transfers is about to enter `record`'s state: what this PBX must do for it. */
-  entering (transfer: ActiveTransfer, record: Transfer): void {
+  /**
+   * One of the server's transfers is about to enter `record`'s state: what this PBX must do for it.
+   * Returns the record to store (the customer's recording, started at completion, is listed in it).
+   */
+  entering (transfer: ActiveTransfer, record: Transfer): Transfer {
     if (record.status === 'consulting' && transfer.tracking.consultingSince === undefined) this.#startConsultingClock(transfer)
     if (isFinal(record.status)) this.#forgetOnChannel(record)
     this.#queueReports?.entering(record, transfer.dialTarget)
+    this.#connectedLine.entering(record)
+    return this.#recordings?.entering(transfer, record) ?? record
+  }
+
+  /** The record with the ids of its channels, as this server's call monitor knows them (`record-ids.ts`). */
+  identify (record: Transfer): Transfer {
+    const { calls } = this.#options
+    return calls?.idsOf === undefined ? record : withIds(record, (name) => calls.idsOf?.(name))
   }
 
   /** One of the server's transfers stayed in `state` past its deadline. */

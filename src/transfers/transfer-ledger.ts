@@ -36,10 +36,16 @@ const DEADLINE_OF: { readonly [S in TransferStatus]?: keyof TransferDeadlines } 
 
 /** What the engine of a transfer's server does when the transfer changes (it alone knows that PBX). */
 export interface LedgerHooks {
-  /** The transfer is about to enter `record`'s state: its PBX's follow-ups (read a timeout, clear a channel record). */
-  entering: (transfer: ActiveTransfer, record: Transfer) => void
+  /**
+   * The transfer is about to enter `record`'s state: its PBX's follow-ups (read a timeout, clear a
+   * channel record, keep the customer recorded). Returns the record to store: `record`, or it with
+   * what those follow-ups add (a recording file).
+   */
+  entering: (transfer: ActiveTransfer, record: Transfer) => Transfer
   /** The transfer stayed in `state` past its deadline. */
   deadline: (transfer: ActiveTransfer, state: TransferStatus) => void
+  /** The record with the ids of its channels on its server filled in (`record-ids.ts`); itself when none is known. */
+  identify: (record: Transfer) => Transfer
 }
 
 export interface LedgerOptions {
@@ -61,7 +67,7 @@ export class TransferLedger {
   readonly #deadlines: TransferDeadlines
   readonly #clock: Clock
   readonly #log: Logger
-  #hooks: LedgerHooks = { entering: () => {}, deadline: () => {} }
+  #hooks: LedgerHooks = { entering: (_, record) => record, deadline: () => {}, identify: (record) => record }
 
   constructor (options: LedgerOptions) {
     this.store = options.store
@@ -106,7 +112,7 @@ export class TransferLedger {
   /** A new record, `initiated` now. */
   newRecord (fields: Omit<Transfer, 'id' | 'status' | 'createdAt' | 'updatedAt'>): Transfer {
     const now = new Date(this.#clock.now()).toISOString()
-    return { id: randomUUID(), status: 'initiated', ...fields, createdAt: now, updatedAt: now }
+    return this.#hooks.identify({ id: randomUUID(), status: 'initiated', ...fields, createdAt: now, updatedAt: now })
   }
 
   /**
@@ -153,18 +159,22 @@ export class TransferLedger {
     if (transfer.disposed) return record
     const updated = nextRecord(record, input, this.#clock.now(), error)
     if (updated === undefined) return record
-    this.#hooks.entering(transfer, updated)
-    this.amend(transfer, updated)
-    this.#announce(updated, input)
-    return updated
+    const stored = this.amend(transfer, this.#hooks.entering(transfer, updated))
+    this.#announce(stored, input)
+    return stored
   }
 
-  /** Stores a changed record; a new state gets its own deadline, a final one disposes the transfer. */
-  amend (transfer: ActiveTransfer, record: Transfer): void {
+  /**
+   * Stores a changed record (with the ids of channels it learned); a new state gets its own deadline, a
+   * final one disposes the transfer. Returns the record as stored.
+   */
+  amend (transfer: ActiveTransfer, changed: Transfer): Transfer {
+    const record = this.#hooks.identify(changed)
     const stateChanged = record.status !== transfer.record.status
     this.#registry.replace(transfer, record)
     this.share(transfer)
     if (stateChanged && !isFinal(record.status)) this.#armDeadline(transfer)
+    return record
   }
 
   /** Records the transfer's latest state for the other instances (queued while Redis is down). */

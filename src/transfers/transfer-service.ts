@@ -76,14 +76,16 @@ export class TransferService {
       calls: server.calls,
       distributed: options.peers !== undefined,
       queueLog: options.queueLog === true,
+      followRecordings: options.followRecordings === true,
       ...(pool.length > 1 ? { checkAcross: acrossThePool(server.name, (name) => this.#engines.get(name)?.checked, options), reconnected: () => { this.#reconcileCrossedInto(server.name) } } : {}),
       clock,
       logger: log
     })]))
     this.#pool = new PoolEngines(this.#engines, options.agentServer)
     this.#ledger.follow({
-      entering: (transfer, record) => { this.#engineOf(transfer.record)?.entering(transfer, record) },
-      deadline: (transfer, state) => { this.#engineOf(transfer.record)?.deadline(transfer, state) }
+      entering: (transfer, record) => this.#engineOf(transfer.record)?.entering(transfer, record) ?? record,
+      deadline: (transfer, state) => { this.#engineOf(transfer.record)?.deadline(transfer, state) },
+      identify: (record) => this.#engineOf(record)?.identify(record) ?? record
     })
     this.#ownership = options.peers === undefined
       ? undefined

@@ -22,6 +22,7 @@ import type { RecallRouting, TransferRequest } from './service-options.js'
 import type { TransferInput } from './state.js'
 import type { TransferLedger } from './transfer-ledger.js'
 import type { TransferPolicy } from './transfer-policy.js'
+import type { RecordingFollower } from './recording-follower.js'
 
 export interface StarterOptions {
   server: string
@@ -39,6 +40,8 @@ export interface StarterParts {
   router: EventRouter
   policy: TransferPolicy
   pacing: AtxferPacing
+  /** With `followRecordings`: keeps the customer recorded when the agent's recorded leg leaves. */
+  recordings?: RecordingFollower | undefined
 }
 
 /** Asterisk's QUEUE_PRIO for a queue destination with a priority (`prefix` `_`: inherited by the channels it creates). */
@@ -124,6 +127,8 @@ export class TransferStarter {
     const { exten, context } = transfer.dialTarget
     const { peer } = transfer.record.channels
     const recall = this.#options.recall
+    // Before the Redirect: the agent's recording ends with the agent's leg.
+    await this.#parts.recordings?.beforeRedirect(transfer)
     const place = queuePlace(transfer.dialTarget)
     if (recall === undefined || !usesRecall(transfer.dialTarget, this.#options.transferContext)) {
       // The customer's place in a queue is theirs before the Redirect moves them: Asterisk runs the

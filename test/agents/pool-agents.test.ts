@@ -2,7 +2,7 @@
 import t from 'tap'
 import { agentsOfServer } from '../../src/agents/agent-directory.js'
 import type { AgentEntry } from '../../src/agents/available-agents.js'
-import { PoolAgents, type ServerAgents } from '../../src/agents/pool-agents.js'
+import { PoolAgents, presenceAcross, type ServerAgents, type ServerPresence } from '../../src/agents/pool-agents.js'
 
 function server (name: string, entries: AgentEntry[]): ServerAgents {
   return {
@@ -69,4 +69,23 @@ t.test('a server that cannot be asked does not stop the others: found elsewhere 
   t.same(await pool.find('101'), { extension: '101', server: 'a' })
   await t.rejects(pool.find('401'), { code: 'XFER_ASTERISK_UNAVAILABLE', statusCode: 503, message: /server b/ })
   t.equal(await pool.serverOf('401'), undefined)
+})
+
+interface Status { state: string, reason?: string }
+
+t.test('an agent\'s state comes from its own server, not from one that does not know it', async (t) => {
+  const unknown: ServerPresence<Status> = { follows: false, status: { state: 'offline', reason: 'unknown to Asterisk' } }
+  // Found on the real two-server bed: the first server's "unknown to Asterisk" was given for 305,
+  // offline on the second ("not registered").
+  t.same(presenceAcross([unknown, { follows: true, status: { state: 'offline', reason: 'not registered' } }]), { state: 'offline', reason: 'not registered' })
+  t.same(presenceAcross<Status>([{ follows: false, status: { state: 'available' } }, { follows: true, status: { state: 'on_call', reason: 'on a call' } }]),
+    { state: 'on_call', reason: 'on a call' }, 'busy on its own server, whatever another says')
+  t.same(presenceAcross<Status>([{ follows: true, status: { state: 'available' } }, unknown]), { state: 'available' })
+})
+
+t.test('an extension no server follows, or several do: the first state not offline, else the first', async (t) => {
+  t.same(presenceAcross<Status>([{ follows: false, status: { state: 'offline', reason: 'x' } }, { follows: false, status: { state: 'available' } }]), { state: 'available' }, 'an endpoint added since the last build')
+  t.same(presenceAcross([{ follows: false, status: { state: 'offline', reason: 'x' } }, { follows: false, status: { state: 'offline', reason: 'y' } }]), { state: 'offline', reason: 'x' })
+  t.same(presenceAcross<Status>([{ follows: true, status: { state: 'offline', reason: 'not registered' } }, { follows: true, status: { state: 'available' } }]), { state: 'available' })
+  t.equal(presenceAcross([]), undefined, 'no server built yet')
 })

@@ -424,3 +424,8 @@ t.test('PBX_EVENT_NAMES lists exactly the events that map to something', async (
     t.equal(parsePbxEvent(full(name)), undefined, name)
   }
 })
+
+t.test('MixMonitorStart and MixMonitorStop name the recorded channel by its ids', async (t) => {
+  t.same(parsePbxEvent(ami(`Event: MixMonitorStart${agentLeg}`)), { type: 'mixMonitorStart', channel: 'PJSIP/101-0000002a', uniqueId: '1712000000.42', linkedId: '1712000000.40' })
+  t.same(parsePbxEvent(ami(`Event: MixMonitorStop${agentLeg}`)), { type: 'mixMonitorStop', channel: 'PJSIP/101-0000002a', uniqueId: '1712000000.42', linkedId: '1712000000.40' })
+})

@@ -98,8 +98,8 @@ const pool = (...servers: unknown[]): NodeJS.ProcessEnv => ({ ASTERISK_SERVERS: 
 
 t.test('ASTERISK_SERVERS: the pool in order, each with its transferContext or TRANSFER_CONTEXT; no AMI_* or ARI_* needed', async (t) => {
   t.same(readPool({ ...pool(pbx1, pbx2), TRANSFER_CONTEXT: 'agents' }), [
-    { ...pbx1, transferContext: 'agents', channelTechnology: 'PJSIP' },
-    { ...pbx2, ari: { ...pbx2.ari, url: 'https://10.0.0.2:8089' }, channelTechnology: 'PJSIP' }
+    { ...pbx1, transferContext: 'agents', channelTechnology: 'PJSIP', entry: 0, ownContext: false },
+    { ...pbx2, ari: { ...pbx2.ari, url: 'https://10.0.0.2:8089' }, channelTechnology: 'PJSIP', entry: 1, ownContext: true }
   ])
   t.same(readPool(pool(pbx1)).map((server) => [server.name, server.transferContext]), [['pbx1', 'from-internal']], 'one server, TRANSFER_CONTEXT\'s default')
   t.same(readPool({ ...pool(pbx1), AMI_HOST: '', ARI_URL: '' }).length, 1, 'empty single-server variables count as unset')

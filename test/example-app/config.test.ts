@@ -128,6 +128,12 @@ t.test('TRANSFER_DESTINATIONS: the destinations as JSON, checked as the plugin c
   t.match(problemsOf({ ...base, TRANSFER_DESTINATIONS: '{"support":{"kind":"queue","context":"q","priority":"high"}}', PORT: '70000' }), /PORT must be a port number[\s\S]*TRANSFER_DESTINATIONS: "support.priority"/, 'reported with the other problems')
 })
 
+t.test('FOLLOW_RECORDINGS: on by default, off on request, nothing else', async (t) => {
+  t.equal(readConfig(base).followRecordings, true)
+  t.equal(readConfig({ ...base, FOLLOW_RECORDINGS: 'off' }).followRecordings, false)
+  t.match(problemsOf({ ...base, FOLLOW_RECORDINGS: 'yes' }), /FOLLOW_RECORDINGS/)
+})
+
 t.test('QUEUE_LOG: on by default, off on request, nothing else', async (t) => {
   t.equal(readConfig(base).queueLog, true)
   t.equal(readConfig({ ...base, QUEUE_LOG: 'off' }).queueLog, false)

@@ -108,6 +108,15 @@ export class FakePbx implements Pbx {
     return this.variables.get(channel)?.get(name) ?? ''
   }
 
+  /** Recordings started through `startRecording`: channel -> file (also in `calls`). */
+  readonly recordings = new Map<string, string>()
+
+  async startRecording (channel: string, file: string): Promise<string> {
+    this.calls.push({ method: 'startRecording', args: [channel, file] })
+    this.recordings.set(channel, file)
+    return `mixmonitor-${this.recordings.size}`
+  }
+
   async startedAt (): Promise<string> {
     return this.startedAtValue
   }

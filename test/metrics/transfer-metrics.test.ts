@@ -168,3 +168,55 @@ t.test('with several instances: Redis\'s link as a gauge and its reconnects, and
   t.notMatch(after, /address="10.0.0.1:6379"/, 'the old master is no longer reported')
   metrics.stop()
 })
+
+t.test('a pool of several servers: transfers, Asterisk links, reconnects and events carry the server', async (t) => {
+  const metrics = new TransferMetrics(undefined, ['paris', 'lyon'])
+  const events = new TransferEvents()
+  const paris = { events: new EventEmitter<PbxEvents>(), state: { ami: true, ari: true } }
+  const lyon = { events: new EventEmitter<PbxEvents>(), state: { ami: true, ari: true } }
+  metrics.follow({
+    transfers: { events, notices: new EventEmitter() },
+    pbx: new Map([['paris', paris], ['lyon', lyon]].map(([name, pbx]) => {
+      const server = pbx as typeof paris
+      return [name as string, { events: server.events, connectionState: () => ({ ...server.state }) }]
+    }))
+  })
+  const announce = (record: Transfer): void => { events.emit(EVENT_FOR_STATE[record.status], record) }
+  announce(transfer({ server: 'lyon' }))
+  announce(transfer({ server: 'lyon', status: 'answered' }, 2))
+  announce(transfer({ server: 'paris' }))
+  announce(transfer({ server: 'paris', status: 'failed', failureReason: 'no_answer' }, 4))
+  // A record from before the pool (no server): the first server's.
+  announce(transfer({}))
+  lyon.events.emit('event', { type: 'hold', channel: 'PJSIP/301-1', uniqueId: '1.1', linkedId: '1.0' })
+  lyon.state.ami = false
+  lyon.events.emit('connection', { ami: false, ari: true })
+  lyon.state.ami = true
+  lyon.events.emit('connection', { ami: true, ari: true })
+  const body = (await metrics.scrape()).body
+  t.equal(valueOf(body, 'asterisk_transfer_transfers_started_total{type="blind",origin="plugin",server="lyon"}'), 1)
+  t.equal(valueOf(body, 'asterisk_transfer_transfers_started_total{type="blind",origin="plugin",server="paris"}'), 2)
+  t.equal(valueOf(body, 'asterisk_transfer_transfers_finished_total{type="blind",outcome="answered",reason="none",server="lyon"}'), 1)
+  t.equal(valueOf(body, 'asterisk_transfer_transfers_finished_total{type="blind",outcome="failed",reason="no_answer",server="paris"}'), 1)
+  t.equal(valueOf(body, 'asterisk_transfer_answer_seconds_sum{type="blind",server="lyon"}'), 2)
+  t.equal(valueOf(body, 'asterisk_transfer_outcome_seconds_sum{type="blind",outcome="failed",server="paris"}'), 4)
+  t.equal(valueOf(body, 'asterisk_transfer_pbx_events_total{type="hold",server="lyon"}'), 1)
+  t.equal(valueOf(body, 'asterisk_transfer_pbx_events_total{type="hold",server="paris"}'), undefined, 'each server\'s events are its own')
+  t.equal(valueOf(body, 'asterisk_transfer_asterisk_reconnects_total{link="ami",server="lyon"}'), 1)
+  t.equal(valueOf(body, 'asterisk_transfer_asterisk_reconnects_total{link="ami",server="paris"}'), 0, 'zero from the start, per server')
+  paris.state.ari = false
+  const later = (await metrics.scrape()).body
+  t.equal(valueOf(later, 'asterisk_transfer_asterisk_connected{link="ari",server="paris"}'), 0)
+  t.equal(valueOf(later, 'asterisk_transfer_asterisk_connected{link="ari",server="lyon"}'), 1)
+  t.notMatch(later, /transfers_started_total\{type="blind",origin="plugin"\}/, 'no unlabelled series beside them')
+})
+
+t.test('a pool of one keeps the single server\'s series, unlabelled', async (t) => {
+  const metrics = new TransferMetrics(undefined, ['default'])
+  const s = sources()
+  metrics.follow(s.wiring)
+  s.announce(transfer({ server: 'default' }))
+  const body = (await metrics.scrape()).body
+  t.equal(valueOf(body, 'asterisk_transfer_transfers_started_total{type="blind",origin="plugin"}'), 1)
+  t.notMatch(body, /server=/)
+})

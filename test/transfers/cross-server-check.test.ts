@@ -1,8 +1,7 @@
 // Transfers across two servers of the pool: an outcome only when both show it, the halves matched by Call-ID.
 import t from 'tap'
 import type { CallSnapshot } from '../../src/asterisk/pbx.js'
-import { CALL_ID, acrossThePool, checkAcross, type CheckedServer } from '../../src/transfers/cross-server-check.js'
-import { transferRecord } from '../helpers/transfer-records.js'
+import { CALL_ID, checkAcross, type CheckedServer } from '../../src/transfers/cross-server-check.js'
 import { AGENT, CUSTOMER, snapshotOf } from '../helpers/fake-pbx.js'
 
 const TRUNK_ON_A = 'PJSIP/pbx-b-00000011'
@@ -107,13 +106,4 @@ t.test('attended to the target on the same server: the consultation\'s leg is th
   t.equal(await checkAcross('target_answered', local, consultationOnA, server('a', undefined, {}), server('b', undefined, {}), 'PJSIP'), undefined)
   const ringing = { ...consulting, channels: { agent: AGENT, peer: CUSTOMER, consultation: LOCAL1 } }
   t.equal(await checkAcross('target_answered', ringing, consultationOnA, server('a', undefined, {}), server('b', undefined, {}), 'PJSIP'), undefined, 'no leg dialled yet')
-})
-
-t.test('waiting for the answer\'s other half: the next event of the target\'s server, not of this one', async (t) => {
-  const waited: string[] = []
-  const a = { ...server('a', onA, {}), nextEventOr: async () => { waited.push('a') } }
-  const b = { ...server('b', undefined, {}), nextEventOr: async (ms: number) => { waited.push(`b ${ms}`) } }
-  const check = acrossThePool('a', (name) => ({ a, b } as Record<string, CheckedServer>)[name], { agentServer: (extension) => extension === '401' ? 'b' : 'a', channelTechnology: 'PJSIP' })
-  await check.nextEventThere?.({ record: transferRecord({ targetExtension: '401' }) }, 20)
-  t.same(waited, ['b 20'])
 })

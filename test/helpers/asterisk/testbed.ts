@@ -93,6 +93,13 @@ export const pbx2BusyAgent = '392'
 export const pbx2OfflineAgent = '305'
 
 /**
+ * Configured on both PBXes (endpoint, hint, dialplan), a configuration error of the pool the plugin
+ * must say and refuse; the farm registers it on the second PBX only (online there, offline on the
+ * first). Kept out of both PBXes' `registered`: no other test sees it among the agents it expects.
+ */
+export const duplicateExtension = '500'
+
+/**
  * The second PBX, joined to the first by a PJSIP trunk both ways (issue 18's pool of servers). Each
  * knows only its own endpoints; each one's from-internal (the transfer context on both) reaches the
  * other's agents over the trunk: 3XX on the first PBX, 1XX and 2XX on the second. No systemname on
