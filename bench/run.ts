@@ -12,9 +12,9 @@ import type { BenchResult } from './lib/common.js'
 import { machine, targetTable } from './lib/common.js'
 
 /** Benchmarks run by default: none needs Asterisk. */
-const DEFAULT = ['lookup', 'route', 'ingest', 'feed-fanout', 'memory', 'shared-state']
+const DEFAULT = ['lookup', 'route', 'ingest', 'pool', 'feed-fanout', 'memory', 'shared-state']
 /** On the real test bed: run by name only. */
-const ON_THE_PBX = ['lookup-ari', 'transfer-pbx']
+const ON_THE_PBX = ['lookup-ari', 'transfer-pbx', 'transfer-pool', 'recall-front']
 /** Run by name only: Redis failovers caused on purpose (several minutes; starts Sentinel and a cluster). */
 const BY_NAME = ['failover']
 

@@ -14,7 +14,7 @@
 // lock, as every run on the PBX.
 import Fastify from 'fastify'
 import http from 'node:http'
-import { performance } from 'node:perf_hooks'
+import { PerformanceObserver, performance } from 'node:perf_hooks'
 import asteriskTransfer, { type Identity } from '../src/index.js'
 import type { AmiMessage } from '../src/asterisk/ami-parser.js'
 import { listChannels } from '../test/helpers/asterisk/ari.js'
@@ -34,6 +34,26 @@ const ATTENDED_RUNS = Number(process.env.BENCH_ATTENDED_RUNS ?? 5)
 const TARGET_MEDIAN_OVERHEAD_MS = 2
 const TARGET_P99_OVERHEAD_MS = 10
 const TARGET_OUTCOME_RATIO = 1.2
+/** Issue 18: execute less the raw Redirect less the HTTP floor, median; and the execute's p99 over its median at the last level. */
+const TARGET_OVERHEAD_OVER_FLOOR_MS = 1
+const TARGET_P99_OVER_MEDIAN = 3
+
+/**
+ * Garbage collections of this thread (the plugin's), as V8 reports them: each request's window is
+ * compared with them afterwards, to tell a slow request that waited for a collection from one that
+ * waited for a core.
+ */
+const collections: Array<{ start: number, end: number, kind: string }> = []
+/** V8's collection kinds (perf_hooks constants NODE_PERFORMANCE_GC_*). */
+const GC_KINDS: Record<number, string> = { 1: 'minor', 4: 'major', 8: 'incremental', 16: 'weak callbacks' }
+new PerformanceObserver((list) => {
+  for (const entry of list.getEntries()) {
+    const kind = GC_KINDS[(entry as PerformanceEntry & { detail?: { kind?: number } }).detail?.kind ?? 0] ?? 'other'
+    collections.push({ start: entry.startTime, end: entry.startTime + entry.duration, kind })
+  }
+}).observe({ entryTypes: ['gc'] })
+const collectedDuring = (window: { start: number, end: number }): number =>
+  collections.reduce((sum, gc) => sum + Math.max(0, Math.min(gc.end, window.end) - Math.max(gc.start, window.start)), 0)
 
 const log = (message: string): void => { process.stderr.write(`# ${message}\n`) }
 const bed = await startTestBed({ log, reuse: true })
@@ -120,11 +140,25 @@ async function background (channels: number): Promise<number> {
   return await waitFor(async () => { const now = await count(); return now >= channels ? now : undefined }, 120_000, `${channels} background channels`, 500)
 }
 
+/** The background channels of the level being measured. */
+let backgroundNow = 0
+
+/**
+ * The channels Asterisk has, from its own count: a listing of 2,000 channels is megabytes of JSON for
+ * this thread (the plugin's) to parse after every transfer, garbage the next requests would pay for.
+ */
+async function channelCount (): Promise<number> {
+  const answer = await raw.action({ Action: 'Command', Command: 'core show channels count' })
+  const count = /(\d+) active channels?/.exec(String(answer.output ?? ''))?.[1]
+  check(count !== undefined, `core show channels count answered ${JSON.stringify(answer)}`)
+  return Number(count)
+}
+
 /** Hangs up the customer, agent and target legs (keeping the background), and waits until the plugin saw them go. */
 async function hangupCalls (): Promise<void> {
   // The Local legs of a transfer go with the PJSIP legs they connect.
   await raw.action({ Action: 'Hangup', Channel: '/^PJSIP\\//' })
-  await waitFor(async () => (await listChannels()).every((channel) => channel.name.startsWith('Local/wait@bench-background')), 30_000, 'the calls gone', 200)
+  await waitFor(async () => (await channelCount()) <= backgroundNow, 30_000, 'the calls gone', 200)
   await waitFor(() => app.asteriskTransfers.activeTransfers().length === 0, 30_000, 'no transfer in progress', 20)
 }
 
@@ -159,9 +193,9 @@ function bridgedAgain (customer: string): (event: AmiMessage) => boolean {
   }
 }
 
-interface Samples { plugin: number[], raw: number[], httpFloor: number[], server: number[], pluginCpu: number[], rawCpu: number[], waiting: number[], answered: number[], answeredAfterCustomer: number[], answeredAfterBridged: number[], completed: number[], cancelled: number[] }
+interface Samples { windows: Array<{ start: number, end: number, ms: number }>, plugin: number[], raw: number[], httpFloor: number[], server: number[], pluginCpu: number[], rawCpu: number[], waiting: number[], answered: number[], answeredAfterCustomer: number[], answeredAfterBridged: number[], completed: number[], cancelled: number[] }
 
-const noSamples = (): Samples => ({ plugin: [], raw: [], httpFloor: [], server: [], pluginCpu: [], rawCpu: [], waiting: [], answered: [], answeredAfterCustomer: [], answeredAfterBridged: [], completed: [], cancelled: [] })
+const noSamples = (): Samples => ({ windows: [], plugin: [], raw: [], httpFloor: [], server: [], pluginCpu: [], rawCpu: [], waiting: [], answered: [], answeredAfterCustomer: [], answeredAfterBridged: [], completed: [], cancelled: [] })
 
 async function blindThroughPlugin (samples: Samples): Promise<void> {
   const { customer } = await freshCall()
@@ -170,7 +204,9 @@ async function blindThroughPlugin (samples: Samples): Promise<void> {
   // Asterisk passes 102's answer on to the customer's leg first).
   const customerAnswered = stamp((event) => event.event === 'DialEnd' && text(event.dialstatus) === 'ANSWER' && text(event.channel) === customer)
   const bridged = stamp(bridgedAgain(customer))
+  const windowStart = performance.now()
   const response = await timed(async () => await remote.http(`${baseUrl}/api/transfers/execute`, 'POST', 'Bearer token-super', { extension: '101', targetExtension: '102', transferType: 'blind' }))
+  samples.windows.push({ start: windowStart, end: performance.now(), ms: response.ms })
   check(response.status === 200, `execute answered ${response.status}: ${JSON.stringify(response.json)}`)
   samples.plugin.push(response.ms)
   samples.server.push(lastServerMs)
@@ -201,9 +237,21 @@ async function blindRaw (samples: Samples): Promise<void> {
   samples.httpFloor.push(empty.ms)
 }
 
+/** Attended transfers Asterisk did not start (below), tried again on a fresh call. */
+let attendedRetries = 0
+
 async function attended (samples: Samples, end: 'complete' | 'cancel'): Promise<void> {
   const { agent } = await freshCall()
   const response = await api('POST', '/transfers/execute', { extension: '101', targetExtension: '102', transferType: 'attended' })
+  // On a loaded machine Asterisk sometimes drops the Atxfer's digits (no consultation: the plugin answers
+  // 502 XFER_CONSULTATION_NOT_STARTED, as it should). Counted, and tried again on a fresh call, a few times.
+  if (response.status === 502 && response.json.code === 'XFER_CONSULTATION_NOT_STARTED' && attendedRetries < 5) {
+    attendedRetries++
+    log(`attended transfer not started by Asterisk (${attendedRetries}): tried again`)
+    await hangupCalls()
+    await attended(samples, end)
+    return
+  }
   check(response.status === 200, `attended execute answered ${response.status}: ${JSON.stringify(response.json)}`)
   const id = String(response.json.id)
   await outcome(id, 'target_answered')
@@ -225,10 +273,12 @@ async function attended (samples: Samples, end: 'complete' | 'cancel'): Promise<
 const sorted = (values: number[]): number[] => [...values].sort((a, b) => a - b)
 const p = (values: number[], q: number): number => round(percentile(sorted(values), q))
 
-async function level (channels: number): Promise<Record<string, number>> {
+async function level (channels: number): Promise<Record<string, number | string>> {
   const backgroundChannels = await background(channels)
+  backgroundNow = backgroundChannels
   log(`${backgroundChannels} background channels`)
   const samples = noSamples()
+  const collectionsBefore = collections.length
   // One unmeasured of each: the first request compiles code and opens the HTTP connection.
   await blindThroughPlugin(noSamples())
   await blindRaw(noSamples())
@@ -241,6 +291,11 @@ async function level (channels: number): Promise<Record<string, number>> {
     await attended(samples, 'cancel')
   }
   const overhead = sorted(samples.plugin).map((value, index) => value - (sorted(samples.raw)[index] ?? Number.NaN))
+  // The observer's entries arrive after the collection: wait a turn before reading them.
+  await new Promise((resolve) => setTimeout(resolve, 50))
+  const gcInWindows = samples.windows.map((window) => ({ ms: window.ms, gc: collectedDuring(window) }))
+  const slowest = gcInWindows.reduce((a, b) => (b.ms > a.ms ? b : a), { ms: 0, gc: 0 })
+  const levelCollections = collections.slice(collectionsBefore)
   return {
     backgroundChannels,
     executeMedianMs: p(samples.plugin, 0.5),
@@ -262,7 +317,16 @@ async function level (channels: number): Promise<Record<string, number>> {
     answeredAfterBridgeEnterMedianMs: p(samples.answeredAfterBridged, 0.5),
     answeredAfterBridgeEnterP99Ms: p(samples.answeredAfterBridged, 0.99),
     completedAfterAsteriskMedianMs: p(samples.completed, 0.5),
-    cancelledAfterAsteriskMedianMs: p(samples.cancelled, 0.5)
+    cancelledAfterAsteriskMedianMs: p(samples.cancelled, 0.5),
+    executeP99OverMedian: round(percentile(sorted(samples.plugin), 0.99) / percentile(sorted(samples.plugin), 0.5)),
+    gcPausesInLevel: levelCollections.length,
+    gcLongestPauseMs: round(Math.max(0, ...levelCollections.map((gc) => gc.end - gc.start))),
+    gcLongestPauseKind: levelCollections.reduce<{ ms: number, kind: string }>((a, gc) => (gc.end - gc.start > a.ms ? { ms: gc.end - gc.start, kind: gc.kind } : a), { ms: 0, kind: '' }).kind,
+    gcMinorPauses: levelCollections.filter((gc) => gc.kind === 'minor').length,
+    gcInExecuteMaxMs: round(Math.max(0, ...gcInWindows.map((window) => window.gc))),
+    gcInSlowestExecuteMs: round(slowest.gc),
+    executesWithGc: gcInWindows.filter((window) => window.gc > 0).length,
+    attendedNotStartedRetried: attendedRetries
   }
 }
 
@@ -291,10 +355,12 @@ result.ratios = {
 }
 for (const row of result.rows) {
   result.targets.push(
+    { name: `execute less the raw Redirect less the HTTP floor, median, ${row.backgroundChannels} channels`, target: `<= ${TARGET_OVERHEAD_OVER_FLOOR_MS} ms`, measured: `${row.overheadOverHttpFloorMedianMs} ms`, met: (row.overheadOverHttpFloorMedianMs as number) <= TARGET_OVERHEAD_OVER_FLOOR_MS },
     { name: `execute overhead over the raw Redirect, median, ${row.backgroundChannels} channels`, target: `<= ${TARGET_MEDIAN_OVERHEAD_MS} ms`, measured: `${row.overheadMedianMs} ms`, met: (row.overheadMedianMs as number) <= TARGET_MEDIAN_OVERHEAD_MS },
     { name: `execute overhead over the raw Redirect, p99, ${row.backgroundChannels} channels`, target: `<= ${TARGET_P99_OVERHEAD_MS} ms`, measured: `${row.overheadP99Ms} ms`, met: (row.overheadP99Ms as number) <= TARGET_P99_OVERHEAD_MS }
   )
 }
+result.targets.push({ name: `execute p99 over its median, ${last.backgroundChannels} channels`, target: `<= ${TARGET_P99_OVER_MEDIAN}`, measured: `${last.executeP99OverMedian} (${last.executeP99Ms} / ${last.executeMedianMs} ms)`, met: (last.executeP99OverMedian as number) <= TARGET_P99_OVER_MEDIAN })
 for (const key of ['answeredAfterAsteriskMedianMs', 'answeredAfterCustomerDialEndMedianMs', 'answeredAfterBridgeEnterMedianMs', 'completedAfterAsteriskMedianMs', 'cancelledAfterAsteriskMedianMs']) {
   // Differences of a few ms: the ratio of two tiny numbers says little, so 1 ms of slack is allowed.
   const met = (last[key] as number) <= TARGET_OUTCOME_RATIO * (first[key] as number) + 1
@@ -305,4 +371,5 @@ result.notes.push(
   `execute*: POST /api/transfers/execute (blind, 101's customer to 102, recall on as by default) from a client in another thread of this process (as a softphone backend on another machine: nothing of it runs on the plugin's thread) over HTTP on 127.0.0.1 (a kept-alive connection) to the plugin, until the answer (median and p99 of ${BLIND_RUNS}). rawRedirect*: an AMI Redirect of the same kind of call to 102 written on a bare TCP socket by the same client thread (logged in with Events: off), until Asterisk's response. overhead*: the difference of the two at the same percentile; overheadMaxPairedMs: the largest difference between the n-th fastest of each. httpFloorMedianMs: a GET of an empty route on the same server by the same client (after each raw Redirect): the HTTP round trip between the two threads, which the raw Redirect has none of; overheadOverHttpFloorMedianMs: the median overhead less that floor. executeInServerMedianMs: the execute request inside the server, from Fastify's onRequest to its onResponse (the answer written), Asterisk's round trip included. executeCpuMedianMs: CPU time of the plugin's thread during a request, rawRedirectCpuMedianMs the same for the raw Redirect, executeWaitingForCpuMedianMs: the time that thread was ready to run but waited for a core taken by other processes (Linux schedstat): on a shared machine it is a large part of the wall time.`,
   `*AfterAsterisk*: from Asterisk's deciding event on a bare AMI socket in this process (the DialEnd ANSWER of 102's leg; for completed the first of the agent's Hangup and AttendedTransfer Success; for cancelled the first of the agent's Unhold and AttendedTransfer Fail) to the plugin publishing answered / completed / cancelled (${ATTENDED_RUNS} attended transfers each completed and cancelled per level). answeredAfterCustomerDialEnd: from the customer's own DialEnd ANSWER, the event the plugin decides on (with recall the customer dials 102 through a Local pair, and Asterisk passes the answer on to the customer's leg first). answeredAfterBridgeEnter: from the BridgeEnter that puts the customer's new bridge at two channels, the moment the bridges show the outcome (the plugin declares it only then): what is left is the plugin's own time, while the time from DialEnd to that BridgeEnter is Asterisk's.`
 )
+result.notes.push('executeP99OverMedian: the execute\'s p99 over its median. gc*: the garbage collections of the plugin\'s thread during the level (V8\'s performance entries): how many, the longest, the most collection time inside one execute\'s window, the collection time inside the slowest execute, and how many executes saw one: a slow execute with no collection in it waited for something else (a core, Asterisk).')
 writeResult(result, 'Transfers on the real PBX: overhead and time to a confirmed outcome')

@@ -16,7 +16,7 @@ import { CallMonitor } from './calls/call-monitor.js'
 import { AmiLoginError } from './errors.js'
 import type { ResolvedOptions } from './options.js'
 import type { ResolvedServer } from './server-options.js'
-import { recallDialplan } from './transfers/recall-dialplan.js'
+import { recallDialplan, recallEntry } from './transfers/recall-dialplan.js'
 import { RecallInstaller } from './transfers/recall-installer.js'
 import type { RecallRouting } from './transfers/transfer-service.js'
 
@@ -123,7 +123,7 @@ function recallInstallerFor (pbx: AsteriskPbx, transferContext: string, options:
   if (options.recall === false) return undefined
   const { context, afterMs, ringAgentMs, fallback } = options.recall
   const destination = fallback === undefined ? undefined : options.destinations[fallback]
-  return new RecallInstaller(pbx, recallDialplan({
+  const lines = recallDialplan({
     context,
     transferContext,
     technology: options.channelTechnology,
@@ -132,5 +132,6 @@ function recallInstallerFor (pbx: AsteriskPbx, transferContext: string, options:
     ...(destination === undefined || fallback === undefined
       ? {}
       : { fallback: { context: destination.context, exten: destination.exten ?? fallback, ...(destination.priority === undefined ? {} : { priority: destination.priority }) } })
-  }), log)
+  })
+  return new RecallInstaller(pbx, lines, log, recallEntry({ context, transferContext }, lines))
 }

@@ -128,6 +128,11 @@ export interface AmiStreamOptions {
   concurrent: number
   /** Calls answered at the end of the stream and left up (customer and agent bridged). */
   leftUp: number
+  /**
+   * The first agent's number: agents are `2000 + offset`, `2001 + offset`..., targets `5000 + offset`...
+   * (the streams of a pool's servers each get agents of their own). Default 0.
+   */
+  offset?: number
 }
 
 export interface AmiStream {
@@ -144,7 +149,7 @@ export interface AmiStream {
   agents: number
 }
 
-export function buildAmiStream ({ calls, concurrent, leftUp }: AmiStreamOptions): AmiStream {
+export function buildAmiStream ({ calls, concurrent, leftUp, offset = 0 }: AmiStreamOptions): AmiStream {
   const frames: string[] = []
   let usedEvents = 0
   let namedEvents = 0
@@ -156,8 +161,8 @@ export function buildAmiStream ({ calls, concurrent, leftUp }: AmiStreamOptions)
     }
   }
   const callLines = (call: number, trace: string): Fields[] => {
-    const agent = String(2000 + (call % concurrent))
-    const target = String(5000 + (call % concurrent))
+    const agent = String(2000 + offset + (call % concurrent))
+    const target = String(5000 + offset + (call % concurrent))
     return rename(trace, call, agent, target).trim().split('\n').filter((line) => line !== '').map(parseLine)
   }
   // A wave of `concurrent` calls at a time, their events dealt out round robin.

@@ -42,3 +42,46 @@ export async function startServices (pbx: Pbx, agents: readonly string[]): Promi
   }
   return { monitor, agentStatus, transfers, eventLog, stop }
 }
+
+export interface PoolServices {
+  monitors: CallMonitor[]
+  agentStatuses: AgentStatusService[]
+  transfers: TransferService
+  eventLog: EventLog
+  stop: () => Promise<void>
+}
+
+/**
+ * The same for a pool of servers, as src/asterisk-pool.ts wires them: per server its call monitor and
+ * agent states, once the transfer service (one engine per server) and the event log. Every server's
+ * calls and agent states are published to the one event log, as the plugin does.
+ */
+export async function startPoolServices (servers: ReadonlyArray<{ name: string, pbx: Pbx, agents: readonly string[] }>): Promise<PoolServices> {
+  const eventLog = new EventLog()
+  const monitors = servers.map(({ pbx }) => new CallMonitor(pbx))
+  const transfers = new TransferService(servers.map(({ name, pbx }, index) => ({ name, pbx, calls: monitors[index] as CallMonitor })), { transferContext: 'from-internal', channelTechnology: 'PJSIP', consultationTimeoutMs: 30_000 })
+  const agentStatuses = servers.map(({ pbx, agents }, index) => {
+    const directory = { list: async () => agents.map((extension) => ({ extension })) }
+    return new AgentStatusService(pbx, monitors[index] as CallMonitor, directory)
+  })
+  for (const type of new Set(Object.values(EVENT_FOR_STATE))) {
+    transfers.events.on(type, (transfer) => { eventLog.append(type, transfer, { extensions: transferAudience(transfer) }) })
+  }
+  servers.forEach(({ name }, index) => {
+    const monitor = monitors[index] as CallMonitor
+    monitor.on('call:status', (status) => {
+      const data = status.call === undefined ? status : { ...status, call: withTransfer({ ...status.call, server: name }, (channel) => transfers.activeHereOnChannel(channel, name)) }
+      eventLog.append('call:status', data, { extensions: [status.extension] })
+    })
+    agentStatuses[index]?.on('agent:status', (status) => { eventLog.append('agent:status', { ...status, server: name }, 'everyone') })
+  })
+  transfers.start()
+  for (const monitor of monitors) await monitor.start()
+  for (const agentStatus of agentStatuses) await agentStatus.start()
+  const stop = async (): Promise<void> => {
+    for (const agentStatus of agentStatuses) agentStatus.stop()
+    for (const monitor of monitors) monitor.stop()
+    await transfers.stop()
+  }
+  return { monitors, agentStatuses, transfers, eventLog, stop }
+}

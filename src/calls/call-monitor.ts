@@ -103,6 +103,11 @@ export class CallMonitor extends EventEmitter<CallMonitorEvents> {
     return this.#registry.allCalls()
   }
 
+  /** Whether it knows a channel of the extension's, without building anything. */
+  hasCallOf (extension: string): boolean {
+    return this.#registry.hasCallOf(extension)
+  }
+
   /** Only the channels and bridges one extension's calls involve, for `findAgentCall`. */
   snapshotOf (extension: string): CallSnapshot {
     return this.#registry.snapshotOf(extension)

@@ -107,6 +107,11 @@ export class CallRegistry {
     return this.#live.snapshot()
   }
 
+  /** Whether the extension has a leg: what `findAgentCall` on `snapshotOf` would find one of. */
+  hasCallOf (extension: string): boolean {
+    return this.#live.agentChannelIdsOf(extension) !== undefined
+  }
+
   /**
    * Only what one extension's calls involve (its channels and everything bridged with them, through
    * Local pairs): enough for `findAgentCall` and `bridgedParty`, without copying every channel.

@@ -75,7 +75,9 @@ export class CallLocator {
   /** Whether the call monitor, in sync, knows a channel of the agent's (a call on this server). */
   knowsCallOf (extension: string): boolean {
     const memory = this.memory
-    return memory !== undefined && findAgentCall(memory.snapshotOf(extension), this.#technology, extension) !== undefined
+    if (memory === undefined) return false
+    // Asked of every server of a pool on each request: the index answers without building a snapshot.
+    return memory.hasCallOf?.(extension) ?? findAgentCall(memory.snapshotOf(extension), this.#technology, extension) !== undefined
   }
 
   /** The call from the monitor's memory, when it is in sync and knows a bridged call; otherwise undefined. */
@@ -128,16 +130,29 @@ export class CallLocator {
     await new Promise<void>((resolve) => {
       const done = (): void => {
         cancelTimer()
-        this.#pbx.events.off('event', onEvent)
+        this.#forget(waiter)
         resolve()
       }
-      const onEvent = (): void => {
-        this.#pbx.events.off('event', onEvent)
-        setImmediate(done)
-      }
+      const waiter = (): void => { setImmediate(done) }
       const cancelTimer = this.#clock.after(ms, done)
-      this.#pbx.events.on('event', onEvent)
+      // One listener for every waiter: a busy server has many outcomes checked at once, and a listener
+      // each would pass the emitter's warning threshold (a "possible leak" that is none).
+      if (this.#nextEventWaiters.size === 0) this.#pbx.events.on('event', this.#wakeWaiters)
+      this.#nextEventWaiters.add(waiter)
     })
+  }
+
+  readonly #nextEventWaiters = new Set<() => void>()
+
+  readonly #wakeWaiters = (): void => {
+    const waiters = [...this.#nextEventWaiters]
+    for (const waiter of waiters) this.#forget(waiter)
+    for (const waiter of waiters) waiter()
+  }
+
+  #forget (waiter: () => void): void {
+    if (!this.#nextEventWaiters.delete(waiter)) return
+    if (this.#nextEventWaiters.size === 0) this.#pbx.events.off('event', this.#wakeWaiters)
   }
 }
 

@@ -43,6 +43,7 @@ export function absorbOutcome (transfer: AbsorbingTransfer, outcome: TrackerOutc
   if (outcome.handedOver === true) tracking.handedOver = true
   if (outcome.reached === true) tracking.reached = true
   if (outcome.targetHungUp === true) tracking.targetHungUp = true
+  if (outcome.recallSkipped === true) delete tracking.recall
   if (outcome.agentHeld !== undefined) momentary.agentHeld = outcome.agentHeld
   if (outcome.firstToLeave !== undefined) momentary.firstToLeave = outcome.firstToLeave ?? undefined
   const known = transfer.record.channels.target

@@ -18,6 +18,8 @@ function unreachable (server: string, role: string): Error {
 export class PoolEngines {
   readonly #engines: ReadonlyMap<string, TransferEngine>
   readonly #agentServer: AgentServer
+  /** The server each agent's call was last found on (one entry per agent). */
+  readonly #lastEngineOf = new Map<string, TransferEngine>()
 
   constructor (engines: ReadonlyMap<string, TransferEngine>, agentServer: AgentServer) {
     this.#engines = engines
@@ -29,13 +31,28 @@ export class PoolEngines {
    * agent's; else the server the agent belongs to (`agentServer`: where its endpoint lives).
    */
   async ofAgent (extension: string): Promise<TransferEngine> {
-    const engines = [...this.#engines.values()]
-    const engine = engines.length === 1
-      ? engines[0]
-      : engines.find((candidate) => candidate.locator.knowsCallOf(extension)) ?? this.#engines.get(await this.#agentServer?.(extension) ?? '')
+    const engine = this.#engines.size === 1
+      ? this.#engines.values().next().value
+      : this.#knowingCallOf(extension) ?? this.#engines.get(await this.#agentServer?.(extension) ?? '')
     if (engine === undefined) throw new NoActiveChannelError(extension)
     if (!engine.health.reachable()) throw unreachable(engine.server, 'agent')
     return engine
+  }
+
+  /**
+   * Asked on every request of a pool: the server that had the agent's call last time first (an agent's
+   * calls are on its own server), then each server, one O(1) question each (`CallLocator.knowsCallOf`).
+   */
+  #knowingCallOf (extension: string): TransferEngine | undefined {
+    const last = this.#lastEngineOf.get(extension)
+    if (last?.locator.knowsCallOf(extension) === true) return last
+    for (const engine of this.#engines.values()) {
+      if (engine !== last && engine.locator.knowsCallOf(extension)) {
+        this.#lastEngineOf.set(extension, engine)
+        return engine
+      }
+    }
+    return undefined
   }
 
   /** The target's server when it is another one of the pool (a transfer across), checked reachable. */

@@ -13,6 +13,13 @@
  *   fallback: [Set(QUEUE_PRIO=<its priority>)] Goto(<fallback's context>, <fallback's exten>, 1), or
  *             end when there is none
  *   end:      Hangup()  (also where a call answered by the target goes once it is over)
+ *
+ * The customer is sent to the context's entry (`recallEntry`), three lines written again in front of
+ * every Redirect: it goes on to `transfer` when every other line of the context is there. A `dialplan reload`
+ * drops runtime lines without a word (no AMI event), so the rest may be gone: then the customer waits
+ * a moment at the entry, where the plugin sees it (its `Newexten`) and adds the context again, and goes
+ * on to `transfer` once it is back, or to the target the plain way (no recall) if it is not. The
+ * customer is never sent to a line that does not exist, and a Redirect carries three lines, not all.
  */
 
 /** Channel variables set on the customer's channel before the Redirect. */
@@ -21,6 +28,15 @@ export const AGENT_VARIABLE = 'FASTIFY_XFER_AGENT'
 
 /** The extensions of the recall context: where each step of a recall happens. */
 export const RECALL_STEPS = { transfer: 'transfer', recall: 'recall', fallback: 'fallback', end: 'end' } as const
+
+/** Where a Redirect sends the customer once the context is installed: its entry (`recallEntry`). */
+export const RECALL_ENTRY = 'start'
+
+/** How long a customer waits at the entry for the plugin to add a context a reload dropped. */
+export const ENTRY_WAIT_MS = 500
+
+/** The application of the entry's waiting step: the customer running it tells the context is gone. */
+const ENTRY_WAIT_APPLICATION = 'Wait'
 
 export const DEFAULT_RECALL_CONTEXT = 'fastify-transfer-recall'
 
@@ -94,6 +110,30 @@ export function recallDialplan (settings: RecallDialplanSettings): DialplanLine[
     priorities.set(exten, priority)
     return { context, exten, priority, application, data }
   })
+}
+
+/**
+ * The context's entry, written in front of every Redirect into it (`Replace`, so Asterisk logs nothing).
+ * It goes on only when every line of `lines` (the context, `recallDialplan`) is there: a reload in the
+ * middle of adding them leaves some, so no single line stands for the others (one lookup each, in
+ * Asterisk's memory).
+ */
+export function recallEntry (settings: Pick<RecallDialplanSettings, 'context' | 'transferContext'>, lines: readonly DialplanLine[]): DialplanLine[] {
+  const { context, transferContext } = settings
+  const installed = `$[${lines.map((line) => `\${DIALPLAN_EXISTS(${line.context},${line.exten},${line.priority})}`).join(' & ')}]`
+  const steps: Array<[string, string]> = [
+    ['GotoIf', `${installed}?${RECALL_STEPS.transfer},1`],
+    // Only when the rest is gone (a dialplan reload): the plugin sees this step and adds it again.
+    [ENTRY_WAIT_APPLICATION, seconds(ENTRY_WAIT_MS)],
+    // Back: the recall as usual. Still gone (the plugin could not add it): the target, the plain way.
+    ['GotoIf', `${installed}?${RECALL_STEPS.transfer},1:${transferContext},\${${TARGET_VARIABLE}},1`]
+  ]
+  return steps.map(([application, data], index) => ({ context, exten: RECALL_ENTRY, priority: index + 1, application, data }))
+}
+
+/** Whether a dialplan event is a customer waiting at the entry: the rest of the context is gone. */
+export function waitsAtEntry (event: { context: string, exten: string, application: string }, recallContext: string): boolean {
+  return event.context === recallContext && event.exten === RECALL_ENTRY && event.application === ENTRY_WAIT_APPLICATION
 }
 
 /** The step of the recall context a dialplan event is at, if it is in that context. */

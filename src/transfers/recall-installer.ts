@@ -3,18 +3,22 @@
  * memory: a `dialplan reload`, a `reload` or a restart drops them. So they are added at start, again
  * after every AMI reconnect and after every `Reload` event. The CLI's `dialplan reload` sends no event
  * at all (checked on 22.10: only `module reload pbx_config` does), so each Redirect into the context
- * carries its lines in front (`linesInFront`), or, until Asterisk has taken them once, the context is
- * checked first (`ensure`) and added again when it is gone. When it cannot be added, blind transfers
- * go the old way (a plain Redirect, no recall), never to a context that does not exist.
+ * carries the context's entry in front (`linesInFront`: three lines, not the whole context), which goes
+ * on only when the rest is there; a customer waiting at the entry tells that it is gone, and it is
+ * added again at once. Until Asterisk has taken the lines once, the context is checked first (`ensure`)
+ * and added again when it is gone. When it cannot be added, blind transfers go the old way (a plain
+ * Redirect, no recall), never to a context that does not exist.
  */
 import type { PbxEvent } from '../asterisk/ami-events.js'
 import { silentLogger, type Logger } from '../support/logger.js'
 import type { Pbx } from '../asterisk/pbx.js'
-import type { DialplanLine } from './recall-dialplan.js'
+import { waitsAtEntry, type DialplanLine } from './recall-dialplan.js'
 
 export class RecallInstaller {
   readonly #pbx: Pbx
   readonly #lines: readonly DialplanLine[]
+  /** The entry (`recallEntry`), written in front of each Redirect; added last, after the lines. */
+  readonly #entry: readonly DialplanLine[]
   readonly #log: Logger
   #installed = false
   #amiUp = false
@@ -22,6 +26,10 @@ export class RecallInstaller {
   #generation = 0
   readonly #onEvent = (event: PbxEvent): void => {
     if (event.type === 'reload') void this.install('reload')
+    // A customer waits at the entry: the rest was dropped by a reload no event announced.
+    if (event.type === 'newExten' && this.#entry.length > 0 && waitsAtEntry(event, this.#entry[0]?.context ?? '')) {
+      void this.install('gone from Asterisk (dialplan reload?): a customer waits at the entry')
+    }
   }
 
   readonly #onConnection = (state: { ami: boolean }): void => {
@@ -30,9 +38,10 @@ export class RecallInstaller {
     this.#amiUp = state.ami
   }
 
-  constructor (pbx: Pbx, lines: readonly DialplanLine[], logger: Logger = silentLogger) {
+  constructor (pbx: Pbx, lines: readonly DialplanLine[], logger: Logger = silentLogger, entry: readonly DialplanLine[] = []) {
     this.#pbx = pbx
     this.#lines = lines
+    this.#entry = entry
     this.#log = logger
   }
 
@@ -55,11 +64,13 @@ export class RecallInstaller {
 
   /**
    * The lines to write in front of a Redirect into the context (`Pbx.redirectAfterSetup`), once
-   * Asterisk has taken them from this AMI user: added again each time, they are there whatever
-   * reloaded the dialplan, at no round trip of their own. Undefined before that: `ensure` first.
+   * Asterisk has taken them from this AMI user: the entry (the whole context without one), added again
+   * each time, so the step the customer is sent to (the first line's) is there whatever reloaded the
+   * dialplan, at no round trip of its own. Undefined before that: `ensure` first.
    */
   linesInFront (): readonly DialplanLine[] | undefined {
-    return this.#installed ? this.#lines : undefined
+    if (!this.#installed) return undefined
+    return this.#entry.length > 0 ? this.#entry : this.#lines
   }
 
   /** A line written in front of a Redirect was refused: until the next install, `ensure` first. */
@@ -86,8 +97,9 @@ export class RecallInstaller {
     const generation = ++this.#generation
     this.#installed = false
     try {
-      // In order: a context must exist before its later priorities are added to it.
-      for (const line of this.#lines) await this.#pbx.addDialplanExtension(line)
+      // In order: a context must exist before its later priorities are added to it, and its last line
+      // (which the entry checks) only once the others are there.
+      for (const line of [...this.#lines, ...this.#entry]) await this.#pbx.addDialplanExtension(line)
     } catch (error) {
       this.#log.error({ err: error, why }, 'transfer recall dialplan not added: blind transfers go without recall (the AMI user needs write = system)')
       return false

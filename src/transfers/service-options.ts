@@ -104,6 +104,8 @@ export interface CallLookup {
   whenInSync?: (timeoutMs: number) => Promise<boolean>
   /** The channels and bridges of one extension's calls. */
   snapshotOf: (extension: string) => CallSnapshot
+  /** Whether it knows a channel of the extension's (O(1): a pool asks each server's on every request). */
+  hasCallOf?: (extension: string) => boolean
   /** The named channels and everything bridged with them. */
   snapshotAround?: (names: readonly string[]) => CallSnapshot
   /** Every agent call (to find consultations left by a previous run of the host app). */

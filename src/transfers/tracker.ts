@@ -78,6 +78,11 @@ export interface TrackerOutcome {
   agentHeld?: boolean
   /** Attended: who left first (see `TrackedTransfer.firstToLeave`); null: both are bridged again. */
   firstToLeave?: 'agent' | 'target' | null
+  /**
+   * Blind: the customer went on to the target the plain way, not through the recall context (its entry
+   * found the context gone and could not wait for it, `recall-dialplan.ts`): no recall for this one.
+   */
+  recallSkipped?: true
 }
 
 /**
@@ -158,6 +163,16 @@ function recallOutcome (transfer: TrackedTransfer, event: PbxEvent): TrackerOutc
 }
 
 /**
+ * Redirected into the recall context, the customer runs no step outside it until its dial ends (the
+ * target is dialed through a Local pair, whose far half is another channel): a step elsewhere before
+ * that is the entry's plain way to the target.
+ */
+function skipsRecall (transfer: TrackedTransfer, event: Extract<PbxEvent, { type: 'newExten' }>): boolean {
+  return transfer.recall !== undefined && transfer.type === 'blind' && transfer.status === 'redirected' &&
+    event.channel === transfer.channels.peer && event.context !== transfer.recall.context
+}
+
+/**
  * Why Asterisk aborted a consultation the bridges show ended with the agent back with the customer:
  * the plugin's cancel is `cancelled`; a target that answered and hung up is `target_hung_up`; a target
  * that rang for `atxfernoanswertimeout` is `no_answer`; anything else is the agent's own cancel from
@@ -214,7 +229,10 @@ export function interpretEvent (transfer: TrackedTransfer, event: PbxEvent): Tra
     const outcome = recallOutcome(transfer, event)
     if (outcome !== undefined) return Object.keys(outcome).length === 0 ? undefined : outcome
   }
-  if (event.type === 'newExten') return deliveryOutcome(transfer, event)
+  if (event.type === 'newExten') {
+    const delivered = deliveryOutcome(transfer, event)
+    return skipsRecall(transfer, event) ? { ...delivered, recallSkipped: true } : delivered
+  }
   if (event.type === 'hangup') {
     if (event.channel === peer) return { input: transfer.reached === true ? { type: 'delivered' } : { type: 'customer_hung_up' } }
     if (transfer.status === 'three_way') return threeWayHangup(transfer, event.channel)

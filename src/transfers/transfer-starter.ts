@@ -138,8 +138,9 @@ export class TransferStarter {
       return { type: 'redirect_accepted' }
     }
     // The customer dials the target from the recall context, which brings them back when it fails. It
-    // reads two variables, and the context may have been dropped by a reload nobody announced: both are
-    // written in front of the Redirect, which Asterisk runs after them, in one round trip.
+    // reads two variables, and the context may have been dropped by a reload nobody announced: the
+    // variables and the step the customer is sent to (the context's entry, which goes on only when the
+    // rest is there) are written in front of the Redirect, which Asterisk runs after them, in one round trip.
     const variables = { [TARGET_VARIABLE]: exten, [AGENT_VARIABLE]: transfer.record.extension, ...place }
     const lines = recall.linesInFront?.()
     // Until Asterisk has taken the lines once, check the context first (the variables go along: they are
@@ -156,7 +157,8 @@ export class TransferStarter {
     if (lines === undefined) {
       await pbx.redirect(peer, RECALL_STEPS.transfer, recall.context)
     } else {
-      const { setupRefused } = await pbx.redirectAfterSetup(peer, RECALL_STEPS.transfer, recall.context, { variables, dialplan: lines })
+      // Sent to the first line written in front: there whatever reloaded the dialplan.
+      const { setupRefused } = await pbx.redirectAfterSetup(peer, lines[0]?.exten ?? RECALL_STEPS.transfer, recall.context, { variables, dialplan: lines })
       if (setupRefused !== undefined) recall.refusedInFront?.(setupRefused)
     }
     return { type: 'redirect_accepted' }

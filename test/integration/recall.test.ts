@@ -67,6 +67,27 @@ t.test('after a dialplan reload that no event announces, the next blind transfer
   t.ok(await channelExists(call.customerChannel.id), 'the customer was not sent to a context that does not exist')
 })
 
+// A Redirect carries only the context's entry in front (src/transfers/recall-dialplan.ts): after a reload
+// the entry finds the rest gone, the customer waits there while the plugin adds it again, then goes on.
+t.test('a dialplan reload between two transfers: both recall the customer to the agent, and the whole context is back', async (t) => {
+  const agent = await feed(t, '101')
+  const lastLineExists = async (): Promise<boolean> => await withAmi(pbx.ami, async (ami) =>
+    field(await ami.action({ Action: 'Getvar', Variable: `DIALPLAN_EXISTS(${RECALL_CONTEXT},end,1)` }), 'value') === '1')
+  for (const round of ['before the reload', 'after the reload']) {
+    if (round === 'after the reload') {
+      await withAmi(pbx.ami, async (ami) => { await ami.action({ Action: 'Command', Command: 'dialplan reload' }) })
+      t.notOk(await lastLineExists(), 'the reload dropped the context')
+    }
+    const call = await callAgent('101')
+    const transfer = await execute('101', { targetExtension: busyAgent, transferType: 'blind' })
+    const failed = await agent.waitFor(`${round}: failed, recalled`, ofTransfer(transfer.id, 'failed'))
+    t.match(failed.data, { failureReason: 'target_busy', recall: { to: 'agent' } }, round)
+    await waitFor(async () => (await bridgePeersOf(call.customerChannel.id)).some(isLegOf('101')), 5000, `${round}: the customer back with 101`)
+    await hangupAllCalls()
+  }
+  t.ok(await lastLineExists(), 'the whole context is back')
+})
+
 t.test('blind to a phone nobody answers: after afterMs the customer rings back at the agent, and is never dropped', async (t) => {
   const agent = await feed(t, '101')
   const call = await callAgent('101')
@@ -91,7 +112,7 @@ t.test('blind to a phone nobody answers: after afterMs the customer rings back a
   t.notOk((await listChannels()).some((channel) => isLegOf(unansweringAgent)(channel.name)), '201 stopped ringing')
 })
 
-// Every recall Redirect writes the context's lines again (Replace) in front of it, while other customers
+// Every recall Redirect writes the context's entry again (Replace) in front of it, while other customers
 // are inside that context, in the middle of its Dial: they must not notice.
 t.test('a customer ringing in the recall context is not disturbed by the lines written again for other transfers', async (t) => {
   const agent = await feed(t, '101')

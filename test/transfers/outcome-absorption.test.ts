@@ -51,3 +51,11 @@ t.test('while an outcome is being confirmed, only the customer hanging up is new
   t.same(absorbOutcome(confirming, { input: { type: 'target_hung_up' } }).next, { kind: 'none' })
   t.same(absorbOutcome(confirming, { input: { type: 'customer_hung_up' } }).next, { kind: 'apply', input: { type: 'customer_hung_up' } })
 })
+
+t.test('a skipped recall: the transfer no longer counts on it (the target\'s failure is its own outcome)', async (t) => {
+  const before = { ...transfer('blind', 'redirected'), tracking: { ...freshTracking(), recall: { context: 'fastify-transfer-recall' } } }
+  const absorbed = absorbOutcome(before, { recallSkipped: true })
+  t.equal(absorbed.tracking.recall, undefined)
+  t.same(before.tracking.recall, { context: 'fastify-transfer-recall' }, 'the original is untouched')
+  t.same(absorbed.next, { kind: 'none' })
+})

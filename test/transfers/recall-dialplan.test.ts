@@ -1,5 +1,5 @@
 import t from 'tap'
-import { recallDialplan, recallStep, usesRecall } from '../../src/transfers/recall-dialplan.js'
+import { recallDialplan, recallEntry, recallStep, usesRecall, waitsAtEntry } from '../../src/transfers/recall-dialplan.js'
 
 const settings = { context: 'fastify-transfer-recall', transferContext: 'from-internal', technology: 'PJSIP', afterMs: 20_000, ringAgentMs: 2500 }
 const lines = (extra = {}): string[] => recallDialplan({ ...settings, ...extra }).map((line) => `${line.exten},${line.priority},${line.application}(${line.data})`)
@@ -40,4 +40,20 @@ t.test('a dialplan step is a recall step only in the recall context', async (t) 
   t.equal(recallStep('fastify-transfer-recall', 'fastify-transfer-recall', 'fallback'), 'fallback')
   t.equal(recallStep('fastify-transfer-recall', 'fastify-transfer-recall', 'elsewhere'), undefined)
   t.equal(recallStep('from-internal', 'fastify-transfer-recall', 'fallback'), undefined)
+})
+
+t.test('the entry goes on to the recall when every line of the context is there; else waits for the plugin to add them, then the target the plain way', async (t) => {
+  const context = recallDialplan(settings)
+  const every = '$[' + [
+    'transfer,1', 'transfer,2', 'recall,1', 'recall,2', 'recall,3', 'recall,4', 'fallback,1', 'end,1'
+  ].map((line) => `\${DIALPLAN_EXISTS(fastify-transfer-recall,${line})}`).join(' & ') + ']'
+  t.same(recallEntry(settings, context).map((line) => `${line.context}:${line.exten},${line.priority},${line.application}(${line.data})`), [
+    `fastify-transfer-recall:start,1,GotoIf(${every}?transfer,1)`,
+    'fastify-transfer-recall:start,2,Wait(0.5)',
+    `fastify-transfer-recall:start,3,GotoIf(${every}?transfer,1:from-internal,\${FASTIFY_XFER_TARGET},1)`
+  ])
+  const [, wait] = recallEntry(settings, context)
+  t.ok(waitsAtEntry({ context: 'fastify-transfer-recall', exten: 'start', application: wait?.application ?? '' }, 'fastify-transfer-recall'), 'a customer waiting there: the context is gone')
+  t.notOk(waitsAtEntry({ context: 'fastify-transfer-recall', exten: 'start', application: 'GotoIf' }, 'fastify-transfer-recall'), 'passing through')
+  t.notOk(waitsAtEntry({ context: 'elsewhere', exten: 'start', application: 'Wait' }, 'fastify-transfer-recall'))
 })

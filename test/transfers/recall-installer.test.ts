@@ -1,6 +1,6 @@
 import t, { type Test } from 'tap'
 import { AsteriskRefusedError } from '../../src/errors.js'
-import { recallDialplan } from '../../src/transfers/recall-dialplan.js'
+import { recallDialplan, recallEntry } from '../../src/transfers/recall-dialplan.js'
 import { RecallInstaller } from '../../src/transfers/recall-installer.js'
 import { FakePbx } from '../helpers/fake-pbx.js'
 
@@ -63,4 +63,24 @@ t.test('linesInFront: the lines once Asterisk took them, none before or after a 
   t.equal(installer.linesInFront(), undefined)
   t.ok(await installer.ensure(), 'checked and added again')
   t.same(installer.linesInFront(), lines)
+})
+
+t.test('with an entry: added after the lines, the only lines written in front; a customer waiting at it has the context added again', async (t) => {
+  const pbx = new FakePbx()
+  const entry = recallEntry({ context: 'fastify-transfer-recall', transferContext: 'from-internal' }, lines)
+  const installer = new RecallInstaller(pbx, lines, undefined, entry)
+  t.teardown(() => installer.stop())
+  await installer.start()
+  t.same(pbx.dialplanSteps, [...lines, ...entry], 'the entry last: when it checks the last line, the rest is there')
+  t.same(installer.linesInFront(), entry)
+  const at = (context: string, application: string): void => {
+    pbx.emit({ type: 'newExten', channel: 'PJSIP/customer-1', uniqueId: 'u', linkedId: 'l', context, exten: 'start', application })
+  }
+  at('fastify-transfer-recall', 'GotoIf')
+  await later()
+  t.equal(pbx.dialplanSteps.length, lines.length + entry.length, 'passing through the entry: nothing added')
+  at('fastify-transfer-recall', 'Wait')
+  await later()
+  t.same(pbx.dialplanSteps.slice(lines.length + entry.length), [...lines, ...entry], 'a customer waiting at the entry: everything added again')
+  t.ok(installer.installed)
 })

@@ -180,6 +180,15 @@ t.test('recalling: the agent\'s answer, the fallback, or the end says where the 
   t.same(interpretEvent(recalled('recalling'), hangup(CUSTOMER)), { input: { type: 'customer_hung_up' } })
 })
 
+t.test('recall: the entry found the context gone and sent the customer to the target the plain way: no recall for that transfer', async (t) => {
+  t.equal(interpretEvent(recalled(), step('start', 'GotoIf')), undefined, 'at the entry')
+  t.equal(interpretEvent(recalled(), step('transfer', 'Dial')), undefined, 'on through the recall context, as usual')
+  t.same(interpretEvent(recalled(), step('201', 'Dial', 'from-internal')), { recallSkipped: true }, 'the target\'s own dialplan, from the customer\'s channel')
+  t.equal(interpretEvent(recalled('recalling'), step('201', 'Dial', 'from-internal')), undefined, 'once recalling: the fallback\'s steps, not a skip')
+  t.equal(interpretEvent({ ...recalled(), channels: { ...recalled().channels, peer: 'PJSIP/other' } }, step('201', 'Dial', 'from-internal')), undefined, 'another channel\'s step')
+  t.equal(interpretEvent(blind(TARGET_103), step('103', 'Dial', 'from-internal')), undefined, 'without recall: nothing to skip')
+})
+
 t.test('hangups of the Local halves and of the agent are ignored', async (t) => {
   const transfer = attended({ consultation: LOCAL_1, target: TARGET_103 })
   for (const name of [LOCAL_1, LOCAL_2, AGENT]) t.equal(interpretEvent(transfer, hangup(name)), undefined, name)

@@ -6,6 +6,7 @@ import type { CallSnapshot } from '../../src/asterisk/pbx.js'
 import { AsteriskRefusedError, AsteriskTimeoutError, ChannelGoneError } from '../../src/errors.js'
 import { EVENT_FOR_STATE, type TransferEventName } from '../../src/transfers/transfer-events.js'
 import { TransferPolicy } from '../../src/transfers/transfer-policy.js'
+import { recallEntry } from '../../src/transfers/recall-dialplan.js'
 import { TransferService, type TransferRequest, type TransferServiceOptions } from '../../src/transfers/transfer-service.js'
 import { AGENT, CONTEXT, CUSTOMER, FakePbx, LOCAL_1, LOCAL_2, TARGET_102, TARGET_103, attendedTransfer, blindTransfer, channel, dialBegin, dialEnd, hangup, hold, newLocal, scenes, sequences, snapshotOf, unhold } from '../helpers/fake-pbx.js'
 import type { TransferStatus, Transfer } from '../../src/domain/transfer.js'
@@ -684,6 +685,16 @@ t.test('blind transfer recall', async (t) => {
     pbx.dialplanError = new Error('Permission denied')
     t.equal((await service.execute(request())).status, 'redirected', 'the Redirect itself went through')
     t.equal(refusals.length, 1, 'the refused line reported, for the next transfer to check first')
+  })
+
+  t.test('the customer is sent to the first line written in front: the context\'s entry', async (t) => {
+    const entry = recallEntry({ context: 'fastify-transfer-recall', transferContext: CONTEXT }, [{ context: 'fastify-transfer-recall', exten: 'transfer', priority: 1, application: 'Dial', data: 'Local/x' }])
+    const { pbx, service } = setup(t, {
+      recall: { context: 'fastify-transfer-recall', ensure: async () => true, linesInFront: () => entry }
+    })
+    await service.execute(request())
+    t.same(pbx.dialplanSteps, entry, 'the entry only, not the whole context')
+    t.same(pbx.actions().at(-1), { method: 'redirect', args: [CUSTOMER, 'start', 'fastify-transfer-recall'] })
   })
 })
 
