@@ -49,6 +49,13 @@ if jumped then
   local floor = (tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000) - tonumber(ARGV[4])) * 1000
   if seq > 0 then seq = seq + 1000000 end
   if floor > seq then seq = floor end
+  -- Never below the stream's own top: a counter behind it (two jumps in one millisecond, a counter
+  -- lost while the stream was kept) would make XADD refuse the id and the event would be lost.
+  local top = redis.call('XREVRANGE', KEYS[1], '+', '-', 'COUNT', 1)[1]
+  if top then
+    local topSeq = tonumber(string.match(top[1], '^(%d+)'))
+    if topSeq > seq then seq = topSeq end
+  end
   redis.call('SET', KEYS[3], replid)
 end
 for i = 0, count - 1 do

@@ -186,6 +186,24 @@ t.test('the feed on another master: ids jump above all before, the first is mark
   t.ok(String(ids[3]).length >= 14 && !String(entries[3]?.[0]).includes('e'), 'ids of 14 digits and more are written in full, not with an exponent')
 })
 
+t.test('the feed on another master whose stream is ahead of both its counter and the clock: ids go on above the stream\'s top', async (t) => {
+  const prefix = freshPrefix()
+  const keys = new RedisKeys(prefix)
+  const append = async (origin: string, first: number, ...names: string[]): Promise<unknown> =>
+    await run(APPEND, [keys.feedStream, keys.feedCounter, keys.feedMaster, keys.feedOrigin(origin)], [1000, origin, first, ID_EPOCH_MS, ...names.flatMap(event)])
+  await append('A', 1, 'a1')
+  // A top a million seconds ahead of the clock, a counter far behind it, numbered last on another master:
+  // what two jumps within one millisecond, or a counter lost while the stream was kept, leave behind.
+  const ahead = (Date.now() - ID_EPOCH_MS + 1_000_000_000) * 1000
+  await redis.xadd(keys.feedStream, `${ahead}-0`, 't', 'x')
+  await redis.set(keys.feedMaster, 'a-master-that-is-gone')
+  await redis.set(keys.feedCounter, '100')
+  await append('B', 1, 'b1')
+  const ids = (await redis.xrange(keys.feedStream, '-', '+') as Array<[string, string[]]>).map(([id]) => Number(id.split('-')[0]))
+  t.equal(ids.length, 3, 'the event was appended, not refused by XADD')
+  t.equal(ids[2], ahead + 1, 'right above the stream\'s top')
+})
+
 t.test('the request path\'s connection never sends a command again; the queued ones do, which the scripts bear', async (t) => {
   const proxy = await startTcpProxy({ host: '127.0.0.1', port: server.port })
   const connections = new RedisConnections(`redis://127.0.0.1:${proxy.port}`)
