@@ -8,10 +8,9 @@ import net from 'node:net'
 import { performance } from 'node:perf_hooks'
 import { Worker } from 'node:worker_threads'
 import { AmiClient } from '../src/asterisk/ami-client.js'
-import { PBX_EVENT_NAMES } from '../src/asterisk/ami-events.js'
 import type { AriClient } from '../src/asterisk/ari-client.js'
 import { AsteriskPbx } from '../src/asterisk/pbx.js'
-import { buildAmiStream, type AmiStream } from './lib/ami-stream.js'
+import { benchAmiClient, buildAmiStream, type AmiStream } from './lib/ami-stream.js'
 import { check, newResult, round, writeResult } from './lib/common.js'
 import { startServices } from './lib/services.js'
 
@@ -71,17 +70,7 @@ async function floorRun (): Promise<Run> {
 }
 
 function amiClient (): AmiClient {
-  return new AmiClient({
-    host: '127.0.0.1',
-    port,
-    username: 'bench',
-    password: 'bench',
-    actionTimeoutMs: 10_000,
-    reconnect: { initialDelayMs: 100, maxDelayMs: 1000 },
-    pingIntervalMs: 0,
-    // As the plugin asks, and the end marker.
-    events: new Set([...PBX_EVENT_NAMES, 'userevent'])
-  })
+  return benchAmiClient(port)
 }
 
 /** Counts the events `ami` passes on; `done` resolves at the stream's end marker. */

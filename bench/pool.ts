@@ -15,15 +15,13 @@
 import { EventEmitter } from 'node:events'
 import { performance } from 'node:perf_hooks'
 import { Worker } from 'node:worker_threads'
-import { AmiClient } from '../src/asterisk/ami-client.js'
-import { PBX_EVENT_NAMES } from '../src/asterisk/ami-events.js'
 import type { AriClient } from '../src/asterisk/ari-client.js'
 import { AsteriskPbx } from '../src/asterisk/pbx.js'
 import { CallMonitor } from '../src/calls/call-monitor.js'
 import { TransferService } from '../src/transfers/transfer-service.js'
 import { FakePbx } from '../test/helpers/fake-pbx.js'
 import { answered, syntheticCall, type SyntheticCall } from '../test/helpers/synthetic-calls.js'
-import { buildAmiStream, type AmiStream } from './lib/ami-stream.js'
+import { benchAmiClient, buildAmiStream, type AmiStream } from './lib/ami-stream.js'
 import { check, newResult, percentile, round, writeResult } from './lib/common.js'
 import { startPoolServices } from './lib/services.js'
 
@@ -102,16 +100,7 @@ async function feed (servers: number): Promise<Feed> {
 interface IngestRun { servers: number, events: number, seconds: number, microsecondsPerEvent: number, eventsPerSecond: number, mainThreadBusy: number }
 
 async function ingestRun ({ streams, ports, worker }: Feed): Promise<IngestRun> {
-  const amis = ports.map((port) => new AmiClient({
-    host: '127.0.0.1',
-    port,
-    username: 'bench',
-    password: 'bench',
-    actionTimeoutMs: 10_000,
-    reconnect: { initialDelayMs: 100, maxDelayMs: 1000 },
-    pingIntervalMs: 0,
-    events: new Set([...PBX_EVENT_NAMES, 'userevent'])
-  }))
+  const amis = ports.map(benchAmiClient)
   const ari = (): AriClient => Object.assign(new EventEmitter(), { ready: true, listChannels: async () => [], listBridges: async () => [], listEndpoints: async () => [] }) as unknown as AriClient
   const pbxs = amis.map((ami) => new AsteriskPbx(ami, ari()))
   for (const ami of amis) await ami.start()

@@ -5,7 +5,7 @@
 // interest; each frame gets back the fields Asterisk 22 sends with it (channel blocks, bridge blocks,
 // Privilege, Timestamp), and each call the events the plugin ignores (Newexten, VarSet...), so the bytes
 // parsed per event are those of the real thing.
-import type { AmiMessage } from '../../src/asterisk/ami-client.js'
+import { AmiClient, type AmiMessage } from '../../src/asterisk/ami-client.js'
 import { PBX_EVENT_NAMES, parsePbxEvent } from '../../src/asterisk/ami-events.js'
 import * as traces from '../../test/calls/fixtures/asterisk-traces.js'
 
@@ -179,4 +179,18 @@ export function buildAmiStream ({ calls, concurrent, leftUp, offset = 0 }: AmiSt
     }
   }
   return { bytes: Buffer.from(frames.join(''), 'utf8'), events: frames.length, namedEvents, usedEvents, liveChannels: 2 * leftUp, agents: concurrent }
+}
+
+/** The plugin's AMI client on a replay server's port, asking for the events the plugin asks and the end marker. */
+export function benchAmiClient (port: number): AmiClient {
+  return new AmiClient({
+    host: '127.0.0.1',
+    port,
+    username: 'bench',
+    password: 'bench',
+    actionTimeoutMs: 10_000,
+    reconnect: { initialDelayMs: 100, maxDelayMs: 1000 },
+    pingIntervalMs: 0,
+    events: new Set([...PBX_EVENT_NAMES, 'userevent'])
+  })
 }

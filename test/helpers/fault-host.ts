@@ -1,20 +1,16 @@
 // A host app with the plugin connected to the test bed's PBX through two fault-injecting proxies (one
 // for AMI, one for ARI), a supervisor's feed socket, and the plugin's log kept for assertions.
 // Each test builds its own, with the timeouts and keep-alives its fault needs.
-import { Writable } from 'node:stream'
 import Fastify, { type FastifyInstance, type InjectOptions, type LightMyRequestResponse } from 'fastify'
 import asteriskTransfer, { type FastifyAsteriskTransferOptions, type FeedEnvelope, type Identity } from '../../src/index.js'
 import { listChannels } from './asterisk/ari.js'
 import { waitFor } from './asterisk/calls.js'
 import { agents, pbx, transferContext } from './asterisk/testbed.js'
 import { connectFeed, type FeedClient } from './feed-client.js'
+import { captureLogs, type LogLine } from './log-capture.js'
 import { startTcpProxy, type TcpProxy } from './tcp-proxy.js'
 
-export interface LogLine {
-  level: number
-  msg: string
-  [key: string]: unknown
-}
+export type { LogLine }
 
 export interface FaultHost {
   app: FastifyInstance
@@ -50,13 +46,7 @@ export async function startFaultHost (options: FaultHostOptions = {}): Promise<F
   const ami = await startTcpProxy(pbx.ami)
   const ari = await startTcpProxy({ host: ariTarget.hostname, port: Number(ariTarget.port) })
   if (ariDownAtStart) await ari.cut({ refuse: true })
-  const logs: LogLine[] = []
-  const stream = new Writable({
-    write (chunk: Buffer, _encoding, done) {
-      for (const line of String(chunk).split('\n').filter((text) => text !== '')) logs.push(JSON.parse(line) as LogLine)
-      done()
-    }
-  })
+  const { logs, stream } = captureLogs()
   const app = Fastify({ logger: { level: 'info', stream } })
   await app.register(asteriskTransfer, {
     ami: { ...pbx.ami, port: ami.port },

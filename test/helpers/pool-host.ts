@@ -1,17 +1,13 @@
 // A host app with the plugin driving the test bed's two PBXes as a pool (`servers`: pbx1 and pbx2,
 // named as the trunks name them), a supervisor's feed socket, and the plugin's log kept for assertions.
 // One bearer token per agent of either server (`token-<ext>`) and a supervisor (`token-super`).
-import { Writable } from 'node:stream'
 import Fastify, { type FastifyInstance, type InjectOptions, type LightMyRequestResponse } from 'fastify'
 import asteriskTransfer, { type FastifyAsteriskTransferOptions, type FeedEnvelope, type Identity, type Transfer } from '../../src/index.js'
 import { agents, pbx, pbx2, pbx2Agents, transferContext } from './asterisk/testbed.js'
 import { connectFeed, type FeedClient } from './feed-client.js'
+import { captureLogs, type LogLine } from './log-capture.js'
 
-export interface LogLine {
-  level: number
-  msg: string
-  [key: string]: unknown
-}
+export type { LogLine }
 
 export interface PoolHost {
   app: FastifyInstance
@@ -36,13 +32,7 @@ const identities = new Map<string, Identity>([
 ])
 
 export async function startPoolHost (options: Partial<FastifyAsteriskTransferOptions> = {}): Promise<PoolHost> {
-  const logs: LogLine[] = []
-  const stream = new Writable({
-    write (chunk: Buffer, _encoding, done) {
-      for (const line of String(chunk).split('\n').filter((text) => text !== '')) logs.push(JSON.parse(line) as LogLine)
-      done()
-    }
-  })
+  const { logs, stream } = captureLogs()
   const app = Fastify({ logger: { level: 'info', stream } })
   await app.register(asteriskTransfer, {
     servers: [
