@@ -27,6 +27,8 @@ import { startPoolServices } from './lib/services.js'
 
 const CHANNELS = 2000
 const LAYOUTS = [1, 4] as const
+/** Lookups also with two servers: a pool's fixed cost (finding the agent's server) against its growth with the server count. */
+const LOOKUP_LAYOUTS = [1, 2, 4] as const
 const LOOKUPS = 20_000
 const ROUNDS = Number(process.env.BENCH_POOL_ROUNDS ?? 3)
 /** Calls of the ingest stream in all, as bench/ingest.ts: 3,000, 1,000 at a time, 500 left up. */
@@ -133,51 +135,50 @@ async function ingestRun ({ streams, ports, worker }: Feed): Promise<IngestRun> 
 const feeds = new Map<number, Feed>()
 for (const servers of LAYOUTS) feeds.set(servers, await feed(servers))
 // One unmeasured round of each: code loading and compilation.
-for (const servers of LAYOUTS) {
-  await lookupRun(servers)
-  await ingestRun(feeds.get(servers) as Feed)
-}
-const lookups = new Map<number, LookupRun[]>(LAYOUTS.map((servers) => [servers, []]))
+for (const servers of LOOKUP_LAYOUTS) await lookupRun(servers)
+for (const servers of LAYOUTS) await ingestRun(feeds.get(servers) as Feed)
+const lookups = new Map<number, LookupRun[]>(LOOKUP_LAYOUTS.map((servers) => [servers, []]))
 const ingests = new Map<number, IngestRun[]>(LAYOUTS.map((servers) => [servers, []]))
 for (let index = 0; index < ROUNDS; index++) {
-  for (const servers of LAYOUTS) {
-    lookups.get(servers)?.push(await lookupRun(servers))
-    ingests.get(servers)?.push(await ingestRun(feeds.get(servers) as Feed))
-  }
-  process.stdout.write(`round ${index + 1}: ${LAYOUTS.map((servers) => `${servers} server(s): lookup p50 ${lookups.get(servers)?.at(-1)?.p50Microseconds} µs, ingest ${ingests.get(servers)?.at(-1)?.microsecondsPerEvent} µs/event`).join('; ')}\n`)
+  for (const servers of LOOKUP_LAYOUTS) lookups.get(servers)?.push(await lookupRun(servers))
+  for (const servers of LAYOUTS) ingests.get(servers)?.push(await ingestRun(feeds.get(servers) as Feed))
+  process.stdout.write(`round ${index + 1}: ${LOOKUP_LAYOUTS.map((servers) => `${servers} server(s): lookup p50 ${lookups.get(servers)?.at(-1)?.p50Microseconds} µs`).join('; ')}; ${LAYOUTS.map((servers) => `${servers} server(s): ingest ${ingests.get(servers)?.at(-1)?.microsecondsPerEvent} µs/event`).join('; ')}\n`)
 }
 for (const { worker } of feeds.values()) worker.postMessage({ type: 'close' })
 
 const bestLookup = (servers: number): LookupRun => (lookups.get(servers) ?? []).reduce((a, b) => (b.p50Microseconds < a.p50Microseconds ? b : a))
 const bestIngest = (servers: number): IngestRun => (ingests.get(servers) ?? []).reduce((a, b) => (b.seconds < a.seconds ? b : a))
-const result = newResult('pool', { channels: CHANNELS, layouts: LAYOUTS, lookups: LOOKUPS, calls: CALLS, concurrentCalls: CONCURRENT, callsLeftUp: LEFT_UP, rounds: ROUNDS })
-for (const servers of LAYOUTS) {
+const result = newResult('pool', { channels: CHANNELS, layouts: LAYOUTS, lookupLayouts: LOOKUP_LAYOUTS, lookups: LOOKUPS, calls: CALLS, concurrentCalls: CONCURRENT, callsLeftUp: LEFT_UP, rounds: ROUNDS })
+for (const servers of LOOKUP_LAYOUTS) {
   const lookup = bestLookup(servers)
-  const ingest = bestIngest(servers)
+  const ingest = (LAYOUTS as readonly number[]).includes(servers) ? bestIngest(servers) : undefined
   result.rows.push({
     layout: `${servers} × ${CHANNELS / servers} channels`,
     lookupP50Microseconds: lookup.p50Microseconds,
     lookupP99Microseconds: lookup.p99Microseconds,
     lookupMeanMicroseconds: lookup.meanMicroseconds,
-    ingestEvents: ingest.events,
-    ingestSeconds: ingest.seconds,
-    ingestMicrosecondsPerEvent: ingest.microsecondsPerEvent,
-    ingestEventsPerSecond: ingest.eventsPerSecond,
-    ingestMainThreadBusy: ingest.mainThreadBusy
+    ingestEvents: ingest?.events ?? '',
+    ingestSeconds: ingest?.seconds ?? '',
+    ingestMicrosecondsPerEvent: ingest?.microsecondsPerEvent ?? '',
+    ingestEventsPerSecond: ingest?.eventsPerSecond ?? '',
+    ingestMainThreadBusy: ingest?.mainThreadBusy ?? ''
   })
 }
 const [one, four] = LAYOUTS.map((servers) => ({ lookup: bestLookup(servers), ingest: bestIngest(servers) })) as [{ lookup: LookupRun, ingest: IngestRun }, { lookup: LookupRun, ingest: IngestRun }]
+const two = bestLookup(2)
 result.ratios = {
+  'lookup p50, 4 servers over 2': round(four.lookup.p50Microseconds / two.p50Microseconds),
   'lookup p50, 4 servers over 1': round(four.lookup.p50Microseconds / one.lookup.p50Microseconds),
   'lookup p99, 4 servers over 1': round(four.lookup.p99Microseconds / one.lookup.p99Microseconds),
   'ingest time per event, 4 servers over 1': round(four.ingest.microsecondsPerEvent / one.ingest.microsecondsPerEvent)
 }
 result.targets.push(
   { name: 'lookup p50, 4 × 500 channels against 1 × 2,000', target: `within ${TARGET_RATIO}x`, measured: `${four.lookup.p50Microseconds} µs vs ${one.lookup.p50Microseconds} µs`, met: four.lookup.p50Microseconds <= TARGET_RATIO * one.lookup.p50Microseconds },
+  { name: 'lookup p50, 4 × 500 channels against 2 × 1,000 (growth with the server count, past the pool\'s fixed cost)', target: `within ${TARGET_RATIO}x`, measured: `${four.lookup.p50Microseconds} µs vs ${two.p50Microseconds} µs`, met: four.lookup.p50Microseconds <= TARGET_RATIO * two.p50Microseconds },
   { name: 'ingest per event, 4 × 500 channels against 1 × 2,000 (the same total)', target: `within ${TARGET_RATIO}x`, measured: `${four.ingest.microsecondsPerEvent} µs vs ${one.ingest.microsecondsPerEvent} µs`, met: four.ingest.microsecondsPerEvent <= TARGET_RATIO * one.ingest.microsecondsPerEvent }
 )
 result.notes.push(
-  `Lookup: ${CHANNELS} channels (answered synthetic calls, customer and agent bridged) on one server, or ${CHANNELS / 4} on each of four (channel names and uniqueids the same on every server, as Asterisk numbers them; each agent on one server), then ${LOOKUPS} lookups of agents in a scattered order, each timed alone, through one TransferService with an engine per server. Best p50 of ${ROUNDS} rounds.`,
+  `Lookup: ${CHANNELS} channels (answered synthetic calls, customer and agent bridged) on one server, or split evenly over two or four (channel names and uniqueids the same on every server, as Asterisk numbers them; each agent on one server), then ${LOOKUPS} lookups of agents in a scattered order, each timed alone, through one TransferService with an engine per server. Best p50 of ${ROUNDS} rounds.`,
   `Ingest: the recorded AMI stream of bench/ingest.ts (${CALLS} calls, ${CONCURRENT} at a time, ${LEFT_UP} left up) from one stand-in AMI server, or a quarter of it (its own agents) from each of four, played at once by one writer thread; the plugin's AMI clients, AsteriskPbx, call monitors and agent states per server, one TransferService and one EventLog, in the measured thread. Time until the last stream's end. Best of ${ROUNDS} rounds, alternating.`
 )
 writeResult(result, 'A pool of servers against one: lookup and ingest')
