@@ -48,10 +48,16 @@ export class PoolAgents {
     this.#log = logger
   }
 
-  /** Every agent of every server with its state and server, sorted by extension. */
+  /**
+   * Every agent of every server with its state and server, sorted by extension. A server that cannot
+   * be asked (down, or its ARI gone) leaves its agents out, as `find` does: the others are still listed
+   * and offered. Only when no server answers is the first server's error the answer.
+   */
   async all (): Promise<AgentEntry[]> {
-    const lists = await Promise.all(this.#servers.map(async ({ server, all }) => (await all()).map((entry) => ({ ...entry, server }))))
-    const entries = lists.flat()
+    const looked = await Promise.allSettled(this.#servers.map(async ({ server, all }) => (await all()).map((entry) => ({ ...entry, server }))))
+    const firstFailure = looked.find((result) => result.status === 'rejected')
+    if (firstFailure !== undefined && looked.every((result) => result.status === 'rejected')) throw firstFailure.reason
+    const entries = looked.flatMap((result) => result.status === 'fulfilled' ? result.value : [])
     const serversOf = new Map<string, string[]>()
     for (const { extension, server } of entries) serversOf.set(extension, [...serversOf.get(extension) ?? [], server])
     return entries

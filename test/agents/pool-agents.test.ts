@@ -52,6 +52,19 @@ t.test('an extension on two servers: listed as offline with the reason, said onc
   t.equal(errors.length, 1, 'said once')
 })
 
+t.test('a server that cannot be asked: the other servers\' agents are still listed and offered; none answering is the first server\'s error', async (t) => {
+  const down = (name: string, message: string): ServerAgents => ({
+    server: name,
+    all: async () => { throw new Error(message) },
+    find: async () => { throw new Error(message) }
+  })
+  const pool = new PoolAgents([a, down('b', 'ARI is not connected')], logger().log)
+  t.same((await pool.all()).map((entry) => [entry.extension, entry.server]), [['101', 'a'], ['102', 'a']], 'the agents of the server up')
+  t.same((await pool.available('102')).map((agent) => agent.extension), ['101'], 'and offered')
+  const none = new PoolAgents([down('a', 'first down'), down('b', 'second down')], logger().log)
+  await t.rejects(none.all(), { message: 'first down' }, 'nothing to list: the first server\'s error, as with one server')
+})
+
 t.test('the host\'s agent list in a pool: each server takes the agents that name it; those naming none go to the first', async (t) => {
   const list = [{ extension: '101', server: 'a' }, { extension: '401', server: 'b' }, { extension: '102' }]
   t.same(agentsOfServer(list, 'a', true), [{ extension: '101', server: 'a' }, { extension: '102' }])

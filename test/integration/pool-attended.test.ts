@@ -197,6 +197,10 @@ t.test('pbx2 killed in the middle of a consultation across, then started again',
   t.equal(local.statusCode, 200, local.body)
   await host.waitForStatus((local.json() as Transfer).id, 'answered')
   t.ok((await bridgePeersOf(other.customerChannel.id)).some(isLegOf('104')), 'meanwhile a transfer among pbx1\'s agents went through')
+  const listed = await host.as('super', { method: 'GET', url: '/api/transfers/available-agents?all=true' })
+  t.equal(listed.statusCode, 200, `the agents are still listed while pbx2 is down: ${listed.body}`)
+  const servers = new Set((listed.json().agents as Array<{ server?: string }>).map((entry) => entry.server))
+  t.same([...servers], [poolNames.pbx], 'pbx1\'s agents, none of pbx2 (it cannot be asked)')
   const still = await host.as('super', { method: 'GET', url: `/api/transfers/${transfer.id}` })
   t.match(still.json(), { status: 'target_answered' }, 'the crossed consultation waits for pbx2 (nothing known of it)')
 
