@@ -94,8 +94,8 @@ export const pbx2OfflineAgent = '305'
 
 /**
  * Configured on both PBXes (endpoint, hint, dialplan), a configuration error of the pool the plugin
- * must say and refuse; the farm registers it on the second PBX only (online there, offline on the
- * first). Kept out of both PBXes' `registered`: no other test sees it among the agents it expects.
+ * must say and refuse; the farm registers it on the second PBX alone: online there, offline on the
+ * first. Kept out of both PBXes' `registered`: no other test sees it among the agents it expects.
  */
 export const duplicateExtension = '500'
 
@@ -122,7 +122,7 @@ export const pbxes: readonly PbxSettings[] = [pbx, pbx2]
 /**
  * The PJSIP trunk between the two PBXes: on each, the endpoint named after the other server (so a
  * trunk channel is PJSIP/pbx2-… on the first PBX and PJSIP/pbx1-… on the second, whichever way the
- * call goes) and the context its incoming calls land in (the server's own agents only).
+ * call goes) and the context its incoming calls land in: just the server's own agents.
  */
 export const trunks = {
   pbx: { endpoint: 'pbx2', inboundContext: 'from-pbx2' },
