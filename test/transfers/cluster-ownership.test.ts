@@ -108,6 +108,15 @@ class World {
 const later = async (ms: number): Promise<void> => await new Promise((resolve) => setTimeout(resolve, ms))
 
 /** The transfer as `member` follows it once it reaches `status` (or as it is after `withinMs`). */
+/** Two members, A and B, and an attended transfer whose target answered, owned by A. */
+async function consultationOwnedByA (t: Test): Promise<{ world: World, a: Member, b: Member, id: string }> {
+  const world = new World(t)
+  const a = world.member('A')
+  const b = world.member('B')
+  const { id } = await world.consultation(a)
+  return { world, a, b, id }
+}
+
 async function reaches (member: Member, id: string, status: Transfer['status'], withinMs = 3000): Promise<Transfer> {
   const deadline = Date.now() + withinMs
   while (member.service.getHere(id)?.status !== status && Date.now() < deadline) await later(5)
@@ -161,10 +170,7 @@ const failure = async (promise: Promise<unknown>): Promise<Error & { code?: stri
   await promise.then(() => { throw new Error('expected a rejection') }, (error: Error) => error)
 
 t.test('a request for a transfer another instance owns is sent to its owner and answered with its result', async (t) => {
-  const world = new World(t)
-  const a = world.member('A')
-  const b = world.member('B')
-  const { id } = await world.consultation(a)
+  const { world, a, b, id } = await consultationOwnedByA(t)
   t.equal(world.cluster.ownerOf(id), 'A')
   const completed = await b.service.complete(id, AGENT_101)
   t.match(completed, { id, status: 'completed', channels: { target: TARGET_103 } }, 'the owner\'s result')
@@ -180,10 +186,7 @@ t.test('a request for a transfer another instance owns is sent to its owner and 
 
 t.test('each action is answered by the owner through handleRemote: complete, cancel, swap, three_way; an unknown one is refused', async (t) => {
   t.test('cancel', async (t) => {
-    const world = new World(t)
-    const a = world.member('A')
-    const b = world.member('B')
-    const { id } = await world.consultation(a)
+    const { world, a, b, id } = await consultationOwnedByA(t)
     t.match(await b.service.cancel(id), { id, status: 'cancelled' })
     t.same(b.instance.peers.sent.map(({ command }) => command.action), ['cancel'])
     t.same(world.pbx.actions().at(-1), { method: 'cancelAttendedTransfer', args: [AGENT] })
@@ -191,10 +194,7 @@ t.test('each action is answered by the owner through handleRemote: complete, can
   })
 
   t.test('swap and three_way', async (t) => {
-    const world = new World(t)
-    const a = world.member('A')
-    const b = world.member('B')
-    const { id } = await world.consultation(a)
+    const { world, a, b, id } = await consultationOwnedByA(t)
     await world.pbx.setVariable(AGENT, 'FEATURE(atxferswap)', '*4')
     await world.pbx.setVariable(AGENT, 'FEATURE(atxferthreeway)', '*3')
     world.pbx.hooks.pressDigits = (_, digits) => {
@@ -227,10 +227,7 @@ t.test('each action is answered by the owner through handleRemote: complete, can
 })
 
 t.test('the owner\'s refusal comes back as it is, and the transfer stays the owner\'s', async (t) => {
-  const world = new World(t)
-  const a = world.member('A')
-  const b = world.member('B')
-  const { id } = await world.consultation(a)
+  const { world, b, id } = await consultationOwnedByA(t)
   // No atxferswap digits on the agent's channel: the owner refuses the swap.
   const error = await failure(b.service.swap(id))
   t.match(error, { code: 'XFER_FEATURE_NOT_CONFIGURED', statusCode: 409, message: /atxferswap/ })
@@ -240,10 +237,7 @@ t.test('the owner\'s refusal comes back as it is, and the transfer stays the own
 })
 
 t.test('the owner gone: the transfer is taken over here, checked against the PBX, and acted on', async (t) => {
-  const world = new World(t)
-  const a = world.member('A')
-  const b = world.member('B')
-  const { id } = await world.consultation(a)
+  const { world, a, b, id } = await consultationOwnedByA(t)
   a.instance.crash()
   await a.service.stop()
   t.equal(world.cluster.ownerOf(id), 'A', 'its lease still runs')
@@ -423,10 +417,7 @@ t.test('refusals made without the owner: nothing sent, the owner keeps it', asyn
 
 t.test('the shared store unreachable: the request path answers 503 and does nothing', async (t) => {
   t.test('complete, find, list', async (t) => {
-    const world = new World(t)
-    const a = world.member('A')
-    const b = world.member('B')
-    const { id } = await world.consultation(a)
+    const { world, a, b, id } = await consultationOwnedByA(t)
     b.instance.disconnect()
     const before = world.pbx.actions().length
     await t.rejects(b.service.complete(id), { code: 'XFER_STORE_UNAVAILABLE', statusCode: 503 })
@@ -464,10 +455,7 @@ t.test('the shared store unreachable: the request path answers 503 and does noth
 })
 
 t.test('find and list answer through the shared store, whichever instance owns the transfer', async (t) => {
-  const world = new World(t)
-  const a = world.member('A')
-  const b = world.member('B')
-  const { id } = await world.consultation(a)
+  const { b, id } = await consultationOwnedByA(t)
   t.match(await b.service.findAnywhere(id), { id, status: 'target_answered', channels: { consultation: LOCAL_1, target: TARGET_103 } }, 'A\'s latest state')
   t.equal(await b.service.findAnywhere('00000000-0000-4000-8000-0000000000ff'), undefined)
   t.same((await b.service.listAnywhere()).map((transfer) => transfer.id), [id], 'B lists A\'s transfer')
@@ -678,10 +666,7 @@ t.test('while Redis is unreachable the owner goes on; its writes reach the store
 })
 
 t.test('recordAll records every transfer this instance follows again (Redis lost its data)', async (t) => {
-  const world = new World(t)
-  const a = world.member('A')
-  const b = world.member('B')
-  const { id } = await world.consultation(a)
+  const { world, a, b, id } = await consultationOwnedByA(t)
   world.cluster.flushAll()
   t.equal(await b.service.findAnywhere(id), undefined, 'forgotten by the store')
   a.service.recordAll()
@@ -728,10 +713,7 @@ t.test('a phone\'s own transfer with several instances', async (t) => {
   })
 
   t.test('not claimed (the call is another transfer\'s, or was until PHONE_GRACE_MS ago): discarded silently', async (t) => {
-    const world = new World(t)
-    const a = world.member('A')
-    const b = world.member('B')
-    const { id } = await world.consultation(a)
+    const { world, a, b, id } = await consultationOwnedByA(t)
     // A completes it; B sees Asterisk's AttendedTransfer for a call it does not follow, like a phone's own.
     t.equal((await a.service.complete(id)).status, 'completed')
     await later(20)
