@@ -59,7 +59,7 @@ async function redisHost (make: Connect, name: string, prefix: string, clients: 
     transfers,
     rateLimit: false,
     idempotency: { ttlMs: 60_000, maxKeys: 100, store: new RedisIdempotencyStore({ commands, writes: commands, prefix, ttlMs: 60_000 }) },
-    sharedState: { available: true, redis: undefined, events: new EventEmitter() }
+    sharedState: { available: true, redis: undefined, keyPrefix: prefix, events: new EventEmitter() }
   })
   return { app, close: async () => { bus.stop(); await close() }, pbx }
 }

@@ -46,6 +46,8 @@ export interface SharedStateView {
   readonly available: boolean
   /** The Redis client the rate limiter counts on, so every instance counts the same budget. */
   readonly redis: RateLimitOptions['redis']
+  /** What goes before the shared state's keys, the rate limit's counts too. */
+  readonly keyPrefix: string
   readonly events: FeedStoreEvents
 }
 
@@ -72,7 +74,7 @@ export const apiRoutes: FastifyPluginAsync<ApiRoutesOptions> = async (api, {
   // budget, and a client retrying after a lost answer is not refused what it already got.
   if (sharedState !== undefined) refuseWithoutSharedState(api, sharedState)
   replayIdempotentRequests(api, idempotency)
-  if (rateLimit !== false) await limitTransferActions(api, sharedState?.redis === undefined ? rateLimit : { ...rateLimit, redis: sharedState.redis })
+  if (rateLimit !== false) await limitTransferActions(api, sharedState?.redis === undefined ? rateLimit : { ...rateLimit, redis: sharedState.redis, keyPrefix: sharedState.keyPrefix })
   await api.register(transferRoutes, { transfers, agents, destinations })
   await api.register(callRoutes, { monitor, transferOn })
   await api.register(eventFeedRoutes, {

@@ -1,13 +1,15 @@
 /**
  * Per-identity rate limit of the transfer actions (routes marked `config: { rateLimited: true }`),
  * through @fastify/rate-limit: a runaway softphone or script cannot flood Asterisk with actions.
- * Refusals are 429 XFER_RATE_LIMITED in the plugin's error shape, with `Retry-After`.
+ * Refusals are 429 XFER_RATE_LIMITED in the plugin's error shape, with `Retry-After`. A request refused
+ * 503 XFER_STORE_UNAVAILABLE after it was counted did nothing: its count is given back.
  */
-import fastifyRateLimit from '@fastify/rate-limit'
+import fastifyRateLimit, { type FastifyRateLimitStoreCtor } from '@fastify/rate-limit'
 import type { Cluster, Redis } from 'ioredis'
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import { RateLimitedError, StoreUnavailableError } from '../errors.js'
 import { identityOf } from '../authentication.js'
+import { RedisRateCounts } from '../store/redis-rate-counts.js'
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -25,6 +27,8 @@ export interface RateLimitOptions {
   timeWindowMs: number
   /** Counts in Redis, shared by every instance (one budget per identity, whichever instance it reaches). */
   redis?: Redis | Cluster | undefined
+  /** Put before the counts' keys in Redis (the shared state's `keyPrefix`). */
+  keyPrefix?: string
 }
 
 /**
@@ -32,7 +36,7 @@ export interface RateLimitOptions {
  * (the key is the authenticated extension, so agents behind one NAT do not share a budget) and after
  * validation (a malformed request is refused without spending the budget).
  */
-export async function limitTransferActions (fastify: FastifyInstance, { max, timeWindowMs, redis }: RateLimitOptions): Promise<void> {
+export async function limitTransferActions (fastify: FastifyInstance, { max, timeWindowMs, redis, keyPrefix = 'fastify-asterisk-transfer:' }: RateLimitOptions): Promise<void> {
   const limits = {
     max,
     timeWindow: timeWindowMs,
@@ -40,12 +44,14 @@ export async function limitTransferActions (fastify: FastifyInstance, { max, tim
     errorResponseBuilder: (_request: FastifyRequest, { after }: { after: string }) => new RateLimitedError(after)
   }
   // global: false: only the routes given the limiter below are limited, never the feed or the host's routes.
-  // With Redis: counted there, under the plugin's own namespace; a Redis error refuses (skipOnError
-  // false) rather than letting actions through uncounted, and the shared-state check answers 503 first.
-  const store = redis === undefined ? {} : { redis, nameSpace: 'fastify-asterisk-transfer:rate:', skipOnError: false }
+  // With Redis: counted there, under the shared state's prefix; a Redis error refuses (skipOnError false)
+  // rather than letting actions through uncounted, and the shared-state check answers 503 first.
+  const counts = redis === undefined ? undefined : new RedisRateCounts(redis, `${keyPrefix}rate:`)
+  const store = counts === undefined ? {} : { store: prebuilt(counts), skipOnError: false }
   await fastify.register(fastifyRateLimit, { global: false, ...limits, ...store })
   // One limiter for all the marked routes: an identity has one budget, not one per route.
   const limit = fastify.rateLimit(limits)
+  const counted = new WeakSet<FastifyRequest>()
   fastify.addHook('preHandler', async function (request, reply) {
     if (request.routeOptions.config.rateLimited !== true) return
     try {
@@ -56,5 +62,22 @@ export async function limitTransferActions (fastify: FastifyInstance, { max, tim
       if ((error as { code?: string }).code?.startsWith('XFER_') === true || redis === undefined) throw error
       throw new StoreUnavailableError((error as Error).message)
     }
+    counted.add(request)
   })
+  if (counts === undefined) return
+  // Refused for the shared state after the count (its master died meanwhile, or the one of a cluster slot
+  // the count does not live on): nothing reached Asterisk, and the client is told to retry, which must
+  // not spend the budget it needs once Redis is back. Only without Redis is there no such refusal.
+  fastify.addHook('onError', async (request, _reply, error) => {
+    if (error.code !== 'XFER_STORE_UNAVAILABLE' || !counted.has(request)) return
+    await counts.refund(identityOf(request).extension).catch((refundError: unknown) => {
+      request.log.warn({ err: refundError }, 'a refused request\'s rate-limit count could not be given back')
+    })
+  })
+}
+
+/** @fastify/rate-limit builds its store with `new`; this one is built already, as it is refunded here. */
+function prebuilt (counts: RedisRateCounts): FastifyRateLimitStoreCtor {
+  // A constructor that returns an object gives that object to `new`.
+  return function PrebuiltStore () { return counts } as unknown as FastifyRateLimitStoreCtor
 }

@@ -36,6 +36,8 @@ export interface SharedState {
   readonly distributed: boolean
   /** Whether it can be used now (always, in one process). */
   readonly available: boolean
+  /** What goes before every key in Redis (`SharedStateOptions.keyPrefix`). */
+  readonly keyPrefix: string
   readonly events: SafeEmitter<RedisConnectionEvents>
   readonly transfers: TransferStore
   /** Undefined: the routes keep their keys in this process (bounded by `maxKeys`). */
@@ -62,6 +64,7 @@ class LocalState implements SharedState {
   readonly instanceId = newInstanceId()
   readonly distributed = false
   readonly available = true
+  readonly keyPrefix: string
   readonly events: SafeEmitter<RedisConnectionEvents>
   readonly transfers: TransferStore
   readonly idempotency = undefined
@@ -71,6 +74,7 @@ class LocalState implements SharedState {
   masters (): string[] { return [] }
 
   constructor (options: SharedStateOptions) {
+    this.keyPrefix = options.keyPrefix
     this.events = new SafeEmitter({ logger: options.logger ?? silentLogger, name: 'shared state' })
     this.transfers = new MemoryTransferStore(this.instanceId)
   }
@@ -88,6 +92,7 @@ class LocalState implements SharedState {
 class RedisState implements SharedState {
   readonly instanceId = newInstanceId()
   readonly distributed = true
+  readonly keyPrefix: string
   readonly transfers: TransferStore
   readonly idempotency: IdempotencyKeys
   readonly leadership: RedisLeadership
@@ -98,6 +103,7 @@ class RedisState implements SharedState {
   constructor (setting: RedisSetting, options: SharedStateOptions) {
     const logger = options.logger ?? silentLogger
     const prefix = options.keyPrefix
+    this.keyPrefix = prefix
     this.#connections = new RedisConnections(setting, logger)
     const { commands, writes, reader, subscriber } = this.#connections
     this.transfers = new RedisTransferStore({ instanceId: this.instanceId, commands, writes, prefix, leaseMs: options.leaseMs, finishedTtlMs: 3_600_000 })

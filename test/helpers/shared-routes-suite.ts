@@ -25,7 +25,14 @@ export function sharedRoutesSuite (t: Test, kind: RedisTarget['name']): void {
 
   let prefixCount = 0
 
-  interface Instance { app: FastifyInstance, pbx: FakePbx, transfers: TransferService, state: { available: boolean } }
+  interface Instance {
+    app: FastifyInstance
+    pbx: FakePbx
+    transfers: TransferService
+    state: { available: boolean }
+    /** Cuts the transfer store's own connection: the rest (idempotency keys, rate limit) still works. */
+    cutTransferStore: () => void
+  }
 
   /** One instance: its own PBX view and clients, the shared Redis under `prefix`. */
   async function instance (t: Test, name: string, prefix: string, rateLimit: { max: number, timeWindowMs: number } | false = false): Promise<Instance> {
@@ -35,7 +42,8 @@ export function sharedRoutesSuite (t: Test, kind: RedisTarget['name']): void {
       return client
     }
     const commands = connect()
-    await new Promise((resolve) => commands.once('ready', resolve))
+    const transferCommands = connect()
+    await Promise.all([commands, transferCommands].map(async (client) => await new Promise((resolve) => client.once('ready', resolve))))
     const pbx = new FakePbx(snapshotOf([CUSTOMER, AGENT]))
     // A subscription waits for its connection (as the plugin's own subscriber connection does).
     const subscriber = target.client({ maxRetriesPerRequest: null })
@@ -45,7 +53,7 @@ export function sharedRoutesSuite (t: Test, kind: RedisTarget['name']): void {
       transferContext: 'from-internal',
       channelTechnology: 'PJSIP',
       consultationTimeoutMs: 1000,
-      store: new RedisTransferStore({ instanceId: name, commands, writes: commands, prefix, leaseMs: 10_000, finishedTtlMs: 60_000 }),
+      store: new RedisTransferStore({ instanceId: name, commands: transferCommands, writes: transferCommands, prefix, leaseMs: 10_000, finishedTtlMs: 60_000 }),
       peers: { send: async (owner, command, timeoutMs) => await bus.send(owner, command, timeoutMs), leaseRenewMs: 60_000 }
     })
     await bus.start(async (command) => await transfers.handleRemote(command))
@@ -55,9 +63,9 @@ export function sharedRoutesSuite (t: Test, kind: RedisTarget['name']): void {
       transfers,
       idempotency: { ttlMs: 60_000, maxKeys: 100, store: new RedisIdempotencyStore({ commands, writes: commands, prefix, ttlMs: 60_000, pollMs: 10 }) },
       rateLimit,
-      sharedState: { get available () { return state.available && commands.status === 'ready' }, redis: rateLimit === false ? undefined : commands, events: new EventEmitter() }
+      sharedState: { get available () { return state.available && commands.status === 'ready' }, redis: rateLimit === false ? undefined : commands, keyPrefix: prefix, events: new EventEmitter() }
     })
-    return { app, pbx, transfers, state }
+    return { app, pbx, transfers, state, cutTransferStore: () => { transferCommands.disconnect() } }
   }
 
   async function execute (app: FastifyInstance, key?: string): Promise<LightMyRequestResponse> {
@@ -115,6 +123,26 @@ export function sharedRoutesSuite (t: Test, kind: RedisTarget['name']): void {
     t.equal(await complete(a.app), 404)
     t.equal(await complete(b.app), 404)
     t.equal(await complete(a.app), 429, 'the third action, wherever it lands, is over the budget')
+  })
+
+  t.test('a request refused 503 after it was counted gives its count back: the budget is whole once Redis is', async (t) => {
+    const prefix = `routes${++prefixCount}:`
+    const limit = { max: 2, timeWindowMs: 60_000 }
+    const a = await instance(t, 'A', prefix, limit)
+    // The shared-state check passes and the count is made, then the transfer store fails under the
+    // request (as when the master of the transfers' slot dies between the two).
+    a.cutTransferStore()
+    const complete = async (app: FastifyInstance): Promise<LightMyRequestResponse> =>
+      await app.inject({ method: 'POST', url: '/api/transfers/00000000-0000-4000-8000-000000000000/complete', headers: { authorization: 'Bearer 101' } })
+    for (let i = 0; i < 3; i++) {
+      const refused = await complete(a.app)
+      t.equal(refused.statusCode, 503, `refusal ${i + 1}: 503`)
+      t.equal(refused.json().code, 'XFER_STORE_UNAVAILABLE')
+    }
+    const b = await instance(t, 'B', prefix, limit)
+    t.equal((await complete(b.app)).statusCode, 404, 'the whole budget is left: the first action')
+    t.equal((await complete(b.app)).statusCode, 404, 'the second')
+    t.equal((await complete(b.app)).statusCode, 429, 'and only the third is over it')
   })
 
   t.test('without Redis: 503 XFER_STORE_UNAVAILABLE and nothing sent to Asterisk', async (t) => {
