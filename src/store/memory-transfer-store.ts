@@ -36,7 +36,9 @@ export class MemoryTransferStore implements TransferStore {
 
   async save (stored: StoredTransfer, channels: readonly string[]): Promise<boolean> {
     const { id } = stored.record
-    if (!this.#active.has(id)) return true
+    const current = this.#active.get(id)
+    if (current === undefined) return true
+    if ((current.revision ?? 0) > (stored.revision ?? 0)) return true
     this.#unlock(id)
     if (isFinal(stored.record.status)) {
       this.#active.delete(id)

@@ -43,15 +43,21 @@ return {'ok'}
 
 /**
  * KEYS: active set, record, owner, call locks… ARGV: record JSON, instance, lease ms, id, final (1/0),
- * finished ttl ms, phone grace ms. Refused (0) when another instance owns the transfer now. Run again:
- * the same values written again. A state from before the end, sent again after the final one (a
- * cluster client retries each command on its own), never brings a finished transfer back: a finished
- * record is the one with an expiry.
+ * finished ttl ms, phone grace ms, revision. Refused (0) when another instance owns the transfer now.
+ * Run again: the same values written again. An older save sent again after a newer one landed (a
+ * cluster client retries each command on its own) changes nothing: not a state from before the end,
+ * which never brings a finished transfer back (a finished record is the one with an expiry), nor one
+ * of a lower revision than the stored one.
  */
 export const SAVE = `
 local owner = redis.call('GET', KEYS[3])
 if owner and owner ~= ARGV[2] then return 0 end
 if ARGV[5] == '0' and redis.call('PTTL', KEYS[2]) > 0 then return 1 end
+local current = redis.call('GET', KEYS[2])
+if current then
+  local ok, stored = pcall(cjson.decode, current)
+  if ok and type(stored) == 'table' and (tonumber(stored.revision) or 0) > (tonumber(ARGV[8]) or 0) then return 1 end
+end
 if ARGV[5] == '1' then
   redis.call('SET', KEYS[2], ARGV[1], 'PX', ARGV[6])
   redis.call('SREM', KEYS[1], ARGV[4])
@@ -183,7 +189,7 @@ export class RedisTransferStore implements TransferStore {
     const { id } = stored.record
     const keys = [this.#keys.activeTransfers, this.#keys.record(id), this.#keys.owner(id), ...channels.map((channel) => this.#keys.call(channel))]
     const final = isFinal(stored.record.status) ? '1' : '0'
-    const saved = await this.#writes.xferSave(keys.length, ...keys, JSON.stringify(stored), this.instanceId, this.#leaseMs, id, final, this.#finishedTtlMs, PHONE_GRACE_MS)
+    const saved = await this.#writes.xferSave(keys.length, ...keys, JSON.stringify(stored), this.instanceId, this.#leaseMs, id, final, this.#finishedTtlMs, PHONE_GRACE_MS, stored.revision ?? 0)
     return saved === 1
   }
 

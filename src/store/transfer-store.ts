@@ -13,6 +13,12 @@ export interface StoredTransfer {
   record: Transfer
   dialTarget: DialTarget
   tracking: TransferTracking
+  /**
+   * How many times its owners saved it (absent: 0, as opened). A save never replaces a higher one: a
+   * cluster client sends each command again on its own after a redirection or a failover, so an older
+   * save may arrive after a newer one.
+   */
+  revision?: number
 }
 
 export type OpenResult =
@@ -49,7 +55,8 @@ export interface TransferStore {
   open: (stored: StoredTransfer, channels: readonly string[], maxActive: number) => Promise<OpenResult>
   /**
    * Stores the owner's latest state; its channels are locked to it (new ones too). A final record
-   * releases them and leaves the transfers in progress. False when another instance owns it now.
+   * releases them and leaves the transfers in progress. False when another instance owns it now. A
+   * state of a lower `revision` than the stored one changes nothing (true: it is not a lost ownership).
    */
   save: (stored: StoredTransfer, channels: readonly string[]) => Promise<boolean>
   get: (id: string) => Promise<FoundTransfer | undefined>

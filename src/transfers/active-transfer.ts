@@ -52,6 +52,8 @@ export class ActiveTransfer {
   #settling = false
   #cancelDeadline: CancelTimer | undefined
   #disposed = false
+  /** Its last save's revision (`StoredTransfer.revision`). */
+  #revision = 0
 
   constructor (record: Transfer, server: string, dialTarget: DialTarget) {
     this.record = record
@@ -112,14 +114,16 @@ export class ActiveTransfer {
     return once(() => { this.#settling = false })
   }
 
-  /** Everything another instance needs to go on with it (see store/transfer-store.ts). */
-  stored (): StoredTransfer {
-    return { record: this.record, dialTarget: this.dialTarget, tracking: { ...this.tracking } }
+  /** Everything another instance needs to go on with it (see store/transfer-store.ts), as its next save. */
+  nextSave (): StoredTransfer {
+    this.#revision += 1
+    return { record: this.record, dialTarget: this.dialTarget, tracking: { ...this.tracking }, revision: this.#revision }
   }
 
   /** Takes up where the previous owner left (a transfer taken over from another instance). */
-  resume (tracking: TransferTracking): void {
+  resume ({ tracking, revision = 0 }: Pick<StoredTransfer, 'tracking' | 'revision'>): void {
     this.tracking = { ...tracking }
+    this.#revision = Math.max(this.#revision, revision)
   }
 
   /** What the tracker needs to read Asterisk's events for this transfer. */

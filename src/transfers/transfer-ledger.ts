@@ -146,7 +146,7 @@ export class TransferLedger {
   adopt (stored: StoredTransfer): ActiveTransfer | undefined {
     const transfer = this.#registry.register(stored.record, stored.dialTarget)
     if (transfer === undefined) return undefined
-    transfer.resume(stored.tracking)
+    transfer.resume(stored)
     this.#armDeadline(transfer)
     // Recorded at once as this instance's: its calls are locked again (they went with the old owner's lease).
     this.share(transfer)
@@ -179,7 +179,7 @@ export class TransferLedger {
 
   /** Records the transfer's latest state for the other instances (queued while Redis is down). */
   share (transfer: ActiveTransfer): void {
-    const stored = transfer.stored()
+    const stored = transfer.nextSave()
     this.store.save(stored, channelKeysOf(stored.record)).then((saved) => {
       if (!saved && !isFinal(stored.record.status)) this.lose(stored.record.id)
     }, (error: unknown) => { this.#log.warn({ err: error, transferId: stored.record.id }, 'a transfer could not be recorded in the shared store') })

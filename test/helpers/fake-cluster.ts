@@ -133,6 +133,9 @@ export class FakeCluster {
     if (owner !== undefined && owner !== instanceId) return false
     // A state from before the end, arriving after the final one, never brings a finished transfer back.
     if (!isFinal(stored.record.status) && this.#records.get(id)?.expiresAt !== undefined && this.#get(this.#records, id) !== undefined) return true
+    // An older save arriving after a newer one changes nothing, as in Redis's script.
+    const current = this.#get(this.#records, id)
+    if (current !== undefined && ((JSON.parse(current) as StoredTransfer).revision ?? 0) > (stored.revision ?? 0)) return true
     if (isFinal(stored.record.status)) {
       this.#set(this.#records, id, JSON.stringify(stored), this.finishedTtlMs)
       this.#active.delete(id)

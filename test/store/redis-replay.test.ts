@@ -70,19 +70,24 @@ interface Case {
   answerIgnored?: boolean
 }
 
-const record = (status: string, at = '2026-01-01T00:00:00.000Z'): string =>
-  JSON.stringify({ record: { id: 'x1', status, type: 'attended', createdAt: at, updatedAt: at }, dialTarget: { exten: '103', context: 'from-internal', kind: 'agent' }, tracking: { handedOver: false } })
+const record = (status: string, revision = 1, at = '2026-01-01T00:00:00.000Z'): string =>
+  JSON.stringify({ record: { id: 'x1', status, type: 'attended', createdAt: at, updatedAt: at }, dialTarget: { exten: '103', context: 'from-internal', kind: 'agent' }, tracking: { handedOver: false }, revision })
 const transferKeys = (keys: RedisKeys): string[] => [keys.activeTransfers, keys.record('x1'), keys.owner('x1'), keys.call('PJSIP/101-00000001'), keys.call('srv-a:PJSIP/trunk-00000002')]
 const open = async (keys: RedisKeys): Promise<unknown> => await run(OPEN, transferKeys(keys), [record('initiated'), 'A', 60_000, 100, 'x1', 'plugin'])
 
 const cases: Case[] = [
   { name: 'open: a transfer and the locks of its calls', script: open },
-  { name: 'save: a state in progress', setup: async (keys) => { await open(keys) }, script: async (keys) => await run(SAVE, transferKeys(keys), [record('consulting'), 'A', 60_000, 'x1', '0', 3_600_000, 5000]) },
-  { name: 'save: the final state', setup: async (keys) => { await open(keys) }, script: async (keys) => await run(SAVE, transferKeys(keys), [record('completed'), 'A', 60_000, 'x1', '1', 3_600_000, 5000]) },
+  { name: 'save: a state in progress', setup: async (keys) => { await open(keys) }, script: async (keys) => await run(SAVE, transferKeys(keys), [record('consulting'), 'A', 60_000, 'x1', '0', 3_600_000, 5000, 1]) },
+  { name: 'save: the final state', setup: async (keys) => { await open(keys) }, script: async (keys) => await run(SAVE, transferKeys(keys), [record('completed', 2), 'A', 60_000, 'x1', '1', 3_600_000, 5000, 2]) },
   {
     name: 'save: a state from before the end, sent again after the final one',
-    setup: async (keys) => { await open(keys); await run(SAVE, transferKeys(keys), [record('completed'), 'A', 60_000, 'x1', '1', 3_600_000, 5000]) },
-    script: async (keys) => await run(SAVE, transferKeys(keys), [record('consulting'), 'A', 60_000, 'x1', '0', 3_600_000, 5000])
+    setup: async (keys) => { await open(keys); await run(SAVE, transferKeys(keys), [record('completed', 2), 'A', 60_000, 'x1', '1', 3_600_000, 5000, 2]) },
+    script: async (keys) => await run(SAVE, transferKeys(keys), [record('consulting'), 'A', 60_000, 'x1', '0', 3_600_000, 5000, 1])
+  },
+  {
+    name: 'save: an older revision sent again after a newer one',
+    setup: async (keys) => { await open(keys); await run(SAVE, transferKeys(keys), [record('target_answered', 3), 'A', 60_000, 'x1', '0', 3_600_000, 5000, 3]) },
+    script: async (keys) => await run(SAVE, transferKeys(keys), [record('consulting', 2), 'A', 60_000, 'x1', '0', 3_600_000, 5000, 2])
   },
   { name: 'renew: the owner\'s lease and its calls\' locks', setup: async (keys) => { await open(keys) }, script: async (keys) => await run(RENEW, transferKeys(keys).slice(2), ['A', 90_000, 'x1']) },
   {
@@ -153,11 +158,20 @@ t.test('a state sent again after the final one leaves the transfer finished', as
   const prefix = freshPrefix()
   const keys = new RedisKeys(prefix)
   await open(keys)
-  await run(SAVE, transferKeys(keys), [record('completed'), 'A', 60_000, 'x1', '1', 3_600_000, 5000])
-  t.equal(await run(SAVE, transferKeys(keys), [record('consulting'), 'A', 60_000, 'x1', '0', 3_600_000, 5000]), 1, 'not refused: the owner is not told it lost the transfer')
+  await run(SAVE, transferKeys(keys), [record('completed', 2), 'A', 60_000, 'x1', '1', 3_600_000, 5000, 2])
+  t.equal(await run(SAVE, transferKeys(keys), [record('consulting'), 'A', 60_000, 'x1', '0', 3_600_000, 5000, 1]), 1, 'not refused: the owner is not told it lost the transfer')
   t.same(await redis.smembers(keys.activeTransfers), [], 'not in progress again')
   t.equal(JSON.parse(await redis.get(keys.record('x1')) as string).record.status, 'completed')
   t.equal(await redis.exists(keys.owner('x1')), 0, 'nobody owns it again')
+})
+
+t.test('an older revision sent again after a newer one leaves the newer state', async (t) => {
+  const prefix = freshPrefix()
+  const keys = new RedisKeys(prefix)
+  await open(keys)
+  await run(SAVE, transferKeys(keys), [record('target_answered', 3), 'A', 60_000, 'x1', '0', 3_600_000, 5000, 3])
+  t.equal(await run(SAVE, transferKeys(keys), [record('consulting', 2), 'A', 60_000, 'x1', '0', 3_600_000, 5000, 2]), 1, 'not refused: the owner is not told it lost the transfer')
+  t.equal(JSON.parse(await redis.get(keys.record('x1')) as string).record.status, 'target_answered')
 })
 
 t.test('the feed on another master: ids jump above all before, the first is marked; a batch sent again is not appended twice', async (t) => {

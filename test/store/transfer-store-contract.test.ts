@@ -124,6 +124,19 @@ scenario('read everywhere with its owner; written by its owner alone; a final wr
   t.ok((await b.open(stored('x2'), CALL, 100)).ok, 'the plugin may transfer the call again at once')
 })
 
+scenario('an older save arriving after a newer one (a cluster client sending it again) changes nothing', async (t, world) => {
+  const a = world.store('A')
+  const b = world.store('B')
+  t.ok((await a.open(stored('r1'), CALL, 100)).ok)
+  t.equal(await a.save({ ...stored('r1', { status: 'target_answered' }), revision: 3 }, CALL), true)
+  t.equal(await a.save({ ...stored('r1', { status: 'consulting' }), revision: 2 }, CALL), true, 'not refused: the owner has not lost the transfer')
+  t.match(await b.get('r1'), { owner: 'A', stored: { record: { status: 'target_answered' }, revision: 3 } })
+  t.equal(await a.save({ ...stored('r1', { status: 'three_way' }), revision: 3 }, CALL), true)
+  t.match(await b.get('r1'), { stored: { record: { status: 'three_way' } } }, 'the same revision again is written (a save sent twice is the same save)')
+  t.equal(await a.save({ ...stored('r1', { status: 'completed' }), revision: 4 }, CALL), true)
+  t.match(await b.get('r1'), { owner: undefined, stored: { record: { status: 'completed' } } })
+})
+
 scenario('a finished transfer\'s call is refused to a phone\'s transfer for PHONE_GRACE_MS', async (t, world) => {
   const a = world.store('A')
   const b = world.store('B')

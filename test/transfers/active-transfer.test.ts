@@ -77,12 +77,23 @@ t.test('what is stored survives a takeover; the momentary facts do not', async (
   transfer.tracking.handedOver = true
   transfer.tracking.consultingSince = 42
   transfer.momentary.agentHeld = true
-  const stored = transfer.stored()
+  const stored = transfer.nextSave()
   t.same(stored.tracking, { handedOver: true, reached: false, cancelRequested: false, targetHungUp: false, consultingSince: 42 })
   const taken = newTransfer()
-  taken.resume(stored.tracking)
+  taken.resume(stored)
   t.equal(taken.tracked().handedOver, true)
   t.equal(taken.tracked().agentHeld, false, 'agentHeld is learned again from the events, not carried over')
   stored.tracking.reached = true
   t.equal(taken.tracking.reached, false, 'resume copies: the stored object is not shared')
+})
+
+t.test('each save has the next revision; a taken-over transfer goes on from the stored one', async (t) => {
+  const transfer = newTransfer()
+  t.same([transfer.nextSave().revision, transfer.nextSave().revision, transfer.nextSave().revision], [1, 2, 3])
+  const taken = newTransfer()
+  taken.resume({ tracking: transfer.tracking, revision: 3 })
+  t.equal(taken.nextSave().revision, 4, 'above every save of the previous owner the store kept')
+  const opened = newTransfer()
+  opened.resume({ tracking: transfer.tracking })
+  t.equal(opened.nextSave().revision, 1, 'a record saved before revisions existed counts as 0')
 })
