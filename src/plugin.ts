@@ -94,7 +94,9 @@ async function asteriskTransferPlugin (fastify: FastifyInstance, rawOptions: Fas
           peers: {
             send: async (owner, command, timeoutMs) => await shared.peers?.send(owner, command, timeoutMs),
             leaseRenewMs: Math.floor(options.sharedState.leaseMs / 3),
-            available: () => shared.available
+            available: () => shared.available,
+            // Asked only once the service has started, after the mirror below exists.
+            lastPublished: (id: string) => mirror.lastPublished(id)
           }
         }),
     logger: log.child({ component: 'transfers' })

@@ -6,7 +6,7 @@
  * from there. With one instance (no peers) everything is this instance's and nothing here runs.
  */
 import type { Logger } from '../support/logger.js'
-import type { Transfer } from '../domain/transfer.js'
+import { isFinal, type Transfer } from '../domain/transfer.js'
 import { StoreUnavailableError, TransferNotFoundError, TransferStateError } from '../errors.js'
 import type { Identity } from '../identity.js'
 import { OwnerGoneError } from '../store/command-bus.js'
@@ -20,6 +20,7 @@ import type { TransferStatus } from '../domain/transfer.js'
 import type { TransferLedger } from './transfer-ledger.js'
 import type { TransferPolicy } from './transfer-policy.js'
 import { channelKeysOf } from './transfer-registry.js'
+import { stateToGoOnFrom } from './takeover-state.js'
 
 /** What ownership needs of the engines (one per Asterisk server). */
 export interface EnginesView {
@@ -123,11 +124,22 @@ export class ClusterOwnership {
 
   /**
    * Goes on with a transfer another instance owned: registered here under its id, with what its owner
-   * knew, checked against the PBX (what happened while nobody followed it is applied), then followed.
-   * Not announced again: clients saw its state from the previous owner.
+   * knew (the newer of what it stored and what it published), checked against the PBX (what happened
+   * while nobody followed it is applied), then followed. Not announced again: clients saw its state
+   * from the previous owner. One whose end was published but not stored is only recorded as ended.
    */
-  async #adopt (stored: StoredTransfer): Promise<void> {
-    if (this.#ledger.activeById(stored.record.id) !== undefined) return
+  async #adopt (found: StoredTransfer): Promise<void> {
+    if (this.#ledger.activeById(found.record.id) !== undefined) return
+    const stored = stateToGoOnFrom(found, this.#options.peers.lastPublished?.(found.record.id))
+    if (stored !== found) {
+      this.#log.warn({ transferId: found.record.id, stored: found.record.status, published: stored.record.status },
+        'the shared store had an older state of this transfer than its owner published; going on from the published one')
+    }
+    if (isFinal(stored.record.status)) {
+      const ledger = this.#ledger
+      await ledger.shared(async () => await ledger.store.save({ ...stored, revision: (stored.revision ?? 0) + 1 }, channelKeysOf(stored.record)))
+      return
+    }
     const transfer = this.#ledger.adopt(stored)
     if (transfer === undefined) return
     this.#log.info({ transferId: transfer.id, status: transfer.record.status }, 'transfer taken over from an instance that is gone')

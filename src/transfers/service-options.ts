@@ -4,7 +4,7 @@
  */
 import type { Call } from '../domain/call.js'
 import { DEFAULT_SERVER } from '../domain/server.js'
-import type { TransferCaller, TransferStatus, TransferType } from '../domain/transfer.js'
+import type { Transfer, TransferCaller, TransferStatus, TransferType } from '../domain/transfer.js'
 import type { Identity } from '../identity.js'
 import type { CallSnapshot, DialplanStep, Pbx } from '../asterisk/pbx.js'
 import type { Logger } from '../support/logger.js'
@@ -82,6 +82,11 @@ export interface Peers {
   leaseRenewMs: number
   /** Whether the shared store is reachable now: while it is not, there is nothing to renew or take over. */
   available?: () => boolean
+  /**
+   * A transfer's record as its owner last published it on the shared feed, while this instance's feed
+   * holds it: a takeover goes on from it when it is newer than the stored one (`takeover-state.ts`).
+   */
+  lastPublished?: (id: string) => Transfer | undefined
 }
 
 /** Where blind transfers with recall are sent, and whether that dialplan is in Asterisk now. */

@@ -12,12 +12,16 @@ import { isFinal, type Transfer } from '../domain/transfer.js'
 import { TRANSFER_EVENTS } from './transfer-events.js'
 import { channelKeysOf } from './transfer-registry.js'
 
+const TRANSFER_TYPES: ReadonlySet<string> = new Set(TRANSFER_EVENTS)
+
 export class TransferMirror {
   readonly #byId = new Map<string, Transfer>()
   readonly #byChannel = new Map<string, string>()
   readonly #unsubscribe: () => void
+  readonly #eventLog: EventLog
 
   constructor (eventLog: EventLog) {
+    this.#eventLog = eventLog
     // Every event a transfer publishes, swaps included (they change whom the agent talks to), from
     // the next one on: the mirror never replayed the log's history, and still does not.
     this.#unsubscribe = projectLog(eventLog, TRANSFER_EVENTS, (transfer) => { this.#apply(transfer) }, { replay: false })
@@ -27,6 +31,19 @@ export class TransferMirror {
   onChannel (server: string, channel: string): Transfer | undefined {
     const id = this.#byChannel.get(channelKey(server, channel))
     return id === undefined ? undefined : this.#byId.get(id)
+  }
+
+  /**
+   * A transfer's record as the feed last told, finished or not, while the log holds one of its events:
+   * read from the log itself (newest first), as it is asked only when a transfer is taken over.
+   */
+  lastPublished (id: string): Transfer | undefined {
+    const { events } = this.#eventLog.since(0)
+    for (let i = events.length - 1; i >= 0; i--) {
+      const { type, data } = (events[i] as (typeof events)[number]).envelope
+      if (TRANSFER_TYPES.has(type) && (data as Transfer).id === id) return data as Transfer
+    }
+    return undefined
   }
 
   stop (): void {

@@ -45,8 +45,8 @@ class World {
   }
 
   /** A new instance: its service started, answering its peers' requests. */
-  member (name: string, options: Partial<TransferServiceOptions> & { leaseRenewMs?: number } = {}): Member {
-    const { leaseRenewMs, ...serviceOptions } = options
+  member (name: string, options: Partial<TransferServiceOptions> & { leaseRenewMs?: number, lastPublished?: (id: string) => Transfer | undefined } = {}): Member {
+    const { leaseRenewMs, lastPublished, ...serviceOptions } = options
     const instance = this.cluster.join(name, leaseRenewMs)
     const service = new TransferService(this.pbx, {
       transferContext: CONTEXT,
@@ -54,7 +54,7 @@ class World {
       consultationTimeoutMs: CONSULTATION_MS,
       settleTimeoutMs: SETTLE_MS,
       store: instance.store,
-      peers: instance.peers,
+      peers: lastPublished === undefined ? instance.peers : { ...instance.peers, lastPublished },
       ...serviceOptions
     })
     const published: string[] = []
@@ -305,6 +305,65 @@ t.test('a transfer nobody owns (its owner stopped renewing) is taken over by the
   t.match(await b.service.cancel(id), { id, status: 'cancelled' })
   t.same(b.instance.peers.sent, [], 'no owner to ask')
   t.same(world.pbx.actions(), [{ method: 'cancelAttendedTransfer', args: [AGENT] }])
+})
+
+t.test('the owner\'s saves never reached the store, its feed events did: the takeover goes on from the published state', async (t) => {
+  /** As A opened it: `initiated`, its saves of `consulting` and `target_answered` lost with A. */
+  const openedByA = (): Transfer => {
+    const { talkingTo, ...answered } = answeredConsultation({ updatedAt: new Date(Date.now() - 2000).toISOString() })
+    return { ...answered, status: 'initiated', channels: { agent: AGENT, peer: CUSTOMER } }
+  }
+  const publishedByA = (fields: Partial<Transfer> = {}): Transfer => answeredConsultation({ updatedAt: new Date(Date.now() - 1000).toISOString(), ...fields })
+
+  t.test('the agent left meanwhile: completed, as the PBX shows, and the store catches up', async (t) => {
+    const world = new World(t)
+    const { id } = seed(world, 'A', openedByA())
+    world.cluster.expireLeasesOf('A')
+    const published = publishedByA()
+    const b = world.member('B', { lastPublished: (asked) => asked === id ? published : undefined })
+    world.pbx.snapshotValue = scenes.customerWithTarget(TO_103)
+    await b.service.keepLeases()
+    t.equal(b.service.getHere(id)?.status, 'completed', 'from target_answered, the agent gone and the customer with 103 is completed')
+    t.same(b.published, ['call:ami_attended_transfer_completed completed'], 'only the end is new to the clients')
+    await world.recorded(id, 'completed')
+    t.same(world.cluster.activeIds(), [])
+  })
+
+  t.test('still consulting: followed with the published channels, and completed on the agent\'s hangup', async (t) => {
+    const world = new World(t)
+    const { id } = seed(world, 'A', openedByA())
+    world.cluster.expireLeasesOf('A')
+    const b = world.member('B', { lastPublished: () => publishedByA() })
+    await b.service.keepLeases()
+    t.match(b.service.getHere(id), { status: 'target_answered', channels: { consultation: LOCAL_1, target: TARGET_103 } })
+    await world.recorded(id, 'target_answered')
+    t.match(world.cluster.get(id), { owner: 'B', stored: { record: { status: 'target_answered' } } }, 'recorded as B\'s, in the published state')
+    world.scriptAttended()
+    t.match(await b.service.complete(id), { id, status: 'completed' })
+  })
+
+  t.test('its end was published, not stored: recorded as ended, nothing announced again or sent to Asterisk', async (t) => {
+    const world = new World(t)
+    const { id } = seed(world, 'A', openedByA())
+    world.cluster.expireLeasesOf('A')
+    const b = world.member('B', { lastPublished: () => publishedByA({ status: 'completed', talkingTo: undefined }) })
+    world.pbx.snapshotValue = scenes.customerWithTarget(TO_103)
+    await b.service.keepLeases()
+    t.equal(b.service.getHere(id), undefined, 'not followed')
+    t.same(b.published, [])
+    t.match(world.cluster.get(id), { owner: undefined, stored: { record: { status: 'completed' } } })
+    t.same(world.cluster.activeIds(), [])
+    t.same(world.pbx.actions(), [])
+  })
+
+  t.test('what was published is older than what is stored: the stored state', async (t) => {
+    const world = new World(t)
+    const { id } = seed(world, 'A', answeredConsultation())
+    world.cluster.expireLeasesOf('A')
+    const b = world.member('B', { lastPublished: () => ({ ...openedByA(), id }) })
+    await b.service.keepLeases()
+    t.equal(b.service.getHere(id)?.status, 'target_answered')
+  })
 })
 
 t.test('a look at the PBX that fails while taking over does not stop the action', async (t) => {

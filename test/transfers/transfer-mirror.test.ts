@@ -33,3 +33,18 @@ t.test('a channel is known on its transfer\'s server only: the same name on anot
   t.equal(mirror.onChannel(DEFAULT_SERVER, 'PJSIP/101-1'), undefined)
   mirror.stop()
 })
+
+t.test('lastPublished: a transfer\'s newest record on the feed, finished too, while the log holds it', async (t) => {
+  const log = new EventLog({ capacity: 4 })
+  const mirror = new TransferMirror(log)
+  log.insert({ id: 7, type: 'call:transfer_initiated', timestamp: now, data: transfer('initiated') }, { extensions: ['101'] })
+  log.append('call:transfer_updated', { ...transfer('consulting'), id: 'other' }, { extensions: ['102'] })
+  t.equal(mirror.lastPublished('t1')?.status, 'initiated', 'published before the mirror was asked: read from the log')
+  log.append('call:ami_attended_transfer_completed', transfer('completed'), { extensions: ['101'] })
+  t.equal(mirror.lastPublished('t1')?.status, 'completed', 'the newest, even final')
+  t.equal(mirror.lastPublished('other')?.status, 'consulting')
+  t.equal(mirror.lastPublished('unknown'), undefined)
+  for (let i = 0; i < 4; i++) log.append('agent:status', { extension: '101', status: 'busy' } as never, 'everyone')
+  t.equal(mirror.lastPublished('t1'), undefined, 'no longer in the log')
+  mirror.stop()
+})
