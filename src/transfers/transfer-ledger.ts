@@ -24,6 +24,9 @@ import type { TransferInput } from './state.js'
 import { eventFor, TransferEvents } from './transfer-events.js'
 import { channelKeysOf, TransferRegistry } from './transfer-registry.js'
 
+/** A save unanswered this long is logged (Redis answers in a millisecond; a failover takes seconds). */
+const SLOW_SAVE_MS = 1000
+
 const DEADLINE_OF: { readonly [S in TransferStatus]?: keyof TransferDeadlines } = {
   initiated: 'initiatedMs',
   redirected: 'redirectedMs',
@@ -177,12 +180,23 @@ export class TransferLedger {
     return record
   }
 
-  /** Records the transfer's latest state for the other instances (queued while Redis is down). */
+  /**
+   * Records the transfer's latest state for the other instances (queued while Redis is down). A save
+   * still unanswered after SLOW_SAVE_MS is logged: the state a successor would take over is older
+   * meanwhile (the successor also reads the feed: `takeover-state.ts`).
+   */
   share (transfer: ActiveTransfer): void {
     const stored = transfer.nextSave()
+    const { id, status } = stored.record
+    const sentAt = this.#clock.now()
+    const stopWatching = this.#clock.after(SLOW_SAVE_MS, () => {
+      this.#log.warn({ transferId: id, status, revision: stored.revision }, `a transfer's state has not reached the shared store after ${SLOW_SAVE_MS} ms`)
+    }, { background: true })
     this.store.save(stored, channelKeysOf(stored.record)).then((saved) => {
-      if (!saved && !isFinal(stored.record.status)) this.lose(stored.record.id)
-    }, (error: unknown) => { this.#log.warn({ err: error, transferId: stored.record.id }, 'a transfer could not be recorded in the shared store') })
+      const ms = this.#clock.now() - sentAt
+      if (ms >= SLOW_SAVE_MS) this.#log.warn({ transferId: id, status, revision: stored.revision, ms }, 'a transfer\'s state reached the shared store late')
+      if (!saved && !isFinal(status)) this.lose(id)
+    }, (error: unknown) => { this.#log.warn({ err: error, transferId: id }, 'a transfer could not be recorded in the shared store') }).finally(stopWatching)
   }
 
   /** Another instance owns it now (this one lost its lease): it stops following it, without a word. */

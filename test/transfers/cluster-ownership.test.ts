@@ -710,6 +710,23 @@ t.test('a write the store fails is logged; the transfer goes on here', async (t)
   t.ok(warnings.includes('a transfer could not be recorded in the shared store'))
 })
 
+t.test('a save unanswered for a second is logged, and again when it lands, late', async (t) => {
+  const world = new World(t)
+  const warnings: string[] = []
+  const a = world.member('A', { logger: { debug () {}, info () {}, error () {}, warn (_, message) { warnings.push(message ?? '') } } })
+  const { id } = await world.consultation(a)
+  t.same(warnings, [], 'saves answered at once: nothing said')
+  a.instance.disconnect()
+  world.pbx.snapshotValue = scenes.customerWithTargetThroughLocal(TO_103)
+  world.pbx.emit(...sequences.agentLeaves(TO_103))
+  t.equal((await reaches(a, id, 'completed')).status, 'completed')
+  await until(() => warnings.length > 0, 2000)
+  t.same(warnings, ['a transfer\'s state has not reached the shared store after 1000 ms'])
+  await a.instance.reconnect()
+  await until(() => warnings.length > 1)
+  t.same(warnings.slice(1), ['a transfer\'s state reached the shared store late'])
+})
+
 t.test('while Redis is unreachable the owner goes on; its writes reach the store in order once it is back', async (t) => {
   const world = new World(t)
   const a = world.member('A')
