@@ -110,6 +110,8 @@ export class ConsultationRestorer {
       origin: 'plugin',
       server: this.#server,
       channels: { agent: agentChannel, peer, ...found.channels },
+      // The queue is the destination's: its name and the priority it gives, as when it started.
+      ...(target.queue === undefined ? {} : { queue: target.queue }),
       updatedAt: new Date().toISOString()
     }
     if (found.status === 'three_way') record.talkingTo = 'both'

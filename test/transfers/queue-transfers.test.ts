@@ -6,7 +6,7 @@ import type { PbxEvent } from '../../src/asterisk/ami-events.js'
 import type { Destination } from '../../src/domain/destination.js'
 import { silentLogger } from '../../src/support/logger.js'
 import { TransferPolicy } from '../../src/transfers/transfer-policy.js'
-import { TransferService, type TransferRequest, type TransferServiceOptions } from '../../src/transfers/transfer-service.js'
+import { TransferService, type CallLookup, type TransferRequest, type TransferServiceOptions } from '../../src/transfers/transfer-service.js'
 import { AGENT, CONTEXT, CUSTOMER, FakePbx, TARGET_102, TARGET_103, scenes, sequences } from '../helpers/fake-pbx.js'
 import { ManualClock } from '../helpers/manual-clock.js'
 
@@ -61,6 +61,26 @@ t.test('an attended transfer into a queue: the consultation that waits there inh
   t.equal(atAtxfer, '10', 'set on the agent\'s channel (inherited by the channel Atxfer dials) before the Atxfer')
   t.match(transfer, { status: 'consulting', queue: { name: 'support', priority: 10 } })
   t.equal(pbx.variables.get(AGENT)?.get('_QUEUE_PRIO'), '', 'cleared once the consultation began')
+})
+
+t.test('an attended transfer into a queue found again after a restart of the host app still names its queue', async (t) => {
+  const destinations = { support: { ...support, context: CONTEXT, exten: '103' } }
+  const first = setup(t, destinations)
+  first.pbx.hooks.attendedTransfer = async () => {
+    first.pbx.snapshotValue = scenes.consultation(TO_103)
+    void first.pbx.emitLater(...sequences.consultationStarts(TO_103), ...sequences.targetAnswers(TO_103))
+  }
+  const { id } = await first.service.execute(request({ targetExtension: 'support', transferType: 'attended' }))
+  await first.service.stop()
+  // The restarted host app, the same destinations, its call monitor in sync with the consultation.
+  const snapshot = scenes.consultation(TO_103)
+  const calls: CallLookup = { inSync: true, snapshotOf: () => snapshot, snapshotAround: () => snapshot, allCalls: () => [{ extension: '101', channel: AGENT, uniqueId: AGENT, linkedId: AGENT, state: 'in_consultation', startedAt: '' }] }
+  const policy = new TransferPolicy(new AgentDirectory([], new FakePbx(), 'PJSIP'), { destinations, transferContext: CONTEXT, allowFreeDialing: true }, undefined, silentLogger)
+  const restarted = new TransferService(first.pbx, { transferContext: CONTEXT, channelTechnology: 'PJSIP', consultationTimeoutMs: 100, policy, calls })
+  restarted.start()
+  t.teardown(() => restarted.stop())
+  t.equal((await restarted.restore()).length, 1)
+  t.match(restarted.getHere(id), { destination: 'support', queue: { name: 'support', priority: 10 } })
 })
 
 t.test('an attended transfer into a queue that Asterisk refuses: the priority does not stay on the agent\'s channel', async (t) => {
