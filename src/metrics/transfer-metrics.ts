@@ -33,7 +33,7 @@ const OUTCOME_BUCKETS = [0.5, 1, 2, 5, 10, 30, 60, 120, 300, 600, 1800, 3600]
  */
 export interface FollowedTransfers {
   events: TransferEvents
-  notices: EventEmitter<{ reconciled: [{ input: string }] }>
+  notices: EventEmitter<{ reconciled: [{ input: string, server: string }] }>
 }
 
 /** One Asterisk server as the metrics follow it: its events and its links. */
@@ -68,7 +68,7 @@ export class TransferMetrics {
   readonly #slowConsumers: Counter
   readonly #replays: Counter
   readonly #rateLimited: Counter
-  readonly #reconciled: Counter<'input'>
+  readonly #reconciled: Counter<Labelled<'input'>>
   readonly #detach: Array<() => void> = []
   /** Each server's links, by name (one entry, '', for a single Asterisk). */
   #connectionStates = new Map<string, () => { ami: boolean, ari: boolean }>()
@@ -121,7 +121,7 @@ export class TransferMetrics {
     this.#slowConsumers = new Counter({ name: name('feed_slow_consumer_closes_total'), help: 'Feed sockets closed as slow consumers (close code 4008)', registers })
     this.#replays = new Counter({ name: name('idempotent_replays_total'), help: 'Transfer actions answered again for a repeated Idempotency-Key (nothing sent to Asterisk)', registers })
     this.#rateLimited = new Counter({ name: name('rate_limited_requests_total'), help: 'Transfer actions refused by the per-identity rate limit (429)', registers })
-    this.#reconciled = new Counter({ name: name('reconciliations_total'), help: 'Transfers corrected by a check against the PBX (missed events, reconnects, deadlines), by what the PBX showed', labelNames: ['input'], registers })
+    this.#reconciled = new Counter({ name: name('reconciliations_total'), help: `Transfers corrected by a check against the PBX (missed events, reconnects, deadlines), by what the PBX showed${byServer}`, labelNames: labels('input'), registers })
     // Zeros from the start: a rate over a series that appears late misses its first increase.
     for (const server of this.#servers ?? [undefined]) {
       for (const link of ['ami', 'ari'] as const) this.#reconnects.inc({ link, ...(server === undefined ? {} : { server }) }, 0)
@@ -141,7 +141,9 @@ export class TransferMetrics {
       transfers.events.on(type, onTransfer)
       this.#detach.push(() => { transfers.events.off(type, onTransfer) })
     }
-    const onReconciled = ({ input }: { input: string }): void => { this.#reconciled.inc({ input }) }
+    const onReconciled = ({ input, server }: { input: string, server: string }): void => {
+      this.#reconciled.inc({ input, ...(this.#servers === undefined ? {} : { server }) })
+    }
     transfers.notices.on('reconciled', onReconciled)
     this.#detach.push(() => { transfers.notices.off('reconciled', onReconciled) })
   }

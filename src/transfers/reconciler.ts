@@ -97,7 +97,7 @@ export class Reconciler {
     const input = reconcile(transfer.tracked(), snapshot, { restarted: restarted || health.predatesRestart(transfer.record.createdAt) })
     if (input === undefined) return
     this.#log.info({ transferId: transfer.id, status: transfer.record.status, input: input.type }, 'transfer reconciled with the PBX')
-    ledger.notices.emit('reconciled', { transferId: transfer.id, status: transfer.record.status, input: input.type })
+    ledger.notices.emit('reconciled', { transferId: transfer.id, status: transfer.record.status, input: input.type, server: this.#server })
     ledger.apply(transfer, input)
   }
 
@@ -118,7 +118,7 @@ export class Reconciler {
       const verdict = crossedVerdict(transfer.record, { inboundAlive, restarted: there.predatesRestart(transfer.record.createdAt) })
       if (verdict === undefined || transfer.disposed) continue
       this.#log.warn({ transferId: transfer.id, status: transfer.record.status, targetServer: there.name, input: verdict.input.reason }, 'the target\'s server lost this transfer\'s call: ended, the agent back with the customer')
-      ledger.notices.emit('reconciled', { transferId: transfer.id, status: transfer.record.status, input: verdict.input.type })
+      ledger.notices.emit('reconciled', { transferId: transfer.id, status: transfer.record.status, input: verdict.input.type, server: this.#server })
       ledger.apply(transfer, verdict.input)
       if (verdict.hangUp !== undefined) await pbx.hangup(verdict.hangUp).catch((error: unknown) => { this.#log.warn({ err: error, channel: verdict.hangUp }, 'hanging up the trunk leg of a lost transfer failed') })
     }

@@ -135,7 +135,8 @@ export interface TransferRequest {
 /** What the service notices besides a transfer's changes (for operators: metrics, alerts). */
 export interface TransferNotices {
   /** A check against the PBX corrected a transfer: the input it applied (`lost`, `customer_hung_up`, `delivered`...). */
-  reconciled: [{ transferId: string, status: TransferStatus, input: TransferInput['type'] }]
+  /** A transfer corrected by a check against its server (`server`) of what that PBX showed. */
+  reconciled: [{ transferId: string, status: TransferStatus, input: TransferInput['type'], server: string }]
 }
 
 export interface LocatedCall {

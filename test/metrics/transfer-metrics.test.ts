@@ -115,7 +115,7 @@ t.test('feed, replays, rate limits and reconciliations, as reported', async (t) 
   feed.slowConsumer()
   replayed()
   rateLimited(); rateLimited()
-  s.notices.emit('reconciled', { transferId: 'x', status: 'redirected', input: 'lost' })
+  s.notices.emit('reconciled', { transferId: 'x', status: 'redirected', input: 'lost', server: 'default' })
   const body = (await metrics.scrape()).body
   t.equal(valueOf(body, 'callcenter_feed_sockets'), 2)
   t.equal(valueOf(body, 'callcenter_feed_events_delivered_total'), 5)
@@ -172,10 +172,11 @@ t.test('with several instances: Redis\'s link as a gauge and its reconnects, and
 t.test('a pool of several servers: transfers, Asterisk links, reconnects and events carry the server', async (t) => {
   const metrics = new TransferMetrics(undefined, ['paris', 'lyon'])
   const events = new TransferEvents()
+  const notices = new EventEmitter<TransferNotices>()
   const paris = { events: new EventEmitter<PbxEvents>(), state: { ami: true, ari: true } }
   const lyon = { events: new EventEmitter<PbxEvents>(), state: { ami: true, ari: true } }
   metrics.follow({
-    transfers: { events, notices: new EventEmitter() },
+    transfers: { events, notices },
     pbx: new Map([['paris', paris], ['lyon', lyon]].map(([name, pbx]) => {
       const server = pbx as typeof paris
       return [name as string, { events: server.events, connectionState: () => ({ ...server.state }) }]
@@ -189,6 +190,7 @@ t.test('a pool of several servers: transfers, Asterisk links, reconnects and eve
   // A record from before the pool (no server): the first server's.
   announce(transfer({}))
   lyon.events.emit('event', { type: 'hold', channel: 'PJSIP/301-1', uniqueId: '1.1', linkedId: '1.0' })
+  notices.emit('reconciled', { transferId: 'x', status: 'redirected', input: 'lost', server: 'lyon' })
   lyon.state.ami = false
   lyon.events.emit('connection', { ami: false, ari: true })
   lyon.state.ami = true
@@ -202,6 +204,8 @@ t.test('a pool of several servers: transfers, Asterisk links, reconnects and eve
   t.equal(valueOf(body, 'asterisk_transfer_outcome_seconds_sum{type="blind",outcome="failed",server="paris"}'), 4)
   t.equal(valueOf(body, 'asterisk_transfer_pbx_events_total{type="hold",server="lyon"}'), 1)
   t.equal(valueOf(body, 'asterisk_transfer_pbx_events_total{type="hold",server="paris"}'), undefined, 'each server\'s events are its own')
+  t.equal(valueOf(body, 'asterisk_transfer_reconciliations_total{input="lost",server="lyon"}'), 1)
+  t.equal(valueOf(body, 'asterisk_transfer_reconciliations_total{input="lost",server="paris"}'), undefined, 'counted on its own server')
   t.equal(valueOf(body, 'asterisk_transfer_asterisk_reconnects_total{link="ami",server="lyon"}'), 1)
   t.equal(valueOf(body, 'asterisk_transfer_asterisk_reconnects_total{link="ami",server="paris"}'), 0, 'zero from the start, per server')
   paris.state.ari = false
