@@ -6,7 +6,8 @@
  */
 import fastifyRateLimit, { type FastifyRateLimitStoreCtor } from '@fastify/rate-limit'
 import type { Cluster, Redis } from 'ioredis'
-import type { FastifyInstance, FastifyRequest } from 'fastify'
+import { setTimeout as sleep } from 'node:timers/promises'
+import type { FastifyBaseLogger, FastifyInstance, FastifyRequest } from 'fastify'
 import { RateLimitedError, StoreUnavailableError } from '../errors.js'
 import { identityOf } from '../authentication.js'
 import { RedisRateCounts } from '../store/redis-rate-counts.js'
@@ -70,10 +71,34 @@ export async function limitTransferActions (fastify: FastifyInstance, { max, tim
   // not spend the budget it needs once Redis is back. Only without Redis is there no such refusal.
   fastify.addHook('onError', async (request, _reply, error) => {
     if (error.code !== 'XFER_STORE_UNAVAILABLE' || !counted.has(request)) return
-    await counts.refund(identityOf(request).extension).catch((refundError: unknown) => {
-      request.log.warn({ err: refundError }, 'a refused request\'s rate-limit count could not be given back')
-    })
+    await giveBack(counts, identityOf(request).extension, request.log)
   })
+}
+
+/** How long a refund is tried again while the count's master is failing over (a failover takes 2-3 s). */
+const REFUND_RETRY_MS = 250
+const REFUND_RETRIES = 20
+
+/**
+ * Gives the count back: the first try is awaited (it lands before the client's retry), the next ones,
+ * when the count's own master is the one failing over, run in the background until it is back.
+ */
+async function giveBack (counts: RedisRateCounts, identity: string, log: FastifyBaseLogger): Promise<void> {
+  try {
+    await counts.refund(identity)
+  } catch {
+    void (async () => {
+      for (let attempt = 1; attempt <= REFUND_RETRIES; attempt++) {
+        await sleep(REFUND_RETRY_MS, undefined, { ref: false })
+        try {
+          await counts.refund(identity)
+          return
+        } catch (error) {
+          if (attempt === REFUND_RETRIES) log.warn({ err: error, identity }, 'a refused request\'s rate-limit count could not be given back')
+        }
+      }
+    })()
+  }
 }
 
 /** @fastify/rate-limit builds its store with `new`; this one is built already, as it is refunded here. */

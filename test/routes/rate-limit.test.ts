@@ -1,7 +1,11 @@
+import { EventEmitter } from 'node:events'
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify'
+import type { Redis } from 'ioredis'
 import t, { type Test } from 'tap'
 import type { CallSnapshot } from '../../src/asterisk/pbx.js'
 import { resolveOptions } from '../../src/options.js'
+import { MemoryTransferStore } from '../../src/store/memory-transfer-store.js'
+import { TransferService } from '../../src/transfers/transfer-service.js'
 import type { RateLimitOptions } from '../../src/routes/rate-limit.js'
 import { FakePbx, snapshotOf } from '../helpers/fake-pbx.js'
 import { mountApi } from '../helpers/api-host.js'
@@ -146,4 +150,40 @@ t.test('plugin options: rateLimit defaults, false, limits', async (t) => {
   t.throws(() => resolveOptions({ ...base, rateLimit: { max: 0 } }), /option "rateLimit\.max"/)
   t.throws(() => resolveOptions({ ...base, rateLimit: { timeWindowMs: 1.5 } }), /option "rateLimit\.timeWindowMs"/)
   t.throws(() => resolveOptions({ ...base, rateLimit: true } as unknown as typeof base), /option "rateLimit"/)
+})
+
+t.test('with Redis: a refund that fails at first (the count\'s own master failing over) is tried again until it lands', async (t) => {
+  // Counts as the plugin's Redis scripts keep them; the first two refunds fail as on a master being failed over.
+  const counts = new Map<string, number>()
+  let refundsToFail = 2
+  const redis = {
+    defineCommand () {},
+    async xferRateCount (key: string, windowMs: number): Promise<[number, number]> {
+      counts.set(key, (counts.get(key) ?? 0) + 1)
+      return [counts.get(key) as number, windowMs]
+    },
+    async xferRateRefund (key: string): Promise<number> {
+      if (refundsToFail-- > 0) throw new Error('Connection is closed.')
+      counts.set(key, (counts.get(key) as number) - 1)
+      return counts.get(key) as number
+    }
+  }
+  const pbx = new FakePbx(callOf('101', 1))
+  // The shared store fails under the request, after the count: the 503 the count is given back for.
+  const store = new MemoryTransferStore('A')
+  store.open = async () => { throw new Error('Connection is closed.') }
+  const transfers = new TransferService(pbx, { transferContext: 'from-internal', channelTechnology: 'PJSIP', consultationTimeoutMs: 1000, store })
+  const { app } = await mountApi(t, pbx, {
+    transfers,
+    rateLimit: { max: 2, timeWindowMs: 60_000 },
+    sharedState: { available: true, redis: redis as unknown as Redis, keyPrefix: 'p:', events: new EventEmitter() }
+  })
+  const refused = await app.inject({ method: 'POST', url: '/api/transfers/execute', headers: as('101'), payload: { targetExtension: '103', transferType: 'blind' } })
+  t.equal(refused.json().code, 'XFER_STORE_UNAVAILABLE')
+  t.equal(counts.get('p:rate:101'), 1, 'counted, and the first refund failed')
+  const deadline = Date.now() + 3000
+  while (counts.get('p:rate:101') !== 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20))
+  t.equal(counts.get('p:rate:101'), 0, 'given back once Redis answers again')
+  t.equal(refundsToFail, -1, 'after two failed tries, once')
+  t.same(pbx.actions(), [], 'nothing reached Asterisk')
 })
