@@ -41,6 +41,11 @@ export function permissionLines (report: PermissionReport, username: string): Ch
     lines.push(line('fail', 'AMI permissions', `user "${username}" may not send ${what}`,
       `add ${writeClassesFor(report.missing).join(',')} to "write" (and call to "read") in manager.conf [${username}]`))
   }
+  if (report.missingForFeatures.length > 0) {
+    const lost = report.missingForFeatures.map((action) => `${action.action} (${action.feature ?? ''})`).join(', ')
+    lines.push(line('warn', 'AMI permissions (features)', `user "${username}" may not send ${lost}: transfers work without them`,
+      `add ${writeClassesFor(report.missingForFeatures).join(',')} to "write" in manager.conf [${username}] for them`))
+  }
   if (report.missingOptional.length > 0) {
     lines.push(line('warn', 'AMI permissions (not used by the plugin)', `${names(report.missingOptional)} not allowed`,
       report.missingOptional.map((action) => `${action.action} needs write = ${action.grantedBy.join(' or ')}`).join('; ')))

@@ -4,6 +4,11 @@
  * (checked on Asterisk 22.10: a `write = call` user gets Redirect, Atxfer, CancelAtxfer, BlindTransfer,
  * Hangup and Getvar, not CoreShowChannels; a `write = system` user gets Hangup and CoreShowChannels;
  * actions without a class, like Ping, are listed for everyone). Pure: the response is passed in.
+ *
+ * Three kinds: what transfers cannot do without (`usedFor`: the check fails), what a feature needs
+ * (`feature`: without it that feature alone is lost, a warning saying which), and what the plugin does
+ * not send (a warning for the operator's information). DialplanExtensionAdd (recall) has a line of its
+ * own. The classes are those Asterisk 22.10 lists with each action (`Priv:`).
  */
 import type { AmiMessage } from '../asterisk/ami-client.js'
 
@@ -13,6 +18,8 @@ export interface TransferAction {
   grantedBy: readonly string[]
   /** What the plugin uses it for; actions it does not send are reported but not required. */
   usedFor?: string
+  /** Not required: the feature lost without it (the rest of the plugin works). */
+  feature?: string
 }
 
 export const TRANSFER_ACTIONS: readonly TransferAction[] = [
@@ -21,6 +28,13 @@ export const TRANSFER_ACTIONS: readonly TransferAction[] = [
   { action: 'CancelAtxfer', grantedBy: ['call'], usedFor: 'cancelling attended transfers' },
   { action: 'Hangup', grantedBy: ['system', 'call'], usedFor: 'completing attended transfers' },
   { action: 'Getvar', grantedBy: ['call', 'reporting'], usedFor: 'checking targets in the dialplan' },
+  { action: 'Setvar', grantedBy: ['call'], usedFor: 'the record an attended transfer leaves on the agent\'s channel, recall and queue priority' },
+  { action: 'PlayDTMF', grantedBy: ['call'], feature: 'swap and three-way' },
+  { action: 'DeviceStateList', grantedBy: ['call', 'reporting'], feature: 'targets\' presence (an offline target refused before dialing)' },
+  { action: 'CoreStatus', grantedBy: ['system', 'reporting'], feature: 'telling an Asterisk restart from a lost connection' },
+  { action: 'Filter', grantedBy: ['system'], feature: 'the AMI event filter (Asterisk sends the plugin every event)' },
+  { action: 'QueueLog', grantedBy: ['agent'], feature: 'queue_log lines for transferred queue calls (queueLog)' },
+  { action: 'MixMonitor', grantedBy: ['system'], feature: 'the recording that follows the customer (followRecordings)' },
   { action: 'BlindTransfer', grantedBy: ['call'] },
   { action: 'CoreShowChannels', grantedBy: ['system', 'reporting'] }
 ]
@@ -36,16 +50,19 @@ export function allowedActions (listCommands: AmiMessage): Set<string> {
 export interface PermissionReport {
   /** Needed actions the user may not send: transfers fail without them. */
   missing: TransferAction[]
+  /** Actions a feature needs that the user may not send: that feature is lost. */
+  missingForFeatures: TransferAction[]
   /** Actions the plugin does not send today, not allowed to this user. */
   missingOptional: TransferAction[]
   allowed: TransferAction[]
 }
 
 export function permissionReport (allowed: ReadonlySet<string>, actions: readonly TransferAction[] = TRANSFER_ACTIONS): PermissionReport {
-  const report: PermissionReport = { missing: [], missingOptional: [], allowed: [] }
+  const report: PermissionReport = { missing: [], missingForFeatures: [], missingOptional: [], allowed: [] }
   for (const action of actions) {
     if (allowed.has(action.action.toLowerCase())) report.allowed.push(action)
     else if (action.usedFor !== undefined) report.missing.push(action)
+    else if (action.feature !== undefined) report.missingForFeatures.push(action)
     else report.missingOptional.push(action)
   }
   return report

@@ -19,24 +19,34 @@ function endpoint (resource: string, state: string, technology = 'PJSIP'): PbxEn
 
 t.test('permissions of a write = all user: one ok line', async (t) => {
   t.same(permissionLines(reportFor('all'), 'transfer'), [
-    { status: 'ok', label: 'AMI permissions', detail: 'Redirect, Atxfer, CancelAtxfer, Hangup, Getvar allowed' }
+    { status: 'ok', label: 'AMI permissions', detail: 'Redirect, Atxfer, CancelAtxfer, Hangup, Getvar, Setvar allowed' }
   ])
 })
 
-t.test('permissions of a write = call user: ok, and a warning for CoreShowChannels only', async (t) => {
+t.test('permissions of a write = call user: ok, a warning naming the features it loses, and one for CoreShowChannels', async (t) => {
   const lines = permissionLines(reportFor('call'), 'transfer')
-  t.match(lines, [{ status: 'ok' }, { status: 'warn', detail: 'CoreShowChannels not allowed', hint: 'CoreShowChannels needs write = system or reporting' }])
+  t.match(lines, [
+    { status: 'ok' },
+    {
+      status: 'warn',
+      label: 'AMI permissions (features)',
+      detail: 'user "transfer" may not send CoreStatus (telling an Asterisk restart from a lost connection), Filter (the AMI event filter (Asterisk sends the plugin every event)), QueueLog (queue_log lines for transferred queue calls (queueLog)), MixMonitor (the recording that follows the customer (followRecordings)): transfers work without them',
+      hint: 'add system,agent to "write" in manager.conf [transfer] for them'
+    },
+    { status: 'warn', detail: 'CoreShowChannels not allowed', hint: 'CoreShowChannels needs write = system or reporting' }
+  ])
   t.equal(exitStatus(lines), 0, 'what the plugin does not use does not fail the check')
 })
 
 t.test('permissions of a write = system user: fails naming each missing action, what it is for, and the fix', async (t) => {
-  const [missing, optional] = permissionLines(reportFor('system'), 'operator')
+  const [missing, features, optional] = permissionLines(reportFor('system'), 'operator')
   t.same(missing, {
     status: 'fail',
     label: 'AMI permissions',
-    detail: 'user "operator" may not send Redirect (blind transfers), Atxfer (attended transfers), CancelAtxfer (cancelling attended transfers), Getvar (checking targets in the dialplan)',
+    detail: 'user "operator" may not send Redirect (blind transfers), Atxfer (attended transfers), CancelAtxfer (cancelling attended transfers), Getvar (checking targets in the dialplan), Setvar (the record an attended transfer leaves on the agent\'s channel, recall and queue priority)',
     hint: 'add call to "write" (and call to "read") in manager.conf [operator]'
   })
+  t.match(features, { status: 'warn', detail: /PlayDTMF .*DeviceStateList .*QueueLog/ })
   t.match(optional, { status: 'warn', detail: 'BlindTransfer not allowed' })
 })
 

@@ -22,34 +22,39 @@ t.test('allowedActions keeps the action names and drops the response headers', a
 t.test('write = all: nothing is missing', async (t) => {
   const report = permissionReport(allowedActions(recorded('all')))
   t.same(report.missing, [])
+  t.same(report.missingForFeatures, [])
   t.same(report.missingOptional, [])
   t.same(names(report.allowed), names(TRANSFER_ACTIONS))
 })
 
-t.test('write = call: every action transfers send, but not CoreShowChannels', async (t) => {
+t.test('write = call: every action transfers need; the features needing system or agent are named, and CoreShowChannels', async (t) => {
   const report = permissionReport(allowedActions(recorded('call')))
   t.same(report.missing, [])
+  t.same(names(report.missingForFeatures), ['CoreStatus', 'Filter', 'QueueLog', 'MixMonitor'])
+  t.same(writeClassesFor(report.missingForFeatures), ['system', 'agent'], 'system grants three, agent alone QueueLog')
   t.same(names(report.missingOptional), ['CoreShowChannels'])
 })
 
 t.test('write = system: Hangup only; the transfer actions and Getvar are missing', async (t) => {
   const report = permissionReport(allowedActions(recorded('system')))
-  t.same(names(report.missing), ['Redirect', 'Atxfer', 'CancelAtxfer', 'Getvar'])
+  t.same(names(report.missing), ['Redirect', 'Atxfer', 'CancelAtxfer', 'Getvar', 'Setvar'])
+  t.same(names(report.missingForFeatures), ['PlayDTMF', 'DeviceStateList', 'QueueLog'])
   t.same(names(report.missingOptional), ['BlindTransfer'])
   t.same(writeClassesFor(report.missing), ['call'], 'call alone grants them all')
 })
 
-t.test('write = reporting: Getvar and CoreShowChannels only', async (t) => {
+t.test('write = reporting: Getvar, DeviceStateList, CoreStatus and CoreShowChannels only', async (t) => {
   const report = permissionReport(allowedActions(recorded('reporting')))
-  t.same(names(report.missing), ['Redirect', 'Atxfer', 'CancelAtxfer', 'Hangup'])
-  t.same(names(report.allowed), ['Getvar', 'CoreShowChannels'])
+  t.same(names(report.missing), ['Redirect', 'Atxfer', 'CancelAtxfer', 'Hangup', 'Setvar'])
+  t.same(names(report.allowed), ['Getvar', 'DeviceStateList', 'CoreStatus', 'CoreShowChannels'])
 })
 
 t.test('no write class: only actions without a class (Ping, ListCommands...) are listed', async (t) => {
   const allowed = allowedActions(recorded('none'))
   t.ok(allowed.has('ping'))
   const report = permissionReport(allowed)
-  t.same(names(report.missing), ['Redirect', 'Atxfer', 'CancelAtxfer', 'Hangup', 'Getvar'])
+  t.same(names(report.missing), ['Redirect', 'Atxfer', 'CancelAtxfer', 'Hangup', 'Getvar', 'Setvar'])
+  t.same(names(report.missingForFeatures), ['PlayDTMF', 'DeviceStateList', 'CoreStatus', 'Filter', 'QueueLog', 'MixMonitor'])
   t.same(names(report.missingOptional), ['BlindTransfer', 'CoreShowChannels'])
   t.same(writeClassesFor([...report.missing, ...report.missingOptional]), ['call', 'system'])
 })

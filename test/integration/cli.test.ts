@@ -46,7 +46,7 @@ t.test('check: everything transfers need is there; 101-106, 201 and 202 online, 
   t.equal(run.code, 0, 'exit 0', { output: run.stdout + run.stderr })
   t.match(run.stdout, /^\[ok\] +AMI login: transfer@127\.0\.0\.1:15038$/m)
   t.match(run.stdout, /^\[ok\] +ARI: http:\/\/127\.0\.0\.1:18088/m)
-  t.match(run.stdout, /^\[ok\] +AMI permissions: Redirect, Atxfer, CancelAtxfer, Hangup, Getvar allowed$/m)
+  t.match(run.stdout, /^\[ok\] +AMI permissions: Redirect, Atxfer, CancelAtxfer, Hangup, Getvar, Setvar allowed$/m)
   t.match(run.stdout, /^\[ok\] +atxfer feature code: \*2$/m)
   t.match(run.stdout, /^\[ok\] +swap and three-way digits: atxferswap \*4, atxferthreeway \*3$/m)
   t.match(run.stdout, /^\[ok\] +transfer context: from-internal exists/m)
@@ -72,9 +72,12 @@ t.test('check as an AMI user with system and reporting but not call: exit 1, eac
   const run = await cli(['check'], { AMI_USERNAME: 'operator', AMI_PASSWORD: 'operator-secret' })
   t.equal(run.code, 1, 'exit 1', { output: run.stdout + run.stderr })
   t.match(run.stdout, /^\[ok\] +AMI login: operator@127\.0\.0\.1:15038$/m)
-  t.match(run.stdout, /^\[FAIL\] AMI permissions: user "operator" may not send Redirect \(blind transfers\), Atxfer \(attended transfers\), CancelAtxfer \(cancelling attended transfers\)$/m)
+  t.match(run.stdout, /^\[FAIL\] AMI permissions: user "operator" may not send Redirect \(blind transfers\), Atxfer \(attended transfers\), CancelAtxfer \(cancelling attended transfers\), Setvar \\(the record an attended transfer leaves on the agent's channel, recall and queue priority\\)$/m)
   t.match(run.stdout, /^ +hint: add call to "write" \(and call to "read"\) in manager\.conf \[operator\]$/m)
   t.notMatch(run.stdout, /may not send [^\n]*(Hangup|Getvar)/, 'what system and reporting allow (Hangup, Getvar) is not named')
+  t.match(run.stdout, /^\[warn\] AMI permissions \(features\): user "operator" may not send PlayDTMF \(swap and three-way\), QueueLog \(queue_log lines for transferred queue calls \(queueLog\)\): transfers work without them$/m,
+    'what a feature needs is named with the feature, the agent class\'s QueueLog among them')
+  t.match(run.stdout, /^ +hint: add call,agent to "write" in manager\.conf \[operator\] for them$/m)
   t.match(run.stdout, /^\[ok\] +transfer context: from-internal exists/m, 'the checks that need no call class still run')
 })
 
