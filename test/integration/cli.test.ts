@@ -72,7 +72,7 @@ t.test('check as an AMI user with system and reporting but not call: exit 1, eac
   const run = await cli(['check'], { AMI_USERNAME: 'operator', AMI_PASSWORD: 'operator-secret' })
   t.equal(run.code, 1, 'exit 1', { output: run.stdout + run.stderr })
   t.match(run.stdout, /^\[ok\] +AMI login: operator@127\.0\.0\.1:15038$/m)
-  t.match(run.stdout, /^\[FAIL\] AMI permissions: user "operator" may not send Redirect \(blind transfers\), Atxfer \(attended transfers\), CancelAtxfer \(cancelling attended transfers\), Setvar \\(the record an attended transfer leaves on the agent's channel, recall and queue priority\\)$/m)
+  t.match(run.stdout, /^\[FAIL\] AMI permissions: user "operator" may not send Redirect \(blind transfers\), Atxfer \(attended transfers\), CancelAtxfer \(cancelling attended transfers\), Setvar \(the record an attended transfer leaves on the agent's channel, recall and queue priority\)$/m)
   t.match(run.stdout, /^ +hint: add call to "write" \(and call to "read"\) in manager\.conf \[operator\]$/m)
   t.notMatch(run.stdout, /may not send [^\n]*(Hangup|Getvar)/, 'what system and reporting allow (Hangup, Getvar) is not named')
   t.match(run.stdout, /^\[warn\] AMI permissions \(features\): user "operator" may not send PlayDTMF \(swap and three-way\), QueueLog \(queue_log lines for transferred queue calls \(queueLog\)\): transfers work without them$/m,
