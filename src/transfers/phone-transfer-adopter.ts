@@ -11,6 +11,7 @@ import { freshTracking } from '../domain/tracking.js'
 import type { CallLocator } from './call-locator.js'
 import { bridgedParty } from './call-topology.js'
 import type { DialTarget } from '../domain/destination.js'
+import type { ActiveTransfer } from './active-transfer.js'
 import type { EventRouter } from './event-router.js'
 import { PhoneTransferDetector, type PhoneTransfer } from './phone-transfers.js'
 import type { TransferLedger } from './transfer-ledger.js'
@@ -21,6 +22,11 @@ export interface AdopterOptions {
   transferContext: string
   /** Several instances share the store: a phone's transfer is followed once its claim is granted. */
   distributed: boolean
+  /**
+   * With several servers: the server an extension belongs to. The phone's transfer names the target's
+   * server from its start, as the plugin's own do, when that is another one (`across.server`).
+   */
+  serverOf?: (extension: string) => Promise<string | undefined>
 }
 
 export class PhoneTransferAdopter {
@@ -75,6 +81,7 @@ export class PhoneTransferAdopter {
       claim.catch(() => {})
       const transfer = ledger.open(record, dialTarget)
       for (const input of phone.inputs) ledger.apply(transfer, input)
+      this.#nameTargetServer(transfer)
       return
     }
     const pending = ledger.hold(record, dialTarget)
@@ -90,10 +97,29 @@ export class PhoneTransferAdopter {
       ledger.publish(pending)
       for (const input of phone.inputs) ledger.apply(pending, input)
       action.end()
+      this.#nameTargetServer(pending)
     }, (error: unknown) => {
       ledger.discard(record.id)
       action.end()
       this.#log.warn({ err: error, extension: phone.extension }, 'phone transfer not followed: the shared store is not reachable')
+    })
+  }
+
+  /**
+   * The phone dialled the target itself, so the target's server is looked up after the start (the
+   * agents' directory answers asynchronously): the record names it a few milliseconds later (stored,
+   * and in the next event), well before the answer, which names the far half in full.
+   */
+  #nameTargetServer (transfer: ActiveTransfer): void {
+    const serverOf = this.#options.serverOf
+    if (serverOf === undefined) return
+    const { targetExtension } = transfer.record
+    serverOf(targetExtension).then((server) => {
+      if (server === undefined || server === this.#options.server) return
+      if (transfer.disposed || transfer.record.across !== undefined) return
+      this.#ledger.amend(transfer, { ...transfer.record, across: { server } })
+    }, (error: unknown) => {
+      this.#log.debug({ err: error, targetExtension }, 'the server of a phone transfer\'s target could not be looked up')
     })
   }
 }

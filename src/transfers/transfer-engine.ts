@@ -50,6 +50,8 @@ export interface EngineOptions {
   distributed: boolean
   /** With several servers: whether the target's server shows an outcome too. */
   checkAcross?: CheckAcross
+  /** With several servers: the server an agent belongs to (names a phone transfer's target's server). */
+  serverOf?: (extension: string) => Promise<string | undefined>
   /** With several servers: called once the server is back and its own transfers reconciled. */
   reconnected?: () => void
   /** Write queue_log lines for transfers of queue calls (queue-reports.ts). */
@@ -125,7 +127,8 @@ export class TransferEngine {
     this.#queueReports = options.queueLog === true
       ? new QueueReports({ pbx, bridgeOf: (channel) => this.#bridgeOf(channel), clock, logger })
       : undefined
-    this.#adopter = new PhoneTransferAdopter({ server, technology: options.technology, transferContext: options.transferContext, distributed: options.distributed },
+    const adopting = { server, technology: options.technology, transferContext: options.transferContext, distributed: options.distributed }
+    this.#adopter = new PhoneTransferAdopter(options.serverOf === undefined ? adopting : { ...adopting, serverOf: options.serverOf },
       { ledger, router: this.#router, locator: this.locator }, logger)
   }
 

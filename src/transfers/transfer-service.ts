@@ -19,7 +19,7 @@ import { ClusterOwnership } from './cluster-ownership.js'
 import { ALLOWED, type ConsultationAction } from './consultation-actions.js'
 import { DEFAULT_DEADLINES, poolOf, type LocatedCall, type PoolServer, type TransferNotices, type TransferRequest, type TransferServiceOptions } from './service-options.js'
 import { acrossThePool } from './cross-server-check.js'
-import { TransferEngine } from './transfer-engine.js'
+import { TransferEngine, type EngineOptions } from './transfer-engine.js'
 import { PoolEngines } from './pool-engines.js'
 import type { Transfer } from '../domain/transfer.js'
 import type { TransferEvents } from './transfer-events.js'
@@ -77,7 +77,7 @@ export class TransferService {
       distributed: options.peers !== undefined,
       queueLog: options.queueLog === true,
       followRecordings: options.followRecordings === true,
-      ...(pool.length > 1 ? { checkAcross: acrossThePool(server.name, (name) => this.#engines.get(name)?.checked, options), reconnected: () => { this.#reconcileCrossedInto(server.name) } } : {}),
+      ...(pool.length > 1 ? this.#acrossOptions(server.name, options) : {}),
       clock,
       logger: log
     })]))
@@ -231,6 +231,16 @@ export class TransferService {
 
   #engineOf (record: Transfer): TransferEngine | undefined {
     return this.#engines.get(serverOf(record))
+  }
+
+  /** What an engine of a pool of several needs of the others: their view of a call, their agents. */
+  #acrossOptions (server: string, options: TransferServiceOptions): Pick<EngineOptions, 'checkAcross' | 'reconnected' | 'serverOf'> {
+    const { agentServer } = options
+    return {
+      checkAcross: acrossThePool(server, (name) => this.#engines.get(name)?.checked, options),
+      reconnected: () => { this.#reconcileCrossedInto(server) },
+      ...(agentServer === undefined ? {} : { serverOf: async (extension: string) => await agentServer(extension) })
+    }
   }
 
   /** A server came back: the transfers of the others that crossed into it are checked against it. */

@@ -12,6 +12,7 @@ import { otherHalf, trunkLegs, type TrunkLeg } from '../helpers/asterisk/trunk-c
 import { pbx, pbx2, pbx2UnansweringAgent, trunks } from '../helpers/asterisk/testbed.js'
 import { poolNames, startPoolHost } from '../helpers/pool-host.js'
 import type { Transfer } from '../../src/index.js'
+import { isFinal } from '../../src/domain/transfer.js'
 
 const host = await startPoolHost()
 t.teardown(host.close)
@@ -155,6 +156,21 @@ t.test('the phone\'s own attended transfer across (*2 then 301 on the agent\'s p
   t.equal(completed.across?.server, poolNames.pbx2)
   t.ok((await bridgePeersOf(call.customerChannel.id)).some(trunkOnPbx1), 'the customer with the trunk leg on pbx1')
   await targetStillWithThisCall(t, completed)
+})
+
+t.test('the phone\'s own attended transfer to 391 on pbx2, which never answers: the record names pbx2 while it rings', async (t) => {
+  const call = await callAgent('101')
+  const after = host.feed.lastId()
+  await phonePresses(call, `*2${pbx2UnansweringAgent}`)
+  const started = await host.feed.waitFor('the phone\'s transfer', (event) => event.id > after && event.type === 'call:ami_attended_transfer_started')
+  const id = (started.data as Transfer).id
+  const ringing = await waitFor(async () => {
+    const record = (await host.as('101', { method: 'GET', url: `/api/transfers/${id}` })).json() as Transfer
+    return record.across === undefined ? undefined : record
+  }, 5000, 'the phone\'s transfer naming the other server')
+  t.same(ringing.across, { server: poolNames.pbx2 }, 'the target\'s server named (its far half is named at the answer, which never comes)')
+  t.not(ringing.status, 'target_answered')
+  t.notOk(isFinal(ringing.status), `still in progress (${ringing.status})`)
 })
 
 t.test('the phone\'s own blind transfer across (#1 then 302 on the agent\'s phone) is reported like the plugin\'s, answered once pbx2 shows it', async (t) => {

@@ -8,7 +8,7 @@ import { CallMonitor } from '../../src/calls/call-monitor.js'
 import { CALL_ID } from '../../src/transfers/cross-server-check.js'
 import { TransferService } from '../../src/transfers/transfer-service.js'
 import { answered, syntheticCall } from '../helpers/synthetic-calls.js'
-import { FakePbx } from '../helpers/fake-pbx.js'
+import { blindTransfer, FakePbx } from '../helpers/fake-pbx.js'
 import { ManualClock } from '../helpers/manual-clock.js'
 
 const turn = async (): Promise<void> => await new Promise((resolve) => setImmediate(resolve))
@@ -111,4 +111,26 @@ t.test('b shows 401 with another call (another Call-ID): never answered by that'
   await turns(5)
   await clock.advance(5000)
   t.equal(service.getHere(id)?.status, 'redirected')
+})
+
+t.test('the agent\'s phone transfers blind to an agent of the other server: the record names that server before any answer', async (t) => {
+  const { a, service, emit } = await pool(t)
+  const call = syntheticCall(2, '2001')
+  emit(a, answered(call))
+  emit(a, [blindTransfer(call.agent, call.customer, '401')])
+  const [adopted] = service.activeHere()
+  t.match(adopted, { origin: 'phone', server: 'a', targetExtension: '401', status: 'redirected' })
+  await turns(3)
+  t.same(service.getHere(adopted?.id ?? '')?.across, { server: 'b' }, 'across: b, looked up after the start, the answer not come')
+})
+
+t.test('the phone transfers to an agent of its own server: nothing across', async (t) => {
+  const { a, service, emit } = await pool(t)
+  const call = syntheticCall(3, '2001')
+  emit(a, answered(call))
+  emit(a, [blindTransfer(call.agent, call.customer, '2002')])
+  const [adopted] = service.activeHere()
+  await turns(3)
+  t.equal(service.getHere(adopted?.id ?? '')?.targetExtension, '2002')
+  t.equal(service.getHere(adopted?.id ?? '')?.across, undefined)
 })
