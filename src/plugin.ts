@@ -96,7 +96,8 @@ async function asteriskTransferPlugin (fastify: FastifyInstance, rawOptions: Fas
             leaseRenewMs: Math.floor(options.sharedState.leaseMs / 3),
             available: () => shared.available,
             // Asked only once the service has started, after the mirror below exists.
-            lastPublished: (id: string) => mirror.lastPublished(id)
+            lastPublished: (id: string) => mirror.lastPublished(id),
+            ended: async (id: string, signal: AbortSignal) => await mirror.ended(id, signal)
           }
         }),
     logger: log.child({ component: 'transfers' })

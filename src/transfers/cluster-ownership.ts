@@ -9,7 +9,7 @@ import type { Logger } from '../support/logger.js'
 import { isFinal, type Transfer } from '../domain/transfer.js'
 import { StoreUnavailableError, TransferNotFoundError, TransferStateError } from '../errors.js'
 import type { Identity } from '../identity.js'
-import { OwnerGoneError } from '../store/command-bus.js'
+import { OwnerGoneError, type RemoteCommand } from '../store/command-bus.js'
 import type { StoredTransfer } from '../store/transfer-store.js'
 import type { CancelTimer, Clock } from '../support/clock.js'
 import type { ActiveTransfer } from './active-transfer.js'
@@ -76,13 +76,16 @@ export class ClusterOwnership {
     if (route.kind === 'refuse') throw new TransferStateError(id, describeState(found.stored.record))
     let gone = route.kind === 'take_over' ? route.from : undefined
     if (route.kind === 'owner') {
+      const abandon = new AbortController()
       try {
-        return await this.#options.peers.send(route.owner, { action, transferId: id, ...(identity === undefined ? {} : { identity }) }, this.#options.remoteTimeoutMs) as Transfer
+        return await this.#askOwner(route.owner, { action, transferId: id, ...(identity === undefined ? {} : { identity }) }, abandon.signal)
       } catch (error) {
         // The owner's own refusal passes as it is; the shared store failing on the way is the client's 503.
         if (!(error instanceof OwnerGoneError)) throw (error as { code?: string }).code?.startsWith('XFER_') === true ? error : new StoreUnavailableError((error as Error).message)
         this.#log.warn({ transferId: id, owner: route.owner }, 'the instance that owned the transfer is gone; taking it over')
         gone = route.owner
+      } finally {
+        abandon.abort()
       }
     }
     const taken = await ledger.shared(async () => await ledger.store.takeOver(id, gone))
@@ -92,6 +95,19 @@ export class ClusterOwnership {
     }
     await this.#adopt(taken)
     return undefined
+  }
+
+  /**
+   * The owner's answer, or for a complete or cancel (answered by the owner once the transfer is over) the
+   * end the owner publishes on the feed, whichever comes first: over a Redis failover the answer can be
+   * lost on the way back (it crosses pub/sub, whose subscriptions move to the new master a moment
+   * later), while the feed is a stream read again from where it stopped. The action was done; without
+   * this the client would wait for the timeout and be told 504.
+   */
+  async #askOwner (owner: string, command: RemoteCommand, signal: AbortSignal): Promise<Transfer> {
+    const asked = this.#options.peers.send(owner, command, this.#options.remoteTimeoutMs) as Promise<Transfer>
+    const ended = command.action === 'complete' || command.action === 'cancel' ? this.#options.peers.ended?.(command.transferId, signal) : undefined
+    return await (ended === undefined ? asked : Promise.race([asked, ended]))
   }
 
   /** Renews this instance's leases and takes over the transfers whose owner is gone. */

@@ -87,6 +87,8 @@ export interface Peers {
    * holds it: a takeover goes on from it when it is newer than the stored one (`takeover-state.ts`).
    */
   lastPublished?: (id: string) => Transfer | undefined
+  /** A transfer's record once its owner publishes its end on the shared feed (from now on; never, once `signal` aborts). */
+  ended?: (id: string, signal: AbortSignal) => Promise<Transfer>
 }
 
 /** Where blind transfers with recall are sent, and whether that dialplan is in Asterisk now. */

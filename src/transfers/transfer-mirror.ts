@@ -19,6 +19,8 @@ export class TransferMirror {
   readonly #byChannel = new Map<string, string>()
   readonly #unsubscribe: () => void
   readonly #eventLog: EventLog
+  /** Transfer id -> who waits for its end to be published (`ended`). */
+  readonly #endWaiters = new Map<string, Set<(transfer: Transfer) => void>>()
 
   constructor (eventLog: EventLog) {
     this.#eventLog = eventLog
@@ -46,6 +48,27 @@ export class TransferMirror {
     return undefined
   }
 
+  /**
+   * The transfer's record as its end is published, from now on; never settles once `signal` aborts. The
+   * feed is the second way an owner's answer reaches the instance that asked it to act: the owner
+   * publishes the end, then answers, and over a Redis failover the answer alone may be lost.
+   */
+  async ended (id: string, signal: AbortSignal): Promise<Transfer> {
+    return await new Promise((resolve) => {
+      if (signal.aborted) return
+      const waiters = this.#endWaiters.get(id) ?? new Set()
+      const waiter = (transfer: Transfer): void => { forget(); resolve(transfer) }
+      const forget = (): void => {
+        waiters.delete(waiter)
+        if (waiters.size === 0) this.#endWaiters.delete(id)
+        signal.removeEventListener('abort', forget)
+      }
+      waiters.add(waiter)
+      this.#endWaiters.set(id, waiters)
+      signal.addEventListener('abort', forget)
+    })
+  }
+
   stop (): void {
     this.#unsubscribe()
     this.#byId.clear()
@@ -59,6 +82,7 @@ export class TransferMirror {
     }
     if (isFinal(transfer.status)) {
       this.#byId.delete(transfer.id)
+      for (const waiter of this.#endWaiters.get(transfer.id) ?? []) waiter(transfer)
       return
     }
     this.#byId.set(transfer.id, transfer)

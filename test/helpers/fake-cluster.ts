@@ -202,6 +202,12 @@ export class FakeCluster {
     }
   }
 
+  /**
+   * Answers to requests are lost on the way back, as pub/sub loses a message published while the
+   * asker's subscription moves to a new master: the owner acts, the asker hears nothing.
+   */
+  loseAnswers = false
+
   /** What the command bus does with a request: published to the owner's inbox, answered through the asker's. */
   async send (from: ClusterInstance, owner: string, command: RemoteCommand, timeoutMs: number): Promise<unknown> {
     from.assertReachable()
@@ -214,6 +220,7 @@ export class FakeCluster {
         reject(Object.assign(new Error(`instance ${owner} did not answer ${command.action} of transfer ${command.transferId} within ${timeoutMs} ms`), { code: 'XFER_ASTERISK_TIMEOUT', statusCode: 504 }))
       }, timeoutMs)
       const settle = (body: { result?: unknown, error?: RemoteError }): void => {
+        if (this.loseAnswers) return
         clearTimeout(timer)
         if (body.error === undefined) resolve(body.result)
         else reject(Object.assign(new Error(body.error.message), body.error))

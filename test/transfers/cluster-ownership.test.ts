@@ -8,12 +8,12 @@
 import t, { type Test } from 'tap'
 import type { PbxEvent } from '../../src/asterisk/ami-events.js'
 import { channelKey, DEFAULT_SERVER } from '../../src/domain/server.js'
-import type { Transfer } from '../../src/domain/transfer.js'
+import { isFinal, type Transfer } from '../../src/domain/transfer.js'
 import type { Identity } from '../../src/identity.js'
 import type { StoredTransfer } from '../../src/store/transfer-store.js'
 import { PHONE_GRACE_MS } from '../../src/store/transfer-store.js'
 import { TRANSFER_EVENTS } from '../../src/transfers/transfer-events.js'
-import { TransferService, type TransferServiceOptions } from '../../src/transfers/transfer-service.js'
+import { TransferService, type Peers, type TransferServiceOptions } from '../../src/transfers/transfer-service.js'
 import { FakeCluster, type ClusterInstance } from '../helpers/fake-cluster.js'
 import {
   AGENT, CONTEXT, CUSTOMER, FakePbx, LOCAL_1, LOCAL_2, TARGET_102, TARGET_103,
@@ -45,8 +45,8 @@ class World {
   }
 
   /** A new instance: its service started, answering its peers' requests. */
-  member (name: string, options: Partial<TransferServiceOptions> & { leaseRenewMs?: number, lastPublished?: (id: string) => Transfer | undefined } = {}): Member {
-    const { leaseRenewMs, lastPublished, ...serviceOptions } = options
+  member (name: string, options: Partial<TransferServiceOptions> & { leaseRenewMs?: number } & Pick<Peers, 'lastPublished' | 'ended'> = {}): Member {
+    const { leaseRenewMs, lastPublished, ended, ...serviceOptions } = options
     const instance = this.cluster.join(name, leaseRenewMs)
     const service = new TransferService(this.pbx, {
       transferContext: CONTEXT,
@@ -54,7 +54,7 @@ class World {
       consultationTimeoutMs: CONSULTATION_MS,
       settleTimeoutMs: SETTLE_MS,
       store: instance.store,
-      peers: lastPublished === undefined ? instance.peers : { ...instance.peers, lastPublished },
+      peers: { ...instance.peers, ...(lastPublished === undefined ? {} : { lastPublished }), ...(ended === undefined ? {} : { ended }) },
       ...serviceOptions
     })
     const published: string[] = []
@@ -223,6 +223,43 @@ t.test('each action is answered by the owner through handleRemote: complete, can
     await t.rejects(a.service.handleRemote({ action: 'transfer_again', transferId: id }), { code: 'XFER_TRANSFER_STATE', statusCode: 409, message: /unknown action transfer_again/ })
     t.equal(world.pbx.actions().length, before)
     t.equal(a.service.getHere(id)?.status, 'target_answered')
+  })
+})
+
+/** The shared feed, as `member` publishes on it: the transfer's end, as the asker's mirror reads it. */
+function endsPublishedBy (member: Member): NonNullable<Peers['ended']> {
+  return async (id, signal) => await new Promise((resolve) => {
+    const published = (transfer: Transfer): void => { if (transfer.id === id && isFinal(transfer.status) && !signal.aborted) resolve(transfer) }
+    for (const name of TRANSFER_EVENTS) member.service.events.on(name, published)
+  })
+}
+
+t.test('the owner\'s answer lost on the way back (a failover moving the subscriptions): the end it published answers', async (t) => {
+  t.test('complete: the owner\'s result, from the feed, not a timeout', async (t) => {
+    const world = new World(t)
+    const a = world.member('A')
+    const b = world.member('B', { ended: endsPublishedBy(a) })
+    const { id } = await world.consultation(a)
+    world.cluster.loseAnswers = true
+    t.match(await b.service.complete(id, AGENT_101), { id, status: 'completed', channels: { target: TARGET_103 } })
+    t.equal(world.pbx.count('hangup'), 1, 'done once, by the owner')
+    t.same(b.published, [], 'nothing announced by the asker')
+  })
+
+  t.test('cancel too', async (t) => {
+    const world = new World(t)
+    const a = world.member('A')
+    const b = world.member('B', { ended: endsPublishedBy(a) })
+    const { id } = await world.consultation(a)
+    world.cluster.loseAnswers = true
+    t.match(await b.service.cancel(id, AGENT_101), { id, status: 'cancelled' })
+  })
+
+  t.test('without the feed: 504 once the owner\'s time is up, although it acted', async (t) => {
+    const { world, b, id } = await consultationOwnedByA(t)
+    world.cluster.loseAnswers = true
+    t.match(await failure(b.service.complete(id, AGENT_101)), { code: 'XFER_ASTERISK_TIMEOUT', statusCode: 504 })
+    t.equal(world.pbx.count('hangup'), 1)
   })
 })
 
