@@ -113,24 +113,25 @@ t.test('b shows 401 with another call (another Call-ID): never answered by that'
   t.equal(service.getHere(id)?.status, 'redirected')
 })
 
-t.test('the agent\'s phone transfers blind to an agent of the other server: the record names that server before any answer', async (t) => {
+/** Agent 2001's phone on server a transfers its customer blind to `target` (its own key): the transfer it makes, as followed. */
+async function phoneTransferTo (t: Test, target: string): Promise<{ service: TransferService, id: string }> {
   const { a, service, emit } = await pool(t)
   const call = syntheticCall(2, '2001')
   emit(a, answered(call))
-  emit(a, [blindTransfer(call.agent, call.customer, '401')])
+  emit(a, [blindTransfer(call.agent, call.customer, target)])
   const [adopted] = service.activeHere()
-  t.match(adopted, { origin: 'phone', server: 'a', targetExtension: '401', status: 'redirected' })
+  t.match(adopted, { origin: 'phone', server: 'a', targetExtension: target, status: 'redirected' })
   await turns(3)
-  t.same(service.getHere(adopted?.id ?? '')?.across, { server: 'b' }, 'across: b, looked up after the start, the answer not come')
+  return { service, id: adopted?.id ?? '' }
+}
+
+t.test('the agent\'s phone transfers blind to an agent of the other server: the record names that server before any answer', async (t) => {
+  const { service, id } = await phoneTransferTo(t, '401')
+  t.same(service.getHere(id)?.across, { server: 'b' }, 'across: b, looked up after the start, the answer not come')
+  t.equal(service.getHere(id)?.status, 'redirected')
 })
 
 t.test('the phone transfers to an agent of its own server: nothing across', async (t) => {
-  const { a, service, emit } = await pool(t)
-  const call = syntheticCall(3, '2001')
-  emit(a, answered(call))
-  emit(a, [blindTransfer(call.agent, call.customer, '2002')])
-  const [adopted] = service.activeHere()
-  await turns(3)
-  t.equal(service.getHere(adopted?.id ?? '')?.targetExtension, '2002')
-  t.equal(service.getHere(adopted?.id ?? '')?.across, undefined)
+  const { service, id } = await phoneTransferTo(t, '2002')
+  t.equal(service.getHere(id)?.across, undefined)
 })

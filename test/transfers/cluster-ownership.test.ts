@@ -235,25 +235,18 @@ function endsPublishedBy (member: Member): NonNullable<Peers['ended']> {
 }
 
 t.test('the owner\'s answer lost on the way back (a failover moving the subscriptions): the end it published answers', async (t) => {
-  t.test('complete: the owner\'s result, from the feed, not a timeout', async (t) => {
-    const world = new World(t)
-    const a = world.member('A')
-    const b = world.member('B', { ended: endsPublishedBy(a) })
-    const { id } = await world.consultation(a)
-    world.cluster.loseAnswers = true
-    t.match(await b.service.complete(id, AGENT_101), { id, status: 'completed', channels: { target: TARGET_103 } })
-    t.equal(world.pbx.count('hangup'), 1, 'done once, by the owner')
-    t.same(b.published, [], 'nothing announced by the asker')
-  })
-
-  t.test('cancel too', async (t) => {
-    const world = new World(t)
-    const a = world.member('A')
-    const b = world.member('B', { ended: endsPublishedBy(a) })
-    const { id } = await world.consultation(a)
-    world.cluster.loseAnswers = true
-    t.match(await b.service.cancel(id, AGENT_101), { id, status: 'cancelled' })
-  })
+  for (const [action, status] of [['complete', 'completed'], ['cancel', 'cancelled']] as const) {
+    t.test(`${action}: the owner's result, from the feed, not a timeout`, async (t) => {
+      const world = new World(t)
+      const a = world.member('A')
+      const b = world.member('B', { ended: endsPublishedBy(a) })
+      const { id } = await world.consultation(a)
+      world.cluster.loseAnswers = true
+      t.match(await b.service[action](id, AGENT_101), { id, status })
+      t.equal(world.pbx.count(action === 'complete' ? 'hangup' : 'cancelAttendedTransfer'), 1, 'done once, by the owner')
+      t.same(b.published, [], 'nothing announced by the asker')
+    })
+  }
 
   t.test('without the feed: 504 once the owner\'s time is up, although it acted', async (t) => {
     const { world, b, id } = await consultationOwnedByA(t)
