@@ -43,6 +43,9 @@ const EnvSchema = Type.Object({
 
 type Env = Static<typeof EnvSchema>
 
+/** Every variable of the app's own, as `.env.example` must show it. */
+export const APP_VARIABLES: readonly string[] = Object.keys(EnvSchema.properties)
+
 export interface ExampleConfig {
   /** The plugin's `servers`: those of ASTERISK_SERVERS, or the one of AMI_* and ARI_* (named `default`). */
   servers: ResolvedServer[]

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs'
 import { parseEnv } from 'node:util'
 import t from 'tap'
-import { ConfigError, readConfig } from '../../example-app/config.js'
+import { APP_VARIABLES, ConfigError, readConfig } from '../../example-app/config.js'
 
 const base = {
   AMI_HOST: '127.0.0.1',
@@ -114,6 +114,16 @@ t.test('.env.example: as it is, one server; its ASTERISK_SERVERS example, uncomm
   const uncommented = text.split('\n').filter((line) => !single.test(line)).map((line) => line === pool ? line.slice(1) : line).join('\n')
   t.same(readConfig(parseEnv(uncommented)).servers.map((server) => server.name), ['pbx1', 'pbx2'])
   t.match(problemsOf(parseEnv(`${text}\n${pool?.slice(1) ?? ''}`)), /ASTERISK_SERVERS and AMI_HOST.* are both set/, 'uncommented beside AMI_* and ARI_*: said')
+})
+
+t.test('.env.example shows every variable of the app; its Redis examples, uncommented, give one Redis, Sentinel or a cluster', async (t) => {
+  const text = readFileSync(new URL('../../.env.example', import.meta.url), 'utf8')
+  const shown = new Set(text.split('\n').map((line) => /^#?([A-Z][A-Z0-9_]*)=/.exec(line)?.[1]).filter((name) => name !== undefined))
+  t.same(APP_VARIABLES.filter((name) => !shown.has(name)), [], 'none missing')
+  const uncommented = (...names: string[]): string => text.split('\n').map((line) => names.some((name) => line.startsWith(`#${name}=`)) ? line.slice(1) : line).join('\n')
+  t.match(readConfig(parseEnv(uncommented('REDIS_URL'))), { redisUrl: 'redis://127.0.0.1:6379' })
+  t.match(readConfig(parseEnv(uncommented('REDIS_SENTINELS', 'REDIS_SENTINEL_NAME'))), { redisSentinel: { name: 'transfers', sentinels: [{ host: '10.0.0.11', port: 26379 }, {}, {}] } })
+  t.match(readConfig(parseEnv(uncommented('REDIS_CLUSTER_NODES'))), { redisCluster: [{ host: '10.0.0.21', port: 6379 }, {}, {}] })
 })
 
 t.test('TRANSFER_DESTINATIONS: the destinations as JSON, checked as the plugin checks them; none when unset', async (t) => {
