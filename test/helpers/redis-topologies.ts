@@ -59,6 +59,12 @@ export interface SentinelGroup {
   failedOver: (port: number, timeoutMs?: number) => Promise<RedisServer>
   /** The killed server started again: the sentinels make it a replica of the new master. */
   restart: (server: RedisServer) => Promise<void>
+  /**
+   * Resolves once every sentinel lists `server` as a healthy replica (flags `slave`, link up): only such a
+   * replica can be promoted. A sentinel reads a replica's state every 10 s, so a replica that has just
+   * synced may still look down to it, and a failover then finds no replica to promote.
+   */
+  knowsReplica: (server: RedisServer, timeoutMs?: number) => Promise<void>
   stop: () => Promise<void>
 }
 
@@ -157,6 +163,16 @@ export async function startSentinelGroup (options: { name?: string, downAfterMs?
     },
     restart: async (server) => {
       await server.restart()
+    },
+    knowsReplica: async (server, timeoutMs = 30_000) => {
+      for (const { port } of sentinels) {
+        await waitFor(`sentinel ${port} sees ${server.port} as a healthy replica`, async () => {
+          const replicas = await ask(port, async (client) => await client.call('SENTINEL', 'REPLICAS', name) as string[][])
+          const fields = replicas.map((flat) => new Map(flat.flatMap((value, index) => index % 2 === 0 ? [[value, flat[index + 1]]] : [])))
+          const seen = fields.find((replica) => replica.get('port') === String(server.port))
+          return seen?.get('flags') === 'slave' && seen.get('master-link-status') === 'ok' ? true : undefined
+        }, timeoutMs)
+      }
     },
     stop: async () => {
       for (const sentinel of sentinels) await sentinel.kill()
@@ -305,6 +321,7 @@ export async function failoverTarget (kind: 'sentinel' | 'cluster'): Promise<Fai
       restartAsReplica: async (killed) => {
         await group.restart(killed)
         await inSync(killed)
+        await group.knowsReplica(killed)
       },
       stop: async () => { await group.stop() }
     }
