@@ -320,6 +320,13 @@ export async function failoverTarget (kind: 'sentinel' | 'cluster'): Promise<Fai
       failedOver: async (killed) => { await group.failedOver(killed.port) },
       restartAsReplica: async (killed) => {
         await group.restart(killed)
+        // Made a replica of the current master here, as an operator bringing a failed master back does. A
+        // sentinel does it too, but only once it has read the server's state again (every 10 s), and it
+        // acts on nothing while in TILT (its timer stalled on a loaded machine): in one CI run the server
+        // was still a master 30 s after its restart.
+        const master = await group.master()
+        const client = killed.client()
+        try { await client.call('REPLICAOF', '127.0.0.1', String(master.port)) } finally { client.disconnect() }
         await inSync(killed)
         await group.knowsReplica(killed)
       },
