@@ -61,8 +61,8 @@ export interface RedisServer {
   stop: () => Promise<void>
   /** SIGKILL, as a crash would: clients see their connections reset. Resolves when it has exited. */
   kill: () => Promise<void>
-  /** Starts it again on the same port (after stop or kill) and waits until it answers PING. */
-  restart: () => Promise<void>
+  /** Starts it again on the same port (after stop or kill), `args` added this time, and waits until it answers PING. */
+  restart: (args?: string[]) => Promise<void>
   /** The last lines of its output. */
   logTail: (lines?: number) => string
 }
@@ -98,11 +98,11 @@ export async function startRedis (opts: { port?: number, readyTimeoutMs?: number
     try { return readFileSync(logFile, 'utf8').split('\n').slice(-lines).join('\n') } catch { return '(no log)' }
   }
 
-  const launch = async (): Promise<void> => {
+  const launch = async (extraArgs: string[] = []): Promise<void> => {
     const fd = openSync(logFile, 'a')
     writeSync(fd, `\n===== ${new Date().toISOString()} starting redis-server on port ${port} =====\n`)
     const started = spawn(redisServerBinary, [
-      '--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, '--daemonize', 'no', ...(opts.args ?? [])
+      '--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, '--daemonize', 'no', ...(opts.args ?? []), ...extraArgs
     ], { stdio: ['ignore', fd, fd] })
     closeSync(fd)
     child = started
@@ -151,9 +151,9 @@ export async function startRedis (opts: { port?: number, readyTimeoutMs?: number
     // redis-server answers SIGTERM with a clean shutdown (nothing saved: `--save ''`).
     stop: async () => { await end('SIGTERM') },
     kill: async () => { await end('SIGKILL') },
-    restart: async () => {
+    restart: async (args) => {
       if (running()) throw new Error(`redis-server on port ${port} is still running; stop or kill it first`)
-      await launch()
+      await launch(args)
     },
     logTail
   }
