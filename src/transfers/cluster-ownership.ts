@@ -76,16 +76,13 @@ export class ClusterOwnership {
     if (route.kind === 'refuse') throw new TransferStateError(id, describeState(found.stored.record))
     let gone = route.kind === 'take_over' ? route.from : undefined
     if (route.kind === 'owner') {
-      const abandon = new AbortController()
       try {
-        return await this.#askOwner(route.owner, { action, transferId: id, ...(identity === undefined ? {} : { identity }) }, abandon.signal)
+        return await this.#askOwner(route.owner, { action, transferId: id, ...(identity === undefined ? {} : { identity }) })
       } catch (error) {
         // The owner's own refusal passes as it is; the shared store failing on the way is the client's 503.
         if (!(error instanceof OwnerGoneError)) throw (error as { code?: string }).code?.startsWith('XFER_') === true ? error : new StoreUnavailableError((error as Error).message)
         this.#log.warn({ transferId: id, owner: route.owner }, 'the instance that owned the transfer is gone; taking it over')
         gone = route.owner
-      } finally {
-        abandon.abort()
       }
     }
     const taken = await ledger.shared(async () => await ledger.store.takeOver(id, gone))
@@ -104,10 +101,16 @@ export class ClusterOwnership {
    * later), while the feed is a stream read again from where it stopped. The action was done; without
    * this the client would wait for the timeout and be told 504.
    */
-  async #askOwner (owner: string, command: RemoteCommand, signal: AbortSignal): Promise<Transfer> {
+  async #askOwner (owner: string, command: RemoteCommand): Promise<Transfer> {
     const asked = this.#options.peers.send(owner, command, this.#options.remoteTimeoutMs) as Promise<Transfer>
-    const ended = command.action === 'complete' || command.action === 'cancel' ? this.#options.peers.ended?.(command.transferId, signal) : undefined
-    return await (ended === undefined ? asked : Promise.race([asked, ended]))
+    const feed = this.#options.peers.ended
+    if (feed === undefined || (command.action !== 'complete' && command.action !== 'cancel')) return await asked
+    const abandon = new AbortController()
+    try {
+      return await Promise.race([asked, feed(command.transferId, abandon.signal)])
+    } finally {
+      abandon.abort()
+    }
   }
 
   /** Renews this instance's leases and takes over the transfers whose owner is gone. */
